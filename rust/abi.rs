@@ -1,0 +1,124 @@
+//! The JSON ABI between host and guest, and bounds-checked access to guest memory.
+//!
+//! A guest that takes or returns structured values exports:
+//! - `memory`, its linear memory;
+//! - `dynisolate_alloc(len: i32) -> i32`, returning a pointer to `len` writable bytes;
+//! - one function per method, exported as `json:NAME` with type `(ptr: i32, len: i32) -> i64`.
+//!   The input is a UTF-8 JSON array of the call's arguments; the result is a packed
+//!   pointer/length (`ptr << 32 | len`) of the UTF-8 JSON result.
+//!
+//! Everything read here comes from a guest and is treated as hostile: pointers and lengths are
+//! checked against the memory and the payload limit before anything is copied.
+
+use wasmtime::{AsContextMut, Caller, Extern, Instance, Memory, TypedFunc};
+
+use crate::error::Error;
+use crate::host::HostState;
+
+/// Name prefix of exports that speak the JSON ABI.
+pub const JSON_EXPORT_PREFIX: &str = "json:";
+/// The guest allocator the host writes inputs through.
+pub const ALLOC_EXPORT: &str = "dynisolate_alloc";
+/// The guest memory the ABI reads and writes.
+pub const MEMORY_EXPORT: &str = "memory";
+
+/// Packs a pointer and a length into the `i64` a JSON function returns.
+pub fn pack(ptr: u32, len: u32) -> i64 {
+    (((ptr as u64) << 32) | len as u64) as i64
+}
+
+/// Splits a packed `i64` into pointer and length.
+pub fn unpack(packed: i64) -> (u32, u32) {
+    let v = packed as u64;
+    ((v >> 32) as u32, v as u32)
+}
+
+fn abi_error(msg: impl Into<String>) -> wasmtime::Error {
+    wasmtime::Error::new(Error::Serialization(msg.into()))
+}
+
+/// Copies `len` bytes at `ptr` out of `memory`, refusing anything out of bounds or over `limit`.
+pub fn copy_out(memory: &[u8], ptr: u32, len: u32, limit: u64) -> Result<Vec<u8>, Error> {
+    if len as u64 > limit {
+        return Err(Error::PayloadTooLarge { bytes: len as u64, limit });
+    }
+    let start = ptr as usize;
+    let end = start.checked_add(len as usize);
+    match end.and_then(|end| memory.get(start..end)) {
+        Some(bytes) => Ok(bytes.to_vec()),
+        None => Err(Error::Serialization(format!(
+            "the guest passed {len} bytes at {ptr:#x}, outside its {}-byte memory",
+            memory.len()
+        ))),
+    }
+}
+
+fn caller_memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<Memory> {
+    match caller.get_export(MEMORY_EXPORT) {
+        Some(Extern::Memory(m)) => Ok(m),
+        _ => Err(abi_error("the guest calls a host import but exports no `memory`")),
+    }
+}
+
+/// Reads guest bytes inside a host import.
+pub fn read(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32, limit: u64) -> wasmtime::Result<Vec<u8>> {
+    let memory = caller_memory(caller)?;
+    copy_out(memory.data(&*caller), ptr as u32, len as u32, limit).map_err(wasmtime::Error::new)
+}
+
+/// Writes `bytes` into guest memory through the guest's allocator; returns the pointer.
+fn write(mut store: impl AsContextMut<Data = HostState>, memory: Memory, alloc: &TypedFunc<i32, i32>, bytes: &[u8]) -> wasmtime::Result<u32> {
+    let len = i32::try_from(bytes.len()).map_err(|_| abi_error("payload larger than 2 GiB"))?;
+    let ptr = alloc.call(&mut store, len)? as u32;
+    let data = memory.data_mut(&mut store);
+    let end = (ptr as usize).checked_add(bytes.len());
+    match end.and_then(|end| data.get_mut(ptr as usize..end)) {
+        Some(dst) => {
+            dst.copy_from_slice(bytes);
+            Ok(ptr)
+        }
+        None => Err(abi_error(format!("dynisolate_alloc returned {ptr:#x}, outside guest memory"))),
+    }
+}
+
+/// Writes a host-call result into the guest and returns the packed pointer/length.
+pub fn write_result(caller: &mut Caller<'_, HostState>, bytes: &[u8]) -> wasmtime::Result<i64> {
+    let memory = caller_memory(caller)?;
+    let alloc = match caller.get_export(ALLOC_EXPORT) {
+        Some(Extern::Func(f)) => f.typed::<i32, i32>(&*caller)?,
+        _ => return Err(abi_error("the guest calls a host import but exports no `dynisolate_alloc`")),
+    };
+    let ptr = write(&mut *caller, memory, &alloc, bytes)?;
+    Ok(pack(ptr, bytes.len() as u32))
+}
+
+/// The memory and allocator of an instance that speaks the JSON ABI.
+pub struct JsonAbi {
+    pub memory: Memory,
+    pub alloc: TypedFunc<i32, i32>,
+}
+
+impl JsonAbi {
+    /// Looks up the ABI exports of a fresh instance.
+    pub fn of(store: &mut wasmtime::Store<HostState>, instance: &Instance) -> Result<JsonAbi, Error> {
+        let memory = instance
+            .get_memory(&mut *store, MEMORY_EXPORT)
+            .ok_or_else(|| Error::Load("a JSON-ABI guest must export `memory`".into()))?;
+        let alloc = instance
+            .get_typed_func::<i32, i32>(&mut *store, ALLOC_EXPORT)
+            .map_err(|_| Error::Load("a JSON-ABI guest must export `dynisolate_alloc: (i32) -> i32`".into()))?;
+        Ok(JsonAbi { memory, alloc })
+    }
+
+    /// Copies the call's input into the guest.
+    pub fn write_input(&self, store: &mut wasmtime::Store<HostState>, bytes: &[u8]) -> wasmtime::Result<(i32, i32)> {
+        let ptr = write(&mut *store, self.memory, &self.alloc, bytes)?;
+        Ok((ptr as i32, bytes.len() as i32))
+    }
+
+    /// Copies the call's result out of the guest.
+    pub fn read_output(&self, store: &wasmtime::Store<HostState>, packed: i64, limit: u64) -> Result<Vec<u8>, Error> {
+        let (ptr, len) = unpack(packed);
+        copy_out(self.memory.data(store), ptr, len, limit)
+    }
+}

@@ -1,0 +1,151 @@
+//! Compiled modules, cached in memory and (optionally) on disk as serialized `.cwasm` files keyed
+//! by the module's content hash and the engine fingerprint, so a second process loading the same
+//! module deserializes it instead of running Cranelift again.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Engine, Module};
+
+use crate::error::{Error, Result};
+
+/// Compiled modules kept in memory per pool.
+const MAX_MODULES_IN_MEMORY: usize = 4096;
+
+/// How a module was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheOutcome {
+    Memory,
+    Disk,
+    Compiled,
+}
+
+/// Counters of where modules came from.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    pub memory_hits: AtomicU64,
+    pub disk_hits: AtomicU64,
+    pub compiles: AtomicU64,
+    pub disk_write_errors: AtomicU64,
+}
+
+struct Resident {
+    modules: HashMap<[u8; 32], Module>,
+    order: VecDeque<[u8; 32]>,
+}
+
+/// The module cache of one pool.
+pub struct ModuleCache {
+    dir: Option<PathBuf>,
+    fingerprint: [u8; 32],
+    resident: Mutex<Resident>,
+    pub stats: CacheStats,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Creates (or checks) the cache directory: it must belong to this host alone.
+fn prepare_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| Error::Config(format!("cannot create cache_dir {}: {e}", dir.display())))?;
+    let mode = fs::metadata(dir)
+        .map_err(|e| Error::Config(format!("cannot read cache_dir {}: {e}", dir.display())))?
+        .permissions()
+        .mode();
+    if mode & 0o022 != 0 {
+        return Err(Error::Config(format!(
+            "cache_dir {} is writable by other users (mode {:o}); compiled code loaded from it runs natively",
+            dir.display(),
+            mode & 0o777
+        )));
+    }
+    Ok(())
+}
+
+impl ModuleCache {
+    pub fn new(dir: Option<PathBuf>, fingerprint: [u8; 32]) -> Result<ModuleCache> {
+        if let Some(dir) = &dir {
+            prepare_dir(dir)?;
+        }
+        Ok(ModuleCache {
+            dir,
+            fingerprint,
+            resident: Mutex::new(Resident { modules: HashMap::new(), order: VecDeque::new() }),
+            stats: CacheStats::default(),
+        })
+    }
+
+    fn key(&self, wasm: &[u8]) -> [u8; 32] {
+        let mut digest = Sha256::new();
+        digest.update(self.fingerprint);
+        digest.update(wasm);
+        digest.finalize().into()
+    }
+
+    /// Returns the compiled module for `wasm`, compiling only if neither cache has it.
+    pub fn get_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<(Module, CacheOutcome)> {
+        let key = self.key(wasm);
+        if let Some(module) = self.resident.lock().unwrap().modules.get(&key) {
+            self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((module.clone(), CacheOutcome::Memory));
+        }
+        let path = self.dir.as_ref().map(|d| d.join(format!("{}.cwasm", hex(&key))));
+        let (module, outcome) = match path.as_deref().and_then(|p| self.read_disk(engine, p)) {
+            Some(module) => {
+                self.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
+                (module, CacheOutcome::Disk)
+            }
+            None => {
+                let module = Module::new(engine, wasm).map_err(|e| Error::Load(format!("invalid WebAssembly: {e:#}")))?;
+                self.stats.compiles.fetch_add(1, Ordering::Relaxed);
+                if let Some(path) = &path
+                    && write_disk(&module, path).is_err()
+                {
+                    self.stats.disk_write_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                (module, CacheOutcome::Compiled)
+            }
+        };
+        let mut resident = self.resident.lock().unwrap();
+        if resident.modules.insert(key, module.clone()).is_none() {
+            resident.order.push_back(key);
+        }
+        while resident.order.len() > MAX_MODULES_IN_MEMORY {
+            if let Some(old) = resident.order.pop_front() {
+                resident.modules.remove(&old);
+            }
+        }
+        Ok((module, outcome))
+    }
+
+    fn read_disk(&self, engine: &Engine, path: &Path) -> Option<Module> {
+        if !path.is_file() {
+            return None;
+        }
+        // SAFETY: the file lives in a directory only this user can write (checked in `prepare_dir`),
+        // was written by `write_disk` under a name that includes the engine fingerprint, and
+        // wasmtime checks its header against this engine before using it.
+        unsafe { Module::deserialize_file(engine, path) }.ok()
+    }
+}
+
+/// Writes a serialized module atomically: a temporary file renamed into place.
+fn write_disk(module: &Module, path: &Path) -> std::io::Result<()> {
+    let bytes = module.serialize().map_err(std::io::Error::other)?;
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)
+}

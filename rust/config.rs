@@ -1,0 +1,118 @@
+//! Settings, with their defaults and units. `PoolConfig` is fixed for the life of a pool (it
+//! shapes the wasmtime engine); `Limits` apply per isolate and may differ per worker.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// Settings that shape the engine and its pooling allocator.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PoolConfig {
+    /// Isolates that may be alive at once (pooling-allocator slots). Default 10,000.
+    pub max_isolates: u32,
+    /// Largest linear memory any isolate may have; also the per-slot address-space reservation.
+    /// Default 128 MiB.
+    pub max_memory_bytes: u64,
+    /// Largest table any isolate may have, in elements. Default 20,000.
+    pub max_table_elements: u32,
+    /// Native stack a guest may use (wasmtime's `max_wasm_stack`). Default 1 MiB.
+    pub max_stack_bytes: usize,
+    /// Whether guests are compiled with fuel metering, so `Limits::fuel` can be used. Default off.
+    pub consume_fuel: bool,
+    /// Directory for compiled modules (`.cwasm`), shared between processes. `None` keeps them in memory only.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_isolates: 10_000,
+            max_memory_bytes: 128 << 20,
+            max_table_elements: 20_000,
+            max_stack_bytes: 1 << 20,
+            consume_fuel: false,
+            cache_dir: None,
+        }
+    }
+}
+
+impl PoolConfig {
+    /// Checks every setting, so a bad value is a clear error rather than an engine failure.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_isolates == 0 || self.max_isolates > 1_000_000 {
+            return Err(Error::Config(format!("max_isolates must be 1..=1000000, got {}", self.max_isolates)));
+        }
+        if self.max_memory_bytes < 65_536 || self.max_memory_bytes > 4 << 30 {
+            return Err(Error::Config(format!(
+                "max_memory_bytes must be between 64 KiB and 4 GiB, got {}",
+                self.max_memory_bytes
+            )));
+        }
+        if self.max_stack_bytes < 64 << 10 || self.max_stack_bytes > 64 << 20 {
+            return Err(Error::Config(format!(
+                "max_stack_bytes must be between 64 KiB and 64 MiB, got {}",
+                self.max_stack_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Per-isolate budgets. A limit that is hit ends the call with a typed error and the isolate is discarded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget of one call, host calls included, in milliseconds. Default 1,000.
+    pub cpu_ms: u64,
+    /// Linear memory cap. Default: the pool's `max_memory_bytes`.
+    pub memory_bytes: Option<u64>,
+    /// Fuel per call (needs `PoolConfig::consume_fuel`). Default: unmetered.
+    pub fuel: Option<u64>,
+    /// Largest argument, result or host-call payload, in bytes. Default 16 MiB.
+    pub max_payload_bytes: u64,
+    /// Host calls (env bindings) one call may make. Default 10,000.
+    pub max_host_calls: u32,
+    /// Log bytes one call may write. Default 1 MiB.
+    pub max_log_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            cpu_ms: 1_000,
+            memory_bytes: None,
+            fuel: None,
+            max_payload_bytes: 16 << 20,
+            max_host_calls: 10_000,
+            max_log_bytes: 1 << 20,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks the limits against the pool they will run in.
+    pub fn validate(&self, pool: &PoolConfig) -> Result<()> {
+        if self.cpu_ms == 0 || self.cpu_ms > 24 * 3_600_000 {
+            return Err(Error::Config(format!("cpu_ms must be 1..=86400000, got {}", self.cpu_ms)));
+        }
+        if let Some(m) = self.memory_bytes
+            && m > pool.max_memory_bytes
+        {
+            return Err(Error::Config(format!(
+                "memory_bytes {m} exceeds the pool's max_memory_bytes {}",
+                pool.max_memory_bytes
+            )));
+        }
+        if self.fuel.is_some() && !pool.consume_fuel {
+            return Err(Error::Config("fuel limits need a pool created with consume_fuel=True".into()));
+        }
+        if self.max_payload_bytes == 0 || self.max_payload_bytes > u32::MAX as u64 {
+            return Err(Error::Config("max_payload_bytes must be 1..=4294967295".into()));
+        }
+        Ok(())
+    }
+
+    /// The memory cap in force: the worker's own, or the pool's.
+    pub fn effective_memory_bytes(&self, pool: &PoolConfig) -> u64 {
+        self.memory_bytes.unwrap_or(pool.max_memory_bytes)
+    }
+}

@@ -1,0 +1,204 @@
+//! What a guest can reach outside its own memory: the `dynisolate` import module. Nothing else is
+//! linked, so a module importing WASI (files, clocks, environment) or anything unknown fails to load.
+//!
+//! Imports (all pointers and lengths are `i32` offsets into the guest's exported `memory`):
+//! - `env_call(name_ptr, name_len, args_ptr, args_len) -> i64`: call the env binding `name`
+//!   (`"NAME"` or `"NAME.method"`) with a JSON array of arguments. Returns a packed pointer/length
+//!   (see [`crate::abi`]) of a JSON envelope the host wrote through `dynisolate_alloc`:
+//!   `{"ok": value}` or `{"error": {"name": ..., "message": ...}}`.
+//! - `env_get(name_ptr, name_len) -> i64`: the JSON value of a data binding, in the same envelope.
+//! - `log(level, ptr, len)`: a UTF-8 log record; levels 0 debug, 1 info, 2 warn, 3 error.
+//! - `throw(ptr, len)`: end the call with a guest error; the payload is a JSON object with
+//!   `name`, `message` and `stack`, or plain text used as the message.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::{Caller, Linker};
+
+use crate::abi;
+use crate::config::Limits;
+use crate::error::Error;
+use crate::limits::MemoryLimiter;
+
+/// Largest env binding name, in bytes.
+pub const MAX_BINDING_NAME_BYTES: usize = 256;
+/// Longest error message carried into a guest or out of one, in bytes.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 4096;
+
+/// Dispatches env calls to the embedder (the Python layer implements this).
+pub trait Host: Send + Sync {
+    /// Calls binding `name` with `args_json` (a JSON array). `Ok` carries the envelope bytes the
+    /// guest will read, including errors the guest may handle; `Err` ends the whole call.
+    fn env_call(&self, name: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>>;
+}
+
+/// Severity of a guest log record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// One record written by the guest through `log`.
+#[derive(Clone, Debug)]
+pub struct LogRecord {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// Data bindings of `env`: JSON copied into every isolate that asks for them.
+#[derive(Clone, Debug, Default)]
+pub struct EnvData(pub HashMap<String, Arc<[u8]>>);
+
+/// The `T` of every `Store<T>`: one isolate's limits, counters and host connection.
+pub struct HostState {
+    pub limiter: MemoryLimiter,
+    pub limits: Limits,
+    pub deadline: Instant,
+    pub env: Arc<EnvData>,
+    pub host: Option<Arc<dyn Host>>,
+    pub logs: Vec<LogRecord>,
+    pub log_bytes: u64,
+    pub host_calls: u32,
+}
+
+impl HostState {
+    pub fn new(limits: Limits, memory_bytes: u64, table_elements: usize, env: Arc<EnvData>) -> Self {
+        HostState {
+            limiter: MemoryLimiter { memory_bytes, table_elements },
+            limits,
+            deadline: Instant::now(),
+            env,
+            host: None,
+            logs: Vec::new(),
+            log_bytes: 0,
+            host_calls: 0,
+        }
+    }
+
+    /// Resets the per-call counters before a call starts.
+    pub fn begin_call(&mut self, host: Option<Arc<dyn Host>>) {
+        self.deadline = Instant::now() + std::time::Duration::from_millis(self.limits.cpu_ms);
+        self.host = host;
+        self.host_calls = 0;
+        self.log_bytes = 0;
+    }
+}
+
+fn fail(e: Error) -> wasmtime::Error {
+    wasmtime::Error::new(e)
+}
+
+fn count_host_call(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<()> {
+    let state = caller.data_mut();
+    state.host_calls += 1;
+    if state.host_calls > state.limits.max_host_calls {
+        return Err(fail(Error::HostCallLimit { limit: state.limits.max_host_calls }));
+    }
+    Ok(())
+}
+
+fn binding_name(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<String> {
+    let bytes = abi::read(caller, ptr, len, MAX_BINDING_NAME_BYTES as u64)?;
+    String::from_utf8(bytes).map_err(|_| fail(Error::Serialization("env binding name is not UTF-8".into())))
+}
+
+fn error_envelope(name: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "error": { "name": name, "message": message } }))
+        .expect("a JSON object of two strings always encodes")
+}
+
+fn env_call(mut caller: Caller<'_, HostState>, name_ptr: i32, name_len: i32, args_ptr: i32, args_len: i32) -> wasmtime::Result<i64> {
+    count_host_call(&mut caller)?;
+    let name = binding_name(&mut caller, name_ptr, name_len)?;
+    let limit = caller.data().limits.max_payload_bytes;
+    let args = abi::read(&mut caller, args_ptr, args_len, limit)?;
+    let envelope = match caller.data().host.clone() {
+        Some(host) => host.env_call(&name, &args)?,
+        None => error_envelope("TypeError", &format!("env has no callable binding {name:?}")),
+    };
+    abi::write_result(&mut caller, &envelope)
+}
+
+fn env_get(mut caller: Caller<'_, HostState>, name_ptr: i32, name_len: i32) -> wasmtime::Result<i64> {
+    count_host_call(&mut caller)?;
+    let name = binding_name(&mut caller, name_ptr, name_len)?;
+    let envelope = match caller.data().env.0.get(&name) {
+        Some(json) => {
+            let mut out = Vec::with_capacity(json.len() + 7);
+            out.extend_from_slice(b"{\"ok\":");
+            out.extend_from_slice(json);
+            out.push(b'}');
+            out
+        }
+        None => error_envelope("ReferenceError", &format!("env has no data binding {name:?}")),
+    };
+    abi::write_result(&mut caller, &envelope)
+}
+
+fn log(mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    let level = match level {
+        0 => LogLevel::Debug,
+        1 => LogLevel::Info,
+        2 => LogLevel::Warn,
+        _ => LogLevel::Error,
+    };
+    let max = caller.data().limits.max_log_bytes;
+    let used = caller.data().log_bytes;
+    let bytes = abi::read(&mut caller, ptr, len, u64::MAX)?;
+    let state = caller.data_mut();
+    state.log_bytes = used.saturating_add(bytes.len() as u64);
+    if state.log_bytes > max {
+        return Err(fail(Error::LogLimit { limit: max }));
+    }
+    state.logs.push(LogRecord { level, message: String::from_utf8_lossy(&bytes).into_owned() });
+    Ok(())
+}
+
+fn throw(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    let bytes = abi::read(&mut caller, ptr, len, MAX_ERROR_MESSAGE_BYTES as u64 * 4)?;
+    Err(fail(guest_error(&bytes)))
+}
+
+/// Decodes a `throw` payload: a JSON error object, or plain text taken as the message.
+fn guest_error(bytes: &[u8]) -> Error {
+    let field = |v: &serde_json::Value, key: &str| v.get(key).and_then(|s| s.as_str()).map(str::to_owned);
+    let (name, message, stack) = match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(v) if v.is_object() => (
+            field(&v, "name").unwrap_or_else(|| "Error".into()),
+            field(&v, "message").unwrap_or_default(),
+            field(&v, "stack").unwrap_or_default(),
+        ),
+        _ => ("Error".into(), String::from_utf8_lossy(bytes).into_owned(), String::new()),
+    };
+    Error::Guest {
+        name: truncate(name, 64),
+        message: truncate(message, MAX_ERROR_MESSAGE_BYTES),
+        stack: truncate(stack, MAX_ERROR_MESSAGE_BYTES * 4),
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+/// Defines the `dynisolate` import module on `linker`.
+pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.func_wrap("dynisolate", "env_call", env_call)?;
+    linker.func_wrap("dynisolate", "env_get", env_get)?;
+    linker.func_wrap("dynisolate", "log", log)?;
+    linker.func_wrap("dynisolate", "throw", throw)?;
+    Ok(())
+}

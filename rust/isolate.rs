@@ -1,0 +1,225 @@
+//! An isolate: one `Store` and `Instance` in a pool slot. It runs calls under the guest's limits
+//! and is discarded after any fatal error; dropping it frees the slot, and wasmtime resets the
+//! slot's memory before the next isolate uses it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Extern, Instance, Store, StoreContextMut, Trap, UpdateDeadline, Val, WasmBacktrace};
+
+use crate::abi::JsonAbi;
+use crate::error::{Error, Result};
+use crate::guest::{Export, ExportKind, Guest, NumType};
+use crate::host::{Host, HostState, LogRecord};
+use crate::slots::SlotPermit;
+
+/// A call's arguments.
+pub enum Input<'a> {
+    Numeric(&'a [Val]),
+    /// A UTF-8 JSON array of arguments.
+    Json(&'a [u8]),
+}
+
+/// A call's result.
+#[derive(Debug)]
+pub enum Output {
+    Numeric(Vec<Val>),
+    /// UTF-8 JSON, as the guest wrote it (not yet validated).
+    Json(Vec<u8>),
+}
+
+// Field order is drop order: the store (and its instance) goes before the slot is given back.
+struct Live {
+    store: Store<HostState>,
+    instance: Instance,
+    abi: Option<JsonAbi>,
+    _slot: SlotPermit,
+}
+
+/// See the module docs.
+pub struct Isolate {
+    live: Option<Live>,
+    guest: Arc<Guest>,
+    logs: Vec<LogRecord>,
+    ended_by: Option<String>,
+}
+
+fn check_deadline(ctx: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
+    let state = ctx.data();
+    if Instant::now() >= state.deadline {
+        return Err(wasmtime::Error::new(Error::CpuLimit { cpu_ms: state.limits.cpu_ms }));
+    }
+    Ok(UpdateDeadline::Continue(1))
+}
+
+/// Turns whatever wasmtime returned into the error the caller should see.
+fn classify(err: wasmtime::Error, store: &Store<HostState>) -> Error {
+    let err = match err.downcast::<Error>() {
+        Ok(ours) => return ours,
+        Err(err) => err,
+    };
+    let Some(trap) = err.downcast_ref::<Trap>().copied() else {
+        return Error::Host(err);
+    };
+    let limits = &store.data().limits;
+    let code = match trap {
+        Trap::StackOverflow => return Error::StackOverflow,
+        Trap::OutOfFuel => return Error::FuelExhausted { fuel: limits.fuel.unwrap_or(u64::MAX) },
+        Trap::Interrupt => return Error::CpuLimit { cpu_ms: limits.cpu_ms },
+        Trap::MemoryOutOfBounds => "memory_out_of_bounds",
+        Trap::HeapMisaligned => "heap_misaligned",
+        Trap::TableOutOfBounds => "table_out_of_bounds",
+        Trap::IndirectCallToNull => "indirect_call_to_null",
+        Trap::BadSignature => "bad_signature",
+        Trap::IntegerOverflow => "integer_overflow",
+        Trap::IntegerDivisionByZero => "integer_division_by_zero",
+        Trap::BadConversionToInteger => "bad_conversion_to_integer",
+        Trap::UnreachableCodeReached => "unreachable",
+        _ => "other",
+    };
+    let backtrace = err.downcast_ref::<WasmBacktrace>().map(|bt| format!("{bt}")).unwrap_or_default();
+    Error::Trap { code, message: trap.to_string(), backtrace }
+}
+
+fn check_args(export: &Export, params: &[NumType], args: &[Val]) -> Result<()> {
+    if params.len() != args.len() {
+        return Err(Error::Argument(format!(
+            "{}() takes {} argument{}, got {}",
+            export.name,
+            params.len(),
+            if params.len() == 1 { "" } else { "s" },
+            args.len()
+        )));
+    }
+    for (i, (want, got)) in params.iter().zip(args).enumerate() {
+        let ok = matches!(
+            (want, got),
+            (NumType::I32, Val::I32(_)) | (NumType::I64, Val::I64(_)) | (NumType::F32, Val::F32(_)) | (NumType::F64, Val::F64(_))
+        );
+        if !ok {
+            return Err(Error::Argument(format!("argument {i} of {}() must be {want:?}", export.name)));
+        }
+    }
+    Ok(())
+}
+
+fn zero(ty: NumType) -> Val {
+    match ty {
+        NumType::I32 => Val::I32(0),
+        NumType::I64 => Val::I64(0),
+        NumType::F32 => Val::F32(0),
+        NumType::F64 => Val::F64(0),
+    }
+}
+
+impl Isolate {
+    pub(crate) fn boot(guest: Arc<Guest>, host: Option<Arc<dyn Host>>, acquire_timeout: Duration) -> Result<Isolate> {
+        let pool = guest.pool.clone();
+        let slot = pool.slots.acquire(acquire_timeout)?;
+        let memory_bytes = guest.limits.effective_memory_bytes(&pool.config);
+        let state = HostState::new(guest.limits.clone(), memory_bytes, pool.config.max_table_elements as usize, guest.env.clone());
+        let mut store = Store::new(&pool.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_callback(check_deadline);
+        if pool.config.consume_fuel {
+            store.set_fuel(guest.limits.fuel.unwrap_or(u64::MAX)).expect("fuel is enabled on this engine");
+        }
+        store.data_mut().begin_call(host);
+        store.set_epoch_deadline(1);
+        let instance = {
+            let _running = pool.ticker.running();
+            guest.pre.instantiate(&mut store)
+        };
+        let instance = match instance {
+            Ok(instance) => instance,
+            Err(e) => return Err(classify(e, &store)),
+        };
+        let abi = if guest.uses_json { Some(JsonAbi::of(&mut store, &instance)?) } else { None };
+        store.data_mut().host = None;
+        let logs = std::mem::take(&mut store.data_mut().logs);
+        Ok(Isolate { live: Some(Live { store, instance, abi, _slot: slot }), guest, logs, ended_by: None })
+    }
+
+    /// The guest this isolate runs.
+    pub fn guest(&self) -> &Arc<Guest> {
+        &self.guest
+    }
+
+    /// Whether the isolate can still take calls.
+    pub fn is_alive(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Log records written since the last `take_logs`.
+    pub fn take_logs(&mut self) -> Vec<LogRecord> {
+        std::mem::take(&mut self.logs)
+    }
+
+    /// Frees the slot now; later calls fail with `Error::Closed`.
+    pub fn close(&mut self) {
+        self.live = None;
+        self.ended_by.get_or_insert_with(|| "the session is closed".into());
+    }
+
+    /// Calls `export` with `input`. A fatal error discards the isolate.
+    pub fn call(&mut self, export: &Export, input: Input<'_>, host: Option<Arc<dyn Host>>) -> Result<Output> {
+        let Some(live) = self.live.as_mut() else {
+            let why = self.ended_by.clone().unwrap_or_default();
+            return Err(Error::Closed(format!("this isolate can take no more calls: {why}")));
+        };
+        let pool = &self.guest.pool;
+        live.store.data_mut().begin_call(host);
+        if let Some(fuel) = self.guest.limits.fuel {
+            live.store.set_fuel(fuel).expect("fuel is enabled on this engine");
+        }
+        live.store.set_epoch_deadline(1);
+        let result = {
+            let _running = pool.ticker.running();
+            run(live, export, input)
+        };
+        let state = live.store.data_mut();
+        state.host = None;
+        self.logs.append(&mut state.logs);
+        if let Err(e) = &result
+            && e.is_fatal_to_isolate()
+        {
+            self.ended_by = Some(format!("an earlier call failed: {e}"));
+            self.live = None;
+        }
+        result
+    }
+}
+
+fn run(live: &mut Live, export: &Export, input: Input<'_>) -> Result<Output> {
+    let Some(Extern::Func(func)) = live.instance.get_module_export(&mut live.store, &export.index) else {
+        return Err(Error::ExportNotFound { name: export.name.clone() });
+    };
+    match (&export.kind, input) {
+        (ExportKind::Numeric { params, results }, Input::Numeric(args)) => {
+            check_args(export, params, args)?;
+            let mut out: Vec<Val> = results.iter().copied().map(zero).collect();
+            func.call(&mut live.store, args, &mut out).map_err(|e| classify(e, &live.store))?;
+            Ok(Output::Numeric(out))
+        }
+        (ExportKind::Json, Input::Json(bytes)) => {
+            let limit = live.store.data().limits.max_payload_bytes;
+            if bytes.len() as u64 > limit {
+                return Err(Error::PayloadTooLarge { bytes: bytes.len() as u64, limit });
+            }
+            let abi = live.abi.as_ref().expect("JSON exports imply the ABI was checked at boot");
+            let typed = func.typed::<(i32, i32), i64>(&live.store).map_err(|e| Error::Load(e.to_string()))?;
+            let packed = abi
+                .write_input(&mut live.store, bytes)
+                .and_then(|(ptr, len)| typed.call(&mut live.store, (ptr, len)))
+                .map_err(|e| classify(e, &live.store))?;
+            Ok(Output::Json(abi.read_output(&live.store, packed, limit)?))
+        }
+        (ExportKind::Unsupported { signature }, _) => Err(Error::Argument(format!(
+            "{}() has a signature that cannot be called from the host: {signature}",
+            export.name
+        ))),
+        (ExportKind::Numeric { .. }, Input::Json(_)) | (ExportKind::Json, Input::Numeric(_)) => {
+            Err(Error::Argument(format!("{}() was called with the wrong kind of arguments", export.name)))
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! dynisolate's native core: pooled wasmtime isolates for tenant code.
+//!
+//! A [`Pool`] owns one wasmtime engine (pooling allocator, copy-on-write memory images, epoch
+//! interruption), the host imports and a module cache. [`Pool::load`] turns code into a
+//! [`Guest`]; each call boots a fresh [`Isolate`] from it, or a caller keeps one as a session.
+//! Everything here is plain Rust; the pyo3 binding lives in `python/` behind the `python` feature.
+
+pub mod abi;
+pub mod cache;
+pub mod config;
+pub mod engine;
+pub mod epoch;
+pub mod error;
+pub mod guest;
+pub mod host;
+pub mod isolate;
+pub mod limits;
+pub mod pool;
+pub mod slots;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use config::{Limits, PoolConfig};
+pub use error::{Error, Result};
+pub use guest::{Export, ExportKind, Guest};
+pub use host::{EnvData, Host, LogLevel, LogRecord};
+pub use isolate::{Input, Isolate, Output};
+pub use pool::{Code, Pool, PoolStats};

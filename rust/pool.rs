@@ -1,0 +1,116 @@
+//! The pool: one wasmtime engine with its pooling allocator, the linker holding the host imports,
+//! the epoch ticker, the isolate slots and the module cache. Pools with equal settings are shared
+//! process-wide, so every `Loader` with the default settings runs on one engine.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use wasmtime::{Engine, Linker};
+
+use crate::cache::{CacheOutcome, ModuleCache};
+use crate::config::{Limits, PoolConfig};
+use crate::engine;
+use crate::epoch::EpochTicker;
+use crate::error::{Error, Result};
+use crate::guest::Guest;
+use crate::host::{self, EnvData, HostState};
+use crate::slots::Slots;
+
+/// Largest module accepted by `load`, in bytes (binary or text).
+pub const MAX_MODULE_BYTES: usize = 64 << 20;
+
+/// Code handed to `Pool::load`.
+pub enum Code<'a> {
+    /// A binary WebAssembly module.
+    Wasm(&'a [u8]),
+    /// A module in WebAssembly text format.
+    Wat(&'a str),
+}
+
+/// A snapshot of a pool's counters.
+#[derive(Clone, Debug, Default)]
+pub struct PoolStats {
+    pub max_isolates: u32,
+    pub live_isolates: u32,
+    pub compiles: u64,
+    pub memory_hits: u64,
+    pub disk_hits: u64,
+}
+
+/// See the module docs.
+pub struct Pool {
+    pub config: PoolConfig,
+    pub engine: Engine,
+    pub(crate) linker: Linker<HostState>,
+    pub(crate) ticker: EpochTicker,
+    pub(crate) slots: Arc<Slots>,
+    cache: ModuleCache,
+}
+
+fn registry() -> &'static Mutex<HashMap<PoolConfig, Weak<Pool>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<PoolConfig, Weak<Pool>>>> = OnceLock::new();
+    REGISTRY.get_or_init(Default::default)
+}
+
+impl Pool {
+    /// Creates a pool of its own, shared with nobody.
+    pub fn new(config: PoolConfig) -> Result<Arc<Pool>> {
+        let engine = engine::build(&config)?;
+        let mut linker = Linker::new(&engine);
+        host::link(&mut linker).map_err(|e| Error::Config(format!("cannot link host imports: {e}")))?;
+        let ticker = EpochTicker::start(&engine).map_err(|e| Error::Config(format!("cannot start the epoch ticker: {e}")))?;
+        let cache = ModuleCache::new(config.cache_dir.clone(), engine::fingerprint(&engine))?;
+        Ok(Arc::new(Pool { slots: Slots::new(config.max_isolates), config, engine, linker, ticker, cache }))
+    }
+
+    /// Returns the live pool with these settings, creating it if there is none.
+    pub fn shared(config: PoolConfig) -> Result<Arc<Pool>> {
+        let mut pools = registry().lock().unwrap();
+        if let Some(pool) = pools.get(&config).and_then(Weak::upgrade) {
+            return Ok(pool);
+        }
+        pools.retain(|_, pool| pool.strong_count() > 0);
+        let pool = Pool::new(config.clone())?;
+        pools.insert(config, Arc::downgrade(&pool));
+        Ok(pool)
+    }
+
+    /// Compiles (or fetches from cache) `code` and prepares it for instantiation.
+    pub fn load(self: &Arc<Self>, code: Code<'_>, env: EnvData, limits: Limits) -> Result<(Arc<Guest>, CacheOutcome)> {
+        limits.validate(&self.config)?;
+        let wasm = match code {
+            Code::Wasm(bytes) => {
+                check_size(bytes.len())?;
+                if !bytes.starts_with(b"\0asm") {
+                    return Err(Error::Load("not a WebAssembly binary: it does not start with \\0asm".into()));
+                }
+                std::borrow::Cow::Borrowed(bytes)
+            }
+            Code::Wat(text) => {
+                check_size(text.len())?;
+                std::borrow::Cow::Owned(wat::parse_str(text).map_err(|e| Error::Load(format!("invalid WebAssembly text: {e}")))?)
+            }
+        };
+        let (module, outcome) = self.cache.get_or_compile(&self.engine, &wasm)?;
+        let guest = Guest::new(self.clone(), &module, Arc::new(env), limits)?;
+        Ok((Arc::new(guest), outcome))
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        PoolStats {
+            max_isolates: self.slots.capacity(),
+            live_isolates: self.slots.in_use(),
+            compiles: self.cache.stats.compiles.load(Relaxed),
+            memory_hits: self.cache.stats.memory_hits.load(Relaxed),
+            disk_hits: self.cache.stats.disk_hits.load(Relaxed),
+        }
+    }
+}
+
+fn check_size(len: usize) -> Result<()> {
+    if len > MAX_MODULE_BYTES {
+        return Err(Error::Load(format!("module is {len} bytes; the limit is {MAX_MODULE_BYTES}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! The core's own tests: no Python involved. One module per concern.
+
+mod support;
+
+mod cache;
+mod calls;
+mod faults;
+mod host;
+mod pool;
