@@ -9,7 +9,8 @@
 //! - `env_get(name_ptr, name_len) -> i64`: the JSON value of a data binding, in the same envelope.
 //! - `log(level, ptr, len)`: a UTF-8 log record; levels 0 debug, 1 info, 2 warn, 3 error.
 //! - `throw(ptr, len)`: end the call with a guest error; the payload is a JSON object with
-//!   `name`, `message` and `stack`, or plain text used as the message.
+//!   `name`, `message` and `stack` (or an env error envelope, re-thrown as it came), or plain
+//!   text used as the message.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -167,7 +168,12 @@ fn throw(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Res
 /// Decodes a `throw` payload: a JSON error object, or plain text taken as the message.
 fn guest_error(bytes: &[u8]) -> Error {
     let field = |v: &serde_json::Value, key: &str| v.get(key).and_then(|s| s.as_str()).map(str::to_owned);
-    let (name, message, stack) = match serde_json::from_slice::<serde_json::Value>(bytes) {
+    let parsed = serde_json::from_slice::<serde_json::Value>(bytes).map(|v| match v.get("error") {
+        // An env error envelope re-thrown as it came.
+        Some(inner) if inner.is_object() => inner.clone(),
+        _ => v,
+    });
+    let (name, message, stack) = match parsed {
         Ok(v) if v.is_object() => (
             field(&v, "name").unwrap_or_else(|| "Error".into()),
             field(&v, "message").unwrap_or_default(),

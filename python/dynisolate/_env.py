@@ -1,0 +1,136 @@
+"""`env`: what a guest may reach on the host, and nothing more.
+
+Plain data (None, bool, int, float, str, list, tuple, dict) is copied into the isolate. A
+function becomes a callable binding. An `RpcTarget` exposes the public methods its own
+subclasses define; nothing inherited from other classes, no attributes, no dunders, no
+`_private` names. Any other object is refused at load time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import re
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .exceptions import LoadError
+
+__all__ = ["RpcTarget"]
+
+_BINDING_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,127}")
+_PLAIN_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, functools.partial)
+
+
+class RpcTarget:
+    """Base class for host objects that tenant code may call through `env`.
+
+    Only the public methods defined by subclasses of `RpcTarget` are reachable, looked up by exact
+    name against that list before any attribute access. Subclass it and put an instance in `env`::
+
+        class Room(dynisolate.RpcTarget):
+            def post(self, text: str) -> int: ...
+    """
+
+
+def exposed_methods(target: RpcTarget) -> frozenset[str]:
+    """The method names a guest may call on `target`."""
+    names: set[str] = set()
+    for klass in type(target).__mro__:
+        if klass is RpcTarget or not issubclass(klass, RpcTarget):
+            continue
+        for name, attr in vars(klass).items():
+            if name.startswith("_"):
+                continue
+            if isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
+                names.add(name)
+    return frozenset(names)
+
+
+def _is_data(value: object, depth: int = 0) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if depth > 128:
+        return False
+    if isinstance(value, (list, tuple)):
+        return all(_is_data(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_data(v, depth + 1) for k, v in value.items())
+    return False
+
+
+class Dispatcher:
+    """Routes a guest's env call (`"NAME"` or `"NAME.method"`) to the host.
+
+    Awaitable results are awaited: on the caller's event loop for async calls, else on a private
+    loop.
+    """
+
+    __slots__ = ("_functions", "_targets", "_loop")
+
+    def __init__(
+        self,
+        functions: dict[str, Callable[..., Any]],
+        targets: dict[str, tuple[RpcTarget, frozenset[str]]],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self._functions = functions
+        self._targets = targets
+        self._loop = loop
+
+    def bound_to(self, loop: asyncio.AbstractEventLoop) -> Dispatcher:
+        """A dispatcher that awaits async env methods on `loop`."""
+        return Dispatcher(self._functions, self._targets, loop)
+
+    def __call__(self, name: str, args: list[Any]) -> Any:
+        binding, dot, method = name.partition(".")
+        if not dot:
+            function = self._functions.get(binding)
+            if function is None:
+                raise TypeError(f"env.{binding} is not a function")
+        else:
+            entry = self._targets.get(binding)
+            if entry is None or method not in entry[1]:
+                raise TypeError(f"env.{binding}.{method} is not a function")
+            function = getattr(entry[0], method)
+        result = function(*args)
+        if inspect.isawaitable(result):
+            result = self._wait(result)
+        return result
+
+    def _wait(self, awaitable: Any) -> Any:
+        async def run() -> Any:
+            return await awaitable
+
+        if self._loop is not None:
+            return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+        return asyncio.run(run())
+
+
+def split_env(env: Mapping[str, Any] | None) -> tuple[dict[str, Any], Dispatcher | None]:
+    """Separates `env` into data to copy in and a dispatcher for the callable bindings."""
+    if env is None:
+        return {}, None
+    if not isinstance(env, Mapping):
+        raise LoadError(f"env must be a mapping of names to values, not {type(env).__name__}")
+    data: dict[str, Any] = {}
+    functions: dict[str, Callable[..., Any]] = {}
+    targets: dict[str, tuple[RpcTarget, frozenset[str]]] = {}
+    for name, value in env.items():
+        if not isinstance(name, str) or not _BINDING_NAME.fullmatch(name):
+            raise LoadError(f"env binding name {name!r} must be an identifier of at most 128 characters")
+        if isinstance(value, RpcTarget):
+            targets[name] = (value, exposed_methods(value))
+        elif isinstance(value, _PLAIN_FUNCTIONS):
+            functions[name] = value
+        elif _is_data(value):
+            data[name] = value
+        else:
+            raise LoadError(
+                f"env[{name!r}] is a {type(value).__name__}: pass plain data, a function, "
+                "or an instance of a dynisolate.RpcTarget subclass"
+            )
+    dispatcher = Dispatcher(functions, targets) if functions or targets else None
+    return data, dispatcher

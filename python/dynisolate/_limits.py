@@ -1,0 +1,52 @@
+"""Per-worker resource limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .exceptions import ConfigError
+
+_MIB = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Budgets for every call of a worker. A limit that is hit raises a `LimitError` subclass and
+    the isolate is discarded.
+
+    Attributes:
+        cpu_ms: Wall-clock budget of one call, env calls included, in milliseconds (default 1,000).
+            Enforced to within one epoch tick (0.5 ms).
+        memory_bytes: Linear-memory cap of one isolate (default: the loader's `max_memory_bytes`).
+        fuel: Instructions' worth of fuel per call; needs `Loader(consume_fuel=True)` (default: unmetered).
+        max_payload_bytes: Largest argument, result or env payload, in bytes (default 16 MiB).
+        max_host_calls: Env calls one call may make (default 10,000).
+        max_log_bytes: Log bytes one call may write (default 1 MiB).
+    """
+
+    cpu_ms: int = 1_000
+    memory_bytes: int | None = None
+    fuel: int | None = None
+    max_payload_bytes: int = 16 * _MIB
+    max_host_calls: int = 10_000
+    max_log_bytes: int = _MIB
+
+    def __post_init__(self) -> None:
+        for name in ("cpu_ms", "max_payload_bytes", "max_host_calls", "max_log_bytes", "memory_bytes", "fuel"):
+            value = getattr(self, name)
+            if value is None and name in ("memory_bytes", "fuel"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"Limits.{name} must be a positive int, got {value!r}")
+        if self.max_host_calls >= 1 << 32:
+            raise ConfigError("Limits.max_host_calls must be below 2**32")
+
+    def _core_kwargs(self) -> dict[str, int | None]:
+        return {
+            "cpu_ms": self.cpu_ms,
+            "memory_bytes": self.memory_bytes,
+            "fuel": self.fuel,
+            "max_payload_bytes": self.max_payload_bytes,
+            "max_host_calls": self.max_host_calls,
+            "max_log_bytes": self.max_log_bytes,
+        }

@@ -1,0 +1,243 @@
+"""`Loader`: pool and cache settings, and the `load` / `get` entry points."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from . import _core
+from ._env import split_env
+from ._limits import Limits
+from ._worker import Worker
+from .exceptions import ConfigError, LoadError
+
+__all__ = ["Loader", "default_cache_dir", "load"]
+
+_MIB = 1 << 20
+_WORKER_CODE_KEYS = frozenset({"modules", "main_module", "env", "global_outbound", "limits"})
+
+
+def default_cache_dir() -> Path:
+    """`$XDG_CACHE_HOME/dynisolate`, or `~/.cache/dynisolate`."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dynisolate"
+
+
+class _Default:
+    def __repr__(self) -> str:
+        return "<default cache dir>"
+
+
+_DEFAULT = _Default()
+
+
+def _pick_module(modules: Mapping[str, Any], main_module: str | None) -> tuple[str, str | bytes, str]:
+    if not isinstance(modules, Mapping) or not modules:
+        raise LoadError("modules must be a non-empty mapping of module names to code")
+    names = list(modules)
+    main = names[0] if main_module is None else main_module
+    if main not in modules:
+        raise LoadError(f"main_module {main!r} is not one of the modules {names}")
+    total = 0
+    for name, code in modules.items():
+        if not isinstance(name, str):
+            raise LoadError(f"module names must be str, got {name!r}")
+        if not isinstance(code, (str, bytes, bytearray, memoryview)):
+            raise LoadError(f"module {name!r} must be str or bytes, not {type(code).__name__}")
+        total += len(code)
+    if total > _core.MAX_MODULE_BYTES:
+        raise LoadError(f"the modules add up to {total} bytes; the limit is {_core.MAX_MODULE_BYTES}")
+    if len(modules) > 1:
+        raise LoadError(f"a WebAssembly worker is one module; got {names}")
+    code = modules[main]
+    if main.endswith(".wasm"):
+        if isinstance(code, str):
+            raise LoadError(f"{main!r} must be bytes (binary WebAssembly); use a .wat name for text")
+        return "wasm", bytes(code), main
+    if main.endswith(".wat"):
+        return "wat", code if isinstance(code, str) else bytes(code), main
+    if main.endswith((".js", ".mjs", ".ts", ".cjs")):
+        raise LoadError(f"{main!r}: JavaScript and TypeScript workers are not available in this build yet")
+    raise LoadError(f"{main!r}: module names must end in .wasm or .wat")
+
+
+def _positive(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{name} must be a positive int, got {value!r}")
+    return value
+
+
+class Loader:
+    """A pool of isolates and a cache of compiled code, shared by the workers it loads.
+
+    Loaders with the same pool settings share one wasmtime engine and its slots.
+
+    Args:
+        max_isolates: Isolates alive at once across the pool (default 10,000).
+        max_memory_bytes: Largest linear memory of any isolate, and its address-space
+            reservation (default 128 MiB).
+        max_table_elements: Largest table of any isolate (default 20,000).
+        max_stack_bytes: Native stack a guest may use (default 1 MiB).
+        consume_fuel: Compile guests with fuel metering so `Limits.fuel` works (default False).
+        cache_dir: Directory for compiled modules shared between processes; `None` keeps them
+            in memory only (default: `default_cache_dir()`).
+        acquire_timeout_ms: How long a call waits for a free slot before `PoolExhaustedError`
+            (default 1,000).
+        max_cached_workers: Workers kept by `get` (least recently used evicted; default 1,024).
+        executor_threads: Threads running async calls (default: min(32, CPUs + 4)).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_isolates: int = 10_000,
+        max_memory_bytes: int = 128 * _MIB,
+        max_table_elements: int = 20_000,
+        max_stack_bytes: int = _MIB,
+        consume_fuel: bool = False,
+        cache_dir: str | os.PathLike[str] | None | _Default = _DEFAULT,
+        acquire_timeout_ms: int = 1_000,
+        max_cached_workers: int = 1_024,
+        executor_threads: int | None = None,
+    ) -> None:
+        if isinstance(cache_dir, _Default):
+            cache_dir = default_cache_dir()
+        if acquire_timeout_ms != 0:
+            _positive("acquire_timeout_ms", acquire_timeout_ms)
+        self._pool = _core.Pool(
+            max_isolates=_positive("max_isolates", max_isolates),
+            max_memory_bytes=_positive("max_memory_bytes", max_memory_bytes),
+            max_table_elements=_positive("max_table_elements", max_table_elements),
+            max_stack_bytes=_positive("max_stack_bytes", max_stack_bytes),
+            consume_fuel=bool(consume_fuel),
+            cache_dir=None if cache_dir is None else os.fspath(cache_dir),
+            acquire_timeout_ms=acquire_timeout_ms,
+        )
+        self._max_cached_workers = _positive("max_cached_workers", max_cached_workers)
+        self._executor_threads = executor_threads or min(32, (os.cpu_count() or 1) + 4)
+        self._workers: OrderedDict[str, Worker] = OrderedDict()
+        self._lock = threading.Lock()
+        self._executor_instance: ThreadPoolExecutor | None = None
+
+    def _executor(self) -> Executor:
+        if self._executor_instance is None:
+            with self._lock:
+                if self._executor_instance is None:
+                    self._executor_instance = ThreadPoolExecutor(
+                        self._executor_threads, thread_name_prefix="dynisolate"
+                    )
+        return self._executor_instance
+
+    def load(
+        self,
+        modules: Mapping[str, str | bytes],
+        main_module: str | None = None,
+        env: Mapping[str, Any] | None = None,
+        global_outbound: Callable[..., Any] | None = None,
+        limits: Limits | None = None,
+    ) -> Worker:
+        """Loads tenant code and returns a `Worker`.
+
+        Args:
+            modules: Module names to code: `.wasm` bytes or `.wat` text.
+            main_module: The module whose exports are the entrypoint (default: the first).
+            env: Bindings the guest may reach: plain data (copied in), functions, and
+                `RpcTarget` instances (their public methods). Nothing else is reachable.
+            global_outbound: `None` (no network), or a handler for the guest's outbound requests.
+                WebAssembly guests have no network import at all.
+            limits: Per-call budgets (default `Limits()`).
+
+        Raises:
+            LoadError: The code or module map is invalid, or imports something not offered.
+            ConfigError: The limits do not fit this loader.
+            MemoryLimitError: The module needs more memory than `limits.memory_bytes`.
+        """
+        kind, code, label = _pick_module(modules, main_module)
+        if limits is None:
+            limits = Limits()
+        elif not isinstance(limits, Limits):
+            raise ConfigError(f"limits must be a dynisolate.Limits, not {type(limits).__name__}")
+        if global_outbound is not None and not callable(global_outbound):
+            raise LoadError("global_outbound must be None or a callable")
+        data, dispatcher = split_env(env)
+        guest = self._pool.load(kind, code, data, label=label, **limits._core_kwargs())
+        return Worker(guest, dispatcher, self._executor, global_outbound)
+
+    def get(self, id: str, factory: Callable[[], Mapping[str, Any]]) -> Worker:
+        """Returns the worker cached under `id`, loading it from `factory()` on a miss.
+
+        `factory` returns the arguments of `load` as a mapping (`modules`, and optionally
+        `main_module`, `env`, `global_outbound`, `limits`). The same id must always mean the
+        same code: namespace ids by tenant and version (`"tenant-42:v7"`).
+        """
+        if not isinstance(id, str) or not id:
+            raise LoadError("a worker id must be a non-empty str")
+        with self._lock:
+            worker = self._workers.get(id)
+            if worker is not None:
+                self._workers.move_to_end(id)
+                return worker
+        code = factory()
+        if not isinstance(code, Mapping):
+            raise LoadError(f"the factory for {id!r} must return a mapping, not {type(code).__name__}")
+        unknown = set(code) - _WORKER_CODE_KEYS
+        if unknown or "modules" not in code:
+            raise LoadError(f"the factory for {id!r} returned keys {sorted(code)}; expected modules and {sorted(_WORKER_CODE_KEYS - {'modules'})}")
+        worker = self.load(**code)
+        with self._lock:
+            existing = self._workers.get(id)
+            if existing is not None:
+                return existing
+            self._workers[id] = worker
+            while len(self._workers) > self._max_cached_workers:
+                self._workers.popitem(last=False)
+        return worker
+
+    def stats(self) -> dict[str, int]:
+        """Pool counters: `max_isolates`, `live_isolates`, `compiles`, `memory_hits`, `disk_hits`,
+        and `cached_workers`."""
+        stats: dict[str, int] = dict(self._pool.stats())
+        stats["cached_workers"] = len(self._workers)
+        return stats
+
+    def close(self) -> None:
+        """Stops the thread pool used by async calls (running calls finish first)."""
+        if self._executor_instance is not None:
+            self._executor_instance.shutdown(wait=True)
+            self._executor_instance = None
+
+    def __enter__(self) -> Loader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_default_loader: Loader | None = None
+_default_lock = threading.Lock()
+
+
+def default_loader() -> Loader:
+    """The process-wide loader behind `dynisolate.load`, created on first use."""
+    global _default_loader
+    if _default_loader is None:
+        with _default_lock:
+            if _default_loader is None:
+                _default_loader = Loader()
+    return _default_loader
+
+
+def load(
+    modules: Mapping[str, str | bytes],
+    main_module: str | None = None,
+    env: Mapping[str, Any] | None = None,
+    global_outbound: Callable[..., Any] | None = None,
+    limits: Limits | None = None,
+) -> Worker:
+    """`Loader.load` on the default loader."""
+    return default_loader().load(modules, main_module, env, global_outbound, limits)

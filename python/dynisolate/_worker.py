@@ -1,0 +1,205 @@
+"""Workers, their entrypoints and stateful sessions."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from ._env import Dispatcher
+from .exceptions import ExportNotFoundError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    from ._core import Guest, Isolate
+
+__all__ = ["AsyncEntrypoint", "Entrypoint", "Session", "Worker"]
+
+_Call = Callable[..., Any]
+
+
+def _export_name(prefix: str, attr: str, exports: frozenset[str]) -> str:
+    name = prefix + attr
+    if name not in exports:
+        error = ExportNotFoundError(f"the entrypoint has no export named {name!r}")
+        error.export = name
+        raise error
+    return name
+
+
+def _sync_method(call: _Call, name: str, dispatcher: Dispatcher | None) -> Callable[..., Any]:
+    if dispatcher is None:
+
+        def method(*args: Any) -> Any:
+            return call(name, args)
+
+    else:
+
+        def method(*args: Any) -> Any:
+            return call(name, args, dispatcher)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _async_method(call: _Call, name: str, dispatcher: Dispatcher | None, executor: Executor) -> Callable[..., Awaitable[Any]]:
+    async def method(*args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        host = dispatcher.bound_to(loop) if dispatcher is not None else None
+        return await loop.run_in_executor(executor, call, name, args, host)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+class Entrypoint:
+    """The exports of one entrypoint, as methods: `entry.add(2, 3)`.
+
+    Each call runs in a fresh isolate (or in the session's isolate, for a session's entrypoint)
+    with the GIL released. Attribute access fails with `ExportNotFoundError` for a missing export.
+    """
+
+    def __init__(self, call: _Call, prefix: str, exports: frozenset[str], dispatcher: Dispatcher | None) -> None:
+        self._call = call
+        self._prefix = prefix
+        self._exports = exports
+        self._dispatcher = dispatcher
+
+    def __getattr__(self, attr: str) -> Callable[..., Any]:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        method = _sync_method(self._call, _export_name(self._prefix, attr, self._exports), self._dispatcher)
+        setattr(self, attr, method)
+        return method
+
+    def call(self, name: str, *args: Any) -> Any:
+        """Calls an export by name, for names that are not Python identifiers."""
+        return getattr(self, name)(*args)
+
+    def __dir__(self) -> list[str]:
+        return sorted(e[len(self._prefix) :] for e in self._exports if e.startswith(self._prefix))
+
+
+class AsyncEntrypoint:
+    """Like `Entrypoint`, but every method is a coroutine function: `await entry.add(2, 3)`.
+
+    The guest runs on the loader's thread pool, so the event loop is never blocked; async env
+    methods are awaited on the caller's loop.
+    """
+
+    def __init__(
+        self, call: _Call, prefix: str, exports: frozenset[str], dispatcher: Dispatcher | None, executor: Executor
+    ) -> None:
+        self._call = call
+        self._prefix = prefix
+        self._exports = exports
+        self._dispatcher = dispatcher
+        self._executor = executor
+
+    def __getattr__(self, attr: str) -> Callable[..., Awaitable[Any]]:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        name = _export_name(self._prefix, attr, self._exports)
+        method = _async_method(self._call, name, self._dispatcher, self._executor)
+        setattr(self, attr, method)
+        return method
+
+    async def call(self, name: str, *args: Any) -> Any:
+        """Calls an export by name, for names that are not Python identifiers."""
+        return await getattr(self, name)(*args)
+
+    def __dir__(self) -> list[str]:
+        return sorted(e[len(self._prefix) :] for e in self._exports if e.startswith(self._prefix))
+
+
+def _prefix(name: str | None, exports: frozenset[str]) -> str:
+    if name is None:
+        return ""
+    prefix = name + "."
+    if not any(e.startswith(prefix) for e in exports):
+        error = ExportNotFoundError(f"the worker has no entrypoint named {name!r}")
+        error.export = name
+        raise error
+    return prefix
+
+
+class Session:
+    """One isolate kept alive across calls, so guest state carries over. Close it (or use `with`)
+    to free its slot; a fatal error (trap, limit) ends it and later calls raise `ClosedError`."""
+
+    def __init__(self, isolate: Isolate, worker: Worker) -> None:
+        self._isolate = isolate
+        self._worker = worker
+
+    def get_entrypoint(self, name: str | None = None) -> Entrypoint:
+        """The session's entrypoint `name` (default: the worker's default entrypoint)."""
+        exports = self._worker._exports
+        return Entrypoint(self._isolate.call, _prefix(name, exports), exports, self._worker._dispatcher)
+
+    def get_async_entrypoint(self, name: str | None = None) -> AsyncEntrypoint:
+        """The awaitable form of `get_entrypoint`."""
+        w = self._worker
+        return AsyncEntrypoint(self._isolate.call, _prefix(name, w._exports), w._exports, w._dispatcher, w._executor())
+
+    @property
+    def alive(self) -> bool:
+        """Whether the session can still take calls."""
+        return self._isolate.alive
+
+    def close(self) -> None:
+        """Frees the isolate's slot. Idempotent."""
+        self._isolate.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Worker:
+    """Tenant code loaded with its env and limits, ready to call. Thread-safe; cheap to keep.
+
+    Every call runs in a fresh isolate unless made through a `session()`.
+    """
+
+    def __init__(
+        self,
+        guest: Guest,
+        dispatcher: Dispatcher | None,
+        executor: Callable[[], Executor],
+        global_outbound: Callable[..., Any] | None,
+    ) -> None:
+        self._guest = guest
+        self._dispatcher = dispatcher
+        self._executor = executor
+        self._exports = frozenset(guest.exports())
+        self.global_outbound = global_outbound
+
+    def get_entrypoint(self, name: str | None = None) -> Entrypoint:
+        """The default entrypoint, or the named one (exports named `NAME.method`)."""
+        return Entrypoint(self._guest.call, _prefix(name, self._exports), self._exports, self._dispatcher)
+
+    def get_async_entrypoint(self, name: str | None = None) -> AsyncEntrypoint:
+        """The awaitable form of `get_entrypoint`: methods are coroutine functions."""
+        return AsyncEntrypoint(
+            self._guest.call, _prefix(name, self._exports), self._exports, self._dispatcher, self._executor()
+        )
+
+    def session(self) -> Session:
+        """Boots one isolate that keeps its state across calls (waits for a free slot)."""
+        return Session(self._guest.session(), self)
+
+    @property
+    def exports(self) -> list[str]:
+        """The callable export names, sorted."""
+        return sorted(self._exports)
+
+    @property
+    def cache_outcome(self) -> str:
+        """Where the compiled module came from: `"compiled"`, `"memory"` or `"disk"`."""
+        return self._guest.cache_outcome
+
+    def __repr__(self) -> str:
+        return f"<dynisolate.Worker {self._guest.label!r}>"

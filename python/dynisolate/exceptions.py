@@ -1,0 +1,133 @@
+"""The exceptions dynisolate raises: one root, subclasses named by cause.
+
+Every class carries structured fields (set as attributes) and pickles, so an error can cross a
+process boundary with its details intact.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArgumentError",
+    "ClosedError",
+    "ConfigError",
+    "CpuLimitError",
+    "DynisolateError",
+    "ExportNotFoundError",
+    "FuelExhaustedError",
+    "GuestError",
+    "HostCallLimitError",
+    "LimitError",
+    "LoadError",
+    "LogLimitError",
+    "MemoryLimitError",
+    "PayloadTooLargeError",
+    "PoolExhaustedError",
+    "SerializationError",
+    "StackOverflowError",
+    "TrapError",
+]
+
+
+class DynisolateError(Exception):
+    """Root of every error raised by dynisolate. `message` is the human-readable text."""
+
+    message: str
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.message,), dict(self.__dict__))
+
+
+class ConfigError(DynisolateError, ValueError):
+    """A `Loader` or `Limits` setting is out of range."""
+
+
+class LoadError(DynisolateError, ValueError):
+    """Code could not be loaded: bad module bytes or text, a forbidden import, a bad module map."""
+
+
+class ExportNotFoundError(DynisolateError, AttributeError):
+    """The entrypoint has no export of that name. `export` is the name asked for."""
+
+    export: str
+
+
+class ArgumentError(DynisolateError, TypeError):
+    """The arguments do not fit the export (count or type)."""
+
+
+class SerializationError(DynisolateError, TypeError):
+    """A value could not cross the boundary: not plain data, not valid JSON, not valid Unicode."""
+
+
+class GuestError(DynisolateError):
+    """The guest failed. `name` and `guest_message` are the guest's own; `stack` its stack text."""
+
+    name: str
+    guest_message: str
+    stack: str
+
+
+class TrapError(GuestError):
+    """The guest trapped. `trap_code` names the trap (`"unreachable"`, `"memory_out_of_bounds"`, ...)."""
+
+    trap_code: str
+
+
+class LimitError(DynisolateError):
+    """A resource limit was hit; the isolate was discarded."""
+
+
+class CpuLimitError(LimitError, TimeoutError):
+    """The call ran past `Limits.cpu_ms` (`cpu_ms` holds the limit)."""
+
+    cpu_ms: int
+
+
+class MemoryLimitError(LimitError):
+    """The guest needed more memory than `Limits.memory_bytes` (`memory_bytes` holds the cap)."""
+
+    memory_bytes: int
+
+
+class FuelExhaustedError(LimitError):
+    """The call used its whole `Limits.fuel` budget."""
+
+    fuel: int
+
+
+class StackOverflowError(LimitError):
+    """The guest exhausted its call stack (`Loader(max_stack_bytes=...)`)."""
+
+
+class PayloadTooLargeError(LimitError):
+    """An argument, result or env payload exceeded `Limits.max_payload_bytes`."""
+
+    bytes: int
+    limit: int
+
+
+class HostCallLimitError(LimitError):
+    """The call made more env calls than `Limits.max_host_calls`."""
+
+    limit: int
+
+
+class LogLimitError(LimitError):
+    """The call wrote more than `Limits.max_log_bytes` of logs."""
+
+    limit: int
+
+
+class PoolExhaustedError(DynisolateError, TimeoutError):
+    """Every isolate slot stayed busy for the loader's `acquire_timeout_ms`."""
+
+    max_isolates: int
+    waited_ms: int
+
+
+class ClosedError(DynisolateError):
+    """The session was closed, or ended by an earlier fatal error."""

@@ -1,0 +1,225 @@
+//! Values crossing between Python and the core: Python data to JSON bytes (with depth and size
+//! caps checked while writing, before anything reaches a guest), JSON bytes back to Python, and
+//! Python numbers to and from wasm values.
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use wasmtime::Val;
+
+use crate::error::Error;
+use crate::guest::NumType;
+
+/// Deepest nesting of lists and dicts that may cross the boundary.
+pub const MAX_DEPTH: usize = 128;
+
+struct Writer {
+    buf: Vec<u8>,
+    limit: u64,
+}
+
+fn type_name(value: &Bound<'_, PyAny>) -> String {
+    value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
+}
+
+impl Writer {
+    fn check_size(&self) -> Result<(), Error> {
+        if self.buf.len() as u64 > self.limit {
+            return Err(Error::PayloadTooLarge { bytes: self.buf.len() as u64, limit: self.limit });
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, s: &Bound<'_, PyString>, path: &dyn Fn() -> String) -> Result<(), Error> {
+        let text = s
+            .to_str()
+            .map_err(|_| Error::Serialization(format!("{} is a str that is not valid Unicode (lone surrogate)", path())))?;
+        serde_json::to_writer(&mut self.buf, text).expect("writing to a Vec cannot fail");
+        Ok(())
+    }
+
+    fn value(&mut self, value: &Bound<'_, PyAny>, depth: usize, path: &dyn Fn() -> String) -> Result<(), Error> {
+        if depth > MAX_DEPTH {
+            return Err(Error::Serialization(format!("{} nests deeper than {MAX_DEPTH} levels", path())));
+        }
+        if value.is_none() {
+            self.buf.extend_from_slice(b"null");
+        } else if let Ok(b) = value.cast::<PyBool>() {
+            self.buf.extend_from_slice(if b.is_true() { b"true" } else { b"false" });
+        } else if value.is_instance_of::<PyInt>() {
+            if let Ok(i) = value.extract::<i64>() {
+                self.buf.extend_from_slice(i.to_string().as_bytes());
+            } else if let Ok(u) = value.extract::<u64>() {
+                self.buf.extend_from_slice(u.to_string().as_bytes());
+            } else {
+                return Err(Error::Serialization(format!("{} is an integer outside the 64-bit range", path())));
+            }
+        } else if let Ok(f) = value.cast::<PyFloat>() {
+            let f = f.value();
+            if !f.is_finite() {
+                return Err(Error::Serialization(format!("{} is {f}, which JSON cannot carry", path())));
+            }
+            serde_json::to_writer(&mut self.buf, &f).expect("writing to a Vec cannot fail");
+        } else if let Ok(s) = value.cast::<PyString>() {
+            self.string(s, path)?;
+        } else if let Ok(list) = value.cast::<PyList>() {
+            self.sequence(list.iter(), depth, path)?;
+        } else if let Ok(tuple) = value.cast::<PyTuple>() {
+            self.sequence(tuple.iter(), depth, path)?;
+        } else if let Ok(dict) = value.cast::<PyDict>() {
+            self.buf.push(b'{');
+            for (n, (k, v)) in dict.iter().enumerate() {
+                let Ok(key) = k.cast::<PyString>() else {
+                    return Err(Error::Serialization(format!(
+                        "{} has a key of type {}; only str keys can cross",
+                        path(),
+                        type_name(&k)
+                    )));
+                };
+                if n > 0 {
+                    self.buf.push(b',');
+                }
+                self.string(key, path)?;
+                self.buf.push(b':');
+                let key_text = key.to_string_lossy().into_owned();
+                self.value(&v, depth + 1, &|| format!("{}[{key_text:?}]", path()))?;
+                self.check_size()?;
+            }
+            self.buf.push(b'}');
+        } else {
+            return Err(Error::Serialization(format!(
+                "{} is a {}; only None, bool, int, float, str, list, tuple and dict can cross",
+                path(),
+                type_name(value)
+            )));
+        }
+        self.check_size()
+    }
+
+    fn sequence<'py>(
+        &mut self,
+        items: impl Iterator<Item = Bound<'py, PyAny>>,
+        depth: usize,
+        path: &dyn Fn() -> String,
+    ) -> Result<(), Error> {
+        self.buf.push(b'[');
+        for (i, item) in items.enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            self.value(&item, depth + 1, &|| format!("{}[{i}]", path()))?;
+            self.check_size()?;
+        }
+        self.buf.push(b']');
+        Ok(())
+    }
+}
+
+
+/// Encodes Python data as JSON, refusing anything that is not plain data. `what` names the value
+/// in error messages (`"argument"`, `"env['ROOM']"`, ...).
+pub fn to_json(value: &Bound<'_, PyAny>, limit: u64, what: &str) -> Result<Vec<u8>, Error> {
+    let mut writer = Writer { buf: Vec::with_capacity(64), limit };
+    writer.value(value, 0, &|| what.to_owned())?;
+    Ok(writer.buf)
+}
+
+/// Encodes call arguments as a JSON array.
+pub fn args_to_json(args: &Bound<'_, PyTuple>, limit: u64) -> Result<Vec<u8>, Error> {
+    let mut writer = Writer { buf: Vec::with_capacity(64), limit };
+    writer.sequence(args.iter(), 0, &|| "arguments".to_owned())?;
+    Ok(writer.buf)
+}
+
+fn value_to_py<'py>(py: Python<'py>, value: serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match value {
+        serde_json::Value::Null => py.None().into_bound(py),
+        serde_json::Value::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
+        serde_json::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else {
+                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
+            }
+        }
+        serde_json::Value::String(s) => PyString::new(py, &s).into_any(),
+        serde_json::Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(value_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        serde_json::Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, value_to_py(py, v)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// Decodes JSON written by a guest into Python data. `what` names it in errors.
+pub fn from_json<'py>(py: Python<'py>, bytes: &[u8], what: &str) -> Result<PyResult<Bound<'py, PyAny>>, Error> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Error::Serialization(format!("the guest's {what} is not valid JSON: {e}")))?;
+    Ok(value_to_py(py, value))
+}
+
+/// Converts a Python number to the wasm value a parameter expects.
+pub fn to_val(value: &Bound<'_, PyAny>, ty: NumType, index: usize, export: &str) -> Result<Val, Error> {
+    let wrong = || {
+        Error::Argument(format!(
+            "argument {index} of {export}() must be {} (got {})",
+            match ty {
+                NumType::I32 => "an int in the 32-bit range",
+                NumType::I64 => "an int in the 64-bit range",
+                NumType::F32 | NumType::F64 => "a float or an int",
+            },
+            type_name(value)
+        ))
+    };
+    match ty {
+        NumType::I32 => {
+            let i: i64 = value.extract().map_err(|_| wrong())?;
+            if let Ok(v) = i32::try_from(i) {
+                Ok(Val::I32(v))
+            } else if let Ok(v) = u32::try_from(i) {
+                Ok(Val::I32(v as i32))
+            } else {
+                Err(wrong())
+            }
+        }
+        NumType::I64 => match value.extract::<i64>() {
+            Ok(v) => Ok(Val::I64(v)),
+            Err(_) => value.extract::<u64>().map(|v| Val::I64(v as i64)).map_err(|_| wrong()),
+        },
+        NumType::F32 | NumType::F64 => {
+            if value.is_instance_of::<PyString>() {
+                return Err(wrong());
+            }
+            let f: f64 = value.extract().map_err(|_| wrong())?;
+            Ok(if ty == NumType::F32 { Val::F32((f as f32).to_bits()) } else { Val::F64(f.to_bits()) })
+        }
+    }
+}
+
+/// Converts wasm results to Python: nothing -> None, one -> the value, several -> a tuple.
+pub fn from_vals<'py>(py: Python<'py>, vals: &[Val]) -> PyResult<Bound<'py, PyAny>> {
+    let one = |v: &Val| -> PyResult<Bound<'py, PyAny>> {
+        Ok(match v {
+            Val::I32(i) => i.into_pyobject(py)?.into_any(),
+            Val::I64(i) => i.into_pyobject(py)?.into_any(),
+            Val::F32(bits) => (f32::from_bits(*bits) as f64).into_pyobject(py)?.into_any(),
+            Val::F64(bits) => f64::from_bits(*bits).into_pyobject(py)?.into_any(),
+            _ => py.None().into_bound(py),
+        })
+    };
+    match vals {
+        [] => Ok(py.None().into_bound(py)),
+        [v] => one(v),
+        many => Ok(PyTuple::new(py, many.iter().map(one).collect::<PyResult<Vec<_>>>()?)?.into_any()),
+    }
+}

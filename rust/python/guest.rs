@@ -1,0 +1,179 @@
+//! `_core.Guest` (a loaded module; each `call` runs in a fresh isolate) and `_core.Isolate`
+//! (a stateful session). Guest work always runs with the GIL released.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+use crate::error::{Error, Result};
+use crate::guest::{Export, ExportKind, Guest};
+use crate::host::{Host, LogLevel, LogRecord};
+use crate::isolate::{Input, Isolate, Output};
+use crate::python::convert;
+use crate::python::errors::{IntoPyResult, to_pyerr};
+use crate::python::host::PyHost;
+
+/// Arguments converted for the export they are meant for.
+enum Args {
+    Numeric(Vec<wasmtime::Val>),
+    Json(Vec<u8>),
+}
+
+impl Args {
+    fn input(&self) -> Input<'_> {
+        match self {
+            Args::Numeric(v) => Input::Numeric(v),
+            Args::Json(b) => Input::Json(b),
+        }
+    }
+}
+
+fn convert_args(export: &Export, args: &Bound<'_, PyTuple>, limit: u64) -> Result<Args> {
+    match &export.kind {
+        ExportKind::Numeric { params, .. } => {
+            if params.len() != args.len() {
+                return Err(Error::Argument(format!(
+                    "{}() takes {} argument{}, got {}",
+                    export.name,
+                    params.len(),
+                    if params.len() == 1 { "" } else { "s" },
+                    args.len()
+                )));
+            }
+            let vals = params
+                .iter()
+                .zip(args.iter())
+                .enumerate()
+                .map(|(i, (ty, arg))| convert::to_val(&arg, *ty, i, &export.name))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Args::Numeric(vals))
+        }
+        ExportKind::Json => Ok(Args::Json(convert::args_to_json(args, limit)?)),
+        ExportKind::Unsupported { .. } => Ok(Args::Numeric(Vec::new())),
+    }
+}
+
+fn output_to_py<'py>(py: Python<'py>, output: Output) -> PyResult<Bound<'py, PyAny>> {
+    match output {
+        Output::Numeric(vals) => convert::from_vals(py, &vals),
+        Output::Json(bytes) => convert::from_json(py, &bytes, "result").map_err(|e| to_pyerr(py, e))?,
+    }
+}
+
+fn host_of(host: Option<Py<PyAny>>) -> Option<Arc<dyn Host>> {
+    host.map(PyHost::new)
+}
+
+/// Hands guest log records to `dynisolate._logs.emit`.
+fn emit_logs(py: Python<'_>, label: &str, logs: Vec<LogRecord>) -> PyResult<()> {
+    if logs.is_empty() {
+        return Ok(());
+    }
+    let records = PyList::empty(py);
+    for record in logs {
+        let level = match record.level {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        };
+        records.append((level, record.message))?;
+    }
+    py.import("dynisolate._logs")?.getattr("emit")?.call1((label, records))?;
+    Ok(())
+}
+
+#[pyclass(name = "Guest", module = "dynisolate._core", frozen)]
+pub struct PyGuest {
+    guest: Arc<Guest>,
+    acquire_timeout: Duration,
+    #[pyo3(get)]
+    cache_outcome: &'static str,
+    #[pyo3(get)]
+    label: String,
+}
+
+impl PyGuest {
+    pub fn new(guest: Arc<Guest>, acquire_timeout: Duration, cache_outcome: &'static str, label: String) -> Self {
+        PyGuest { guest, acquire_timeout, cache_outcome, label }
+    }
+}
+
+#[pymethods]
+impl PyGuest {
+    /// Calls export `name` with `args` in a fresh isolate.
+    #[pyo3(signature = (name, args, host=None))]
+    fn call<'py>(&self, py: Python<'py>, name: &str, args: &Bound<'py, PyTuple>, host: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let guest = &self.guest;
+        let export = guest.export(name).or_raise(py)?;
+        let args = convert_args(export, args, guest.limits.max_payload_bytes).or_raise(py)?;
+        let host = host_of(host);
+        let timeout = self.acquire_timeout;
+        let report = py.detach(|| guest.call(export, args.input(), host, timeout));
+        emit_logs(py, &self.label, report.logs)?;
+        output_to_py(py, report.result.or_raise(py)?)
+    }
+
+    /// Boots an isolate that keeps its state across calls until closed.
+    fn session(&self, py: Python<'_>) -> PyResult<PyIsolate> {
+        let guest = self.guest.clone();
+        let timeout = self.acquire_timeout;
+        let isolate = py.detach(|| guest.boot(None, timeout)).or_raise(py)?;
+        let mut isolate = isolate;
+        emit_logs(py, &self.label, isolate.take_logs())?;
+        Ok(PyIsolate { isolate: Mutex::new(isolate), label: self.label.clone() })
+    }
+
+    /// Names of the callable exports, sorted.
+    fn exports(&self) -> Vec<String> {
+        self.guest.export_names()
+    }
+
+    /// `"numeric"`, `"json"` or `"unsupported"` for export `name`.
+    fn export_kind(&self, py: Python<'_>, name: &str) -> PyResult<&'static str> {
+        Ok(match self.guest.export(name).or_raise(py)?.kind {
+            ExportKind::Numeric { .. } => "numeric",
+            ExportKind::Json => "json",
+            ExportKind::Unsupported { .. } => "unsupported",
+        })
+    }
+}
+
+#[pyclass(name = "Isolate", module = "dynisolate._core", frozen)]
+pub struct PyIsolate {
+    isolate: Mutex<Isolate>,
+    label: String,
+}
+
+#[pymethods]
+impl PyIsolate {
+    /// Calls export `name` in this isolate; its state carries over to the next call.
+    #[pyo3(signature = (name, args, host=None))]
+    fn call<'py>(&self, py: Python<'py>, name: &str, args: &Bound<'py, PyTuple>, host: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let guest = self.isolate.lock().unwrap().guest().clone();
+        let export = guest.export(name).or_raise(py)?;
+        let args = convert_args(export, args, guest.limits.max_payload_bytes).or_raise(py)?;
+        let host = host_of(host);
+        // The lock is taken with the GIL released: a call holding it may need the GIL for env calls.
+        let (result, logs) = py.detach(|| {
+            let mut isolate = self.isolate.lock().unwrap();
+            let result = isolate.call(export, args.input(), host);
+            (result, isolate.take_logs())
+        });
+        emit_logs(py, &self.label, logs)?;
+        output_to_py(py, result.or_raise(py)?)
+    }
+
+    /// Frees the isolate's slot; later calls raise `ClosedError`.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| self.isolate.lock().unwrap().close());
+    }
+
+    /// Whether the isolate can still take calls.
+    #[getter]
+    fn alive(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.isolate.lock().unwrap().is_alive())
+    }
+}

@@ -1,0 +1,85 @@
+//! Env calls from a guest into Python. The dispatcher is a Python callable built by
+//! `dynisolate._env` (it owns the allow-list); this side converts values, re-takes the GIL only
+//! for the call, and turns Python exceptions into sanitised error envelopes for the guest.
+
+use std::sync::Arc;
+
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::host::{Host, MAX_ERROR_MESSAGE_BYTES, truncate};
+use crate::python::convert;
+
+/// Exception names a guest may see; any other Python exception reaches it as a plain `Error`.
+const GUEST_VISIBLE_ERRORS: &[&str] = &[
+    "TypeError",
+    "ValueError",
+    "KeyError",
+    "LookupError",
+    "IndexError",
+    "RuntimeError",
+    "NotImplementedError",
+    "PermissionError",
+    "TimeoutError",
+];
+
+/// Payload limit for one env result travelling back into the guest.
+const MAX_ENV_RESULT_BYTES: u64 = 16 << 20;
+
+/// Routes env calls to a Python dispatcher.
+pub struct PyHost {
+    dispatch: Py<PyAny>,
+}
+
+impl PyHost {
+    pub fn new(dispatch: Py<PyAny>) -> Arc<dyn Host> {
+        Arc::new(PyHost { dispatch })
+    }
+}
+
+fn envelope_error(name: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "error": { "name": name, "message": message } }))
+        .expect("two strings always encode")
+}
+
+/// The guest-facing form of a Python exception: an allow-listed name and a bounded message,
+/// never a traceback, a cause or a repr of host objects.
+fn sanitise(py: Python<'_>, err: &PyErr) -> Vec<u8> {
+    let class = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
+    let name = if GUEST_VISIBLE_ERRORS.contains(&class.as_str()) { class.as_str() } else { "Error" };
+    let message = err
+        .value(py)
+        .str()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "the host raised an error".into());
+    envelope_error(name, &truncate(message, MAX_ERROR_MESSAGE_BYTES))
+}
+
+impl Host for PyHost {
+    fn env_call(&self, name: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        Python::attach(|py| {
+            let args = match convert::from_json(py, args_json, "env call arguments") {
+                Ok(Ok(args)) => args,
+                Ok(Err(e)) => return Err(wasmtime::Error::new(e)),
+                Err(e) => return Ok(envelope_error("TypeError", &e.to_string())),
+            };
+            match self.dispatch.bind(py).call1((PyString::new(py, name), args)) {
+                Ok(value) => match convert::to_json(&value, MAX_ENV_RESULT_BYTES, "the env result") {
+                    Ok(json) => {
+                        let mut out = Vec::with_capacity(json.len() + 7);
+                        out.extend_from_slice(b"{\"ok\":");
+                        out.extend_from_slice(&json);
+                        out.push(b'}');
+                        Ok(out)
+                    }
+                    Err(e) => Ok(envelope_error("TypeError", &format!("env.{name} returned {e}"))),
+                },
+                // Ordinary exceptions are the guest's to handle; KeyboardInterrupt, SystemExit
+                // and friends end the call and surface to the Python caller unchanged.
+                Err(err) if err.is_instance_of::<PyException>(py) => Ok(sanitise(py, &err)),
+                Err(err) => Err(wasmtime::Error::new(err)),
+            }
+        })
+    }
+}

@@ -1,0 +1,109 @@
+//! `_core.Pool`: a pool of isolate slots on one engine, and the entry point for loading code.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString};
+
+use crate::cache::CacheOutcome;
+use crate::config::{Limits, PoolConfig};
+use crate::error::Error;
+use crate::host::EnvData;
+use crate::pool::{Code, Pool};
+use crate::python::convert;
+use crate::python::errors::{IntoPyResult, dict};
+use crate::python::guest::PyGuest;
+
+#[pyclass(name = "Pool", module = "dynisolate._core", frozen)]
+pub struct PyPool {
+    pool: Arc<Pool>,
+    acquire_timeout: Duration,
+}
+
+#[pymethods]
+impl PyPool {
+    #[new]
+    #[pyo3(signature = (*, max_isolates, max_memory_bytes, max_table_elements, max_stack_bytes, consume_fuel, cache_dir, acquire_timeout_ms))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        max_isolates: u32,
+        max_memory_bytes: u64,
+        max_table_elements: u32,
+        max_stack_bytes: usize,
+        consume_fuel: bool,
+        cache_dir: Option<PathBuf>,
+        acquire_timeout_ms: u64,
+    ) -> PyResult<Self> {
+        let config = PoolConfig { max_isolates, max_memory_bytes, max_table_elements, max_stack_bytes, consume_fuel, cache_dir };
+        let pool = py.detach(|| Pool::shared(config)).or_raise(py)?;
+        Ok(PyPool { pool, acquire_timeout: Duration::from_millis(acquire_timeout_ms) })
+    }
+
+    /// Compiles (or fetches from cache) one module; returns a `Guest`.
+    #[pyo3(signature = (kind, code, env_data, *, cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes, label))]
+    #[allow(clippy::too_many_arguments)]
+    fn load(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        code: &Bound<'_, PyAny>,
+        env_data: &Bound<'_, PyDict>,
+        cpu_ms: u64,
+        memory_bytes: Option<u64>,
+        fuel: Option<u64>,
+        max_payload_bytes: u64,
+        max_host_calls: u32,
+        max_log_bytes: u64,
+        label: String,
+    ) -> PyResult<PyGuest> {
+        let limits = Limits { cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes };
+        let mut env = EnvData::default();
+        for (name, value) in env_data.iter() {
+            let name: String = name.extract()?;
+            let json = convert::to_json(&value, max_payload_bytes, &format!("env[{name:?}]")).or_raise(py)?;
+            env.0.insert(name, Arc::from(json));
+        }
+        let bytes: Vec<u8> = if let Ok(b) = code.cast::<PyBytes>() {
+            b.as_bytes().to_vec()
+        } else if let Ok(s) = code.cast::<PyString>() {
+            s.to_str()?.as_bytes().to_vec()
+        } else {
+            return Err(crate::python::errors::to_pyerr(py, Error::Load("module code must be bytes or str".into())));
+        };
+        let pool = self.pool.clone();
+        let kind = kind.to_owned();
+        let loaded = py.detach(move || {
+            let code = match kind.as_str() {
+                "wasm" => Code::Wasm(&bytes),
+                "wat" => Code::Wat(std::str::from_utf8(&bytes).map_err(|_| Error::Load("WebAssembly text must be UTF-8".into()))?),
+                other => return Err(Error::Load(format!("unknown module kind {other:?}"))),
+            };
+            pool.load(code, env, limits)
+        });
+        let (guest, outcome) = loaded.or_raise(py)?;
+        let outcome = match outcome {
+            CacheOutcome::Memory => "memory",
+            CacheOutcome::Disk => "disk",
+            CacheOutcome::Compiled => "compiled",
+        };
+        Ok(PyGuest::new(guest, self.acquire_timeout, outcome, label))
+    }
+
+    /// Counters: slots, live isolates, compiles and cache hits.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.pool.stats();
+        dict(
+            py,
+            &[
+                ("max_isolates", s.max_isolates as u64),
+                ("live_isolates", s.live_isolates as u64),
+                ("compiles", s.compiles),
+                ("memory_hits", s.memory_hits),
+                ("disk_hits", s.disk_hits),
+            ],
+        )
+    }
+}
