@@ -1,0 +1,103 @@
+"""Developer tasks. Run with `python3 noxfile.py -s SESSION`: the file bootstraps nox into
+`.nox/_bootstrap` when it is not installed, so a fresh machine needs only Python and Rust.
+
+Sessions: demo, test (test-rust + test-py), test-rust, test-py, bench, lint.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _bootstrap() -> None:
+    """Re-runs this file under a private virtualenv that has nox."""
+    venv = ROOT / ".nox" / "_bootstrap"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "nox>=2024.4.15"], check=True)
+    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+
+
+try:
+    import nox
+except ImportError:
+    if __name__ == "__main__":
+        _bootstrap()
+    raise
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["test"]
+
+
+def _develop(session: nox.Session, *extras: str, release: bool = False) -> None:
+    """Builds the extension into the session's virtualenv (target/ is reused between runs)."""
+    session.install("maturin>=1.9.4,<2", *extras)
+    args = ["maturin", "develop", "--quiet"]
+    if release:
+        args.append("--release")
+    session.run(*args, env={"CARGO_TERM_COLOR": "never"})
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Loads a tenant module and calls it, printing the result and the boot time."""
+    _develop(session)
+    session.run("python", "examples/demo.py")
+
+
+def _rust_tests(session: nox.Session) -> None:
+    session.run("cargo", "test", external=True, env={"CARGO_TERM_COLOR": "never"})
+
+
+def _python_tests(session: nox.Session) -> None:
+    _develop(session, "pytest>=8", "pytest-timeout>=2")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session(name="test-rust")
+def test_rust(session: nox.Session) -> None:
+    """The core's own tests, without Python."""
+    _rust_tests(session)
+
+
+@nox.session(name="test-py")
+def test_py(session: nox.Session) -> None:
+    """The Python test suite against a dev build of the extension."""
+    _python_tests(session)
+
+
+@nox.session
+def test(session: nox.Session) -> None:
+    """Everything: Rust tests, then Python tests."""
+    _rust_tests(session)
+    _python_tests(session)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against wasmtime-py on a release build; prints the comparison table."""
+    _develop(session, "pytest>=8", "pytest-timeout>=2", "pytest-benchmark>=4", "wasmtime>=40", release=True)
+    session.run(
+        "python", "-m", "pytest", "benches", "-p", "no:cacheprovider", "--benchmark-only",
+        "--benchmark-columns=median,min,max,rounds", "-o", "addopts=", *session.posargs,
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and clippy."""
+    session.install("ruff")
+    session.run("ruff", "check", "python", "tests", "benches", "noxfile.py", "examples")
+    session.run("cargo", "clippy", "--all-targets", "--features", "python", "--", "-D", "warnings", external=True)
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(nox.main())

@@ -1,0 +1,72 @@
+"""The native core (private): pooled wasmtime isolates. Use the `dynisolate` package instead."""
+
+from collections.abc import Callable
+from typing import Any, Final, Literal, final
+
+__version__: Final[str]
+MAX_MODULE_BYTES: Final[int]
+
+@final
+class Pool:
+    """Isolate slots on one wasmtime engine, shared process-wide by equal settings."""
+
+    def __init__(
+        self,
+        *,
+        max_isolates: int,
+        max_memory_bytes: int,
+        max_table_elements: int,
+        max_stack_bytes: int,
+        consume_fuel: bool,
+        cache_dir: str | None,
+        acquire_timeout_ms: int,
+    ) -> None: ...
+    def load(
+        self,
+        kind: Literal["wasm", "wat"],
+        code: str | bytes,
+        env_data: dict[str, Any],
+        *,
+        cpu_ms: int,
+        memory_bytes: int | None,
+        fuel: int | None,
+        max_payload_bytes: int,
+        max_host_calls: int,
+        max_log_bytes: int,
+        label: str,
+    ) -> Guest:
+        """Compiles (or fetches from cache) one module, ready to instantiate.
+
+        Raises:
+            LoadError: Invalid code or an import that is not offered.
+            ConfigError: Limits that do not fit the pool.
+            MemoryLimitError: The module needs more memory than allowed.
+        """
+    def stats(self) -> dict[str, int]:
+        """`max_isolates`, `live_isolates`, `compiles`, `memory_hits`, `disk_hits`."""
+
+@final
+class Guest:
+    """A loaded module; every `call` runs in a fresh isolate with the GIL released."""
+
+    @property
+    def cache_outcome(self) -> Literal["compiled", "memory", "disk"]: ...
+    @property
+    def label(self) -> str: ...
+    def call(self, name: str, args: tuple[Any, ...], host: Callable[[str, list[Any]], Any] | None = None) -> Any:
+        """Calls export `name`. `host` dispatches env calls (`(binding, args) -> result`)."""
+    def session(self) -> Isolate:
+        """Boots an isolate that keeps its state across calls."""
+    def exports(self) -> list[str]:
+        """The callable export names, sorted (`json:` prefixes removed)."""
+    def export_kind(self, name: str) -> Literal["numeric", "json", "unsupported"]: ...
+
+@final
+class Isolate:
+    """One live isolate (a session)."""
+
+    @property
+    def alive(self) -> bool: ...
+    def call(self, name: str, args: tuple[Any, ...], host: Callable[[str, list[Any]], Any] | None = None) -> Any: ...
+    def close(self) -> None:
+        """Frees the slot; later calls raise `ClosedError`."""
