@@ -58,6 +58,22 @@ pub struct Export {
     pub(crate) index: ModuleExport,
 }
 
+impl Export {
+    /// Fails unless `count` arguments fit this numeric export.
+    pub fn check_arity(&self, count: usize) -> Result<()> {
+        let ExportKind::Numeric { params, .. } = &self.kind else { return Ok(()) };
+        if params.len() == count {
+            return Ok(());
+        }
+        Err(Error::Argument(format!(
+            "{}() takes {} argument{}, got {count}",
+            self.name,
+            params.len(),
+            if params.len() == 1 { "" } else { "s" },
+        )))
+    }
+}
+
 /// See the module docs.
 pub struct Guest {
     pub(crate) pool: Arc<Pool>,

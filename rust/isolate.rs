@@ -82,15 +82,7 @@ fn classify(err: wasmtime::Error, store: &Store<HostState>) -> Error {
 }
 
 fn check_args(export: &Export, params: &[NumType], args: &[Val]) -> Result<()> {
-    if params.len() != args.len() {
-        return Err(Error::Argument(format!(
-            "{}() takes {} argument{}, got {}",
-            export.name,
-            params.len(),
-            if params.len() == 1 { "" } else { "s" },
-            args.len()
-        )));
-    }
+    export.check_arity(args.len())?;
     for (i, (want, got)) in params.iter().zip(args).enumerate() {
         let ok = matches!(
             (want, got),

@@ -130,3 +130,24 @@ def test_a_result_that_is_not_json_is_a_serialization_error(json_guest: dynisola
 def test_exports_and_repr(numeric: dynisolate.Worker) -> None:
     assert "add" in numeric.exports
     assert "numeric.wat" in repr(numeric)
+
+
+@pytest.mark.timeout(30)
+def test_threads_sharing_a_session_take_turns(loader: dynisolate.Loader) -> None:
+    import threading
+    import time
+
+    def slow() -> str:
+        time.sleep(0.02)
+        return "done"
+
+    worker = loader.load({"json.wat": wat("json.wat")}, env={"slow": slow})
+    results: list[object] = []
+    with worker.session() as session:
+        entry = session.get_entrypoint()
+        threads = [threading.Thread(target=lambda: results.append(entry.env("slow"))) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results == [{"ok": "done"}] * 4

@@ -7,7 +7,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::guest::{Export, ExportKind, Guest};
 use crate::host::{Host, LogLevel, LogRecord};
 use crate::isolate::{Input, Isolate, Output};
@@ -33,15 +33,7 @@ impl Args {
 fn convert_args(export: &Export, args: &Bound<'_, PyTuple>, limit: u64) -> Result<Args> {
     match &export.kind {
         ExportKind::Numeric { params, .. } => {
-            if params.len() != args.len() {
-                return Err(Error::Argument(format!(
-                    "{}() takes {} argument{}, got {}",
-                    export.name,
-                    params.len(),
-                    if params.len() == 1 { "" } else { "s" },
-                    args.len()
-                )));
-            }
+            export.check_arity(args.len())?;
             let vals = params
                 .iter()
                 .zip(args.iter())
@@ -62,8 +54,18 @@ fn output_to_py<'py>(py: Python<'py>, output: Output) -> PyResult<Bound<'py, PyA
     }
 }
 
-fn host_of(host: Option<Py<PyAny>>) -> Option<Arc<dyn Host>> {
-    host.map(PyHost::new)
+/// Everything a call needs that must be built with the GIL held: the export, converted
+/// arguments and the env dispatcher.
+fn prepare<'g>(
+    py: Python<'_>,
+    guest: &'g Guest,
+    name: &str,
+    args: &Bound<'_, PyTuple>,
+    host: Option<Py<PyAny>>,
+) -> PyResult<(&'g Export, Args, Option<Arc<dyn Host>>)> {
+    let export = guest.export(name).or_raise(py)?;
+    let args = convert_args(export, args, guest.limits.max_payload_bytes).or_raise(py)?;
+    Ok((export, args, host.map(PyHost::new)))
 }
 
 /// Hands guest log records to `dynisolate._logs.emit`.
@@ -107,9 +109,7 @@ impl PyGuest {
     #[pyo3(signature = (name, args, host=None))]
     fn call<'py>(&self, py: Python<'py>, name: &str, args: &Bound<'py, PyTuple>, host: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
         let guest = &self.guest;
-        let export = guest.export(name).or_raise(py)?;
-        let args = convert_args(export, args, guest.limits.max_payload_bytes).or_raise(py)?;
-        let host = host_of(host);
+        let (export, args, host) = prepare(py, guest, name, args, host)?;
         let timeout = self.acquire_timeout;
         let report = py.detach(|| guest.call(export, args.input(), host, timeout));
         emit_logs(py, &self.label, report.logs)?;
@@ -123,7 +123,7 @@ impl PyGuest {
         let isolate = py.detach(|| guest.boot(None, timeout)).or_raise(py)?;
         let mut isolate = isolate;
         emit_logs(py, &self.label, isolate.take_logs())?;
-        Ok(PyIsolate { isolate: Mutex::new(isolate), label: self.label.clone() })
+        Ok(PyIsolate { guest: self.guest.clone(), isolate: Mutex::new(isolate), label: self.label.clone() })
     }
 
     /// Names of the callable exports, sorted.
@@ -143,6 +143,8 @@ impl PyGuest {
 
 #[pyclass(name = "Isolate", module = "dynisolate._core", frozen)]
 pub struct PyIsolate {
+    // Kept apart from the mutex so argument conversion never waits on it with the GIL held.
+    guest: Arc<Guest>,
     isolate: Mutex<Isolate>,
     label: String,
 }
@@ -152,10 +154,7 @@ impl PyIsolate {
     /// Calls export `name` in this isolate; its state carries over to the next call.
     #[pyo3(signature = (name, args, host=None))]
     fn call<'py>(&self, py: Python<'py>, name: &str, args: &Bound<'py, PyTuple>, host: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let guest = self.isolate.lock().unwrap().guest().clone();
-        let export = guest.export(name).or_raise(py)?;
-        let args = convert_args(export, args, guest.limits.max_payload_bytes).or_raise(py)?;
-        let host = host_of(host);
+        let (export, args, host) = prepare(py, &self.guest, name, args, host)?;
         // The lock is taken with the GIL released: a call holding it may need the GIL for env calls.
         let (result, logs) = py.detach(|| {
             let mut isolate = self.isolate.lock().unwrap();
