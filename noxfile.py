@@ -85,8 +85,17 @@ def bench(session: nox.Session) -> None:
     """Benchmarks against wasmtime-py on a release build; prints the comparison table."""
     _develop(session, "pytest>=8", "pytest-timeout>=2", "pytest-benchmark>=4", "wasmtime>=40", release=True)
     session.run(
-        "python", "-m", "pytest", "benches", "-p", "no:cacheprovider", "--benchmark-only",
-        "--benchmark-columns=median,min,max,rounds", "-o", "addopts=", *session.posargs,
+        "python",
+        "-m",
+        "pytest",
+        "benches",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-only",
+        "--benchmark-columns=median,min,max,rounds",
+        "-o",
+        "addopts=",
+        *session.posargs,
     )
 
 
@@ -95,7 +104,10 @@ def lint(session: nox.Session) -> None:
     """ruff and clippy."""
     session.install("ruff")
     session.run("ruff", "check", "python", "tests", "benches", "noxfile.py", "examples")
-    session.run("cargo", "clippy", "--all-targets", "--features", "python", "--", "-D", "warnings", external=True)
+    session.run("ruff", "format", "--check", "python", "tests", "benches", "noxfile.py", "examples")
+    session.run(
+        "cargo", "clippy", "--all-targets", "--features", "python", "--", "-D", "warnings", external=True
+    )
 
 
 if __name__ == "__main__":

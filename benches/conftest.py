@@ -38,13 +38,19 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def _format(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}" if unit == "/s" else f"{value:,.2f} {unit}"
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not FIGURES:
         return
     write = terminalreporter.write_line
     write("")
-    write(f"dynisolate vs wasmtime-py, {datetime.date.today()} on {_cpu()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}")
+    write(
+        f"dynisolate vs wasmtime-py, {datetime.date.today()} on {_cpu()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}"
+    )
     write("| measure | dynisolate | wasmtime-py | ratio | target |")
     write("|---|---|---|---|---|")
     for key, label, unit, target, lower_better in ROWS:
@@ -55,5 +61,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         ratio = ""
         if peer:
             ratio = f"{peer / ours:.1f}x" if lower_better else f"{ours / peer:.1f}x"
-        fmt = (lambda v: f"{v:,.0f} {unit}") if unit == "/s" else (lambda v: f"{v:,.2f} {unit}")
-        write(f"| {label} | {fmt(ours)} | {fmt(peer) if peer else '–'} | {ratio} | {target} |")
+        shown = [_format(v, unit) if v else "–" for v in (ours, peer)]
+        write(f"| {label} | {shown[0]} | {shown[1]} | {ratio} | {target} |")

@@ -76,7 +76,9 @@ def test_fresh_isolate_and_call_wasmtime_py(benchmark, figures, peer) -> None:  
 def test_warm_call_dynisolate(benchmark, figures, ours) -> None:  # type: ignore[no-untyped-def]
     with ours.session() as session:
         entry = session.get_entrypoint()
-        assert benchmark.pedantic(entry.add, args=(2, 3), rounds=ROUNDS, iterations=1, warmup_rounds=1_000) == 5
+        assert (
+            benchmark.pedantic(entry.add, args=(2, 3), rounds=ROUNDS, iterations=1, warmup_rounds=1_000) == 5
+        )
     figures["dynisolate"]["warm_median_us"] = benchmark.stats.stats.median * 1e6
 
 

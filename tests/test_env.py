@@ -58,7 +58,12 @@ def room() -> Room:
 def worker(loader: dynisolate.Loader, room: Room) -> dynisolate.Worker:
     return loader.load(
         {"json.wat": wat("json.wat")},
-        env={"ROOM": room, "GREETING": {"text": "hi", "n": [1, 2]}, "shout": lambda s: s.upper(), "LOGGER": LoggingRoom()},
+        env={
+            "ROOM": room,
+            "GREETING": {"text": "hi", "n": [1, 2]},
+            "shout": lambda s: s.upper(),
+            "LOGGER": LoggingRoom(),
+        },
     )
 
 

@@ -6,12 +6,36 @@ import dynisolate
 from dynisolate import exceptions
 
 EXPECTED = [
-    "ArgumentError", "AsyncEntrypoint", "ClosedError", "ConfigError", "CpuLimitError", "DynisolateError",
-    "Entrypoint", "ExportNotFoundError", "FuelExhaustedError", "GuestError", "HostCallLimitError",
-    "LimitError", "Limits", "LoadError", "Loader", "LogLimitError", "MemoryLimitError",
-    "PayloadTooLargeError", "PoolExhaustedError", "RpcTarget", "SerializationError", "Session",
-    "StackOverflowError", "TrapError", "Worker", "__version__", "default_cache_dir", "default_loader",
-    "exceptions", "load",
+    "ArgumentError",
+    "AsyncEntrypoint",
+    "ClosedError",
+    "ConfigError",
+    "CpuLimitError",
+    "DynisolateError",
+    "Entrypoint",
+    "ExportNotFoundError",
+    "FuelExhaustedError",
+    "GuestError",
+    "HostCallLimitError",
+    "LimitError",
+    "Limits",
+    "LoadError",
+    "Loader",
+    "LogLimitError",
+    "MemoryLimitError",
+    "PayloadTooLargeError",
+    "PoolExhaustedError",
+    "RpcTarget",
+    "SerializationError",
+    "Session",
+    "StackOverflowError",
+    "TrapError",
+    "Worker",
+    "__version__",
+    "default_cache_dir",
+    "default_loader",
+    "exceptions",
+    "load",
 ]
 
 
@@ -30,5 +54,9 @@ def test_every_public_name_is_documented() -> None:
 
 
 def test_exceptions_module_lists_every_exception() -> None:
-    classes = {n for n in dir(exceptions) if isinstance(getattr(exceptions, n), type) and issubclass(getattr(exceptions, n), Exception)}
+    classes = {
+        n
+        for n in dir(exceptions)
+        if isinstance(getattr(exceptions, n), type) and issubclass(getattr(exceptions, n), Exception)
+    }
     assert classes == set(exceptions.__all__)

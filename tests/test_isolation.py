@@ -40,7 +40,8 @@ def test_grown_memory_is_wiped_too() -> None:
 @pytest.mark.parametrize(
     "imported",
     [
-        '(import "wasi_snapshot_preview1" "path_open" (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))',
+        '(import "wasi_snapshot_preview1" "path_open" (func (param i32 i32 i32 i32 i32 i64 i64 i32 i32)'
+        " (result i32)))",
         '(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))',
         '(import "wasi_snapshot_preview1" "environ_get" (func (param i32 i32) (result i32)))',
         '(import "wasi_snapshot_preview1" "sock_open" (func (param i32 i32 i32) (result i32)))',

@@ -26,7 +26,9 @@ def test_the_cpu_limit_counts_time_spent_in_env_calls(loader: dynisolate.Loader)
     def slow() -> None:
         time.sleep(0.002)
 
-    worker = loader.load({"json.wat": wat("json.wat")}, env={"noop": slow}, limits=dynisolate.Limits(cpu_ms=50))
+    worker = loader.load(
+        {"json.wat": wat("json.wat")}, env={"noop": slow}, limits=dynisolate.Limits(cpu_ms=50)
+    )
     with pytest.raises(dynisolate.CpuLimitError):
         worker.get_entrypoint().env_forever()
     assert_healthy(worker)
@@ -79,7 +81,9 @@ def test_payload_limit_both_ways(loader: dynisolate.Loader) -> None:
 def test_host_call_limit(loader: dynisolate.Loader) -> None:
     calls = []
     worker = loader.load(
-        {"json.wat": wat("json.wat")}, env={"noop": lambda: calls.append(1)}, limits=dynisolate.Limits(max_host_calls=50)
+        {"json.wat": wat("json.wat")},
+        env={"noop": lambda: calls.append(1)},
+        limits=dynisolate.Limits(max_host_calls=50),
     )
     with pytest.raises(dynisolate.HostCallLimitError):
         worker.get_entrypoint().env_forever()

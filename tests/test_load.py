@@ -126,17 +126,23 @@ def test_get_evicts_the_least_recently_used_worker() -> None:
     assert loader.get("a", lambda: code) is a
 
 
+FIXTURE = Path(__file__).parent / "fixtures" / "numeric.wat"
+
+
 def test_a_second_process_loads_the_compiled_module_from_disk(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import dynisolate
         loader = dynisolate.Loader(max_isolates=2, max_memory_bytes=1 << 20, cache_dir={str(tmp_path)!r})
-        worker = loader.load({{"numeric.wat": open({str(Path(__file__).parent / "fixtures" / "numeric.wat")!r}).read()}})
+        worker = loader.load({{"numeric.wat": open({str(FIXTURE)!r}).read()}})
         assert worker.get_entrypoint().add(1, 2) == 3
         print(worker.cache_outcome, loader.stats()["compiles"])
         """
     )
-    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True) for _ in range(2)]
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+        for _ in range(2)
+    ]
     assert runs[0].stdout.split() == ["compiled", "1"]
     assert runs[1].stdout.split() == ["disk", "0"]
 

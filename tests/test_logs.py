@@ -22,7 +22,9 @@ def test_guest_logs_reach_the_dynisolate_guest_logger(
     assert records[0].dynisolate_worker == "json.wat"  # type: ignore[attr-defined]
 
 
-def test_logs_written_before_a_trap_are_kept(json_guest: dynisolate.Worker, caplog: pytest.LogCaptureFixture) -> None:
+def test_logs_written_before_a_trap_are_kept(
+    json_guest: dynisolate.Worker, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.DEBUG, logger="dynisolate.guest"):
         with pytest.raises(dynisolate.TrapError):
             json_guest.get_entrypoint().log_then_trap("last words")

@@ -14,7 +14,9 @@ from conftest import assert_healthy, wat
 
 
 def test_an_exhausted_pool_waits_then_raises_without_leaking() -> None:
-    loader = dynisolate.Loader(max_isolates=2, max_memory_bytes=1 << 20, cache_dir=None, acquire_timeout_ms=100)
+    loader = dynisolate.Loader(
+        max_isolates=2, max_memory_bytes=1 << 20, cache_dir=None, acquire_timeout_ms=100
+    )
     worker = loader.load({"numeric.wat": wat("numeric.wat")})
     held = [worker.session(), worker.session()]
     start = time.perf_counter()
@@ -33,7 +35,9 @@ def test_an_exhausted_pool_waits_then_raises_without_leaking() -> None:
 
 
 def test_a_waiting_call_proceeds_when_a_slot_frees() -> None:
-    loader = dynisolate.Loader(max_isolates=1, max_memory_bytes=1 << 20, cache_dir=None, acquire_timeout_ms=5_000)
+    loader = dynisolate.Loader(
+        max_isolates=1, max_memory_bytes=1 << 20, cache_dir=None, acquire_timeout_ms=5_000
+    )
     worker = loader.load({"numeric.wat": wat("numeric.wat")})
     session = worker.session()
     threading.Timer(0.05, session.close).start()
@@ -60,7 +64,9 @@ def test_faults_under_concurrency_leak_no_slots(loader: dynisolate.Loader) -> No
     def work(i: int) -> str:
         entry = worker.get_entrypoint()
         try:
-            [entry.trap, entry.spin, entry.recurse, entry.add][i % 4](*([0] if i % 4 == 2 else [1, 2] if i % 4 == 3 else []))
+            [entry.trap, entry.spin, entry.recurse, entry.add][i % 4](
+                *([0] if i % 4 == 2 else [1, 2] if i % 4 == 3 else [])
+            )
         except dynisolate.DynisolateError as e:
             return type(e).__name__
         return "ok"

@@ -13,7 +13,9 @@ def test_each_call_runs_in_a_fresh_isolate(numeric: dynisolate.Worker) -> None:
     assert [entry.bump() for _ in range(3)] == [1, 1, 1]
 
 
-def test_a_session_keeps_state_and_frees_its_slot(loader: dynisolate.Loader, numeric: dynisolate.Worker) -> None:
+def test_a_session_keeps_state_and_frees_its_slot(
+    loader: dynisolate.Loader, numeric: dynisolate.Worker
+) -> None:
     with numeric.session() as session:
         entry = session.get_entrypoint()
         assert [entry.bump() for _ in range(3)] == [1, 2, 3]
@@ -69,8 +71,14 @@ def test_a_missing_export_is_an_attribute_error(numeric: dynisolate.Worker) -> N
 
 @pytest.mark.parametrize(
     ("args", "match"),
-    [((1,), "takes 2 arguments, got 1"), ((1, 2, 3), "takes 2 arguments"), (("1", 2), "argument 0"),
-     ((1.5, 2), "argument 0"), ((1 << 40, 2), "32-bit"), ((None, 2), "argument 0")],
+    [
+        ((1,), "takes 2 arguments, got 1"),
+        ((1, 2, 3), "takes 2 arguments"),
+        (("1", 2), "argument 0"),
+        ((1.5, 2), "argument 0"),
+        ((1 << 40, 2), "32-bit"),
+        ((None, 2), "argument 0"),
+    ],
 )
 def test_wrong_arguments_are_argument_errors(numeric: dynisolate.Worker, args: tuple, match: str) -> None:
     with pytest.raises(dynisolate.ArgumentError, match=match):
@@ -97,15 +105,32 @@ def test_call_by_name(json_guest: dynisolate.Worker) -> None:
 
 
 def test_json_exports_carry_structured_values(json_guest: dynisolate.Worker) -> None:
-    value = {"name": "ünïcode ✓", "n": [1, 2.5, None, True, False], "nested": {"a": {"b": []}}, "big": 1 << 62}
+    value = {
+        "name": "ünïcode ✓",
+        "n": [1, 2.5, None, True, False],
+        "nested": {"a": {"b": []}},
+        "big": 1 << 62,
+    }
     assert json_guest.get_entrypoint().echo(value, "two") == [value, "two"]
 
 
 @pytest.mark.parametrize(
     "value",
-    [object(), {1: "int key"}, float("nan"), float("inf"), 1 << 70, b"bytes", {"s": {1, 2}}, "\ud800", lambda: 1],
+    [
+        object(),
+        {1: "int key"},
+        float("nan"),
+        float("inf"),
+        1 << 70,
+        b"bytes",
+        {"s": {1, 2}},
+        "\ud800",
+        lambda: 1,
+    ],
 )
-def test_unserialisable_arguments_are_serialization_errors(json_guest: dynisolate.Worker, value: object) -> None:
+def test_unserialisable_arguments_are_serialization_errors(
+    json_guest: dynisolate.Worker, value: object
+) -> None:
     with pytest.raises(dynisolate.SerializationError):
         json_guest.get_entrypoint().echo(value)
     assert_healthy(json_guest)

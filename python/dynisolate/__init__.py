@@ -1,7 +1,7 @@
 """dynisolate: run code you did not write, per tenant, in pooled wasmtime isolates.
 
-    worker = dynisolate.load({"math.wat": WAT})
-    worker.get_entrypoint().add(2, 3)
+worker = dynisolate.load({"math.wat": WAT})
+worker.get_entrypoint().add(2, 3)
 """
 
 from . import exceptions

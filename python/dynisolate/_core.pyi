@@ -53,7 +53,9 @@ class Guest:
     def cache_outcome(self) -> Literal["compiled", "memory", "disk"]: ...
     @property
     def label(self) -> str: ...
-    def call(self, name: str, args: tuple[Any, ...], host: Callable[[str, list[Any]], Any] | None = None) -> Any:
+    def call(
+        self, name: str, args: tuple[Any, ...], host: Callable[[str, list[Any]], Any] | None = None
+    ) -> Any:
         """Calls export `name`. `host` dispatches env calls (`(binding, args) -> result`)."""
     def session(self) -> Isolate:
         """Boots an isolate that keeps its state across calls."""
@@ -67,6 +69,8 @@ class Isolate:
 
     @property
     def alive(self) -> bool: ...
-    def call(self, name: str, args: tuple[Any, ...], host: Callable[[str, list[Any]], Any] | None = None) -> Any: ...
+    def call(
+        self, name: str, args: tuple[Any, ...], host: Callable[[str, list[Any]], Any] | None = None
+    ) -> Any: ...
     def close(self) -> None:
         """Frees the slot; later calls raise `ClosedError`."""

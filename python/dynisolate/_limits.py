@@ -32,7 +32,14 @@ class Limits:
     max_log_bytes: int = _MIB
 
     def __post_init__(self) -> None:
-        for name in ("cpu_ms", "max_payload_bytes", "max_host_calls", "max_log_bytes", "memory_bytes", "fuel"):
+        for name in (
+            "cpu_ms",
+            "max_payload_bytes",
+            "max_host_calls",
+            "max_log_bytes",
+            "memory_bytes",
+            "fuel",
+        ):
             value = getattr(self, name)
             if value is None and name in ("memory_bytes", "fuel"):
                 continue

@@ -187,7 +187,10 @@ class Loader:
             raise LoadError(f"the factory for {id!r} must return a mapping, not {type(code).__name__}")
         unknown = set(code) - _WORKER_CODE_KEYS
         if unknown or "modules" not in code:
-            raise LoadError(f"the factory for {id!r} returned keys {sorted(code)}; expected modules and {sorted(_WORKER_CODE_KEYS - {'modules'})}")
+            raise LoadError(
+                f"the factory for {id!r} returned keys {sorted(code)}; "
+                f"expected 'modules' and optionally {sorted(_WORKER_CODE_KEYS - {'modules'})}"
+            )
         worker = self.load(**code)
         with self._lock:
             existing = self._workers.get(id)

@@ -43,7 +43,9 @@ def _sync_method(call: _Call, name: str, dispatcher: Dispatcher | None) -> Calla
     return method
 
 
-def _async_method(call: _Call, name: str, dispatcher: Dispatcher | None, executor: Executor) -> Callable[..., Awaitable[Any]]:
+def _async_method(
+    call: _Call, name: str, dispatcher: Dispatcher | None, executor: Executor
+) -> Callable[..., Awaitable[Any]]:
     async def method(*args: Any) -> Any:
         loop = asyncio.get_running_loop()
         host = dispatcher.bound_to(loop) if dispatcher is not None else None
@@ -60,7 +62,9 @@ class Entrypoint:
     with the GIL released. Attribute access fails with `ExportNotFoundError` for a missing export.
     """
 
-    def __init__(self, call: _Call, prefix: str, exports: frozenset[str], dispatcher: Dispatcher | None) -> None:
+    def __init__(
+        self, call: _Call, prefix: str, exports: frozenset[str], dispatcher: Dispatcher | None
+    ) -> None:
         self._call = call
         self._prefix = prefix
         self._exports = exports
@@ -89,7 +93,12 @@ class AsyncEntrypoint:
     """
 
     def __init__(
-        self, call: _Call, prefix: str, exports: frozenset[str], dispatcher: Dispatcher | None, executor: Executor
+        self,
+        call: _Call,
+        prefix: str,
+        exports: frozenset[str],
+        dispatcher: Dispatcher | None,
+        executor: Executor,
     ) -> None:
         self._call = call
         self._prefix = prefix
@@ -140,7 +149,9 @@ class Session:
     def get_async_entrypoint(self, name: str | None = None) -> AsyncEntrypoint:
         """The awaitable form of `get_entrypoint`."""
         w = self._worker
-        return AsyncEntrypoint(self._isolate.call, _prefix(name, w._exports), w._exports, w._dispatcher, w._executor())
+        return AsyncEntrypoint(
+            self._isolate.call, _prefix(name, w._exports), w._exports, w._dispatcher, w._executor()
+        )
 
     @property
     def alive(self) -> bool:

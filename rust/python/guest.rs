@@ -54,6 +54,8 @@ fn output_to_py<'py>(py: Python<'py>, output: Output) -> PyResult<Bound<'py, PyA
     }
 }
 
+type Prepared<'g> = (&'g Export, Args, Option<Arc<dyn Host>>);
+
 /// Everything a call needs that must be built with the GIL held: the export, converted
 /// arguments and the env dispatcher.
 fn prepare<'g>(
@@ -62,10 +64,10 @@ fn prepare<'g>(
     name: &str,
     args: &Bound<'_, PyTuple>,
     host: Option<Py<PyAny>>,
-) -> PyResult<(&'g Export, Args, Option<Arc<dyn Host>>)> {
+) -> PyResult<Prepared<'g>> {
     let export = guest.export(name).or_raise(py)?;
     let args = convert_args(export, args, guest.limits.max_payload_bytes).or_raise(py)?;
-    Ok((export, args, host.map(PyHost::new)))
+    Ok((export, args, host.map(PyHost::shared)))
 }
 
 /// Hands guest log records to `dynisolate._logs.emit`.

@@ -33,7 +33,7 @@ pub struct PyHost {
 }
 
 impl PyHost {
-    pub fn new(dispatch: Py<PyAny>) -> Arc<dyn Host> {
+    pub fn shared(dispatch: Py<PyAny>) -> Arc<dyn Host> {
         Arc::new(PyHost { dispatch })
     }
 }
