@@ -57,7 +57,7 @@ def _rust_tests(session: nox.Session) -> None:
 
 
 def _python_tests(session: nox.Session) -> None:
-    _develop(session, "pytest>=8", "pytest-timeout>=2")
+    _develop(session, "pytest>=8", "pytest-timeout>=2", "mypy>=1.10")
     session.run("python", "-m", "pytest", *session.posargs)
 
 

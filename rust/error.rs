@@ -37,6 +37,8 @@ pub enum Error {
     HostCallLimit { limit: u32 },
     /// A call wrote more log bytes than `max_log_bytes` allows.
     LogLimit { limit: u64 },
+    /// The caller cancelled the call while the guest ran.
+    Cancelled,
     /// No isolate slot became free within the acquire timeout.
     PoolExhausted { max_isolates: u32, waited_ms: u64 },
     /// The session was closed, or ended by an earlier fatal error.
@@ -70,6 +72,7 @@ impl fmt::Display for Error {
             }
             Error::FuelExhausted { fuel } => write!(f, "the call used up its fuel budget of {fuel}"),
             Error::StackOverflow => f.write_str("the guest exhausted its call stack"),
+            Error::Cancelled => f.write_str("the call was cancelled by its caller"),
             Error::PayloadTooLarge { bytes, limit } => {
                 write!(f, "a payload of {bytes} bytes exceeds the limit of {limit} bytes")
             }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use wasmtime::{ExternType, InstancePre, Module, ModuleExport, ValType};
@@ -188,7 +189,7 @@ impl Guest {
 
     /// Boots an isolate that lives until dropped (a stateful session).
     pub fn boot(self: &Arc<Self>, host: Option<Arc<dyn Host>>, acquire_timeout: Duration) -> Result<Isolate> {
-        Isolate::boot(self.clone(), host, acquire_timeout)
+        Isolate::boot(self.clone(), host, None, acquire_timeout)
     }
 
     /// Runs one call in a fresh isolate that is discarded afterwards.
@@ -199,11 +200,24 @@ impl Guest {
         host: Option<Arc<dyn Host>>,
         acquire_timeout: Duration,
     ) -> CallReport {
-        let mut isolate = match Isolate::boot(self.clone(), host.clone(), acquire_timeout) {
+        self.call_interruptible(export, input, host, None, acquire_timeout)
+    }
+
+    /// Like `call`; setting `interrupt` stops the guest within an epoch tick with `Error::Cancelled`.
+    pub fn call_interruptible(
+        self: &Arc<Self>,
+        export: &Export,
+        input: Input<'_>,
+        host: Option<Arc<dyn Host>>,
+        interrupt: Option<Arc<AtomicBool>>,
+        acquire_timeout: Duration,
+    ) -> CallReport {
+        let booted = Isolate::boot(self.clone(), host.clone(), interrupt.clone(), acquire_timeout);
+        let mut isolate = match booted {
             Ok(isolate) => isolate,
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
-        let result = isolate.call(export, input, host);
+        let result = isolate.call_interruptible(export, input, host, interrupt);
         CallReport { result, logs: isolate.take_logs() }
     }
 }

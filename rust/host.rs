@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use wasmtime::{Caller, Linker};
@@ -62,6 +63,8 @@ pub struct HostState {
     pub deadline: Instant,
     pub env: Arc<EnvData>,
     pub host: Option<Arc<dyn Host>>,
+    /// Set by the caller to stop the running call at the next epoch tick.
+    pub interrupt: Option<Arc<AtomicBool>>,
     pub logs: Vec<LogRecord>,
     pub log_bytes: u64,
     pub host_calls: u32,
@@ -75,6 +78,7 @@ impl HostState {
             deadline: Instant::now(),
             env,
             host: None,
+            interrupt: None,
             logs: Vec::new(),
             log_bytes: 0,
             host_calls: 0,
@@ -82,9 +86,10 @@ impl HostState {
     }
 
     /// Resets the per-call counters before a call starts.
-    pub fn begin_call(&mut self, host: Option<Arc<dyn Host>>) {
+    pub fn begin_call(&mut self, host: Option<Arc<dyn Host>>, interrupt: Option<Arc<AtomicBool>>) {
         self.deadline = Instant::now() + std::time::Duration::from_millis(self.limits.cpu_ms);
         self.host = host;
+        self.interrupt = interrupt;
         self.host_calls = 0;
         self.log_bytes = 0;
     }

@@ -3,6 +3,7 @@
 //! slot's memory before the next isolate uses it.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use wasmtime::{Extern, Instance, Store, StoreContextMut, Trap, UpdateDeadline, Val, WasmBacktrace};
@@ -46,6 +47,9 @@ pub struct Isolate {
 
 fn check_deadline(ctx: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
     let state = ctx.data();
+    if state.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+        return Err(wasmtime::Error::new(Error::Cancelled));
+    }
     if Instant::now() >= state.deadline {
         return Err(wasmtime::Error::new(Error::CpuLimit { cpu_ms: state.limits.cpu_ms }));
     }
@@ -105,7 +109,12 @@ fn zero(ty: NumType) -> Val {
 }
 
 impl Isolate {
-    pub(crate) fn boot(guest: Arc<Guest>, host: Option<Arc<dyn Host>>, acquire_timeout: Duration) -> Result<Isolate> {
+    pub(crate) fn boot(
+        guest: Arc<Guest>,
+        host: Option<Arc<dyn Host>>,
+        interrupt: Option<Arc<AtomicBool>>,
+        acquire_timeout: Duration,
+    ) -> Result<Isolate> {
         let pool = guest.pool.clone();
         let slot = pool.slots.acquire(acquire_timeout)?;
         let memory_bytes = guest.limits.effective_memory_bytes(&pool.config);
@@ -116,7 +125,7 @@ impl Isolate {
         if pool.config.consume_fuel {
             store.set_fuel(guest.limits.fuel.unwrap_or(u64::MAX)).expect("fuel is enabled on this engine");
         }
-        store.data_mut().begin_call(host);
+        store.data_mut().begin_call(host, interrupt);
         store.set_epoch_deadline(1);
         let instance = {
             let _running = pool.ticker.running();
@@ -128,6 +137,7 @@ impl Isolate {
         };
         let abi = if guest.uses_json { Some(JsonAbi::of(&mut store, &instance)?) } else { None };
         store.data_mut().host = None;
+        store.data_mut().interrupt = None;
         let logs = std::mem::take(&mut store.data_mut().logs);
         Ok(Isolate { live: Some(Live { store, instance, abi, _slot: slot }), guest, logs, ended_by: None })
     }
@@ -155,12 +165,23 @@ impl Isolate {
 
     /// Calls `export` with `input`. A fatal error discards the isolate.
     pub fn call(&mut self, export: &Export, input: Input<'_>, host: Option<Arc<dyn Host>>) -> Result<Output> {
+        self.call_interruptible(export, input, host, None)
+    }
+
+    /// Like `call`; setting `interrupt` stops the guest within an epoch tick with `Error::Cancelled`.
+    pub fn call_interruptible(
+        &mut self,
+        export: &Export,
+        input: Input<'_>,
+        host: Option<Arc<dyn Host>>,
+        interrupt: Option<Arc<AtomicBool>>,
+    ) -> Result<Output> {
         let Some(live) = self.live.as_mut() else {
             let why = self.ended_by.clone().unwrap_or_default();
             return Err(Error::Closed(format!("this isolate can take no more calls: {why}")));
         };
         let pool = &self.guest.pool;
-        live.store.data_mut().begin_call(host);
+        live.store.data_mut().begin_call(host, interrupt);
         if let Some(fuel) = self.guest.limits.fuel {
             live.store.set_fuel(fuel).expect("fuel is enabled on this engine");
         }
@@ -171,6 +192,7 @@ impl Isolate {
         };
         let state = live.store.data_mut();
         state.host = None;
+        state.interrupt = None;
         self.logs.append(&mut state.logs);
         if let Err(e) = &result
             && e.is_fatal_to_isolate()

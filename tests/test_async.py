@@ -97,3 +97,36 @@ def test_concurrent_async_calls_overlap(loader: dynisolate.Loader) -> None:
         return time.perf_counter() - start
 
     assert asyncio.run(main()) < 0.35
+
+
+def test_cancelling_the_awaiting_task_stops_the_guest(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"numeric.wat": wat("numeric.wat")}, limits=dynisolate.Limits(cpu_ms=10_000))
+
+    async def main() -> float:
+        task = asyncio.create_task(worker.get_async_entrypoint().spin())
+        await asyncio.sleep(0.05)
+        assert loader.stats()["live_isolates"] == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        start = time.perf_counter()
+        while loader.stats()["live_isolates"]:
+            await asyncio.sleep(0.001)
+        return time.perf_counter() - start
+
+    assert asyncio.run(main()) < 0.5
+    assert worker.get_entrypoint().add(1, 2) == 3
+
+
+def test_a_cancel_token_passed_to_a_session_call_ends_the_session(numeric: dynisolate.Worker) -> None:
+    import threading
+
+    from dynisolate._core import CancelToken
+
+    token = CancelToken()
+    with numeric.session() as session:
+        threading.Timer(0.03, token.cancel).start()
+        with pytest.raises(dynisolate.CallCancelledError):
+            session._isolate.call("spin", (), None, token)
+        assert token.cancelled
+        assert not session.alive

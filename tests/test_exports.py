@@ -7,6 +7,7 @@ from dynisolate import exceptions
 
 EXPECTED = [
     "ArgumentError",
+    "CallCancelledError",
     "AsyncEntrypoint",
     "ClosedError",
     "ConfigError",

@@ -12,6 +12,7 @@ from ._loader import Loader, default_cache_dir, default_loader, load
 from ._worker import AsyncEntrypoint, Entrypoint, Session, Worker
 from .exceptions import (
     ArgumentError,
+    CallCancelledError,
     ClosedError,
     ConfigError,
     CpuLimitError,
@@ -33,6 +34,7 @@ from .exceptions import (
 
 __all__ = [
     "ArgumentError",
+    "CallCancelledError",
     "AsyncEntrypoint",
     "ClosedError",
     "ConfigError",

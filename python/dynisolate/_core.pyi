@@ -3,6 +3,8 @@
 from collections.abc import Callable
 from typing import Any, Final, Literal, final
 
+__all__ = ["CancelToken", "Guest", "Isolate", "MAX_MODULE_BYTES", "Pool", "__version__"]
+
 __version__: Final[str]
 MAX_MODULE_BYTES: Final[int]
 
@@ -10,8 +12,8 @@ MAX_MODULE_BYTES: Final[int]
 class Pool:
     """Isolate slots on one wasmtime engine, shared process-wide by equal settings."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         max_isolates: int,
         max_memory_bytes: int,
@@ -20,7 +22,7 @@ class Pool:
         consume_fuel: bool,
         cache_dir: str | None,
         acquire_timeout_ms: int,
-    ) -> None: ...
+    ) -> Pool: ...
     def load(
         self,
         kind: Literal["wasm", "wat"],
@@ -54,9 +56,14 @@ class Guest:
     @property
     def label(self) -> str: ...
     def call(
-        self, name: str, args: tuple[Any, ...], host: Callable[[str, list[Any]], Any] | None = None
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        host: Callable[[str, list[Any]], Any] | None = None,
+        cancel: CancelToken | None = None,
     ) -> Any:
-        """Calls export `name`. `host` dispatches env calls (`(binding, args) -> result`)."""
+        """Calls export `name`. `host` dispatches env calls (`(binding, args) -> result`);
+        a cancelled `cancel` token stops the guest with `CallCancelledError`."""
     def session(self) -> Isolate:
         """Boots an isolate that keeps its state across calls."""
     def exports(self) -> list[str]:
@@ -70,7 +77,20 @@ class Isolate:
     @property
     def alive(self) -> bool: ...
     def call(
-        self, name: str, args: tuple[Any, ...], host: Callable[[str, list[Any]], Any] | None = None
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        host: Callable[[str, list[Any]], Any] | None = None,
+        cancel: CancelToken | None = None,
     ) -> Any: ...
     def close(self) -> None:
         """Frees the slot; later calls raise `ClosedError`."""
+
+@final
+class CancelToken:
+    """Stops the call it was passed to within one epoch tick; the isolate is discarded."""
+
+    def __new__(cls) -> CancelToken: ...
+    @property
+    def cancelled(self) -> bool: ...
+    def cancel(self) -> None: ...

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ._core import CancelToken
 from ._env import Dispatcher
 from .exceptions import ExportNotFoundError
 
@@ -49,7 +50,12 @@ def _async_method(
     async def method(*args: Any) -> Any:
         loop = asyncio.get_running_loop()
         host = dispatcher.bound_to(loop) if dispatcher is not None else None
-        return await loop.run_in_executor(executor, call, name, args, host)
+        token = CancelToken()
+        try:
+            return await loop.run_in_executor(executor, call, name, args, host, token)
+        except asyncio.CancelledError:
+            token.cancel()  # the executor thread would otherwise run the guest to its deadline
+            raise
 
     method.__name__ = method.__qualname__ = name
     return method

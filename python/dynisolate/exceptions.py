@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ArgumentError",
+    "CallCancelledError",
     "ClosedError",
     "ConfigError",
     "CpuLimitError",
@@ -127,6 +128,10 @@ class PoolExhaustedError(DynisolateError, TimeoutError):
 
     max_isolates: int
     waited_ms: int
+
+
+class CallCancelledError(DynisolateError):
+    """The caller cancelled the call (an awaiting task was cancelled); the guest was stopped."""
 
 
 class ClosedError(DynisolateError):

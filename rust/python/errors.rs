@@ -57,6 +57,7 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         }
         Error::FuelExhausted { fuel } => raise(py, "FuelExhaustedError", message, &[("fuel", obj(py, fuel))]),
         Error::StackOverflow => raise(py, "StackOverflowError", message, &[]),
+        Error::Cancelled => raise(py, "CallCancelledError", message, &[]),
         Error::PayloadTooLarge { bytes, limit } => raise(
             py,
             "PayloadTooLargeError",

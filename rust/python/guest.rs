@@ -1,6 +1,7 @@
 //! `_core.Guest` (a loaded module; each `call` runs in a fresh isolate) and `_core.Isolate`
 //! (a stateful session). Guest work always runs with the GIL released.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -89,6 +90,32 @@ fn emit_logs(py: Python<'_>, label: &str, logs: Vec<LogRecord>) -> PyResult<()> 
     Ok(())
 }
 
+/// Lets an async caller stop the guest it is waiting for.
+#[pyclass(name = "CancelToken", module = "dynisolate._core", frozen)]
+pub struct PyCancelToken(Arc<AtomicBool>);
+
+#[pymethods]
+impl PyCancelToken {
+    #[new]
+    fn new() -> Self {
+        PyCancelToken(Arc::new(AtomicBool::new(false)))
+    }
+
+    /// Stops the call within one epoch tick; the isolate is discarded.
+    fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    #[getter]
+    fn cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+fn flag(cancel: Option<&Bound<'_, PyCancelToken>>) -> Option<Arc<AtomicBool>> {
+    cancel.map(|token| token.get().0.clone())
+}
+
 #[pyclass(name = "Guest", module = "dynisolate._core", frozen)]
 pub struct PyGuest {
     guest: Arc<Guest>,
@@ -108,12 +135,19 @@ impl PyGuest {
 #[pymethods]
 impl PyGuest {
     /// Calls export `name` with `args` in a fresh isolate.
-    #[pyo3(signature = (name, args, host=None))]
-    fn call<'py>(&self, py: Python<'py>, name: &str, args: &Bound<'py, PyTuple>, host: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (name, args, host=None, cancel=None))]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        args: &Bound<'py, PyTuple>,
+        host: Option<Py<PyAny>>,
+        cancel: Option<&Bound<'py, PyCancelToken>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let guest = &self.guest;
         let (export, args, host) = prepare(py, guest, name, args, host)?;
-        let timeout = self.acquire_timeout;
-        let report = py.detach(|| guest.call(export, args.input(), host, timeout));
+        let (timeout, interrupt) = (self.acquire_timeout, flag(cancel));
+        let report = py.detach(|| guest.call_interruptible(export, args.input(), host, interrupt, timeout));
         emit_logs(py, &self.label, report.logs)?;
         output_to_py(py, report.result.or_raise(py)?)
     }
@@ -154,13 +188,21 @@ pub struct PyIsolate {
 #[pymethods]
 impl PyIsolate {
     /// Calls export `name` in this isolate; its state carries over to the next call.
-    #[pyo3(signature = (name, args, host=None))]
-    fn call<'py>(&self, py: Python<'py>, name: &str, args: &Bound<'py, PyTuple>, host: Option<Py<PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (name, args, host=None, cancel=None))]
+    fn call<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        args: &Bound<'py, PyTuple>,
+        host: Option<Py<PyAny>>,
+        cancel: Option<&Bound<'py, PyCancelToken>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let (export, args, host) = prepare(py, &self.guest, name, args, host)?;
+        let interrupt = flag(cancel);
         // The lock is taken with the GIL released: a call holding it may need the GIL for env calls.
         let (result, logs) = py.detach(|| {
             let mut isolate = self.isolate.lock().unwrap();
-            let result = isolate.call(export, args.input(), host);
+            let result = isolate.call_interruptible(export, args.input(), host, interrupt);
             (result, isolate.take_logs())
         });
         emit_logs(py, &self.label, logs)?;

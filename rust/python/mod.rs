@@ -16,6 +16,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pool::PyPool>()?;
     m.add_class::<guest::PyGuest>()?;
     m.add_class::<guest::PyIsolate>()?;
+    m.add_class::<guest::PyCancelToken>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_MODULE_BYTES", crate::pool::MAX_MODULE_BYTES)?;
     Ok(())

@@ -134,3 +134,26 @@ fn payloads_over_the_limit_are_refused_both_ways() {
     assert!(matches!(call_json(&guest, "whole_memory", "[]", None), Err(Error::PayloadTooLarge { .. })));
     assert_eq!(call_json(&guest, "echo", "[2]", None).unwrap(), "[2]");
 }
+
+#[test]
+fn an_interrupt_stops_a_running_guest() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let pool = small_pool(2);
+    let guest = load(&pool, "numeric.wat", Limits { cpu_ms: 10_000, ..Limits::default() });
+    let flag = Arc::new(AtomicBool::new(false));
+    let setter = {
+        let flag = flag.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            flag.store(true, Ordering::SeqCst);
+        })
+    };
+    let start = Instant::now();
+    let export = guest.export("spin").unwrap().clone();
+    let report = guest.call_interruptible(&export, _core::Input::Numeric(&[]), None, Some(flag), ACQUIRE);
+    setter.join().unwrap();
+    assert!(matches!(report.result, Err(Error::Cancelled)), "{:?}", report.result);
+    assert!(start.elapsed() < Duration::from_millis(500));
+    still_healthy(&guest);
+}
