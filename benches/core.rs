@@ -11,7 +11,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn main() {
-    let wat = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/numeric.wat")).unwrap();
+    let wat = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trivial.wat")).unwrap();
     let pool = Pool::new(PoolConfig::default()).unwrap();
     let guest = pool.load(Code::Wat(&wat), EnvData::default(), Limits::default()).unwrap().0;
     let add = guest.export("add").unwrap().clone();
