@@ -93,6 +93,13 @@ impl HostState {
         self.host_calls = 0;
         self.log_bytes = 0;
     }
+
+    /// Drops the call's host connection and returns the log records it wrote.
+    pub fn end_call(&mut self) -> Vec<LogRecord> {
+        self.host = None;
+        self.interrupt = None;
+        std::mem::take(&mut self.logs)
+    }
 }
 
 fn fail(e: Error) -> wasmtime::Error {

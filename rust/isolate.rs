@@ -136,9 +136,7 @@ impl Isolate {
             Err(e) => return Err(classify(e, &store)),
         };
         let abi = if guest.uses_json { Some(JsonAbi::of(&mut store, &instance)?) } else { None };
-        store.data_mut().host = None;
-        store.data_mut().interrupt = None;
-        let logs = std::mem::take(&mut store.data_mut().logs);
+        let logs = store.data_mut().end_call();
         Ok(Isolate { live: Some(Live { store, instance, abi, _slot: slot }), guest, logs, ended_by: None })
     }
 
@@ -190,10 +188,7 @@ impl Isolate {
             let _running = pool.ticker.running();
             run(live, export, input)
         };
-        let state = live.store.data_mut();
-        state.host = None;
-        state.interrupt = None;
-        self.logs.append(&mut state.logs);
+        self.logs.append(&mut live.store.data_mut().end_call());
         if let Err(e) = &result
             && e.is_fatal_to_isolate()
         {

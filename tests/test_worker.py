@@ -176,3 +176,16 @@ def test_threads_sharing_a_session_take_turns(loader: dynisolate.Loader) -> None
         for t in threads:
             t.join()
     assert results == [{"ok": "done"}] * 4
+
+
+def test_exports_that_clash_with_entrypoint_attributes_are_reachable_by_name(
+    loader: dynisolate.Loader,
+) -> None:
+    clashing = """(module
+      (func (export "call") (result i32) (i32.const 7))
+      (func (export "_make") (result i32) (i32.const 8)))"""
+    worker = loader.load({"m.wat": clashing})
+    entry = worker.get_entrypoint()
+    assert entry.call("call") == 7
+    assert entry.call("_make") == 8
+    assert entry.call("call") == 7

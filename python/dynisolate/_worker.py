@@ -61,12 +61,8 @@ def _async_method(
     return method
 
 
-class Entrypoint:
-    """The exports of one entrypoint, as methods: `entry.add(2, 3)`.
-
-    Each call runs in a fresh isolate (or in the session's isolate, for a session's entrypoint)
-    with the GIL released. Attribute access fails with `ExportNotFoundError` for a missing export.
-    """
+class _Exports:
+    """What both entrypoint kinds share: export lookup, caching and `dir()`."""
 
     def __init__(
         self, call: _Call, prefix: str, exports: frozenset[str], dispatcher: Dispatcher | None
@@ -75,27 +71,49 @@ class Entrypoint:
         self._prefix = prefix
         self._exports = exports
         self._dispatcher = dispatcher
+        self._methods: dict[str, Callable[..., Any]] = {}
+
+    def _make(self, name: str) -> Callable[..., Any]:
+        raise NotImplementedError
+
+    def _method(self, attr: str) -> Callable[..., Any]:
+        method = self._methods.get(attr)
+        if method is None:
+            method = self._methods[attr] = self._make(_export_name(self._prefix, attr, self._exports))
+        return method
 
     def __getattr__(self, attr: str) -> Callable[..., Any]:
         if attr.startswith("__"):
             raise AttributeError(attr)
-        method = _sync_method(self._call, _export_name(self._prefix, attr, self._exports), self._dispatcher)
-        setattr(self, attr, method)
+        method = self._method(attr)
+        setattr(self, attr, method)  # later look-ups skip __getattr__
         return method
-
-    def call(self, name: str, *args: Any) -> Any:
-        """Calls an export by name, for names that are not Python identifiers."""
-        return getattr(self, name)(*args)
 
     def __dir__(self) -> list[str]:
         return sorted(e[len(self._prefix) :] for e in self._exports if e.startswith(self._prefix))
 
 
-class AsyncEntrypoint:
+class Entrypoint(_Exports):
+    """The exports of one entrypoint, as methods: `entry.add(2, 3)`.
+
+    Each call runs in a fresh isolate (or in the session's isolate, for a session's entrypoint)
+    with the GIL released. Attribute access fails with `ExportNotFoundError` for a missing export.
+    """
+
+    def _make(self, name: str) -> Callable[..., Any]:
+        return _sync_method(self._call, name, self._dispatcher)
+
+    def call(self, name: str, *args: Any) -> Any:
+        """Calls an export by name: for names that are not Python identifiers or that clash with
+        this class's own attributes (such as `call`)."""
+        return self._method(name)(*args)
+
+
+class AsyncEntrypoint(_Exports):
     """Like `Entrypoint`, but every method is a coroutine function: `await entry.add(2, 3)`.
 
     The guest runs on the loader's thread pool, so the event loop is never blocked; async env
-    methods are awaited on the caller's loop.
+    methods are awaited on the caller's loop; cancelling the awaiting task stops the guest.
     """
 
     def __init__(
@@ -106,26 +124,15 @@ class AsyncEntrypoint:
         dispatcher: Dispatcher | None,
         executor: Executor,
     ) -> None:
-        self._call = call
-        self._prefix = prefix
-        self._exports = exports
-        self._dispatcher = dispatcher
+        super().__init__(call, prefix, exports, dispatcher)
         self._executor = executor
 
-    def __getattr__(self, attr: str) -> Callable[..., Awaitable[Any]]:
-        if attr.startswith("__"):
-            raise AttributeError(attr)
-        name = _export_name(self._prefix, attr, self._exports)
-        method = _async_method(self._call, name, self._dispatcher, self._executor)
-        setattr(self, attr, method)
-        return method
+    def _make(self, name: str) -> Callable[..., Awaitable[Any]]:
+        return _async_method(self._call, name, self._dispatcher, self._executor)
 
     async def call(self, name: str, *args: Any) -> Any:
-        """Calls an export by name, for names that are not Python identifiers."""
-        return await getattr(self, name)(*args)
-
-    def __dir__(self) -> list[str]:
-        return sorted(e[len(self._prefix) :] for e in self._exports if e.startswith(self._prefix))
+        """Calls an export by name (see `Entrypoint.call`)."""
+        return await self._method(name)(*args)
 
 
 def _prefix(name: str | None, exports: frozenset[str]) -> str:
