@@ -27,6 +27,8 @@ pub enum Error {
     CpuLimit { cpu_ms: u64 },
     /// Linear memory (or a table) would have grown past the isolate's cap.
     MemoryLimit { memory_bytes: u64 },
+    /// A table would have grown past the pool's `max_table_elements`.
+    TableLimit { elements: u64 },
     /// The fuel budget ran out.
     FuelExhausted { fuel: u64 },
     /// The guest's wasm stack ran out.
@@ -69,6 +71,9 @@ impl fmt::Display for Error {
             Error::CpuLimit { cpu_ms } => write!(f, "the call exceeded its CPU limit of {cpu_ms} ms"),
             Error::MemoryLimit { memory_bytes } => {
                 write!(f, "the guest tried to grow past its memory limit of {memory_bytes} bytes")
+            }
+            Error::TableLimit { elements } => {
+                write!(f, "the guest tried to grow a table past its limit of {elements} elements")
             }
             Error::FuelExhausted { fuel } => write!(f, "the call used up its fuel budget of {fuel}"),
             Error::StackOverflow => f.write_str("the guest exhausted its call stack"),

@@ -19,7 +19,7 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
 
     fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.table_elements {
-            return Err(wasmtime::Error::new(Error::MemoryLimit { memory_bytes: self.memory_bytes }));
+            return Err(wasmtime::Error::new(Error::TableLimit { elements: self.table_elements as u64 }));
         }
         Ok(true)
     }

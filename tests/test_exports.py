@@ -30,6 +30,7 @@ EXPECTED = [
     "SerializationError",
     "Session",
     "StackOverflowError",
+    "TableLimitError",
     "TrapError",
     "Worker",
     "__version__",

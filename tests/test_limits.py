@@ -58,6 +58,21 @@ def test_stack_overflow(numeric: dynisolate.Worker) -> None:
     assert_healthy(numeric)
 
 
+def test_table_growth_past_max_table_elements() -> None:
+    loader = dynisolate.Loader(
+        max_isolates=2, max_memory_bytes=1 << 20, max_table_elements=100, cache_dir=None
+    )
+    grower = """(module (table 10 funcref)
+      (func (export "grow") (param i32) (result i32) (table.grow (ref.null func) (local.get 0))))"""
+    worker = loader.load({"t.wat": grower})
+    assert worker.get_entrypoint().grow(90) == 10
+    with pytest.raises(dynisolate.TableLimitError) as info:
+        worker.get_entrypoint().grow(91)
+    assert info.value.elements == 100
+    with pytest.raises(dynisolate.LoadError, match="table"):
+        loader.load({"t.wat": "(module (table 101 funcref))"})
+
+
 def test_fuel_runs_out() -> None:
     loader = dynisolate.Loader(max_isolates=2, max_memory_bytes=1 << 20, consume_fuel=True, cache_dir=None)
     worker = loader.load({"numeric.wat": wat("numeric.wat")}, limits=dynisolate.Limits(fuel=100_000))
@@ -104,6 +119,7 @@ def test_limits_are_all_limit_errors() -> None:
         dynisolate.MemoryLimitError,
         dynisolate.FuelExhaustedError,
         dynisolate.StackOverflowError,
+        dynisolate.TableLimitError,
         dynisolate.PayloadTooLargeError,
         dynisolate.HostCallLimitError,
         dynisolate.LogLimitError,

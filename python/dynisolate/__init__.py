@@ -29,6 +29,7 @@ from .exceptions import (
     PoolExhaustedError,
     SerializationError,
     StackOverflowError,
+    TableLimitError,
     TrapError,
 )
 
@@ -57,6 +58,7 @@ __all__ = [
     "SerializationError",
     "Session",
     "StackOverflowError",
+    "TableLimitError",
     "TrapError",
     "Worker",
     "__version__",

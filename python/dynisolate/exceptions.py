@@ -25,6 +25,7 @@ __all__ = [
     "PoolExhaustedError",
     "SerializationError",
     "StackOverflowError",
+    "TableLimitError",
     "TrapError",
 ]
 
@@ -92,6 +93,12 @@ class MemoryLimitError(LimitError):
     """The guest needed more memory than `Limits.memory_bytes` (`memory_bytes` holds the cap)."""
 
     memory_bytes: int
+
+
+class TableLimitError(LimitError):
+    """A table would have grown past `Loader(max_table_elements=...)` (`elements` holds the cap)."""
+
+    elements: int
 
 
 class FuelExhaustedError(LimitError):

@@ -55,6 +55,9 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         Error::MemoryLimit { memory_bytes } => {
             raise(py, "MemoryLimitError", message, &[("memory_bytes", obj(py, memory_bytes))])
         }
+        Error::TableLimit { elements } => {
+            raise(py, "TableLimitError", message, &[("elements", obj(py, elements))])
+        }
         Error::FuelExhausted { fuel } => raise(py, "FuelExhaustedError", message, &[("fuel", obj(py, fuel))]),
         Error::StackOverflow => raise(py, "StackOverflowError", message, &[]),
         Error::Cancelled => raise(py, "CallCancelledError", message, &[]),
