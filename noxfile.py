@@ -103,8 +103,8 @@ def bench(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff and clippy."""
     session.install("ruff")
-    session.run("ruff", "check", "python", "tests", "benches", "noxfile.py", "examples")
-    session.run("ruff", "format", "--check", "python", "tests", "benches", "noxfile.py", "examples")
+    session.run("ruff", "check", "python", "tests", "benches", "noxfile.py", "examples", "guest")
+    session.run("ruff", "format", "--check", "python", "tests", "benches", "noxfile.py", "examples", "guest")
     session.run(
         "cargo", "clippy", "--all-targets", "--features", "python", "--", "-D", "warnings", external=True
     )

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use wasmtime::{ExternType, InstancePre, Module, ModuleExport, ValType};
+use wasmtime::{ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
 
 use crate::abi;
 use crate::config::Limits;
@@ -152,8 +152,14 @@ fn check_json_abi(module: &Module) -> Result<()> {
 }
 
 impl Guest {
-    pub(crate) fn new(pool: Arc<Pool>, module: &Module, env: Arc<EnvData>, limits: Limits) -> Result<Guest> {
-        let pre = pool.linker.instantiate_pre(module).map_err(|e| Error::Load(format!("{e:#}")))?;
+    pub(crate) fn new(
+        pool: Arc<Pool>,
+        linker: &Linker<HostState>,
+        module: &Module,
+        env: Arc<EnvData>,
+        limits: Limits,
+    ) -> Result<Guest> {
+        let pre = linker.instantiate_pre(module).map_err(|e| Error::Load(format!("{e:#}")))?;
         let needs = module.resources_required();
         let memory_bytes = limits.effective_memory_bytes(&pool.config);
         if let Some(pages) = needs.max_initial_memory_size

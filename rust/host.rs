@@ -212,6 +212,12 @@ pub fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
+/// Defines only `dynisolate.log` (all the JavaScript engine needs for now).
+pub fn link_log(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    linker.func_wrap("dynisolate", "log", log)?;
+    Ok(())
+}
+
 /// Defines the `dynisolate` import module on `linker`.
 pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "env_call", env_call)?;

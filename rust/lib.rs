@@ -14,6 +14,7 @@ pub mod error;
 pub mod guest;
 pub mod host;
 pub mod isolate;
+pub mod js;
 pub mod limits;
 pub mod pool;
 pub mod slots;

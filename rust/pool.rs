@@ -42,6 +42,8 @@ pub struct Pool {
     pub config: PoolConfig,
     pub engine: Engine,
     pub(crate) linker: Linker<HostState>,
+    /// Imports of the JavaScript engine module, never offered to tenant wasm.
+    pub(crate) js_linker: Linker<HostState>,
     pub(crate) ticker: EpochTicker,
     pub(crate) slots: Arc<Slots>,
     cache: ModuleCache,
@@ -58,9 +60,11 @@ impl Pool {
         let engine = engine::build(&config)?;
         let mut linker = Linker::new(&engine);
         host::link(&mut linker).map_err(|e| Error::Config(format!("cannot link host imports: {e}")))?;
+        let mut js_linker = Linker::new(&engine);
+        crate::js::link(&mut js_linker).map_err(|e| Error::Config(format!("cannot link engine imports: {e}")))?;
         let ticker = EpochTicker::start(&engine).map_err(|e| Error::Config(format!("cannot start the epoch ticker: {e}")))?;
         let cache = ModuleCache::new(config.cache_dir.clone(), engine::fingerprint(&engine))?;
-        Ok(Arc::new(Pool { slots: Slots::new(config.max_isolates), config, engine, linker, ticker, cache }))
+        Ok(Arc::new(Pool { slots: Slots::new(config.max_isolates), config, engine, linker, js_linker, ticker, cache }))
     }
 
     /// Returns the live pool with these settings, creating it if there is none.
@@ -92,8 +96,13 @@ impl Pool {
             }
         };
         let (module, outcome) = self.cache.get_or_compile(&self.engine, &wasm)?;
-        let guest = Guest::new(self.clone(), &module, Arc::new(env), limits)?;
+        let guest = Guest::new(self.clone(), &self.linker, &module, Arc::new(env), limits)?;
         Ok((Arc::new(guest), outcome))
+    }
+
+    /// The compiled JavaScript engine module (compiled once, then cached like any module).
+    pub(crate) fn js_engine(&self) -> Result<wasmtime::Module> {
+        Ok(self.cache.get_or_compile(&self.engine, crate::js::ENGINE_WASM)?.0)
     }
 
     pub fn stats(&self) -> PoolStats {

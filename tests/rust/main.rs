@@ -6,4 +6,5 @@ mod cache;
 mod calls;
 mod faults;
 mod host;
+mod js;
 mod pool;

@@ -1,0 +1,28 @@
+//! Builds the JavaScript guest (QuickJS-ng + our shim, compiled to wasm with zig from PyPI) into
+//! OUT_DIR, where `rust/js.rs` embeds it. `guest/js/build.py` caches the result under `target/`,
+//! so an unchanged guest is never recompiled.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("js-guest.wasm");
+    for input in ["guest/js/build.py", "guest/js/shim.c", "guest/js/glue.js"] {
+        println!("cargo:rerun-if-changed={input}");
+    }
+    println!("cargo:rerun-if-env-changed=DYNISOLATE_PYTHON");
+    let python = std::env::var("DYNISOLATE_PYTHON").unwrap_or_else(|_| "python3".into());
+    let cache = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| manifest.join("target"))
+        .join("js-guest");
+    let status = Command::new(&python)
+        .arg(manifest.join("guest/js/build.py"))
+        .arg(&out)
+        .arg("--cache")
+        .arg(&cache)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {python} to build the JavaScript guest: {e}"));
+    assert!(status.success(), "building the JavaScript guest failed ({status})");
+}

@@ -1,0 +1,140 @@
+"""Builds the JavaScript guest: QuickJS-ng compiled to wasm32-wasi with zig, plus shim.c.
+
+Nothing third-party is stored in the repository: the QuickJS-ng sources come from the pinned
+`quickjs-ng` sdist on PyPI (its sha256 is checked) and zig from the `ziglang` wheel, both installed
+into a private cache. The result is cached by a hash of every input, so a rebuild with nothing
+changed does no compiling.
+
+    python3 guest/js/build.py OUT.wasm [--cache DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import venv
+from pathlib import Path
+
+QUICKJS_SDIST = "quickjs-ng==0.17.0.2"
+QUICKJS_SDIST_FILE = "quickjs_ng-0.17.0.2.tar.gz"
+QUICKJS_SDIST_SHA256 = "43d2e48272208721a7aaea8e3f02d4b9318f12ef20cc4f5421b59d9a470706ef"
+ZIG = "ziglang==0.17.1"
+ENGINE_SOURCES = ["dtoa.c", "libregexp.c", "libunicode.c"]  # quickjs.c is compiled through shim.c
+CFLAGS = ["-target", "wasm32-wasi", "-O2", "-mexec-model=reactor"]
+LDFLAGS = ["-Wl,-z,stack-size=1048576", "-Wl,--export=__stack_pointer", "-s"]
+
+HERE = Path(__file__).resolve().parent
+
+
+def run(*args: str | os.PathLike[str], **kwargs: object) -> None:
+    subprocess.run([os.fspath(a) for a in args], check=True, **kwargs)  # type: ignore[arg-type]
+
+
+def toolchain(cache: Path) -> Path:
+    """A private virtualenv with zig; returns its python."""
+    env = cache / "toolchain"
+    python = env / "bin" / "python"
+    marker = env / ZIG
+    if not marker.exists():
+        if env.exists():
+            shutil.rmtree(env)
+        venv.create(env, with_pip=True)
+        run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", ZIG)
+        marker.touch()
+    return python
+
+
+def quickjs_sources(python: Path, cache: Path) -> Path:
+    """The upstream QuickJS-ng sources from the pinned sdist; returns their folder."""
+    root = cache / "quickjs"
+    upstream = root / "upstream-quickjs"
+    if (upstream / "quickjs.c").exists():
+        return upstream
+    downloads = cache / "downloads"
+    sdist = downloads / QUICKJS_SDIST_FILE
+    if not sdist.exists():
+        run(
+            python,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-binary",
+            ":all:",
+            "--no-deps",
+            "-d",
+            downloads,
+            QUICKJS_SDIST,
+        )
+    digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
+    if digest != QUICKJS_SDIST_SHA256:
+        sdist.unlink()
+        raise SystemExit(f"{QUICKJS_SDIST_FILE} has sha256 {digest}, expected {QUICKJS_SDIST_SHA256}")
+    with tarfile.open(sdist) as archive:
+        prefix = QUICKJS_SDIST_FILE.removesuffix(".tar.gz") + "/upstream-quickjs/"
+        members = [m for m in archive.getmembers() if m.name.startswith(prefix) and m.isfile()]
+        tmp = root.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        for member in members:
+            member.name = "upstream-quickjs/" + member.name.removeprefix(prefix)
+            archive.extract(member, tmp, filter="data")
+    shutil.rmtree(root, ignore_errors=True)
+    tmp.rename(root)
+    return upstream
+
+
+def glue_header(out: Path) -> None:
+    """glue.js as a C string literal."""
+    text = (HERE / "glue.js").read_text()
+    body = "".join(f"\\x{b:02x}" for b in text.encode())
+    out.write_text(f'static const char GLUE_JS[] = "{body}";\n')
+
+
+def build(out: Path, cache: Path) -> None:
+    inputs = hashlib.sha256()
+    for part in (QUICKJS_SDIST_SHA256, ZIG, " ".join(CFLAGS + LDFLAGS)):
+        inputs.update(part.encode())
+    for name in ("shim.c", "glue.js", "build.py"):
+        inputs.update((HERE / name).read_bytes())
+    key = inputs.hexdigest()[:24]
+    cached = cache / "out" / f"js-guest-{key}.wasm"
+    if not cached.exists():
+        python = toolchain(cache)
+        upstream = quickjs_sources(python, cache)
+        work = cache / "work" / key
+        work.mkdir(parents=True, exist_ok=True)
+        glue_header(work / "glue.h")
+        cc = [python, "-m", "ziglang", "cc", *CFLAGS, f"-I{upstream}", f"-I{work}"]
+        env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": os.fspath(cache / "zig-cache")}
+        sources = [upstream / src for src in ENGINE_SOURCES] + [HERE / "shim.c"]
+        objects = [work / (src.name + ".o") for src in sources]
+        jobs = [
+            subprocess.Popen([*map(os.fspath, cc), "-c", os.fspath(src), "-o", os.fspath(obj)], env=env)
+            for src, obj in zip(sources, objects, strict=True)
+        ]
+        if any(job.wait() != 0 for job in jobs):
+            raise SystemExit("compiling the JavaScript guest failed")
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        run(*cc, *objects, *LDFLAGS, "-o", tmp, env=env)
+        tmp.rename(cached)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(cached, out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--cache", type=Path, default=HERE.parent.parent / "target" / "js-guest")
+    args = parser.parse_args()
+    build(args.out, args.cache.resolve())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

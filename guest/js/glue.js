@@ -1,0 +1,95 @@
+// The request handler inside the JS guest. Evaluated once by shim.c at js_init; the function it
+// returns is held by C only. It captures the intrinsics it uses up front, so tenant code that
+// replaces JSON, Object or Promise methods later cannot steer it.
+(function (setBundle) {
+  "use strict";
+  const parse = JSON.parse;
+  const stringify = JSON.stringify;
+  const keys = Object.keys;
+  const getPrototypeOf = Object.getPrototypeOf;
+  const ownNames = Object.getOwnPropertyNames;
+  const apply = Reflect.apply;
+  const StringOf = String;
+  const ErrorClass = Error;
+  const TypeErrorClass = TypeError;
+  const ObjectProto = Object.prototype;
+
+  const BUILTIN_MODULES = {
+    "cloudflare:workers":
+      "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n" +
+      "export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n",
+  };
+
+  let namespace = null;
+
+  function errorInfo(e) {
+    if (e instanceof ErrorClass) {
+      return { name: StringOf(e.name), message: StringOf(e.message), stack: StringOf(e.stack ?? "") };
+    }
+    return { name: "Error", message: StringOf(e), stack: "" };
+  }
+
+  function methodsOf(target) {
+    const names = [];
+    for (let o = target; o && o !== ObjectProto; o = getPrototypeOf(o)) {
+      for (const name of ownNames(o)) {
+        if (name !== "constructor" && typeof target[name] === "function" && !names.includes(name)) names.push(name);
+      }
+    }
+    return names;
+  }
+
+  function describe(ns) {
+    const out = { default: [], classes: {} };
+    const main = ns.default;
+    if (main && typeof main === "object") out.default = methodsOf(main);
+    for (const name of keys(ns)) {
+      const value = ns[name];
+      if (typeof value === "function" && value.prototype) out.classes[name] = methodsOf(value.prototype);
+    }
+    return out;
+  }
+
+  async function call(request) {
+    if (namespace === null) throw new TypeErrorClass("no module is loaded");
+    const env = request.env ?? {};
+    const ctx = {};
+    let target;
+    let args = request.args;
+    if (request.entry == null) {
+      target = namespace.default;
+      args = [...args, env, ctx];
+    } else {
+      const Entry = namespace[request.entry];
+      if (typeof Entry !== "function") throw new TypeErrorClass(`the worker has no entrypoint named ${request.entry}`);
+      target = new Entry(ctx, env);
+    }
+    const method = target == null ? undefined : target[request.method];
+    if (typeof method !== "function") {
+      throw new TypeErrorClass(`${request.entry ?? "default"}.${request.method} is not a function`);
+    }
+    return await apply(method, target, args);
+  }
+
+  return async function run(text) {
+    try {
+      const request = parse(text);
+      let value;
+      if (request.op === "load") {
+        const modules = { ...request.modules, ...BUILTIN_MODULES };
+        setBundle(modules);
+        namespace = await import(request.main);
+        value = describe(namespace);
+      } else {
+        value = await call(request);
+      }
+      try {
+        return stringify({ ok: value === undefined ? null : value });
+      } catch (e) {
+        return stringify({ error: { name: "TypeError", message: "the result cannot be serialised: " + errorInfo(e).message, stack: "" } });
+      }
+    } catch (e) {
+      return stringify({ error: errorInfo(e) });
+    }
+  };
+})

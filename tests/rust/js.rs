@@ -1,0 +1,125 @@
+use _core::{Error, Limits, Output};
+
+use crate::support::*;
+
+fn bundle(source: &str) -> Vec<(String, String)> {
+    vec![("agent.js".to_owned(), source.to_owned())]
+}
+
+fn call(guest: &_core::js::JsGuest, entry: Option<&str>, method: &str, args: &str) -> Result<String, Error> {
+    match guest.call(entry, method, args.as_bytes(), b"{\"GREETING\":\"hi\"}", ACQUIRE).result? {
+        Output::Json(bytes) => Ok(String::from_utf8(bytes).unwrap()),
+        Output::Numeric(_) => unreachable!(),
+    }
+}
+
+#[test]
+fn default_export_methods_take_json_and_see_env() {
+    let pool = small_pool(2);
+    let source = r#"
+        export default {
+          async greet(who, env) { return { text: `${env.GREETING} ${who}`, n: [1, 2].map(x => x * 2) }; },
+        };
+    "#;
+    let guest = pool.load_js("agent.js", &bundle(source), Limits::default()).unwrap();
+    assert_eq!(guest.description.default_methods, ["greet"]);
+    assert_eq!(call(&guest, None, "greet", r#"["bob"]"#).unwrap(), r#"{"text":"hi bob","n":[2,4]}"#);
+}
+
+#[test]
+fn named_entrypoint_classes_and_imports_between_modules() {
+    let pool = small_pool(2);
+    let modules = vec![
+        (
+            "main.js".to_owned(),
+            r#"import { WorkerEntrypoint } from "cloudflare:workers";
+               import { rate } from "./lib/rates.js";
+               export class Billing extends WorkerEntrypoint {
+                 charge(n) { return n * rate + this.env.GREETING.length; }
+               }
+               export default { ping() { return "pong"; } };"#
+                .to_owned(),
+        ),
+        ("lib/rates.js".to_owned(), "export const rate = 100;".to_owned()),
+    ];
+    let guest = pool.load_js("main.js", &modules, Limits::default()).unwrap();
+    assert_eq!(call(&guest, Some("Billing"), "charge", "[5]").unwrap(), "502");
+    assert_eq!(call(&guest, None, "ping", "[]").unwrap(), "\"pong\"");
+}
+
+#[test]
+fn syntax_errors_are_load_errors_with_a_location() {
+    let pool = small_pool(2);
+    let result = pool.load_js("agent.js", &bundle("export default {\n  oops(: 1\n};"), Limits::default());
+    match result {
+        Err(Error::Load(message)) => assert!(message.contains("SyntaxError") && message.contains("agent.js:2"), "{message}"),
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => panic!("loaded"),
+    }
+}
+
+#[test]
+fn uncaught_exceptions_carry_name_message_and_stack() {
+    let pool = small_pool(2);
+    let source = "export default {\n  fail() {\n    throw new RangeError('too far');\n  },\n};";
+    let guest = pool.load_js("agent.js", &bundle(source), Limits::default()).unwrap();
+    match call(&guest, None, "fail", "[]") {
+        Err(Error::Guest { name, message, stack }) => {
+            assert_eq!((name.as_str(), message.as_str()), ("RangeError", "too far"));
+            assert!(stack.contains("agent.js:3"), "{stack}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn fresh_isolates_reseed_math_random() {
+    let pool = small_pool(2);
+    let guest = pool.load_js("agent.js", &bundle("export default { r() { return Math.random(); } };"), Limits::default()).unwrap();
+    let a = call(&guest, None, "r", "[]").unwrap();
+    let b = call(&guest, None, "r", "[]").unwrap();
+    assert_ne!(a, b);
+}
+
+#[test]
+fn an_infinite_loop_hits_the_cpu_limit() {
+    let pool = small_pool(2);
+    let guest = pool
+        .load_js("agent.js", &bundle("export default { spin() { while (true) {} } };"), Limits { cpu_ms: 50, ..Limits::default() })
+        .unwrap();
+    assert!(matches!(call(&guest, None, "spin", "[]"), Err(Error::CpuLimit { cpu_ms: 50 })));
+}
+
+#[test]
+fn deep_recursion_is_a_catchable_range_error() {
+    let pool = small_pool(2);
+    let source = "function f(n) { return f(n + 1) + 1; }
+        export default { deep() { try { f(0); } catch (e) { return e.name; } } };";
+    let guest = pool.load_js("agent.js", &bundle(source), Limits::default()).unwrap();
+    assert_eq!(call(&guest, None, "deep", "[]").unwrap(), "\"RangeError\"");
+}
+
+#[test]
+fn the_engine_offers_no_host_facilities() {
+    let pool = small_pool(2);
+    let source = r#"
+        export default {
+          globals() { return [typeof process, typeof require, typeof std, typeof os, typeof Deno, typeof WebAssembly]; },
+          async file() { try { await import("fs"); return "imported"; } catch (e) { return e.message; } },
+        };
+    "#;
+    let guest = pool.load_js("agent.js", &bundle(source), Limits::default()).unwrap();
+    let undefined = r#"["undefined","undefined","undefined","undefined","undefined","undefined"]"#;
+    assert_eq!(call(&guest, None, "globals", "[]").unwrap(), undefined);
+    assert_eq!(call(&guest, None, "file", "[]").unwrap(), r#""could not resolve module \"fs\"""#);
+}
+
+#[test]
+fn a_missing_method_is_a_type_error() {
+    let pool = small_pool(2);
+    let guest = pool.load_js("agent.js", &bundle("export default {};"), Limits::default()).unwrap();
+    match call(&guest, None, "nope", "[]") {
+        Err(Error::Guest { name, message, .. }) => assert_eq!((name.as_str(), message.as_str()), ("TypeError", "default.nope is not a function")),
+        other => panic!("{other:?}"),
+    }
+}
