@@ -8,6 +8,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -75,6 +76,8 @@ pub struct Description {
 pub struct JsGuest {
     engine: Arc<Guest>,
     load_request: Vec<u8>,
+    /// The env data bindings, as one JSON object.
+    env_json: Vec<u8>,
     pub description: Description,
 }
 
@@ -91,9 +94,9 @@ fn numeric(isolate: &mut Isolate, name: &str, args: &[Val]) -> Result<Vec<Val>> 
 }
 
 /// Sends one request to the engine; returns the `ok` value or the guest's error.
-fn run(isolate: &mut Isolate, request: &[u8]) -> Result<Value> {
+fn run(isolate: &mut Isolate, request: &[u8], interrupt: Option<Arc<AtomicBool>>) -> Result<Value> {
     let export = isolate.guest().export("run")?.clone();
-    let Output::Json(reply) = isolate.call(&export, Input::Json(request), None)? else {
+    let Output::Json(reply) = isolate.call_interruptible(&export, Input::Json(request), None, interrupt)? else {
         return Err(Error::Load("engine export run is not JSON".into()));
     };
     let mut reply: Value = serde_json::from_slice(&reply)
@@ -122,41 +125,52 @@ impl JsGuest {
         let heap = self.engine.limits.effective_memory_bytes(&self.engine.pool.config);
         let heap = heap.saturating_sub(ENGINE_OVERHEAD_BYTES).max(1 << 20);
         numeric(&mut isolate, "js_set_memory_limit", &[Val::I64(heap as i64)])?;
-        let description = run(&mut isolate, &self.load_request)?;
+        let description = run(&mut isolate, &self.load_request, None)?;
         Ok((isolate, description))
     }
 
-    /// Calls `method` of the default export (`entry = None`) or of the named entrypoint class,
-    /// with `args_json` (a JSON array) and `env_json` (a JSON object), in a fresh isolate.
+    /// Calls `method` of the default export (`entry = None`) or of the named entrypoint class with
+    /// `args_json` (a JSON array the host encoded), in a fresh isolate. Setting `interrupt` stops it.
     pub fn call(
         &self,
         entry: Option<&str>,
         method: &str,
         args_json: &[u8],
-        env_json: &[u8],
+        interrupt: Option<Arc<AtomicBool>>,
         acquire_timeout: Duration,
     ) -> CallReport {
-        let mut logs = Vec::new();
-        let result = (|| {
-            let args: Value = serde_json::from_slice(args_json).map_err(|e| Error::Serialization(e.to_string()))?;
-            let env: Value = serde_json::from_slice(env_json).map_err(|e| Error::Serialization(e.to_string()))?;
-            let request = serde_json::to_vec(&json!({
-                "op": "call", "entry": entry, "method": method, "args": args, "env": env,
-            }))
-            .expect("a JSON value always encodes");
-            let (mut isolate, _) = self.boot(acquire_timeout)?;
-            let value = run(&mut isolate, &request);
-            logs = isolate.take_logs();
-            Ok(Output::Json(serde_json::to_vec(&value?).expect("a JSON value always encodes")))
-        })();
-        CallReport { result, logs }
+        let text = |s: &str| serde_json::to_vec(s).expect("a str always encodes");
+        let mut request = Vec::with_capacity(64 + args_json.len() + self.env_json.len());
+        request.extend_from_slice(b"{\"op\":\"call\",\"entry\":");
+        request.extend_from_slice(&entry.map(text).unwrap_or_else(|| b"null".to_vec()));
+        request.extend_from_slice(b",\"method\":");
+        request.extend_from_slice(&text(method));
+        request.extend_from_slice(b",\"args\":");
+        request.extend_from_slice(args_json);
+        request.extend_from_slice(b",\"env\":");
+        request.extend_from_slice(&self.env_json);
+        request.push(b'}');
+        let (mut isolate, _) = match self.boot(acquire_timeout) {
+            Ok(booted) => booted,
+            Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
+        };
+        let value = run(&mut isolate, &request, interrupt);
+        let result = value.map(|v| Output::Json(serde_json::to_vec(&v).expect("a JSON value always encodes")));
+        CallReport { result, logs: isolate.take_logs() }
     }
 }
 
 impl Pool {
-    /// Loads a JavaScript bundle: `modules` maps names to source text, `main` names the entry.
-    /// Syntax errors, failed imports and module-body exceptions are load errors.
-    pub fn load_js(self: &Arc<Self>, main: &str, modules: &[(String, String)], limits: Limits) -> Result<Arc<JsGuest>> {
+    /// Loads a JavaScript bundle: `modules` maps names to source text, `main` names the entry and
+    /// `env` holds the data bindings copied into every call. Syntax errors, failed imports and
+    /// module-body exceptions are load errors.
+    pub fn load_js(
+        self: &Arc<Self>,
+        main: &str,
+        modules: &[(String, String)],
+        env: &EnvData,
+        limits: Limits,
+    ) -> Result<Arc<JsGuest>> {
         limits.validate(&self.config)?;
         let total: usize = modules.iter().map(|(n, s)| n.len() + s.len()).sum();
         if total > MAX_MODULE_BYTES {
@@ -171,7 +185,17 @@ impl Pool {
             modules.iter().map(|(name, source)| (name.clone(), Value::String(source.clone()))).collect();
         let load_request = serde_json::to_vec(&json!({ "op": "load", "main": main, "modules": sources }))
             .expect("a JSON value always encodes");
-        let mut guest = JsGuest { engine, load_request, description: Description::default() };
+        let mut env_json = b"{".to_vec();
+        for (i, (name, value)) in env.0.iter().enumerate() {
+            if i > 0 {
+                env_json.push(b',');
+            }
+            env_json.extend_from_slice(&serde_json::to_vec(name).expect("a str always encodes"));
+            env_json.push(b':');
+            env_json.extend_from_slice(value);
+        }
+        env_json.push(b'}');
+        let mut guest = JsGuest { engine, load_request, env_json, description: Description::default() };
         let described = guest.boot(Duration::from_secs(5)).map(|(_, d)| d);
         let described = match described {
             Ok(d) => d,

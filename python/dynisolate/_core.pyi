@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from typing import Any, Final, Literal, final
 
-__all__ = ["CancelToken", "Guest", "Isolate", "MAX_MODULE_BYTES", "Pool", "__version__"]
+__all__ = ["CancelToken", "Guest", "Isolate", "JsGuest", "MAX_MODULE_BYTES", "Pool", "__version__"]
 
 __version__: Final[str]
 MAX_MODULE_BYTES: Final[int]
@@ -44,6 +44,20 @@ class Pool:
             ConfigError: Limits that do not fit the pool.
             MemoryLimitError: The module needs more memory than allowed.
         """
+    def load_js(
+        self,
+        main: str,
+        modules: list[tuple[str, str]],
+        env_data: dict[str, Any],
+        *,
+        cpu_ms: int,
+        memory_bytes: int | None,
+        fuel: int | None,
+        max_payload_bytes: int,
+        max_host_calls: int,
+        max_log_bytes: int,
+    ) -> JsGuest:
+        """Loads a JavaScript bundle; syntax errors and module-body exceptions raise `LoadError`."""
     def stats(self) -> dict[str, int]:
         """`max_isolates`, `live_isolates`, `compiles`, `memory_hits`, `disk_hits`."""
 
@@ -94,3 +108,22 @@ class CancelToken:
     @property
     def cancelled(self) -> bool: ...
     def cancel(self) -> None: ...
+
+@final
+class JsGuest:
+    """A loaded JavaScript bundle; every call runs in a fresh engine isolate."""
+
+    @property
+    def label(self) -> str: ...
+    @property
+    def cache_outcome(self) -> Literal["source"]: ...
+    def call(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        host: Callable[[str, list[Any]], Any] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Any:
+        """Calls a default-export method, or `Class.method` of an entrypoint class."""
+    def exports(self) -> list[str]:
+        """Default-export methods and `Class.method` names, sorted."""

@@ -19,6 +19,7 @@ from .exceptions import ConfigError, LoadError
 __all__ = ["Loader", "default_cache_dir", "load"]
 
 _MIB = 1 << 20
+_JS_SUFFIXES = (".js", ".mjs")
 _WORKER_CODE_KEYS = frozenset({"modules", "main_module", "env", "global_outbound", "limits"})
 
 
@@ -52,6 +53,8 @@ def _pick_module(modules: Mapping[str, Any], main_module: str | None) -> tuple[s
         total += len(code)
     if total > _core.MAX_MODULE_BYTES:
         raise LoadError(f"the modules add up to {total} bytes; the limit is {_core.MAX_MODULE_BYTES}")
+    if main.endswith(_JS_SUFFIXES):
+        return "js", _js_bundle(modules), main
     if len(modules) > 1:
         raise LoadError(f"a WebAssembly worker is one module; got {names}")
     code = modules[main]
@@ -61,9 +64,22 @@ def _pick_module(modules: Mapping[str, Any], main_module: str | None) -> tuple[s
         return "wasm", bytes(code), main
     if main.endswith(".wat"):
         return "wat", code if isinstance(code, str) else bytes(code), main
-    if main.endswith((".js", ".mjs", ".ts", ".cjs")):
-        raise LoadError(f"{main!r}: JavaScript and TypeScript workers are not available in this build yet")
-    raise LoadError(f"{main!r}: module names must end in .wasm or .wat")
+    if main.endswith((".ts", ".cjs")):
+        raise LoadError(f"{main!r}: TypeScript and CommonJS modules are not available in this build yet")
+    raise LoadError(f"{main!r}: module names must end in .js, .mjs, .wasm or .wat")
+
+
+def _js_bundle(modules: Mapping[str, Any]) -> list[tuple[str, str]]:
+    bundle = []
+    for name, code in modules.items():
+        if not name.endswith(_JS_SUFFIXES):
+            raise LoadError(
+                f"{name!r}: a JavaScript worker takes .js and .mjs modules (others are not available yet)"
+            )
+        if not isinstance(code, str):
+            raise LoadError(f"JavaScript module {name!r} must be str")
+        bundle.append((name, code))
+    return bundle
 
 
 def _positive(name: str, value: object) -> int:
@@ -144,7 +160,8 @@ class Loader:
         """Loads tenant code and returns a `Worker`.
 
         Args:
-            modules: Module names to code: `.wasm` bytes or `.wat` text.
+            modules: Module names to code: `.wasm` bytes, `.wat` text, or JavaScript ES modules
+                (`.js`, `.mjs`) importing each other by relative path.
             main_module: The module whose exports are the entrypoint (default: the first).
             env: Bindings the guest may reach: plain data (copied in), functions, and
                 `RpcTarget` instances (their public methods). Nothing else is reachable.
@@ -165,7 +182,15 @@ class Loader:
         if global_outbound is not None and not callable(global_outbound):
             raise LoadError("global_outbound must be None or a callable")
         data, dispatcher = split_env(env)
-        guest = self._pool.load(kind, code, data, label=label, **limits._core_kwargs())
+        guest: _core.Guest | _core.JsGuest
+        if kind == "js":
+            if dispatcher is not None:
+                raise LoadError(
+                    "JavaScript workers take env data only for now; functions and RpcTargets come next"
+                )
+            guest = self._pool.load_js(label, code, data, **limits._core_kwargs())  # type: ignore[arg-type]
+        else:
+            guest = self._pool.load(kind, code, data, label=label, **limits._core_kwargs())  # type: ignore[arg-type]
         return Worker(guest, dispatcher, self._executor, global_outbound)
 
     def get(self, id: str, factory: Callable[[], Mapping[str, Any]]) -> Worker:

@@ -13,7 +13,7 @@ from .exceptions import ExportNotFoundError
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from ._core import Guest, Isolate
+    from ._core import Guest, Isolate, JsGuest
 
 __all__ = ["AsyncEntrypoint", "Entrypoint", "Session", "Worker"]
 
@@ -190,7 +190,7 @@ class Worker:
 
     def __init__(
         self,
-        guest: Guest,
+        guest: Guest | JsGuest,
         dispatcher: Dispatcher | None,
         executor: Callable[[], Executor],
         global_outbound: Callable[..., Any] | None,
@@ -213,7 +213,10 @@ class Worker:
 
     def session(self) -> Session:
         """Boots one isolate that keeps its state across calls (waits for a free slot)."""
-        return Session(self._guest.session(), self)
+        session = getattr(self._guest, "session", None)
+        if session is None:
+            raise NotImplementedError("sessions of JavaScript workers are not available yet")
+        return Session(session(), self)
 
     @property
     def exports(self) -> list[str]:
@@ -222,7 +225,8 @@ class Worker:
 
     @property
     def cache_outcome(self) -> str:
-        """Where the compiled module came from: `"compiled"`, `"memory"` or `"disk"`."""
+        """Where the compiled module came from: `"compiled"`, `"memory"` or `"disk"`
+        (`"source"` for JavaScript, which is evaluated from source in every isolate for now)."""
         return self._guest.cache_outcome
 
     def __repr__(self) -> str:

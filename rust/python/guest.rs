@@ -72,7 +72,7 @@ fn prepare<'g>(
 }
 
 /// Hands guest log records to `dynisolate._logs.emit`.
-fn emit_logs(py: Python<'_>, label: &str, logs: Vec<LogRecord>) -> PyResult<()> {
+pub(crate) fn emit_logs(py: Python<'_>, label: &str, logs: Vec<LogRecord>) -> PyResult<()> {
     if logs.is_empty() {
         return Ok(());
     }
@@ -112,7 +112,7 @@ impl PyCancelToken {
     }
 }
 
-fn flag(cancel: Option<&Bound<'_, PyCancelToken>>) -> Option<Arc<AtomicBool>> {
+pub(crate) fn flag(cancel: Option<&Bound<'_, PyCancelToken>>) -> Option<Arc<AtomicBool>> {
     cancel.map(|token| token.get().0.clone())
 }
 

@@ -5,6 +5,7 @@ mod convert;
 mod errors;
 mod guest;
 mod host;
+mod js;
 mod pool;
 
 use pyo3::prelude::*;
@@ -17,6 +18,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<guest::PyGuest>()?;
     m.add_class::<guest::PyIsolate>()?;
     m.add_class::<guest::PyCancelToken>()?;
+    m.add_class::<js::PyJsGuest>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_MODULE_BYTES", crate::pool::MAX_MODULE_BYTES)?;
     Ok(())

@@ -15,6 +15,18 @@ use crate::pool::{Code, Pool};
 use crate::python::convert;
 use crate::python::errors::{IntoPyResult, dict};
 use crate::python::guest::PyGuest;
+use crate::python::js::PyJsGuest;
+
+/// Encodes the env data bindings, each as JSON.
+fn env_of(py: Python<'_>, env_data: &Bound<'_, PyDict>, max_payload_bytes: u64) -> PyResult<EnvData> {
+    let mut env = EnvData::default();
+    for (name, value) in env_data.iter() {
+        let name: String = name.extract()?;
+        let json = convert::to_json(&value, max_payload_bytes, &format!("env[{name:?}]")).or_raise(py)?;
+        env.0.insert(name, Arc::from(json));
+    }
+    Ok(env)
+}
 
 #[pyclass(name = "Pool", module = "dynisolate._core", frozen)]
 pub struct PyPool {
@@ -60,12 +72,7 @@ impl PyPool {
         label: String,
     ) -> PyResult<PyGuest> {
         let limits = Limits { cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes };
-        let mut env = EnvData::default();
-        for (name, value) in env_data.iter() {
-            let name: String = name.extract()?;
-            let json = convert::to_json(&value, max_payload_bytes, &format!("env[{name:?}]")).or_raise(py)?;
-            env.0.insert(name, Arc::from(json));
-        }
+        let env = env_of(py, env_data, max_payload_bytes)?;
         let bytes: Vec<u8> = if let Ok(b) = code.cast::<PyBytes>() {
             b.as_bytes().to_vec()
         } else if let Ok(s) = code.cast::<PyString>() {
@@ -90,6 +97,29 @@ impl PyPool {
             CacheOutcome::Compiled => "compiled",
         };
         Ok(PyGuest::new(guest, self.acquire_timeout, outcome, label))
+    }
+
+    /// Loads a JavaScript bundle (`modules`: name/source pairs); returns a `JsGuest`.
+    #[pyo3(signature = (main, modules, env_data, *, cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes))]
+    #[allow(clippy::too_many_arguments)]
+    fn load_js(
+        &self,
+        py: Python<'_>,
+        main: String,
+        modules: Vec<(String, String)>,
+        env_data: &Bound<'_, PyDict>,
+        cpu_ms: u64,
+        memory_bytes: Option<u64>,
+        fuel: Option<u64>,
+        max_payload_bytes: u64,
+        max_host_calls: u32,
+        max_log_bytes: u64,
+    ) -> PyResult<PyJsGuest> {
+        let limits = Limits { cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes };
+        let env = env_of(py, env_data, max_payload_bytes)?;
+        let pool = self.pool.clone();
+        let guest = py.detach(|| pool.load_js(&main, &modules, &env, limits)).or_raise(py)?;
+        Ok(PyJsGuest::new(guest, self.acquire_timeout, max_payload_bytes, main))
     }
 
     /// Counters: slots, live isolates, compiles and cache hits.

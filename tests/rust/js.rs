@@ -1,4 +1,6 @@
-use _core::{Error, Limits, Output};
+use std::sync::Arc;
+
+use _core::{EnvData, Error, Limits, Output, Pool};
 
 use crate::support::*;
 
@@ -6,8 +8,14 @@ fn bundle(source: &str) -> Vec<(String, String)> {
     vec![("agent.js".to_owned(), source.to_owned())]
 }
 
+fn load(pool: &Arc<Pool>, main: &str, modules: &[(String, String)], limits: Limits) -> Result<Arc<_core::js::JsGuest>, Error> {
+    let mut env = EnvData::default();
+    env.0.insert("GREETING".into(), Arc::from(&b"\"hi\""[..]));
+    pool.load_js(main, modules, &env, limits)
+}
+
 fn call(guest: &_core::js::JsGuest, entry: Option<&str>, method: &str, args: &str) -> Result<String, Error> {
-    match guest.call(entry, method, args.as_bytes(), b"{\"GREETING\":\"hi\"}", ACQUIRE).result? {
+    match guest.call(entry, method, args.as_bytes(), None, ACQUIRE).result? {
         Output::Json(bytes) => Ok(String::from_utf8(bytes).unwrap()),
         Output::Numeric(_) => unreachable!(),
     }
@@ -21,7 +29,7 @@ fn default_export_methods_take_json_and_see_env() {
           async greet(who, env) { return { text: `${env.GREETING} ${who}`, n: [1, 2].map(x => x * 2) }; },
         };
     "#;
-    let guest = pool.load_js("agent.js", &bundle(source), Limits::default()).unwrap();
+    let guest = load(&pool, "agent.js", &bundle(source), Limits::default()).unwrap();
     assert_eq!(guest.description.default_methods, ["greet"]);
     assert_eq!(call(&guest, None, "greet", r#"["bob"]"#).unwrap(), r#"{"text":"hi bob","n":[2,4]}"#);
 }
@@ -42,7 +50,7 @@ fn named_entrypoint_classes_and_imports_between_modules() {
         ),
         ("lib/rates.js".to_owned(), "export const rate = 100;".to_owned()),
     ];
-    let guest = pool.load_js("main.js", &modules, Limits::default()).unwrap();
+    let guest = load(&pool, "main.js", &modules, Limits::default()).unwrap();
     assert_eq!(call(&guest, Some("Billing"), "charge", "[5]").unwrap(), "502");
     assert_eq!(call(&guest, None, "ping", "[]").unwrap(), "\"pong\"");
 }
@@ -50,7 +58,7 @@ fn named_entrypoint_classes_and_imports_between_modules() {
 #[test]
 fn syntax_errors_are_load_errors_with_a_location() {
     let pool = small_pool(2);
-    let result = pool.load_js("agent.js", &bundle("export default {\n  oops(: 1\n};"), Limits::default());
+    let result = load(&pool, "agent.js", &bundle("export default {\n  oops(: 1\n};"), Limits::default());
     match result {
         Err(Error::Load(message)) => assert!(message.contains("SyntaxError") && message.contains("agent.js:2"), "{message}"),
         Err(other) => panic!("{other:?}"),
@@ -62,7 +70,7 @@ fn syntax_errors_are_load_errors_with_a_location() {
 fn uncaught_exceptions_carry_name_message_and_stack() {
     let pool = small_pool(2);
     let source = "export default {\n  fail() {\n    throw new RangeError('too far');\n  },\n};";
-    let guest = pool.load_js("agent.js", &bundle(source), Limits::default()).unwrap();
+    let guest = load(&pool, "agent.js", &bundle(source), Limits::default()).unwrap();
     match call(&guest, None, "fail", "[]") {
         Err(Error::Guest { name, message, stack }) => {
             assert_eq!((name.as_str(), message.as_str()), ("RangeError", "too far"));
@@ -75,7 +83,7 @@ fn uncaught_exceptions_carry_name_message_and_stack() {
 #[test]
 fn fresh_isolates_reseed_math_random() {
     let pool = small_pool(2);
-    let guest = pool.load_js("agent.js", &bundle("export default { r() { return Math.random(); } };"), Limits::default()).unwrap();
+    let guest = load(&pool, "agent.js", &bundle("export default { r() { return Math.random(); } };"), Limits::default()).unwrap();
     let a = call(&guest, None, "r", "[]").unwrap();
     let b = call(&guest, None, "r", "[]").unwrap();
     assert_ne!(a, b);
@@ -84,8 +92,9 @@ fn fresh_isolates_reseed_math_random() {
 #[test]
 fn an_infinite_loop_hits_the_cpu_limit() {
     let pool = small_pool(2);
-    let guest = pool
-        .load_js("agent.js", &bundle("export default { spin() { while (true) {} } };"), Limits { cpu_ms: 50, ..Limits::default() })
+    let guest = load(
+            &pool,
+            "agent.js", &bundle("export default { spin() { while (true) {} } };"), Limits { cpu_ms: 50, ..Limits::default() })
         .unwrap();
     assert!(matches!(call(&guest, None, "spin", "[]"), Err(Error::CpuLimit { cpu_ms: 50 })));
 }
@@ -95,7 +104,7 @@ fn deep_recursion_is_a_catchable_range_error() {
     let pool = small_pool(2);
     let source = "function f(n) { return f(n + 1) + 1; }
         export default { deep() { try { f(0); } catch (e) { return e.name; } } };";
-    let guest = pool.load_js("agent.js", &bundle(source), Limits::default()).unwrap();
+    let guest = load(&pool, "agent.js", &bundle(source), Limits::default()).unwrap();
     assert_eq!(call(&guest, None, "deep", "[]").unwrap(), "\"RangeError\"");
 }
 
@@ -108,7 +117,7 @@ fn the_engine_offers_no_host_facilities() {
           async file() { try { await import("fs"); return "imported"; } catch (e) { return e.message; } },
         };
     "#;
-    let guest = pool.load_js("agent.js", &bundle(source), Limits::default()).unwrap();
+    let guest = load(&pool, "agent.js", &bundle(source), Limits::default()).unwrap();
     let undefined = r#"["undefined","undefined","undefined","undefined","undefined","undefined"]"#;
     assert_eq!(call(&guest, None, "globals", "[]").unwrap(), undefined);
     assert_eq!(call(&guest, None, "file", "[]").unwrap(), r#""could not resolve module \"fs\"""#);
@@ -117,7 +126,7 @@ fn the_engine_offers_no_host_facilities() {
 #[test]
 fn a_missing_method_is_a_type_error() {
     let pool = small_pool(2);
-    let guest = pool.load_js("agent.js", &bundle("export default {};"), Limits::default()).unwrap();
+    let guest = load(&pool, "agent.js", &bundle("export default {};"), Limits::default()).unwrap();
     match call(&guest, None, "nope", "[]") {
         Err(Error::Guest { name, message, .. }) => assert_eq!((name.as_str(), message.as_str()), ("TypeError", "default.nope is not a function")),
         other => panic!("{other:?}"),

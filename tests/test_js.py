@@ -1,0 +1,117 @@
+"""JavaScript workers through the public API (first step: source evaluated per isolate)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+import dynisolate
+
+AGENT = """
+import { WorkerEntrypoint } from "cloudflare:workers";
+import { double } from "./lib/math.js";
+
+export class Billing extends WorkerEntrypoint {
+  charge(cents) { return { cents: double(cents), currency: this.env.CURRENCY }; }
+}
+
+export default {
+  async myAgent(question, env) {
+    console.log("asked", question.q);
+    return { answer: double(question.q), greeting: env.GREETING };
+  },
+  fail() { throw new TypeError("bad input"); },
+  spin() { while (true) {} },
+  random() { return Math.random(); },
+};
+"""
+MATH = "export function double(x) { return x * 2; }"
+
+
+@pytest.fixture
+def agent(loader: dynisolate.Loader) -> dynisolate.Worker:
+    return loader.load(
+        {"agent.js": AGENT, "lib/math.js": MATH},
+        env={"GREETING": "hi", "CURRENCY": "EUR"},
+        limits=dynisolate.Limits(cpu_ms=100),
+    )
+
+
+def test_default_export_methods(agent: dynisolate.Worker) -> None:
+    assert agent.get_entrypoint().myAgent({"q": 21}) == {"answer": 42, "greeting": "hi"}
+
+
+def test_named_entrypoint_classes(agent: dynisolate.Worker) -> None:
+    assert agent.get_entrypoint("Billing").charge(250) == {"cents": 500, "currency": "EUR"}
+    assert "Billing.charge" in agent.exports
+
+
+def test_console_reaches_python_logging(agent: dynisolate.Worker, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="dynisolate.guest"):
+        agent.get_entrypoint().myAgent({"q": 1})
+    assert [r.getMessage() for r in caplog.records if r.name == "dynisolate.guest"] == ["asked 1"]
+
+
+def test_uncaught_exceptions_are_guest_errors(agent: dynisolate.Worker) -> None:
+    with pytest.raises(dynisolate.GuestError) as info:
+        agent.get_entrypoint().fail()
+    assert (info.value.name, info.value.guest_message) == ("TypeError", "bad input")
+    assert "agent.js:14" in info.value.stack
+    assert agent.get_entrypoint().myAgent({"q": 1})["answer"] == 2
+
+
+def test_an_infinite_loop_stops_at_the_cpu_limit(agent: dynisolate.Worker) -> None:
+    start = time.perf_counter()
+    with pytest.raises(dynisolate.CpuLimitError):
+        agent.get_entrypoint().spin()
+    assert time.perf_counter() - start < 0.2
+    assert agent.get_entrypoint().myAgent({"q": 2})["answer"] == 4
+
+
+def test_fresh_isolates_get_fresh_randomness(agent: dynisolate.Worker) -> None:
+    entry = agent.get_entrypoint()
+    assert len({entry.random() for _ in range(5)}) == 5
+
+
+def test_missing_methods_and_entrypoints(agent: dynisolate.Worker) -> None:
+    with pytest.raises(dynisolate.ExportNotFoundError):
+        agent.get_entrypoint().nope()
+    with pytest.raises(dynisolate.ExportNotFoundError):
+        agent.get_entrypoint("Nope")
+
+
+def test_async_calls_and_cancellation(agent: dynisolate.Worker, loader: dynisolate.Loader) -> None:
+    async def main() -> None:
+        entry = agent.get_async_entrypoint()
+        assert await entry.myAgent({"q": 5}) == {"answer": 10, "greeting": "hi"}
+        task = asyncio.create_task(entry.spin())
+        await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    deadline = time.perf_counter() + 1
+    while loader.stats()["live_isolates"] and time.perf_counter() < deadline:
+        time.sleep(0.001)
+    assert loader.stats()["live_isolates"] == 0
+
+
+def test_env_functions_are_refused_until_rpc_stubs_land(loader: dynisolate.Loader) -> None:
+    with pytest.raises(dynisolate.LoadError, match="env data only"):
+        loader.load({"a.js": "export default {}"}, env={"f": lambda: 1})
+
+
+def test_sessions_are_not_offered_for_javascript_yet(agent: dynisolate.Worker) -> None:
+    with pytest.raises(NotImplementedError):
+        agent.session()
+
+
+def test_a_module_body_that_throws_is_a_load_error(loader: dynisolate.Loader) -> None:
+    with pytest.raises(dynisolate.LoadError, match="boom"):
+        loader.load({"a.js": "throw new Error('boom');"})
+    with pytest.raises(dynisolate.LoadError, match="could not resolve"):
+        loader.load({"a.js": "import './missing.js';"})
