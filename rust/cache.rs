@@ -95,7 +95,18 @@ impl ModuleCache {
 
     /// Returns the compiled module for `wasm`, compiling only if neither cache has it.
     pub fn get_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<(Module, CacheOutcome)> {
-        let key = self.key(wasm);
+        self.get_or_build(engine, wasm, || Ok(std::borrow::Cow::Borrowed(wasm)))
+    }
+
+    /// Like `get_or_compile`, for a module derived from `source` by `build` (which runs only when
+    /// no cache holds the result): the cache key is the source, so the build is skipped too.
+    pub fn get_or_build<'a>(
+        &self,
+        engine: &Engine,
+        source: &[u8],
+        build: impl FnOnce() -> Result<std::borrow::Cow<'a, [u8]>>,
+    ) -> Result<(Module, CacheOutcome)> {
+        let key = self.key(source);
         if let Some(module) = self.resident.lock().unwrap().modules.get(&key) {
             self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((module.clone(), CacheOutcome::Memory));
@@ -107,7 +118,9 @@ impl ModuleCache {
                 (module, CacheOutcome::Disk)
             }
             None => {
-                let module = Module::new(engine, wasm).map_err(|e| Error::Load(format!("invalid WebAssembly: {e:#}")))?;
+                let wasm = build()?;
+                let module =
+                    Module::new(engine, &wasm).map_err(|e| Error::Load(format!("invalid WebAssembly: {e:#}")))?;
                 self.stats.compiles.fetch_add(1, Ordering::Relaxed);
                 if let Some(path) = &path
                     && write_disk(&module, path).is_err()

@@ -116,11 +116,8 @@ fn run(isolate: &mut Isolate, request: &[u8], interrupt: Option<Arc<AtomicBool>>
 impl JsGuest {
     /// Boots an engine isolate and loads the bundle into it.
     fn boot(&self, acquire_timeout: Duration) -> Result<(Isolate, Value)> {
+        // The engine module is pre-initialised: booting maps its ready heap copy-on-write.
         let mut isolate = self.engine.boot(None, acquire_timeout)?;
-        numeric(&mut isolate, "_initialize", &[])?;
-        if numeric(&mut isolate, "js_init", &[])?.first().map(Val::unwrap_i32) != Some(0) {
-            return Err(Error::Load("the JavaScript engine failed to start".into()));
-        }
         numeric(&mut isolate, "js_reseed", &[Val::I64(seed())])?;
         let heap = self.engine.limits.effective_memory_bytes(&self.engine.pool.config);
         let heap = heap.saturating_sub(ENGINE_OVERHEAD_BYTES).max(1 << 20);

@@ -18,6 +18,7 @@ pub mod js;
 pub mod limits;
 pub mod pool;
 pub mod slots;
+pub mod snapshot;
 
 #[cfg(feature = "python")]
 mod python;

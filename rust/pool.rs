@@ -45,6 +45,7 @@ pub struct Pool {
     /// Imports of the JavaScript engine module, never offered to tenant wasm.
     pub(crate) js_linker: Linker<HostState>,
     pub(crate) ticker: EpochTicker,
+    js_module: Mutex<Option<wasmtime::Module>>,
     pub(crate) slots: Arc<Slots>,
     cache: ModuleCache,
 }
@@ -64,7 +65,8 @@ impl Pool {
         crate::js::link(&mut js_linker).map_err(|e| Error::Config(format!("cannot link engine imports: {e}")))?;
         let ticker = EpochTicker::start(&engine).map_err(|e| Error::Config(format!("cannot start the epoch ticker: {e}")))?;
         let cache = ModuleCache::new(config.cache_dir.clone(), engine::fingerprint(&engine))?;
-        Ok(Arc::new(Pool { slots: Slots::new(config.max_isolates), config, engine, linker, js_linker, ticker, cache }))
+        let slots = Slots::new(config.max_isolates);
+        Ok(Arc::new(Pool { slots, config, engine, linker, js_linker, ticker, js_module: Mutex::new(None), cache }))
     }
 
     /// Returns the live pool with these settings, creating it if there is none.
@@ -101,8 +103,28 @@ impl Pool {
     }
 
     /// The compiled JavaScript engine module (compiled once, then cached like any module).
+    /// Built once per pool: pre-initialised (the JS runtime and context already created), compiled,
+    /// and cached on disk under the engine's own hash, so a later process skips both steps.
     pub(crate) fn js_engine(&self) -> Result<wasmtime::Module> {
-        Ok(self.cache.get_or_compile(&self.engine, crate::js::ENGINE_WASM)?.0)
+        let mut slot = self.js_module.lock().unwrap();
+        if let Some(module) = slot.as_ref() {
+            return Ok(module.clone());
+        }
+        let mut source = b"pre-initialised with wizer_init\0".to_vec();
+        source.extend_from_slice(crate::js::ENGINE_WASM);
+        let build = || {
+            let wasm = crate::snapshot::pre_initialize(
+                &self.engine,
+                &self.js_linker,
+                crate::js::ENGINE_WASM,
+                "wizer_init",
+                self.config.consume_fuel,
+            )?;
+            Ok(std::borrow::Cow::Owned(wasm))
+        };
+        let module = self.cache.get_or_build(&self.engine, &source, build)?.0;
+        *slot = Some(module.clone());
+        Ok(module)
     }
 
     pub fn stats(&self) -> PoolStats {

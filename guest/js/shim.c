@@ -112,6 +112,11 @@ EXPORT("js_init") int32_t js_init(void) {
     return JS_IsFunction(context, glue_run) ? 0 : -3;
 }
 
+/* The pre-initialisation entry point: the host snapshots the instance after this returns. */
+EXPORT("wizer_init") void wizer_init(void) {
+    js_init();
+}
+
 /* Caps the JS heap (bytes); 0 removes the cap. */
 EXPORT("js_set_memory_limit") void js_set_memory_limit(int64_t bytes) {
     JS_SetMemoryLimit(runtime, bytes > 0 ? (size_t)bytes : (size_t)-1);

@@ -23,7 +23,7 @@ fn call(guest: &_core::js::JsGuest, entry: Option<&str>, method: &str, args: &st
 
 #[test]
 fn default_export_methods_take_json_and_see_env() {
-    let pool = small_pool(2);
+    let pool = js_pool();
     let source = r#"
         export default {
           async greet(who, env) { return { text: `${env.GREETING} ${who}`, n: [1, 2].map(x => x * 2) }; },
@@ -36,7 +36,7 @@ fn default_export_methods_take_json_and_see_env() {
 
 #[test]
 fn named_entrypoint_classes_and_imports_between_modules() {
-    let pool = small_pool(2);
+    let pool = js_pool();
     let modules = vec![
         (
             "main.js".to_owned(),
@@ -57,7 +57,7 @@ fn named_entrypoint_classes_and_imports_between_modules() {
 
 #[test]
 fn syntax_errors_are_load_errors_with_a_location() {
-    let pool = small_pool(2);
+    let pool = js_pool();
     let result = load(&pool, "agent.js", &bundle("export default {\n  oops(: 1\n};"), Limits::default());
     match result {
         Err(Error::Load(message)) => assert!(message.contains("SyntaxError") && message.contains("agent.js:2"), "{message}"),
@@ -68,7 +68,7 @@ fn syntax_errors_are_load_errors_with_a_location() {
 
 #[test]
 fn uncaught_exceptions_carry_name_message_and_stack() {
-    let pool = small_pool(2);
+    let pool = js_pool();
     let source = "export default {\n  fail() {\n    throw new RangeError('too far');\n  },\n};";
     let guest = load(&pool, "agent.js", &bundle(source), Limits::default()).unwrap();
     match call(&guest, None, "fail", "[]") {
@@ -82,7 +82,7 @@ fn uncaught_exceptions_carry_name_message_and_stack() {
 
 #[test]
 fn fresh_isolates_reseed_math_random() {
-    let pool = small_pool(2);
+    let pool = js_pool();
     let guest = load(&pool, "agent.js", &bundle("export default { r() { return Math.random(); } };"), Limits::default()).unwrap();
     let a = call(&guest, None, "r", "[]").unwrap();
     let b = call(&guest, None, "r", "[]").unwrap();
@@ -91,7 +91,7 @@ fn fresh_isolates_reseed_math_random() {
 
 #[test]
 fn an_infinite_loop_hits_the_cpu_limit() {
-    let pool = small_pool(2);
+    let pool = js_pool();
     let guest = load(
             &pool,
             "agent.js", &bundle("export default { spin() { while (true) {} } };"), Limits { cpu_ms: 50, ..Limits::default() })
@@ -101,7 +101,7 @@ fn an_infinite_loop_hits_the_cpu_limit() {
 
 #[test]
 fn deep_recursion_is_a_catchable_range_error() {
-    let pool = small_pool(2);
+    let pool = js_pool();
     let source = "function f(n) { return f(n + 1) + 1; }
         export default { deep() { try { f(0); } catch (e) { return e.name; } } };";
     let guest = load(&pool, "agent.js", &bundle(source), Limits::default()).unwrap();
@@ -110,7 +110,7 @@ fn deep_recursion_is_a_catchable_range_error() {
 
 #[test]
 fn the_engine_offers_no_host_facilities() {
-    let pool = small_pool(2);
+    let pool = js_pool();
     let source = r#"
         export default {
           globals() { return [typeof process, typeof require, typeof std, typeof os, typeof Deno, typeof WebAssembly]; },
@@ -125,10 +125,19 @@ fn the_engine_offers_no_host_facilities() {
 
 #[test]
 fn a_missing_method_is_a_type_error() {
-    let pool = small_pool(2);
+    let pool = js_pool();
     let guest = load(&pool, "agent.js", &bundle("export default {};"), Limits::default()).unwrap();
     match call(&guest, None, "nope", "[]") {
         Err(Error::Guest { name, message, .. }) => assert_eq!((name.as_str(), message.as_str()), ("TypeError", "default.nope is not a function")),
         other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_pre_initialised_engine_keeps_working_across_many_isolates() {
+    let pool = js_pool();
+    let guest = load(&pool, "agent.js", &bundle("let n = 0; export default { bump() { return ++n; } };"), Limits::default()).unwrap();
+    for _ in 0..20 {
+        assert_eq!(call(&guest, None, "bump", "[]").unwrap(), "1");
     }
 }

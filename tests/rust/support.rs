@@ -41,3 +41,8 @@ pub fn call_json(guest: &Arc<Guest>, name: &str, args: &str, host: Option<Arc<dy
 pub fn i32_of(vals: &[Val]) -> i32 {
     vals[0].unwrap_i32()
 }
+
+/// One pool shared by the JavaScript tests, so the engine is pre-initialised and compiled once.
+pub fn js_pool() -> Arc<Pool> {
+    Pool::shared(PoolConfig { max_isolates: 8, max_memory_bytes: 32 << 20, ..PoolConfig::default() }).unwrap()
+}
