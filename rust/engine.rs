@@ -10,10 +10,12 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllo
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
 
-/// Linear memory kept mapped and reset in place when a slot is reused: saves the first page faults
-/// of the next isolate in that slot. With `PAGEMAP_SCAN` (Linux 6.7+) only the pages the guest
-/// dirtied are reset, which took a fresh isolate + call from 2.35 to 1.59 µs in `benches/core.rs`.
-const MEMORY_KEEP_RESIDENT_BYTES: usize = 64 << 10;
+/// Linear memory kept mapped and reset in place when a slot is reused: the next isolate in that
+/// slot does not fault those pages in again. With `PAGEMAP_SCAN` (Linux 6.7+) only the pages the
+/// guest dirtied are reset. In `benches/core.rs` this took a fresh wasm isolate + call from 2.35
+/// to 1.59 µs (PAGEMAP_SCAN) and a fresh JavaScript call from 130 to 67 µs (64 KiB -> 8 MiB).
+/// The cost: an idle warm slot keeps the pages its last isolate touched resident.
+const MEMORY_KEEP_RESIDENT_BYTES: usize = 8 << 20;
 
 /// Creates the engine for `config`.
 pub fn build(config: &PoolConfig) -> Result<Engine> {

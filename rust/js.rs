@@ -76,6 +76,7 @@ pub struct Description {
 pub struct JsGuest {
     engine: Arc<Guest>,
     load_request: Vec<u8>,
+    describe_request: Vec<u8>,
     /// The env data bindings, as one JSON object.
     env_json: Vec<u8>,
     pub description: Description,
@@ -114,15 +115,16 @@ fn run(isolate: &mut Isolate, request: &[u8], interrupt: Option<Arc<AtomicBool>>
 }
 
 impl JsGuest {
-    /// Boots an engine isolate and loads the bundle into it.
-    fn boot(&self, acquire_timeout: Duration) -> Result<(Isolate, Value)> {
+    /// Boots an engine isolate and loads the bundle into it (`describe`: also list its exports).
+    fn boot(&self, acquire_timeout: Duration, describe: bool) -> Result<(Isolate, Value)> {
         // The engine module is pre-initialised: booting maps its ready heap copy-on-write.
         let mut isolate = self.engine.boot(None, acquire_timeout)?;
         numeric(&mut isolate, "js_reseed", &[Val::I64(seed())])?;
         let heap = self.engine.limits.effective_memory_bytes(&self.engine.pool.config);
         let heap = heap.saturating_sub(ENGINE_OVERHEAD_BYTES).max(1 << 20);
         numeric(&mut isolate, "js_set_memory_limit", &[Val::I64(heap as i64)])?;
-        let description = run(&mut isolate, &self.load_request, None)?;
+        let request = if describe { &self.describe_request } else { &self.load_request };
+        let description = run(&mut isolate, request, None)?;
         Ok((isolate, description))
     }
 
@@ -147,7 +149,7 @@ impl JsGuest {
         request.extend_from_slice(b",\"env\":");
         request.extend_from_slice(&self.env_json);
         request.push(b'}');
-        let (mut isolate, _) = match self.boot(acquire_timeout) {
+        let (mut isolate, _) = match self.boot(acquire_timeout, false) {
             Ok(booted) => booted,
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
@@ -180,8 +182,11 @@ impl Pool {
         let engine = Arc::new(Guest::new(self.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
         let sources: serde_json::Map<String, Value> =
             modules.iter().map(|(name, source)| (name.clone(), Value::String(source.clone()))).collect();
-        let load_request = serde_json::to_vec(&json!({ "op": "load", "main": main, "modules": sources }))
-            .expect("a JSON value always encodes");
+        let request = |describe: bool| {
+            serde_json::to_vec(&json!({ "op": "load", "main": main, "modules": sources, "describe": describe }))
+                .expect("a JSON value always encodes")
+        };
+        let (load_request, describe_request) = (request(false), request(true));
         let mut env_json = b"{".to_vec();
         for (i, (name, value)) in env.0.iter().enumerate() {
             if i > 0 {
@@ -192,8 +197,8 @@ impl Pool {
             env_json.extend_from_slice(value);
         }
         env_json.push(b'}');
-        let mut guest = JsGuest { engine, load_request, env_json, description: Description::default() };
-        let described = guest.boot(Duration::from_secs(5)).map(|(_, d)| d);
+        let mut guest = JsGuest { engine, load_request, describe_request, env_json, description: Description::default() };
+        let described = guest.boot(Duration::from_secs(5), true).map(|(_, d)| d);
         let described = match described {
             Ok(d) => d,
             Err(Error::Guest { name, message, stack }) => {

@@ -79,7 +79,7 @@
         const modules = { ...request.modules, ...BUILTIN_MODULES };
         setBundle(modules);
         namespace = await import(request.main);
-        value = describe(namespace);
+        value = request.describe ? describe(namespace) : null;
       } else {
         value = await call(request);
       }
