@@ -72,11 +72,19 @@ pub struct Description {
     pub classes: Vec<(String, Vec<String>)>,
 }
 
-/// A JavaScript worker: the engine guest plus the tenant's bundle.
+/// Modules every bundle can import.
+const BUILTIN_MODULES: &[(&str, &str)] = &[(
+    "cloudflare:workers",
+    "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
+     export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n",
+)];
+
+/// A JavaScript worker: the engine guest plus the tenant's modules as QuickJS bytecode.
 pub struct JsGuest {
     engine: Arc<Guest>,
+    /// The modules compiled to bytecode, laid out for the engine's `json:bundle`.
+    bytecode: Vec<u8>,
     load_request: Vec<u8>,
-    describe_request: Vec<u8>,
     /// The env data bindings, as one JSON object.
     env_json: Vec<u8>,
     pub description: Description,
@@ -84,6 +92,22 @@ pub struct JsGuest {
 
 fn seed() -> i64 {
     RandomState::new().build_hasher().finish() as i64
+}
+
+/// Lays modules out for `json:bundle`: u32 count, then per module u32 name length, u32 data
+/// length, u32 bytecode flag, name, NUL, data, NUL.
+fn bundle_blob<'a>(modules: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>, bytecode: bool) -> Vec<u8> {
+    let mut out = (modules.len() as u32).to_le_bytes().to_vec();
+    for (name, data) in modules {
+        for n in [name.len() as u32, data.len() as u32, bytecode as u32] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(data);
+        out.push(0);
+    }
+    out
 }
 
 fn numeric(isolate: &mut Isolate, name: &str, args: &[Val]) -> Result<Vec<Val>> {
@@ -94,13 +118,18 @@ fn numeric(isolate: &mut Isolate, name: &str, args: &[Val]) -> Result<Vec<Val>> 
     }
 }
 
-/// Sends one request to the engine; returns the `ok` value or the guest's error.
-fn run(isolate: &mut Isolate, request: &[u8], interrupt: Option<Arc<AtomicBool>>) -> Result<Value> {
-    let export = isolate.guest().export("run")?.clone();
-    let Output::Json(reply) = isolate.call_interruptible(&export, Input::Json(request), None, interrupt)? else {
-        return Err(Error::Load("engine export run is not JSON".into()));
-    };
-    let mut reply: Value = serde_json::from_slice(&reply)
+/// Calls one of the engine's byte exports (`json:NAME`).
+fn bytes(isolate: &mut Isolate, name: &str, input: &[u8], interrupt: Option<Arc<AtomicBool>>) -> Result<Vec<u8>> {
+    let export = isolate.guest().export(name)?.clone();
+    match isolate.call_interruptible(&export, Input::Json(input), None, interrupt)? {
+        Output::Json(reply) => Ok(reply),
+        Output::Numeric(_) => Err(Error::Load(format!("engine export {name} is not a byte export"))),
+    }
+}
+
+/// Decodes an engine reply envelope into the `ok` value or the guest's error.
+fn envelope(reply: &[u8]) -> Result<Value> {
+    let mut reply: Value = serde_json::from_slice(reply)
         .map_err(|e| Error::Serialization(format!("the engine replied with invalid JSON: {e}")))?;
     if let Some(value) = reply.get_mut("ok") {
         return Ok(value.take());
@@ -114,20 +143,27 @@ fn run(isolate: &mut Isolate, request: &[u8], interrupt: Option<Arc<AtomicBool>>
     })
 }
 
-impl JsGuest {
-    /// Boots an engine isolate and loads the bundle into it (`describe`: also list its exports).
-    fn boot(&self, acquire_timeout: Duration, describe: bool) -> Result<(Isolate, Value)> {
-        // The engine module is pre-initialised: booting maps its ready heap copy-on-write.
-        let mut isolate = self.engine.boot(None, acquire_timeout)?;
-        numeric(&mut isolate, "js_reseed", &[Val::I64(seed())])?;
-        let heap = self.engine.limits.effective_memory_bytes(&self.engine.pool.config);
-        let heap = heap.saturating_sub(ENGINE_OVERHEAD_BYTES).max(1 << 20);
-        numeric(&mut isolate, "js_set_memory_limit", &[Val::I64(heap as i64)])?;
-        let request = if describe { &self.describe_request } else { &self.load_request };
-        let description = run(&mut isolate, request, None)?;
-        Ok((isolate, description))
-    }
+/// Sends one request to the engine's glue.
+fn run(isolate: &mut Isolate, request: &[u8], interrupt: Option<Arc<AtomicBool>>) -> Result<Value> {
+    envelope(&bytes(isolate, "run", request, interrupt)?)
+}
 
+/// Boots an engine isolate (a copy-on-write map of the pre-initialised heap) holding `blob`.
+fn boot(engine: &Arc<Guest>, blob: &[u8], acquire_timeout: Duration) -> Result<Isolate> {
+    let mut isolate = engine.boot(None, acquire_timeout)?;
+    numeric(&mut isolate, "js_reseed", &[Val::I64(seed())])?;
+    let heap = engine.limits.effective_memory_bytes(&engine.pool.config);
+    let heap = heap.saturating_sub(ENGINE_OVERHEAD_BYTES).max(1 << 20);
+    numeric(&mut isolate, "js_set_memory_limit", &[Val::I64(heap as i64)])?;
+    envelope(&bytes(&mut isolate, "bundle", blob, None)?)?;
+    Ok(isolate)
+}
+
+fn load_request(main: &str, describe: bool) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "op": "load", "main": main, "describe": describe })).expect("JSON always encodes")
+}
+
+impl JsGuest {
     /// Calls `method` of the default export (`entry = None`) or of the named entrypoint class with
     /// `args_json` (a JSON array the host encoded), in a fresh isolate. Setting `interrupt` stops it.
     pub fn call(
@@ -149,12 +185,13 @@ impl JsGuest {
         request.extend_from_slice(b",\"env\":");
         request.extend_from_slice(&self.env_json);
         request.push(b'}');
-        let (mut isolate, _) = match self.boot(acquire_timeout, false) {
-            Ok(booted) => booted,
+        let mut isolate = match boot(&self.engine, &self.bytecode, acquire_timeout) {
+            Ok(isolate) => isolate,
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
-        let value = run(&mut isolate, &request, interrupt);
-        let result = value.map(|v| Output::Json(serde_json::to_vec(&v).expect("a JSON value always encodes")));
+        let result = run(&mut isolate, &self.load_request, interrupt.clone())
+            .and_then(|_| run(&mut isolate, &request, interrupt))
+            .map(|v| Output::Json(serde_json::to_vec(&v).expect("a JSON value always encodes")));
         CallReport { result, logs: isolate.take_logs() }
     }
 }
@@ -180,13 +217,35 @@ impl Pool {
         }
         let module = self.js_engine()?;
         let engine = Arc::new(Guest::new(self.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
-        let sources: serde_json::Map<String, Value> =
-            modules.iter().map(|(name, source)| (name.clone(), Value::String(source.clone()))).collect();
-        let request = |describe: bool| {
-            serde_json::to_vec(&json!({ "op": "load", "main": main, "modules": sources, "describe": describe }))
-                .expect("a JSON value always encodes")
+        let all: Vec<(&str, &[u8])> = modules
+            .iter()
+            .map(|(name, source)| (name.as_str(), source.as_bytes()))
+            .chain(BUILTIN_MODULES.iter().map(|(name, source)| (*name, source.as_bytes())))
+            .collect();
+        let sources = bundle_blob(all.iter().copied(), false);
+        let timeout = Duration::from_secs(5);
+        // Evaluate once from source: syntax errors, missing imports and throwing module bodies
+        // surface here, with the tenant's file:line, and the exports are listed.
+        let described = boot(&engine, &sources, timeout).and_then(|mut isolate| run(&mut isolate, &load_request(main, true), None));
+        let described = match described {
+            Ok(d) => d,
+            Err(Error::Guest { name, message, stack }) => {
+                return Err(Error::Load(format!("{name}: {message}{}{stack}", if stack.is_empty() { "" } else { "\n" })));
+            }
+            Err(e) => return Err(e),
         };
-        let (load_request, describe_request) = (request(false), request(true));
+        // Then compile each module to bytecode in its own throwaway isolate, so no isolate that
+        // serves a call ever parses source again.
+        let mut compiled = Vec::with_capacity(all.len());
+        for index in 0..all.len() {
+            let mut isolate = boot(&engine, &sources, timeout)?;
+            let code = bytes(&mut isolate, "compile", index.to_string().as_bytes(), None)?;
+            if code.first() == Some(&b'{') {
+                envelope(&code)?;
+            }
+            compiled.push(code);
+        }
+        let bytecode = bundle_blob(all.iter().zip(&compiled).map(|((name, _), code)| (*name, code.as_slice())), true);
         let mut env_json = b"{".to_vec();
         for (i, (name, value)) in env.0.iter().enumerate() {
             if i > 0 {
@@ -197,15 +256,8 @@ impl Pool {
             env_json.extend_from_slice(value);
         }
         env_json.push(b'}');
-        let mut guest = JsGuest { engine, load_request, describe_request, env_json, description: Description::default() };
-        let described = guest.boot(Duration::from_secs(5), true).map(|(_, d)| d);
-        let described = match described {
-            Ok(d) => d,
-            Err(Error::Guest { name, message, stack }) => {
-                return Err(Error::Load(format!("{name}: {message}{}{stack}", if stack.is_empty() { "" } else { "\n" })));
-            }
-            Err(e) => return Err(e),
-        };
+        let mut guest =
+            JsGuest { engine, bytecode, load_request: load_request(main, false), env_json, description: Description::default() };
         let names = |v: &Value| -> Vec<String> {
             v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
         };

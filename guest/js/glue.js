@@ -1,7 +1,7 @@
 // The request handler inside the JS guest. Evaluated once by shim.c at js_init; the function it
 // returns is held by C only. It captures the intrinsics it uses up front, so tenant code that
 // replaces JSON, Object or Promise methods later cannot steer it.
-(function (setBundle) {
+(function () {
   "use strict";
   const parse = JSON.parse;
   const stringify = JSON.stringify;
@@ -13,12 +13,6 @@
   const ErrorClass = Error;
   const TypeErrorClass = TypeError;
   const ObjectProto = Object.prototype;
-
-  const BUILTIN_MODULES = {
-    "cloudflare:workers":
-      "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n" +
-      "export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n",
-  };
 
   let namespace = null;
 
@@ -76,8 +70,6 @@
       const request = parse(text);
       let value;
       if (request.op === "load") {
-        const modules = { ...request.modules, ...BUILTIN_MODULES };
-        setBundle(modules);
         namespace = await import(request.main);
         value = request.describe ? describe(namespace) : null;
       } else {

@@ -21,8 +21,18 @@ IMPORT("dynisolate", "log") void host_log(int32_t level, const char *ptr, int32_
 static JSRuntime *runtime;
 static JSContext *context;
 static JSValue glue_run;                /* glue's request handler */
-static JSValue bundle = JS_UNDEFINED;   /* module name -> source text, set by glue */
 static char *last_output;               /* freed when the next call starts */
+
+/* The tenant's modules, as the host laid them out (see `json:bundle`). */
+typedef struct {
+    const char *name;
+    const uint8_t *data; /* NUL-terminated */
+    uint32_t len;
+    uint32_t bytecode;   /* 1: QuickJS bytecode made by `json:compile`; 0: source text */
+} Module;
+static uint8_t *bundle_buf;
+static Module *modules;
+static uint32_t module_count;
 
 static int64_t pack(const char *ptr, size_t len) {
     return (int64_t)(((uint64_t)(uintptr_t)ptr << 32) | (uint32_t)len);
@@ -52,27 +62,22 @@ static JSValue js_console(JSContext *ctx, JSValueConst this_val, int argc, JSVal
     return JS_UNDEFINED;
 }
 
-/* glue: setBundle(object) */
-static JSValue js_set_bundle(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    JS_FreeValue(ctx, bundle);
-    bundle = argc > 0 ? JS_DupValue(ctx, argv[0]) : JS_UNDEFINED;
-    return JS_UNDEFINED;
+static const Module *find_module(const char *name) {
+    for (uint32_t i = 0; i < module_count; i++)
+        if (!strcmp(modules[i].name, name)) return &modules[i];
+    return NULL;
 }
 
 /* Resolves imports from the bundle only: no filesystem, no network. */
 static JSModuleDef *load_module(JSContext *ctx, const char *name, void *opaque) {
-    JSValue source = JS_IsObject(bundle) ? JS_GetPropertyStr(ctx, bundle, name) : JS_UNDEFINED;
-    if (!JS_IsString(source)) {
-        JS_FreeValue(ctx, source);
+    const Module *m = find_module(name);
+    if (!m) {
         JS_ThrowReferenceError(ctx, "could not resolve module \"%s\"", name);
         return NULL;
     }
-    size_t len;
-    const char *text = JS_ToCStringLen(ctx, &len, source);
-    JS_FreeValue(ctx, source);
-    if (!text) return NULL;
-    JSValue compiled = JS_Eval(ctx, text, len, name, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
-    JS_FreeCString(ctx, text);
+    JSValue compiled = m->bytecode
+        ? JS_ReadObject(ctx, m->data, m->len, JS_READ_OBJ_BYTECODE)
+        : JS_Eval(ctx, (const char *)m->data, m->len, name, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
     if (JS_IsException(compiled)) return NULL;
     JSModuleDef *module = JS_VALUE_GET_PTR(compiled);
     JS_FreeValue(ctx, compiled);
@@ -105,9 +110,7 @@ EXPORT("js_init") int32_t js_init(void) {
     add_console(context);
     JSValue factory = JS_Eval(context, GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", JS_EVAL_TYPE_GLOBAL);
     if (JS_IsException(factory)) return -2;
-    JSValue set_bundle = JS_NewCFunction(context, js_set_bundle, "setBundle", 1);
-    glue_run = JS_Call(context, factory, JS_UNDEFINED, 1, &set_bundle);
-    JS_FreeValue(context, set_bundle);
+    glue_run = JS_Call(context, factory, JS_UNDEFINED, 0, NULL);
     JS_FreeValue(context, factory);
     return JS_IsFunction(context, glue_run) ? 0 : -3;
 }
@@ -140,6 +143,72 @@ static int64_t internal_error(const char *message) {
     dbuf_printf(&buf, "{\"error\":{\"name\":\"InternalError\",\"message\":\"%s\",\"stack\":\"\"}}", message);
     int64_t packed = output((const char *)buf.buf, buf.size);
     dbuf_free(&buf);
+    return packed;
+}
+
+static uint32_t read_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static int64_t ok_null(void) {
+    return output("{\"ok\":null}", 11);
+}
+
+/* Takes ownership of the module bundle. Layout (little endian): u32 count, then per module
+ * u32 name_len, u32 data_len, u32 bytecode, the name and a NUL, the data and a NUL. */
+EXPORT("json:bundle") int64_t js_bundle(uint8_t *buf, int32_t len) {
+    free(last_output);
+    last_output = NULL;
+    free(bundle_buf);
+    free(modules);
+    bundle_buf = buf;
+    module_count = 0;
+    modules = NULL;
+    const uint8_t *p = buf, *end = buf + (len > 0 ? len : 0);
+    if (end - p < 4) return internal_error("the bundle is truncated");
+    uint32_t count = read_u32(p);
+    p += 4;
+    if (count > 4096) return internal_error("the bundle has too many modules");
+    modules = calloc(count ? count : 1, sizeof *modules);
+    if (!modules) return internal_error("out of memory");
+    for (uint32_t i = 0; i < count; i++) {
+        if (end - p < 12) return internal_error("the bundle is truncated");
+        uint32_t name_len = read_u32(p), data_len = read_u32(p + 4), bytecode = read_u32(p + 8);
+        p += 12;
+        if ((uint64_t)(end - p) < (uint64_t)name_len + data_len + 2 || p[name_len] || p[name_len + 1 + data_len])
+            return internal_error("the bundle is malformed");
+        modules[i] = (Module){(const char *)p, p + name_len + 1, data_len, bytecode};
+        p += name_len + 1 + data_len + 1;
+        module_count = i + 1;
+    }
+    return ok_null();
+}
+
+/* Compiles bundle module `index` (given as decimal text) from source to bytecode; returns the
+ * packed bytecode, or an error envelope (which starts with '{', unlike bytecode). */
+EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
+    free(last_output);
+    last_output = NULL;
+    uint32_t index = (uint32_t)strtoul(request, NULL, 10);
+    (void)len;
+    free(request);
+    if (js_init() != 0 || index >= module_count || modules[index].bytecode)
+        return internal_error("no such source module");
+    const Module *m = &modules[index];
+    JSValue compiled = JS_Eval(context, (const char *)m->data, m->len, m->name,
+                               JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
+    if (JS_IsException(compiled)) {
+        JS_FreeValue(context, JS_GetException(context));
+        return internal_error("the module does not compile");
+    }
+    size_t size;
+    uint8_t *bytes = JS_WriteObject(context, &size, compiled, JS_WRITE_OBJ_BYTECODE);
+    JS_FreeValue(context, compiled);
+    if (!bytes) return internal_error("the module cannot be written as bytecode");
+    int64_t packed = output((const char *)bytes, size);
+    js_free(context, bytes);
     return packed;
 }
 
