@@ -67,7 +67,12 @@ pub fn read(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32, limit: u64) 
 }
 
 /// Writes `bytes` into guest memory through the guest's allocator; returns the pointer.
-fn write(mut store: impl AsContextMut<Data = HostState>, memory: Memory, alloc: &TypedFunc<i32, i32>, bytes: &[u8]) -> wasmtime::Result<u32> {
+fn write(
+    mut store: impl AsContextMut<Data = HostState>,
+    memory: Memory,
+    alloc: &TypedFunc<i32, i32>,
+    bytes: &[u8],
+) -> wasmtime::Result<u32> {
     let len = i32::try_from(bytes.len()).map_err(|_| abi_error("payload larger than 2 GiB"))?;
     let ptr = alloc.call(&mut store, len)? as u32;
     let data = memory.data_mut(&mut store);

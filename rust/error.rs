@@ -52,10 +52,7 @@ pub enum Error {
 impl Error {
     /// True when the isolate that produced this error must not run guest code again.
     pub fn is_fatal_to_isolate(&self) -> bool {
-        !matches!(
-            self,
-            Error::ExportNotFound { .. } | Error::Argument(_) | Error::Serialization(_) | Error::Closed(_)
-        )
+        !matches!(self, Error::ExportNotFound { .. } | Error::Argument(_) | Error::Serialization(_) | Error::Closed(_))
     }
 }
 

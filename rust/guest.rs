@@ -105,7 +105,8 @@ fn read_exports(module: &Module) -> Result<HashMap<String, Export>> {
         let wasm_name = export.name();
         let (name, kind) = match wasm_name.strip_prefix(abi::JSON_EXPORT_PREFIX) {
             Some(name) => {
-                let ok = matches!((params.as_slice(), results.as_slice()), ([ValType::I32, ValType::I32], [ValType::I64]));
+                let ok =
+                    matches!((params.as_slice(), results.as_slice()), ([ValType::I32, ValType::I32], [ValType::I64]));
                 if !ok {
                     return Err(Error::Load(format!(
                         "export {wasm_name:?} must have type (i32, i32) -> i64 to speak the JSON ABI, not {}",

@@ -125,7 +125,13 @@ fn error_envelope(name: &str, message: &str) -> Vec<u8> {
         .expect("a JSON object of two strings always encodes")
 }
 
-fn env_call(mut caller: Caller<'_, HostState>, name_ptr: i32, name_len: i32, args_ptr: i32, args_len: i32) -> wasmtime::Result<i64> {
+fn env_call(
+    mut caller: Caller<'_, HostState>,
+    name_ptr: i32,
+    name_len: i32,
+    args_ptr: i32,
+    args_len: i32,
+) -> wasmtime::Result<i64> {
     count_host_call(&mut caller)?;
     let name = binding_name(&mut caller, name_ptr, name_len)?;
     let limit = caller.data().limits.max_payload_bytes;

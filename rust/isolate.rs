@@ -90,7 +90,10 @@ fn check_args(export: &Export, params: &[NumType], args: &[Val]) -> Result<()> {
     for (i, (want, got)) in params.iter().zip(args).enumerate() {
         let ok = matches!(
             (want, got),
-            (NumType::I32, Val::I32(_)) | (NumType::I64, Val::I64(_)) | (NumType::F32, Val::F32(_)) | (NumType::F64, Val::F64(_))
+            (NumType::I32, Val::I32(_))
+                | (NumType::I64, Val::I64(_))
+                | (NumType::F32, Val::F32(_))
+                | (NumType::F64, Val::F64(_))
         );
         if !ok {
             return Err(Error::Argument(format!("argument {i} of {}() must be {want:?}", export.name)));
@@ -118,7 +121,12 @@ impl Isolate {
         let pool = guest.pool.clone();
         let slot = pool.slots.acquire(acquire_timeout)?;
         let memory_bytes = guest.limits.effective_memory_bytes(&pool.config);
-        let state = HostState::new(guest.limits.clone(), memory_bytes, pool.config.max_table_elements as usize, guest.env.clone());
+        let state = HostState::new(
+            guest.limits.clone(),
+            memory_bytes,
+            pool.config.max_table_elements as usize,
+            guest.env.clone(),
+        );
         let mut store = Store::new(&pool.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(check_deadline);

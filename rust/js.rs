@@ -216,7 +216,8 @@ impl Pool {
             return Err(Error::Load(format!("main module {main:?} is not in the bundle")));
         }
         let module = self.js_engine()?;
-        let engine = Arc::new(Guest::new(self.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
+        let engine =
+            Arc::new(Guest::new(self.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
         let all: Vec<(&str, &[u8])> = modules
             .iter()
             .map(|(name, source)| (name.as_str(), source.as_bytes()))
@@ -226,11 +227,15 @@ impl Pool {
         let timeout = Duration::from_secs(5);
         // Evaluate once from source: syntax errors, missing imports and throwing module bodies
         // surface here, with the tenant's file:line, and the exports are listed.
-        let described = boot(&engine, &sources, timeout).and_then(|mut isolate| run(&mut isolate, &load_request(main, true), None));
+        let described =
+            boot(&engine, &sources, timeout).and_then(|mut isolate| run(&mut isolate, &load_request(main, true), None));
         let described = match described {
             Ok(d) => d,
             Err(Error::Guest { name, message, stack }) => {
-                return Err(Error::Load(format!("{name}: {message}{}{stack}", if stack.is_empty() { "" } else { "\n" })));
+                return Err(Error::Load(format!(
+                    "{name}: {message}{}{stack}",
+                    if stack.is_empty() { "" } else { "\n" }
+                )));
             }
             Err(e) => return Err(e),
         };
@@ -256,8 +261,13 @@ impl Pool {
             env_json.extend_from_slice(value);
         }
         env_json.push(b'}');
-        let mut guest =
-            JsGuest { engine, bytecode, load_request: load_request(main, false), env_json, description: Description::default() };
+        let mut guest = JsGuest {
+            engine,
+            bytecode,
+            load_request: load_request(main, false),
+            env_json,
+            description: Description::default(),
+        };
         let names = |v: &Value| -> Vec<String> {
             v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
         };

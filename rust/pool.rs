@@ -63,7 +63,8 @@ impl Pool {
         host::link(&mut linker).map_err(|e| Error::Config(format!("cannot link host imports: {e}")))?;
         let mut js_linker = Linker::new(&engine);
         crate::js::link(&mut js_linker).map_err(|e| Error::Config(format!("cannot link engine imports: {e}")))?;
-        let ticker = EpochTicker::start(&engine).map_err(|e| Error::Config(format!("cannot start the epoch ticker: {e}")))?;
+        let ticker =
+            EpochTicker::start(&engine).map_err(|e| Error::Config(format!("cannot start the epoch ticker: {e}")))?;
         let cache = ModuleCache::new(config.cache_dir.clone(), engine::fingerprint(&engine))?;
         let slots = Slots::new(config.max_isolates);
         Ok(Arc::new(Pool { slots, config, engine, linker, js_linker, ticker, js_module: Mutex::new(None), cache }))
@@ -94,7 +95,9 @@ impl Pool {
             }
             Code::Wat(text) => {
                 check_size(text.len())?;
-                std::borrow::Cow::Owned(wat::parse_str(text).map_err(|e| Error::Load(format!("invalid WebAssembly text: {e}")))?)
+                std::borrow::Cow::Owned(
+                    wat::parse_str(text).map_err(|e| Error::Load(format!("invalid WebAssembly text: {e}")))?,
+                )
             }
         };
         let (module, outcome) = self.cache.get_or_compile(&self.engine, &wasm)?;

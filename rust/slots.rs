@@ -39,7 +39,10 @@ impl Slots {
             let left = timeout.saturating_sub(start.elapsed());
             if left.is_zero() {
                 state.waiters -= 1;
-                return Err(Error::PoolExhausted { max_isolates: self.capacity, waited_ms: timeout.as_millis() as u64 });
+                return Err(Error::PoolExhausted {
+                    max_isolates: self.capacity,
+                    waited_ms: timeout.as_millis() as u64,
+                });
             }
             state = self.freed.wait_timeout(state, left).unwrap().0;
         }

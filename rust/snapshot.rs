@@ -60,7 +60,8 @@ pub fn pre_initialize(
     init: &str,
     consume_fuel: bool,
 ) -> Result<Vec<u8>> {
-    let fail = |what: &str, e: wasmtime::Error| Error::Load(format!("pre-initialising the engine failed ({what}): {e:#}"));
+    let fail =
+        |what: &str, e: wasmtime::Error| Error::Load(format!("pre-initialising the engine failed ({what}): {e:#}"));
     let mut wizer = Wizer::new();
     wizer.init_func(init);
     let (context, instrumented) = wizer.instrument(wasm).map_err(|e| fail("instrument", e))?;

@@ -30,9 +30,9 @@ impl Writer {
     }
 
     fn string(&mut self, s: &Bound<'_, PyString>, path: &dyn Fn() -> String) -> Result<(), Error> {
-        let text = s
-            .to_str()
-            .map_err(|_| Error::Serialization(format!("{} is a str that is not valid Unicode (lone surrogate)", path())))?;
+        let text = s.to_str().map_err(|_| {
+            Error::Serialization(format!("{} is a str that is not valid Unicode (lone surrogate)", path()))
+        })?;
         serde_json::to_writer(&mut self.buf, text).expect("writing to a Vec cannot fail");
         Ok(())
     }
@@ -113,7 +113,6 @@ impl Writer {
         Ok(())
     }
 }
-
 
 /// Encodes Python data as JSON, refusing anything that is not plain data. `what` names the value
 /// in error messages (`"argument"`, `"env['ROOM']"`, ...).

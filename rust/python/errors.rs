@@ -2,8 +2,8 @@
 //! `dynisolate.exceptions` (pure Python, so they can carry fields and pickle); each core error
 //! variant maps to exactly one of them.
 
-use pyo3::exceptions::PyRuntimeError;
 use pyo3::IntoPyObjectExt;
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -55,18 +55,13 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         Error::MemoryLimit { memory_bytes } => {
             raise(py, "MemoryLimitError", message, &[("memory_bytes", obj(py, memory_bytes))])
         }
-        Error::TableLimit { elements } => {
-            raise(py, "TableLimitError", message, &[("elements", obj(py, elements))])
-        }
+        Error::TableLimit { elements } => raise(py, "TableLimitError", message, &[("elements", obj(py, elements))]),
         Error::FuelExhausted { fuel } => raise(py, "FuelExhaustedError", message, &[("fuel", obj(py, fuel))]),
         Error::StackOverflow => raise(py, "StackOverflowError", message, &[]),
         Error::Cancelled => raise(py, "CallCancelledError", message, &[]),
-        Error::PayloadTooLarge { bytes, limit } => raise(
-            py,
-            "PayloadTooLargeError",
-            message,
-            &[("bytes", obj(py, bytes)), ("limit", obj(py, limit))],
-        ),
+        Error::PayloadTooLarge { bytes, limit } => {
+            raise(py, "PayloadTooLargeError", message, &[("bytes", obj(py, bytes)), ("limit", obj(py, limit))])
+        }
         Error::HostCallLimit { limit } => raise(py, "HostCallLimitError", message, &[("limit", obj(py, limit))]),
         Error::LogLimit { limit } => raise(py, "LogLimitError", message, &[("limit", obj(py, limit))]),
         Error::PoolExhausted { max_isolates, waited_ms } => raise(

@@ -48,7 +48,9 @@ impl PyJsGuest {
         let report = py.detach(|| self.guest.call(entry, method, &args, interrupt, timeout));
         emit_logs(py, &self.label, report.logs)?;
         match report.result.or_raise(py)? {
-            crate::isolate::Output::Json(bytes) => convert::from_json(py, &bytes, "result").map_err(|e| to_pyerr(py, e))?,
+            crate::isolate::Output::Json(bytes) => {
+                convert::from_json(py, &bytes, "result").map_err(|e| to_pyerr(py, e))?
+            }
             crate::isolate::Output::Numeric(vals) => convert::from_vals(py, &vals),
         }
     }

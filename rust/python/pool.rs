@@ -49,7 +49,8 @@ impl PyPool {
         cache_dir: Option<PathBuf>,
         acquire_timeout_ms: u64,
     ) -> PyResult<Self> {
-        let config = PoolConfig { max_isolates, max_memory_bytes, max_table_elements, max_stack_bytes, consume_fuel, cache_dir };
+        let config =
+            PoolConfig { max_isolates, max_memory_bytes, max_table_elements, max_stack_bytes, consume_fuel, cache_dir };
         let pool = py.detach(|| Pool::shared(config)).or_raise(py)?;
         Ok(PyPool { pool, acquire_timeout: Duration::from_millis(acquire_timeout_ms) })
     }
@@ -85,7 +86,9 @@ impl PyPool {
         let loaded = py.detach(move || {
             let code = match kind.as_str() {
                 "wasm" => Code::Wasm(&bytes),
-                "wat" => Code::Wat(std::str::from_utf8(&bytes).map_err(|_| Error::Load("WebAssembly text must be UTF-8".into()))?),
+                "wat" => Code::Wat(
+                    std::str::from_utf8(&bytes).map_err(|_| Error::Load("WebAssembly text must be UTF-8".into()))?,
+                ),
                 other => return Err(Error::Load(format!("unknown module kind {other:?}"))),
             };
             pool.load(code, env, limits)

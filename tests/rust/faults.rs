@@ -48,7 +48,8 @@ fn memory_growth_past_the_cap_is_a_memory_limit_error() {
 fn a_module_needing_more_memory_than_allowed_fails_to_load() {
     let pool = small_pool(2);
     let wat = "(module (memory 8))";
-    let result = pool.load(Code::Wat(wat), EnvData::default(), Limits { memory_bytes: Some(65536 * 4), ..Limits::default() });
+    let result =
+        pool.load(Code::Wat(wat), EnvData::default(), Limits { memory_bytes: Some(65536 * 4), ..Limits::default() });
     assert!(matches!(result, Err(Error::MemoryLimit { .. })));
 }
 
@@ -62,7 +63,13 @@ fn runaway_recursion_is_a_stack_overflow() {
 
 #[test]
 fn fuel_runs_out() {
-    let pool = Pool::new(PoolConfig { max_isolates: 2, consume_fuel: true, max_memory_bytes: 1 << 20, ..PoolConfig::default() }).unwrap();
+    let pool = Pool::new(PoolConfig {
+        max_isolates: 2,
+        consume_fuel: true,
+        max_memory_bytes: 1 << 20,
+        ..PoolConfig::default()
+    })
+    .unwrap();
     let guest = load(&pool, "numeric.wat", Limits { fuel: Some(10_000), ..Limits::default() });
     assert!(matches!(call_num(&guest, "spin", &[]), Err(Error::FuelExhausted { fuel: 10_000 })));
     still_healthy(&guest);
@@ -71,7 +78,11 @@ fn fuel_runs_out() {
 #[test]
 fn fuel_limits_need_a_fuel_pool() {
     let pool = small_pool(1);
-    let result = pool.load(Code::Wat(&fixture("numeric.wat")), EnvData::default(), Limits { fuel: Some(1), ..Limits::default() });
+    let result = pool.load(
+        Code::Wat(&fixture("numeric.wat")),
+        EnvData::default(),
+        Limits { fuel: Some(1), ..Limits::default() },
+    );
     assert!(matches!(result, Err(Error::Config(_))));
 }
 

@@ -13,9 +13,13 @@ impl Host for TestHost {
         self.0.fetch_add(1, Ordering::SeqCst);
         let args: serde_json::Value = serde_json::from_slice(args)?;
         Ok(match name {
-            "greet" => serde_json::to_vec(&serde_json::json!({ "ok": format!("hello {}", args[0].as_str().unwrap()) }))?,
+            "greet" => {
+                serde_json::to_vec(&serde_json::json!({ "ok": format!("hello {}", args[0].as_str().unwrap()) }))?
+            }
             "noop" => b"{\"ok\":null}".to_vec(),
-            _ => serde_json::to_vec(&serde_json::json!({ "error": { "name": "TypeError", "message": format!("no {name}") } }))?,
+            _ => serde_json::to_vec(
+                &serde_json::json!({ "error": { "name": "TypeError", "message": format!("no {name}") } }),
+            )?,
         })
     }
 }
@@ -83,12 +87,17 @@ fn guest_throw_carries_name_message_and_stack() {
     let guest = load(&pool, "json.wat", Limits::default());
     match call_json(&guest, "throw", r#"{"name":"RangeError","message":"too far","stack":"at f (main.wat:1)"}"#, None) {
         Err(Error::Guest { name, message, stack }) => {
-            assert_eq!((name.as_str(), message.as_str(), stack.as_str()), ("RangeError", "too far", "at f (main.wat:1)"));
+            assert_eq!(
+                (name.as_str(), message.as_str(), stack.as_str()),
+                ("RangeError", "too far", "at f (main.wat:1)")
+            );
         }
         other => panic!("{other:?}"),
     }
     match call_json(&guest, "throw", "plain words", None) {
-        Err(Error::Guest { name, message, .. }) => assert_eq!((name.as_str(), message.as_str()), ("Error", "plain words")),
+        Err(Error::Guest { name, message, .. }) => {
+            assert_eq!((name.as_str(), message.as_str()), ("Error", "plain words"))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -105,6 +114,9 @@ fn the_host_call_limit_ends_the_call() {
     let pool = small_pool(2);
     let guest = load(&pool, "json.wat", Limits { max_host_calls: 100, ..Limits::default() });
     let host = Arc::new(TestHost(AtomicU32::new(0)));
-    assert!(matches!(call_json(&guest, "env_forever", "[]", Some(host.clone())), Err(Error::HostCallLimit { limit: 100 })));
+    assert!(matches!(
+        call_json(&guest, "env_forever", "[]", Some(host.clone())),
+        Err(Error::HostCallLimit { limit: 100 })
+    ));
     assert_eq!(host.0.load(Ordering::SeqCst), 100);
 }

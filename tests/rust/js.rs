@@ -8,7 +8,12 @@ fn bundle(source: &str) -> Vec<(String, String)> {
     vec![("agent.js".to_owned(), source.to_owned())]
 }
 
-fn load(pool: &Arc<Pool>, main: &str, modules: &[(String, String)], limits: Limits) -> Result<Arc<_core::js::JsGuest>, Error> {
+fn load(
+    pool: &Arc<Pool>,
+    main: &str,
+    modules: &[(String, String)],
+    limits: Limits,
+) -> Result<Arc<_core::js::JsGuest>, Error> {
     let mut env = EnvData::default();
     env.0.insert("GREETING".into(), Arc::from(&b"\"hi\""[..]));
     pool.load_js(main, modules, &env, limits)
@@ -60,7 +65,9 @@ fn syntax_errors_are_load_errors_with_a_location() {
     let pool = js_pool();
     let result = load(&pool, "agent.js", &bundle("export default {\n  oops(: 1\n};"), Limits::default());
     match result {
-        Err(Error::Load(message)) => assert!(message.contains("SyntaxError") && message.contains("agent.js:2"), "{message}"),
+        Err(Error::Load(message)) => {
+            assert!(message.contains("SyntaxError") && message.contains("agent.js:2"), "{message}")
+        }
         Err(other) => panic!("{other:?}"),
         Ok(_) => panic!("loaded"),
     }
@@ -83,7 +90,9 @@ fn uncaught_exceptions_carry_name_message_and_stack() {
 #[test]
 fn fresh_isolates_reseed_math_random() {
     let pool = js_pool();
-    let guest = load(&pool, "agent.js", &bundle("export default { r() { return Math.random(); } };"), Limits::default()).unwrap();
+    let guest =
+        load(&pool, "agent.js", &bundle("export default { r() { return Math.random(); } };"), Limits::default())
+            .unwrap();
     let a = call(&guest, None, "r", "[]").unwrap();
     let b = call(&guest, None, "r", "[]").unwrap();
     assert_ne!(a, b);
@@ -93,9 +102,12 @@ fn fresh_isolates_reseed_math_random() {
 fn an_infinite_loop_hits_the_cpu_limit() {
     let pool = js_pool();
     let guest = load(
-            &pool,
-            "agent.js", &bundle("export default { spin() { while (true) {} } };"), Limits { cpu_ms: 50, ..Limits::default() })
-        .unwrap();
+        &pool,
+        "agent.js",
+        &bundle("export default { spin() { while (true) {} } };"),
+        Limits { cpu_ms: 50, ..Limits::default() },
+    )
+    .unwrap();
     assert!(matches!(call(&guest, None, "spin", "[]"), Err(Error::CpuLimit { cpu_ms: 50 })));
 }
 
@@ -128,7 +140,9 @@ fn a_missing_method_is_a_type_error() {
     let pool = js_pool();
     let guest = load(&pool, "agent.js", &bundle("export default {};"), Limits::default()).unwrap();
     match call(&guest, None, "nope", "[]") {
-        Err(Error::Guest { name, message, .. }) => assert_eq!((name.as_str(), message.as_str()), ("TypeError", "default.nope is not a function")),
+        Err(Error::Guest { name, message, .. }) => {
+            assert_eq!((name.as_str(), message.as_str()), ("TypeError", "default.nope is not a function"))
+        }
         other => panic!("{other:?}"),
     }
 }
@@ -136,7 +150,9 @@ fn a_missing_method_is_a_type_error() {
 #[test]
 fn a_pre_initialised_engine_keeps_working_across_many_isolates() {
     let pool = js_pool();
-    let guest = load(&pool, "agent.js", &bundle("let n = 0; export default { bump() { return ++n; } };"), Limits::default()).unwrap();
+    let guest =
+        load(&pool, "agent.js", &bundle("let n = 0; export default { bump() { return ++n; } };"), Limits::default())
+            .unwrap();
     for _ in 0..20 {
         assert_eq!(call(&guest, None, "bump", "[]").unwrap(), "1");
     }
