@@ -105,6 +105,7 @@ def lint(session: nox.Session) -> None:
     session.install("ruff")
     session.run("ruff", "check", "python", "tests", "benches", "noxfile.py", "examples", "guest")
     session.run("ruff", "format", "--check", "python", "tests", "benches", "noxfile.py", "examples", "guest")
+    session.run("cargo", "fmt", "--check", external=True)
     session.run(
         "cargo", "clippy", "--all-targets", "--features", "python", "--", "-D", "warnings", external=True
     )
