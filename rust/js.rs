@@ -3,8 +3,11 @@
 //! wasi-libc needs, stubbed so the engine gets a coarse clock and no files. Tenant wasm never sees
 //! these imports.
 //!
-//! A call boots a fresh isolate of the engine, loads the tenant's modules and calls one method;
-//! requests and replies cross as JSON through the engine's `json:run` export.
+//! The engine module is pre-initialised once per pool (`snapshot.rs`), so booting an isolate maps
+//! a ready JS runtime copy-on-write. `Pool::load_js` evaluates the tenant's modules once from
+//! source (reporting syntax errors and listing exports), then compiles each to QuickJS bytecode;
+//! every call boots a fresh isolate, hands it the bytecode (`json:bundle`), evaluates the modules
+//! and calls one method. Requests and replies cross as JSON through the engine's `json:run`.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
