@@ -218,9 +218,10 @@ pub fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
-/// Defines only `dynisolate.log` (all the JavaScript engine needs for now).
-pub fn link_log(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+/// Defines `dynisolate.log` and `dynisolate.env_call`, the imports the JavaScript engine uses.
+pub fn link_js(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "log", log)?;
+    linker.func_wrap("dynisolate", "env_call", env_call)?;
     Ok(())
 }
 

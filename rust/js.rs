@@ -1,5 +1,6 @@
 //! JavaScript tenants: QuickJS-ng compiled to wasm (`guest/js/`, built by `build.rs`) runs as an
-//! ordinary guest of the pool, with its own imports: `dynisolate.log` and the five WASI functions
+//! ordinary guest of the pool, with its own imports: `dynisolate.log`, `dynisolate.env_call` (env
+//! RPC stubs) and the five WASI functions
 //! wasi-libc needs, stubbed so the engine gets a coarse clock and no files. Tenant wasm never sees
 //! these imports.
 //!
@@ -21,7 +22,7 @@ use wasmtime::{Caller, Extern, Linker, Val};
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::guest::{CallReport, Guest};
-use crate::host::{self, EnvData, HostState, MAX_ERROR_MESSAGE_BYTES, truncate};
+use crate::host::{self, EnvData, Host, HostState, MAX_ERROR_MESSAGE_BYTES, truncate};
 use crate::isolate::{Input, Isolate, Output};
 use crate::pool::{MAX_MODULE_BYTES, Pool};
 
@@ -59,7 +60,7 @@ fn clock_time_get(mut caller: Caller<'_, HostState>, clock: i32, _precision: i64
 /// Defines the engine's imports on `linker`.
 pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     const WASI: &str = "wasi_snapshot_preview1";
-    host::link_log(linker)?;
+    host::link_js(linker)?;
     linker.func_wrap(WASI, "clock_time_get", clock_time_get)?;
     linker.func_wrap(WASI, "fd_close", |_: i32| EBADF)?;
     linker.func_wrap(WASI, "fd_fdstat_get", |_: i32, _: i32| EBADF)?;
@@ -90,6 +91,8 @@ pub struct JsGuest {
     load_request: Vec<u8>,
     /// The env data bindings, as one JSON object.
     env_json: Vec<u8>,
+    /// The env bindings served by the host: name -> `null` (a function) or a list of method names.
+    stubs_json: Vec<u8>,
     pub description: Description,
 }
 
@@ -122,9 +125,15 @@ fn numeric(isolate: &mut Isolate, name: &str, args: &[Val]) -> Result<Vec<Val>> 
 }
 
 /// Calls one of the engine's byte exports (`json:NAME`).
-fn bytes(isolate: &mut Isolate, name: &str, input: &[u8], interrupt: Option<Arc<AtomicBool>>) -> Result<Vec<u8>> {
+fn bytes(
+    isolate: &mut Isolate,
+    name: &str,
+    input: &[u8],
+    host: Option<Arc<dyn Host>>,
+    interrupt: Option<Arc<AtomicBool>>,
+) -> Result<Vec<u8>> {
     let export = isolate.guest().export(name)?.clone();
-    match isolate.call_interruptible(&export, Input::Json(input), None, interrupt)? {
+    match isolate.call_interruptible(&export, Input::Json(input), host, interrupt)? {
         Output::Json(reply) => Ok(reply),
         Output::Numeric(_) => Err(Error::Load(format!("engine export {name} is not a byte export"))),
     }
@@ -147,8 +156,13 @@ fn envelope(reply: &[u8]) -> Result<Value> {
 }
 
 /// Sends one request to the engine's glue.
-fn run(isolate: &mut Isolate, request: &[u8], interrupt: Option<Arc<AtomicBool>>) -> Result<Value> {
-    envelope(&bytes(isolate, "run", request, interrupt)?)
+fn run(
+    isolate: &mut Isolate,
+    request: &[u8],
+    host: Option<Arc<dyn Host>>,
+    interrupt: Option<Arc<AtomicBool>>,
+) -> Result<Value> {
+    envelope(&bytes(isolate, "run", request, host, interrupt)?)
 }
 
 /// Boots an engine isolate (a copy-on-write map of the pre-initialised heap) holding `blob`.
@@ -158,8 +172,14 @@ fn boot(engine: &Arc<Guest>, blob: &[u8], acquire_timeout: Duration) -> Result<I
     let heap = engine.limits.effective_memory_bytes(&engine.pool.config);
     let heap = heap.saturating_sub(ENGINE_OVERHEAD_BYTES).max(1 << 20);
     numeric(&mut isolate, "js_set_memory_limit", &[Val::I64(heap as i64)])?;
-    envelope(&bytes(&mut isolate, "bundle", blob, None)?)?;
+    envelope(&bytes(&mut isolate, "bundle", blob, None, None)?)?;
     Ok(isolate)
+}
+
+fn stubs_to_json(stubs: &[(String, Option<Vec<String>>)]) -> Vec<u8> {
+    let map: serde_json::Map<String, Value> =
+        stubs.iter().map(|(name, methods)| (name.clone(), json!(methods))).collect();
+    serde_json::to_vec(&map).expect("JSON always encodes")
 }
 
 fn load_request(main: &str, describe: bool) -> Vec<u8> {
@@ -168,12 +188,14 @@ fn load_request(main: &str, describe: bool) -> Vec<u8> {
 
 impl JsGuest {
     /// Calls `method` of the default export (`entry = None`) or of the named entrypoint class with
-    /// `args_json` (a JSON array the host encoded), in a fresh isolate. Setting `interrupt` stops it.
+    /// `args_json` (a JSON array the host encoded), in a fresh isolate. `host` serves the env
+    /// stubs; setting `interrupt` stops the call.
     pub fn call(
         &self,
         entry: Option<&str>,
         method: &str,
         args_json: &[u8],
+        host: Option<Arc<dyn Host>>,
         interrupt: Option<Arc<AtomicBool>>,
         acquire_timeout: Duration,
     ) -> CallReport {
@@ -187,27 +209,31 @@ impl JsGuest {
         request.extend_from_slice(args_json);
         request.extend_from_slice(b",\"env\":");
         request.extend_from_slice(&self.env_json);
+        request.extend_from_slice(b",\"stubs\":");
+        request.extend_from_slice(&self.stubs_json);
         request.push(b'}');
         let mut isolate = match boot(&self.engine, &self.bytecode, acquire_timeout) {
             Ok(isolate) => isolate,
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
-        let result = run(&mut isolate, &self.load_request, interrupt.clone())
-            .and_then(|_| run(&mut isolate, &request, interrupt))
+        let result = run(&mut isolate, &self.load_request, None, interrupt.clone())
+            .and_then(|_| run(&mut isolate, &request, host, interrupt))
             .map(|v| Output::Json(serde_json::to_vec(&v).expect("a JSON value always encodes")));
         CallReport { result, logs: isolate.take_logs() }
     }
 }
 
 impl Pool {
-    /// Loads a JavaScript bundle: `modules` maps names to source text, `main` names the entry and
-    /// `env` holds the data bindings copied into every call. Syntax errors, failed imports and
-    /// module-body exceptions are load errors.
+    /// Loads a JavaScript bundle: `modules` maps names to source text, `main` names the entry,
+    /// `env` holds the data bindings copied into every call and `stubs` the bindings the host
+    /// serves (`None`: a function; `Some(methods)`: an object with those methods). Syntax errors,
+    /// failed imports and module-body exceptions are load errors.
     pub fn load_js(
         self: &Arc<Self>,
         main: &str,
         modules: &[(String, String)],
         env: &EnvData,
+        stubs: &[(String, Option<Vec<String>>)],
         limits: Limits,
     ) -> Result<Arc<JsGuest>> {
         limits.validate(&self.config)?;
@@ -230,8 +256,8 @@ impl Pool {
         let timeout = Duration::from_secs(5);
         // Evaluate once from source: syntax errors, missing imports and throwing module bodies
         // surface here, with the tenant's file:line, and the exports are listed.
-        let described =
-            boot(&engine, &sources, timeout).and_then(|mut isolate| run(&mut isolate, &load_request(main, true), None));
+        let described = boot(&engine, &sources, timeout)
+            .and_then(|mut isolate| run(&mut isolate, &load_request(main, true), None, None));
         let described = match described {
             Ok(d) => d,
             Err(Error::Guest { name, message, stack }) => {
@@ -247,7 +273,7 @@ impl Pool {
         let mut compiled = Vec::with_capacity(all.len());
         for index in 0..all.len() {
             let mut isolate = boot(&engine, &sources, timeout)?;
-            let code = bytes(&mut isolate, "compile", index.to_string().as_bytes(), None)?;
+            let code = bytes(&mut isolate, "compile", index.to_string().as_bytes(), None, None)?;
             if code.first() == Some(&b'{') {
                 envelope(&code)?;
             }
@@ -269,6 +295,7 @@ impl Pool {
             bytecode,
             load_request: load_request(main, false),
             env_json,
+            stubs_json: stubs_to_json(stubs),
             description: Description::default(),
         };
         let names = |v: &Value| -> Vec<String> {

@@ -100,9 +100,60 @@ def test_async_calls_and_cancellation(agent: dynisolate.Worker, loader: dynisola
     assert loader.stats()["live_isolates"] == 0
 
 
-def test_env_functions_are_refused_until_rpc_stubs_land(loader: dynisolate.Loader) -> None:
-    with pytest.raises(dynisolate.LoadError, match="env data only"):
-        loader.load({"a.js": "export default {}"}, env={"f": lambda: 1})
+class Room(dynisolate.RpcTarget):
+    def __init__(self) -> None:
+        self.posts: list[str] = []
+
+    def post(self, text: str) -> int:
+        self.posts.append(text)
+        return len(self.posts)
+
+    async def later(self, text: str) -> str:
+        await asyncio.sleep(0)
+        return text.upper()
+
+    def fail(self) -> None:
+        raise ValueError("room is closed")
+
+    def _secret(self) -> str:
+        return "s3cret"
+
+
+ROOM_AGENT = """
+export default {
+  async chat(text, env) {
+    const n = await env.ROOM.post(text);
+    const loud = await env.ROOM.later(text);
+    const shout = await env.shout(text);
+    let error;
+    try { await env.ROOM.fail(); } catch (e) { error = `${e.name}: ${e.message}`; }
+    const hidden = [typeof env.ROOM._secret, typeof env.ROOM.__class__, typeof env.ROOM.then, typeof env.ROOM.posts];
+    return { n, loud, shout, error, hidden };
+  },
+};
+"""
+
+
+def test_env_rpc_stubs_reach_python_methods(loader: dynisolate.Loader) -> None:
+    room = Room()
+    worker = loader.load({"agent.js": ROOM_AGENT}, env={"ROOM": room, "shout": lambda s: s + "!"})
+    assert worker.get_entrypoint().chat("hi") == {
+        "n": 1,
+        "loud": "HI",
+        "shout": "hi!",
+        "error": "ValueError: room is closed",
+        "hidden": ["undefined", "undefined", "undefined", "undefined"],
+    }
+    assert room.posts == ["hi"]
+
+
+def test_env_rpc_from_async_calls_awaits_on_the_callers_loop(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": ROOM_AGENT}, env={"ROOM": Room(), "shout": lambda s: s})
+
+    async def main() -> dict:
+        return await worker.get_async_entrypoint().chat("yo")
+
+    assert asyncio.run(main())["loud"] == "YO"
 
 
 def test_sessions_are_not_offered_for_javascript_yet(agent: dynisolate.Worker) -> None:

@@ -1,7 +1,7 @@
 // The request handler inside the JS guest. Evaluated once by shim.c at js_init; the function it
 // returns is held by C only. It captures the intrinsics it uses up front, so tenant code that
 // replaces JSON, Object or Promise methods later cannot steer it.
-(function () {
+(function (hostCall) {
   "use strict";
   const parse = JSON.parse;
   const stringify = JSON.stringify;
@@ -13,6 +13,11 @@
   const ErrorClass = Error;
   const TypeErrorClass = TypeError;
   const ObjectProto = Object.prototype;
+  const create = Object.create;
+  const freeze = Object.freeze;
+  const hasOwn = Object.hasOwn;
+  const resolve = Promise.resolve.bind(Promise);
+  const reject = Promise.reject.bind(Promise);
 
   let namespace = null;
 
@@ -44,9 +49,40 @@
     return out;
   }
 
+  // One env call: synchronous on the host, a promise to the tenant (as Workers RPC).
+  function invoke(name, args) {
+    let reply;
+    try {
+      reply = parse(hostCall(name, stringify(args)));
+    } catch (e) {
+      return reject(e);
+    }
+    if (hasOwn(reply, "ok")) return resolve(reply.ok);
+    const error = new ErrorClass(StringOf(reply.error?.message ?? ""));
+    error.name = StringOf(reply.error?.name ?? "Error");
+    return reject(error);
+  }
+
+  // env = copied data plus stubs: a function binding becomes a function, an RpcTarget an object of
+  // methods. Stubs hold nothing of the host and are not thenables.
+  function makeEnv(data, stubs) {
+    const env = { ...data };
+    for (const name of keys(stubs)) {
+      const methods = stubs[name];
+      if (methods === null) {
+        env[name] = (...args) => invoke(name, args);
+      } else {
+        const stub = create(null);
+        for (const method of methods) stub[method] = (...args) => invoke(name + "." + method, args);
+        env[name] = freeze(stub);
+      }
+    }
+    return freeze(env);
+  }
+
   async function call(request) {
     if (namespace === null) throw new TypeErrorClass("no module is loaded");
-    const env = request.env ?? {};
+    const env = makeEnv(request.env ?? {}, request.stubs ?? {});
     const ctx = {};
     let target;
     let args = request.args;

@@ -15,6 +15,8 @@
 #define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
 
 IMPORT("dynisolate", "log") void host_log(int32_t level, const char *ptr, int32_t len);
+IMPORT("dynisolate", "env_call")
+int64_t host_env_call(const char *name, int32_t name_len, const char *args, int32_t args_len);
 
 #include "glue.h" /* static const char GLUE_JS[]: generated from glue.js by build.py */
 
@@ -60,6 +62,24 @@ static JSValue js_console(JSContext *ctx, JSValueConst this_val, int argc, JSVal
     host_log(magic, (const char *)buf.buf, (int32_t)buf.size);
     dbuf_free(&buf);
     return JS_UNDEFINED;
+}
+
+/* glue: hostCall(name, argsJson) -> reply envelope text, from the host's env dispatcher. */
+static JSValue js_host_call(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    size_t name_len, args_len;
+    const char *name = JS_ToCStringLen(ctx, &name_len, argv[0]);
+    const char *args = name ? JS_ToCStringLen(ctx, &args_len, argv[1]) : NULL;
+    if (!args) {
+        JS_FreeCString(ctx, name);
+        return JS_EXCEPTION;
+    }
+    int64_t packed = host_env_call(name, (int32_t)name_len, args, (int32_t)args_len);
+    JS_FreeCString(ctx, name);
+    JS_FreeCString(ctx, args);
+    char *reply = (char *)(uintptr_t)((uint64_t)packed >> 32);
+    JSValue text = JS_NewStringLen(ctx, reply, (uint32_t)packed);
+    free(reply); /* written by the host through dynisolate_alloc */
+    return text;
 }
 
 static const Module *find_module(const char *name) {
@@ -110,7 +130,9 @@ EXPORT("js_init") int32_t js_init(void) {
     add_console(context);
     JSValue factory = JS_Eval(context, GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", JS_EVAL_TYPE_GLOBAL);
     if (JS_IsException(factory)) return -2;
-    glue_run = JS_Call(context, factory, JS_UNDEFINED, 0, NULL);
+    JSValue host_call = JS_NewCFunction(context, js_host_call, "hostCall", 2);
+    glue_run = JS_Call(context, factory, JS_UNDEFINED, 1, &host_call);
+    JS_FreeValue(context, host_call);
     JS_FreeValue(context, factory);
     return JS_IsFunction(context, glue_run) ? 0 : -3;
 }

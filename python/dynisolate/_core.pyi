@@ -49,6 +49,7 @@ class Pool:
         main: str,
         modules: list[tuple[str, str]],
         env_data: dict[str, Any],
+        stubs: list[tuple[str, list[str] | None]],
         *,
         cpu_ms: int,
         memory_bytes: int | None,

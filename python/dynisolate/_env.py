@@ -80,6 +80,12 @@ class Dispatcher:
         self._targets = targets
         self._loop = loop
 
+    def stubs(self) -> list[tuple[str, list[str] | None]]:
+        """What a JavaScript guest's env gets: `None` for a function, the method names of a target."""
+        stubs: list[tuple[str, list[str] | None]] = [(name, None) for name in self._functions]
+        stubs += [(name, sorted(methods)) for name, (_, methods) in self._targets.items()]
+        return stubs
+
     def bound_to(self, loop: asyncio.AbstractEventLoop) -> Dispatcher:
         """A dispatcher that awaits async env methods on `loop`."""
         return Dispatcher(self._functions, self._targets, loop)

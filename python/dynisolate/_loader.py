@@ -184,11 +184,8 @@ class Loader:
         data, dispatcher = split_env(env)
         guest: _core.Guest | _core.JsGuest
         if kind == "js":
-            if dispatcher is not None:
-                raise LoadError(
-                    "JavaScript workers take env data only for now; functions and RpcTargets come next"
-                )
-            guest = self._pool.load_js(label, code, data, **limits._core_kwargs())  # type: ignore[arg-type]
+            stubs = dispatcher.stubs() if dispatcher is not None else []
+            guest = self._pool.load_js(label, code, data, stubs, **limits._core_kwargs())  # type: ignore[arg-type]
         else:
             guest = self._pool.load(kind, code, data, label=label, **limits._core_kwargs())  # type: ignore[arg-type]
         return Worker(guest, dispatcher, self._executor, global_outbound)

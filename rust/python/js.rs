@@ -10,6 +10,7 @@ use crate::js::JsGuest;
 use crate::python::convert;
 use crate::python::errors::{IntoPyResult, to_pyerr};
 use crate::python::guest::{PyCancelToken, emit_logs, flag};
+use crate::python::host::PyHost;
 
 #[pyclass(name = "JsGuest", module = "dynisolate._core", frozen)]
 pub struct PyJsGuest {
@@ -38,14 +39,14 @@ impl PyJsGuest {
         host: Option<Py<PyAny>>,
         cancel: Option<&Bound<'py, PyCancelToken>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let _ = host; // env RPC stubs for JavaScript are not wired yet; load() refuses callable env bindings.
         let (entry, method) = match name.split_once('.') {
             Some((entry, method)) => (Some(entry), method),
             None => (None, name),
         };
         let args = convert::args_to_json(args, self.max_payload_bytes).or_raise(py)?;
         let (timeout, interrupt) = (self.acquire_timeout, flag(cancel));
-        let report = py.detach(|| self.guest.call(entry, method, &args, interrupt, timeout));
+        let host = host.map(PyHost::shared);
+        let report = py.detach(|| self.guest.call(entry, method, &args, host, interrupt, timeout));
         emit_logs(py, &self.label, report.logs)?;
         match report.result.or_raise(py)? {
             crate::isolate::Output::Json(bytes) => {

@@ -103,7 +103,7 @@ impl PyPool {
     }
 
     /// Loads a JavaScript bundle (`modules`: name/source pairs); returns a `JsGuest`.
-    #[pyo3(signature = (main, modules, env_data, *, cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes))]
+    #[pyo3(signature = (main, modules, env_data, stubs, *, cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes))]
     #[allow(clippy::too_many_arguments)]
     fn load_js(
         &self,
@@ -111,6 +111,7 @@ impl PyPool {
         main: String,
         modules: Vec<(String, String)>,
         env_data: &Bound<'_, PyDict>,
+        stubs: Vec<(String, Option<Vec<String>>)>,
         cpu_ms: u64,
         memory_bytes: Option<u64>,
         fuel: Option<u64>,
@@ -121,7 +122,7 @@ impl PyPool {
         let limits = Limits { cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes };
         let env = env_of(py, env_data, max_payload_bytes)?;
         let pool = self.pool.clone();
-        let guest = py.detach(|| pool.load_js(&main, &modules, &env, limits)).or_raise(py)?;
+        let guest = py.detach(|| pool.load_js(&main, &modules, &env, &stubs, limits)).or_raise(py)?;
         Ok(PyJsGuest::new(guest, self.acquire_timeout, max_payload_bytes, main))
     }
 

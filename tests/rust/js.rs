@@ -16,11 +16,11 @@ fn load(
 ) -> Result<Arc<_core::js::JsGuest>, Error> {
     let mut env = EnvData::default();
     env.0.insert("GREETING".into(), Arc::from(&b"\"hi\""[..]));
-    pool.load_js(main, modules, &env, limits)
+    pool.load_js(main, modules, &env, &[], limits)
 }
 
 fn call(guest: &_core::js::JsGuest, entry: Option<&str>, method: &str, args: &str) -> Result<String, Error> {
-    match guest.call(entry, method, args.as_bytes(), None, ACQUIRE).result? {
+    match guest.call(entry, method, args.as_bytes(), None, None, ACQUIRE).result? {
         Output::Json(bytes) => Ok(String::from_utf8(bytes).unwrap()),
         Output::Numeric(_) => unreachable!(),
     }
@@ -156,4 +156,46 @@ fn a_pre_initialised_engine_keeps_working_across_many_isolates() {
     for _ in 0..20 {
         assert_eq!(call(&guest, None, "bump", "[]").unwrap(), "1");
     }
+}
+
+/// Serves `greet(name)` and `ROOM.post(text)`; anything else is an error envelope.
+struct Rooms;
+
+impl _core::Host for Rooms {
+    fn env_call(&self, name: &str, args: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        let args: serde_json::Value = serde_json::from_slice(args)?;
+        let reply = match name {
+            "greet" => serde_json::json!({ "ok": format!("hello {}", args[0].as_str().unwrap_or("?")) }),
+            "ROOM.post" => serde_json::json!({ "ok": args[0].as_str().map(str::len) }),
+            _ => {
+                serde_json::json!({ "error": { "name": "TypeError", "message": format!("env.{name} is not a function") } })
+            }
+        };
+        Ok(serde_json::to_vec(&reply)?)
+    }
+}
+
+#[test]
+fn env_stubs_call_the_host_and_return_promises() {
+    let pool = js_pool();
+    let source = r#"
+        export default {
+          async talk(env) {
+            const greeting = await env.greet("ada");
+            const length = await env.ROOM.post("hi there");
+            let failure;
+            try { await env.ROOM.missing(); } catch (e) { failure = "no method"; }
+            try { await env.secret(); } catch (e) { failure += `; ${e.name}`; }
+            return { greeting, length, failure, thenable: typeof env.ROOM.then, keys: Object.keys(env.ROOM) };
+          },
+        };
+    "#;
+    let stubs = [("greet".to_owned(), None), ("ROOM".to_owned(), Some(vec!["post".to_owned()]))];
+    let guest = pool.load_js("agent.js", &bundle(source), &EnvData::default(), &stubs, Limits::default()).unwrap();
+    let report = guest.call(None, "talk", b"[]", Some(Arc::new(Rooms)), None, ACQUIRE);
+    let Output::Json(out) = report.result.unwrap() else { unreachable!() };
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        r#"{"greeting":"hello ada","length":8,"failure":"no method; TypeError","thenable":"undefined","keys":["post"]}"#
+    );
 }
