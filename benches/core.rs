@@ -55,13 +55,13 @@ fn main() {
     let source = "export default { handle(req, env) { return { id: req.id, items: req.items.map(x => x * 2), who: env.WHO }; } };";
     let mut env = EnvData::default();
     env.0.insert("WHO".into(), std::sync::Arc::from(&b"\"bench\""[..]));
-    let js = pool.load_js("agent.js", &[("agent.js".into(), source.into())], &env, Limits::default()).unwrap();
+    let js = pool.load_js("agent.js", &[("agent.js".into(), source.into())], &env, &[], Limits::default()).unwrap();
     println!("JS engine ready + first load: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let args = br#"[{"id":7,"items":[1,2,3]}]"#;
     let mut samples = Vec::with_capacity(5_000);
     for _ in 0..5_000 {
         let t = Instant::now();
-        js.call(None, "handle", args, None, timeout).result.unwrap();
+        js.call(None, "handle", args, None, None, timeout).result.unwrap();
         samples.push(t.elapsed());
     }
     samples.sort();

@@ -127,7 +127,8 @@ export default {
     const shout = await env.shout(text);
     let error;
     try { await env.ROOM.fail(); } catch (e) { error = `${e.name}: ${e.message}`; }
-    const hidden = [typeof env.ROOM._secret, typeof env.ROOM.__class__, typeof env.ROOM.then, typeof env.ROOM.posts];
+    const room = env.ROOM;
+    const hidden = [typeof room._secret, typeof room.__class__, typeof room.then, typeof room.posts];
     return { n, loud, shout, error, hidden };
   },
 };
