@@ -167,3 +167,19 @@ def test_a_module_body_that_throws_is_a_load_error(loader: dynisolate.Loader) ->
         loader.load({"a.js": "throw new Error('boom');"})
     with pytest.raises(dynisolate.LoadError, match="could not resolve"):
         loader.load({"a.js": "import './missing.js';"})
+
+
+def test_fetch_without_an_outbound_handler_is_refused(loader: dynisolate.Loader) -> None:
+    source = """
+    export default {
+      async get() {
+        try { await fetch("https://example.com/"); return "fetched"; }
+        catch (e) { return `${e.name}: ${e.message}`; }
+      },
+    };
+    """
+    worker = loader.load({"a.js": source})
+    result = worker.get_entrypoint().get()
+    assert result.startswith("TypeError: This worker is not permitted to access the internet")
+    with pytest.raises(dynisolate.LoadError, match="outbound"):
+        loader.load({"a.js": source}, global_outbound=lambda request: None)

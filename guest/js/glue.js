@@ -19,6 +19,18 @@
   const resolve = Promise.resolve.bind(Promise);
   const reject = Promise.reject.bind(Promise);
 
+  // global_outbound = None: no network. Defined (not assigned) before any tenant code exists.
+  Object.defineProperty(globalThis, "fetch", {
+    value: async function fetch() {
+      throw new TypeErrorClass(
+        "This worker is not permitted to access the internet via global functions like fetch(). " +
+          "It must use capabilities (such as bindings in 'env') to talk to the outside world.",
+      );
+    },
+    writable: true,
+    configurable: true,
+  });
+
   let namespace = null;
 
   function errorInfo(e) {

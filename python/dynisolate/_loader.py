@@ -184,6 +184,8 @@ class Loader:
         data, dispatcher = split_env(env)
         guest: _core.Guest | _core.JsGuest
         if kind == "js":
+            if global_outbound is not None:
+                raise LoadError("outbound handlers for JavaScript workers are not available yet")
             stubs = dispatcher.stubs() if dispatcher is not None else []
             guest = self._pool.load_js(label, code, data, stubs, **limits._core_kwargs())  # type: ignore[arg-type]
         else:
