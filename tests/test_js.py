@@ -1,4 +1,4 @@
-"""JavaScript workers through the public API (first step: source evaluated per isolate)."""
+"""JavaScript workers through the public API."""
 
 from __future__ import annotations
 

@@ -213,10 +213,14 @@ EXPORT("json:bundle") int64_t js_bundle(uint8_t *buf, int32_t len) {
 EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
     free(last_output);
     last_output = NULL;
-    uint32_t index = (uint32_t)strtoul(request, NULL, 10);
-    (void)len;
+    /* The request is not NUL-terminated: read at most `len` digits. */
+    uint64_t index = 0;
+    int32_t digits = 0;
+    for (; digits < len && digits < 10 && request[digits] >= '0' && request[digits] <= '9'; digits++)
+        index = index * 10 + (uint64_t)(request[digits] - '0');
+    int valid = digits > 0 && digits == len;
     free(request);
-    if (js_init() != 0 || index >= module_count || modules[index].bytecode)
+    if (!valid || js_init() != 0 || index >= module_count || modules[index].bytecode)
         return internal_error("no such source module");
     const Module *m = &modules[index];
     JSValue compiled = JS_Eval(context, (const char *)m->data, m->len, m->name,

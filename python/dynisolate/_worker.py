@@ -226,7 +226,7 @@ class Worker:
     @property
     def cache_outcome(self) -> str:
         """Where the compiled module came from: `"compiled"`, `"memory"` or `"disk"`
-        (`"source"` for JavaScript, which is evaluated from source in every isolate for now)."""
+        (`"source"` for JavaScript: its modules are compiled to bytecode at every load, in memory)."""
         return self._guest.cache_outcome
 
     def __repr__(self) -> str:

@@ -48,7 +48,7 @@ fn convert_args(export: &Export, args: &Bound<'_, PyTuple>, limit: u64) -> Resul
     }
 }
 
-fn output_to_py<'py>(py: Python<'py>, output: Output) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn output_to_py<'py>(py: Python<'py>, output: Output) -> PyResult<Bound<'py, PyAny>> {
     match output {
         Output::Numeric(vals) => convert::from_vals(py, &vals),
         Output::Json(bytes) => convert::from_json(py, &bytes, "result").map_err(|e| to_pyerr(py, e))?,

@@ -8,8 +8,8 @@ use pyo3::types::PyTuple;
 
 use crate::js::JsGuest;
 use crate::python::convert;
-use crate::python::errors::{IntoPyResult, to_pyerr};
-use crate::python::guest::{PyCancelToken, emit_logs, flag};
+use crate::python::errors::IntoPyResult;
+use crate::python::guest::{PyCancelToken, emit_logs, flag, output_to_py};
 use crate::python::host::PyHost;
 
 #[pyclass(name = "JsGuest", module = "dynisolate._core", frozen)]
@@ -48,12 +48,7 @@ impl PyJsGuest {
         let host = host.map(PyHost::shared);
         let report = py.detach(|| self.guest.call(entry, method, &args, host, interrupt, timeout));
         emit_logs(py, &self.label, report.logs)?;
-        match report.result.or_raise(py)? {
-            crate::isolate::Output::Json(bytes) => {
-                convert::from_json(py, &bytes, "result").map_err(|e| to_pyerr(py, e))?
-            }
-            crate::isolate::Output::Numeric(vals) => convert::from_vals(py, &vals),
-        }
+        output_to_py(py, report.result.or_raise(py)?)
     }
 
     /// Callable names: default-export methods, and `Class.method` for entrypoint classes.
