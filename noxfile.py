@@ -82,8 +82,18 @@ def test(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks against wasmtime-py on a release build; prints the comparison table."""
-    _develop(session, "pytest>=8", "pytest-timeout>=2", "pytest-benchmark>=4", "wasmtime>=40", release=True)
+    """Benchmarks on a release build; prints the comparison tables: the core against wasmtime-py,
+    JavaScript against native QuickJS (PyPI quickjs), V8 (PyPI mini-racer) and wasmtime-py."""
+    _develop(
+        session,
+        "pytest>=8",
+        "pytest-timeout>=2",
+        "pytest-benchmark>=4",
+        "wasmtime>=40",
+        "quickjs>=1.19",
+        "mini-racer>=0.14",
+        release=True,
+    )
     session.run(
         "python",
         "-m",

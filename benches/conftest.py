@@ -1,4 +1,5 @@
-"""Collects the figures of every benchmark and prints them side by side at the end."""
+"""Collects the figures of every benchmark and prints them side by side at the end: the core
+table (test_isolate.py) and the JavaScript table (test_js.py)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,63 @@ ROWS = [
 ]
 
 
+# The JavaScript table: figures per runtime, notes printed under the table (skipped rows, peer
+# limitations) and the peers' versions for the header.
+JS_FIGURES: dict[str, dict[str, float]] = defaultdict(dict)
+JS_NOTES: list[str] = []
+JS_VERSIONS: dict[str, str] = {}
+JS_PEERS = ("quickjs", "mini-racer")  # the columns ratios are taken against
+JS_COLUMNS = ("dynisolate", "quickjs", "mini-racer", "wasmtime-py")
+
+# (key, label, unit, target text, lower is better)
+JS_ROWS = [
+    (
+        "fresh_median_us",
+        "(a) fresh isolate + first call, median",
+        "µs",
+        "≤ 25 µs, ≥ 5x quickjs, ≥ 100x mini-racer",
+        True,
+    ),
+    ("fresh_p99_us", "(a) fresh isolate + first call, p99", "µs", "", True),
+    ("cold_median_ms", "(b) never-seen 5 KB module to first result, median", "ms", "≤ 2 ms", True),
+    ("cold_p99_ms", "(b) never-seen 5 KB module to first result, p99", "ms", "", True),
+    ("warm_median_us", "(c) warm call, median", "µs", "≤ 5 µs", True),
+    ("rss_per_isolate_kib", "(d) RSS growth per live isolate (1,000 held)", "KiB", "≤ 64 KiB", True),
+    ("private_per_isolate_kib", "(d) of which private dirty", "KiB", "", True),
+    ("boots_per_s", "(e) boots/s, one thread", "/s", "≥ 30,000/s", False),
+    ("env_rpc_us", "(f) one env RPC round trip", "µs", "≤ 5 µs", True),
+]
+
+
+def memory_kib() -> tuple[int, int]:
+    """(Rss, Private_Dirty) of this process, in KiB."""
+    fields = {}
+    with open("/proc/self/smaps_rollup") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Private_Dirty"):
+                fields[key] = int(rest.split()[0])
+    return fields["Rss"], fields["Private_Dirty"]
+
+
 @pytest.fixture(scope="session")
 def figures() -> dict[str, dict[str, float]]:
     return FIGURES
+
+
+@pytest.fixture(scope="session")
+def js_figures() -> dict[str, dict[str, float]]:
+    return JS_FIGURES
+
+
+@pytest.fixture(scope="session")
+def js_notes() -> list[str]:
+    return JS_NOTES
+
+
+@pytest.fixture(scope="session")
+def js_versions() -> dict[str, str]:
+    return JS_VERSIONS
 
 
 def _cpu() -> str:
@@ -42,15 +97,27 @@ def _format(value: float, unit: str) -> str:
     return f"{value:,.0f} {unit}" if unit == "/s" else f"{value:,.2f} {unit}"
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not FIGURES:
-        return
-    write = terminalreporter.write_line
+def _ratio(ours: float | None, peer: float | None, lower_better: bool) -> str:
+    if not ours or not peer:
+        return ""
+    return f"{peer / ours:.1f}x" if lower_better else f"{ours / peer:.1f}x"
+
+
+def _js_ratio(ours: float | None, peer: float | None, lower_better: bool) -> str:
+    """How many times better we are than `peer`; below 1 (we are behind) with two decimals."""
+    if not ours or not peer:
+        return ""
+    ratio = peer / ours if lower_better else ours / peer
+    return f"{ratio:.1f}x" if ratio >= 0.95 else f"{ratio:.2f}x"
+
+
+def _machine() -> str:
+    return f"{datetime.date.today()} on {_cpu()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def _core_table(write) -> None:  # type: ignore[no-untyped-def]
     write("")
-    write(
-        f"dynisolate vs wasmtime-py, {datetime.date.today()} on {_cpu()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}"
-    )
+    write(f"dynisolate vs wasmtime-py, {_machine()}")
     write("| measure | dynisolate | wasmtime-py | ratio | target |")
     write("|---|---|---|---|---|")
     for key, label, unit, target, lower_better in ROWS:
@@ -58,8 +125,35 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         peer = FIGURES["wasmtime-py"].get(key)
         if ours is None:
             continue
-        ratio = ""
-        if peer:
-            ratio = f"{peer / ours:.1f}x" if lower_better else f"{ours / peer:.1f}x"
+        ratio = _ratio(ours, peer, lower_better)
         shown = [_format(v, unit) if v else "–" for v in (ours, peer)]
         write(f"| {label} | {shown[0]} | {shown[1]} | {ratio} | {target} |")
+
+
+def _js_table(write) -> None:  # type: ignore[no-untyped-def]
+    write("")
+    write(f"JavaScript: dynisolate vs quickjs, mini-racer and wasmtime-py, {_machine()}")
+    if JS_VERSIONS:
+        write("Peers: " + ", ".join(f"{name} {version}" for name, version in sorted(JS_VERSIONS.items())))
+    write(
+        "| measure | dynisolate | quickjs | mini-racer | wasmtime-py "
+        "| ratio vs quickjs | ratio vs mini-racer | target |"
+    )
+    write("|---|---|---|---|---|---|---|---|")
+    for key, label, unit, target, lower_better in JS_ROWS:
+        values = [JS_FIGURES[column].get(key) for column in JS_COLUMNS]
+        if all(v is None for v in values):
+            continue
+        shown = ["n/a" if v is None else _format(v, unit) for v in values]
+        ratios = [_js_ratio(values[0], JS_FIGURES[peer].get(key), lower_better) for peer in JS_PEERS]
+        write(f"| {label} | {' | '.join(shown)} | {' | '.join(ratios)} | {target} |")
+    for note in dict.fromkeys(JS_NOTES):  # in order, once each
+        write(f"- {note}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    write = terminalreporter.write_line
+    if FIGURES:
+        _core_table(write)
+    if JS_FIGURES or JS_NOTES:
+        _js_table(write)

@@ -58,10 +58,11 @@ fn main() {
     let js = pool.load_js("agent.js", &[("agent.js".into(), source.into())], &env, &[], Limits::default()).unwrap();
     println!("JS engine ready + first load: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let args = br#"[{"id":7,"items":[1,2,3]}]"#;
+    let call = _core::js::JsCall { entry: None, method: "handle", args_json: args, fetch: false };
     let mut samples = Vec::with_capacity(5_000);
     for _ in 0..5_000 {
         let t = Instant::now();
-        js.call(None, "handle", args, None, None, timeout).result.unwrap();
+        js.call(&call, None, None, timeout).result.unwrap();
         samples.push(t.elapsed());
     }
     samples.sort();

@@ -11,6 +11,7 @@ import pytest
 import wasmtime
 
 import dynisolate
+from conftest import memory_kib
 
 MODULE = (Path(__file__).parent.parent / "tests" / "fixtures" / "trivial.wat").read_text()
 ROUNDS = 20_000
@@ -21,17 +22,6 @@ def _record(figures: dict, who: str, benchmark) -> None:  # type: ignore[no-unty
     data = sorted(benchmark.stats.stats.data)
     figures[who]["fresh_median_us"] = statistics.median(data) * 1e6
     figures[who]["fresh_p99_us"] = data[int(len(data) * 0.99)] * 1e6
-
-
-def _memory_kib() -> tuple[int, int]:
-    """(VmRSS, Private_Dirty) of this process, in KiB."""
-    fields = {}
-    with open("/proc/self/smaps_rollup") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("Rss", "Private_Dirty"):
-                fields[key] = int(rest.split()[0])
-    return fields["Rss"], fields["Private_Dirty"]
 
 
 @pytest.fixture(scope="module")
@@ -92,10 +82,10 @@ def test_warm_call_wasmtime_py(benchmark, figures, peer) -> None:  # type: ignor
 def _held_kib(hold) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Growth of (RSS, private dirty memory) per isolate while HELD isolates are alive."""
     gc.collect()
-    rss_before, private_before = _memory_kib()
+    rss_before, private_before = memory_kib()
     held = hold()
     gc.collect()
-    rss_after, private_after = _memory_kib()
+    rss_after, private_after = memory_kib()
     del held
     return (rss_after - rss_before) / HELD, (private_after - private_before) / HELD
 

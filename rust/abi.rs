@@ -53,7 +53,8 @@ pub fn copy_out(memory: &[u8], ptr: u32, len: u32, limit: u64) -> Result<Vec<u8>
     }
 }
 
-fn caller_memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<Memory> {
+/// The calling guest's exported memory, inside a host import.
+pub fn memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<Memory> {
     match caller.get_export(MEMORY_EXPORT) {
         Some(Extern::Memory(m)) => Ok(m),
         _ => Err(abi_error("the guest calls a host import but exports no `memory`")),
@@ -62,7 +63,7 @@ fn caller_memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<Memory>
 
 /// Reads guest bytes inside a host import.
 pub fn read(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32, limit: u64) -> wasmtime::Result<Vec<u8>> {
-    let memory = caller_memory(caller)?;
+    let memory = memory(caller)?;
     copy_out(memory.data(&*caller), ptr as u32, len as u32, limit).map_err(wasmtime::Error::new)
 }
 
@@ -88,7 +89,7 @@ fn write(
 
 /// Writes a host-call result into the guest and returns the packed pointer/length.
 pub fn write_result(caller: &mut Caller<'_, HostState>, bytes: &[u8]) -> wasmtime::Result<i64> {
-    let memory = caller_memory(caller)?;
+    let memory = memory(caller)?;
     let alloc = match caller.get_export(ALLOC_EXPORT) {
         Some(Extern::Func(f)) => f.typed::<i32, i32>(&*caller)?,
         _ => return Err(abi_error("the guest calls a host import but exports no `dynisolate_alloc`")),

@@ -1,14 +1,16 @@
 //! Compiled modules, cached in memory and (optionally) on disk as serialized `.cwasm` files keyed
 //! by the module's content hash and the engine fingerprint, so a second process loading the same
-//! module deserializes it instead of running Cranelift again.
+//! module deserializes it instead of running Cranelift again. JavaScript bundles are cached the
+//! same way as opaque blobs (their QuickJS bytecode and export list, `.qjsbc`), so a tenant's
+//! source is parsed once per cache, not once per process.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 use wasmtime::{Engine, Module};
@@ -35,16 +37,35 @@ pub struct CacheStats {
     pub disk_write_errors: AtomicU64,
 }
 
-struct Resident {
-    modules: HashMap<[u8; 32], Module>,
+/// An insertion-ordered map that forgets its oldest entries past `MAX_MODULES_IN_MEMORY`.
+struct Resident<T> {
+    entries: HashMap<[u8; 32], T>,
     order: VecDeque<[u8; 32]>,
+}
+
+impl<T: Clone> Resident<T> {
+    fn new() -> Self {
+        Resident { entries: HashMap::new(), order: VecDeque::new() }
+    }
+
+    fn insert(&mut self, key: [u8; 32], value: T) {
+        if self.entries.insert(key, value).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > MAX_MODULES_IN_MEMORY {
+            if let Some(old) = self.order.pop_front() {
+                self.entries.remove(&old);
+            }
+        }
+    }
 }
 
 /// The module cache of one pool.
 pub struct ModuleCache {
     dir: Option<PathBuf>,
     fingerprint: [u8; 32],
-    resident: Mutex<Resident>,
+    resident: Mutex<Resident<Module>>,
+    blobs: Mutex<Resident<Arc<[u8]>>>,
     pub stats: CacheStats,
 }
 
@@ -81,7 +102,8 @@ impl ModuleCache {
         Ok(ModuleCache {
             dir,
             fingerprint,
-            resident: Mutex::new(Resident { modules: HashMap::new(), order: VecDeque::new() }),
+            resident: Mutex::new(Resident::new()),
+            blobs: Mutex::new(Resident::new()),
             stats: CacheStats::default(),
         })
     }
@@ -107,7 +129,7 @@ impl ModuleCache {
         build: impl FnOnce() -> Result<std::borrow::Cow<'a, [u8]>>,
     ) -> Result<(Module, CacheOutcome)> {
         let key = self.key(source);
-        if let Some(module) = self.resident.lock().unwrap().modules.get(&key) {
+        if let Some(module) = self.resident.lock().unwrap().entries.get(&key) {
             self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((module.clone(), CacheOutcome::Memory));
         }
@@ -130,16 +152,41 @@ impl ModuleCache {
                 (module, CacheOutcome::Compiled)
             }
         };
-        let mut resident = self.resident.lock().unwrap();
-        if resident.modules.insert(key, module.clone()).is_none() {
-            resident.order.push_back(key);
-        }
-        while resident.order.len() > MAX_MODULES_IN_MEMORY {
-            if let Some(old) = resident.order.pop_front() {
-                resident.modules.remove(&old);
-            }
-        }
+        self.resident.lock().unwrap().insert(key, module.clone());
         Ok((module, outcome))
+    }
+
+    /// Returns the blob cached under `source` (in memory, then on disk), or makes it with `make`
+    /// and caches it. Failures of `make` are not cached.
+    pub fn get_or_make_blob(
+        &self,
+        source: &[u8],
+        make: impl FnOnce() -> Result<Vec<u8>>,
+    ) -> Result<(Arc<[u8]>, CacheOutcome)> {
+        let key = self.key(source);
+        if let Some(blob) = self.blobs.lock().unwrap().entries.get(&key) {
+            self.stats.memory_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((blob.clone(), CacheOutcome::Memory));
+        }
+        let path = self.dir.as_ref().map(|d| d.join(format!("{}.qjsbc", hex(&key))));
+        let (blob, outcome) = match path.as_deref().and_then(|p| fs::read(p).ok()) {
+            Some(bytes) => {
+                self.stats.disk_hits.fetch_add(1, Ordering::Relaxed);
+                (Arc::from(bytes), CacheOutcome::Disk)
+            }
+            None => {
+                let bytes = make()?;
+                self.stats.compiles.fetch_add(1, Ordering::Relaxed);
+                if let Some(path) = &path
+                    && write_atomically(&bytes, path).is_err()
+                {
+                    self.stats.disk_write_errors.fetch_add(1, Ordering::Relaxed);
+                }
+                (Arc::from(bytes), CacheOutcome::Compiled)
+            }
+        };
+        self.blobs.lock().unwrap().insert(key, Arc::clone(&blob));
+        Ok((blob, outcome))
     }
 
     fn read_disk(&self, engine: &Engine, path: &Path) -> Option<Module> {
@@ -153,12 +200,17 @@ impl ModuleCache {
     }
 }
 
-/// Writes a serialized module atomically: a temporary file renamed into place.
+/// Writes a serialized module atomically.
 fn write_disk(module: &Module, path: &Path) -> std::io::Result<()> {
-    let bytes = module.serialize().map_err(std::io::Error::other)?;
+    write_atomically(&module.serialize().map_err(std::io::Error::other)?, path)
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed into place, so readers never see a
+/// partial file.
+fn write_atomically(bytes: &[u8], path: &Path) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
     let mut file = fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
-    file.write_all(&bytes)?;
+    file.write_all(bytes)?;
     file.sync_all()?;
     fs::rename(&tmp, path)
 }

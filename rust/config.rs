@@ -73,6 +73,8 @@ pub struct Limits {
     pub max_host_calls: u32,
     /// Log bytes one call may write. Default 1 MiB.
     pub max_log_bytes: u64,
+    /// Outbound requests (JavaScript `fetch()`) one call may make. Default 50, as Cloudflare's.
+    pub sub_requests: u32,
 }
 
 impl Default for Limits {
@@ -84,6 +86,7 @@ impl Default for Limits {
             max_payload_bytes: 16 << 20,
             max_host_calls: 10_000,
             max_log_bytes: 1 << 20,
+            sub_requests: 50,
         }
     }
 }

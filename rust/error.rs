@@ -39,6 +39,8 @@ pub enum Error {
     HostCallLimit { limit: u32 },
     /// A call wrote more log bytes than `max_log_bytes` allows.
     LogLimit { limit: u64 },
+    /// A call made more outbound requests than `sub_requests` allows.
+    SubRequestLimit { limit: u32 },
     /// The caller cancelled the call while the guest ran.
     Cancelled,
     /// No isolate slot became free within the acquire timeout.
@@ -80,6 +82,7 @@ impl fmt::Display for Error {
             }
             Error::HostCallLimit { limit } => write!(f, "the call made more than {limit} host calls"),
             Error::LogLimit { limit } => write!(f, "the call wrote more than {limit} bytes of logs"),
+            Error::SubRequestLimit { limit } => write!(f, "the call made more than {limit} outbound requests"),
             Error::PoolExhausted { max_isolates, waited_ms } => write!(
                 f,
                 "all {max_isolates} isolate slots stayed busy for {waited_ms} ms; raise max_isolates or acquire_timeout_ms"

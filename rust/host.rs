@@ -14,8 +14,8 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use wasmtime::{Caller, Linker};
 
@@ -29,11 +29,26 @@ pub const MAX_BINDING_NAME_BYTES: usize = 256;
 /// Longest error message carried into a guest or out of one, in bytes.
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 4096;
 
-/// Dispatches env calls to the embedder (the Python layer implements this).
+/// What a JavaScript guest's `fetch()` rejects with when the worker has no outbound handler.
+pub const OUTBOUND_NOT_PERMITTED: &str = "This worker is not permitted to access the internet via global functions \
+     like fetch(). It must use capabilities (such as bindings in 'env') to talk to the outside world.";
+
+/// Dispatches env calls and outbound requests to the embedder (the Python layer implements this).
 pub trait Host: Send + Sync {
     /// Calls binding `name` with `args_json` (a JSON array). `Ok` carries the envelope bytes the
     /// guest will read, including errors the guest may handle; `Err` ends the whole call.
     fn env_call(&self, name: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>>;
+
+    /// Serves one outbound request (`{method, url, headers, body}` as JSON, body in base64);
+    /// replies with an envelope whose `ok` is `{status, statusText, headers, body}`.
+    fn fetch(&self, _request_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        Ok(error_envelope("TypeError", OUTBOUND_NOT_PERMITTED))
+    }
+
+    /// Whether `fetch` serves requests (a JavaScript guest's `fetch()` refuses early if not).
+    fn has_outbound(&self) -> bool {
+        false
+    }
 }
 
 /// Severity of a guest log record.
@@ -68,6 +83,7 @@ pub struct HostState {
     pub logs: Vec<LogRecord>,
     pub log_bytes: u64,
     pub host_calls: u32,
+    pub sub_requests: u32,
 }
 
 impl HostState {
@@ -82,6 +98,7 @@ impl HostState {
             logs: Vec::new(),
             log_bytes: 0,
             host_calls: 0,
+            sub_requests: 0,
         }
     }
 
@@ -91,6 +108,7 @@ impl HostState {
         self.host = host;
         self.interrupt = interrupt;
         self.host_calls = 0;
+        self.sub_requests = 0;
         self.log_bytes = 0;
     }
 
@@ -120,7 +138,7 @@ fn binding_name(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> wasmt
     String::from_utf8(bytes).map_err(|_| fail(Error::Serialization("env binding name is not UTF-8".into())))
 }
 
-fn error_envelope(name: &str, message: &str) -> Vec<u8> {
+pub(crate) fn error_envelope(name: &str, message: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "error": { "name": name, "message": message } }))
         .expect("a JSON object of two strings always encodes")
 }
@@ -218,10 +236,68 @@ pub fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
-/// Defines `dynisolate.log` and `dynisolate.env_call`, the imports the JavaScript engine uses.
+/// `outbound(ptr, len) -> i64`: one `fetch()`, counted against `sub_requests`.
+fn outbound(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<i64> {
+    count_host_call(&mut caller)?;
+    let state = caller.data_mut();
+    state.sub_requests += 1;
+    if state.sub_requests > state.limits.sub_requests {
+        return Err(fail(Error::SubRequestLimit { limit: state.limits.sub_requests }));
+    }
+    let limit = state.limits.max_payload_bytes;
+    let request = abi::read(&mut caller, ptr, len, limit)?;
+    let envelope = match caller.data().host.clone() {
+        Some(host) => host.fetch(&request)?,
+        None => error_envelope("TypeError", OUTBOUND_NOT_PERMITTED),
+    };
+    abi::write_result(&mut caller, &envelope)
+}
+
+/// Longest nap between checks for cancellation while a guest waits on a timer.
+const SLEEP_SLICE: Duration = Duration::from_millis(5);
+
+/// `sleep(ms)`: waits for a JavaScript timer. The wait counts against the call's deadline like
+/// any other time, and ends early (with the deadline's error) when the deadline comes first.
+fn sleep(caller: Caller<'_, HostState>, ms: i32) -> wasmtime::Result<()> {
+    let state = caller.data();
+    let wake = Instant::now() + Duration::from_millis(ms.max(0) as u64);
+    loop {
+        if state.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+            return Err(fail(Error::Cancelled));
+        }
+        let now = Instant::now();
+        if now >= state.deadline {
+            return Err(fail(Error::CpuLimit { cpu_ms: state.limits.cpu_ms }));
+        }
+        if now >= wake {
+            return Ok(());
+        }
+        std::thread::sleep((wake.min(state.deadline) - now).min(SLEEP_SLICE));
+    }
+}
+
+/// `random(ptr, len)`: fills guest bytes from the operating system's CSPRNG (`crypto.*`).
+fn random(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    const MAX_RANDOM_BYTES: usize = 65_536;
+    let memory = abi::memory(&mut caller)?;
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    if len > MAX_RANDOM_BYTES {
+        return Err(fail(Error::Serialization(format!("random() asked for {len} bytes; the limit is 65536"))));
+    }
+    let Some(dst) = memory.data_mut(&mut caller).get_mut(start..start.saturating_add(len)) else {
+        return Err(fail(Error::Serialization("random() was given a range outside guest memory".into())));
+    };
+    getrandom::fill(dst).map_err(|e| fail(Error::Host(wasmtime::Error::msg(format!("no OS randomness: {e}")))))
+}
+
+/// Defines the imports the JavaScript engine uses: `log`, `env_call`, `outbound`, `sleep` and
+/// `random`.
 pub fn link_js(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "log", log)?;
     linker.func_wrap("dynisolate", "env_call", env_call)?;
+    linker.func_wrap("dynisolate", "outbound", outbound)?;
+    linker.func_wrap("dynisolate", "sleep", sleep)?;
+    linker.func_wrap("dynisolate", "random", random)?;
     Ok(())
 }
 

@@ -19,18 +19,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use wasmtime::{Caller, Extern, Linker, Val};
 
-use crate::config::Limits;
+use crate::cache::CacheOutcome;
 use crate::error::{Error, Result};
 use crate::guest::{CallReport, Guest};
-use crate::host::{self, EnvData, Host, HostState, MAX_ERROR_MESSAGE_BYTES, truncate};
+use crate::host::{self, Host, HostState, MAX_ERROR_MESSAGE_BYTES, truncate};
 use crate::isolate::{Input, Isolate, Output};
-use crate::pool::{MAX_MODULE_BYTES, Pool};
 
 /// The engine module.
 pub const ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js-guest.wasm"));
-
-/// JS heap reserved below the isolate's memory cap for the engine's own image and stack.
-const ENGINE_OVERHEAD_BYTES: u64 = 4 << 20;
 
 const EBADF: i32 = 8;
 const EINVAL: i32 = 28;
@@ -76,44 +72,21 @@ pub struct Description {
     pub classes: Vec<(String, Vec<String>)>,
 }
 
-/// Modules every bundle can import.
-const BUILTIN_MODULES: &[(&str, &str)] = &[(
-    "cloudflare:workers",
-    "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
-     export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n",
-)];
-
 /// A JavaScript worker: the engine guest plus the tenant's modules as QuickJS bytecode.
 pub struct JsGuest {
-    engine: Arc<Guest>,
+    pub(crate) engine: Arc<Guest>,
     /// The modules compiled to bytecode, laid out for the engine's `json:bundle`.
-    bytecode: Vec<u8>,
-    load_request: Vec<u8>,
-    /// The env data bindings, as one JSON object.
-    env_json: Vec<u8>,
-    /// The env bindings served by the host: name -> `null` (a function) or a list of method names.
-    stubs_json: Vec<u8>,
+    pub(crate) bytecode: Arc<[u8]>,
+    /// What `json:start` takes after the seed: the bytecode's length, the bytecode, and the load
+    /// request (which carries the env data and stubs).
+    pub(crate) start_tail: Vec<u8>,
     pub description: Description,
+    /// Where the bytecode came from.
+    pub cache_outcome: CacheOutcome,
 }
 
 fn seed() -> i64 {
     RandomState::new().build_hasher().finish() as i64
-}
-
-/// Lays modules out for `json:bundle`: u32 count, then per module u32 name length, u32 data
-/// length, u32 bytecode flag, name, NUL, data, NUL.
-fn bundle_blob<'a>(modules: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>, bytecode: bool) -> Vec<u8> {
-    let mut out = (modules.len() as u32).to_le_bytes().to_vec();
-    for (name, data) in modules {
-        for n in [name.len() as u32, data.len() as u32, bytecode as u32] {
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        out.extend_from_slice(data);
-        out.push(0);
-    }
-    out
 }
 
 fn numeric(isolate: &mut Isolate, name: &str, args: &[Val]) -> Result<Vec<Val>> {
@@ -125,7 +98,7 @@ fn numeric(isolate: &mut Isolate, name: &str, args: &[Val]) -> Result<Vec<Val>> 
 }
 
 /// Calls one of the engine's byte exports (`json:NAME`).
-fn bytes(
+pub(crate) fn bytes(
     isolate: &mut Isolate,
     name: &str,
     input: &[u8],
@@ -140,11 +113,14 @@ fn bytes(
 }
 
 /// Decodes an engine reply envelope into the `ok` value or the guest's error.
-fn envelope(reply: &[u8]) -> Result<Value> {
+pub(crate) fn envelope(reply: &[u8]) -> Result<Value> {
     let mut reply: Value = serde_json::from_slice(reply)
         .map_err(|e| Error::Serialization(format!("the engine replied with invalid JSON: {e}")))?;
     if let Some(value) = reply.get_mut("ok") {
         return Ok(value.take());
+    }
+    if let Some(Value::String(message)) = reply.get_mut("serialization") {
+        return Err(Error::Serialization(truncate(std::mem::take(message), MAX_ERROR_MESSAGE_BYTES)));
     }
     let error = reply.get("error").cloned().unwrap_or(Value::Null);
     let text = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -156,7 +132,7 @@ fn envelope(reply: &[u8]) -> Result<Value> {
 }
 
 /// Sends one request to the engine's glue.
-fn run(
+pub(crate) fn run(
     isolate: &mut Isolate,
     request: &[u8],
     host: Option<Arc<dyn Host>>,
@@ -166,145 +142,119 @@ fn run(
 }
 
 /// Boots an engine isolate (a copy-on-write map of the pre-initialised heap) holding `blob`.
-fn boot(engine: &Arc<Guest>, blob: &[u8], acquire_timeout: Duration) -> Result<Isolate> {
+pub(crate) fn boot(engine: &Arc<Guest>, blob: &[u8], acquire_timeout: Duration) -> Result<Isolate> {
+    // The JS heap has no cap of its own: the isolate's linear-memory cap is the one limit, and
+    // growth past it traps (`MemoryLimit`), which tenant code cannot catch.
     let mut isolate = engine.boot(None, acquire_timeout)?;
     numeric(&mut isolate, "js_reseed", &[Val::I64(seed())])?;
-    let heap = engine.limits.effective_memory_bytes(&engine.pool.config);
-    let heap = heap.saturating_sub(ENGINE_OVERHEAD_BYTES).max(1 << 20);
-    numeric(&mut isolate, "js_set_memory_limit", &[Val::I64(heap as i64)])?;
     envelope(&bytes(&mut isolate, "bundle", blob, None, None)?)?;
     Ok(isolate)
 }
 
-fn stubs_to_json(stubs: &[(String, Option<Vec<String>>)]) -> Vec<u8> {
+pub(crate) fn stubs_to_json(stubs: &[(String, Option<Vec<String>>)]) -> Vec<u8> {
     let map: serde_json::Map<String, Value> =
         stubs.iter().map(|(name, methods)| (name.clone(), json!(methods))).collect();
     serde_json::to_vec(&map).expect("JSON always encodes")
 }
 
-fn load_request(main: &str, describe: bool) -> Vec<u8> {
-    serde_json::to_vec(&json!({ "op": "load", "main": main, "describe": describe })).expect("JSON always encodes")
+/// One invocation of a JavaScript worker.
+#[derive(Clone, Copy, Debug)]
+pub struct JsCall<'a> {
+    /// `None`: the default export; else the name of an entrypoint class.
+    pub entry: Option<&'a str>,
+    pub method: &'a str,
+    /// The arguments, a JSON array the host encoded. For `fetch`, one request in wire form.
+    pub args_json: &'a [u8],
+    /// A `fetch` handler call: the argument becomes a `Request`, the result must be a `Response`.
+    pub fetch: bool,
 }
 
 impl JsGuest {
-    /// Calls `method` of the default export (`entry = None`) or of the named entrypoint class with
-    /// `args_json` (a JSON array the host encoded), in a fresh isolate. `host` serves the env
-    /// stubs; setting `interrupt` stops the call.
+    fn request(&self, call: &JsCall<'_>, host: Option<&Arc<dyn Host>>) -> Vec<u8> {
+        let text = |s: &str| serde_json::to_vec(s).expect("a str always encodes");
+        let outbound = host.is_some_and(|h| h.has_outbound());
+        let mut request = Vec::with_capacity(96 + call.args_json.len());
+        request.extend_from_slice(if call.fetch { b"{\"op\":\"fetch\"" } else { b"{\"op\":\"call\"" });
+        request.extend_from_slice(b",\"entry\":");
+        request.extend_from_slice(&call.entry.map(text).unwrap_or_else(|| b"null".to_vec()));
+        request.extend_from_slice(b",\"method\":");
+        request.extend_from_slice(&text(call.method));
+        request.extend_from_slice(b",\"args\":");
+        request.extend_from_slice(call.args_json);
+        request.extend_from_slice(if outbound { b",\"outbound\":true}" } else { b",\"outbound\":false}" });
+        request
+    }
+
+    /// Boots an isolate with the bundle evaluated and the env built, ready for calls: one call
+    /// into the engine (`json:start`) after the copy-on-write instantiation.
+    fn boot_loaded(&self, interrupt: Option<Arc<AtomicBool>>, acquire_timeout: Duration) -> Result<Isolate> {
+        let mut isolate = self.engine.boot(None, acquire_timeout)?;
+        let mut start = Vec::with_capacity(8 + self.start_tail.len());
+        start.extend_from_slice(&seed().to_le_bytes());
+        start.extend_from_slice(&self.start_tail);
+        envelope(&bytes(&mut isolate, "start", &start, None, interrupt)?)?;
+        Ok(isolate)
+    }
+
+    /// Runs `call` in a fresh isolate. `host` serves the env stubs and outbound requests;
+    /// setting `interrupt` stops the call.
     pub fn call(
         &self,
-        entry: Option<&str>,
-        method: &str,
-        args_json: &[u8],
+        call: &JsCall<'_>,
         host: Option<Arc<dyn Host>>,
         interrupt: Option<Arc<AtomicBool>>,
         acquire_timeout: Duration,
     ) -> CallReport {
-        let text = |s: &str| serde_json::to_vec(s).expect("a str always encodes");
-        let mut request = Vec::with_capacity(64 + args_json.len() + self.env_json.len());
-        request.extend_from_slice(b"{\"op\":\"call\",\"entry\":");
-        request.extend_from_slice(&entry.map(text).unwrap_or_else(|| b"null".to_vec()));
-        request.extend_from_slice(b",\"method\":");
-        request.extend_from_slice(&text(method));
-        request.extend_from_slice(b",\"args\":");
-        request.extend_from_slice(args_json);
-        request.extend_from_slice(b",\"env\":");
-        request.extend_from_slice(&self.env_json);
-        request.extend_from_slice(b",\"stubs\":");
-        request.extend_from_slice(&self.stubs_json);
-        request.push(b'}');
-        let mut isolate = match boot(&self.engine, &self.bytecode, acquire_timeout) {
+        let request = self.request(call, host.as_ref());
+        let mut isolate = match self.boot_loaded(interrupt.clone(), acquire_timeout) {
             Ok(isolate) => isolate,
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
-        let result = run(&mut isolate, &self.load_request, None, interrupt.clone())
-            .and_then(|_| run(&mut isolate, &request, host, interrupt))
-            .map(|v| Output::Json(serde_json::to_vec(&v).expect("a JSON value always encodes")));
+        let result = run(&mut isolate, &request, host, interrupt).map(json_output);
         CallReport { result, logs: isolate.take_logs() }
+    }
+
+    /// Boots one isolate that keeps its JavaScript state (module globals) across calls.
+    pub fn session(self: &Arc<Self>, acquire_timeout: Duration) -> Result<JsSession> {
+        Ok(JsSession { isolate: self.boot_loaded(None, acquire_timeout)?, guest: self.clone() })
+    }
+
+    /// The modules as QuickJS bytecode, laid out for the engine's `json:bundle` (for benchmarks
+    /// that drive the engine module themselves).
+    pub fn bytecode_bundle(&self) -> &[u8] {
+        &self.bytecode
     }
 }
 
-impl Pool {
-    /// Loads a JavaScript bundle: `modules` maps names to source text, `main` names the entry,
-    /// `env` holds the data bindings copied into every call and `stubs` the bindings the host
-    /// serves (`None`: a function; `Some(methods)`: an object with those methods). Syntax errors,
-    /// failed imports and module-body exceptions are load errors.
-    pub fn load_js(
-        self: &Arc<Self>,
-        main: &str,
-        modules: &[(String, String)],
-        env: &EnvData,
-        stubs: &[(String, Option<Vec<String>>)],
-        limits: Limits,
-    ) -> Result<Arc<JsGuest>> {
-        limits.validate(&self.config)?;
-        let total: usize = modules.iter().map(|(n, s)| n.len() + s.len()).sum();
-        if total > MAX_MODULE_BYTES {
-            return Err(Error::Load(format!("the modules add up to {total} bytes; the limit is {MAX_MODULE_BYTES}")));
-        }
-        if !modules.iter().any(|(name, _)| name == main) {
-            return Err(Error::Load(format!("main module {main:?} is not in the bundle")));
-        }
-        let module = self.js_engine()?;
-        let engine =
-            Arc::new(Guest::new(self.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
-        let all: Vec<(&str, &[u8])> = modules
-            .iter()
-            .map(|(name, source)| (name.as_str(), source.as_bytes()))
-            .chain(BUILTIN_MODULES.iter().map(|(name, source)| (*name, source.as_bytes())))
-            .collect();
-        let sources = bundle_blob(all.iter().copied(), false);
-        let timeout = Duration::from_secs(5);
-        // Evaluate once from source: syntax errors, missing imports and throwing module bodies
-        // surface here, with the tenant's file:line, and the exports are listed.
-        let described = boot(&engine, &sources, timeout)
-            .and_then(|mut isolate| run(&mut isolate, &load_request(main, true), None, None));
-        let described = match described {
-            Ok(d) => d,
-            Err(Error::Guest { name, message, stack }) => {
-                return Err(Error::Load(format!(
-                    "{name}: {message}{}{stack}",
-                    if stack.is_empty() { "" } else { "\n" }
-                )));
-            }
-            Err(e) => return Err(e),
-        };
-        // Then compile each module to bytecode in its own throwaway isolate, so no isolate that
-        // serves a call ever parses source again.
-        let mut compiled = Vec::with_capacity(all.len());
-        for index in 0..all.len() {
-            let mut isolate = boot(&engine, &sources, timeout)?;
-            let code = bytes(&mut isolate, "compile", index.to_string().as_bytes(), None, None)?;
-            if code.first() == Some(&b'{') {
-                envelope(&code)?;
-            }
-            compiled.push(code);
-        }
-        let bytecode = bundle_blob(all.iter().zip(&compiled).map(|((name, _), code)| (*name, code.as_slice())), true);
-        let mut env_json = b"{".to_vec();
-        for (i, (name, value)) in env.0.iter().enumerate() {
-            if i > 0 {
-                env_json.push(b',');
-            }
-            env_json.extend_from_slice(&serde_json::to_vec(name).expect("a str always encodes"));
-            env_json.push(b':');
-            env_json.extend_from_slice(value);
-        }
-        env_json.push(b'}');
-        let mut guest = JsGuest {
-            engine,
-            bytecode,
-            load_request: load_request(main, false),
-            env_json,
-            stubs_json: stubs_to_json(stubs),
-            description: Description::default(),
-        };
-        let names = |v: &Value| -> Vec<String> {
-            v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
-        };
-        guest.description.default_methods = names(&described["default"]);
-        if let Some(classes) = described["classes"].as_object() {
-            guest.description.classes = classes.iter().map(|(k, v)| (k.clone(), names(v))).collect();
-        }
-        Ok(Arc::new(guest))
+fn json_output(value: Value) -> Output {
+    Output::Json(serde_json::to_vec(&value).expect("a JSON value always encodes"))
+}
+
+/// A JavaScript isolate kept across calls. A fatal error (a limit, a trap) ends it; later calls
+/// fail with `Error::Closed`.
+pub struct JsSession {
+    guest: Arc<JsGuest>,
+    isolate: Isolate,
+}
+
+impl JsSession {
+    pub fn call(
+        &mut self,
+        call: &JsCall<'_>,
+        host: Option<Arc<dyn Host>>,
+        interrupt: Option<Arc<AtomicBool>>,
+    ) -> CallReport {
+        let request = self.guest.request(call, host.as_ref());
+        let result = run(&mut self.isolate, &request, host, interrupt).map(json_output);
+        CallReport { result, logs: self.isolate.take_logs() }
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.isolate.is_alive()
+    }
+
+    /// Frees the slot now.
+    pub fn close(&mut self) {
+        self.isolate.close();
     }
 }

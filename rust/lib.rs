@@ -6,6 +6,7 @@
 //! Everything here is plain Rust; the pyo3 binding lives in `python/` behind the `python` feature.
 
 pub mod abi;
+pub mod bundle;
 pub mod cache;
 pub mod config;
 pub mod engine;
@@ -19,6 +20,7 @@ pub mod limits;
 pub mod pool;
 pub mod slots;
 pub mod snapshot;
+pub mod typescript;
 
 #[cfg(feature = "python")]
 mod python;

@@ -47,7 +47,7 @@ pub struct Pool {
     pub(crate) ticker: EpochTicker,
     js_module: Mutex<Option<wasmtime::Module>>,
     pub(crate) slots: Arc<Slots>,
-    cache: ModuleCache,
+    pub(crate) cache: ModuleCache,
 }
 
 fn registry() -> &'static Mutex<HashMap<PoolConfig, Weak<Pool>>> {
@@ -115,19 +115,22 @@ impl Pool {
         }
         let mut source = b"pre-initialised with wizer_init\0".to_vec();
         source.extend_from_slice(crate::js::ENGINE_WASM);
-        let build = || {
-            let wasm = crate::snapshot::pre_initialize(
-                &self.engine,
-                &self.js_linker,
-                crate::js::ENGINE_WASM,
-                "wizer_init",
-                self.config.consume_fuel,
-            )?;
-            Ok(std::borrow::Cow::Owned(wasm))
-        };
+        let build = || Ok(std::borrow::Cow::Owned(self.js_engine_wasm()?));
         let module = self.cache.get_or_build(&self.engine, &source, build)?.0;
         *slot = Some(module.clone());
         Ok(module)
+    }
+
+    /// The JavaScript engine module, pre-initialised, as wasm bytes. Built afresh on every call:
+    /// the pool itself keeps only the compiled form (see `js_engine`).
+    pub fn js_engine_wasm(&self) -> Result<Vec<u8>> {
+        crate::snapshot::pre_initialize(
+            &self.engine,
+            &self.js_linker,
+            crate::js::ENGINE_WASM,
+            "wizer_init",
+            self.config.consume_fuel,
+        )
     }
 
     pub fn stats(&self) -> PoolStats {

@@ -157,9 +157,46 @@ def test_env_rpc_from_async_calls_awaits_on_the_callers_loop(loader: dynisolate.
     assert asyncio.run(main())["loud"] == "YO"
 
 
-def test_sessions_are_not_offered_for_javascript_yet(agent: dynisolate.Worker) -> None:
-    with pytest.raises(NotImplementedError):
-        agent.session()
+def test_sessions_keep_module_state_until_closed(loader: dynisolate.Loader) -> None:
+    source = (
+        "let count = 0; export default { bump(by) { count += by; return count; }, spin() { for (;;) {} } };"
+    )
+    worker = loader.load({"agent.js": source}, limits=dynisolate.Limits(cpu_ms=50))
+    with worker.session() as session:
+        entry = session.get_entrypoint()
+        assert [entry.bump(1), entry.bump(2), entry.bump(3)] == [1, 3, 6]
+        assert loader.stats()["live_isolates"] == 1
+        assert worker.get_entrypoint().bump(1) == 1  # a fresh isolate starts from the module again
+    assert loader.stats()["live_isolates"] == 0
+    with pytest.raises(dynisolate.ClosedError):
+        entry.bump(1)
+    session = worker.session()
+    with pytest.raises(dynisolate.CpuLimitError):
+        session.get_entrypoint().spin()
+    assert not session.alive  # a limit ends the session
+    assert loader.stats()["live_isolates"] == 0
+
+
+def test_call_logged_returns_structured_records(agent: dynisolate.Worker) -> None:
+    result = agent.get_entrypoint().call_logged("myAgent", {"q": 4})
+    assert result.value == {"answer": 8, "greeting": "hi"}
+    assert result.logs == [dynisolate.LogRecord("info", "asked 4")]
+    source = """export default { noisy() {
+      console.debug("d", 1);
+      console.info({ a: [1, "two"] });
+      console.warn("w");
+      console.error(new TypeError("e"));
+      throw new Error("after logging");
+    } };"""
+    with pytest.raises(dynisolate.GuestError) as info:
+        dynisolate.Loader(cache_dir=None).load({"agent.js": source}).get_entrypoint().call_logged("noisy")
+    levels = [(r.level, r.message.splitlines()[0]) for r in info.value.logs]
+    assert levels == [
+        ("debug", "d 1"),
+        ("info", '{ a: [1, "two"] }'),
+        ("warn", "w"),
+        ("error", "TypeError: e"),
+    ]
 
 
 def test_a_module_body_that_throws_is_a_load_error(loader: dynisolate.Loader) -> None:
@@ -181,5 +218,3 @@ def test_fetch_without_an_outbound_handler_is_refused(loader: dynisolate.Loader)
     worker = loader.load({"a.js": source})
     result = worker.get_entrypoint().get()
     assert result.startswith("TypeError: This worker is not permitted to access the internet")
-    with pytest.raises(dynisolate.LoadError, match="outbound"):
-        loader.load({"a.js": source}, global_outbound=lambda request: None)

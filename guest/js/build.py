@@ -89,18 +89,24 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
     return upstream
 
 
-def glue_header(out: Path) -> None:
-    """glue.js as a C string literal."""
-    text = (HERE / "glue.js").read_text()
-    body = "".join(f"\\x{b:02x}" for b in text.encode())
-    out.write_text(f'static const char GLUE_JS[] = "{body}";\n')
+# Our JavaScript, compiled into the engine as C string literals (file -> C name).
+SCRIPTS = {"web.js": "WEB_JS", "glue.js": "GLUE_JS"}
+
+
+def scripts_header(out: Path) -> None:
+    """The SCRIPTS as C string literals."""
+    lines = []
+    for name, symbol in SCRIPTS.items():
+        body = "".join(f"\\x{b:02x}" for b in (HERE / name).read_bytes())
+        lines.append(f'static const char {symbol}[] = "{body}";\n')
+    out.write_text("".join(lines))
 
 
 def build(out: Path, cache: Path) -> None:
     inputs = hashlib.sha256()
     for part in (QUICKJS_SDIST_SHA256, ZIG, " ".join(CFLAGS + LDFLAGS)):
         inputs.update(part.encode())
-    for name in ("shim.c", "glue.js", "build.py"):
+    for name in ("shim.c", "build.py", *SCRIPTS):
         inputs.update((HERE / name).read_bytes())
     key = inputs.hexdigest()[:24]
     cached = cache / "out" / f"js-guest-{key}.wasm"
@@ -109,7 +115,7 @@ def build(out: Path, cache: Path) -> None:
         upstream = quickjs_sources(python, cache)
         work = cache / "work" / key
         work.mkdir(parents=True, exist_ok=True)
-        glue_header(work / "glue.h")
+        scripts_header(work / "scripts.h")
         cc = [python, "-m", "ziglang", "cc", *CFLAGS, f"-I{upstream}", f"-I{work}"]
         env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": os.fspath(cache / "zig-cache")}
         sources = [upstream / src for src in ENGINE_SOURCES] + [HERE / "shim.c"]

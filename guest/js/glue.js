@@ -1,37 +1,203 @@
-// The request handler inside the JS guest. Evaluated once by shim.c at js_init; the function it
-// returns is held by C only. It captures the intrinsics it uses up front, so tenant code that
-// replaces JSON, Object or Promise methods later cannot steer it.
-(function (hostCall) {
+// The request handler inside the JS guest. Evaluated once by shim.c at js_init, after web.js; the
+// object it returns ({run, timers}) is held by C only. It captures every intrinsic it uses up
+// front and never iterates with tenant-replaceable protocols (spread, for-of, Array methods), so
+// tenant code that replaces JSON, Object, Array or Promise members later cannot steer it.
+(function (hostCall, hostFetch, hostLog, web) {
   "use strict";
   const parse = JSON.parse;
   const stringify = JSON.stringify;
+  const uncurry = Function.prototype.call.bind.bind(Function.prototype.call);
   const keys = Object.keys;
   const getPrototypeOf = Object.getPrototypeOf;
   const ownNames = Object.getOwnPropertyNames;
+  const defineProperty = Object.defineProperty;
+  const create = Object.create;
+  const freeze = Object.freeze;
+  const hasOwn = Object.hasOwn;
   const apply = Reflect.apply;
+  const isArray = Array.isArray;
+  const includes = uncurry(Array.prototype.includes);
+  const join = uncurry(Array.prototype.join);
+  const trimEnd = uncurry(String.prototype.trimEnd);
   const StringOf = String;
   const ErrorClass = Error;
   const TypeErrorClass = TypeError;
   const ObjectProto = Object.prototype;
-  const create = Object.create;
-  const freeze = Object.freeze;
-  const hasOwn = Object.hasOwn;
   const resolve = Promise.resolve.bind(Promise);
+  const promiseThen = uncurry(Promise.prototype.then);
+  const RequestClass = Request; // web.js's, before any tenant code can replace the global
   const reject = Promise.reject.bind(Promise);
+  const isFinite = Number.isFinite;
+  const now = Date.now;
+  const MapClass = Map;
+  const mapGet = uncurry(Map.prototype.get);
+  const mapSet = uncurry(Map.prototype.set);
+  const mapDelete = uncurry(Map.prototype.delete);
+  const mapClear = uncurry(Map.prototype.clear);
+  const mapForEach = uncurry(Map.prototype.forEach);
+  const SetClass = Set;
+  const setHas = uncurry(Set.prototype.has);
+  const setAdd = uncurry(Set.prototype.add);
+  const setDelete = uncurry(Set.prototype.delete);
 
-  // global_outbound = None: no network. Defined (not assigned) before any tenant code exists.
-  Object.defineProperty(globalThis, "fetch", {
-    value: async function fetch() {
-      throw new TypeErrorClass(
-        "This worker is not permitted to access the internet via global functions like fetch(). " +
-          "It must use capabilities (such as bindings in 'env') to talk to the outside world.",
-      );
-    },
-    writable: true,
-    configurable: true,
+  const NOT_PERMITTED =
+    "This worker is not permitted to access the internet via global functions like fetch(). " +
+    "It must use capabilities (such as bindings in 'env') to talk to the outside world.";
+
+  // Each `define` makes a global the way built-ins are: writable, configurable, not enumerable.
+  function define(name, value) {
+    defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+
+  // ---- console: structured records (level, message) for the host ----
+  const LEVELS = { debug: 0, log: 1, info: 1, warn: 2, error: 3, trace: 0 };
+
+  function inspect(value, depth, seen) {
+    switch (typeof value) {
+      case "string":
+        return depth === 0 ? value : stringify(value);
+      case "function":
+        return `[Function ${value.name || "(anonymous)"}]`;
+      case "bigint":
+        return `${value}n`;
+      case "symbol":
+        return StringOf(value);
+      case "object":
+        break;
+      default:
+        return StringOf(value);
+    }
+    if (value === null) return "null";
+    if (value instanceof ErrorClass) {
+      const stack = trimEnd(StringOf(value.stack ?? ""));
+      return `${value.name}: ${value.message}` + (stack ? "\n" + stack : "");
+    }
+    if (setHas(seen, value)) return "[Circular]";
+    if (depth > 3) return isArray(value) ? "[Array]" : "[Object]";
+    setAdd(seen, value);
+    const parts = [];
+    try {
+      if (isArray(value)) {
+        for (let i = 0; i < value.length && i < 100; i++) parts[parts.length] = inspect(value[i], depth + 1, seen);
+        return `[${join(parts, ", ")}]`;
+      }
+      const names = keys(value);
+      for (let i = 0; i < names.length && i < 100; i++) {
+        parts[parts.length] = `${names[i]}: ${inspect(value[names[i]], depth + 1, seen)}`;
+      }
+      return parts.length ? `{ ${join(parts, ", ")} }` : "{}";
+    } catch {
+      return "[Object]";
+    } finally {
+      setDelete(seen, value);
+    }
+  }
+
+  function format(args) {
+    const parts = [];
+    for (let i = 0; i < args.length; i++) parts[i] = inspect(args[i], 0, new SetClass());
+    return join(parts, " ");
+  }
+
+  const console = {};
+  for (const name of keys(LEVELS)) {
+    const level = LEVELS[name];
+    console[name] = function (...args) {
+      hostLog(level, format(args));
+    };
+  }
+  define("console", console);
+
+  // ---- timers: they fire within the call that set them; the host sleeps between them ----
+  const timers = new MapClass();
+  let nextTimerId = 1;
+  let timerSeq = 0;
+
+  function addTimer(callback, delay, args, repeat) {
+    if (typeof callback !== "function") throw new TypeErrorClass("the timer callback must be a function");
+    const ms = isFinite(+delay) && +delay > 0 ? +delay : 0;
+    const id = nextTimerId++;
+    mapSet(timers, id, { due: now() + ms, seq: timerSeq++, ms, callback, args, repeat });
+    return id;
+  }
+  function clearTimer(id) {
+    mapDelete(timers, +id);
+  }
+  define("setTimeout", function setTimeout(callback, delay = 0, ...args) {
+    return addTimer(callback, delay, args, false);
   });
+  define("setInterval", function setInterval(callback, delay = 0, ...args) {
+    return addTimer(callback, delay, args, true);
+  });
+  define("clearTimeout", clearTimer);
+  define("clearInterval", clearTimer);
 
-  let namespace = null;
+  // Called by C when no job is left: fires the earliest due timer (one, so its promise jobs run
+  // before the next), and returns 0 after firing, the ms until the next timer, or -1 for none.
+  function runTimers() {
+    let earliest = null;
+    let earliestId = 0;
+    mapForEach(timers, (timer, id) => {
+      if (earliest === null || timer.due < earliest.due || (timer.due === earliest.due && timer.seq < earliest.seq)) {
+        earliest = timer;
+        earliestId = id;
+      }
+    });
+    if (earliest === null) return -1;
+    const wait = earliest.due - now();
+    if (wait > 0) return wait;
+    if (earliest.repeat) {
+      earliest.due = now() + (earliest.ms || 1);
+      earliest.seq = timerSeq++;
+    } else {
+      mapDelete(timers, earliestId);
+    }
+    try {
+      apply(earliest.callback, globalThis, earliest.args);
+    } catch (e) {
+      hostLog(3, "Uncaught (in timer) " + inspect(e, 0, new SetClass()));
+    }
+    return 0;
+  }
+
+  // ---- values crossing to the host: strict JSON, no silent loss ----
+  // A walk in JS before a plain JSON.stringify: much cheaper than a replacer, which costs a call
+  // from C into JS per value. Values with toJSON (Date) are left to it; cycles are left to
+  // stringify, which refuses them (the walk stops at MAX_WIRE_DEPTH).
+  const MAX_WIRE_DEPTH = 512;
+
+  function refuse(what, key) {
+    const where = key === "" ? "" : ` (at key ${stringify(key)})`;
+    throw new TypeErrorClass(`${what} cannot be sent to the host${where}`);
+  }
+
+  function checkWire(value, key, depth) {
+    switch (typeof value) {
+      case "function":
+      case "symbol":
+      case "bigint":
+        return refuse(`a ${typeof value}`, key);
+      case "number":
+        if (!isFinite(value)) refuse(StringOf(value), key);
+        return;
+      case "object":
+        break;
+      default:
+        return;
+    }
+    if (value === null || depth > MAX_WIRE_DEPTH || typeof value.toJSON === "function") return;
+    if (isArray(value)) {
+      for (let i = 0; i < value.length; i++) checkWire(value[i], StringOf(i), depth + 1);
+      return;
+    }
+    const names = keys(value);
+    for (let i = 0; i < names.length; i++) checkWire(value[names[i]], names[i], depth + 1);
+  }
+
+  function toWire(value) {
+    checkWire(value, "", 0);
+    return stringify(value);
+  }
 
   function errorInfo(e) {
     if (e instanceof ErrorClass) {
@@ -40,11 +206,73 @@
     return { name: "Error", message: StringOf(e), stack: "" };
   }
 
+  function hostError(reply) {
+    const error = new ErrorClass(StringOf(reply.error?.message ?? ""));
+    error.name = StringOf(reply.error?.name ?? "Error");
+    return error;
+  }
+
+  // ---- fetch(): through the worker's outbound handler, or refused ----
+  let outboundAllowed = false;
+  define("fetch", async function fetch(input, init) {
+    if (!outboundAllowed) throw new TypeErrorClass(NOT_PERMITTED);
+    const request = new RequestClass(input, init);
+    const wire = await web.requestToWire(request);
+    const reply = parse(hostFetch(stringify(wire)));
+    if (!hasOwn(reply, "ok")) throw hostError(reply);
+    return web.responseFromWire(reply.ok);
+  });
+
+  // ---- env: copied data plus RPC stubs ----
+  // One env call: synchronous on the host, a promise to the tenant (as Workers RPC).
+  function invoke(name, args) {
+    let reply;
+    try {
+      reply = parse(hostCall(name, toWire(args)));
+    } catch (e) {
+      return reject(e);
+    }
+    return hasOwn(reply, "ok") ? resolve(reply.ok) : reject(hostError(reply));
+  }
+
+  // A function binding becomes a function, an RpcTarget an object of methods. Stubs hold nothing
+  // of the host and are not thenables.
+  function makeEnv(data, stubs) {
+    // Defined, not assigned: setters a tenant put on Object.prototype never see env values.
+    const env = create(ObjectProto);
+    const put = (name, value) => defineProperty(env, name, { value, writable: true, enumerable: true, configurable: true });
+    const dataNames = keys(data);
+    for (let i = 0; i < dataNames.length; i++) put(dataNames[i], data[dataNames[i]]);
+    const stubNames = keys(stubs);
+    for (let i = 0; i < stubNames.length; i++) {
+      const name = stubNames[i];
+      const methods = stubs[name];
+      if (methods === null) {
+        put(name, (...args) => invoke(name, args));
+      } else {
+        const stub = create(null);
+        for (let j = 0; j < methods.length; j++) {
+          const method = methods[j];
+          stub[method] = (...args) => invoke(name + "." + method, args);
+        }
+        put(name, freeze(stub));
+      }
+    }
+    return freeze(env);
+  }
+
+  // ---- the tenant's exports ----
+  let namespace = null;
+
   function methodsOf(target) {
     const names = [];
     for (let o = target; o && o !== ObjectProto; o = getPrototypeOf(o)) {
-      for (const name of ownNames(o)) {
-        if (name !== "constructor" && typeof target[name] === "function" && !names.includes(name)) names.push(name);
+      const own = ownNames(o);
+      for (let i = 0; i < own.length; i++) {
+        const name = own[i];
+        if (name !== "constructor" && typeof target[name] === "function" && !includes(names, name)) {
+          names[names.length] = name;
+        }
       }
     }
     return names;
@@ -54,82 +282,93 @@
     const out = { default: [], classes: {} };
     const main = ns.default;
     if (main && typeof main === "object") out.default = methodsOf(main);
-    for (const name of keys(ns)) {
-      const value = ns[name];
-      if (typeof value === "function" && value.prototype) out.classes[name] = methodsOf(value.prototype);
+    const names = keys(ns);
+    for (let i = 0; i < names.length; i++) {
+      const value = ns[names[i]];
+      if (typeof value === "function" && value.prototype) out.classes[names[i]] = methodsOf(value.prototype);
     }
     return out;
   }
 
-  // One env call: synchronous on the host, a promise to the tenant (as Workers RPC).
-  function invoke(name, args) {
-    let reply;
-    try {
-      reply = parse(hostCall(name, stringify(args)));
-    } catch (e) {
-      return reject(e);
-    }
-    if (hasOwn(reply, "ok")) return resolve(reply.ok);
-    const error = new ErrorClass(StringOf(reply.error?.message ?? ""));
-    error.name = StringOf(reply.error?.name ?? "Error");
-    return reject(error);
-  }
-
-  // env = copied data plus stubs: a function binding becomes a function, an RpcTarget an object of
-  // methods. Stubs hold nothing of the host and are not thenables.
-  function makeEnv(data, stubs) {
-    const env = { ...data };
-    for (const name of keys(stubs)) {
-      const methods = stubs[name];
-      if (methods === null) {
-        env[name] = (...args) => invoke(name, args);
-      } else {
-        const stub = create(null);
-        for (const method of methods) stub[method] = (...args) => invoke(name + "." + method, args);
-        env[name] = freeze(stub);
-      }
-    }
-    return freeze(env);
-  }
-
-  async function call(request) {
-    if (namespace === null) throw new TypeErrorClass("no module is loaded");
-    const env = makeEnv(request.env ?? {}, request.stubs ?? {});
+  // Finds the object and method a request names, and the arguments it gets.
+  function target(request, env, args) {
     const ctx = {};
-    let target;
-    let args = request.args;
+    let object;
     if (request.entry == null) {
-      target = namespace.default;
-      args = [...args, env, ctx];
+      object = namespace.default;
+      args[args.length] = env;
+      args[args.length] = ctx;
     } else {
       const Entry = namespace[request.entry];
       if (typeof Entry !== "function") throw new TypeErrorClass(`the worker has no entrypoint named ${request.entry}`);
-      target = new Entry(ctx, env);
+      object = new Entry(ctx, env);
     }
-    const method = target == null ? undefined : target[request.method];
+    const method = object == null ? undefined : object[request.method];
     if (typeof method !== "function") {
       throw new TypeErrorClass(`${request.entry ?? "default"}.${request.method} is not a function`);
     }
-    return await apply(method, target, args);
+    return { object, method };
   }
 
-  return async function run(text) {
+  // The env of this isolate: built once, at load, from the data and stubs the host sent.
+  let env = null;
+
+  function finish(value) {
+    mapClear(timers); // timers do not outlive the call that set them
+    try {
+      return '{"ok":' + (value === undefined ? "null" : toWire(value)) + "}";
+    } catch (e) {
+      return stringify({ serialization: "the result cannot be sent to the host: " + errorInfo(e).message });
+    }
+  }
+
+  function fail(e) {
+    mapClear(timers);
+    return stringify({ error: errorInfo(e) });
+  }
+
+  async function load(request) {
+    namespace = await import(request.main);
+    env = makeEnv(request.env, request.stubs);
+    return request.describe ? describe(namespace) : null;
+  }
+
+  async function fetchOp(request) {
+    const args = [web.requestFromWire(request.args[0])];
+    const { object, method } = target(request, env, args);
+    const response = await apply(method, object, args);
+    if (!web.isResponse(response)) {
+      throw new TypeErrorClass("the fetch handler must return a Response, got " + inspect(response, 1, new SetClass()));
+    }
+    return web.responseToWire(response);
+  }
+
+  // Returns the reply text, or a promise of it when the call awaits something: a method that
+  // returns a plain value costs no promise machinery.
+  function run(text) {
+    let result;
     try {
       const request = parse(text);
-      let value;
+      outboundAllowed = request.outbound === true;
       if (request.op === "load") {
-        namespace = await import(request.main);
-        value = request.describe ? describe(namespace) : null;
+        result = load(request);
       } else {
-        value = await call(request);
-      }
-      try {
-        return stringify({ ok: value === undefined ? null : value });
-      } catch (e) {
-        return stringify({ error: { name: "TypeError", message: "the result cannot be serialised: " + errorInfo(e).message, stack: "" } });
+        if (namespace === null) throw new TypeErrorClass("no module is loaded");
+        if (request.op === "fetch") {
+          result = fetchOp(request);
+        } else {
+          const { object, method } = target(request, env, request.args);
+          result = apply(method, object, request.args);
+        }
       }
     } catch (e) {
-      return stringify({ error: errorInfo(e) });
+      return fail(e);
     }
-  };
+    if (result !== null && (typeof result === "object" || typeof result === "function") && typeof result.then === "function") {
+      return promiseThen(resolve(result), finish, fail);
+    }
+    return finish(result);
+  }
+
+  return { run, timers: runTimers };
 })

@@ -3,8 +3,9 @@
  * The host talks to the engine through `json:run`, the JSON ABI of rust/abi.rs: it writes a UTF-8
  * JSON request into guest memory (through `dynisolate_alloc`), and gets back a packed pointer/length of a UTF-8 JSON envelope,
  * `{"ok": value}` or `{"error": {"name", "message", "stack"}}`. All request handling lives in
- * glue.js, which is compiled in here as a string and evaluated once in `js_init`; it is held only
- * by this file, never reachable from `globalThis`.
+ * glue.js, and the web platform classes in web.js; both are compiled in here as strings and
+ * evaluated once in `js_init` (so they are part of the pre-initialised snapshot). The functions
+ * they hand back are held only by this file, never reachable from `globalThis`.
  *
  * This translation unit includes quickjs.c so `js_reseed` can reach the context's RNG state: a
  * pre-initialised snapshot would otherwise give every isolate the same Math.random() sequence.
@@ -17,12 +18,19 @@
 IMPORT("dynisolate", "log") void host_log(int32_t level, const char *ptr, int32_t len);
 IMPORT("dynisolate", "env_call")
 int64_t host_env_call(const char *name, int32_t name_len, const char *args, int32_t args_len);
+IMPORT("dynisolate", "outbound") int64_t host_outbound(const char *request, int32_t len);
+IMPORT("dynisolate", "sleep") void host_sleep(int32_t ms);
+IMPORT("dynisolate", "random") void host_random(uint8_t *buf, int32_t len);
 
-#include "glue.h" /* static const char GLUE_JS[]: generated from glue.js by build.py */
+#include "scripts.h" /* WEB_JS and GLUE_JS, generated from web.js and glue.js by build.py */
+
+/* Heap growth allowed after the snapshot before QuickJS's first garbage collection. */
+#define GC_HEADROOM_BYTES (4u << 20)
 
 static JSRuntime *runtime;
 static JSContext *context;
 static JSValue glue_run;                /* glue's request handler */
+static JSValue glue_timers;             /* runs due timers; returns ms to the next one, or -1 */
 static char *last_output;               /* freed when the next call starts */
 
 /* The tenant's modules, as the host laid them out (see `json:bundle`). */
@@ -44,24 +52,47 @@ EXPORT("dynisolate_alloc") void *js_alloc(int32_t len) {
     return malloc(len > 0 ? (size_t)len : 1);
 }
 
-/* console.* -> host log records. magic carries the level. */
-static JSValue js_console(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv, int magic) {
-    DynBuf buf;
-    dbuf_init(&buf);
-    for (int i = 0; i < argc; i++) {
-        size_t len;
-        const char *text = JS_ToCStringLen(ctx, &len, argv[i]);
-        if (!text) {
-            dbuf_free(&buf);
-            return JS_EXCEPTION;
-        }
-        if (i > 0) dbuf_putc(&buf, ' ');
-        dbuf_put(&buf, (const uint8_t *)text, len);
-        JS_FreeCString(ctx, text);
-    }
-    host_log(magic, (const char *)buf.buf, (int32_t)buf.size);
-    dbuf_free(&buf);
+/* glue: hostLog(level, text) -> one console record for the host. */
+static JSValue js_host_log(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    int32_t level;
+    size_t len;
+    if (JS_ToInt32(ctx, &level, argv[0])) return JS_EXCEPTION;
+    const char *text = JS_ToCStringLen(ctx, &len, argv[1]);
+    if (!text) return JS_EXCEPTION;
+    host_log(level, text, (int32_t)len);
+    JS_FreeCString(ctx, text);
     return JS_UNDEFINED;
+}
+
+/* Takes a host reply written through dynisolate_alloc and turns it into a JS string. */
+static JSValue reply_string(JSContext *ctx, int64_t packed) {
+    char *reply = (char *)(uintptr_t)((uint64_t)packed >> 32);
+    JSValue text = JS_NewStringLen(ctx, reply, (uint32_t)packed);
+    free(reply);
+    return text;
+}
+
+/* glue: hostFetch(requestJson) -> reply envelope text, from the host's outbound handler. */
+static JSValue js_host_fetch(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    size_t len;
+    const char *request = JS_ToCStringLen(ctx, &len, argv[0]);
+    if (!request) return JS_EXCEPTION;
+    int64_t packed = host_outbound(request, (int32_t)len);
+    JS_FreeCString(ctx, request);
+    return reply_string(ctx, packed);
+}
+
+/* web.js: randomFill(view) fills any ArrayBuffer view with bytes from the host's CSPRNG. */
+static JSValue js_random_fill(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    size_t offset, length, element, size;
+    JSValue buffer = JS_GetTypedArrayBuffer(ctx, argv[0], &offset, &length, &element);
+    if (JS_IsException(buffer)) return JS_EXCEPTION;
+    uint8_t *bytes = JS_GetArrayBuffer(ctx, &size, buffer);
+    JS_FreeValue(ctx, buffer);
+    if (!bytes || offset + length > size) return JS_ThrowTypeError(ctx, "randomFill: detached buffer");
+    if (length > 65536) return JS_ThrowRangeError(ctx, "randomFill: at most 65536 bytes");
+    host_random(bytes + offset, (int32_t)length);
+    return JS_DupValue(ctx, argv[0]);
 }
 
 /* glue: hostCall(name, argsJson) -> reply envelope text, from the host's env dispatcher. */
@@ -76,10 +107,7 @@ static JSValue js_host_call(JSContext *ctx, JSValueConst this_val, int argc, JSV
     int64_t packed = host_env_call(name, (int32_t)name_len, args, (int32_t)args_len);
     JS_FreeCString(ctx, name);
     JS_FreeCString(ctx, args);
-    char *reply = (char *)(uintptr_t)((uint64_t)packed >> 32);
-    JSValue text = JS_NewStringLen(ctx, reply, (uint32_t)packed);
-    free(reply); /* written by the host through dynisolate_alloc */
-    return text;
+    return reply_string(ctx, packed);
 }
 
 static const Module *find_module(const char *name) {
@@ -104,18 +132,14 @@ static JSModuleDef *load_module(JSContext *ctx, const char *name, void *opaque) 
     return module;
 }
 
-static void add_console(JSContext *ctx) {
-    static const struct { const char *name; int level; } methods[] = {
-        {"debug", 0}, {"log", 1}, {"info", 1}, {"warn", 2}, {"error", 3},
-    };
-    JSValue console = JS_NewObject(ctx);
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        JSValue fn = JS_NewCFunctionMagic(ctx, js_console, methods[i].name, 1, JS_CFUNC_generic_magic, methods[i].level);
-        JS_DefinePropertyValueStr(ctx, console, methods[i].name, fn, JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
-    }
-    JSValue global = JS_GetGlobalObject(ctx);
-    JS_DefinePropertyValueStr(ctx, global, "console", console, JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE);
-    JS_FreeValue(ctx, global);
+/* Evaluates one of our scripts (a function expression) and calls it with `argc` arguments. */
+static JSValue run_script(const char *source, size_t len, const char *name, int argc, JSValue *argv) {
+    JSValue factory = JS_Eval(context, source, len, name, JS_EVAL_TYPE_GLOBAL);
+    if (JS_IsException(factory)) return factory;
+    JSValue result = JS_Call(context, factory, JS_UNDEFINED, argc, argv);
+    JS_FreeValue(context, factory);
+    for (int i = 0; i < argc; i++) JS_FreeValue(context, argv[i]);
+    return result;
 }
 
 /* Creates the runtime, the context and the glue. Runs once, before any snapshot is taken. */
@@ -127,24 +151,31 @@ EXPORT("js_init") int32_t js_init(void) {
     JS_SetModuleLoaderFunc(runtime, NULL, load_module, NULL);
     context = JS_NewContext(runtime);
     if (!context) return -1;
-    add_console(context);
-    JSValue factory = JS_Eval(context, GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", JS_EVAL_TYPE_GLOBAL);
-    if (JS_IsException(factory)) return -2;
-    JSValue host_call = JS_NewCFunction(context, js_host_call, "hostCall", 2);
-    glue_run = JS_Call(context, factory, JS_UNDEFINED, 1, &host_call);
-    JS_FreeValue(context, host_call);
-    JS_FreeValue(context, factory);
-    return JS_IsFunction(context, glue_run) ? 0 : -3;
+    JSValue hooks = JS_NewObject(context);
+    JS_SetPropertyStr(context, hooks, "randomFill", JS_NewCFunction(context, js_random_fill, "randomFill", 1));
+    JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 1, &hooks);
+    if (JS_IsException(web)) return -2;
+    JSValue glue_args[] = {
+        JS_NewCFunction(context, js_host_call, "hostCall", 2),
+        JS_NewCFunction(context, js_host_fetch, "hostFetch", 1),
+        JS_NewCFunction(context, js_host_log, "hostLog", 2),
+        web,
+    };
+    JSValue glue = run_script(GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", 4, glue_args);
+    if (JS_IsException(glue)) return -3;
+    glue_run = JS_GetPropertyStr(context, glue, "run");
+    glue_timers = JS_GetPropertyStr(context, glue, "timers");
+    JS_FreeValue(context, glue);
+    return JS_IsFunction(context, glue_run) && JS_IsFunction(context, glue_timers) ? 0 : -4;
 }
 
 /* The pre-initialisation entry point: the host snapshots the instance after this returns. */
 EXPORT("wizer_init") void wizer_init(void) {
-    js_init();
-}
-
-/* Caps the JS heap (bytes); 0 removes the cap. */
-EXPORT("js_set_memory_limit") void js_set_memory_limit(int64_t bytes) {
-    JS_SetMemoryLimit(runtime, bytes > 0 ? (size_t)bytes : (size_t)-1);
+    if (js_init() != 0) return;
+    /* Collect the start-up garbage now, and leave room before the next collection: an isolate
+     * serving one call should never pay for a GC of the whole engine heap. */
+    JS_RunGC(runtime);
+    JS_SetGCThreshold(runtime, runtime->malloc_state.malloc_size + GC_HEADROOM_BYTES);
 }
 
 /* Fresh RNG state for this isolate. */
@@ -178,34 +209,41 @@ static int64_t ok_null(void) {
     return output("{\"ok\":null}", 11);
 }
 
-/* Takes ownership of the module bundle. Layout (little endian): u32 count, then per module
- * u32 name_len, u32 data_len, u32 bytecode, the name and a NUL, the data and a NUL. */
-EXPORT("json:bundle") int64_t js_bundle(uint8_t *buf, int32_t len) {
-    free(last_output);
-    last_output = NULL;
+/* Takes ownership of `owner` and reads the module bundle at `p` (inside it). Layout (little
+ * endian): u32 count, then per module u32 name_len, u32 data_len, u32 bytecode, the name and a
+ * NUL, the data and a NUL. Returns an error message, or NULL. */
+static const char *set_bundle(uint8_t *owner, const uint8_t *p, uint32_t len) {
     free(bundle_buf);
     free(modules);
-    bundle_buf = buf;
+    bundle_buf = owner;
     module_count = 0;
     modules = NULL;
-    const uint8_t *p = buf, *end = buf + (len > 0 ? len : 0);
-    if (end - p < 4) return internal_error("the bundle is truncated");
+    const uint8_t *end = p + len;
+    if (end - p < 4) return "the bundle is truncated";
     uint32_t count = read_u32(p);
     p += 4;
-    if (count > 4096) return internal_error("the bundle has too many modules");
+    if (count > 4096) return "the bundle has too many modules";
     modules = calloc(count ? count : 1, sizeof *modules);
-    if (!modules) return internal_error("out of memory");
+    if (!modules) return "out of memory";
     for (uint32_t i = 0; i < count; i++) {
-        if (end - p < 12) return internal_error("the bundle is truncated");
+        if (end - p < 12) return "the bundle is truncated";
         uint32_t name_len = read_u32(p), data_len = read_u32(p + 4), bytecode = read_u32(p + 8);
         p += 12;
         if ((uint64_t)(end - p) < (uint64_t)name_len + data_len + 2 || p[name_len] || p[name_len + 1 + data_len])
-            return internal_error("the bundle is malformed");
+            return "the bundle is malformed";
         modules[i] = (Module){(const char *)p, p + name_len + 1, data_len, bytecode};
         p += name_len + 1 + data_len + 1;
         module_count = i + 1;
     }
-    return ok_null();
+    return NULL;
+}
+
+/* Takes ownership of the module bundle (see `set_bundle`). */
+EXPORT("json:bundle") int64_t js_bundle(uint8_t *buf, int32_t len) {
+    free(last_output);
+    last_output = NULL;
+    const char *error = set_bundle(buf, buf, len > 0 ? (uint32_t)len : 0);
+    return error ? internal_error(error) : ok_null();
 }
 
 /* Compiles bundle module `index` (given as decimal text) from source to bytecode; returns the
@@ -238,36 +276,70 @@ EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
     return packed;
 }
 
+/* Handles one request: calls glue's run, which returns the reply text, or a promise of it when
+ * the call awaits something; then runs the call's event loop until that promise settles. */
+static int64_t handle(const char *request, size_t len) {
+    if (js_init() != 0) return internal_error("the engine failed to start");
+    JSValue arg = JS_NewStringLen(context, request, len);
+    JSValue reply = JS_Call(context, glue_run, JS_UNDEFINED, 1, &arg);
+    JS_FreeValue(context, arg);
+    if (JS_IsException(reply)) {
+        JS_FreeValue(context, JS_GetException(context));
+        return internal_error("the request handler threw (out of memory or stack?)");
+    }
+    if (JS_IsPromise(reply)) {
+        JSValue promise = reply;
+        /* Run jobs; when none is left and the call is still pending, fire due timers or sleep
+         * (on the host, against the call's deadline) until the next one. */
+        JSContext *job_context;
+        while (JS_PromiseState(context, promise) == JS_PROMISE_PENDING) {
+            int ran = JS_ExecutePendingJob(runtime, &job_context);
+            if (ran > 0) continue;
+            if (ran < 0) JS_FreeValue(context, JS_GetException(context)); /* a job failed to start */
+            JSValue next = JS_Call(context, glue_timers, JS_UNDEFINED, 0, NULL);
+            int32_t ms = -1;
+            if (JS_IsException(next)) JS_FreeValue(context, JS_GetException(context));
+            else JS_ToInt32(context, &ms, next);
+            JS_FreeValue(context, next);
+            if (ms < 0) break;
+            if (ms > 0) host_sleep(ms);
+        }
+        JSPromiseStateEnum state = JS_PromiseState(context, promise);
+        reply = state == JS_PROMISE_FULFILLED ? JS_PromiseResult(context, promise) : JS_UNDEFINED;
+        JS_FreeValue(context, promise);
+        if (state == JS_PROMISE_PENDING) return internal_error("the call awaited something that never settles");
+        if (state != JS_PROMISE_FULFILLED) return internal_error("the request handler failed (out of memory or stack?)");
+    }
+    size_t reply_len;
+    const char *text = JS_IsString(reply) ? JS_ToCStringLen(context, &reply_len, reply) : NULL;
+    int64_t packed = text ? output(text, reply_len) : internal_error("the reply is not a string");
+    if (text) JS_FreeCString(context, text);
+    JS_FreeValue(context, reply);
+    return packed;
+}
+
 /* Handles one request (consumes the input buffer); returns the packed reply envelope. */
 EXPORT("json:run") int64_t js_run(char *request, int32_t len) {
     free(last_output);
     last_output = NULL;
-    if (js_init() != 0) return internal_error("the engine failed to start");
-    JSValue arg = JS_NewStringLen(context, request, (size_t)len);
+    int64_t packed = handle(request, len > 0 ? (size_t)len : 0);
     free(request);
-    JSValue promise = JS_Call(context, glue_run, JS_UNDEFINED, 1, &arg);
-    JS_FreeValue(context, arg);
-    if (JS_IsException(promise)) {
-        JS_FreeValue(context, JS_GetException(context));
-        return internal_error("the request handler threw (out of memory or stack?)");
-    }
-    JSContext *job_context;
-    while (JS_PromiseState(context, promise) == JS_PROMISE_PENDING) {
-        if (JS_ExecutePendingJob(runtime, &job_context) <= 0) break;
-    }
-    int64_t packed;
-    if (JS_PromiseState(context, promise) == JS_PROMISE_FULFILLED) {
-        JSValue reply = JS_PromiseResult(context, promise);
-        size_t reply_len;
-        const char *text = JS_ToCStringLen(context, &reply_len, reply);
-        packed = text ? output(text, reply_len) : internal_error("the reply is not a string");
-        if (text) JS_FreeCString(context, text);
-        JS_FreeValue(context, reply);
-    } else if (JS_PromiseState(context, promise) == JS_PROMISE_PENDING) {
-        packed = internal_error("the call awaited something that never settles");
-    } else {
-        packed = internal_error("the request handler failed (out of memory or stack?)");
-    }
-    JS_FreeValue(context, promise);
     return packed;
+}
+
+/* Starts a fresh isolate in one call (takes ownership of the buffer). Layout: i64 seed (little
+ * endian), u32 bundle length, the bundle (see `json:bundle`), then the load request. */
+EXPORT("json:start") int64_t js_start(uint8_t *buf, int32_t len) {
+    free(last_output);
+    last_output = NULL;
+    int64_t seed;
+    uint32_t bundle_len;
+    if (js_init() != 0 || len < 12 || (memcpy(&seed, buf, 8), bundle_len = read_u32(buf + 8), (uint64_t)len - 12 < bundle_len)) {
+        free(buf);
+        return internal_error("the start request is malformed");
+    }
+    context->random_state = seed ? (uint64_t)seed : 1;
+    const char *error = set_bundle(buf, buf + 12, bundle_len);
+    if (error) return internal_error(error);
+    return handle((const char *)buf + 12 + bundle_len, (size_t)len - 12 - bundle_len);
 }

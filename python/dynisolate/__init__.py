@@ -7,9 +7,10 @@ worker.get_entrypoint().add(2, 3)
 from . import exceptions
 from ._core import __version__
 from ._env import RpcTarget
+from ._http import Request, Response
 from ._limits import Limits
 from ._loader import Loader, default_cache_dir, default_loader, load
-from ._worker import AsyncEntrypoint, Entrypoint, Session, Worker
+from ._worker import AsyncEntrypoint, CallResult, Entrypoint, LogRecord, Session, Worker
 from .exceptions import (
     ArgumentError,
     CallCancelledError,
@@ -29,6 +30,7 @@ from .exceptions import (
     PoolExhaustedError,
     SerializationError,
     StackOverflowError,
+    SubRequestLimitError,
     TableLimitError,
     TrapError,
 )
@@ -36,6 +38,7 @@ from .exceptions import (
 __all__ = [
     "ArgumentError",
     "CallCancelledError",
+    "CallResult",
     "AsyncEntrypoint",
     "ClosedError",
     "ConfigError",
@@ -51,13 +54,17 @@ __all__ = [
     "LoadError",
     "Loader",
     "LogLimitError",
+    "LogRecord",
     "MemoryLimitError",
     "PayloadTooLargeError",
     "PoolExhaustedError",
+    "Request",
+    "Response",
     "RpcTarget",
     "SerializationError",
     "Session",
     "StackOverflowError",
+    "SubRequestLimitError",
     "TableLimitError",
     "TrapError",
     "Worker",

@@ -3,10 +3,26 @@
 from collections.abc import Callable
 from typing import Any, Final, Literal, final
 
-__all__ = ["CancelToken", "Guest", "Isolate", "JsGuest", "MAX_MODULE_BYTES", "Pool", "__version__"]
+__all__ = [
+    "CancelToken",
+    "Guest",
+    "Isolate",
+    "JsGuest",
+    "JsSession",
+    "MAX_MODULE_BYTES",
+    "Pool",
+    "__version__",
+    "js_engine_wasm",
+]
 
 __version__: Final[str]
 MAX_MODULE_BYTES: Final[int]
+
+_Host = Callable[[str, list[Any]], Any]
+_Logs = list[tuple[str, str]]
+
+def js_engine_wasm() -> bytes:
+    """The pre-initialised JavaScript engine module, as the default pool boots it (benchmarks)."""
 
 @final
 class Pool:
@@ -28,13 +44,8 @@ class Pool:
         kind: Literal["wasm", "wat"],
         code: str | bytes,
         env_data: dict[str, Any],
+        limits: dict[str, int | None],
         *,
-        cpu_ms: int,
-        memory_bytes: int | None,
-        fuel: int | None,
-        max_payload_bytes: int,
-        max_host_calls: int,
-        max_log_bytes: int,
         label: str,
     ) -> Guest:
         """Compiles (or fetches from cache) one module, ready to instantiate.
@@ -50,13 +61,7 @@ class Pool:
         modules: list[tuple[str, str]],
         env_data: dict[str, Any],
         stubs: list[tuple[str, list[str] | None]],
-        *,
-        cpu_ms: int,
-        memory_bytes: int | None,
-        fuel: int | None,
-        max_payload_bytes: int,
-        max_host_calls: int,
-        max_log_bytes: int,
+        limits: dict[str, int | None],
     ) -> JsGuest:
         """Loads a JavaScript bundle; syntax errors and module-body exceptions raise `LoadError`."""
     def stats(self) -> dict[str, int]:
@@ -74,11 +79,13 @@ class Guest:
         self,
         name: str,
         args: tuple[Any, ...],
-        host: Callable[[str, list[Any]], Any] | None = None,
+        host: _Host | None = None,
         cancel: CancelToken | None = None,
+        logs: _Logs | None = None,
     ) -> Any:
         """Calls export `name`. `host` dispatches env calls (`(binding, args) -> result`);
-        a cancelled `cancel` token stops the guest with `CallCancelledError`."""
+        a cancelled `cancel` token stops the guest with `CallCancelledError`; `logs` receives the
+        call's `(level, message)` records."""
     def session(self) -> Isolate:
         """Boots an isolate that keeps its state across calls."""
     def exports(self) -> list[str]:
@@ -95,8 +102,9 @@ class Isolate:
         self,
         name: str,
         args: tuple[Any, ...],
-        host: Callable[[str, list[Any]], Any] | None = None,
+        host: _Host | None = None,
         cancel: CancelToken | None = None,
+        logs: _Logs | None = None,
     ) -> Any: ...
     def close(self) -> None:
         """Frees the slot; later calls raise `ClosedError`."""
@@ -117,14 +125,39 @@ class JsGuest:
     @property
     def label(self) -> str: ...
     @property
-    def cache_outcome(self) -> Literal["source"]: ...
+    def cache_outcome(self) -> Literal["compiled", "memory", "disk"]: ...
     def call(
         self,
         name: str,
         args: tuple[Any, ...],
-        host: Callable[[str, list[Any]], Any] | None = None,
+        host: _Host | None = None,
         cancel: CancelToken | None = None,
+        logs: _Logs | None = None,
+        fetch: bool = False,
     ) -> Any:
-        """Calls a default-export method, or `Class.method` of an entrypoint class."""
+        """Calls a default-export method, or `Class.method` of an entrypoint class. With `fetch`,
+        the one argument is a request in wire form and the result a response in wire form."""
+    def session(self) -> JsSession:
+        """Boots an isolate that keeps its JavaScript state across calls."""
     def exports(self) -> list[str]:
         """Default-export methods and `Class.method` names, sorted."""
+    def bytecode_bundle(self) -> bytes:
+        """The modules as QuickJS bytecode in the engine's `json:bundle` layout (benchmarks)."""
+
+@final
+class JsSession:
+    """One live JavaScript isolate (a session)."""
+
+    @property
+    def alive(self) -> bool: ...
+    def call(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        host: _Host | None = None,
+        cancel: CancelToken | None = None,
+        logs: _Logs | None = None,
+        fetch: bool = False,
+    ) -> Any: ...
+    def close(self) -> None:
+        """Frees the slot; later calls raise `ClosedError`."""

@@ -16,6 +16,7 @@ import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._http import Request, Response
 from .exceptions import LoadError
 
 __all__ = ["RpcTarget"]
@@ -62,22 +63,24 @@ def _is_data(value: object, depth: int = 0) -> bool:
 
 
 class Dispatcher:
-    """Routes a guest's env call (`"NAME"` or `"NAME.method"`) to the host.
+    """Routes a guest's env calls (`"NAME"` or `"NAME.method"`) and outbound requests to the host.
 
     Awaitable results are awaited: on the caller's event loop for async calls, else on a private
     loop.
     """
 
-    __slots__ = ("_functions", "_targets", "_loop")
+    __slots__ = ("_functions", "_targets", "_loop", "outbound")
 
     def __init__(
         self,
         functions: dict[str, Callable[..., Any]],
         targets: dict[str, tuple[RpcTarget, frozenset[str]]],
+        outbound: Callable[[Request], Any] | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self._functions = functions
         self._targets = targets
+        self.outbound = outbound
         self._loop = loop
 
     def stubs(self) -> list[tuple[str, list[str] | None]]:
@@ -88,7 +91,7 @@ class Dispatcher:
 
     def bound_to(self, loop: asyncio.AbstractEventLoop) -> Dispatcher:
         """A dispatcher that awaits async env methods on `loop`."""
-        return Dispatcher(self._functions, self._targets, loop)
+        return Dispatcher(self._functions, self._targets, self.outbound, loop)
 
     def __call__(self, name: str, args: list[Any]) -> Any:
         binding, dot, method = name.partition(".")
@@ -106,6 +109,19 @@ class Dispatcher:
             result = self._wait(result)
         return result
 
+    def fetch(self, wire: dict[str, Any]) -> dict[str, Any]:
+        """Serves one outbound request of the guest through the worker's `global_outbound`."""
+        if self.outbound is None:
+            raise TypeError("this worker has no outbound handler")
+        response = self.outbound(Request._from_wire(wire))
+        if inspect.isawaitable(response):
+            response = self._wait(response)
+        if not isinstance(response, Response):
+            raise TypeError(
+                f"the outbound handler returned {type(response).__name__}, not a dynisolate.Response"
+            )
+        return response._to_wire()
+
     def _wait(self, awaitable: Any) -> Any:
         async def run() -> Any:
             return await awaitable
@@ -115,10 +131,13 @@ class Dispatcher:
         return asyncio.run(run())
 
 
-def split_env(env: Mapping[str, Any] | None) -> tuple[dict[str, Any], Dispatcher | None]:
-    """Separates `env` into data to copy in and a dispatcher for the callable bindings."""
+def split_env(
+    env: Mapping[str, Any] | None, outbound: Callable[[Request], Any] | None = None
+) -> tuple[dict[str, Any], Dispatcher | None]:
+    """Separates `env` into data to copy in and a dispatcher for the callable bindings and the
+    outbound handler."""
     if env is None:
-        return {}, None
+        return {}, Dispatcher({}, {}, outbound) if outbound is not None else None
     if not isinstance(env, Mapping):
         raise LoadError(f"env must be a mapping of names to values, not {type(env).__name__}")
     data: dict[str, Any] = {}
@@ -138,5 +157,5 @@ def split_env(env: Mapping[str, Any] | None) -> tuple[dict[str, Any], Dispatcher
                 f"env[{name!r}] is a {type(value).__name__}: pass plain data, a function, "
                 "or an instance of a dynisolate.RpcTarget subclass"
             )
-    dispatcher = Dispatcher(functions, targets) if functions or targets else None
+    dispatcher = Dispatcher(functions, targets, outbound) if functions or targets or outbound else None
     return data, dispatcher

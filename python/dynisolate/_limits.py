@@ -22,6 +22,8 @@ class Limits:
         max_payload_bytes: Largest argument, result or env payload, in bytes (default 16 MiB).
         max_host_calls: Env calls one call may make (default 10,000).
         max_log_bytes: Log bytes one call may write (default 1 MiB).
+        sub_requests: Outbound requests (JavaScript `fetch()`) one call may make (default 50,
+            as Cloudflare's); one more ends the call with `SubRequestLimitError`.
     """
 
     cpu_ms: int = 1_000
@@ -30,6 +32,7 @@ class Limits:
     max_payload_bytes: int = 16 * _MIB
     max_host_calls: int = 10_000
     max_log_bytes: int = _MIB
+    sub_requests: int = 50
 
     def __post_init__(self) -> None:
         for name in (
@@ -37,6 +40,7 @@ class Limits:
             "max_payload_bytes",
             "max_host_calls",
             "max_log_bytes",
+            "sub_requests",
             "memory_bytes",
             "fuel",
         ):
@@ -45,8 +49,9 @@ class Limits:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ConfigError(f"Limits.{name} must be a positive int, got {value!r}")
-        if self.max_host_calls >= 1 << 32:
-            raise ConfigError("Limits.max_host_calls must be below 2**32")
+        for name in ("max_host_calls", "sub_requests"):
+            if getattr(self, name) >= 1 << 32:
+                raise ConfigError(f"Limits.{name} must be below 2**32")
 
     def _core_kwargs(self) -> dict[str, int | None]:
         return {
@@ -56,4 +61,5 @@ class Limits:
             "max_payload_bytes": self.max_payload_bytes,
             "max_host_calls": self.max_host_calls,
             "max_log_bytes": self.max_log_bytes,
+            "sub_requests": self.sub_requests,
         }

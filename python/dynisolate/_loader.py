@@ -19,7 +19,8 @@ from .exceptions import ConfigError, LoadError
 __all__ = ["Loader", "default_cache_dir", "load"]
 
 _MIB = 1 << 20
-_JS_SUFFIXES = (".js", ".mjs")
+_JS_SUFFIXES = (".js", ".mjs", ".ts")
+_JS_DATA_SUFFIXES = (".json", ".txt")
 _WORKER_CODE_KEYS = frozenset({"modules", "main_module", "env", "global_outbound", "limits"})
 
 
@@ -64,20 +65,20 @@ def _pick_module(modules: Mapping[str, Any], main_module: str | None) -> tuple[s
         return "wasm", bytes(code), main
     if main.endswith(".wat"):
         return "wat", code if isinstance(code, str) else bytes(code), main
-    if main.endswith((".ts", ".cjs")):
-        raise LoadError(f"{main!r}: TypeScript and CommonJS modules are not available in this build yet")
-    raise LoadError(f"{main!r}: module names must end in .js, .mjs, .wasm or .wat")
+    if main.endswith((".cjs", ".tsx", ".jsx")):
+        raise LoadError(f"{main!r}: CommonJS and JSX modules are not supported; bundle them into ES modules")
+    raise LoadError(f"{main!r}: the main module's name must end in .js, .mjs, .ts, .wasm or .wat")
 
 
 def _js_bundle(modules: Mapping[str, Any]) -> list[tuple[str, str]]:
     bundle = []
     for name, code in modules.items():
-        if not name.endswith(_JS_SUFFIXES):
+        if not name.endswith(_JS_SUFFIXES + _JS_DATA_SUFFIXES):
             raise LoadError(
-                f"{name!r}: a JavaScript worker takes .js and .mjs modules (others are not available yet)"
+                f"{name!r}: a JavaScript worker takes .js, .mjs and .ts modules, and .json and .txt data"
             )
         if not isinstance(code, str):
-            raise LoadError(f"JavaScript module {name!r} must be str")
+            raise LoadError(f"JavaScript worker module {name!r} must be str")
         bundle.append((name, code))
     return bundle
 
@@ -160,13 +161,17 @@ class Loader:
         """Loads tenant code and returns a `Worker`.
 
         Args:
-            modules: Module names to code: `.wasm` bytes, `.wat` text, or JavaScript ES modules
-                (`.js`, `.mjs`) importing each other by relative path.
+            modules: Module names to code: `.wasm` bytes, `.wat` text, or a JavaScript bundle:
+                ES modules (`.js`, `.mjs`, and `.ts` TypeScript, types stripped) importing each
+                other by relative path, with `.json` and `.txt` modules as their default export.
             main_module: The module whose exports are the entrypoint (default: the first).
             env: Bindings the guest may reach: plain data (copied in), functions, and
                 `RpcTarget` instances (their public methods). Nothing else is reachable.
-            global_outbound: `None` (no network), or a handler for the guest's outbound requests.
-                WebAssembly guests have no network import at all.
+            global_outbound: `None`: a JavaScript guest's `fetch()` rejects with a TypeError saying
+                the worker may not access the internet. A callable: receives every outbound
+                request as a `Request` and returns a `Response` (or an awaitable of one); its
+                exceptions reach the guest as rejected `fetch()` promises. WebAssembly guests
+                have no network import at all.
             limits: Per-call budgets (default `Limits()`).
 
         Raises:
@@ -181,15 +186,13 @@ class Loader:
             raise ConfigError(f"limits must be a dynisolate.Limits, not {type(limits).__name__}")
         if global_outbound is not None and not callable(global_outbound):
             raise LoadError("global_outbound must be None or a callable")
-        data, dispatcher = split_env(env)
+        data, dispatcher = split_env(env, global_outbound)
         guest: _core.Guest | _core.JsGuest
         if kind == "js":
-            if global_outbound is not None:
-                raise LoadError("outbound handlers for JavaScript workers are not available yet")
             stubs = dispatcher.stubs() if dispatcher is not None else []
-            guest = self._pool.load_js(label, code, data, stubs, **limits._core_kwargs())  # type: ignore[arg-type]
+            guest = self._pool.load_js(label, code, data, stubs, limits._core_kwargs())  # type: ignore[arg-type]
         else:
-            guest = self._pool.load(kind, code, data, label=label, **limits._core_kwargs())  # type: ignore[arg-type]
+            guest = self._pool.load(kind, code, data, limits._core_kwargs(), label=label)
         return Worker(guest, dispatcher, self._executor, global_outbound)
 
     def get(self, id: str, factory: Callable[[], Mapping[str, Any]]) -> Worker:

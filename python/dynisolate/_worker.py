@@ -4,20 +4,62 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._core import CancelToken
 from ._env import Dispatcher
-from .exceptions import ExportNotFoundError
+from ._http import Request, Response
+from .exceptions import DynisolateError, ExportNotFoundError
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from ._core import Guest, Isolate, JsGuest
+    from ._core import Guest, Isolate, JsGuest, JsSession
 
-__all__ = ["AsyncEntrypoint", "Entrypoint", "Session", "Worker"]
+__all__ = ["AsyncEntrypoint", "CallResult", "Entrypoint", "LogRecord", "Session", "Worker"]
 
 _Call = Callable[..., Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One record the guest wrote (`console.log` and friends, or the `log` import)."""
+
+    level: Literal["debug", "info", "warn", "error"]
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """A call's result with the log records it wrote (see `Entrypoint.call_logged`)."""
+
+    value: Any
+    logs: list[LogRecord]
+
+
+def _records(raw: list[tuple[str, str]]) -> list[LogRecord]:
+    return [LogRecord(level, message) for level, message in raw]  # type: ignore[arg-type]
+
+
+def _logged(call: _Call, name: str, args: tuple[Any, ...], host: Any) -> CallResult:
+    """Runs one call collecting its log records; a failure carries them as `error.logs`."""
+    raw: list[tuple[str, str]] = []
+    try:
+        value = call(name, args, host, None, raw)
+    except DynisolateError as error:
+        error.logs = _records(raw)
+        raise
+    return CallResult(value, _records(raw))
+
+
+def _fetch(
+    call: _Call, name: str, request: Request, host: Any, cancel: CancelToken | None = None
+) -> Response:
+    if not isinstance(request, Request):
+        raise TypeError(f"fetch() takes a dynisolate.Request, not {type(request).__name__}")
+    wire = call(name, (request._to_wire(),), host, cancel, None, True)
+    return Response._from_wire(wire)
 
 
 def _export_name(prefix: str, attr: str, exports: frozenset[str]) -> str:
@@ -29,8 +71,13 @@ def _export_name(prefix: str, attr: str, exports: frozenset[str]) -> str:
     return name
 
 
-def _sync_method(call: _Call, name: str, dispatcher: Dispatcher | None) -> Callable[..., Any]:
-    if dispatcher is None:
+def _sync_method(call: _Call, name: str, dispatcher: Dispatcher | None, http: bool) -> Callable[..., Any]:
+    if http:
+
+        def method(request: Request) -> Response:
+            return _fetch(call, name, request, dispatcher)
+
+    elif dispatcher is None:
 
         def method(*args: Any) -> Any:
             return call(name, args)
@@ -45,13 +92,16 @@ def _sync_method(call: _Call, name: str, dispatcher: Dispatcher | None) -> Calla
 
 
 def _async_method(
-    call: _Call, name: str, dispatcher: Dispatcher | None, executor: Executor
+    call: _Call, name: str, dispatcher: Dispatcher | None, executor: Executor, http: bool
 ) -> Callable[..., Awaitable[Any]]:
     async def method(*args: Any) -> Any:
         loop = asyncio.get_running_loop()
         host = dispatcher.bound_to(loop) if dispatcher is not None else None
         token = CancelToken()
         try:
+            if http:
+                (request,) = args
+                return await loop.run_in_executor(executor, _fetch, call, name, request, host, token)
             return await loop.run_in_executor(executor, call, name, args, host, token)
         except asyncio.CancelledError:
             token.cancel()  # the executor thread would otherwise run the guest to its deadline
@@ -65,13 +115,23 @@ class _Exports:
     """What both entrypoint kinds share: export lookup, caching and `dir()`."""
 
     def __init__(
-        self, call: _Call, prefix: str, exports: frozenset[str], dispatcher: Dispatcher | None
+        self,
+        call: _Call,
+        prefix: str,
+        exports: frozenset[str],
+        dispatcher: Dispatcher | None,
+        javascript: bool = False,
     ) -> None:
         self._call = call
         self._prefix = prefix
         self._exports = exports
         self._dispatcher = dispatcher
+        self._javascript = javascript
         self._methods: dict[str, Callable[..., Any]] = {}
+
+    def _is_http(self, name: str) -> bool:
+        """A JavaScript `fetch` handler takes a `Request` and returns a `Response`."""
+        return self._javascript and name == self._prefix + "fetch"
 
     def _make(self, name: str) -> Callable[..., Any]:
         raise NotImplementedError
@@ -101,12 +161,19 @@ class Entrypoint(_Exports):
     """
 
     def _make(self, name: str) -> Callable[..., Any]:
-        return _sync_method(self._call, name, self._dispatcher)
+        return _sync_method(self._call, name, self._dispatcher, self._is_http(name))
 
     def call(self, name: str, *args: Any) -> Any:
         """Calls an export by name: for names that are not Python identifiers or that clash with
         this class's own attributes (such as `call`)."""
         return self._method(name)(*args)
+
+    def call_logged(self, name: str, *args: Any) -> CallResult:
+        """Calls an export by name and returns its value with the log records the call wrote
+        (they also go to the `dynisolate.guest` logger). A failure's exception carries them as
+        `error.logs`."""
+        export = _export_name(self._prefix, name, self._exports)
+        return _logged(self._call, export, args, self._dispatcher)
 
 
 class AsyncEntrypoint(_Exports):
@@ -123,16 +190,24 @@ class AsyncEntrypoint(_Exports):
         exports: frozenset[str],
         dispatcher: Dispatcher | None,
         executor: Executor,
+        javascript: bool = False,
     ) -> None:
-        super().__init__(call, prefix, exports, dispatcher)
+        super().__init__(call, prefix, exports, dispatcher, javascript)
         self._executor = executor
 
     def _make(self, name: str) -> Callable[..., Awaitable[Any]]:
-        return _async_method(self._call, name, self._dispatcher, self._executor)
+        return _async_method(self._call, name, self._dispatcher, self._executor, self._is_http(name))
 
     async def call(self, name: str, *args: Any) -> Any:
         """Calls an export by name (see `Entrypoint.call`)."""
         return await self._method(name)(*args)
+
+    async def call_logged(self, name: str, *args: Any) -> CallResult:
+        """The awaitable form of `Entrypoint.call_logged`."""
+        export = _export_name(self._prefix, name, self._exports)
+        loop = asyncio.get_running_loop()
+        host = self._dispatcher.bound_to(loop) if self._dispatcher is not None else None
+        return await loop.run_in_executor(self._executor, _logged, self._call, export, args, host)
 
 
 def _prefix(name: str | None, exports: frozenset[str]) -> str:
@@ -150,20 +225,27 @@ class Session:
     """One isolate kept alive across calls, so guest state carries over. Close it (or use `with`)
     to free its slot; a fatal error (trap, limit) ends it and later calls raise `ClosedError`."""
 
-    def __init__(self, isolate: Isolate, worker: Worker) -> None:
+    def __init__(self, isolate: Isolate | JsSession, worker: Worker) -> None:
         self._isolate = isolate
         self._worker = worker
 
     def get_entrypoint(self, name: str | None = None) -> Entrypoint:
         """The session's entrypoint `name` (default: the worker's default entrypoint)."""
-        exports = self._worker._exports
-        return Entrypoint(self._isolate.call, _prefix(name, exports), exports, self._worker._dispatcher)
+        w = self._worker
+        return Entrypoint(
+            self._isolate.call, _prefix(name, w._exports), w._exports, w._dispatcher, w._javascript
+        )
 
     def get_async_entrypoint(self, name: str | None = None) -> AsyncEntrypoint:
         """The awaitable form of `get_entrypoint`."""
         w = self._worker
         return AsyncEntrypoint(
-            self._isolate.call, _prefix(name, w._exports), w._exports, w._dispatcher, w._executor()
+            self._isolate.call,
+            _prefix(name, w._exports),
+            w._exports,
+            w._dispatcher,
+            w._executor(),
+            w._javascript,
         )
 
     @property
@@ -199,24 +281,38 @@ class Worker:
         self._dispatcher = dispatcher
         self._executor = executor
         self._exports = frozenset(guest.exports())
+        self._javascript = hasattr(guest, "bytecode_bundle")
         self.global_outbound = global_outbound
 
     def get_entrypoint(self, name: str | None = None) -> Entrypoint:
         """The default entrypoint, or the named one (exports named `NAME.method`)."""
-        return Entrypoint(self._guest.call, _prefix(name, self._exports), self._exports, self._dispatcher)
+        return Entrypoint(
+            self._guest.call, _prefix(name, self._exports), self._exports, self._dispatcher, self._javascript
+        )
 
     def get_async_entrypoint(self, name: str | None = None) -> AsyncEntrypoint:
         """The awaitable form of `get_entrypoint`: methods are coroutine functions."""
         return AsyncEntrypoint(
-            self._guest.call, _prefix(name, self._exports), self._exports, self._dispatcher, self._executor()
+            self._guest.call,
+            _prefix(name, self._exports),
+            self._exports,
+            self._dispatcher,
+            self._executor(),
+            self._javascript,
         )
+
+    def fetch(self, request: Request) -> Response:
+        """Sends `request` to the default export's `fetch(request, env, ctx)` handler (JavaScript
+        workers) and returns its `Response`."""
+        return self.get_entrypoint().fetch(request)  # type: ignore[no-any-return]
+
+    async def fetch_async(self, request: Request) -> Response:
+        """The awaitable form of `fetch`."""
+        return await self.get_async_entrypoint().fetch(request)  # type: ignore[no-any-return]
 
     def session(self) -> Session:
         """Boots one isolate that keeps its state across calls (waits for a free slot)."""
-        session = getattr(self._guest, "session", None)
-        if session is None:
-            raise NotImplementedError("sessions of JavaScript workers are not available yet")
-        return Session(session(), self)
+        return Session(self._guest.session(), self)
 
     @property
     def exports(self) -> list[str]:
@@ -225,8 +321,8 @@ class Worker:
 
     @property
     def cache_outcome(self) -> str:
-        """Where the compiled module came from: `"compiled"`, `"memory"` or `"disk"`
-        (`"source"` for JavaScript: its modules are compiled to bytecode at every load, in memory)."""
+        """Where the compiled code came from: `"compiled"`, `"memory"` or `"disk"` (for JavaScript,
+        the bundle's QuickJS bytecode)."""
         return self._guest.cache_outcome
 
     def __repr__(self) -> str:

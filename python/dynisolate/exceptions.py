@@ -6,6 +6,8 @@ process boundary with its details intact.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ArgumentError",
     "CallCancelledError",
@@ -25,19 +27,23 @@ __all__ = [
     "PoolExhaustedError",
     "SerializationError",
     "StackOverflowError",
+    "SubRequestLimitError",
     "TableLimitError",
     "TrapError",
 ]
 
 
 class DynisolateError(Exception):
-    """Root of every error raised by dynisolate. `message` is the human-readable text."""
+    """Root of every error raised by dynisolate. `message` is the human-readable text; `logs`
+    holds the guest's log records up to the failure when the call was made with `call_logged`."""
 
     message: str
+    logs: list[Any]
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.logs = []
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.message,), dict(self.__dict__))
@@ -126,6 +132,12 @@ class HostCallLimitError(LimitError):
 
 class LogLimitError(LimitError):
     """The call wrote more than `Limits.max_log_bytes` of logs."""
+
+    limit: int
+
+
+class SubRequestLimitError(LimitError):
+    """The call made more outbound requests (`fetch()`) than `Limits.sub_requests` allows."""
 
     limit: int
 

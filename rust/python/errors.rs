@@ -64,6 +64,7 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
         }
         Error::HostCallLimit { limit } => raise(py, "HostCallLimitError", message, &[("limit", obj(py, limit))]),
         Error::LogLimit { limit } => raise(py, "LogLimitError", message, &[("limit", obj(py, limit))]),
+        Error::SubRequestLimit { limit } => raise(py, "SubRequestLimitError", message, &[("limit", obj(py, limit))]),
         Error::PoolExhausted { max_isolates, waited_ms } => raise(
             py,
             "PoolExhaustedError",

@@ -71,8 +71,14 @@ fn prepare<'g>(
     Ok((export, args, host.map(PyHost::shared)))
 }
 
-/// Hands guest log records to `dynisolate._logs.emit`.
-pub(crate) fn emit_logs(py: Python<'_>, label: &str, logs: Vec<LogRecord>) -> PyResult<()> {
+/// Hands guest log records to `dynisolate._logs.emit`, and appends them to `sink` (the caller's
+/// list of the call's records) when one is given.
+pub(crate) fn emit_logs(
+    py: Python<'_>,
+    label: &str,
+    logs: Vec<LogRecord>,
+    sink: Option<&Bound<'_, PyList>>,
+) -> PyResult<()> {
     if logs.is_empty() {
         return Ok(());
     }
@@ -85,6 +91,11 @@ pub(crate) fn emit_logs(py: Python<'_>, label: &str, logs: Vec<LogRecord>) -> Py
             LogLevel::Error => "error",
         };
         records.append((level, record.message))?;
+    }
+    if let Some(sink) = sink {
+        for record in records.iter() {
+            sink.append(record)?;
+        }
     }
     py.import("dynisolate._logs")?.getattr("emit")?.call1((label, records))?;
     Ok(())
@@ -135,7 +146,7 @@ impl PyGuest {
 #[pymethods]
 impl PyGuest {
     /// Calls export `name` with `args` in a fresh isolate.
-    #[pyo3(signature = (name, args, host=None, cancel=None))]
+    #[pyo3(signature = (name, args, host=None, cancel=None, logs=None))]
     fn call<'py>(
         &self,
         py: Python<'py>,
@@ -143,12 +154,13 @@ impl PyGuest {
         args: &Bound<'py, PyTuple>,
         host: Option<Py<PyAny>>,
         cancel: Option<&Bound<'py, PyCancelToken>>,
+        logs: Option<&Bound<'py, PyList>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let guest = &self.guest;
         let (export, args, host) = prepare(py, guest, name, args, host)?;
         let (timeout, interrupt) = (self.acquire_timeout, flag(cancel));
         let report = py.detach(|| guest.call_interruptible(export, args.input(), host, interrupt, timeout));
-        emit_logs(py, &self.label, report.logs)?;
+        emit_logs(py, &self.label, report.logs, logs)?;
         output_to_py(py, report.result.or_raise(py)?)
     }
 
@@ -158,7 +170,7 @@ impl PyGuest {
         let timeout = self.acquire_timeout;
         let isolate = py.detach(|| guest.boot(None, timeout)).or_raise(py)?;
         let mut isolate = isolate;
-        emit_logs(py, &self.label, isolate.take_logs())?;
+        emit_logs(py, &self.label, isolate.take_logs(), None)?;
         Ok(PyIsolate { guest: self.guest.clone(), isolate: Mutex::new(isolate), label: self.label.clone() })
     }
 
@@ -188,7 +200,7 @@ pub struct PyIsolate {
 #[pymethods]
 impl PyIsolate {
     /// Calls export `name` in this isolate; its state carries over to the next call.
-    #[pyo3(signature = (name, args, host=None, cancel=None))]
+    #[pyo3(signature = (name, args, host=None, cancel=None, logs=None))]
     fn call<'py>(
         &self,
         py: Python<'py>,
@@ -196,16 +208,17 @@ impl PyIsolate {
         args: &Bound<'py, PyTuple>,
         host: Option<Py<PyAny>>,
         cancel: Option<&Bound<'py, PyCancelToken>>,
+        logs: Option<&Bound<'py, PyList>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let (export, args, host) = prepare(py, &self.guest, name, args, host)?;
         let interrupt = flag(cancel);
         // The lock is taken with the GIL released: a call holding it may need the GIL for env calls.
-        let (result, logs) = py.detach(|| {
+        let (result, records) = py.detach(|| {
             let mut isolate = self.isolate.lock().unwrap();
             let result = isolate.call_interruptible(export, args.input(), host, interrupt);
             (result, isolate.take_logs())
         });
-        emit_logs(py, &self.label, logs)?;
+        emit_logs(py, &self.label, records, logs)?;
         output_to_py(py, result.or_raise(py)?)
     }
 

@@ -27,17 +27,6 @@ const GUEST_VISIBLE_ERRORS: &[&str] = &[
 /// Payload limit for one env result travelling back into the guest.
 const MAX_ENV_RESULT_BYTES: u64 = 16 << 20;
 
-/// Routes env calls to a Python dispatcher.
-pub struct PyHost {
-    dispatch: Py<PyAny>,
-}
-
-impl PyHost {
-    pub fn shared(dispatch: Py<PyAny>) -> Arc<dyn Host> {
-        Arc::new(PyHost { dispatch })
-    }
-}
-
 fn envelope_error(name: &str, message: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "error": { "name": name, "message": message } }))
         .expect("two strings always encode")
@@ -56,16 +45,36 @@ fn sanitise(py: Python<'_>, err: &PyErr) -> Vec<u8> {
     envelope_error(name, &truncate(message, MAX_ERROR_MESSAGE_BYTES))
 }
 
-impl Host for PyHost {
-    fn env_call(&self, name: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
+/// Routes env calls and outbound requests to a Python dispatcher (`dynisolate._env.Dispatcher`):
+/// `dispatcher(name, args)` for env calls, `dispatcher.fetch(request)` for outbound requests.
+pub struct PyHost {
+    dispatch: Py<PyAny>,
+    outbound: bool,
+}
+
+impl PyHost {
+    pub fn shared(dispatch: Py<PyAny>) -> Arc<dyn Host> {
+        let outbound =
+            Python::attach(|py| dispatch.bind(py).getattr("outbound").is_ok_and(|handler| !handler.is_none()));
+        Arc::new(PyHost { dispatch, outbound })
+    }
+
+    /// Calls `f(decoded)` with the GIL held and wraps its result in an `ok` envelope; ordinary
+    /// Python exceptions become sanitised error envelopes for the guest.
+    fn dispatch(
+        &self,
+        json: &[u8],
+        what: &str,
+        f: impl for<'py> FnOnce(&Bound<'py, PyAny>, Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>>,
+    ) -> wasmtime::Result<Vec<u8>> {
         Python::attach(|py| {
-            let args = match convert::from_json(py, args_json, "env call arguments") {
-                Ok(Ok(args)) => args,
+            let decoded = match convert::from_json(py, json, what) {
+                Ok(Ok(value)) => value,
                 Ok(Err(e)) => return Err(wasmtime::Error::new(e)),
                 Err(e) => return Ok(envelope_error("TypeError", &e.to_string())),
             };
-            match self.dispatch.bind(py).call1((PyString::new(py, name), args)) {
-                Ok(value) => match convert::to_json(&value, MAX_ENV_RESULT_BYTES, "the env result") {
+            match f(self.dispatch.bind(py), decoded) {
+                Ok(value) => match convert::to_json(&value, MAX_ENV_RESULT_BYTES, "the host's reply") {
                     Ok(json) => {
                         let mut out = Vec::with_capacity(json.len() + 7);
                         out.extend_from_slice(b"{\"ok\":");
@@ -73,7 +82,7 @@ impl Host for PyHost {
                         out.push(b'}');
                         Ok(out)
                     }
-                    Err(e) => Ok(envelope_error("TypeError", &format!("env.{name} returned {e}"))),
+                    Err(e) => Ok(envelope_error("TypeError", &format!("{what}: {e}"))),
                 },
                 // Ordinary exceptions are the guest's to handle; KeyboardInterrupt, SystemExit
                 // and friends end the call and surface to the Python caller unchanged.
@@ -81,5 +90,23 @@ impl Host for PyHost {
                 Err(err) => Err(wasmtime::Error::new(err)),
             }
         })
+    }
+}
+
+impl Host for PyHost {
+    fn env_call(&self, name: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        self.dispatch(args_json, "env call arguments", |dispatch, args| {
+            dispatch.call1((PyString::new(dispatch.py(), name), args))
+        })
+    }
+
+    fn fetch(&self, request_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        self.dispatch(request_json, "the outbound request", |dispatch, request| {
+            dispatch.call_method1("fetch", (request,))
+        })
+    }
+
+    fn has_outbound(&self) -> bool {
+        self.outbound
     }
 }

@@ -19,6 +19,8 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<guest::PyIsolate>()?;
     m.add_class::<guest::PyCancelToken>()?;
     m.add_class::<js::PyJsGuest>()?;
+    m.add_class::<js::PyJsSession>()?;
+    m.add_function(wrap_pyfunction!(pool::js_engine_wasm, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_MODULE_BYTES", crate::pool::MAX_MODULE_BYTES)?;
     Ok(())

@@ -28,6 +28,33 @@ fn env_of(py: Python<'_>, env_data: &Bound<'_, PyDict>, max_payload_bytes: u64) 
     Ok(env)
 }
 
+pub(crate) fn outcome_name(outcome: CacheOutcome) -> &'static str {
+    match outcome {
+        CacheOutcome::Memory => "memory",
+        CacheOutcome::Disk => "disk",
+        CacheOutcome::Compiled => "compiled",
+    }
+}
+
+/// `Limits._core_kwargs()` of the Python layer, which has validated the types.
+fn limits_of(d: &Bound<'_, PyDict>) -> PyResult<Limits> {
+    fn get<'py, T: FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
+        match d.get_item(key)? {
+            Some(v) => v.extract().map_err(Into::into),
+            None => Err(pyo3::exceptions::PyKeyError::new_err(key.to_owned())),
+        }
+    }
+    Ok(Limits {
+        cpu_ms: get(d, "cpu_ms")?,
+        memory_bytes: get(d, "memory_bytes")?,
+        fuel: get(d, "fuel")?,
+        max_payload_bytes: get(d, "max_payload_bytes")?,
+        max_host_calls: get(d, "max_host_calls")?,
+        max_log_bytes: get(d, "max_log_bytes")?,
+        sub_requests: get(d, "sub_requests")?,
+    })
+}
+
 #[pyclass(name = "Pool", module = "dynisolate._core", frozen)]
 pub struct PyPool {
     pool: Arc<Pool>,
@@ -56,24 +83,18 @@ impl PyPool {
     }
 
     /// Compiles (or fetches from cache) one module; returns a `Guest`.
-    #[pyo3(signature = (kind, code, env_data, *, cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes, label))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (kind, code, env_data, limits, *, label))]
     fn load(
         &self,
         py: Python<'_>,
         kind: &str,
         code: &Bound<'_, PyAny>,
         env_data: &Bound<'_, PyDict>,
-        cpu_ms: u64,
-        memory_bytes: Option<u64>,
-        fuel: Option<u64>,
-        max_payload_bytes: u64,
-        max_host_calls: u32,
-        max_log_bytes: u64,
+        limits: &Bound<'_, PyDict>,
         label: String,
     ) -> PyResult<PyGuest> {
-        let limits = Limits { cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes };
-        let env = env_of(py, env_data, max_payload_bytes)?;
+        let limits = limits_of(limits)?;
+        let env = env_of(py, env_data, limits.max_payload_bytes)?;
         let bytes: Vec<u8> = if let Ok(b) = code.cast::<PyBytes>() {
             b.as_bytes().to_vec()
         } else if let Ok(s) = code.cast::<PyString>() {
@@ -94,17 +115,10 @@ impl PyPool {
             pool.load(code, env, limits)
         });
         let (guest, outcome) = loaded.or_raise(py)?;
-        let outcome = match outcome {
-            CacheOutcome::Memory => "memory",
-            CacheOutcome::Disk => "disk",
-            CacheOutcome::Compiled => "compiled",
-        };
-        Ok(PyGuest::new(guest, self.acquire_timeout, outcome, label))
+        Ok(PyGuest::new(guest, self.acquire_timeout, outcome_name(outcome), label))
     }
 
     /// Loads a JavaScript bundle (`modules`: name/source pairs); returns a `JsGuest`.
-    #[pyo3(signature = (main, modules, env_data, stubs, *, cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes))]
-    #[allow(clippy::too_many_arguments)]
     fn load_js(
         &self,
         py: Python<'_>,
@@ -112,14 +126,10 @@ impl PyPool {
         modules: Vec<(String, String)>,
         env_data: &Bound<'_, PyDict>,
         stubs: Vec<(String, Option<Vec<String>>)>,
-        cpu_ms: u64,
-        memory_bytes: Option<u64>,
-        fuel: Option<u64>,
-        max_payload_bytes: u64,
-        max_host_calls: u32,
-        max_log_bytes: u64,
+        limits: &Bound<'_, PyDict>,
     ) -> PyResult<PyJsGuest> {
-        let limits = Limits { cpu_ms, memory_bytes, fuel, max_payload_bytes, max_host_calls, max_log_bytes };
+        let limits = limits_of(limits)?;
+        let max_payload_bytes = limits.max_payload_bytes;
         let env = env_of(py, env_data, max_payload_bytes)?;
         let pool = self.pool.clone();
         let guest = py.detach(|| pool.load_js(&main, &modules, &env, &stubs, limits)).or_raise(py)?;
@@ -140,4 +150,12 @@ impl PyPool {
             ],
         )
     }
+}
+
+/// The pre-initialised JavaScript engine module as wasm bytes, as the default pool boots it (for
+/// benchmarks that run the same engine outside the pool).
+#[pyfunction]
+pub fn js_engine_wasm(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
+    let wasm = py.detach(|| Pool::shared(PoolConfig::default()).and_then(|pool| pool.js_engine_wasm())).or_raise(py)?;
+    Ok(PyBytes::new(py, &wasm))
 }

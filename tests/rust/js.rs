@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use _core::js::JsCall;
 use _core::{EnvData, Error, Limits, Output, Pool};
 
 use crate::support::*;
@@ -20,7 +21,8 @@ fn load(
 }
 
 fn call(guest: &_core::js::JsGuest, entry: Option<&str>, method: &str, args: &str) -> Result<String, Error> {
-    match guest.call(entry, method, args.as_bytes(), None, None, ACQUIRE).result? {
+    let call = JsCall { entry, method, args_json: args.as_bytes(), fetch: false };
+    match guest.call(&call, None, None, ACQUIRE).result? {
         Output::Json(bytes) => Ok(String::from_utf8(bytes).unwrap()),
         Output::Numeric(_) => unreachable!(),
     }
@@ -192,7 +194,8 @@ fn env_stubs_call_the_host_and_return_promises() {
     "#;
     let stubs = [("greet".to_owned(), None), ("ROOM".to_owned(), Some(vec!["post".to_owned()]))];
     let guest = pool.load_js("agent.js", &bundle(source), &EnvData::default(), &stubs, Limits::default()).unwrap();
-    let report = guest.call(None, "talk", b"[]", Some(Arc::new(Rooms)), None, ACQUIRE);
+    let call = JsCall { entry: None, method: "talk", args_json: b"[]", fetch: false };
+    let report = guest.call(&call, Some(Arc::new(Rooms)), None, ACQUIRE);
     let Output::Json(out) = report.result.unwrap() else { unreachable!() };
     assert_eq!(
         String::from_utf8(out).unwrap(),

@@ -8,3 +8,4 @@ mod faults;
 mod host;
 mod js;
 mod pool;
+mod typescript;

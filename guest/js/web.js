@@ -1,0 +1,2635 @@
+// The web-platform subset tenant code expects, as Cloudflare Workers provide it: TextEncoder and
+// TextDecoder, URL and URLSearchParams, Headers, Request and Response (bodies held as bytes),
+// structuredClone and crypto. shim.c evaluates this once, before any tenant code, and the result
+// is kept in the engine snapshot. The function defines the globals and returns the wire helpers
+// glue.js uses to carry Request and Response objects to and from the host as JSON.
+//
+// Every built-in the library calls is captured here first, so a tenant that later replaces JSON,
+// Array.prototype.push, Map.prototype.get and the like cannot steer it. (Redefining accessors such as
+// %TypedArray%.prototype.length, or index setters on Array.prototype, is not defended against: it
+// can only confuse the tenant's own isolate, and the host validates everything it receives.)
+(function (hooks) {
+  "use strict";
+
+  const randomFill = hooks.randomFill;
+
+  const { apply: ReflectApply, ownKeys: ReflectOwnKeys } = Reflect;
+  // uncurry(f)(self, ...args) calls f with `this` = self; a bound `call`, so no arguments array.
+  const uncurry = Function.prototype.bind.bind(Function.prototype.call);
+  const getter = (proto, name) => uncurry(Reflect.getOwnPropertyDescriptor(proto, name).get);
+  const {
+    defineProperty: ObjectDefineProperty,
+    freeze: ObjectFreeze,
+    getOwnPropertyDescriptor: ObjectGetOwnPropertyDescriptor,
+    getOwnPropertyDescriptors: ObjectGetOwnPropertyDescriptors,
+    getPrototypeOf: ObjectGetPrototypeOf,
+    setPrototypeOf: ObjectSetPrototypeOf,
+    hasOwn: ObjectHasOwn,
+    keys: ObjectKeys,
+  } = Object;
+  const ArrayCtor = Array;
+  const ArrayIsArray = Array.isArray;
+  const ArrayPrototypePush = uncurry(Array.prototype.push);
+  const ArrayPrototypeSort = uncurry(Array.prototype.sort);
+  const StringFromCharCode = String.fromCharCode;
+  const StringPrototypeCharCodeAt = uncurry(String.prototype.charCodeAt);
+  const StringPrototypeIndexOf = uncurry(String.prototype.indexOf);
+  const StringPrototypeSlice = uncurry(String.prototype.slice);
+  const StringPrototypeToWellFormed = uncurry(String.prototype.toWellFormed);
+  const NumberPrototypeToString = uncurry(Number.prototype.toString);
+  const MathTrunc = Math.trunc;
+  const NumberIsNaN = Number.isNaN;
+  const NumberIsFinite = Number.isFinite;
+  const JSONParse = JSON.parse;
+  const JSONStringify = JSON.stringify;
+  const MapCtor = Map;
+  const MapPrototypeGet = uncurry(Map.prototype.get);
+  const MapPrototypeSet = uncurry(Map.prototype.set);
+  const MapPrototypeHas = uncurry(Map.prototype.has);
+  const MapPrototypeForEach = uncurry(Map.prototype.forEach);
+  const MapPrototypeGetSize = getter(Map.prototype, "size");
+  const SetCtor = Set;
+  const SetPrototypeAdd = uncurry(Set.prototype.add);
+  const SetPrototypeForEach = uncurry(Set.prototype.forEach);
+  const SetPrototypeGetSize = getter(Set.prototype, "size");
+  const WeakSetCtor = WeakSet;
+  const WeakSetPrototypeAdd = uncurry(WeakSet.prototype.add);
+  const WeakSetPrototypeHas = uncurry(WeakSet.prototype.has);
+  const ArrayBufferCtor = ArrayBuffer;
+  const ArrayBufferGetByteLength = getter(ArrayBuffer.prototype, "byteLength");
+  const ArrayBufferGetMaxByteLength = getter(ArrayBuffer.prototype, "maxByteLength");
+  const ArrayBufferGetResizable = getter(ArrayBuffer.prototype, "resizable");
+  const ArrayBufferGetDetached = getter(ArrayBuffer.prototype, "detached");
+  const ArrayBufferPrototypeTransfer = uncurry(ArrayBuffer.prototype.transfer);
+  const DataViewCtor = DataView;
+  const DataViewGetBuffer = getter(DataView.prototype, "buffer");
+  const DataViewGetByteOffset = getter(DataView.prototype, "byteOffset");
+  const DataViewGetByteLength = getter(DataView.prototype, "byteLength");
+  const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
+  const TypedArrayGetTag = getter(TypedArrayPrototype, Symbol.toStringTag);
+  const TypedArrayGetBuffer = getter(TypedArrayPrototype, "buffer");
+  const TypedArrayGetByteOffset = getter(TypedArrayPrototype, "byteOffset");
+  const TypedArrayGetByteLength = getter(TypedArrayPrototype, "byteLength");
+  const TypedArrayGetLength = getter(TypedArrayPrototype, "length");
+  const TypedArrayPrototypeSet = uncurry(TypedArrayPrototype.set);
+  const Uint8ArrayCtor = Uint8Array;
+  const Uint8ArrayFromBase64 = Uint8Array.fromBase64;
+  const Uint8ArrayPrototypeToBase64 = uncurry(Uint8Array.prototype.toBase64);
+  const TypedArrayCtors = {
+    __proto__: null,
+    Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
+    Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+  };
+  if (typeof Float16Array === "function") TypedArrayCtors.Float16Array = Float16Array;
+  const DateCtor = Date;
+  const DatePrototypeGetTime = uncurry(Date.prototype.getTime);
+  const RegExpCtor = RegExp;
+  const RegExpPrototype = RegExp.prototype;
+  const RegExpGetSource = getter(RegExp.prototype, "source");
+  const RegExpFlagGetters = [];
+  for (const [flag, name] of [["d", "hasIndices"], ["g", "global"], ["i", "ignoreCase"], ["m", "multiline"],
+    ["s", "dotAll"], ["u", "unicode"], ["v", "unicodeSets"], ["y", "sticky"]]) {
+    if (ObjectHasOwn(RegExp.prototype, name)) RegExpFlagGetters.push([flag, getter(RegExp.prototype, name)]);
+  }
+  const BooleanPrototypeValueOf = uncurry(Boolean.prototype.valueOf);
+  const NumberCtor = Number;
+  const NumberPrototypeValueOf = uncurry(Number.prototype.valueOf);
+  const StringCtor = String;
+  const StringPrototypeValueOf = uncurry(String.prototype.valueOf);
+  const ObjectCtor = Object;
+  const BigIntPrototypeValueOf = uncurry(BigInt.prototype.valueOf);
+  const ErrorIsError = Error.isError;
+  const ErrorCtors = {
+    __proto__: null, Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError,
+  };
+  const TypeErrorCtor = TypeError;
+  const RangeErrorCtor = RangeError;
+  const DOMExceptionCtor = DOMException;
+  const DOMExceptionGetName = getter(DOMException.prototype, "name");
+  const DOMExceptionGetMessage = getter(DOMException.prototype, "message");
+  const atob = globalThis.atob;
+  const btoa = globalThis.btoa;
+  const encodeURIComponent = globalThis.encodeURIComponent;
+  const decodeURIComponent = globalThis.decodeURIComponent;
+  const escape = globalThis.escape;
+  const unescape = globalThis.unescape;
+  const SymbolIterator = Symbol.iterator;
+  const SymbolAsyncIterator = Symbol.asyncIterator;
+  const SymbolToStringTag = Symbol.toStringTag;
+  const IteratorPrototype = ObjectGetPrototypeOf(ObjectGetPrototypeOf([][Symbol.iterator]()));
+
+  // ---------------------------------------------------------------------------------------------
+  // Small helpers
+
+  // Passed as the first constructor argument to build instances from already-checked parts; tenant
+  // code never sees it, so it cannot forge one.
+  const INTERNAL = ObjectFreeze({ __proto__: null });
+  const platformObjects = new WeakSetCtor(); // instances of the classes below: not cloneable
+
+  const isObject = (x) => x !== null && (typeof x === "object" || typeof x === "function");
+  const push = ArrayPrototypePush;
+  const charCodeAt = StringPrototypeCharCodeAt;
+  const slice = StringPrototypeSlice;
+
+  function defineData(target, key, value, enumerable = true) {
+    ObjectDefineProperty(target, key, { __proto__: null, value, writable: true, enumerable, configurable: true });
+  }
+
+  function defineGlobal(name, value) {
+    defineData(globalThis, name, value, false);
+  }
+
+  function defineTag(proto, tag) {
+    ObjectDefineProperty(proto, SymbolToStringTag, { __proto__: null, value: tag, configurable: true });
+  }
+
+  // Copies getters and methods from a literal onto a prototype, non-enumerable like class members.
+  function defineMembers(proto, members) {
+    const descriptors = ObjectGetOwnPropertyDescriptors(members);
+    const names = ReflectOwnKeys(descriptors);
+    for (let i = 0; i < names.length; i++) {
+      const descriptor = descriptors[names[i]];
+      descriptor.enumerable = false;
+      ObjectSetPrototypeOf(descriptor, null);
+      ObjectDefineProperty(proto, names[i], descriptor);
+    }
+  }
+
+  function requireArgs(got, needed, where) {
+    if (got < needed) {
+      throw new TypeErrorCtor(`${where}: ${needed} argument${needed > 1 ? "s" : ""} required, but only ${got} present.`);
+    }
+  }
+
+  // WebIDL conversions: DOMString throws on symbols (String() would not), USVString also replaces
+  // lone surrogates, ByteString refuses code units above 0xFF.
+  const toStr = (x) => `${x}`;
+  const toUSV = (x) => StringPrototypeToWellFormed(`${x}`);
+
+  function toByteString(x, what) {
+    const s = `${x}`;
+    for (let i = 0; i < s.length; i++) {
+      if (charCodeAt(s, i) > 0xff) throw new TypeErrorCtor(`${what} contains a character outside Latin-1: ${s}`);
+    }
+    return s;
+  }
+
+  // A WebIDL dictionary argument: undefined and null mean empty, other primitives are refused.
+  function toDict(x, where) {
+    if (x === undefined || x === null) return { __proto__: null };
+    if (!isObject(x)) throw new TypeErrorCtor(`${where}: the options argument must be an object.`);
+    return x;
+  }
+
+  function asciiLower(s) {
+    let out = "";
+    for (let i = 0; i < s.length; i++) {
+      const c = charCodeAt(s, i);
+      out += c >= 0x41 && c <= 0x5a ? StringFromCharCode(c + 0x20) : s[i];
+    }
+    return out;
+  }
+
+  function splitOn(s, separator) {
+    const parts = [];
+    let start = 0;
+    for (let at = StringPrototypeIndexOf(s, separator); at !== -1; at = StringPrototypeIndexOf(s, separator, start)) {
+      push(parts, slice(s, start, at));
+      start = at + 1;
+    }
+    push(parts, slice(s, start));
+    return parts;
+  }
+
+  function hexValue(c) {
+    if (c >= 0x30 && c <= 0x39) return c - 0x30;
+    if (c >= 0x41 && c <= 0x46) return c - 0x37;
+    if (c >= 0x61 && c <= 0x66) return c - 0x57;
+    return -1;
+  }
+
+  // The scalar value at i of s; a lone surrogate reads as U+FFFD.
+  function scalarAt(s, i) {
+    const c = charCodeAt(s, i);
+    if (c < 0xd800 || c > 0xdfff) return c;
+    if (c <= 0xdbff && i + 1 < s.length) {
+      const d = charCodeAt(s, i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) return 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+    }
+    return 0xfffd;
+  }
+
+  function isArrayBuffer(x) {
+    try {
+      ArrayBufferGetByteLength(x);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  function isDataView(x) {
+    try {
+      DataViewGetBuffer(x);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  // The bytes of a BufferSource as a Uint8Array over the same memory, or null if x is not one.
+  function bufferSourceBytes(x) {
+    if (!isObject(x)) return null;
+    // A detached buffer reads as empty, and cannot be viewed at all.
+    const view = (buffer, offset, length) =>
+      length === 0 ? new Uint8ArrayCtor(0) : new Uint8ArrayCtor(buffer, offset, length);
+    if (isArrayBuffer(x)) return view(x, 0, ArrayBufferGetByteLength(x));
+    if (TypedArrayGetTag(x) !== undefined) {
+      return view(TypedArrayGetBuffer(x), TypedArrayGetByteOffset(x), TypedArrayGetByteLength(x));
+    }
+    if (isDataView(x)) return view(DataViewGetBuffer(x), DataViewGetByteOffset(x), DataViewGetByteLength(x));
+    return null;
+  }
+
+  function copyBytes(bytes) {
+    const copy = new Uint8ArrayCtor(TypedArrayGetLength(bytes));
+    TypedArrayPrototypeSet(copy, bytes);
+    return copy;
+  }
+
+  // Decoded text is built from code units in chunks, never one huge argument list.
+  const CHUNK = 0x2000;
+  const stringFromUnits = (units) => ReflectApply(StringFromCharCode, null, units);
+
+  // Base64 and binary strings (one char per byte) by the engine's own Uint8Array.fromBase64,
+  // Uint8Array.prototype.toBase64, atob and btoa, so large bodies never loop byte by byte in JS.
+  const bytesToBase64 = (bytes) => Uint8ArrayPrototypeToBase64(bytes);
+  const base64ToBytes = (text) => Uint8ArrayFromBase64(text);
+  const bytesToBinary = (bytes) => atob(Uint8ArrayPrototypeToBase64(bytes));
+  const binaryToBytes = (binary) => Uint8ArrayFromBase64(btoa(binary));
+
+  // ---------------------------------------------------------------------------------------------
+  // UTF-8
+
+  const utf8Size = (cp) => (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4);
+  const UTF8_LEAD = [0, 0, 0xc0, 0xe0, 0xf0]; // marker bits of the first byte, by sequence size
+
+  // Writes as much of s as fits whole into dest; lone surrogates become U+FFFD.
+  function utf8EncodeInto(s, dest) {
+    const capacity = TypedArrayGetLength(dest);
+    let read = 0;
+    let written = 0;
+    while (read < s.length) {
+      const cp = scalarAt(s, read);
+      const size = utf8Size(cp);
+      if (written + size > capacity) break;
+      if (size === 1) {
+        dest[written] = cp;
+      } else {
+        let shift = 6 * (size - 1);
+        dest[written] = UTF8_LEAD[size] | (cp >> shift);
+        for (let k = 1; k < size; k++) {
+          shift -= 6;
+          dest[written + k] = 0x80 | ((cp >> shift) & 0x3f);
+        }
+      }
+      written += size;
+      read += cp > 0xffff ? 2 : 1;
+    }
+    return { read, written };
+  }
+
+  // UTF-8 encoding in C: encodeURIComponent writes the UTF-8 bytes as %XX escapes and unescape
+  // makes them a binary string. toWellFormed first turns lone surrogates into U+FFFD, which
+  // encodeURIComponent would otherwise refuse.
+  const utf8Encode = (s) => binaryToBytes(unescape(encodeURIComponent(StringPrototypeToWellFormed(s))));
+
+  // Well-formed UTF-8 decodes in C the other way round: escape writes bytes >= 0x80 as %XX and
+  // decodeURIComponent reads them as UTF-8, throwing URIError on anything malformed or truncated.
+  function decodeWellFormedUtf8(bytes) {
+    try {
+      return decodeURIComponent(escape(bytesToBinary(bytes)));
+    } catch {
+      return null;
+    }
+  }
+
+  const newUtf8State = () => ({ needed: 0, seen: 0, cp: 0, lower: 0x80, upper: 0xbf });
+
+  // The WHATWG UTF-8 decoder. `state` holds a partial sequence between streamed chunks; `flush`
+  // ends the stream. A broken sequence becomes one U+FFFD and the byte that broke it is read again,
+  // which is the "maximal subpart" replacement. Returns null at the first error when fatal.
+  function utf8Decode(state, bytes, flush, fatal) {
+    if (state.needed === 0) {
+      const text = decodeWellFormedUtf8(bytes);
+      if (text !== null) return text;
+    }
+    let needed = state.needed;
+    let seen = state.seen;
+    let cp = state.cp;
+    let lower = state.lower;
+    let upper = state.upper;
+    const length = TypedArrayGetLength(bytes);
+    let units = [];
+    let count = 0;
+    let text = "";
+    let failed = false;
+    for (let i = 0; i < length && !(failed && fatal); ) {
+      const byte = bytes[i];
+      if (needed === 0) {
+        i++;
+        if (byte < 0x80) {
+          units[count++] = byte;
+        } else if (byte >= 0xc2 && byte <= 0xdf) {
+          needed = 1;
+          cp = byte & 0x1f;
+        } else if (byte >= 0xe0 && byte <= 0xef) {
+          if (byte === 0xe0) lower = 0xa0;
+          if (byte === 0xed) upper = 0x9f;
+          needed = 2;
+          cp = byte & 0xf;
+        } else if (byte >= 0xf0 && byte <= 0xf4) {
+          if (byte === 0xf0) lower = 0x90;
+          if (byte === 0xf4) upper = 0x8f;
+          needed = 3;
+          cp = byte & 0x7;
+        } else {
+          units[count++] = 0xfffd;
+          failed = true;
+        }
+      } else if (byte < lower || byte > upper) {
+        needed = seen = cp = 0;
+        lower = 0x80;
+        upper = 0xbf;
+        units[count++] = 0xfffd;
+        failed = true;
+      } else {
+        i++;
+        lower = 0x80;
+        upper = 0xbf;
+        cp = (cp << 6) | (byte & 0x3f);
+        if (++seen === needed) {
+          if (cp > 0xffff) {
+            units[count++] = 0xd800 + ((cp - 0x10000) >> 10);
+            units[count++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+          } else {
+            units[count++] = cp;
+          }
+          needed = seen = cp = 0;
+        }
+      }
+      if (count >= CHUNK) {
+        text += stringFromUnits(units);
+        units = [];
+        count = 0;
+      }
+    }
+    if (flush && needed !== 0 && !(failed && fatal)) {
+      units[count++] = 0xfffd; // the stream ended inside a sequence
+      failed = true;
+    }
+    if (flush || (failed && fatal)) {
+      needed = seen = cp = 0;
+      lower = 0x80;
+      upper = 0xbf;
+    }
+    state.needed = needed;
+    state.seen = seen;
+    state.cp = cp;
+    state.lower = lower;
+    state.upper = upper;
+    return failed && fatal ? null : text + stringFromUnits(units);
+  }
+
+  // "UTF-8 decode" (leading BOM dropped) or "UTF-8 decode without BOM", never failing.
+  function decodeUtf8(bytes, dropBOM) {
+    const text = utf8Decode(newUtf8State(), bytes, true, false);
+    return dropBOM && charCodeAt(text, 0) === 0xfeff ? slice(text, 1) : text;
+  }
+
+  class TextEncoder {
+    constructor() {
+      WeakSetPrototypeAdd(platformObjects, this);
+    }
+
+    get encoding() {
+      return "utf-8";
+    }
+
+    encode(input = "") {
+      return utf8Encode(toStr(input));
+    }
+
+    encodeInto(source, destination) {
+      requireArgs(arguments.length, 2, "TextEncoder.encodeInto");
+      const s = toStr(source);
+      if (TypedArrayGetTag(destination) !== "Uint8Array") {
+        throw new TypeErrorCtor("TextEncoder.encodeInto: destination must be a Uint8Array.");
+      }
+      return utf8EncodeInto(s, destination);
+    }
+  }
+  defineTag(TextEncoder.prototype, "TextEncoder");
+
+  const UTF8_LABELS = ["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"];
+
+  // Labels are matched after trimming ASCII whitespace, case-insensitively. Only UTF-8 is offered.
+  function isUtf8Label(label) {
+    let start = 0;
+    let end = label.length;
+    const isSpace = (c) => c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d || c === 0x20;
+    while (start < end && isSpace(charCodeAt(label, start))) start++;
+    while (end > start && isSpace(charCodeAt(label, end - 1))) end--;
+    const name = asciiLower(slice(label, start, end));
+    for (let i = 0; i < UTF8_LABELS.length; i++) if (UTF8_LABELS[i] === name) return true;
+    return false;
+  }
+
+  class TextDecoder {
+    #fatal;
+    #ignoreBOM;
+    #state = newUtf8State();
+    #bomSeen = false;
+    #streaming = false;
+
+    constructor(label = "utf-8", options = undefined) {
+      const name = toStr(label);
+      const dict = toDict(options, "TextDecoder");
+      if (!isUtf8Label(name)) throw new RangeErrorCtor(`TextDecoder: the "${name}" encoding is not supported.`);
+      this.#fatal = !!dict.fatal;
+      this.#ignoreBOM = !!dict.ignoreBOM;
+      WeakSetPrototypeAdd(platformObjects, this);
+    }
+
+    get encoding() {
+      this.#fatal; // brand check
+      return "utf-8";
+    }
+
+    get fatal() {
+      return this.#fatal;
+    }
+
+    get ignoreBOM() {
+      return this.#ignoreBOM;
+    }
+
+    decode(input = undefined, options = undefined) {
+      let bytes = new Uint8ArrayCtor(0);
+      if (input !== undefined) {
+        bytes = bufferSourceBytes(input);
+        if (bytes === null) {
+          throw new TypeErrorCtor("TextDecoder.decode: input must be an ArrayBuffer or ArrayBufferView.");
+        }
+      }
+      const stream = !!toDict(options, "TextDecoder.decode").stream;
+      if (!this.#streaming) {
+        this.#state = newUtf8State();
+        this.#bomSeen = false;
+      }
+      this.#streaming = stream;
+      let text = utf8Decode(this.#state, bytes, !stream, this.#fatal);
+      if (text === null) {
+        this.#streaming = false;
+        throw new TypeErrorCtor("TextDecoder.decode: the encoded data was not valid utf-8.");
+      }
+      if (!this.#ignoreBOM && !this.#bomSeen && text.length > 0) {
+        this.#bomSeen = true;
+        if (charCodeAt(text, 0) === 0xfeff) text = slice(text, 1);
+      }
+      return text;
+    }
+  }
+  defineTag(TextDecoder.prototype, "TextDecoder");
+
+  // ---------------------------------------------------------------------------------------------
+  // Percent-encoding (https://url.spec.whatwg.org/#percent-encoded-bytes)
+
+  // The encode sets as bit flags over ASCII; C0 controls, U+007F and every non-ASCII code point are
+  // in all of them.
+  const C0_SET = 1;
+  const FRAGMENT_SET = 2;
+  const QUERY_SET = 4;
+  const SPECIAL_QUERY_SET = 8;
+  const PATH_SET = 16;
+  const USERINFO_SET = 32;
+  const COMPONENT_SET = 64;
+  const FORM_SET = 128;
+  const ENCODE_SETS = new Uint8ArrayCtor(0x80);
+  for (let c = 0; c < 0x20; c++) ENCODE_SETS[c] = 0xff;
+  ENCODE_SETS[0x7f] = 0xff;
+  for (const [sets, chars] of [
+    [FRAGMENT_SET, ' "<>`'],
+    [QUERY_SET | SPECIAL_QUERY_SET | PATH_SET | USERINFO_SET | COMPONENT_SET | FORM_SET, ' "#<>'],
+    [SPECIAL_QUERY_SET, "'"],
+    [PATH_SET | USERINFO_SET | COMPONENT_SET | FORM_SET, "?^`{}"],
+    [USERINFO_SET | COMPONENT_SET | FORM_SET, "/:;=@[\\]^|"],
+    [COMPONENT_SET | FORM_SET, "$%&+,"],
+    [FORM_SET, "!'()~"],
+  ]) {
+    for (let i = 0; i < chars.length; i++) ENCODE_SETS[charCodeAt(chars, i)] |= sets;
+  }
+
+  const HEX = "0123456789ABCDEF";
+  const percentByte = (byte) => "%" + HEX[byte >> 4] + HEX[byte & 0xf];
+
+  function percentEncodeCodePoint(cp) {
+    if (cp < 0x80) return percentByte(cp);
+    const size = utf8Size(cp);
+    let shift = 6 * (size - 1);
+    let out = percentByte(UTF8_LEAD[size] | (cp >> shift));
+    while (shift > 0) {
+      shift -= 6;
+      out += percentByte(0x80 | ((cp >> shift) & 0x3f));
+    }
+    return out;
+  }
+
+  // The code point c, written as the string ch, UTF-8 percent-encoded if it is in `set`.
+  const encodeChar = (c, ch, set) => (c < 0x80 && (ENCODE_SETS[c] & set) === 0 ? ch : percentEncodeCodePoint(c));
+
+  // UTF-8 percent-encodes the code points of s that are in `set`; the form serializer also turns
+  // spaces into "+".
+  function percentEncode(s, set, spaceAsPlus = false) {
+    let out = "";
+    for (let i = 0; i < s.length; ) {
+      const cp = scalarAt(s, i);
+      const width = cp > 0xffff ? 2 : 1;
+      if (spaceAsPlus && cp === 0x20) out += "+";
+      else if (cp < 0x80 && (ENCODE_SETS[cp] & set) === 0) out += s[i];
+      else out += percentEncodeCodePoint(cp);
+      i += width;
+    }
+    return out;
+  }
+
+  // Percent-decodes the UTF-8 bytes of s (a "%" not followed by two hex digits stays as it is).
+  function percentDecode(s, plusAsSpace = false) {
+    const bytes = utf8Encode(s);
+    const length = TypedArrayGetLength(bytes);
+    const out = new Uint8ArrayCtor(length);
+    let n = 0;
+    for (let i = 0; i < length; i++) {
+      const byte = bytes[i];
+      if (byte === 0x25 && i + 2 < length && hexValue(bytes[i + 1]) >= 0 && hexValue(bytes[i + 2]) >= 0) {
+        out[n++] = hexValue(bytes[i + 1]) * 16 + hexValue(bytes[i + 2]);
+        i += 2;
+      } else {
+        out[n++] = plusAsSpace && byte === 0x2b ? 0x20 : byte;
+      }
+    }
+    return new Uint8ArrayCtor(TypedArrayGetBuffer(out), 0, n);
+  }
+
+  // application/x-www-form-urlencoded parsing and serializing, as URLSearchParams uses them.
+  function parseForm(input) {
+    const list = [];
+    const sequences = splitOn(input, "&");
+    for (let i = 0; i < sequences.length; i++) {
+      const sequence = sequences[i];
+      if (sequence === "") continue;
+      const eq = StringPrototypeIndexOf(sequence, "=");
+      const name = eq === -1 ? sequence : slice(sequence, 0, eq);
+      const value = eq === -1 ? "" : slice(sequence, eq + 1);
+      push(list, [decodeUtf8(percentDecode(name, true), false), decodeUtf8(percentDecode(value, true), false)]);
+    }
+    return list;
+  }
+
+  function serializeForm(list) {
+    let out = "";
+    for (let i = 0; i < list.length; i++) {
+      if (i > 0) out += "&";
+      out += percentEncode(list[i][0], FORM_SET, true) + "=" + percentEncode(list[i][1], FORM_SET, true);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // URL parsing (https://url.spec.whatwg.org/#concept-basic-url-parser)
+  //
+  // A URL record is {scheme, username, password, host, port, path, query, fragment}. `host` is null
+  // or its serialization ("" is the empty host); `path` is a list of segments, or a string for an
+  // opaque path (`mailto:x`). Hostnames are not run through IDNA: ASCII domains are lower-cased
+  // (which is all UTS #46 does to them) and non-ASCII ones are refused, so `new URL("http://ü.de")`
+  // throws instead of producing punycode.
+
+  const SPECIAL_SCHEMES = { __proto__: null, ftp: 21, file: null, http: 80, https: 443, ws: 80, wss: 443 };
+  const isSpecialScheme = (scheme) => SPECIAL_SCHEMES[scheme] !== undefined;
+  const defaultPort = (scheme) => (isSpecialScheme(scheme) ? SPECIAL_SCHEMES[scheme] : null);
+
+  const newRecord = () => ({
+    scheme: "", username: "", password: "", host: null, port: null, path: [], query: null, fragment: null,
+  });
+
+  const hasOpaquePath = (url) => typeof url.path === "string";
+
+  function shortenPath(url) {
+    const path = url.path;
+    if (url.scheme === "file" && path.length === 1 && isNormalizedDriveLetter(path[0])) return;
+    if (path.length > 0) path.length -= 1;
+  }
+
+  const isAsciiAlpha = (c) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+  const isAsciiDigit = (c) => c >= 0x30 && c <= 0x39;
+  const isDriveLetter = (s) =>
+    s.length === 2 && isAsciiAlpha(charCodeAt(s, 0)) && (s[1] === ":" || s[1] === "|");
+  const isNormalizedDriveLetter = (s) => isDriveLetter(s) && s[1] === ":";
+
+  function startsWithDriveLetter(s, at) {
+    if (s.length - at < 2 || !isDriveLetter(slice(s, at, at + 2))) return false;
+    if (s.length - at === 2) return true;
+    const c = s[at + 2];
+    return c === "/" || c === "\\" || c === "?" || c === "#";
+  }
+
+  function isSingleDot(s) {
+    return s === "." || asciiLower(s) === "%2e";
+  }
+
+  function isDoubleDot(s) {
+    const lower = asciiLower(s);
+    return lower === ".." || lower === ".%2e" || lower === "%2e." || lower === "%2e%2e";
+  }
+
+  // Forbidden host code points; domains also forbid C0 controls, "%" and U+007F.
+  const FORBIDDEN_HOST = "\0\t\n\r #/:<>?@[\\]^|";
+
+  const isForbiddenHost = (c) => StringPrototypeIndexOf(FORBIDDEN_HOST, StringFromCharCode(c)) !== -1;
+  const isForbiddenDomain = (c) => c <= 0x1f || c === 0x25 || c === 0x7f || isForbiddenHost(c);
+
+  function parseHost(input, isOpaque) {
+    if (input[0] === "[") {
+      if (input[input.length - 1] !== "]") return null;
+      const address = parseIPv6(slice(input, 1, -1));
+      return address === null ? null : "[" + serializeIPv6(address) + "]";
+    }
+    if (isOpaque) {
+      for (let i = 0; i < input.length; i++) if (isForbiddenHost(charCodeAt(input, i))) return null;
+      return percentEncode(input, C0_SET);
+    }
+    // Percent-decoding then UTF-8 decoding gives back a string without "%" unchanged.
+    const decoded = StringPrototypeIndexOf(input, "%") === -1 ? input : decodeUtf8(percentDecode(input), false);
+    const domain = domainToASCII(decoded);
+    if (domain === null) return null;
+    if (!endsInNumber(domain)) return domain;
+    const address = parseIPv4(domain);
+    if (address === null) return null;
+    return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
+  }
+
+  function domainToASCII(domain) {
+    if (domain === "") return null;
+    for (let i = 0; i < domain.length; i++) {
+      const c = charCodeAt(domain, i);
+      if (c > 0x7f || isForbiddenDomain(c)) return null;
+    }
+    return asciiLower(domain);
+  }
+
+  // An IPv4 number: decimal, octal with a leading 0, or hex with 0x. NaN when invalid.
+  function parseIPv4Number(s) {
+    if (s === "") return NaN;
+    let radix = 10;
+    let i = 0;
+    if (s.length >= 2 && s[0] === "0" && (s[1] === "x" || s[1] === "X")) {
+      radix = 16;
+      i = 2;
+    } else if (s.length >= 2 && s[0] === "0") {
+      radix = 8;
+      i = 1;
+    }
+    let n = 0;
+    for (; i < s.length; i++) {
+      const digit = hexValue(charCodeAt(s, i));
+      if (digit < 0 || digit >= radix) return NaN;
+      n = n * radix + digit;
+    }
+    return n;
+  }
+
+  function endsInNumber(domain) {
+    const parts = splitOn(domain, ".");
+    if (parts[parts.length - 1] === "") {
+      if (parts.length === 1) return false;
+      parts.length -= 1;
+    }
+    const last = parts[parts.length - 1];
+    let digits = last !== "";
+    for (let i = 0; i < last.length && digits; i++) digits = isAsciiDigit(charCodeAt(last, i));
+    return digits || !NumberIsNaN(parseIPv4Number(last));
+  }
+
+  function parseIPv4(input) {
+    const parts = splitOn(input, ".");
+    if (parts[parts.length - 1] === "" && parts.length > 1) parts.length -= 1;
+    if (parts.length > 4) return null;
+    const numbers = [];
+    for (let i = 0; i < parts.length; i++) {
+      const n = parseIPv4Number(parts[i]);
+      if (NumberIsNaN(n)) return null;
+      push(numbers, n);
+    }
+    for (let i = 0; i < numbers.length - 1; i++) if (numbers[i] > 255) return null;
+    let address = numbers[numbers.length - 1];
+    if (address >= 256 ** (5 - numbers.length)) return null;
+    for (let i = 0; i < numbers.length - 1; i++) address += numbers[i] * 256 ** (3 - i);
+    return address;
+  }
+
+  // https://url.spec.whatwg.org/#concept-ipv6-parser; returns eight 16-bit pieces or null.
+  function parseIPv6(input) {
+    const address = [0, 0, 0, 0, 0, 0, 0, 0];
+    let pieceIndex = 0;
+    let compress = null;
+    let p = 0;
+    const at = (i) => (i < input.length ? charCodeAt(input, i) : -1);
+    if (at(p) === 0x3a) {
+      if (at(p + 1) !== 0x3a) return null;
+      p += 2;
+      compress = ++pieceIndex;
+    }
+    while (at(p) !== -1) {
+      if (pieceIndex === 8) return null;
+      if (at(p) === 0x3a) {
+        if (compress !== null) return null;
+        p++;
+        compress = ++pieceIndex;
+        continue;
+      }
+      let value = 0;
+      let length = 0;
+      while (length < 4 && hexValue(at(p)) >= 0) {
+        value = value * 16 + hexValue(at(p));
+        p++;
+        length++;
+      }
+      if (at(p) === 0x2e) {
+        // An embedded IPv4 address fills the last two pieces.
+        if (length === 0) return null;
+        p -= length;
+        if (pieceIndex > 6) return null;
+        let numbersSeen = 0;
+        while (at(p) !== -1) {
+          let piece = null;
+          if (numbersSeen > 0) {
+            if (at(p) === 0x2e && numbersSeen < 4) p++;
+            else return null;
+          }
+          if (!isAsciiDigit(at(p))) return null;
+          while (isAsciiDigit(at(p))) {
+            const digit = at(p) - 0x30;
+            if (piece === null) piece = digit;
+            else if (piece === 0) return null;
+            else piece = piece * 10 + digit;
+            if (piece > 255) return null;
+            p++;
+          }
+          address[pieceIndex] = address[pieceIndex] * 0x100 + piece;
+          numbersSeen++;
+          if (numbersSeen === 2 || numbersSeen === 4) pieceIndex++;
+        }
+        if (numbersSeen !== 4) return null;
+        break;
+      } else if (at(p) === 0x3a) {
+        p++;
+        if (at(p) === -1) return null;
+      } else if (at(p) !== -1) {
+        return null;
+      }
+      address[pieceIndex++] = value;
+    }
+    if (compress !== null) {
+      let swaps = pieceIndex - compress;
+      pieceIndex = 7;
+      while (pieceIndex !== 0 && swaps > 0) {
+        const other = compress + swaps - 1;
+        const piece = address[pieceIndex];
+        address[pieceIndex] = address[other];
+        address[other] = piece;
+        pieceIndex--;
+        swaps--;
+      }
+    } else if (pieceIndex !== 8) {
+      return null;
+    }
+    return address;
+  }
+
+  // Lower-case hex pieces, the first longest run of two or more zero pieces written as "::".
+  function serializeIPv6(address) {
+    let compress = -1;
+    let longest = 1;
+    for (let i = 0; i < 8; ) {
+      let j = i;
+      while (j < 8 && address[j] === 0) j++;
+      if (j - i > longest) {
+        compress = i;
+        longest = j - i;
+      }
+      i = j === i ? i + 1 : j;
+    }
+    let out = "";
+    for (let i = 0; i < 8; i++) {
+      if (i === compress) {
+        out += i === 0 ? "::" : ":";
+        i += longest - 1;
+        continue;
+      }
+      out += NumberPrototypeToString(address[i], 16);
+      if (i < 7) out += ":";
+    }
+    return out;
+  }
+
+  const EOF = -1;
+  const SCHEME_START = 1;
+  const SCHEME = 2;
+  const NO_SCHEME = 3;
+  const SPECIAL_RELATIVE_OR_AUTHORITY = 4;
+  const PATH_OR_AUTHORITY = 5;
+  const RELATIVE = 6;
+  const RELATIVE_SLASH = 7;
+  const SPECIAL_AUTHORITY_SLASHES = 8;
+  const SPECIAL_AUTHORITY_IGNORE_SLASHES = 9;
+  const AUTHORITY = 10;
+  const HOST = 11;
+  const HOSTNAME = 12;
+  const PORT = 13;
+  const FILE = 14;
+  const FILE_SLASH = 15;
+  const FILE_HOST = 16;
+  const PATH_START = 17;
+  const PATH = 18;
+  const OPAQUE_PATH = 19;
+  const QUERY = 20;
+  const FRAGMENT = 21;
+
+  function trimControlAndSpace(s) {
+    let start = 0;
+    let end = s.length;
+    while (start < end && charCodeAt(s, start) <= 0x20) start++;
+    while (end > start && charCodeAt(s, end - 1) <= 0x20) end--;
+    return start === 0 && end === s.length ? s : slice(s, start, end);
+  }
+
+  function removeTabAndNewline(s) {
+    let out = "";
+    let start = 0;
+    for (let i = 0; i < s.length; i++) {
+      const c = charCodeAt(s, i);
+      if (c === 0x09 || c === 0x0a || c === 0x0d) {
+        out += slice(s, start, i);
+        start = i + 1;
+      }
+    }
+    return start === 0 ? s : out + slice(s, start);
+  }
+
+  function copyRecord(from, to, fields) {
+    for (let i = 0; i < fields.length; i++) {
+      const value = from[fields[i]];
+      to[fields[i]] = ArrayIsArray(value) ? copyList(value) : value;
+    }
+  }
+
+  function copyList(list) {
+    const copy = new ArrayCtor(list.length);
+    for (let i = 0; i < list.length; i++) copy[i] = list[i];
+    return copy;
+  }
+
+  // Whether what follows the ASCII code point at p starts with "/".
+  const remainingStartsWithSlash = (input, p) => charCodeAt(input, p + 1) === 0x2f;
+
+  const AUTHORITY_FIELDS = ["username", "password", "host", "port"];
+  const RELATIVE_FIELDS = ["username", "password", "host", "port", "path", "query"];
+
+  // The basic URL parser. Without `url` it returns a new record, or null on failure. With `url`
+  // and a state override (the URL setters) it edits url in place and returns null on failure.
+  function basicParse(input, base, url = null, override = 0) {
+    if (url === null) {
+      url = newRecord();
+      input = trimControlAndSpace(input);
+    }
+    input = removeTabAndNewline(input);
+    let state = override || SCHEME_START;
+    let buffer = "";
+    let atSignSeen = false;
+    let insideBrackets = false;
+    let passwordTokenSeen = false;
+    const length = input.length;
+    for (let p = 0; ; ) {
+      let c = p < length ? charCodeAt(input, p) : EOF;
+      if (c >= 0xd800 && c <= 0xdfff) c = scalarAt(input, p);
+      const width = c > 0xffff ? 2 : 1;
+      const ch = width === 1 ? input[p] : slice(input, p, p + 2); // c as a string
+      const special = isSpecialScheme(url.scheme);
+      const slash = c === 0x2f || (special && c === 0x5c); // "/", or "\" in special URLs
+      let again = false; // read c again in the new state ("decrease pointer by 1")
+      switch (state) {
+        // The busiest states come first: QuickJS tries the cases in order.
+        case PATH:
+          if (c === EOF || slash || (!override && (c === 0x3f || c === 0x23))) {
+            if (isDoubleDot(buffer)) {
+              shortenPath(url);
+              if (!slash) push(url.path, "");
+            } else if (isSingleDot(buffer) && !slash) {
+              push(url.path, "");
+            } else if (!isSingleDot(buffer)) {
+              if (url.scheme === "file" && url.path.length === 0 && isDriveLetter(buffer)) {
+                buffer = buffer[0] + ":";
+              }
+              push(url.path, buffer);
+            }
+            buffer = "";
+            if (c === 0x3f) {
+              url.query = "";
+              state = QUERY;
+            } else if (c === 0x23) {
+              url.fragment = "";
+              state = FRAGMENT;
+            }
+          } else {
+            buffer += encodeChar(c, ch, PATH_SET);
+          }
+          break;
+        case QUERY:
+          if ((!override && c === 0x23) || c === EOF) {
+            url.query += percentEncode(buffer, special ? SPECIAL_QUERY_SET : QUERY_SET);
+            buffer = "";
+            if (c === 0x23) {
+              url.fragment = "";
+              state = FRAGMENT;
+            }
+          } else {
+            buffer += ch;
+          }
+          break;
+        case FRAGMENT:
+          if (c !== EOF) url.fragment += encodeChar(c, ch, FRAGMENT_SET);
+          break;
+        case OPAQUE_PATH:
+          if (c === 0x3f) {
+            url.query = "";
+            state = QUERY;
+          } else if (c === 0x23) {
+            url.fragment = "";
+            state = FRAGMENT;
+          } else if (c !== EOF) {
+            url.path += encodeChar(c, ch, C0_SET);
+          }
+          break;
+        case AUTHORITY:
+          if (c === 0x40) {
+            if (atSignSeen) buffer = "%40" + buffer;
+            atSignSeen = true;
+            for (let i = 0; i < buffer.length; ) {
+              const cp = scalarAt(buffer, i);
+              const width = cp > 0xffff ? 2 : 1;
+              if (cp === 0x3a && !passwordTokenSeen) {
+                passwordTokenSeen = true;
+              } else {
+                const encoded = percentEncode(slice(buffer, i, i + width), USERINFO_SET);
+                if (passwordTokenSeen) url.password += encoded;
+                else url.username += encoded;
+              }
+              i += width;
+            }
+            buffer = "";
+          } else if (c === EOF || slash || c === 0x3f || c === 0x23) {
+            if (atSignSeen && buffer === "") return null;
+            p -= buffer.length; // back to where the host starts
+            buffer = "";
+            state = HOST;
+            again = true;
+          } else {
+            buffer += ch;
+          }
+          break;
+        case HOST:
+        case HOSTNAME:
+          if (override && url.scheme === "file") {
+            state = FILE_HOST;
+            again = true;
+          } else if (c === 0x3a && !insideBrackets) {
+            if (buffer === "" || override === HOSTNAME) return null;
+            const host = parseHost(buffer, !special);
+            if (host === null) return null;
+            url.host = host;
+            buffer = "";
+            state = PORT;
+          } else if (c === EOF || slash || c === 0x3f || c === 0x23) {
+            again = true;
+            if (special && buffer === "") return null;
+            if (override && buffer === "" && (url.username !== "" || url.password !== "" || url.port !== null)) {
+              return null;
+            }
+            const host = parseHost(buffer, !special);
+            if (host === null) return null;
+            url.host = host;
+            buffer = "";
+            state = PATH_START;
+            if (override) return url;
+          } else {
+            if (c === 0x5b) insideBrackets = true;
+            if (c === 0x5d) insideBrackets = false;
+            buffer += ch;
+          }
+          break;
+        case PORT:
+          if (isAsciiDigit(c)) {
+            buffer += ch;
+          } else if (c === EOF || slash || c === 0x3f || c === 0x23 || override) {
+            if (buffer !== "") {
+              let port = 0;
+              for (let i = 0; i < buffer.length && port <= 65535; i++) port = port * 10 + charCodeAt(buffer, i) - 0x30;
+              if (port > 65535) return null;
+              url.port = port === defaultPort(url.scheme) ? null : port;
+              buffer = "";
+              if (override) return url;
+            }
+            if (override) return null;
+            state = PATH_START;
+            again = true;
+          } else {
+            return null;
+          }
+          break;
+        case SCHEME:
+          if (isAsciiAlpha(c) || isAsciiDigit(c) || c === 0x2b || c === 0x2d || c === 0x2e) {
+            buffer += asciiLower(ch);
+          } else if (c === 0x3a) {
+            if (override) {
+              if (special !== isSpecialScheme(buffer)) return url;
+              if ((url.username !== "" || url.password !== "" || url.port !== null) && buffer === "file") return url;
+              if (url.scheme === "file" && url.host === "") return url;
+            }
+            url.scheme = buffer;
+            if (override) {
+              if (url.port === defaultPort(url.scheme)) url.port = null;
+              return url;
+            }
+            buffer = "";
+            if (url.scheme === "file") {
+              state = FILE;
+            } else if (isSpecialScheme(url.scheme) && base !== null && base.scheme === url.scheme) {
+              state = SPECIAL_RELATIVE_OR_AUTHORITY;
+            } else if (isSpecialScheme(url.scheme)) {
+              state = SPECIAL_AUTHORITY_SLASHES;
+            } else if (remainingStartsWithSlash(input, p)) {
+              state = PATH_OR_AUTHORITY;
+              p++;
+            } else {
+              url.path = "";
+              state = OPAQUE_PATH;
+            }
+          } else if (!override) {
+            buffer = "";
+            state = NO_SCHEME;
+            p = 0;
+            again = true;
+          } else {
+            return null;
+          }
+          break;
+        case SCHEME_START:
+          if (isAsciiAlpha(c)) {
+            buffer += asciiLower(ch);
+            state = SCHEME;
+          } else if (!override) {
+            state = NO_SCHEME;
+            again = true;
+          } else {
+            return null;
+          }
+          break;
+        case NO_SCHEME:
+          if (base === null || (hasOpaquePath(base) && c !== 0x23)) return null;
+          if (hasOpaquePath(base)) {
+            url.scheme = base.scheme;
+            url.path = base.path;
+            url.query = base.query;
+            url.fragment = "";
+            state = FRAGMENT;
+          } else {
+            state = base.scheme === "file" ? FILE : RELATIVE;
+            again = true;
+          }
+          break;
+        case SPECIAL_RELATIVE_OR_AUTHORITY:
+          if (c === 0x2f && remainingStartsWithSlash(input, p)) {
+            state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
+            p++;
+          } else {
+            state = RELATIVE;
+            again = true;
+          }
+          break;
+        case PATH_OR_AUTHORITY:
+          if (c === 0x2f) {
+            state = AUTHORITY;
+          } else {
+            state = PATH;
+            again = true;
+          }
+          break;
+        case RELATIVE:
+          url.scheme = base.scheme;
+          if (isSpecialScheme(url.scheme) ? c === 0x2f || c === 0x5c : c === 0x2f) {
+            state = RELATIVE_SLASH;
+          } else {
+            copyRecord(base, url, RELATIVE_FIELDS);
+            if (c === 0x3f) {
+              url.query = "";
+              state = QUERY;
+            } else if (c === 0x23) {
+              url.fragment = "";
+              state = FRAGMENT;
+            } else if (c !== EOF) {
+              url.query = null;
+              shortenPath(url);
+              state = PATH;
+              again = true;
+            }
+          }
+          break;
+        case RELATIVE_SLASH:
+          if (special && (c === 0x2f || c === 0x5c)) {
+            state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
+          } else if (c === 0x2f) {
+            state = AUTHORITY;
+          } else {
+            copyRecord(base, url, AUTHORITY_FIELDS);
+            state = PATH;
+            again = true;
+          }
+          break;
+        case SPECIAL_AUTHORITY_SLASHES:
+          state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
+          if (c === 0x2f && remainingStartsWithSlash(input, p)) p++;
+          else again = true;
+          break;
+        case SPECIAL_AUTHORITY_IGNORE_SLASHES:
+          if (c !== 0x2f && c !== 0x5c) {
+            state = AUTHORITY;
+            again = true;
+          }
+          break;
+        case FILE:
+          url.scheme = "file";
+          url.host = "";
+          if (c === 0x2f || c === 0x5c) {
+            state = FILE_SLASH;
+          } else if (base !== null && base.scheme === "file") {
+            url.host = base.host;
+            url.path = copyList(base.path);
+            url.query = base.query;
+            if (c === 0x3f) {
+              url.query = "";
+              state = QUERY;
+            } else if (c === 0x23) {
+              url.fragment = "";
+              state = FRAGMENT;
+            } else if (c !== EOF) {
+              url.query = null;
+              if (!startsWithDriveLetter(input, p)) shortenPath(url);
+              else url.path = [];
+              state = PATH;
+              again = true;
+            }
+          } else {
+            state = PATH;
+            again = true;
+          }
+          break;
+        case FILE_SLASH:
+          if (c === 0x2f || c === 0x5c) {
+            state = FILE_HOST;
+          } else {
+            if (base !== null && base.scheme === "file") {
+              url.host = base.host;
+              if (!startsWithDriveLetter(input, p) && base.path.length > 0 && isNormalizedDriveLetter(base.path[0])) {
+                push(url.path, base.path[0]);
+              }
+            }
+            state = PATH;
+            again = true;
+          }
+          break;
+        case FILE_HOST:
+          if (c === EOF || c === 0x2f || c === 0x5c || c === 0x3f || c === 0x23) {
+            again = true;
+            if (!override && isDriveLetter(buffer)) {
+              state = PATH; // the buffer is a drive letter: left for the path state to take
+            } else if (buffer === "") {
+              url.host = "";
+              if (override) return url;
+              state = PATH_START;
+            } else {
+              let host = parseHost(buffer, !special);
+              if (host === null) return null;
+              if (host === "localhost") host = "";
+              url.host = host;
+              if (override) return url;
+              buffer = "";
+              state = PATH_START;
+            }
+          } else {
+            buffer += ch;
+          }
+          break;
+        case PATH_START:
+          if (special) {
+            state = PATH;
+            if (c !== 0x2f && c !== 0x5c) again = true;
+          } else if (!override && c === 0x3f) {
+            url.query = "";
+            state = QUERY;
+          } else if (!override && c === 0x23) {
+            url.fragment = "";
+            state = FRAGMENT;
+          } else if (c !== EOF) {
+            state = PATH;
+            if (c !== 0x2f) again = true;
+          } else if (override && url.host === null) {
+            push(url.path, "");
+          }
+          break;
+      }
+      if (!again) {
+        if (c === EOF) return url;
+        p += width;
+      }
+    }
+  }
+
+  function serializePath(url) {
+    if (hasOpaquePath(url)) return url.path;
+    let out = "";
+    for (let i = 0; i < url.path.length; i++) out += "/" + url.path[i];
+    return out;
+  }
+
+  function serializeURL(url) {
+    let out = url.scheme + ":";
+    if (url.host !== null) {
+      out += "//";
+      if (url.username !== "" || url.password !== "") {
+        out += url.username;
+        if (url.password !== "") out += ":" + url.password;
+        out += "@";
+      }
+      out += url.host;
+      if (url.port !== null) out += ":" + url.port;
+    } else if (!hasOpaquePath(url) && url.path.length > 1 && url.path[0] === "") {
+      out += "/."; // keeps "//" at the start of the path from reading as an authority
+    }
+    out += serializePath(url);
+    if (url.query !== null) out += "?" + url.query;
+    if (url.fragment !== null) out += "#" + url.fragment;
+    return out;
+  }
+
+  function serializeOrigin(url) {
+    if (url.scheme === "blob") {
+      const inner = basicParse(serializePath(url), null);
+      return inner !== null && (inner.scheme === "http" || inner.scheme === "https") ? serializeOrigin(inner) : "null";
+    }
+    if (!isSpecialScheme(url.scheme) || url.scheme === "file") return "null";
+    return url.scheme + "://" + url.host + (url.port === null ? "" : ":" + url.port);
+  }
+
+  function stripTrailingSpacesFromOpaquePath(url) {
+    if (!hasOpaquePath(url) || url.fragment !== null || url.query !== null) return;
+    let end = url.path.length;
+    while (end > 0 && charCodeAt(url.path, end - 1) === 0x20) end--;
+    url.path = slice(url.path, 0, end);
+  }
+
+  const cannotHaveCredentialsOrPort = (url) => url.host === null || url.host === "" || url.scheme === "file";
+
+  function parseOrThrow(input, base) {
+    const url = basicParse(input, base);
+    if (url === null) throw new TypeErrorCtor(`Invalid URL: ${input}`);
+    return url;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Pair iterators (WebIDL iterable<K, V>): every step reads the pairs afresh, so changes made while
+  // iterating are seen, as in browsers.
+
+  function definePairIterable(Class, tag, pairsOf) {
+    class PairIterator {
+      #target;
+      #kind;
+      #index = 0;
+
+      constructor(target, kind) {
+        this.#target = target;
+        this.#kind = kind;
+      }
+
+      next() {
+        const pairs = pairsOf(this.#target);
+        if (this.#index >= pairs.length) return { value: undefined, done: true };
+        const pair = pairs[this.#index++];
+        const kind = this.#kind;
+        return { value: kind === "keys" ? pair[0] : kind === "values" ? pair[1] : [pair[0], pair[1]], done: false };
+      }
+    }
+    ObjectSetPrototypeOf(PairIterator.prototype, IteratorPrototype);
+    delete PairIterator.prototype.constructor;
+    defineTag(PairIterator.prototype, tag);
+
+    const members = {
+      entries() {
+        pairsOf(this);
+        return new PairIterator(this, "entries");
+      },
+      keys() {
+        pairsOf(this);
+        return new PairIterator(this, "keys");
+      },
+      values() {
+        pairsOf(this);
+        return new PairIterator(this, "values");
+      },
+      forEach(callback, thisArg = undefined) {
+        let pairs = pairsOf(this);
+        if (typeof callback !== "function") throw new TypeErrorCtor(`${tag}: forEach callback is not a function.`);
+        for (let i = 0; i < pairs.length; i++) {
+          ReflectApply(callback, thisArg, [pairs[i][1], pairs[i][0], this]);
+          pairs = pairsOf(this);
+        }
+      },
+    };
+    defineMembers(Class.prototype, members);
+    defineData(Class.prototype, SymbolIterator, members.entries, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // URLSearchParams and URL
+
+  // A sequence argument read through its iterator, as WebIDL converts sequence<T>.
+  function iterableToList(iterable, method) {
+    const iterator = ReflectApply(method, iterable, []);
+    if (!isObject(iterator)) throw new TypeErrorCtor("Result of the Symbol.iterator method is not an object.");
+    const next = iterator.next;
+    const list = [];
+    for (;;) {
+      const result = ReflectApply(next, iterator, []);
+      if (!isObject(result)) throw new TypeErrorCtor("Iterator result is not an object.");
+      if (result.done) return list;
+      push(list, result.value);
+    }
+  }
+
+  // sequence<sequence<String>> or record<String, String>, as URLSearchParams and Headers take.
+  function pairsFromInit(init, convert, where) {
+    const method = init[SymbolIterator];
+    const pairs = [];
+    if (method !== undefined && method !== null) {
+      if (typeof method !== "function") throw new TypeErrorCtor(`${where}: Symbol.iterator is not a function.`);
+      const items = iterableToList(init, method);
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i];
+        const itemMethod = isObject(item) ? item[SymbolIterator] : undefined;
+        if (typeof itemMethod !== "function") throw new TypeErrorCtor(`${where}: each pair must be a sequence.`);
+        const pair = iterableToList(item, itemMethod);
+        if (pair.length !== 2) throw new TypeErrorCtor(`${where}: each pair must have exactly two items.`);
+        push(pairs, [convert(pair[0]), convert(pair[1])]);
+      }
+      return pairs;
+    }
+    const keys = ReflectOwnKeys(init);
+    for (let i = 0; i < keys.length; i++) {
+      const descriptor = ObjectGetOwnPropertyDescriptor(init, keys[i]);
+      if (descriptor !== undefined && descriptor.enumerable) push(pairs, [convert(keys[i]), convert(init[keys[i]])]);
+    }
+    return pairs;
+  }
+
+  let setURLQuery; // (url object, query string or null): a URLSearchParams writing through to its URL
+  let attachSearchParams; // (params, url object, list)
+  let setSearchParamsList; // (params, list): a URL's new query read into its URLSearchParams
+  let isURLSearchParams;
+  let searchParamsList;
+
+  class URLSearchParams {
+    #list = [];
+    #url = null; // the URL whose query these are, if any
+
+    static {
+      attachSearchParams = (params, url, list) => {
+        params.#url = url;
+        params.#list = list;
+      };
+      setSearchParamsList = (params, list) => {
+        params.#list = list;
+      };
+      isURLSearchParams = (x) => isObject(x) && #list in x;
+      searchParamsList = (params) => params.#list;
+    }
+
+    constructor(init = "") {
+      WeakSetPrototypeAdd(platformObjects, this);
+      if (init === INTERNAL) return;
+      if (isObject(init)) {
+        this.#list = pairsFromInit(init, toUSV, "URLSearchParams");
+      } else {
+        const query = toUSV(init);
+        this.#list = parseForm(query[0] === "?" ? slice(query, 1) : query);
+      }
+    }
+
+    #update() {
+      if (this.#url === null) return;
+      const query = serializeForm(this.#list);
+      setURLQuery(this.#url, query === "" ? null : query);
+    }
+
+    get size() {
+      return this.#list.length;
+    }
+
+    append(name, value) {
+      requireArgs(arguments.length, 2, "URLSearchParams.append");
+      push(this.#list, [toUSV(name), toUSV(value)]);
+      this.#update();
+    }
+
+    delete(name, value = undefined) {
+      requireArgs(arguments.length, 1, "URLSearchParams.delete");
+      const key = toUSV(name);
+      const only = value === undefined ? undefined : toUSV(value);
+      this.#list = filterPairs(this.#list, (pair) => pair[0] !== key || (only !== undefined && pair[1] !== only));
+      this.#update();
+    }
+
+    get(name) {
+      requireArgs(arguments.length, 1, "URLSearchParams.get");
+      const key = toUSV(name);
+      const list = this.#list;
+      for (let i = 0; i < list.length; i++) if (list[i][0] === key) return list[i][1];
+      return null;
+    }
+
+    getAll(name) {
+      requireArgs(arguments.length, 1, "URLSearchParams.getAll");
+      const key = toUSV(name);
+      const list = this.#list;
+      const values = [];
+      for (let i = 0; i < list.length; i++) if (list[i][0] === key) push(values, list[i][1]);
+      return values;
+    }
+
+    has(name, value = undefined) {
+      requireArgs(arguments.length, 1, "URLSearchParams.has");
+      const key = toUSV(name);
+      const only = value === undefined ? undefined : toUSV(value);
+      const list = this.#list;
+      for (let i = 0; i < list.length; i++) {
+        if (list[i][0] === key && (only === undefined || list[i][1] === only)) return true;
+      }
+      return false;
+    }
+
+    set(name, value) {
+      requireArgs(arguments.length, 2, "URLSearchParams.set");
+      const key = toUSV(name);
+      const val = toUSV(value);
+      let found = false;
+      this.#list = filterPairs(this.#list, (pair) => {
+        if (pair[0] !== key) return true;
+        if (found) return false;
+        found = true;
+        pair[1] = val;
+        return true;
+      });
+      if (!found) push(this.#list, [key, val]);
+      this.#update();
+    }
+
+    sort() {
+      // Array.prototype.sort is stable, and "<" compares code units, as the spec asks.
+      ArrayPrototypeSort(this.#list, (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      this.#update();
+    }
+
+    toString() {
+      return serializeForm(this.#list);
+    }
+  }
+  defineTag(URLSearchParams.prototype, "URLSearchParams");
+
+  function filterPairs(list, keep) {
+    const kept = [];
+    for (let i = 0; i < list.length; i++) if (keep(list[i])) push(kept, list[i]);
+    return kept;
+  }
+
+  class URL {
+    #url;
+    #searchParams = new URLSearchParams(INTERNAL);
+
+    static {
+      setURLQuery = (object, query) => {
+        const url = object.#url;
+        url.query = query;
+        if (query === null) stripTrailingSpacesFromOpaquePath(url);
+      };
+    }
+
+    constructor(url, base = undefined) {
+      requireArgs(arguments.length, 1, "URL");
+      const input = toUSV(url);
+      const baseURL = base === undefined ? null : parseOrThrow(toUSV(base), null);
+      this.#url = parseOrThrow(input, baseURL);
+      attachSearchParams(this.#searchParams, this, this.#queryList());
+      WeakSetPrototypeAdd(platformObjects, this);
+    }
+
+    static canParse(url, base = undefined) {
+      requireArgs(arguments.length, 1, "URL.canParse");
+      return parseWithBase(toUSV(url), base) !== null;
+    }
+
+    static parse(url, base = undefined) {
+      requireArgs(arguments.length, 1, "URL.parse");
+      const input = toUSV(url);
+      const baseInput = base === undefined ? undefined : toUSV(base);
+      return parseWithBase(input, baseInput) === null ? null : new URL(input, baseInput);
+    }
+
+    #queryList() {
+      return this.#url.query === null ? [] : parseForm(this.#url.query);
+    }
+
+    get href() {
+      return serializeURL(this.#url);
+    }
+
+    set href(value) {
+      this.#url = parseOrThrow(toUSV(value), null);
+      setSearchParamsList(this.#searchParams, this.#queryList());
+    }
+
+    get origin() {
+      return serializeOrigin(this.#url);
+    }
+
+    get protocol() {
+      return this.#url.scheme + ":";
+    }
+
+    set protocol(value) {
+      basicParse(toUSV(value) + ":", null, this.#url, SCHEME_START);
+    }
+
+    get username() {
+      return this.#url.username;
+    }
+
+    set username(value) {
+      const input = toUSV(value);
+      if (!cannotHaveCredentialsOrPort(this.#url)) this.#url.username = percentEncode(input, USERINFO_SET);
+    }
+
+    get password() {
+      return this.#url.password;
+    }
+
+    set password(value) {
+      const input = toUSV(value);
+      if (!cannotHaveCredentialsOrPort(this.#url)) this.#url.password = percentEncode(input, USERINFO_SET);
+    }
+
+    get host() {
+      const url = this.#url;
+      if (url.host === null) return "";
+      return url.port === null ? url.host : url.host + ":" + url.port;
+    }
+
+    set host(value) {
+      const input = toUSV(value);
+      if (!hasOpaquePath(this.#url)) basicParse(input, null, this.#url, HOST);
+    }
+
+    get hostname() {
+      return this.#url.host ?? "";
+    }
+
+    set hostname(value) {
+      const input = toUSV(value);
+      if (!hasOpaquePath(this.#url)) basicParse(input, null, this.#url, HOSTNAME);
+    }
+
+    get port() {
+      return this.#url.port === null ? "" : `${this.#url.port}`;
+    }
+
+    set port(value) {
+      const input = toUSV(value);
+      if (cannotHaveCredentialsOrPort(this.#url)) return;
+      if (input === "") this.#url.port = null;
+      else basicParse(input, null, this.#url, PORT);
+    }
+
+    get pathname() {
+      return serializePath(this.#url);
+    }
+
+    set pathname(value) {
+      const input = toUSV(value);
+      if (hasOpaquePath(this.#url)) return;
+      this.#url.path = [];
+      basicParse(input, null, this.#url, PATH_START);
+    }
+
+    get search() {
+      const query = this.#url.query;
+      return query === null || query === "" ? "" : "?" + query;
+    }
+
+    set search(value) {
+      const input = toUSV(value);
+      const url = this.#url;
+      if (input === "") {
+        url.query = null;
+        setSearchParamsList(this.#searchParams, []);
+        stripTrailingSpacesFromOpaquePath(url);
+        return;
+      }
+      const query = input[0] === "?" ? slice(input, 1) : input;
+      url.query = "";
+      basicParse(query, null, url, QUERY);
+      setSearchParamsList(this.#searchParams, parseForm(query));
+    }
+
+    get searchParams() {
+      return this.#searchParams;
+    }
+
+    get hash() {
+      const fragment = this.#url.fragment;
+      return fragment === null || fragment === "" ? "" : "#" + fragment;
+    }
+
+    set hash(value) {
+      const input = toUSV(value);
+      const url = this.#url;
+      if (input === "") {
+        url.fragment = null;
+        stripTrailingSpacesFromOpaquePath(url);
+        return;
+      }
+      url.fragment = "";
+      basicParse(input[0] === "#" ? slice(input, 1) : input, null, url, FRAGMENT);
+    }
+
+    toString() {
+      return serializeURL(this.#url);
+    }
+
+    toJSON() {
+      return serializeURL(this.#url);
+    }
+  }
+  defineTag(URL.prototype, "URL");
+
+  function parseWithBase(input, base) {
+    if (base === undefined) return basicParse(input, null);
+    const baseURL = basicParse(toUSV(base), null);
+    return baseURL === null ? null : basicParse(input, baseURL);
+  }
+
+  definePairIterable(URLSearchParams, "URLSearchParams Iterator", searchParamsList);
+
+  // ---------------------------------------------------------------------------------------------
+  // Headers (https://fetch.spec.whatwg.org/#headers-class)
+
+  const isHttpWhitespace = (c) => c === 0x09 || c === 0x0a || c === 0x0d || c === 0x20;
+  const TOKEN_PUNCTUATION = "!#$%&'*+-.^_`|~";
+  const isTokenChar = (c) =>
+    isAsciiAlpha(c) || isAsciiDigit(c) || StringPrototypeIndexOf(TOKEN_PUNCTUATION, StringFromCharCode(c)) !== -1;
+
+  function isToken(s) {
+    if (s === "") return false;
+    for (let i = 0; i < s.length; i++) if (!isTokenChar(charCodeAt(s, i))) return false;
+    return true;
+  }
+
+  function headerName(name) {
+    const s = toByteString(name, "Header name");
+    if (!isToken(s)) throw new TypeErrorCtor(`Invalid header name: "${s}"`);
+    return asciiLower(s);
+  }
+
+  // Strips leading and trailing HTTP whitespace; NUL, CR and LF may not remain inside.
+  function headerValue(value) {
+    const s = toByteString(value, "Header value");
+    let start = 0;
+    let end = s.length;
+    while (start < end && isHttpWhitespace(charCodeAt(s, start))) start++;
+    while (end > start && isHttpWhitespace(charCodeAt(s, end - 1))) end--;
+    const normalized = slice(s, start, end);
+    for (let i = 0; i < normalized.length; i++) {
+      const c = charCodeAt(normalized, i);
+      if (c === 0 || c === 0x0a || c === 0x0d) throw new TypeErrorCtor(`Invalid header value: "${normalized}"`);
+    }
+    return normalized;
+  }
+
+  const compareNames = (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
+  // The spec's "sort and combine": lower-cased names in order, values of one name joined by ", ",
+  // except Set-Cookie, whose values stay separate.
+  function sortAndCombine(list) {
+    const sorted = copyList(list);
+    ArrayPrototypeSort(sorted, compareNames);
+    const out = [];
+    for (let i = 0; i < sorted.length; i++) {
+      const name = sorted[i][0];
+      const value = sorted[i][1];
+      const last = out.length > 0 ? out[out.length - 1] : null;
+      if (last !== null && last[0] === name && name !== "set-cookie") last[1] += ", " + value;
+      else push(out, [name, value]);
+    }
+    return out;
+  }
+
+  let newHeaders; // (list of [name, value], guard): Headers filled from trusted or checked pairs
+  let headersList; // the [lowercase name, value] list of a Headers, in insertion order
+  let headersGuard;
+  let headersPairs;
+  let addHeader; // appends a checked pair whatever the guard
+  let isHeaders;
+
+  class Headers {
+    #list = [];
+    #guard = "none"; // "immutable": the headers of fetched responses and incoming requests
+    #sorted = null; // sortAndCombine(#list), dropped on every change
+
+    static {
+      newHeaders = (list, guard) => {
+        const headers = new Headers();
+        headers.#list = list;
+        headers.#guard = guard;
+        return headers;
+      };
+      headersList = (headers) => headers.#list;
+      headersGuard = (headers) => headers.#guard;
+      headersPairs = (headers) => headers.#pairs;
+      addHeader = (headers, name, value) => headers.#add(name, value);
+      isHeaders = (x) => isObject(x) && #list in x;
+    }
+
+    constructor(init = undefined) {
+      WeakSetPrototypeAdd(platformObjects, this);
+      if (init === undefined) return;
+      if (!isObject(init)) throw new TypeErrorCtor("Headers: init must be an object, a sequence of pairs or a record.");
+      const pairs = pairsFromInit(init, toStr, "Headers");
+      for (let i = 0; i < pairs.length; i++) this.#add(headerName(pairs[i][0]), headerValue(pairs[i][1]));
+    }
+
+    #add(name, value) {
+      this.#sorted = null;
+      push(this.#list, [name, value]);
+    }
+
+    #willChange() {
+      if (this.#guard === "immutable") throw new TypeErrorCtor("Can't modify immutable headers.");
+      this.#sorted = null;
+    }
+
+    get #pairs() {
+      if (this.#sorted === null) this.#sorted = sortAndCombine(this.#list);
+      return this.#sorted;
+    }
+
+    append(name, value) {
+      requireArgs(arguments.length, 2, "Headers.append");
+      const key = headerName(name);
+      const val = headerValue(value);
+      this.#willChange();
+      this.#add(key, val);
+    }
+
+    delete(name) {
+      requireArgs(arguments.length, 1, "Headers.delete");
+      const key = headerName(name);
+      this.#willChange();
+      this.#list = filterPairs(this.#list, (pair) => pair[0] !== key);
+    }
+
+    get(name) {
+      requireArgs(arguments.length, 1, "Headers.get");
+      const key = headerName(name);
+      const list = this.#list;
+      let value = null;
+      for (let i = 0; i < list.length; i++) {
+        if (list[i][0] === key) value = value === null ? list[i][1] : value + ", " + list[i][1];
+      }
+      return value;
+    }
+
+    getSetCookie() {
+      const list = this.#list;
+      const values = [];
+      for (let i = 0; i < list.length; i++) if (list[i][0] === "set-cookie") push(values, list[i][1]);
+      return values;
+    }
+
+    has(name) {
+      requireArgs(arguments.length, 1, "Headers.has");
+      const key = headerName(name);
+      const list = this.#list;
+      for (let i = 0; i < list.length; i++) if (list[i][0] === key) return true;
+      return false;
+    }
+
+    set(name, value) {
+      requireArgs(arguments.length, 2, "Headers.set");
+      const key = headerName(name);
+      const val = headerValue(value);
+      this.#willChange();
+      let found = false;
+      this.#list = filterPairs(this.#list, (pair) => {
+        if (pair[0] !== key) return true;
+        if (found) return false;
+        found = true;
+        pair[1] = val;
+        return true;
+      });
+      if (!found) this.#add(key, val);
+    }
+  }
+  defineTag(Headers.prototype, "Headers");
+  definePairIterable(Headers, "Headers Iterator", headersPairs);
+
+  const copyHeaderList = (headers) => {
+    const list = headersList(headers);
+    const copy = new ArrayCtor(list.length);
+    for (let i = 0; i < list.length; i++) copy[i] = [list[i][0], list[i][1]];
+    return copy;
+  };
+
+  // Headers from a HeadersInit; a Headers is copied directly, not through its iterator, which the
+  // tenant may have replaced.
+  const headersFromInit = (init) => (isHeaders(init) ? newHeaders(copyHeaderList(init), "none") : new Headers(init));
+
+  // ---------------------------------------------------------------------------------------------
+  // Bodies. There are no streams here: a body is its bytes, held in a record
+  // {bytes, disturbed, locked, stream}. `body` is null when there is none, and otherwise a small
+  // stand-in for a ReadableStream (getReader(), `for await`, or passing it to new Response()).
+
+  // `bytes` always spans its whole ArrayBuffer, so arrayBuffer() can hand that buffer out.
+  const newBody = (bytes) => ({ bytes, disturbed: false, locked: false, stream: null });
+  const unusable = (body) => body !== null && (body.disturbed || body.locked);
+
+  function usedError() {
+    return new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
+  }
+
+  // Takes the bytes of a body for consumption; a body is read once.
+  function takeBytes(body) {
+    if (body === null) return new Uint8ArrayCtor(0);
+    if (unusable(body)) throw usedError();
+    const bytes = body.bytes;
+    body.bytes = new Uint8ArrayCtor(0);
+    body.disturbed = true;
+    return bytes;
+  }
+
+  const cloneBody = (body) => (body === null ? null : newBody(copyBytes(body.bytes)));
+
+  let isBodyStream;
+  let bodyOfStream;
+
+  class BodyStream {
+    #body;
+
+    static {
+      isBodyStream = (x) => isObject(x) && #body in x;
+      bodyOfStream = (stream) => stream.#body;
+    }
+
+    constructor(token, body) {
+      if (token !== INTERNAL) throw new TypeErrorCtor("Illegal constructor");
+      this.#body = body;
+      WeakSetPrototypeAdd(platformObjects, this);
+    }
+
+    get locked() {
+      return this.#body.locked;
+    }
+
+    getReader() {
+      if (this.#body.locked) throw new TypeErrorCtor("ReadableStream is locked.");
+      this.#body.locked = true;
+      return new BodyReader(INTERNAL, this.#body);
+    }
+
+    async cancel() {
+      if (this.#body.locked) throw new TypeErrorCtor("ReadableStream is locked.");
+      this.#body.disturbed = true;
+      this.#body.bytes = new Uint8ArrayCtor(0);
+    }
+
+    async *[SymbolAsyncIterator]() {
+      const reader = this.getReader();
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          yield value;
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    }
+  }
+  defineTag(BodyStream.prototype, "ReadableStream");
+
+  class BodyReader {
+    #body;
+
+    constructor(token, body) {
+      if (token !== INTERNAL) throw new TypeErrorCtor("Illegal constructor");
+      this.#body = body;
+      WeakSetPrototypeAdd(platformObjects, this);
+    }
+
+    // The whole body arrives as one chunk.
+    async read() {
+      const body = this.#body;
+      if (body === null) throw new TypeErrorCtor("This reader has been released.");
+      body.disturbed = true;
+      const chunk = body.bytes;
+      if (TypedArrayGetLength(chunk) === 0) return { value: undefined, done: true };
+      body.bytes = new Uint8ArrayCtor(0);
+      return { value: chunk, done: false };
+    }
+
+    releaseLock() {
+      if (this.#body === null) return;
+      this.#body.locked = false;
+      this.#body = null;
+    }
+
+    async cancel() {
+      const body = this.#body;
+      if (body === null) throw new TypeErrorCtor("This reader has been released.");
+      body.disturbed = true;
+      body.bytes = new Uint8ArrayCtor(0);
+    }
+  }
+  defineTag(BodyReader.prototype, "ReadableStreamDefaultReader");
+
+  // https://fetch.spec.whatwg.org/#concept-bodyinit-extract; returns {body, type}.
+  function extractBody(init) {
+    if (isBodyStream(init)) {
+      const source = bodyOfStream(init);
+      if (unusable(source)) throw usedError();
+      const bytes = source.bytes;
+      source.locked = true; // the new body owns the bytes now
+      source.bytes = new Uint8ArrayCtor(0);
+      return { body: newBody(bytes), type: null };
+    }
+    if (isURLSearchParams(init)) {
+      return {
+        body: newBody(utf8Encode(serializeForm(searchParamsList(init)))),
+        type: "application/x-www-form-urlencoded;charset=UTF-8",
+      };
+    }
+    const bytes = bufferSourceBytes(init);
+    if (bytes !== null) return { body: newBody(copyBytes(bytes)), type: null };
+    return { body: newBody(utf8Encode(toUSV(init))), type: "text/plain;charset=UTF-8" };
+  }
+
+  function addContentType(headers, type) {
+    if (type === null) return;
+    const list = headersList(headers);
+    for (let i = 0; i < list.length; i++) if (list[i][0] === "content-type") return;
+    addHeader(headers, "content-type", type);
+  }
+
+  // The Body mixin, shared by Request and Response. `inner` is the object's internal record.
+  function defineBodyMembers(Class, innerOf) {
+    defineMembers(Class.prototype, {
+      get body() {
+        const body = innerOf(this).body;
+        if (body === null) return null;
+        if (body.stream === null) body.stream = new BodyStream(INTERNAL, body);
+        return body.stream;
+      },
+      get bodyUsed() {
+        const body = innerOf(this).body;
+        return body !== null && body.disturbed;
+      },
+      async arrayBuffer() {
+        return TypedArrayGetBuffer(takeBytes(innerOf(this).body));
+      },
+      async bytes() {
+        return takeBytes(innerOf(this).body);
+      },
+      async text() {
+        return decodeUtf8(takeBytes(innerOf(this).body), true);
+      },
+      async json() {
+        return JSONParse(decodeUtf8(takeBytes(innerOf(this).body), true));
+      },
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Request
+
+  const NORMALIZED_METHODS = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"];
+  const FORBIDDEN_METHODS = ["CONNECT", "TRACE", "TRACK"];
+  const REDIRECT_MODES = ["follow", "error", "manual"];
+
+  const includes = (list, value) => {
+    for (let i = 0; i < list.length; i++) if (list[i] === value) return true;
+    return false;
+  };
+
+  function normalizeMethod(value) {
+    const method = toByteString(value, "Method");
+    if (!isToken(method)) throw new TypeErrorCtor(`Invalid HTTP method: ${method}`);
+    const upper = asciiUpper(method);
+    if (includes(FORBIDDEN_METHODS, upper)) throw new TypeErrorCtor(`Forbidden HTTP method: ${method}`);
+    return includes(NORMALIZED_METHODS, upper) ? upper : method;
+  }
+
+  function asciiUpper(s) {
+    let out = "";
+    for (let i = 0; i < s.length; i++) {
+      const c = charCodeAt(s, i);
+      out += c >= 0x61 && c <= 0x7a ? StringFromCharCode(c - 0x20) : s[i];
+    }
+    return out;
+  }
+
+  let requestInner;
+  let isRequest;
+
+  class Request {
+    #inner; // {method, url, headers, redirect, body}
+
+    static {
+      requestInner = (request) => request.#inner;
+      isRequest = (x) => isObject(x) && #inner in x;
+    }
+
+    constructor(input, init = undefined) {
+      requireArgs(arguments.length, 1, "Request");
+      WeakSetPrototypeAdd(platformObjects, this);
+      if (input === INTERNAL) {
+        this.#inner = init;
+        return;
+      }
+      const source = isRequest(input) ? input.#inner : null;
+      const url = source !== null ? source.url : serializeURL(parseOrThrow(toUSV(input), null));
+      const options = toDict(init, "Request");
+      const bodyInit = options.body;
+      const headersInit = options.headers;
+      const method = options.method === undefined ? (source?.method ?? "GET") : normalizeMethod(options.method);
+      let redirect = source?.redirect ?? "follow";
+      if (options.redirect !== undefined) {
+        redirect = toStr(options.redirect);
+        if (!includes(REDIRECT_MODES, redirect)) throw new TypeErrorCtor(`Invalid redirect mode: ${redirect}`);
+      }
+      let headers;
+      if (headersInit !== undefined) headers = headersFromInit(headersInit);
+      else if (source !== null) headers = newHeaders(copyHeaderList(source.headers), "none");
+      else headers = new Headers();
+      const hasInitBody = bodyInit !== undefined && bodyInit !== null;
+      const inputBody = source?.body ?? null;
+      if ((hasInitBody || inputBody !== null) && (method === "GET" || method === "HEAD")) {
+        throw new TypeErrorCtor("Request with GET/HEAD method cannot have body.");
+      }
+      let body = null;
+      if (hasInitBody) {
+        const extracted = extractBody(bodyInit);
+        body = extracted.body;
+        addContentType(headers, extracted.type);
+      } else if (inputBody !== null) {
+        // The new request takes over the input's body, which counts as used from now on.
+        if (unusable(inputBody)) throw usedError();
+        body = newBody(inputBody.bytes);
+        inputBody.bytes = new Uint8ArrayCtor(0);
+        inputBody.disturbed = true;
+      }
+      this.#inner = { method, url, headers, redirect, body };
+    }
+
+    get method() {
+      return this.#inner.method;
+    }
+
+    get url() {
+      return this.#inner.url;
+    }
+
+    get headers() {
+      return this.#inner.headers;
+    }
+
+    get redirect() {
+      return this.#inner.redirect;
+    }
+
+    clone() {
+      const inner = this.#inner;
+      if (unusable(inner.body)) throw new TypeErrorCtor("Request.clone: the body has already been used.");
+      const headers = inner.headers;
+      return new Request(INTERNAL, {
+        method: inner.method,
+        url: inner.url,
+        headers: newHeaders(copyHeaderList(headers), headersGuard(headers)),
+        redirect: inner.redirect,
+        body: cloneBody(inner.body),
+      });
+    }
+  }
+  defineTag(Request.prototype, "Request");
+  defineBodyMembers(Request, requestInner);
+
+  // ---------------------------------------------------------------------------------------------
+  // Response
+
+  const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
+  const REDIRECT_STATUSES = [301, 302, 303, 307, 308];
+
+  // WebIDL unsigned short.
+  function toUnsignedShort(value) {
+    const n = MathTrunc(NumberCtor(value));
+    return NumberIsFinite(n) ? ((n % 0x10000) + 0x10000) % 0x10000 : 0;
+  }
+
+  function isReasonPhrase(s) {
+    for (let i = 0; i < s.length; i++) {
+      const c = charCodeAt(s, i);
+      if (!(c === 0x09 || (c >= 0x20 && c !== 0x7f))) return false;
+    }
+    return true;
+  }
+
+  let responseInner;
+  let isResponse;
+
+  class Response {
+    #inner; // {type, status, statusText, url, redirected, headers, body}
+
+    static {
+      responseInner = (response) => response.#inner;
+      isResponse = (x) => isObject(x) && #inner in x;
+    }
+
+    constructor(body = null, init = undefined) {
+      WeakSetPrototypeAdd(platformObjects, this);
+      if (body === INTERNAL) {
+        this.#inner = init;
+        return;
+      }
+      const extract = body === null || body === undefined ? null : () => extractBody(body);
+      this.#inner = initializeResponse(toDict(init, "Response"), extract);
+    }
+
+    static error() {
+      return new Response(INTERNAL, {
+        type: "error", status: 0, statusText: "", url: "", redirected: false,
+        headers: newHeaders([], "immutable"), body: null,
+      });
+    }
+
+    static redirect(url, status = 302) {
+      requireArgs(arguments.length, 1, "Response.redirect");
+      const location = serializeURL(parseOrThrow(toUSV(url), null));
+      const code = toUnsignedShort(status);
+      if (!includes(REDIRECT_STATUSES, code)) throw new RangeErrorCtor(`Invalid redirect status: ${code}`);
+      return new Response(INTERNAL, {
+        type: "default", status: code, statusText: "", url: "", redirected: false,
+        headers: newHeaders([["location", location]], "immutable"), body: null,
+      });
+    }
+
+    static json(data, init = undefined) {
+      requireArgs(arguments.length, 1, "Response.json");
+      const text = JSONStringify(data);
+      if (text === undefined) throw new TypeErrorCtor("Response.json: the data is not JSON serializable.");
+      const extract = () => ({ body: newBody(utf8Encode(text)), type: "application/json" });
+      return new Response(INTERNAL, initializeResponse(toDict(init, "Response.json"), extract));
+    }
+
+    get type() {
+      return this.#inner.type;
+    }
+
+    get url() {
+      return this.#inner.url;
+    }
+
+    get redirected() {
+      return this.#inner.redirected;
+    }
+
+    get status() {
+      return this.#inner.status;
+    }
+
+    get ok() {
+      return this.#inner.status >= 200 && this.#inner.status <= 299;
+    }
+
+    get statusText() {
+      return this.#inner.statusText;
+    }
+
+    get headers() {
+      return this.#inner.headers;
+    }
+
+    clone() {
+      const inner = this.#inner;
+      if (unusable(inner.body)) throw new TypeErrorCtor("Response.clone: the body has already been used.");
+      return new Response(INTERNAL, {
+        type: inner.type, status: inner.status, statusText: inner.statusText, url: inner.url,
+        redirected: inner.redirected, headers: newHeaders(copyHeaderList(inner.headers), headersGuard(inner.headers)),
+        body: cloneBody(inner.body),
+      });
+    }
+  }
+  defineTag(Response.prototype, "Response");
+  defineBodyMembers(Response, responseInner);
+
+  // https://fetch.spec.whatwg.org/#initialize-a-response; `extract` gives the body as {body, type}
+  // once the init has been checked, so a refused init leaves a body stream it was given unlocked.
+  function initializeResponse(options, extract) {
+    const status = options.status === undefined ? 200 : toUnsignedShort(options.status);
+    if (status < 200 || status > 599) {
+      throw new RangeErrorCtor(`Response: the status provided (${status}) is outside the range [200, 599].`);
+    }
+    const statusText = options.statusText === undefined ? "" : toByteString(options.statusText, "Status text");
+    if (!isReasonPhrase(statusText)) throw new TypeErrorCtor(`Invalid status text: "${statusText}"`);
+    const headers = options.headers === undefined ? new Headers() : headersFromInit(options.headers);
+    let body = null;
+    if (extract !== null) {
+      if (includes(NULL_BODY_STATUSES, status)) {
+        throw new TypeErrorCtor(`Response with null body status (${status}) cannot have body.`);
+      }
+      const extracted = extract();
+      body = extracted.body;
+      addContentType(headers, extracted.type);
+    }
+    return { type: "default", status, statusText, url: "", redirected: false, headers, body };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // structuredClone (https://html.spec.whatwg.org/#safe-passing-of-structured-data), serializing
+  // and deserializing in one pass. A Proxy is not detected: it clones through its traps as an
+  // ordinary object would.
+
+  const ERROR_NAMES = ["Error", "EvalError", "RangeError", "ReferenceError", "SyntaxError", "TypeError", "URIError"];
+
+  // Kinds of built-in objects, found by the first of these prototypes on an object's chain (starting
+  // with the object itself, as Number.prototype is a Number). A cloneable kind is then confirmed by
+  // its brand, so an ordinary object that only inherits from Map.prototype clones as a plain object.
+  const KIND_BY_PROTOTYPE = new MapCtor();
+  for (const [Ctor, kind] of [
+    [Boolean, "Boolean"], [Number, "Number"], [String, "String"], [BigInt, "BigInt"], [Symbol, "Symbol"],
+    [Date, "Date"], [RegExp, "RegExp"], [ArrayBuffer, "ArrayBuffer"], [DataView, "DataView"], [Map, "Map"],
+    [Set, "Set"], [DOMException, "DOMException"], [Error, "Error"], [Promise, "Promise"], [WeakMap, "WeakMap"],
+    [WeakSet, "WeakSet"], [WeakRef, "WeakRef"], [FinalizationRegistry, "FinalizationRegistry"],
+    [globalThis.SharedArrayBuffer, "SharedArrayBuffer"],
+  ]) {
+    if (Ctor !== undefined) MapPrototypeSet(KIND_BY_PROTOTYPE, Ctor.prototype, kind);
+  }
+
+  const BRANDS = {
+    __proto__: null,
+    Boolean: BooleanPrototypeValueOf,
+    Number: NumberPrototypeValueOf,
+    String: StringPrototypeValueOf,
+    BigInt: BigIntPrototypeValueOf,
+    Date: DatePrototypeGetTime,
+    RegExp: (x) => {
+      if (x === RegExpPrototype) throw new TypeErrorCtor("RegExp.prototype is an ordinary object");
+      RegExpGetSource(x);
+    },
+    ArrayBuffer: ArrayBufferGetByteLength,
+    DataView: DataViewGetBuffer,
+    Map: MapPrototypeGetSize,
+    Set: SetPrototypeGetSize,
+    DOMException: DOMExceptionGetName,
+  };
+
+  function kindOf(value) {
+    if (ArrayIsArray(value)) return "Array";
+    if (TypedArrayGetTag(value) !== undefined) return "TypedArray";
+    for (let proto = value; proto !== null; proto = ObjectGetPrototypeOf(proto)) {
+      const kind = MapPrototypeGet(KIND_BY_PROTOTYPE, proto);
+      if (kind === undefined) continue;
+      if (kind === "Error") return ErrorIsError(value) ? "Error" : "Object";
+      const brand = BRANDS[kind];
+      if (brand === undefined) return kind; // not cloneable anyway
+      try {
+        brand(value); // throws unless value really is one
+        return kind;
+      } catch {
+        return "Object";
+      }
+    }
+    return ErrorIsError(value) ? "Error" : "Object"; // an error whose prototype was replaced
+  }
+
+  const dataCloneError = (what) => new DOMExceptionCtor(`${what} could not be cloned.`, "DataCloneError");
+
+  function structuredClone(value, options = undefined) {
+    requireArgs(arguments.length, 1, "structuredClone");
+    const memory = new MapCtor();
+    const transfer = transferList(toDict(options, "structuredClone").transfer, memory);
+    const clone = cloneGraph(value, memory);
+    for (let i = 0; i < transfer.length; i++) ArrayBufferPrototypeTransfer(transfer[i]);
+    return clone;
+  }
+
+  // Transferred ArrayBuffers are copied into the clone and then detached, which is what a transfer
+  // looks like from JavaScript.
+  function transferList(transfer, memory) {
+    if (transfer === undefined) return [];
+    const method = isObject(transfer) ? transfer[SymbolIterator] : undefined;
+    if (typeof method !== "function") throw new TypeErrorCtor("structuredClone: transfer must be a sequence.");
+    const list = iterableToList(transfer, method);
+    for (let i = 0; i < list.length; i++) {
+      const buffer = list[i];
+      if (!isArrayBuffer(buffer)) throw dataCloneError("Value in the transfer list");
+      if (MapPrototypeHas(memory, buffer) || ArrayBufferGetDetached(buffer)) {
+        throw dataCloneError("An ArrayBuffer transferred twice or detached");
+      }
+      MapPrototypeSet(memory, buffer, cloneArrayBuffer(buffer));
+    }
+    return list;
+  }
+
+  function cloneArrayBuffer(buffer) {
+    if (ArrayBufferGetDetached(buffer)) throw dataCloneError("A detached ArrayBuffer");
+    const length = ArrayBufferGetByteLength(buffer);
+    const copy = ArrayBufferGetResizable(buffer)
+      ? new ArrayBufferCtor(length, { __proto__: null, maxByteLength: ArrayBufferGetMaxByteLength(buffer) })
+      : new ArrayBufferCtor(length);
+    TypedArrayPrototypeSet(new Uint8ArrayCtor(copy), new Uint8ArrayCtor(buffer));
+    return copy;
+  }
+
+  // Depth-first, in the order of the spec's recursion, but driven by an explicit stack of objects
+  // whose contents are still to be copied: the native stack is small and data can nest deeply.
+  function cloneGraph(root, memory) {
+    const pending = [];
+    const clone = cloneShallow(root, memory, pending);
+    while (pending.length > 0) {
+      const task = pending[pending.length - 1];
+      if (task.index === task.items.length) pending.length -= 1;
+      else task.next(task, memory, pending);
+    }
+    return clone;
+  }
+
+  // Copies a value, or starts the copy of a container: its contents are left as a task on `pending`.
+  function cloneShallow(value, memory, pending) {
+    if (typeof value === "symbol") throw dataCloneError(StringCtor(value));
+    if (!isObject(value)) return value;
+    if (MapPrototypeHas(memory, value)) return MapPrototypeGet(memory, value);
+    if (typeof value === "function" || WeakSetPrototypeHas(platformObjects, value)) {
+      throw dataCloneError(typeof value === "function" ? "A function" : "A platform object");
+    }
+    const kind = kindOf(value);
+    let clone;
+    let items = null; // a container's contents, copied by `next`
+    let next;
+    switch (kind) {
+      case "Boolean":
+        clone = ObjectCtor(BooleanPrototypeValueOf(value));
+        break;
+      case "Number":
+        clone = ObjectCtor(NumberPrototypeValueOf(value));
+        break;
+      case "String":
+        clone = ObjectCtor(StringPrototypeValueOf(value));
+        break;
+      case "BigInt":
+        clone = ObjectCtor(BigIntPrototypeValueOf(value));
+        break;
+      case "Date":
+        clone = new DateCtor(DatePrototypeGetTime(value));
+        break;
+      case "RegExp": {
+        let flags = "";
+        for (let i = 0; i < RegExpFlagGetters.length; i++) {
+          if (RegExpFlagGetters[i][1](value)) flags += RegExpFlagGetters[i][0];
+        }
+        clone = new RegExpCtor(RegExpGetSource(value), flags);
+        break;
+      }
+      case "ArrayBuffer":
+        clone = cloneArrayBuffer(value);
+        break;
+      case "DataView": {
+        const buffer = cloneShallow(DataViewGetBuffer(value), memory, pending);
+        clone = new DataViewCtor(buffer, DataViewGetByteOffset(value), DataViewGetByteLength(value));
+        break;
+      }
+      case "TypedArray": {
+        const buffer = cloneShallow(TypedArrayGetBuffer(value), memory, pending);
+        const Ctor = TypedArrayCtors[TypedArrayGetTag(value)];
+        clone = new Ctor(buffer, TypedArrayGetByteOffset(value), TypedArrayGetLength(value));
+        break;
+      }
+      case "Error":
+        clone = cloneError(value);
+        break;
+      case "DOMException":
+        clone = new DOMExceptionCtor(DOMExceptionGetMessage(value), DOMExceptionGetName(value));
+        break;
+      case "Map":
+        clone = new MapCtor();
+        items = [];
+        MapPrototypeForEach(value, (v, k) => {
+          push(items, k);
+          push(items, v);
+        });
+        next = copyMapEntry;
+        break;
+      case "Set":
+        clone = new SetCtor();
+        items = [];
+        SetPrototypeForEach(value, (v) => push(items, v));
+        next = copySetItem;
+        break;
+      case "Array":
+      case "Object":
+        // Own enumerable string keys, listed now as the spec does: a getter deleting a later one skips it.
+        clone = kind === "Array" ? new ArrayCtor(value.length) : {};
+        items = ObjectKeys(value);
+        next = copyProperty;
+        break;
+      default:
+        throw dataCloneError(`#<${kind}>`);
+    }
+    MapPrototypeSet(memory, value, clone);
+    if (items !== null) push(pending, { next, source: value, clone, items, index: 0, key: undefined });
+    return clone;
+  }
+
+  function copyProperty(task, memory, pending) {
+    const key = task.items[task.index++];
+    if (ObjectHasOwn(task.source, key)) defineData(task.clone, key, cloneShallow(task.source[key], memory, pending));
+  }
+
+  // items holds key, value, key, value...; each key is copied (with all it holds) before its value.
+  function copyMapEntry(task, memory, pending) {
+    const item = cloneShallow(task.items[task.index], memory, pending);
+    if (task.index++ % 2 === 0) task.key = item;
+    else MapPrototypeSet(task.clone, task.key, item);
+  }
+
+  function copySetItem(task, memory, pending) {
+    SetPrototypeAdd(task.clone, cloneShallow(task.items[task.index++], memory, pending));
+  }
+
+  // Name (one of the standard error names, else "Error"), message and stack, as browsers keep them.
+  function cloneError(value) {
+    const name = value.name;
+    const clone = new ErrorCtors[includes(ERROR_NAMES, name) ? name : "Error"]();
+    const message = ObjectGetOwnPropertyDescriptor(value, "message");
+    if (message !== undefined && ObjectHasOwn(message, "value")) defineData(clone, "message", toStr(message.value), false);
+    const stack = value.stack;
+    if (typeof stack === "string") defineData(clone, "stack", stack, false);
+    return clone;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // crypto (no crypto.subtle)
+
+  const INTEGER_ARRAYS = [
+    "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array",
+    "BigInt64Array", "BigUint64Array",
+  ];
+  const HEX_LOWER = "0123456789abcdef";
+
+  class Crypto {
+    constructor(token) {
+      if (token !== INTERNAL) throw new TypeErrorCtor("Illegal constructor");
+      WeakSetPrototypeAdd(platformObjects, this);
+    }
+
+    getRandomValues(array) {
+      requireArgs(arguments.length, 1, "Crypto.getRandomValues");
+      const tag = TypedArrayGetTag(array);
+      if (tag === undefined && !isDataView(array)) {
+        throw new TypeErrorCtor("Crypto.getRandomValues: the argument is not an ArrayBufferView.");
+      }
+      if (!includes(INTEGER_ARRAYS, tag)) {
+        throw new DOMExceptionCtor("The data provided is not an integer-typed array.", "TypeMismatchError");
+      }
+      const length = TypedArrayGetByteLength(array);
+      if (length > 65536) {
+        throw new DOMExceptionCtor(
+          `The ArrayBufferView's byte length (${length}) exceeds the number of bytes of entropy available via this API (65536).`,
+          "QuotaExceededError",
+        );
+      }
+      if (length > 0) randomFill(new Uint8ArrayCtor(TypedArrayGetBuffer(array), TypedArrayGetByteOffset(array), length));
+      return array;
+    }
+
+    randomUUID() {
+      const bytes = new Uint8ArrayCtor(16);
+      randomFill(bytes);
+      bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+      bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+      let out = "";
+      for (let i = 0; i < 16; i++) {
+        if (i === 4 || i === 6 || i === 8 || i === 10) out += "-";
+        out += HEX_LOWER[bytes[i] >> 4] + HEX_LOWER[bytes[i] & 0xf];
+      }
+      return out;
+    }
+  }
+  defineTag(Crypto.prototype, "Crypto");
+
+  // ---------------------------------------------------------------------------------------------
+  // Globals, and the wire helpers for glue.js
+
+  defineGlobal("TextEncoder", TextEncoder);
+  defineGlobal("TextDecoder", TextDecoder);
+  defineGlobal("URL", URL);
+  defineGlobal("URLSearchParams", URLSearchParams);
+  defineGlobal("Headers", Headers);
+  defineGlobal("Request", Request);
+  defineGlobal("Response", Response);
+  defineGlobal("structuredClone", structuredClone);
+  defineGlobal("Crypto", Crypto);
+  defineGlobal("crypto", new Crypto(INTERNAL));
+
+  // Requests and responses that come from the host have immutable headers, as in Workers.
+  function headersFromWire(pairs) {
+    const headers = newHeaders([], "immutable");
+    if (pairs === null || pairs === undefined) return headers;
+    for (let i = 0; i < pairs.length; i++) addHeader(headers, headerName(pairs[i][0]), headerValue(pairs[i][1]));
+    return headers;
+  }
+
+  const bodyFromWire = (body) => (body === null || body === undefined ? null : newBody(base64ToBytes(toStr(body))));
+  const bodyToWire = (body) => (body === null ? null : bytesToBase64(takeBytes(body)));
+
+  return ObjectFreeze({
+    __proto__: null,
+
+    // {method, url, headers: [[name, value], ...], body: base64 or null}; consumes the body.
+    async requestToWire(request) {
+      if (!isRequest(request)) throw new TypeErrorCtor("Expected a Request.");
+      const inner = requestInner(request);
+      const body = bodyToWire(inner.body);
+      return { method: inner.method, url: inner.url, headers: copyHeaderList(inner.headers), body };
+    },
+
+    requestFromWire(wire) {
+      return new Request(INTERNAL, {
+        method: normalizeMethod(wire.method),
+        url: serializeURL(parseOrThrow(toUSV(wire.url), null)),
+        headers: headersFromWire(wire.headers),
+        redirect: "follow",
+        body: bodyFromWire(wire.body),
+      });
+    },
+
+    // {status, statusText, headers: [[name, value], ...], body: base64 or null}; consumes the body.
+    async responseToWire(response) {
+      if (!isResponse(response)) {
+        throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+      }
+      const inner = responseInner(response);
+      const body = bodyToWire(inner.body);
+      return { status: inner.status, statusText: inner.statusText, headers: copyHeaderList(inner.headers), body };
+    },
+
+    // Also takes the optional `url` and `redirected` a fetched response reports.
+    responseFromWire(wire) {
+      return new Response(INTERNAL, {
+        type: "default",
+        status: toUnsignedShort(wire.status),
+        statusText: toByteString(wire.statusText ?? "", "Status text"),
+        url: wire.url === undefined ? "" : toUSV(wire.url),
+        redirected: !!wire.redirected,
+        headers: headersFromWire(wire.headers),
+        body: bodyFromWire(wire.body),
+      });
+    },
+
+    isRequest,
+    isResponse,
+  });
+})

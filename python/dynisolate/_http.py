@@ -1,0 +1,167 @@
+"""`Request` and `Response`: what an outbound handler receives and returns, and what
+`Worker.fetch` sends and gets back. Bodies are whole bytes; header names are lower-cased."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = ["Request", "Response"]
+
+_Headers = Mapping[str, str] | Iterable[tuple[str, str]] | None
+
+
+def _headers(headers: _Headers) -> dict[str, str]:
+    """Lower-cased names; repeated names are combined with ", ", as the Fetch standard does."""
+    out: dict[str, str] = {}
+    if headers is None:
+        return out
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    for name, value in pairs:
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"header names and values must be str, got {name!r}: {value!r}")
+        if any(c in value for c in "\r\n\0") or not name or any(c in name for c in " \t\r\n\0:"):
+            raise ValueError(f"invalid header {name!r}: {value!r}")
+        key = name.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+def _body(body: bytes | bytearray | memoryview | str | None) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return bytes(body)
+    raise TypeError(f"a body must be bytes, str or None, not {type(body).__name__}")
+
+
+class _Message:
+    __slots__ = ("body", "headers")
+
+    body: bytes
+    headers: dict[str, str]
+
+    def text(self) -> str:
+        """The body decoded as UTF-8 (invalid bytes replaced)."""
+        return self.body.decode(errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+    def _wire_headers(self) -> list[list[str]]:
+        return [[name, value] for name, value in self.headers.items()]
+
+
+class Request(_Message):
+    """An HTTP request: from a guest's `fetch()` to the outbound handler, or from the host to a
+    guest's `fetch` handler through `Worker.fetch`."""
+
+    __slots__ = ("method", "url")
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: _Headers = None,
+        body: bytes | str | None = None,
+    ) -> None:
+        if not isinstance(url, str):
+            raise TypeError(f"url must be str, not {type(url).__name__}")
+        if not isinstance(method, str) or not method.isascii() or not method.isalpha():
+            raise ValueError(f"invalid HTTP method {method!r}")
+        self.url = url
+        self.method = method.upper()
+        self.headers = _headers(headers)
+        self.body = _body(body)
+
+    def __repr__(self) -> str:
+        return f"<dynisolate.Request {self.method} {self.url!r}>"
+
+    def _to_wire(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "url": self.url,
+            "headers": self._wire_headers(),
+            "body": base64.b64encode(self.body).decode() if self.body else None,
+        }
+
+    @classmethod
+    def _from_wire(cls, wire: Mapping[str, Any]) -> Request:
+        return cls(
+            wire["url"],
+            method=wire["method"],
+            headers=[(n, v) for n, v in wire["headers"]],
+            body=_decode_body(wire.get("body")),
+        )
+
+
+class Response(_Message):
+    """An HTTP response: from the outbound handler back to the guest's `fetch()`, or from a
+    guest's `fetch` handler back to `Worker.fetch`."""
+
+    __slots__ = ("status", "status_text")
+
+    def __init__(
+        self,
+        body: bytes | str | None = None,
+        status: int = 200,
+        headers: _Headers = None,
+        *,
+        status_text: str = "",
+    ) -> None:
+        if isinstance(status, bool) or not isinstance(status, int) or not 200 <= status <= 599:
+            raise ValueError(f"status must be an int in 200..599, got {status!r}")
+        self.status = status
+        self.status_text = status_text
+        self.headers = _headers(headers)
+        if isinstance(body, str) and "content-type" not in self.headers:
+            self.headers["content-type"] = "text/plain;charset=UTF-8"
+        self.body = _body(body)
+
+    @classmethod
+    def from_json(cls, data: Any, status: int = 200, headers: _Headers = None) -> Response:
+        """A response whose body is `data` as JSON (like JavaScript's `Response.json`)."""
+        response = cls(json.dumps(data, separators=(",", ":")), status, headers)
+        response.headers["content-type"] = "application/json"
+        return response
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status <= 299
+
+    def __repr__(self) -> str:
+        return f"<dynisolate.Response {self.status}>"
+
+    def _to_wire(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "statusText": self.status_text,
+            "headers": self._wire_headers(),
+            "body": base64.b64encode(self.body).decode() if self.body else None,
+        }
+
+    @classmethod
+    def _from_wire(cls, wire: Mapping[str, Any]) -> Response:
+        response = cls(
+            _decode_body(wire.get("body")),
+            wire["status"],
+            [(n, v) for n, v in wire["headers"]],
+            status_text=wire.get("statusText") or "",
+        )
+        return response
+
+
+def _decode_body(body: str | None) -> bytes:
+    if body is None:
+        return b""
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ValueError(f"the body is not valid base64: {e}") from None

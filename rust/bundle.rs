@@ -1,0 +1,210 @@
+//! Loading a JavaScript bundle: the tenant's modules (by name: `.js`/`.mjs` ES modules, `.ts`
+//! TypeScript, `.json` data, `.txt` text) become what the engine runs, QuickJS bytecode, plus the
+//! list of what the main module exports.
+//!
+//! The first load of a bundle evaluates it once from source in a throwaway isolate (syntax errors,
+//! missing imports and throwing module bodies are load errors, with the tenant's file:line:col),
+//! then compiles each module to bytecode in its own throwaway isolate. The result is cached by
+//! content hash in memory and on disk (`cache.rs`), so a bundle seen before costs a hash and a
+//! lookup, and no isolate that serves a call ever parses source.
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::config::Limits;
+use crate::error::{Error, Result};
+use crate::guest::Guest;
+use crate::host::EnvData;
+use crate::js::{self, Description, ENGINE_WASM, JsGuest};
+use crate::pool::{MAX_MODULE_BYTES, Pool};
+use crate::typescript;
+
+/// Modules every bundle can import.
+const BUILTIN_MODULES: &[(&str, &str)] = &[(
+    "cloudflare:workers",
+    "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
+     export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n",
+)];
+
+/// How long a load waits for the slots of its throwaway isolates.
+const LOAD_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// File name endings a bundle accepts, and whether a module of that kind can be the main module.
+const MODULE_KINDS: &[(&str, bool)] =
+    &[(".js", true), (".mjs", true), (".ts", true), (".json", false), (".txt", false)];
+
+/// The JavaScript the engine evaluates for module `name`.
+fn module_source<'a>(name: &str, text: &'a str) -> Result<Cow<'a, str>> {
+    let literal = |s: &str| serde_json::to_string(s).expect("a str always encodes");
+    if name.ends_with(".js") || name.ends_with(".mjs") {
+        Ok(Cow::Borrowed(text))
+    } else if name.ends_with(".ts") {
+        typescript::strip_types(text, name)
+            .map(Cow::Owned)
+            .map_err(|e| Error::Load(format!("{name}:{}:{}: {}", e.line, e.column, e.message)))
+    } else if name.ends_with(".json") {
+        serde_json::from_str::<Value>(text)
+            .map_err(|e| Error::Load(format!("{name}:{}:{}: invalid JSON: {e}", e.line(), e.column())))?;
+        // Parsed rather than spliced in as a literal: `__proto__` keys stay plain data.
+        Ok(Cow::Owned(format!("export default JSON.parse({});\n", literal(text))))
+    } else if name.ends_with(".txt") {
+        Ok(Cow::Owned(format!("export default {};\n", literal(text))))
+    } else {
+        let kinds: Vec<&str> = MODULE_KINDS.iter().map(|(ext, _)| *ext).collect();
+        Err(Error::Load(format!("{name:?}: a JavaScript bundle takes modules named {}", kinds.join(", "))))
+    }
+}
+
+/// Lays modules out for `json:bundle`: u32 count, then per module u32 name length, u32 data
+/// length, u32 bytecode flag, name, NUL, data, NUL.
+fn bundle_blob<'a>(modules: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>, bytecode: bool) -> Vec<u8> {
+    let mut out = (modules.len() as u32).to_le_bytes().to_vec();
+    for (name, data) in modules {
+        for n in [name.len() as u32, data.len() as u32, bytecode as u32] {
+            out.extend_from_slice(&n.to_le_bytes());
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(data);
+        out.push(0);
+    }
+    out
+}
+
+/// The request that evaluates the bundle and builds the isolate's env from the data bindings
+/// (`env_json`, one JSON object) and the stubs (`stubs_json`).
+fn load_request(main: &str, describe: bool, env_json: &[u8], stubs_json: &[u8]) -> Vec<u8> {
+    let mut out =
+        serde_json::to_vec(&json!({ "op": "load", "main": main, "describe": describe })).expect("JSON always encodes");
+    out.pop(); // the closing brace
+    out.extend_from_slice(b",\"env\":");
+    out.extend_from_slice(env_json);
+    out.extend_from_slice(b",\"stubs\":");
+    out.extend_from_slice(stubs_json);
+    out.push(b'}');
+    out
+}
+
+/// The cache key of a bundle: the engine build, the main module and every module's name and text.
+fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
+    static ENGINE_HASH: OnceLock<[u8; 32]> = OnceLock::new();
+    let engine = ENGINE_HASH.get_or_init(|| Sha256::digest(ENGINE_WASM).into());
+    let mut digest = Sha256::new();
+    digest.update(b"dynisolate js bundle v1\0");
+    digest.update(engine);
+    for part in std::iter::once(main).chain(modules.iter().flat_map(|(n, s)| [n.as_str(), s.as_str()])) {
+        digest.update((part.len() as u64).to_le_bytes());
+        digest.update(part.as_bytes());
+    }
+    digest.finalize().into()
+}
+
+/// Evaluates the bundle once from source and compiles each module to bytecode. Returns the
+/// cached form: u32 length of the description JSON, the description, the bytecode bundle.
+fn compile(engine: &Arc<Guest>, main: &str, modules: &[(String, String)]) -> Result<Vec<u8>> {
+    let sources = modules
+        .iter()
+        .map(|(name, text)| Ok((name.as_str(), module_source(name, text)?)))
+        .chain(BUILTIN_MODULES.iter().map(|(name, text)| Ok((*name, Cow::Borrowed(*text)))))
+        .collect::<Result<Vec<_>>>()?;
+    let blob = bundle_blob(sources.iter().map(|(name, text)| (*name, text.as_bytes())), false);
+    let described = js::boot(engine, &blob, LOAD_ACQUIRE_TIMEOUT)
+        .and_then(|mut isolate| js::run(&mut isolate, &load_request(main, true, b"{}", b"{}"), None, None));
+    let described = match described {
+        Ok(described) => described,
+        Err(Error::Guest { name, message, stack }) => {
+            let at = if stack.is_empty() { String::new() } else { format!("\n{stack}") };
+            return Err(Error::Load(format!("{name}: {message}{at}")));
+        }
+        Err(e) => return Err(e),
+    };
+    // Each module in a throwaway isolate of its own, so compiling one cannot see another's state.
+    let mut compiled = Vec::with_capacity(sources.len());
+    for index in 0..sources.len() {
+        let mut isolate = js::boot(engine, &blob, LOAD_ACQUIRE_TIMEOUT)?;
+        let code = js::bytes(&mut isolate, "compile", index.to_string().as_bytes(), None, None)?;
+        if code.first() == Some(&b'{') {
+            js::envelope(&code)?;
+        }
+        compiled.push(code);
+    }
+    let bytecode = bundle_blob(sources.iter().zip(&compiled).map(|((name, _), code)| (*name, code.as_slice())), true);
+    let description = serde_json::to_vec(&described).expect("a JSON value always encodes");
+    let mut out = Vec::with_capacity(4 + description.len() + bytecode.len());
+    out.extend_from_slice(&(description.len() as u32).to_le_bytes());
+    out.extend_from_slice(&description);
+    out.extend_from_slice(&bytecode);
+    Ok(out)
+}
+
+/// Splits a cached bundle into its description and bytecode.
+fn split(blob: &[u8]) -> Result<(Description, Arc<[u8]>)> {
+    let corrupt = || Error::Load("a cached JavaScript bundle is corrupt; delete the cache directory".into());
+    let len = u32::from_le_bytes(blob.get(..4).ok_or_else(corrupt)?.try_into().expect("4 bytes")) as usize;
+    let described: Value = serde_json::from_slice(blob.get(4..4 + len).ok_or_else(corrupt)?).map_err(|_| corrupt())?;
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    };
+    let mut description = Description { default_methods: names(&described["default"]), classes: Vec::new() };
+    if let Some(classes) = described["classes"].as_object() {
+        description.classes = classes.iter().map(|(k, v)| (k.clone(), names(v))).collect();
+    }
+    Ok((description, Arc::from(&blob[4 + len..])))
+}
+
+fn env_to_json(env: &EnvData) -> Vec<u8> {
+    let mut out = b"{".to_vec();
+    for (i, (name, value)) in env.0.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&serde_json::to_vec(name).expect("a str always encodes"));
+        out.push(b':');
+        out.extend_from_slice(value);
+    }
+    out.push(b'}');
+    out
+}
+
+impl Pool {
+    /// Loads a JavaScript bundle: `modules` maps names to source text, `main` names the entry,
+    /// `env` holds the data bindings copied into every call and `stubs` the bindings the host
+    /// serves (`None`: a function; `Some(methods)`: an object with those methods). Syntax errors,
+    /// failed imports, bad module names and module-body exceptions are load errors.
+    pub fn load_js(
+        self: &Arc<Self>,
+        main: &str,
+        modules: &[(String, String)],
+        env: &EnvData,
+        stubs: &[(String, Option<Vec<String>>)],
+        limits: Limits,
+    ) -> Result<Arc<JsGuest>> {
+        limits.validate(&self.config)?;
+        let total: usize = modules.iter().map(|(n, s)| n.len() + s.len()).sum();
+        if total > MAX_MODULE_BYTES {
+            return Err(Error::Load(format!("the modules add up to {total} bytes; the limit is {MAX_MODULE_BYTES}")));
+        }
+        if !modules.iter().any(|(name, _)| name == main) {
+            return Err(Error::Load(format!("main module {main:?} is not in the bundle")));
+        }
+        if !MODULE_KINDS.iter().any(|(ext, can_be_main)| *can_be_main && main.ends_with(ext)) {
+            return Err(Error::Load(format!("main module {main:?} must be a .js, .mjs or .ts module")));
+        }
+        let module = self.js_engine()?;
+        let engine =
+            Arc::new(Guest::new(self.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
+        let (blob, cache_outcome) =
+            self.cache.get_or_make_blob(&bundle_key(main, modules), || compile(&engine, main, modules))?;
+        let (description, bytecode) = split(&blob)?;
+        let load = load_request(main, false, &env_to_json(env), &js::stubs_to_json(stubs));
+        let mut start_tail = Vec::with_capacity(4 + bytecode.len() + load.len());
+        start_tail.extend_from_slice(&(bytecode.len() as u32).to_le_bytes());
+        start_tail.extend_from_slice(&bytecode);
+        start_tail.extend_from_slice(&load);
+        Ok(Arc::new(JsGuest { engine, bytecode, start_tail, description, cache_outcome }))
+    }
+}

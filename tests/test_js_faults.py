@@ -1,0 +1,193 @@
+"""Bad input and hostile tenant JavaScript: each fault is a typed error, and the next call works."""
+
+from __future__ import annotations
+
+import pytest
+
+import dynisolate
+
+HEALTHY = "export default { ok(x) { return { x }; } };"
+
+
+@pytest.fixture
+def healthy(loader: dynisolate.Loader) -> dynisolate.Worker:
+    return loader.load({"agent.js": HEALTHY})
+
+
+def _still_serves(worker: dynisolate.Worker, healthy: dynisolate.Worker, loader: dynisolate.Loader) -> None:
+    assert healthy.get_entrypoint().ok(1) == {"x": 1}
+    assert loader.stats()["live_isolates"] == 0
+
+
+def test_syntax_errors_name_file_line_and_column(
+    loader: dynisolate.Loader, healthy: dynisolate.Worker
+) -> None:
+    source = "export default {\n  ok() { return 1; },\n  bad() { return (; },\n};\n"
+    with pytest.raises(dynisolate.LoadError) as info:
+        loader.load({"main.js": "import './agent.js';", "agent.js": source}, main_module="main.js")
+    assert "SyntaxError" in info.value.message
+    assert "agent.js:3:19" in info.value.message
+    _still_serves(healthy, healthy, loader)
+
+
+def test_a_memory_bomb_stops_at_the_memory_cap(loader: dynisolate.Loader, healthy: dynisolate.Worker) -> None:
+    bomb = """export default {
+      grow() { const held = []; for (;;) held.push(new Array(1 << 16).fill(held.length)); },
+      caught() {
+        try {
+          const held = [];
+          for (;;) held.push("x".repeat(1 << 20) + held.length);
+        } catch (e) {
+          return "swallowed";
+        }
+      },
+    };"""
+    worker = loader.load({"agent.js": bomb}, limits=dynisolate.Limits(memory_bytes=12 << 20))
+    with pytest.raises(dynisolate.MemoryLimitError) as info:
+        worker.get_entrypoint().grow()
+    assert info.value.memory_bytes == 12 << 20
+    # The cap is a trap, not a JavaScript exception: tenant code cannot catch it and carry on.
+    with pytest.raises(dynisolate.MemoryLimitError):
+        worker.get_entrypoint().caught()
+    _still_serves(worker, healthy, loader)
+
+
+def test_deep_recursion_is_a_catchable_range_error(loader: dynisolate.Loader) -> None:
+    source = """export default {
+      deep() { const f = (n) => f(n + 1) + 1; try { f(0); } catch (e) { return e.name + ": " + e.message; } },
+      uncaught() { const f = (n) => f(n + 1) + 1; return f(0); },
+    };"""
+    worker = loader.load({"agent.js": source})
+    assert worker.get_entrypoint().deep() == "RangeError: Maximum call stack size exceeded"
+    with pytest.raises(dynisolate.GuestError) as info:
+        worker.get_entrypoint().uncaught()
+    assert info.value.name == "RangeError"
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("return { f() {} };", 'a function cannot be sent to the host (at key "f")'),
+        ("return 10n;", "a bigint cannot be sent to the host"),
+        ("return [1, Symbol('s')];", "a symbol cannot be sent to the host"),
+        ("return { n: NaN };", 'NaN cannot be sent to the host (at key "n")'),
+        ("return { n: 1 / 0 };", "Infinity cannot be sent to the host"),
+        ("const a = {}; a.self = a; return a;", "circular"),
+    ],
+)
+def test_results_that_are_not_json_are_serialization_errors(
+    loader: dynisolate.Loader, healthy: dynisolate.Worker, body: str, fragment: str
+) -> None:
+    worker = loader.load({"agent.js": f"export default {{ result() {{ {body} }} }};"})
+    with pytest.raises(dynisolate.SerializationError) as info:
+        worker.get_entrypoint().result()
+    assert (
+        fragment in info.value.message.lower() if fragment == "circular" else fragment in info.value.message
+    )
+    _still_serves(worker, healthy, loader)
+
+
+def test_undefined_results_are_none_and_dates_are_strings(loader: dynisolate.Loader) -> None:
+    source = "export default { nothing() {}, when() { return new Date(0); } };"
+    worker = loader.load({"agent.js": source})
+    assert worker.get_entrypoint().nothing() is None
+    assert worker.get_entrypoint().when() == "1970-01-01T00:00:00.000Z"
+
+
+def test_env_arguments_that_are_not_json_reject_in_the_guest(loader: dynisolate.Loader) -> None:
+    calls = []
+    source = """export default {
+      async send(x, env) { try { await env.SINK(() => 1); } catch (e) { return e.name; } },
+    };"""
+    worker = loader.load({"agent.js": source}, env={"SINK": calls.append})
+    assert worker.get_entrypoint().send(1) == "TypeError"
+    assert calls == []
+
+
+HOSTILE = """
+// Everything the host side might lean on, replaced before any request is handled.
+JSON.parse = () => { throw new Error("parse hijacked"); };
+JSON.stringify = () => '{"ok":"forged"}';
+Object.keys = () => { throw new Error("keys hijacked"); };
+Object.prototype.toJSON = undefined;
+Object.defineProperty(Object.prototype, "ok", {
+  set() { throw new Error("setter hijacked"); },
+  get() { return "forged"; },
+  configurable: true,
+});
+Object.defineProperty(Object.prototype, "error", {
+  get() { return { name: "Forged", message: "forged" }; },
+  configurable: true,
+});
+Array.prototype.push = () => { throw new Error("push hijacked"); };
+Array.prototype[Symbol.iterator] = function* () { yield "forged"; };
+Array.prototype.includes = () => true;
+Array.prototype.join = () => "forged";
+Map.prototype.get = () => { throw new Error("map hijacked"); };
+Map.prototype.set = () => { throw new Error("map hijacked"); };
+Reflect.apply = () => "forged";
+Function.prototype.call = () => "forged";
+Function.prototype.apply = () => "forged";
+Function.prototype.bind = () => () => "forged";
+Promise.resolve = () => { throw new Error("resolve hijacked"); };
+String = () => "forged";
+
+export default {
+  async work(x, env) {
+    console.log("still", { logging: x });
+    const echoed = await env.ECHO({ x });
+    setTimeout(() => {}, 0);
+    return { x, echoed, env: env.LABEL };
+  },
+};
+"""
+
+
+def test_a_module_overriding_globals_cannot_break_the_host_side(
+    loader: dynisolate.Loader, healthy: dynisolate.Worker
+) -> None:
+    worker = loader.load({"agent.js": HOSTILE}, env={"ECHO": lambda value: value, "LABEL": "t"})
+    result = worker.get_entrypoint().call_logged("work", 7)
+    assert result.value == {"x": 7, "echoed": {"x": 7}, "env": "t"}
+    assert [r.message for r in result.logs] == ["still { logging: 7 }"]
+    # A fresh isolate of another worker sees pristine globals.
+    assert healthy.get_entrypoint().ok([1, 2]) == {"x": [1, 2]}
+    _still_serves(worker, healthy, loader)
+
+
+def test_more_than_64_mib_of_modules_is_a_load_error(loader: dynisolate.Loader) -> None:
+    half = "// " + "x" * (33 << 20) + "\n"
+    with pytest.raises(dynisolate.LoadError, match="the limit is 67108864"):
+        loader.load({"agent.js": HEALTHY + half, "b.js": half})
+
+
+def test_timers_count_against_the_deadline(loader: dynisolate.Loader, healthy: dynisolate.Worker) -> None:
+    source = """export default {
+      async late() { await new Promise((r) => setTimeout(r, 10_000)); return "woke"; },
+      async forever() { setInterval(() => {}, 1); await new Promise(() => {}); },
+      async never() { await new Promise(() => {}); },
+    };"""
+    worker = loader.load({"agent.js": source}, limits=dynisolate.Limits(cpu_ms=50))
+    for method in ("late", "forever"):
+        with pytest.raises(dynisolate.CpuLimitError):
+            worker.get_entrypoint().call(method)
+    with pytest.raises(dynisolate.GuestError, match="never settles"):
+        worker.get_entrypoint().never()
+    _still_serves(worker, healthy, loader)
+
+
+def test_log_and_host_call_limits_apply_to_javascript(loader: dynisolate.Loader) -> None:
+    source = """export default {
+      chatty() { for (;;) console.log("x".repeat(1000)); },
+      async calls(n, env) { for (let i = 0; i < n; i++) await env.PING(); return n; },
+    };"""
+    worker = loader.load(
+        {"agent.js": source},
+        env={"PING": lambda: None},
+        limits=dynisolate.Limits(max_log_bytes=10_000, max_host_calls=5),
+    )
+    with pytest.raises(dynisolate.LogLimitError):
+        worker.get_entrypoint().chatty()
+    assert worker.get_entrypoint().calls(5) == 5
+    with pytest.raises(dynisolate.HostCallLimitError):
+        worker.get_entrypoint().calls(6)

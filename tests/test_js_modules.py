@@ -1,0 +1,67 @@
+"""JavaScript bundles: module kinds, the main module, and the bytecode cache."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dynisolate
+
+AGENT = """
+import config from "./config.json";
+import banner from "./banner.txt";
+import { scale } from "./lib/scale.mjs";
+
+export default {
+  describe() { return { config, banner, scaled: scale(config.factor) }; },
+};
+"""
+
+
+def test_json_and_text_modules_are_default_exports(loader: dynisolate.Loader) -> None:
+    worker = loader.load(
+        {
+            "agent.js": AGENT,
+            "config.json": '{"factor": 3, "__proto__": {"polluted": true}}',
+            "banner.txt": 'Hello "tenant"\\n\u2028',
+            "lib/scale.mjs": "export const scale = (x) => x * 10;",
+        }
+    )
+    result = worker.get_entrypoint().describe()
+    assert result == {
+        "config": {"factor": 3, "__proto__": {"polluted": True}},
+        "banner": 'Hello "tenant"\\n\u2028',
+        "scaled": 30,
+    }
+
+
+def test_a_bundle_seen_before_comes_from_the_cache(loader: dynisolate.Loader) -> None:
+    modules = {"agent.js": "export default { one() { return 1; } };"}
+    first = loader.load(modules)
+    second = loader.load(modules)
+    changed = loader.load({"agent.js": "export default { one() { return 2; } };"})
+    assert (first.cache_outcome, second.cache_outcome, changed.cache_outcome) == (
+        "compiled",
+        "memory",
+        "compiled",
+    )
+    assert (second.get_entrypoint().one(), changed.get_entrypoint().one()) == (1, 2)
+
+
+def test_the_bytecode_cache_is_shared_through_the_cache_dir(tmp_path: Path) -> None:
+    script = f"""
+import dynisolate
+loader = dynisolate.Loader(cache_dir={str(tmp_path)!r})
+worker = loader.load({{"agent.js": "export default {{ one() {{ return 1; }} }};"}})
+assert worker.get_entrypoint().one() == 1
+print(worker.cache_outcome)
+"""
+    outcomes = [
+        subprocess.run(
+            [sys.executable, "-c", script], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    assert outcomes == ["compiled", "disk"]
+    assert len(list(tmp_path.glob("*.qjsbc"))) == 1

@@ -1,0 +1,194 @@
+"""JavaScript workers talking HTTP: `fetch()` through `global_outbound`, `Worker.fetch`, and
+`Limits.sub_requests`."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import dynisolate
+
+AGENT = """
+export default {
+  async get(url) {
+    const r = await fetch(url, { headers: { "X-Trace": "t1" } });
+    return { status: r.status, ok: r.ok, type: r.headers.get("content-type"), body: await r.json() };
+  },
+  async post(url, text) {
+    const r = await fetch(new Request(url, { method: "POST", body: text }));
+    return await r.text();
+  },
+  async bytes(url) {
+    const r = await fetch(url, { method: "PUT", body: new Uint8Array([0, 1, 254, 255]) });
+    return [...new Uint8Array(await r.arrayBuffer())];
+  },
+  async many(n) {
+    for (let i = 0; i < n; i++) await fetch("https://api.example/" + i);
+    return n;
+  },
+  async caught(url) {
+    try {
+      await fetch(url);
+      return "no error";
+    } catch (e) {
+      return e.name + ": " + e.message;
+    }
+  },
+  async fetch(request, env) {
+    const body = request.method === "GET" ? null : await request.json();
+    return Response.json(
+      {
+        method: request.method,
+        url: request.url,
+        agent: request.headers.get("user-agent"),
+        body,
+        greeting: env.GREETING,
+      },
+      { status: 201, headers: { "x-served-by": "tenant" } },
+    );
+  },
+};
+
+export class Admin {
+  async fetch(request) { return new Response("admin:" + new URL(request.url).pathname, { status: 202 }); }
+}
+"""
+
+
+class Recorder:
+    """An outbound handler that answers every request and keeps what it saw."""
+
+    def __init__(self) -> None:
+        self.requests: list[dynisolate.Request] = []
+
+    def __call__(self, request: dynisolate.Request) -> dynisolate.Response:
+        self.requests.append(request)
+        if request.method == "GET":
+            return dynisolate.Response.from_json({"path": request.url.rsplit("/", 1)[-1]})
+        return dynisolate.Response(request.body, 200, {"content-type": "application/octet-stream"})
+
+
+def test_fetch_goes_to_the_outbound_handler(loader: dynisolate.Loader) -> None:
+    outbound = Recorder()
+    worker = loader.load({"agent.js": AGENT}, global_outbound=outbound)
+    result = worker.get_entrypoint().get("https://api.example/items")
+    assert result == {"status": 200, "ok": True, "type": "application/json", "body": {"path": "items"}}
+    (request,) = outbound.requests
+    assert (request.method, request.url, request.headers, request.body) == (
+        "GET",
+        "https://api.example/items",
+        {"x-trace": "t1"},
+        b"",
+    )
+
+
+def test_request_bodies_cross_as_bytes(loader: dynisolate.Loader) -> None:
+    outbound = Recorder()
+    worker = loader.load({"agent.js": AGENT}, global_outbound=outbound)
+    assert worker.get_entrypoint().post("https://api.example/echo", "héllo") == "héllo"
+    assert outbound.requests[0].body == "héllo".encode()
+    assert outbound.requests[0].headers["content-type"] == "text/plain;charset=UTF-8"
+    assert worker.get_entrypoint().bytes("https://api.example/raw") == [0, 1, 254, 255]
+    assert outbound.requests[1].body == bytes([0, 1, 254, 255])
+
+
+def test_handler_exceptions_reject_the_guests_fetch(loader: dynisolate.Loader) -> None:
+    def deny(request: dynisolate.Request) -> dynisolate.Response:
+        raise PermissionError(f"{request.url} is not on the allow-list")
+
+    worker = loader.load({"agent.js": AGENT}, global_outbound=deny)
+    assert worker.get_entrypoint().caught("https://evil.example/") == (
+        "PermissionError: https://evil.example/ is not on the allow-list"
+    )
+
+
+def test_a_handler_returning_something_else_is_a_type_error_in_the_guest(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": AGENT}, global_outbound=lambda request: {"status": 200})
+    assert worker.get_entrypoint().caught("https://api.example/") == (
+        "TypeError: the outbound handler returned dict, not a dynisolate.Response"
+    )
+
+
+def test_without_a_handler_fetch_is_not_permitted(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": AGENT})
+    assert (
+        worker.get_entrypoint()
+        .caught("https://api.example/")
+        .startswith("TypeError: This worker is not permitted to access the internet")
+    )
+
+
+def test_async_handlers_are_awaited_on_the_callers_loop(loader: dynisolate.Loader) -> None:
+    seen_loops = []
+
+    async def outbound(request: dynisolate.Request) -> dynisolate.Response:
+        seen_loops.append(asyncio.get_running_loop())
+        await asyncio.sleep(0.001)
+        return dynisolate.Response.from_json({"async": True})
+
+    worker = loader.load({"agent.js": AGENT}, global_outbound=outbound)
+
+    async def main() -> object:
+        result = await worker.get_async_entrypoint().get("https://api.example/x")
+        assert seen_loops == [asyncio.get_running_loop()]
+        return result
+
+    assert asyncio.run(main())["body"] == {"async": True}
+    # From a synchronous call, the coroutine runs on a private loop.
+    assert worker.get_entrypoint().get("https://api.example/y")["body"] == {"async": True}
+
+
+def test_sub_requests_limit(loader: dynisolate.Loader) -> None:
+    outbound = Recorder()
+    worker = loader.load(
+        {"agent.js": AGENT}, global_outbound=outbound, limits=dynisolate.Limits(sub_requests=3)
+    )
+    assert worker.get_entrypoint().many(3) == 3
+    with pytest.raises(dynisolate.SubRequestLimitError) as info:
+        worker.get_entrypoint().many(4)
+    assert info.value.limit == 3
+    assert len(outbound.requests) == 6  # the fourth request of the second call never left
+    assert worker.get_entrypoint().many(1) == 1  # counted per call
+
+
+def test_worker_fetch_calls_the_default_fetch_handler(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": AGENT}, env={"GREETING": "hi"})
+    request = dynisolate.Request(
+        "https://tenant.example/run?x=1",
+        method="post",
+        headers={"User-Agent": "pytest"},
+        body=b'{"q": 1}',
+    )
+    response = worker.fetch(request)
+    assert response.status == 201
+    assert response.headers["x-served-by"] == "tenant"
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "method": "POST",
+        "url": "https://tenant.example/run?x=1",
+        "agent": "pytest",
+        "body": {"q": 1},
+        "greeting": "hi",
+    }
+
+
+def test_fetch_on_named_entrypoints_and_async(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": AGENT})
+    response = worker.get_entrypoint("Admin").fetch(dynisolate.Request("https://t.example/a/b"))
+    assert (response.status, response.text()) == (202, "admin:/a/b")
+    response = asyncio.run(worker.fetch_async(dynisolate.Request("https://t.example/")))
+    assert response.json()["method"] == "GET"
+
+
+def test_fetch_handlers_must_return_a_response(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": "export default { fetch() { return { status: 200 }; } }"})
+    with pytest.raises(dynisolate.GuestError, match="must return a Response"):
+        worker.fetch(dynisolate.Request("https://t.example/"))
+    with pytest.raises(TypeError, match="dynisolate.Request"):
+        worker.fetch("https://t.example/")  # type: ignore[arg-type]
+
+
+def test_global_outbound_must_be_callable(loader: dynisolate.Loader) -> None:
+    with pytest.raises(dynisolate.LoadError, match="callable"):
+        loader.load({"agent.js": AGENT}, global_outbound="https://proxy")  # type: ignore[arg-type]
