@@ -93,9 +93,20 @@ fn load_request(main: &str, describe: bool, env_json: &[u8], stubs_json: &[u8]) 
 fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
     static ENGINE_HASH: OnceLock<[u8; 32]> = OnceLock::new();
     let engine = ENGINE_HASH.get_or_init(|| Sha256::digest(ENGINE_WASM).into());
+    // The code that turns modules into what is cached (this file, the TypeScript stripper) is
+    // hashed in too, so a changed transform never serves bytecode made by the old one.
+    static TRANSFORM_HASH: OnceLock<[u8; 32]> = OnceLock::new();
+    let transform = TRANSFORM_HASH.get_or_init(|| {
+        let mut digest = Sha256::new();
+        digest.update(include_bytes!("bundle.rs"));
+        digest.update(include_bytes!("typescript.rs"));
+        digest.update(env!("CARGO_PKG_VERSION"));
+        digest.finalize().into()
+    });
     let mut digest = Sha256::new();
     digest.update(b"dynisolate js bundle v1\0");
     digest.update(engine);
+    digest.update(transform);
     for part in std::iter::once(main).chain(modules.iter().flat_map(|(n, s)| [n.as_str(), s.as_str()])) {
         digest.update((part.len() as u64).to_le_bytes());
         digest.update(part.as_bytes());

@@ -11,6 +11,11 @@
 //! - `throw(ptr, len)`: end the call with a guest error; the payload is a JSON object with
 //!   `name`, `message` and `stack` (or an env error envelope, re-thrown as it came), or plain
 //!   text used as the message.
+//!
+//! The JavaScript engine gets `log` and `env_call` too, plus `outbound`, `sleep` and `random`
+//! (see [`link_js`]). Time spent in the host counts against the call's deadline, but a host
+//! function that blocks (in Python) is not interrupted: the deadline takes effect when control
+//! returns to the guest.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,6 +28,9 @@ use crate::abi;
 use crate::config::Limits;
 use crate::error::Error;
 use crate::limits::MemoryLimiter;
+
+/// What one log record counts against `max_log_bytes` on top of its text.
+pub const LOG_RECORD_OVERHEAD_BYTES: u64 = 64;
 
 /// Largest env binding name, in bytes.
 pub const MAX_BINDING_NAME_BYTES: usize = 256;
@@ -84,6 +92,9 @@ pub struct HostState {
     pub log_bytes: u64,
     pub host_calls: u32,
     pub sub_requests: u32,
+    /// Set while several guest calls make up one caller's call (a JavaScript boot and its
+    /// request): they share one deadline and one set of counters.
+    pub budget_pinned: bool,
 }
 
 impl HostState {
@@ -99,14 +110,26 @@ impl HostState {
             log_bytes: 0,
             host_calls: 0,
             sub_requests: 0,
+            budget_pinned: false,
         }
     }
 
-    /// Resets the per-call counters before a call starts.
+    /// Starts a fresh budget (deadline and counters) that the following guest calls share until
+    /// the next `pin_budget`.
+    pub fn pin_budget(&mut self) {
+        self.budget_pinned = false;
+        self.begin_call(None, None);
+        self.budget_pinned = true;
+    }
+
+    /// Resets the per-call counters before a call starts (unless a pinned budget is running).
     pub fn begin_call(&mut self, host: Option<Arc<dyn Host>>, interrupt: Option<Arc<AtomicBool>>) {
-        self.deadline = Instant::now() + std::time::Duration::from_millis(self.limits.cpu_ms);
         self.host = host;
         self.interrupt = interrupt;
+        if self.budget_pinned {
+            return;
+        }
+        self.deadline = Instant::now() + std::time::Duration::from_millis(self.limits.cpu_ms);
         self.host_calls = 0;
         self.sub_requests = 0;
         self.log_bytes = 0;
@@ -158,7 +181,17 @@ fn env_call(
         Some(host) => host.env_call(&name, &args)?,
         None => error_envelope("TypeError", &format!("env has no callable binding {name:?}")),
     };
+    check_reply(&caller, &envelope)?;
     abi::write_result(&mut caller, &envelope)
+}
+
+/// A host reply (env result, outbound response) is a payload like any other.
+fn check_reply(caller: &Caller<'_, HostState>, envelope: &[u8]) -> wasmtime::Result<()> {
+    let limit = caller.data().limits.max_payload_bytes;
+    if envelope.len() as u64 > limit {
+        return Err(fail(Error::PayloadTooLarge { bytes: envelope.len() as u64, limit }));
+    }
+    Ok(())
 }
 
 fn env_get(mut caller: Caller<'_, HostState>, name_ptr: i32, name_len: i32) -> wasmtime::Result<i64> {
@@ -188,7 +221,8 @@ fn log(mut caller: Caller<'_, HostState>, level: i32, ptr: i32, len: i32) -> was
     let used = caller.data().log_bytes;
     let bytes = abi::read(&mut caller, ptr, len, u64::MAX)?;
     let state = caller.data_mut();
-    state.log_bytes = used.saturating_add(bytes.len() as u64);
+    // Each record also costs the host a record, so even empty ones count against the budget.
+    state.log_bytes = used.saturating_add(bytes.len() as u64 + LOG_RECORD_OVERHEAD_BYTES);
     if state.log_bytes > max {
         return Err(fail(Error::LogLimit { limit: max }));
     }
@@ -250,6 +284,7 @@ fn outbound(mut caller: Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::
         Some(host) => host.fetch(&request)?,
         None => error_envelope("TypeError", OUTBOUND_NOT_PERMITTED),
     };
+    check_reply(&caller, &envelope)?;
     abi::write_result(&mut caller, &envelope)
 }
 

@@ -19,6 +19,10 @@ pub enum Input<'a> {
     Numeric(&'a [Val]),
     /// A UTF-8 JSON array of arguments.
     Json(&'a [u8]),
+    /// Bytes for a `json:` export that the host built itself (the JavaScript engine's bundle
+    /// and requests): neither they nor the reply are counted against `max_payload_bytes`; the
+    /// caller checks what part of the reply is the tenant's.
+    HostBytes(&'a [u8]),
 }
 
 /// A call's result.
@@ -197,46 +201,82 @@ impl Isolate {
             run(live, export, input)
         };
         self.logs.append(&mut live.store.data_mut().end_call());
-        if let Err(e) = &result
-            && e.is_fatal_to_isolate()
-        {
-            self.ended_by = Some(format!("an earlier call failed: {e}"));
-            self.live = None;
+        match result {
+            Ok(output) => Ok(output),
+            Err(Failure { error, in_guest }) => {
+                // Whatever stopped the guest mid-run (a trap, a limit, a failed host import)
+                // left its state half-unwound: the isolate must not run again.
+                if in_guest || error.is_fatal_to_isolate() {
+                    self.ended_by = Some(format!("an earlier call failed: {error}"));
+                    self.live = None;
+                }
+                Err(error)
+            }
         }
-        result
+    }
+
+    /// Starts a budget (deadline and counters) shared by the following calls until the next
+    /// `pin_budget`: several guest calls then count as one caller's call.
+    pub fn pin_budget(&mut self) {
+        if let Some(live) = self.live.as_mut() {
+            live.store.data_mut().pin_budget();
+        }
     }
 }
 
-fn run(live: &mut Live, export: &Export, input: Input<'_>) -> Result<Output> {
+/// Why a call failed, and whether the guest was running when it did.
+struct Failure {
+    error: Error,
+    in_guest: bool,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure { error, in_guest: false }
+    }
+}
+
+fn in_guest(e: wasmtime::Error, store: &Store<HostState>) -> Failure {
+    Failure { error: classify(e, store), in_guest: true }
+}
+
+fn run(live: &mut Live, export: &Export, input: Input<'_>) -> Result<Output, Failure> {
     let Some(Extern::Func(func)) = live.instance.get_module_export(&mut live.store, &export.index) else {
-        return Err(Error::ExportNotFound { name: export.name.clone() });
+        return Err(Error::ExportNotFound { name: export.name.clone() }.into());
     };
-    match (&export.kind, input) {
+    let limit = live.store.data().limits.max_payload_bytes;
+    let (bytes, checked) = match (&export.kind, input) {
         (ExportKind::Numeric { params, results }, Input::Numeric(args)) => {
             check_args(export, params, args)?;
             let mut out: Vec<Val> = results.iter().copied().map(zero).collect();
-            func.call(&mut live.store, args, &mut out).map_err(|e| classify(e, &live.store))?;
-            Ok(Output::Numeric(out))
+            func.call(&mut live.store, args, &mut out).map_err(|e| in_guest(e, &live.store))?;
+            return Ok(Output::Numeric(out));
         }
-        (ExportKind::Json, Input::Json(bytes)) => {
-            let limit = live.store.data().limits.max_payload_bytes;
-            if bytes.len() as u64 > limit {
-                return Err(Error::PayloadTooLarge { bytes: bytes.len() as u64, limit });
-            }
-            let abi = live.abi.as_ref().expect("JSON exports imply the ABI was checked at boot");
-            let typed = func.typed::<(i32, i32), i64>(&live.store).map_err(|e| Error::Load(e.to_string()))?;
-            let packed = abi
-                .write_input(&mut live.store, bytes)
-                .and_then(|(ptr, len)| typed.call(&mut live.store, (ptr, len)))
-                .map_err(|e| classify(e, &live.store))?;
-            Ok(Output::Json(abi.read_output(&live.store, packed, limit)?))
+        (ExportKind::Json, Input::Json(bytes)) => (bytes, true),
+        (ExportKind::Json, Input::HostBytes(bytes)) => (bytes, false),
+        (ExportKind::Unsupported { signature }, _) => {
+            return Err(Error::Argument(format!(
+                "{}() has a signature that cannot be called from the host: {signature}",
+                export.name
+            ))
+            .into());
         }
-        (ExportKind::Unsupported { signature }, _) => Err(Error::Argument(format!(
-            "{}() has a signature that cannot be called from the host: {signature}",
-            export.name
-        ))),
-        (ExportKind::Numeric { .. }, Input::Json(_)) | (ExportKind::Json, Input::Numeric(_)) => {
-            Err(Error::Argument(format!("{}() was called with the wrong kind of arguments", export.name)))
+        (ExportKind::Numeric { .. }, Input::Json(_) | Input::HostBytes(_)) | (ExportKind::Json, Input::Numeric(_)) => {
+            return Err(
+                Error::Argument(format!("{}() was called with the wrong kind of arguments", export.name)).into()
+            );
         }
+    };
+    if checked && bytes.len() as u64 > limit {
+        return Err(Error::PayloadTooLarge { bytes: bytes.len() as u64, limit }.into());
     }
+    let abi = live.abi.as_ref().expect("JSON exports imply the ABI was checked at boot");
+    let typed = func.typed::<(i32, i32), i64>(&live.store).map_err(|e| Error::Load(e.to_string()))?;
+    let packed = abi
+        .write_input(&mut live.store, bytes)
+        .and_then(|(ptr, len)| typed.call(&mut live.store, (ptr, len)))
+        .map_err(|e| in_guest(e, &live.store))?;
+    // Host-built exchanges (bytecode, load replies) are bounded by guest memory, not the limit.
+    let out_limit = if checked { limit } else { u32::MAX as u64 };
+    Ok(Output::Json(abi.read_output(&live.store, packed, out_limit)?))
 }

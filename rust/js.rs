@@ -1,15 +1,13 @@
 //! JavaScript tenants: QuickJS-ng compiled to wasm (`guest/js/`, built by `build.rs`) runs as an
-//! ordinary guest of the pool, with its own imports: `dynisolate.log`, `dynisolate.env_call` (env
-//! RPC stubs) and the five WASI functions
-//! wasi-libc needs, stubbed so the engine gets a coarse clock and no files. Tenant wasm never sees
-//! these imports.
+//! ordinary guest of the pool, with its own imports: `dynisolate.log`, `env_call` (env RPC
+//! stubs), `outbound` (`fetch()`), `sleep` (timers), `random` (`crypto`), and the five WASI
+//! functions wasi-libc needs, stubbed so the engine gets a coarse clock and no files. Tenant wasm
+//! never sees these imports.
 //!
 //! The engine module is pre-initialised once per pool (`snapshot.rs`), so booting an isolate maps
-//! a ready JS runtime copy-on-write. `Pool::load_js` evaluates the tenant's modules once from
-//! source (reporting syntax errors and listing exports), then compiles each to QuickJS bytecode;
-//! every call boots a fresh isolate, hands it the bytecode (`json:bundle`), evaluates the modules
-//! and calls one method. Requests and replies cross as JSON through the engine's `json:run`.
-
+//! a ready JS runtime copy-on-write. `bundle.rs` turns a tenant's modules into QuickJS bytecode;
+//! every call boots a fresh isolate, starts it with one `json:start` (seed, bytecode, load
+//! request with the env) and makes the call through `json:run`, both under one budget.
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::AtomicBool;
@@ -97,7 +95,9 @@ fn numeric(isolate: &mut Isolate, name: &str, args: &[Val]) -> Result<Vec<Val>> 
     }
 }
 
-/// Calls one of the engine's byte exports (`json:NAME`).
+/// Calls one of the engine's byte exports (`json:NAME`). `input` was built by the host; the
+/// tenant's own payloads (arguments, env values) were checked against `max_payload_bytes` when
+/// they were encoded, and a call's result is checked in `call_output`.
 pub(crate) fn bytes(
     isolate: &mut Isolate,
     name: &str,
@@ -106,7 +106,7 @@ pub(crate) fn bytes(
     interrupt: Option<Arc<AtomicBool>>,
 ) -> Result<Vec<u8>> {
     let export = isolate.guest().export(name)?.clone();
-    match isolate.call_interruptible(&export, Input::Json(input), host, interrupt)? {
+    match isolate.call_interruptible(&export, Input::HostBytes(input), host, interrupt)? {
         Output::Json(reply) => Ok(reply),
         Output::Numeric(_) => Err(Error::Load(format!("engine export {name} is not a byte export"))),
     }
@@ -185,19 +185,18 @@ impl JsGuest {
         request
     }
 
-    /// Boots an isolate with the bundle evaluated and the env built, ready for calls: one call
-    /// into the engine (`json:start`) after the copy-on-write instantiation.
-    fn boot_loaded(&self, interrupt: Option<Arc<AtomicBool>>, acquire_timeout: Duration) -> Result<Isolate> {
-        let mut isolate = self.engine.boot(None, acquire_timeout)?;
+    /// Evaluates the bundle and builds the env in a freshly booted isolate: one call into the
+    /// engine (`json:start`) after the copy-on-write instantiation.
+    fn start(&self, isolate: &mut Isolate, interrupt: Option<Arc<AtomicBool>>) -> Result<()> {
         let mut start = Vec::with_capacity(8 + self.start_tail.len());
         start.extend_from_slice(&seed().to_le_bytes());
         start.extend_from_slice(&self.start_tail);
-        envelope(&bytes(&mut isolate, "start", &start, None, interrupt)?)?;
-        Ok(isolate)
+        envelope(&bytes(isolate, "start", &start, None, interrupt)?).map(drop)
     }
 
     /// Runs `call` in a fresh isolate. `host` serves the env stubs and outbound requests;
-    /// setting `interrupt` stops the call.
+    /// setting `interrupt` stops the call. Starting the bundle and the call share one budget
+    /// (`cpu_ms`, host calls, logs, sub-requests).
     pub fn call(
         &self,
         call: &JsCall<'_>,
@@ -206,17 +205,23 @@ impl JsGuest {
         acquire_timeout: Duration,
     ) -> CallReport {
         let request = self.request(call, host.as_ref());
-        let mut isolate = match self.boot_loaded(interrupt.clone(), acquire_timeout) {
+        let mut isolate = match self.engine.boot(None, acquire_timeout) {
             Ok(isolate) => isolate,
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
-        let result = run(&mut isolate, &request, host, interrupt).map(json_output);
+        isolate.pin_budget();
+        let result = self
+            .start(&mut isolate, interrupt.clone())
+            .and_then(|()| call_output(&mut isolate, &request, host, interrupt));
         CallReport { result, logs: isolate.take_logs() }
     }
 
     /// Boots one isolate that keeps its JavaScript state (module globals) across calls.
     pub fn session(self: &Arc<Self>, acquire_timeout: Duration) -> Result<JsSession> {
-        Ok(JsSession { isolate: self.boot_loaded(None, acquire_timeout)?, guest: self.clone() })
+        let mut isolate = self.engine.boot(None, acquire_timeout)?;
+        isolate.pin_budget();
+        self.start(&mut isolate, None)?;
+        Ok(JsSession { isolate, guest: self.clone() })
     }
 
     /// The modules as QuickJS bytecode, laid out for the engine's `json:bundle` (for benchmarks
@@ -226,8 +231,25 @@ impl JsGuest {
     }
 }
 
-fn json_output(value: Value) -> Output {
-    Output::Json(serde_json::to_vec(&value).expect("a JSON value always encodes"))
+/// Runs a call request and returns its result as JSON bytes. glue.js writes a successful reply
+/// as `{"ok":` + the result's JSON.stringify text + `}`, so the result is sliced out without a
+/// parse and re-encode here (the embedder decodes it once); anything else is decoded in full.
+fn call_output(
+    isolate: &mut Isolate,
+    request: &[u8],
+    host: Option<Arc<dyn Host>>,
+    interrupt: Option<Arc<AtomicBool>>,
+) -> Result<Output> {
+    let reply = bytes(isolate, "run", request, host, interrupt)?;
+    let json = match reply.strip_prefix(b"{\"ok\":").and_then(|rest| rest.strip_suffix(b"}")) {
+        Some(json) => json.to_vec(),
+        None => serde_json::to_vec(&envelope(&reply)?).expect("a JSON value always encodes"),
+    };
+    let limit = isolate.guest().limits.max_payload_bytes;
+    if json.len() as u64 > limit {
+        return Err(Error::PayloadTooLarge { bytes: json.len() as u64, limit });
+    }
+    Ok(Output::Json(json))
 }
 
 /// A JavaScript isolate kept across calls. A fatal error (a limit, a trap) ends it; later calls
@@ -245,7 +267,8 @@ impl JsSession {
         interrupt: Option<Arc<AtomicBool>>,
     ) -> CallReport {
         let request = self.guest.request(call, host.as_ref());
-        let result = run(&mut self.isolate, &request, host, interrupt).map(json_output);
+        self.isolate.pin_budget();
+        let result = call_output(&mut self.isolate, &request, host, interrupt);
         CallReport { result, logs: self.isolate.take_logs() }
     }
 

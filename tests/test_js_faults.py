@@ -191,3 +191,105 @@ def test_log_and_host_call_limits_apply_to_javascript(loader: dynisolate.Loader)
     assert worker.get_entrypoint().calls(5) == 5
     with pytest.raises(dynisolate.HostCallLimitError):
         worker.get_entrypoint().calls(6)
+
+
+def test_the_module_body_and_the_call_share_one_cpu_budget(loader: dynisolate.Loader) -> None:
+    source = """
+    const spin = (ms) => { const end = Date.now() + ms; while (Date.now() < end) {} };
+    spin(globalThis.LOADED ? 0 : 60);  // the load-time evaluation is cached; calls pay this
+    export default { work() { spin(60); return "done"; } };
+    """
+    worker = loader.load({"agent.js": source}, limits=dynisolate.Limits(cpu_ms=100))
+    with pytest.raises(dynisolate.CpuLimitError):
+        worker.get_entrypoint().work()
+
+
+def test_empty_log_records_count_against_the_log_budget(loader: dynisolate.Loader) -> None:
+    source = "export default { chatty() { for (;;) console.log(); } };"
+    worker = loader.load({"agent.js": source}, limits=dynisolate.Limits(max_log_bytes=64_000))
+    with pytest.raises(dynisolate.LogLimitError):
+        worker.get_entrypoint().chatty()
+
+
+def test_jobs_left_behind_run_within_the_call(loader: dynisolate.Loader) -> None:
+    seen = []
+    source = """export default {
+      later(tag, env) { Promise.resolve().then(() => env.NOTE(tag)); return tag; },
+    };"""
+    worker = loader.load({"agent.js": source}, env={"NOTE": seen.append})
+    assert worker.get_entrypoint().later("fresh") == "fresh"
+    assert seen == ["fresh"]
+    with worker.session() as session:
+        assert session.get_entrypoint().later("first") == "first"
+        assert seen == ["fresh", "first"]  # not deferred to the session's next call
+
+
+def test_collections_and_odd_throws_are_reported_as_what_they_are(loader: dynisolate.Loader) -> None:
+    source = """export default {
+      map() { return new Map([[1, 2]]); },
+      bytes() { return new Uint8Array(2); },
+      odd() { throw { toString() { throw this; } }; },
+      badName() {
+        const e = new Error("m");
+        Object.defineProperty(e, "name", { get() { throw 1; } });
+        throw e;
+      },
+      far() { return new Promise((r) => setTimeout(r, 2 ** 40)); },
+    };"""
+    worker = loader.load({"agent.js": source}, limits=dynisolate.Limits(cpu_ms=50))
+    entry = worker.get_entrypoint()
+    with pytest.raises(dynisolate.SerializationError, match="a Map cannot be sent"):
+        entry.map()
+    with pytest.raises(dynisolate.SerializationError, match="a Uint8Array cannot be sent"):
+        entry.bytes()
+    with pytest.raises(dynisolate.GuestError) as info:
+        entry.odd()
+    assert (info.value.name, info.value.guest_message) == ("Error", "(a thrown value that cannot be read)")
+    with pytest.raises(dynisolate.GuestError) as info:
+        entry.badName()
+    assert (info.value.name, info.value.guest_message) == ("Error", "m")
+    with pytest.raises(dynisolate.CpuLimitError):
+        entry.far()
+
+
+def test_host_built_payloads_do_not_count_against_max_payload_bytes(loader: dynisolate.Loader) -> None:
+    big = "x" * 200_000
+    source = (
+        f"const BIG = {big!r};\nexport default {{ size(env) {{ return BIG.length + env.CONFIG.length; }} }};"
+    )
+    # Each tenant value fits the limit; the bundle and env the host sends at boot together do not.
+    worker = loader.load(
+        {"agent.js": source},
+        env={"CONFIG": "y" * 60_000},
+        limits=dynisolate.Limits(max_payload_bytes=100_000),
+    )
+    assert worker.get_entrypoint().size() == 260_000
+
+
+def test_a_session_used_from_its_own_env_binding_is_refused(loader: dynisolate.Loader) -> None:
+    errors = []
+    source = "export default { async poke(env) { await env.REENTER(); return 'ok'; }, ping() { return 1; } };"
+    holder: dict = {}
+
+    def reenter() -> None:
+        try:
+            holder["session"].get_entrypoint().ping()
+        except RuntimeError as error:
+            errors.append(str(error))
+        assert holder["session"].alive
+
+    worker = loader.load({"agent.js": source}, env={"REENTER": reenter})
+    with worker.session() as session:
+        holder["session"] = session
+        assert session.get_entrypoint().poke() == "ok"
+        assert session.get_entrypoint().ping() == 1
+    assert errors and "already running a call on this thread" in errors[0]
+
+
+def test_results_larger_than_max_payload_bytes_are_refused(loader: dynisolate.Loader) -> None:
+    source = "export default { big(n) { return 'x'.repeat(n); } };"
+    worker = loader.load({"agent.js": source}, limits=dynisolate.Limits(max_payload_bytes=10_000))
+    assert len(worker.get_entrypoint().big(9_000)) == 9_000
+    with pytest.raises(dynisolate.PayloadTooLargeError) as info:
+        worker.get_entrypoint().big(20_000)
+    assert info.value.limit == 10_000

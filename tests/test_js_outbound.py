@@ -192,3 +192,44 @@ def test_fetch_handlers_must_return_a_response(loader: dynisolate.Loader) -> Non
 def test_global_outbound_must_be_callable(loader: dynisolate.Loader) -> None:
     with pytest.raises(dynisolate.LoadError, match="callable"):
         loader.load({"agent.js": AGENT}, global_outbound="https://proxy")  # type: ignore[arg-type]
+
+
+def test_only_http_urls_without_credentials_reach_the_handler(loader: dynisolate.Loader) -> None:
+    outbound = Recorder()
+    worker = loader.load({"agent.js": AGENT}, global_outbound=outbound)
+    entry = worker.get_entrypoint()
+    for url in ("file:///etc/passwd", "ftp://example.com/", "data:text/plain,hi"):
+        assert entry.caught(url).startswith("TypeError: Fetch API cannot load"), url
+    assert entry.caught("https://user:secret@example.com/") == (
+        "TypeError: fetch() URLs may not carry credentials; put them in a header"
+    )
+    assert outbound.requests == []
+
+
+def test_connection_headers_never_reach_the_handler(loader: dynisolate.Loader) -> None:
+    outbound = Recorder()
+    source = """export default { async send() {
+      await fetch("https://api.example/x", { headers: {
+        Host: "metadata.internal", Connection: "close", "Transfer-Encoding": "chunked", "X-Kept": "1" } });
+    } };"""
+    worker = loader.load({"agent.js": source}, global_outbound=outbound)
+    worker.get_entrypoint().send()
+    assert outbound.requests[0].headers == {"x-kept": "1"}
+
+
+def test_outbound_responses_count_against_max_payload_bytes(loader: dynisolate.Loader) -> None:
+    worker = loader.load(
+        {"agent.js": AGENT},
+        global_outbound=lambda request: dynisolate.Response(b"x" * 200_000),
+        limits=dynisolate.Limits(max_payload_bytes=100_000),
+    )
+    with pytest.raises(dynisolate.PayloadTooLargeError):
+        worker.get_entrypoint().post("https://api.example/", "hi")
+
+
+def test_a_fetch_handler_returning_an_error_response_is_a_serialization_error(
+    loader: dynisolate.Loader,
+) -> None:
+    worker = loader.load({"agent.js": "export default { fetch() { return Response.error(); } };"})
+    with pytest.raises(dynisolate.SerializationError, match="fetch handler's response"):
+        worker.fetch(dynisolate.Request("https://t.example/"))

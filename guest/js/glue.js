@@ -25,9 +25,12 @@
   const ObjectProto = Object.prototype;
   const resolve = Promise.resolve.bind(Promise);
   const promiseThen = uncurry(Promise.prototype.then);
-  const RequestClass = Request; // web.js's, before any tenant code can replace the global
+  const RequestClass = Request; // web.js's, before any tenant code can replace the globals
+  const URLClass = URL;
   const reject = Promise.reject.bind(Promise);
   const isFinite = Number.isFinite;
+  const isView = ArrayBuffer.isView;
+  const ArrayBufferClass = ArrayBuffer;
   const now = Date.now;
   const MapClass = Map;
   const mapGet = uncurry(Map.prototype.get);
@@ -110,6 +113,7 @@
 
   // ---- timers: they fire within the call that set them; the host sleeps between them ----
   const timers = new MapClass();
+  const MAX_TIMER_WAIT_MS = 0x7fffffff; // C reads the wait as an int32
   let nextTimerId = 1;
   let timerSeq = 0;
 
@@ -134,7 +138,11 @@
 
   // Called by C when no job is left: fires the earliest due timer (one, so its promise jobs run
   // before the next), and returns 0 after firing, the ms until the next timer, or -1 for none.
-  function runTimers() {
+  function runTimers(clear) {
+    if (clear === true) {
+      mapClear(timers); // timers do not outlive the call that set them
+      return -1;
+    }
     let earliest = null;
     let earliestId = 0;
     mapForEach(timers, (timer, id) => {
@@ -145,7 +153,7 @@
     });
     if (earliest === null) return -1;
     const wait = earliest.due - now();
-    if (wait > 0) return wait;
+    if (wait > 0) return wait < MAX_TIMER_WAIT_MS ? wait : MAX_TIMER_WAIT_MS;
     if (earliest.repeat) {
       earliest.due = now() + (earliest.ms || 1);
       earliest.seq = timerSeq++;
@@ -186,6 +194,10 @@
         return;
     }
     if (value === null || depth > MAX_WIRE_DEPTH || typeof value.toJSON === "function") return;
+    // JSON would turn these into {} and lose their contents.
+    if (value instanceof MapClass || value instanceof SetClass || isView(value) || value instanceof ArrayBufferClass) {
+      refuse(`a ${getPrototypeOf(value)?.constructor?.name ?? "collection"}`, key);
+    }
     if (isArray(value)) {
       for (let i = 0; i < value.length; i++) checkWire(value[i], StringOf(i), depth + 1);
       return;
@@ -199,11 +211,28 @@
     return stringify(value);
   }
 
+  // What the host learns of a thrown value. Tenant values may throw from their getters or
+  // toString: any part that cannot be read is replaced, never allowed to fail the request.
   function errorInfo(e) {
-    if (e instanceof ErrorClass) {
-      return { name: StringOf(e.name), message: StringOf(e.message), stack: StringOf(e.stack ?? "") };
+    const read = (f, fallback) => {
+      try {
+        return StringOf(f());
+      } catch {
+        return fallback;
+      }
+    };
+    let isError = false;
+    try {
+      isError = e instanceof ErrorClass;
+    } catch {}
+    if (isError) {
+      return {
+        name: read(() => e.name, "Error"),
+        message: read(() => e.message, "(unreadable message)"),
+        stack: read(() => e.stack ?? "", ""),
+      };
     }
-    return { name: "Error", message: StringOf(e), stack: "" };
+    return { name: "Error", message: read(() => e, "(a thrown value that cannot be read)"), stack: "" };
   }
 
   function hostError(reply) {
@@ -217,6 +246,10 @@
   define("fetch", async function fetch(input, init) {
     if (!outboundAllowed) throw new TypeErrorClass(NOT_PERMITTED);
     const request = new RequestClass(input, init);
+    const scheme = new URLClass(request.url).protocol;
+    if (scheme !== "http:" && scheme !== "https:") {
+      throw new TypeErrorClass(`Fetch API cannot load ${request.url}: only http: and https: URLs are supported`);
+    }
     const wire = await web.requestToWire(request);
     const reply = parse(hostFetch(stringify(wire)));
     if (!hasOwn(reply, "ok")) throw hostError(reply);
@@ -314,7 +347,6 @@
   let env = null;
 
   function finish(value) {
-    mapClear(timers); // timers do not outlive the call that set them
     try {
       return '{"ok":' + (value === undefined ? "null" : toWire(value)) + "}";
     } catch (e) {
@@ -323,7 +355,6 @@
   }
 
   function fail(e) {
-    mapClear(timers);
     return stringify({ error: errorInfo(e) });
   }
 

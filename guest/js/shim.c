@@ -310,6 +310,14 @@ static int64_t handle(const char *request, size_t len) {
         if (state == JS_PROMISE_PENDING) return internal_error("the call awaited something that never settles");
         if (state != JS_PROMISE_FULFILLED) return internal_error("the request handler failed (out of memory or stack?)");
     }
+    /* Jobs the call queued but did not await run now, inside this call and its budget: a
+     * session's next call never runs them, and a fresh isolate behaves the same. */
+    JSContext *job_context;
+    while (JS_ExecutePendingJob(runtime, &job_context) != 0) {
+        if (JS_HasException(context)) JS_FreeValue(context, JS_GetException(context));
+    }
+    JSValue clear = JS_TRUE;
+    JS_FreeValue(context, JS_Call(context, glue_timers, JS_UNDEFINED, 1, &clear));
     size_t reply_len;
     const char *text = JS_IsString(reply) ? JS_ToCStringLen(context, &reply_len, reply) : NULL;
     int64_t packed = text ? output(text, reply_len) : internal_error("the reply is not a string");

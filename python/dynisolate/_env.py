@@ -15,12 +15,27 @@ import re
 import types
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._http import Request, Response
 from .exceptions import LoadError
 
 __all__ = ["RpcTarget"]
 
+# Headers about the connection, not the request: never handed to an outbound handler.
+_CONNECTION_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "transfer-encoding",
+        "te",
+        "trailer",
+        "upgrade",
+    }
+)
 _BINDING_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,127}")
 _PLAIN_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, functools.partial)
 
@@ -110,10 +125,22 @@ class Dispatcher:
         return result
 
     def fetch(self, wire: dict[str, Any]) -> dict[str, Any]:
-        """Serves one outbound request of the guest through the worker's `global_outbound`."""
+        """Serves one outbound request of the guest through the worker's `global_outbound`.
+
+        The handler only ever sees absolute http(s) URLs without credentials, and no header that
+        describes the connection rather than the request (`Host`, `Content-Length`, hop-by-hop
+        headers): a handler that forwards requests as they come cannot be steered by them."""
         if self.outbound is None:
             raise TypeError("this worker has no outbound handler")
-        response = self.outbound(Request._from_wire(wire))
+        request = Request._from_wire(wire)
+        url = urlsplit(request.url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise TypeError(f"fetch() only reaches http: and https: URLs, not {request.url!r}")
+        if url.username is not None or url.password is not None:
+            raise TypeError("fetch() URLs may not carry credentials; put them in a header")
+        for name in _CONNECTION_HEADERS.intersection(request.headers):
+            del request.headers[name]
+        response = self.outbound(request)
         if inspect.isawaitable(response):
             response = self._wait(response)
         if not isinstance(response, Response):

@@ -15,8 +15,10 @@ class Limits:
     the isolate is discarded.
 
     Attributes:
-        cpu_ms: Wall-clock budget of one call, env calls included, in milliseconds (default 1,000).
-            Enforced to within one epoch tick (0.5 ms).
+        cpu_ms: Wall-clock budget of one call, env calls and timers included, in milliseconds
+            (default 1,000). Enforced to within one epoch tick (0.5 ms) while the guest runs; an
+            env or outbound handler that blocks is not interrupted, the deadline takes effect when
+            it returns.
         memory_bytes: Linear-memory cap of one isolate (default: the loader's `max_memory_bytes`).
         fuel: Instructions' worth of fuel per call; needs `Loader(consume_fuel=True)` (default: unmetered).
         max_payload_bytes: Largest argument, result or env payload, in bytes (default 16 MiB).

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ._core import CancelToken
 from ._env import Dispatcher
 from ._http import Request, Response
-from .exceptions import DynisolateError, ExportNotFoundError
+from .exceptions import DynisolateError, ExportNotFoundError, SerializationError
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -59,7 +59,12 @@ def _fetch(
     if not isinstance(request, Request):
         raise TypeError(f"fetch() takes a dynisolate.Request, not {type(request).__name__}")
     wire = call(name, (request._to_wire(),), host, cancel, None, True)
-    return Response._from_wire(wire)
+    try:
+        return Response._from_wire(wire)
+    except (KeyError, TypeError, ValueError) as e:
+        raise SerializationError(
+            f"the fetch handler's response cannot be returned to the host: {e}"
+        ) from None
 
 
 def _export_name(prefix: str, attr: str, exports: frozenset[str]) -> str:

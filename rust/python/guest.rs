@@ -1,8 +1,8 @@
 //! `_core.Guest` (a loaded module; each `call` runs in a fresh isolate) and `_core.Isolate`
 //! (a stateful session). Guest work always runs with the GIL released.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -15,6 +15,7 @@ use crate::isolate::{Input, Isolate, Output};
 use crate::python::convert;
 use crate::python::errors::{IntoPyResult, to_pyerr};
 use crate::python::host::PyHost;
+use crate::python::session::SessionCell;
 
 /// Arguments converted for the export they are meant for.
 enum Args {
@@ -171,7 +172,7 @@ impl PyGuest {
         let isolate = py.detach(|| guest.boot(None, timeout)).or_raise(py)?;
         let mut isolate = isolate;
         emit_logs(py, &self.label, isolate.take_logs(), None)?;
-        Ok(PyIsolate { guest: self.guest.clone(), isolate: Mutex::new(isolate), label: self.label.clone() })
+        Ok(PyIsolate { guest: self.guest.clone(), isolate: SessionCell::new(isolate), label: self.label.clone() })
     }
 
     /// Names of the callable exports, sorted.
@@ -193,7 +194,7 @@ impl PyGuest {
 pub struct PyIsolate {
     // Kept apart from the mutex so argument conversion never waits on it with the GIL held.
     guest: Arc<Guest>,
-    isolate: Mutex<Isolate>,
+    isolate: SessionCell<Isolate>,
     label: String,
 }
 
@@ -212,24 +213,22 @@ impl PyIsolate {
     ) -> PyResult<Bound<'py, PyAny>> {
         let (export, args, host) = prepare(py, &self.guest, name, args, host)?;
         let interrupt = flag(cancel);
-        // The lock is taken with the GIL released: a call holding it may need the GIL for env calls.
-        let (result, records) = py.detach(|| {
-            let mut isolate = self.isolate.lock().unwrap();
+        let (result, records) = self.isolate.with(py, |isolate| {
             let result = isolate.call_interruptible(export, args.input(), host, interrupt);
             (result, isolate.take_logs())
-        });
+        })?;
         emit_logs(py, &self.label, records, logs)?;
         output_to_py(py, result.or_raise(py)?)
     }
 
     /// Frees the isolate's slot; later calls raise `ClosedError`.
-    fn close(&self, py: Python<'_>) {
-        py.detach(|| self.isolate.lock().unwrap().close());
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.isolate.with(py, |isolate| isolate.close())
     }
 
     /// Whether the isolate can still take calls.
     #[getter]
-    fn alive(&self, py: Python<'_>) -> bool {
-        py.detach(|| self.isolate.lock().unwrap().is_alive())
+    fn alive(&self) -> bool {
+        self.isolate.peek(true, |isolate| isolate.is_alive())
     }
 }

@@ -1,7 +1,7 @@
 //! `_core.JsGuest` (a loaded JavaScript bundle; each call runs in a fresh engine isolate) and
 //! `_core.JsSession` (one engine isolate kept across calls).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -14,6 +14,7 @@ use crate::python::convert;
 use crate::python::errors::IntoPyResult;
 use crate::python::guest::{PyCancelToken, emit_logs, flag, output_to_py};
 use crate::python::host::PyHost;
+use crate::python::session::SessionCell;
 
 /// A call's parts that must be built with the GIL held.
 struct Prepared {
@@ -98,7 +99,7 @@ impl PyJsGuest {
         let (guest, timeout) = (self.guest.clone(), self.acquire_timeout);
         let session = py.detach(|| guest.session(timeout)).or_raise(py)?;
         Ok(PyJsSession {
-            session: Mutex::new(session),
+            session: SessionCell::new(session),
             max_payload_bytes: self.max_payload_bytes,
             label: self.label.clone(),
         })
@@ -129,7 +130,7 @@ impl PyJsGuest {
 
 #[pyclass(name = "JsSession", module = "dynisolate._core", frozen)]
 pub struct PyJsSession {
-    session: Mutex<JsSession>,
+    session: SessionCell<JsSession>,
     max_payload_bytes: u64,
     label: String,
 }
@@ -151,20 +152,19 @@ impl PyJsSession {
     ) -> PyResult<Bound<'py, PyAny>> {
         let prepared = Prepared::new(py, name, args, host, self.max_payload_bytes)?;
         let interrupt = flag(cancel);
-        // The lock is taken with the GIL released: a call holding it may need the GIL for env calls.
         let report =
-            py.detach(|| self.session.lock().unwrap().call(&prepared.call(fetch), prepared.host.clone(), interrupt));
+            self.session.with(py, |session| session.call(&prepared.call(fetch), prepared.host.clone(), interrupt))?;
         finish(py, &self.label, report, logs)
     }
 
     /// Frees the isolate's slot; later calls raise `ClosedError`.
-    fn close(&self, py: Python<'_>) {
-        py.detach(|| self.session.lock().unwrap().close());
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        self.session.with(py, |session| session.close())
     }
 
     /// Whether the isolate can still take calls.
     #[getter]
-    fn alive(&self, py: Python<'_>) -> bool {
-        py.detach(|| self.session.lock().unwrap().is_alive())
+    fn alive(&self) -> bool {
+        self.session.peek(true, |session| session.is_alive())
     }
 }

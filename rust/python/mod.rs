@@ -7,6 +7,7 @@ mod guest;
 mod host;
 mod js;
 mod pool;
+mod session;
 
 use pyo3::prelude::*;
 
