@@ -235,6 +235,7 @@ def test_collections_and_odd_throws_are_reported_as_what_they_are(loader: dyniso
         throw e;
       },
       far() { return new Promise((r) => setTimeout(r, 2 ** 40)); },
+      badThen() { return { get then() { throw new RangeError("then trap"); } }; },
     };"""
     worker = loader.load({"agent.js": source}, limits=dynisolate.Limits(cpu_ms=50))
     entry = worker.get_entrypoint()
@@ -250,6 +251,9 @@ def test_collections_and_odd_throws_are_reported_as_what_they_are(loader: dyniso
     assert (info.value.name, info.value.guest_message) == ("Error", "m")
     with pytest.raises(dynisolate.CpuLimitError):
         entry.far()
+    with pytest.raises(dynisolate.GuestError) as info:
+        entry.badThen()
+    assert (info.value.name, info.value.guest_message) == ("RangeError", "then trap")
 
 
 def test_host_built_payloads_do_not_count_against_max_payload_bytes(loader: dynisolate.Loader) -> None:

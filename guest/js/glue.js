@@ -395,8 +395,13 @@
     } catch (e) {
       return fail(e);
     }
-    if (result !== null && (typeof result === "object" || typeof result === "function") && typeof result.then === "function") {
-      return promiseThen(resolve(result), finish, fail);
+    // Awaiting a tenant value reads its `then` (a getter may throw): that is the tenant's error.
+    try {
+      if (result !== null && (typeof result === "object" || typeof result === "function") && typeof result.then === "function") {
+        return promiseThen(resolve(result), finish, fail);
+      }
+    } catch (e) {
+      return fail(e);
     }
     return finish(result);
   }
