@@ -314,15 +314,21 @@ EBADF = 8
 MEMORY_CAP_BYTES = 128 << 20
 
 
+def _request(op: int, name: str, payload: object) -> bytes:
+    """A `json:run` request (rust/js.rs `request`): u8 op, u8 flags, u32 name length, the name,
+    then the payload JSON."""
+    encoded = name.encode()
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return bytes([op, 0]) + len(encoded).to_bytes(4, "little") + encoded + body
+
+
 def _load_request(stubs: dict | None = None) -> bytes:
     """What rust/bundle.rs `load_request` sends: evaluate the bundle and build the env."""
-    request = {"op": "load", "main": "agent.js", "describe": False, "env": {}, "stubs": stubs or {}}
-    return json.dumps(request, separators=(",", ":")).encode()
+    return _request(2, "agent.js", {"env": {}, "stubs": stubs or {}})
 
 
 def _call_request(arg: dict) -> bytes:
-    request = {"op": "call", "entry": None, "method": "handle", "args": [arg], "outbound": False}
-    return json.dumps(request, separators=(",", ":")).encode()
+    return _request(0, "handle", [arg])
 
 
 def _source_bundle(modules: list[tuple[str, bytes]]) -> bytes:

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::config::Limits;
@@ -78,15 +78,8 @@ fn bundle_blob<'a>(modules: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>, 
 /// The request that evaluates the bundle and builds the isolate's env from the data bindings
 /// (`env_json`, one JSON object) and the stubs (`stubs_json`).
 fn load_request(main: &str, describe: bool, env_json: &[u8], stubs_json: &[u8]) -> Vec<u8> {
-    let mut out =
-        serde_json::to_vec(&json!({ "op": "load", "main": main, "describe": describe })).expect("JSON always encodes");
-    out.pop(); // the closing brace
-    out.extend_from_slice(b",\"env\":");
-    out.extend_from_slice(env_json);
-    out.extend_from_slice(b",\"stubs\":");
-    out.extend_from_slice(stubs_json);
-    out.push(b'}');
-    out
+    let flags = if describe { js::FLAG_DESCRIBE } else { 0 };
+    js::request(js::OP_LOAD, flags, main, &[b"{\"env\":", env_json, b",\"stubs\":", stubs_json, b"}"])
 }
 
 /// The cache key of a bundle: the engine build, the main module and every module's name and text.

@@ -157,6 +157,27 @@ pub(crate) fn stubs_to_json(stubs: &[(String, Option<Vec<String>>)]) -> Vec<u8> 
     serde_json::to_vec(&map).expect("JSON always encodes")
 }
 
+/// Request operations and flags of the engine's `json:run` (glue.js `run`).
+pub(crate) const OP_CALL: u8 = 0;
+pub(crate) const OP_FETCH: u8 = 1;
+pub(crate) const OP_LOAD: u8 = 2;
+pub(crate) const FLAG_OUTBOUND: u8 = 1;
+pub(crate) const FLAG_DESCRIBE: u8 = 2;
+
+/// A request for `json:run`: u8 op, u8 flags, u32 name length (little endian), the name
+/// (`method`, `Entry.method`, or the main module of a load), then the payload JSON (the argument
+/// array, or a load's `{"env", "stubs"}`), given in parts.
+pub(crate) fn request(op: u8, flags: u8, name: &str, payload: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(6 + name.len() + payload.iter().map(|p| p.len()).sum::<usize>());
+    out.extend_from_slice(&[op, flags]);
+    out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    for part in payload {
+        out.extend_from_slice(part);
+    }
+    out
+}
+
 /// One invocation of a JavaScript worker.
 #[derive(Clone, Copy, Debug)]
 pub struct JsCall<'a> {
@@ -171,18 +192,13 @@ pub struct JsCall<'a> {
 
 impl JsGuest {
     fn request(&self, call: &JsCall<'_>, host: Option<&Arc<dyn Host>>) -> Vec<u8> {
-        let text = |s: &str| serde_json::to_vec(s).expect("a str always encodes");
         let outbound = host.is_some_and(|h| h.has_outbound());
-        let mut request = Vec::with_capacity(96 + call.args_json.len());
-        request.extend_from_slice(if call.fetch { b"{\"op\":\"fetch\"" } else { b"{\"op\":\"call\"" });
-        request.extend_from_slice(b",\"entry\":");
-        request.extend_from_slice(&call.entry.map(text).unwrap_or_else(|| b"null".to_vec()));
-        request.extend_from_slice(b",\"method\":");
-        request.extend_from_slice(&text(call.method));
-        request.extend_from_slice(b",\"args\":");
-        request.extend_from_slice(call.args_json);
-        request.extend_from_slice(if outbound { b",\"outbound\":true}" } else { b",\"outbound\":false}" });
-        request
+        let name = match call.entry {
+            Some(entry) => format!("{entry}.{}", call.method),
+            None => call.method.to_owned(),
+        };
+        let op = if call.fetch { OP_FETCH } else { OP_CALL };
+        request(op, if outbound { FLAG_OUTBOUND } else { 0 }, &name, &[call.args_json])
     }
 
     /// Evaluates the bundle and builds the env in a freshly booted isolate: one call into the

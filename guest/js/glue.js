@@ -19,6 +19,14 @@
   const includes = uncurry(Array.prototype.includes);
   const join = uncurry(Array.prototype.join);
   const trimEnd = uncurry(String.prototype.trimEnd);
+  const indexOf = uncurry(String.prototype.indexOf);
+  const slice = uncurry(String.prototype.slice);
+
+  // The request header (rust/js.rs `request`); op 0 is a call.
+  const OP_FETCH = 1;
+  const OP_LOAD = 2;
+  const FLAG_OUTBOUND = 1;
+  const FLAG_DESCRIBE = 2;
   const StringOf = String;
   const ErrorClass = Error;
   const TypeErrorClass = TypeError;
@@ -323,22 +331,23 @@
     return out;
   }
 
-  // Finds the object and method a request names, and the arguments it gets.
-  function target(request, env, args) {
+  // Finds the object and method a request names (`entry` null: the default export), and the
+  // arguments it gets.
+  function target(entry, name, env, args) {
     const ctx = {};
     let object;
-    if (request.entry == null) {
+    if (entry === null) {
       object = namespace.default;
       args[args.length] = env;
       args[args.length] = ctx;
     } else {
-      const Entry = namespace[request.entry];
-      if (typeof Entry !== "function") throw new TypeErrorClass(`the worker has no entrypoint named ${request.entry}`);
+      const Entry = namespace[entry];
+      if (typeof Entry !== "function") throw new TypeErrorClass(`the worker has no entrypoint named ${entry}`);
       object = new Entry(ctx, env);
     }
-    const method = object == null ? undefined : object[request.method];
+    const method = object == null ? undefined : object[name];
     if (typeof method !== "function") {
-      throw new TypeErrorClass(`${request.entry ?? "default"}.${request.method} is not a function`);
+      throw new TypeErrorClass(`${entry ?? "default"}.${name} is not a function`);
     }
     return { object, method };
   }
@@ -348,7 +357,7 @@
 
   function finish(value) {
     try {
-      return '{"ok":' + (value === undefined ? "null" : toWire(value)) + "}";
+      return value == null ? '{"ok":null}' : '{"ok":' + toWire(value) + "}";
     } catch (e) {
       return stringify({ serialization: "the result cannot be sent to the host: " + errorInfo(e).message });
     }
@@ -358,15 +367,15 @@
     return stringify({ error: errorInfo(e) });
   }
 
-  async function load(request) {
-    namespace = await import(request.main);
-    env = makeEnv(request.env, request.stubs);
-    return request.describe ? describe(namespace) : null;
+  async function load(main, describeExports, payload) {
+    namespace = await import(main);
+    env = makeEnv(payload.env, payload.stubs);
+    return describeExports ? describe(namespace) : null;
   }
 
-  async function fetchOp(request) {
-    const args = [web.requestFromWire(request.args[0])];
-    const { object, method } = target(request, env, args);
+  async function fetchOp(entry, name, args) {
+    args[0] = web.requestFromWire(args[0]);
+    const { object, method } = target(entry, name, env, args);
     const response = await apply(method, object, args);
     if (!web.isResponse(response)) {
       throw new TypeErrorClass("the fetch handler must return a Response, got " + inspect(response, 1, new SetClass()));
@@ -374,22 +383,27 @@
     return web.responseToWire(response);
   }
 
-  // Returns the reply text, or a promise of it when the call awaits something: a method that
-  // returns a plain value costs no promise machinery.
-  function run(text) {
+  // The request, as shim.c decodes it: `op` (OP_*), `flags` (FLAG_*), `name` ("Entry.method",
+  // "method", or for a load the main module) and the payload JSON (the arguments, or for a load
+  // the env data and stubs). Returns the reply text, or a promise of it when the call awaits
+  // something: a method that returns a plain value costs no promise machinery.
+  function run(op, flags, name, payloadText) {
     let result;
     try {
-      const request = parse(text);
-      outboundAllowed = request.outbound === true;
-      if (request.op === "load") {
-        result = load(request);
+      outboundAllowed = (flags & FLAG_OUTBOUND) !== 0;
+      const payload = parse(payloadText);
+      if (op === OP_LOAD) {
+        result = load(name, (flags & FLAG_DESCRIBE) !== 0, payload);
       } else {
         if (namespace === null) throw new TypeErrorClass("no module is loaded");
-        if (request.op === "fetch") {
-          result = fetchOp(request);
+        const dot = indexOf(name, ".");
+        const entry = dot < 0 ? null : slice(name, 0, dot);
+        const method = dot < 0 ? name : slice(name, dot + 1);
+        if (op === OP_FETCH) {
+          result = fetchOp(entry, method, payload);
         } else {
-          const { object, method } = target(request, env, request.args);
-          result = apply(method, object, request.args);
+          const { object, method: fn } = target(entry, method, env, payload);
+          result = apply(fn, object, payload);
         }
       }
     } catch (e) {

@@ -1,13 +1,15 @@
-/* dynisolate's JavaScript guest: QuickJS-ng behind one narrow export.
+/* dynisolate's JavaScript guest: QuickJS-ng behind a few narrow exports.
  *
- * The host talks to the engine through `json:run`, the JSON ABI of rust/abi.rs: it writes a UTF-8
- * JSON request into guest memory (through `dynisolate_alloc`), and gets back a packed pointer/length of a UTF-8 JSON envelope,
- * `{"ok": value}` or `{"error": {"name", "message", "stack"}}`. All request handling lives in
- * glue.js, and the web platform classes in web.js; both are compiled in here as strings and
- * evaluated once in `js_init` (so they are part of the pre-initialised snapshot). The functions
- * they hand back are held only by this file, never reachable from `globalThis`.
+ * The host talks to the engine through the byte exports of rust/abi.rs's JSON ABI: it writes a
+ * request into guest memory (through `dynisolate_alloc`) and gets back a packed pointer/length of
+ * a UTF-8 JSON envelope, `{"ok": value}` or `{"error": {"name", "message", "stack"}}`.
+ * `json:start` boots a fresh isolate (seed, bytecode bundle, load request) and `json:run` handles
+ * one request (a small binary header and the payload JSON, see `handle`). All request handling
+ * lives in glue.js, and the web platform classes in web.js; both are compiled in here as strings
+ * and evaluated once in `js_init` (so they are part of the pre-initialised snapshot). The
+ * functions they hand back are held only by this file, never reachable from `globalThis`.
  *
- * This translation unit includes quickjs.c so `js_reseed` can reach the context's RNG state: a
+ * This translation unit includes quickjs.c so the seed can reach the context's RNG state: a
  * pre-initialised snapshot would otherwise give every isolate the same Math.random() sequence.
  */
 #include "quickjs.c"
@@ -280,9 +282,21 @@ EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
  * the call awaits something; then runs the call's event loop until that promise settles. */
 static int64_t handle(const char *request, size_t len) {
     if (js_init() != 0) return internal_error("the engine failed to start");
-    JSValue arg = JS_NewStringLen(context, request, len);
-    JSValue reply = JS_Call(context, glue_run, JS_UNDEFINED, 1, &arg);
-    JS_FreeValue(context, arg);
+    /* Request layout (see rust/js.rs `Request`): u8 op, u8 flags, u32 name length, the name, then
+     * the payload JSON. A header instead of a JSON envelope: parsing JSON costs the interpreter
+     * far more than reading a few bytes here. */
+    const uint8_t *p = (const uint8_t *)request;
+    if (len < 6) return internal_error("the request is malformed");
+    uint32_t name_len = read_u32(p + 2);
+    if ((uint64_t)len - 6 < name_len) return internal_error("the request is malformed");
+    JSValue args[] = {
+        JS_NewInt32(context, p[0]),
+        JS_NewInt32(context, p[1]),
+        JS_NewStringLen(context, request + 6, name_len),
+        JS_NewStringLen(context, request + 6 + name_len, len - 6 - name_len),
+    };
+    JSValue reply = JS_Call(context, glue_run, JS_UNDEFINED, 4, args);
+    for (int i = 0; i < 4; i++) JS_FreeValue(context, args[i]);
     if (JS_IsException(reply)) {
         JS_FreeValue(context, JS_GetException(context));
         return internal_error("the request handler threw (out of memory or stack?)");
