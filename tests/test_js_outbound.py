@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -233,3 +234,22 @@ def test_a_fetch_handler_returning_an_error_response_is_a_serialization_error(
     worker = loader.load({"agent.js": "export default { fetch() { return Response.error(); } };"})
     with pytest.raises(dynisolate.SerializationError, match="fetch handler's response"):
         worker.fetch(dynisolate.Request("https://t.example/"))
+
+
+@pytest.mark.parametrize("from_async", [False, True])
+def test_an_async_handler_that_never_finishes_does_not_hold_the_call(
+    loader: dynisolate.Loader, from_async: bool
+) -> None:
+    async def hang(request: dynisolate.Request) -> dynisolate.Response:
+        await asyncio.sleep(30)
+        raise AssertionError("unreachable")
+
+    worker = loader.load({"agent.js": AGENT}, global_outbound=hang, limits=dynisolate.Limits(cpu_ms=100))
+    start = time.perf_counter()
+    with pytest.raises(dynisolate.CpuLimitError):
+        if from_async:
+            asyncio.run(worker.get_async_entrypoint().get("https://api.example/slow"))
+        else:
+            worker.get_entrypoint().get("https://api.example/slow")
+    assert time.perf_counter() - start < 2
+    assert loader.stats()["live_isolates"] == 0

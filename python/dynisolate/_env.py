@@ -81,10 +81,12 @@ class Dispatcher:
     """Routes a guest's env calls (`"NAME"` or `"NAME.method"`) and outbound requests to the host.
 
     Awaitable results are awaited: on the caller's event loop for async calls, else on a private
-    loop.
+    loop, for at most `timeout_s` (the worker's `cpu_ms`): a call never outlives its deadline
+    waiting on a handler that does not finish. (A handler that blocks synchronously cannot be
+    interrupted.)
     """
 
-    __slots__ = ("_functions", "_targets", "_loop", "outbound")
+    __slots__ = ("_functions", "_targets", "_loop", "outbound", "timeout_s")
 
     def __init__(
         self,
@@ -92,11 +94,13 @@ class Dispatcher:
         targets: dict[str, tuple[RpcTarget, frozenset[str]]],
         outbound: Callable[[Request], Any] | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
+        timeout_s: float | None = None,
     ) -> None:
         self._functions = functions
         self._targets = targets
         self.outbound = outbound
         self._loop = loop
+        self.timeout_s = timeout_s
 
     def stubs(self) -> list[tuple[str, list[str] | None]]:
         """What a JavaScript guest's env gets: `None` for a function, the method names of a target."""
@@ -106,7 +110,7 @@ class Dispatcher:
 
     def bound_to(self, loop: asyncio.AbstractEventLoop) -> Dispatcher:
         """A dispatcher that awaits async env methods on `loop`."""
-        return Dispatcher(self._functions, self._targets, self.outbound, loop)
+        return Dispatcher(self._functions, self._targets, self.outbound, loop, self.timeout_s)
 
     def __call__(self, name: str, args: list[Any]) -> Any:
         binding, dot, method = name.partition(".")
@@ -151,11 +155,15 @@ class Dispatcher:
 
     def _wait(self, awaitable: Any) -> Any:
         async def run() -> Any:
-            return await awaitable
+            return await asyncio.wait_for(awaitable, self.timeout_s)
 
-        if self._loop is not None:
-            return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
-        return asyncio.run(run())
+        try:
+            if self._loop is not None:
+                return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
+            return asyncio.run(run())
+        except TimeoutError:
+            # The guest sees a TimeoutError; the call's own deadline has passed by now too.
+            raise TimeoutError(f"the host handler did not finish within {self.timeout_s:g} s") from None
 
 
 def split_env(
