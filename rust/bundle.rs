@@ -116,8 +116,9 @@ fn compile(engine: &Arc<Guest>, main: &str, modules: &[(String, String)]) -> Res
         .chain(BUILTIN_MODULES.iter().map(|(name, text)| Ok((*name, Cow::Borrowed(*text)))))
         .collect::<Result<Vec<_>>>()?;
     let blob = bundle_blob(sources.iter().map(|(name, text)| (*name, text.as_bytes())), false);
-    let described = js::boot(engine, &blob, LOAD_ACQUIRE_TIMEOUT)
-        .and_then(|mut isolate| js::run(&mut isolate, &load_request(main, true, b"{}", b"{}"), None, None));
+    let tail = js::start_tail(&blob, &load_request(main, true, b"{}", b"{}"));
+    let described =
+        engine.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| js::start(&mut isolate, &tail, None));
     let described = match described {
         Ok(described) => described,
         Err(Error::Guest { name, message, stack }) => {
@@ -129,7 +130,7 @@ fn compile(engine: &Arc<Guest>, main: &str, modules: &[(String, String)]) -> Res
     // Each module in a throwaway isolate of its own, so compiling one cannot see another's state.
     let mut compiled = Vec::with_capacity(sources.len());
     for index in 0..sources.len() {
-        let mut isolate = js::boot(engine, &blob, LOAD_ACQUIRE_TIMEOUT)?;
+        let mut isolate = js::boot_bundle(engine, &blob, LOAD_ACQUIRE_TIMEOUT)?;
         let code = js::bytes(&mut isolate, "compile", index.to_string().as_bytes(), None, None)?;
         if code.first() == Some(&b'{') {
             js::envelope(&code)?;
@@ -204,11 +205,8 @@ impl Pool {
         let (blob, cache_outcome) =
             self.cache.get_or_make_blob(&bundle_key(main, modules), || compile(&engine, main, modules))?;
         let (description, bytecode) = split(&blob)?;
-        let load = load_request(main, false, &env_to_json(env), &js::stubs_to_json(stubs));
-        let mut start_tail = Vec::with_capacity(4 + bytecode.len() + load.len());
-        start_tail.extend_from_slice(&(bytecode.len() as u32).to_le_bytes());
-        start_tail.extend_from_slice(&bytecode);
-        start_tail.extend_from_slice(&load);
+        let start_tail =
+            js::start_tail(&bytecode, &load_request(main, false, &env_to_json(env), &js::stubs_to_json(stubs)));
         Ok(Arc::new(JsGuest { engine, bytecode, start_tail, description, cache_outcome }))
     }
 }

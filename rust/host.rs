@@ -161,9 +161,19 @@ fn binding_name(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> wasmt
     String::from_utf8(bytes).map_err(|_| fail(Error::Serialization("env binding name is not UTF-8".into())))
 }
 
+/// The reply envelope of a failed host call: `{"error": {"name", "message"}}`.
 pub(crate) fn error_envelope(name: &str, message: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "error": { "name": name, "message": message } }))
         .expect("a JSON object of two strings always encodes")
+}
+
+/// The reply envelope of a host call that returned `json`: `{"ok": json}`.
+pub(crate) fn ok_envelope(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len() + 7);
+    out.extend_from_slice(b"{\"ok\":");
+    out.extend_from_slice(json);
+    out.push(b'}');
+    out
 }
 
 fn env_call(
@@ -198,13 +208,7 @@ fn env_get(mut caller: Caller<'_, HostState>, name_ptr: i32, name_len: i32) -> w
     count_host_call(&mut caller)?;
     let name = binding_name(&mut caller, name_ptr, name_len)?;
     let envelope = match caller.data().env.0.get(&name) {
-        Some(json) => {
-            let mut out = Vec::with_capacity(json.len() + 7);
-            out.extend_from_slice(b"{\"ok\":");
-            out.extend_from_slice(json);
-            out.push(b'}');
-            out
-        }
+        Some(json) => ok_envelope(json),
         None => error_envelope("ReferenceError", &format!("env has no data binding {name:?}")),
     };
     abi::write_result(&mut caller, &envelope)

@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
-use wasmtime::{Caller, Extern, Linker, Val};
+use wasmtime::{Caller, Extern, Linker};
 
 use crate::cache::CacheOutcome;
 use crate::error::{Error, Result};
@@ -87,14 +87,6 @@ fn seed() -> i64 {
     RandomState::new().build_hasher().finish() as i64
 }
 
-fn numeric(isolate: &mut Isolate, name: &str, args: &[Val]) -> Result<Vec<Val>> {
-    let export = isolate.guest().export(name)?.clone();
-    match isolate.call(&export, Input::Numeric(args), None)? {
-        Output::Numeric(v) => Ok(v),
-        Output::Json(_) => Err(Error::Load(format!("engine export {name} is not numeric"))),
-    }
-}
-
 /// Calls one of the engine's byte exports (`json:NAME`). `input` was built by the host; the
 /// tenant's own payloads (arguments, env values) were checked against `max_payload_bytes` when
 /// they were encoded, and a call's result is checked in `call_output`.
@@ -131,24 +123,32 @@ pub(crate) fn envelope(reply: &[u8]) -> Result<Value> {
     })
 }
 
-/// Sends one request to the engine's glue.
-pub(crate) fn run(
-    isolate: &mut Isolate,
-    request: &[u8],
-    host: Option<Arc<dyn Host>>,
-    interrupt: Option<Arc<AtomicBool>>,
-) -> Result<Value> {
-    envelope(&bytes(isolate, "run", request, host, interrupt)?)
-}
-
-/// Boots an engine isolate (a copy-on-write map of the pre-initialised heap) holding `blob`.
-pub(crate) fn boot(engine: &Arc<Guest>, blob: &[u8], acquire_timeout: Duration) -> Result<Isolate> {
-    // The JS heap has no cap of its own: the isolate's linear-memory cap is the one limit, and
-    // growth past it traps (`MemoryLimit`), which tenant code cannot catch.
+/// Boots an engine isolate (a copy-on-write map of the pre-initialised heap) holding the
+/// module bundle `blob`, evaluated by nobody yet (for compiling its modules).
+pub(crate) fn boot_bundle(engine: &Arc<Guest>, blob: &[u8], acquire_timeout: Duration) -> Result<Isolate> {
     let mut isolate = engine.boot(None, acquire_timeout)?;
-    numeric(&mut isolate, "js_reseed", &[Val::I64(seed())])?;
     envelope(&bytes(&mut isolate, "bundle", blob, None, None)?)?;
     Ok(isolate)
+}
+
+/// What `json:start` takes after the seed: the bundle's length, the bundle, the load request.
+pub(crate) fn start_tail(bundle: &[u8], load_request: &[u8]) -> Vec<u8> {
+    let mut tail = Vec::with_capacity(4 + bundle.len() + load_request.len());
+    tail.extend_from_slice(&(bundle.len() as u32).to_le_bytes());
+    tail.extend_from_slice(bundle);
+    tail.extend_from_slice(load_request);
+    tail
+}
+
+/// Starts a freshly booted isolate in one call into the engine (`json:start`): a fresh random
+/// seed, then `tail` (see `start_tail`). Returns the load request's reply. The JS heap has no cap
+/// of its own: the isolate's linear-memory cap is the one limit, and growth past it traps
+/// (`MemoryLimit`), which tenant code cannot catch.
+pub(crate) fn start(isolate: &mut Isolate, tail: &[u8], interrupt: Option<Arc<AtomicBool>>) -> Result<Value> {
+    let mut input = Vec::with_capacity(8 + tail.len());
+    input.extend_from_slice(&seed().to_le_bytes());
+    input.extend_from_slice(tail);
+    envelope(&bytes(isolate, "start", &input, None, interrupt)?)
 }
 
 pub(crate) fn stubs_to_json(stubs: &[(String, Option<Vec<String>>)]) -> Vec<u8> {
@@ -201,15 +201,6 @@ impl JsGuest {
         request(op, if outbound { FLAG_OUTBOUND } else { 0 }, &name, &[call.args_json])
     }
 
-    /// Evaluates the bundle and builds the env in a freshly booted isolate: one call into the
-    /// engine (`json:start`) after the copy-on-write instantiation.
-    fn start(&self, isolate: &mut Isolate, interrupt: Option<Arc<AtomicBool>>) -> Result<()> {
-        let mut start = Vec::with_capacity(8 + self.start_tail.len());
-        start.extend_from_slice(&seed().to_le_bytes());
-        start.extend_from_slice(&self.start_tail);
-        envelope(&bytes(isolate, "start", &start, None, interrupt)?).map(drop)
-    }
-
     /// Runs `call` in a fresh isolate. `host` serves the env stubs and outbound requests;
     /// setting `interrupt` stops the call. Starting the bundle and the call share one budget
     /// (`cpu_ms`, host calls, logs, sub-requests).
@@ -226,9 +217,8 @@ impl JsGuest {
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
         isolate.pin_budget();
-        let result = self
-            .start(&mut isolate, interrupt.clone())
-            .and_then(|()| call_output(&mut isolate, &request, host, interrupt));
+        let result = start(&mut isolate, &self.start_tail, interrupt.clone())
+            .and_then(|_| call_output(&mut isolate, &request, host, interrupt));
         CallReport { result, logs: isolate.take_logs() }
     }
 
@@ -236,7 +226,7 @@ impl JsGuest {
     pub fn session(self: &Arc<Self>, acquire_timeout: Duration) -> Result<JsSession> {
         let mut isolate = self.engine.boot(None, acquire_timeout)?;
         isolate.pin_budget();
-        self.start(&mut isolate, None)?;
+        start(&mut isolate, &self.start_tail, None)?;
         Ok(JsSession { isolate, guest: self.clone() })
     }
 

@@ -41,7 +41,6 @@
   const ArrayBufferClass = ArrayBuffer;
   const now = Date.now;
   const MapClass = Map;
-  const mapGet = uncurry(Map.prototype.get);
   const mapSet = uncurry(Map.prototype.set);
   const mapDelete = uncurry(Map.prototype.delete);
   const mapClear = uncurry(Map.prototype.clear);

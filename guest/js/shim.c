@@ -180,11 +180,6 @@ EXPORT("wizer_init") void wizer_init(void) {
     JS_SetGCThreshold(runtime, runtime->malloc_state.malloc_size + GC_HEADROOM_BYTES);
 }
 
-/* Fresh RNG state for this isolate. */
-EXPORT("js_reseed") void js_reseed(int64_t seed) {
-    context->random_state = seed ? (uint64_t)seed : 1;
-}
-
 static int64_t output(const char *text, size_t len) {
     last_output = malloc(len ? len : 1);
     if (!last_output) return 0;

@@ -167,12 +167,14 @@ class Dispatcher:
 
 
 def split_env(
-    env: Mapping[str, Any] | None, outbound: Callable[[Request], Any] | None = None
+    env: Mapping[str, Any] | None,
+    outbound: Callable[[Request], Any] | None = None,
+    timeout_s: float | None = None,
 ) -> tuple[dict[str, Any], Dispatcher | None]:
     """Separates `env` into data to copy in and a dispatcher for the callable bindings and the
-    outbound handler."""
+    outbound handler, which awaits async handlers for at most `timeout_s`."""
     if env is None:
-        return {}, Dispatcher({}, {}, outbound) if outbound is not None else None
+        return {}, Dispatcher({}, {}, outbound, timeout_s=timeout_s) if outbound is not None else None
     if not isinstance(env, Mapping):
         raise LoadError(f"env must be a mapping of names to values, not {type(env).__name__}")
     data: dict[str, Any] = {}
@@ -192,5 +194,6 @@ def split_env(
                 f"env[{name!r}] is a {type(value).__name__}: pass plain data, a function, "
                 "or an instance of a dynisolate.RpcTarget subclass"
             )
-    dispatcher = Dispatcher(functions, targets, outbound) if functions or targets or outbound else None
+    has_host_side = functions or targets or outbound
+    dispatcher = Dispatcher(functions, targets, outbound, timeout_s=timeout_s) if has_host_side else None
     return data, dispatcher

@@ -57,6 +57,9 @@ class _Message:
     def _wire_headers(self) -> list[list[str]]:
         return [[name, value] for name, value in self.headers.items()]
 
+    def _wire_body(self) -> str | None:
+        return base64.b64encode(self.body).decode() if self.body else None
+
 
 class Request(_Message):
     """An HTTP request: from a guest's `fetch()` to the outbound handler, or from the host to a
@@ -89,7 +92,7 @@ class Request(_Message):
             "method": self.method,
             "url": self.url,
             "headers": self._wire_headers(),
-            "body": base64.b64encode(self.body).decode() if self.body else None,
+            "body": self._wire_body(),
         }
 
     @classmethod
@@ -144,18 +147,17 @@ class Response(_Message):
             "status": self.status,
             "statusText": self.status_text,
             "headers": self._wire_headers(),
-            "body": base64.b64encode(self.body).decode() if self.body else None,
+            "body": self._wire_body(),
         }
 
     @classmethod
     def _from_wire(cls, wire: Mapping[str, Any]) -> Response:
-        response = cls(
+        return cls(
             _decode_body(wire.get("body")),
             wire["status"],
             [(n, v) for n, v in wire["headers"]],
             status_text=wire.get("statusText") or "",
         )
-        return response
 
 
 def _decode_body(body: str | None) -> bytes:

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::error::Result;
-use crate::guest::{Export, ExportKind, Guest};
+use crate::guest::{CallReport, Export, ExportKind, Guest};
 use crate::host::{Host, LogLevel, LogRecord};
 use crate::isolate::{Input, Isolate, Output};
 use crate::python::convert;
@@ -54,6 +54,18 @@ pub(crate) fn output_to_py<'py>(py: Python<'py>, output: Output) -> PyResult<Bou
         Output::Numeric(vals) => convert::from_vals(py, &vals),
         Output::Json(bytes) => convert::from_json(py, &bytes, "result").map_err(|e| to_pyerr(py, e))?,
     }
+}
+
+/// A finished call for Python: its log records emitted (and appended to `logs`), then its result
+/// or its error.
+pub(crate) fn report_to_py<'py>(
+    py: Python<'py>,
+    label: &str,
+    report: CallReport,
+    logs: Option<&Bound<'py, PyList>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    emit_logs(py, label, report.logs, logs)?;
+    output_to_py(py, report.result.or_raise(py)?)
 }
 
 type Prepared<'g> = (&'g Export, Args, Option<Arc<dyn Host>>);
@@ -161,8 +173,7 @@ impl PyGuest {
         let (export, args, host) = prepare(py, guest, name, args, host)?;
         let (timeout, interrupt) = (self.acquire_timeout, flag(cancel));
         let report = py.detach(|| guest.call_interruptible(export, args.input(), host, interrupt, timeout));
-        emit_logs(py, &self.label, report.logs, logs)?;
-        output_to_py(py, report.result.or_raise(py)?)
+        report_to_py(py, &self.label, report, logs)
     }
 
     /// Boots an isolate that keeps its state across calls until closed.

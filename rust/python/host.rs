@@ -8,7 +8,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::host::{Host, MAX_ERROR_MESSAGE_BYTES, truncate};
+use crate::host::{Host, MAX_ERROR_MESSAGE_BYTES, error_envelope, ok_envelope, truncate};
 use crate::python::convert;
 
 /// Exception names a guest may see; any other Python exception reaches it as a plain `Error`.
@@ -27,11 +27,6 @@ const GUEST_VISIBLE_ERRORS: &[&str] = &[
 /// Payload limit for one env result travelling back into the guest.
 const MAX_ENV_RESULT_BYTES: u64 = 16 << 20;
 
-fn envelope_error(name: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({ "error": { "name": name, "message": message } }))
-        .expect("two strings always encode")
-}
-
 /// The guest-facing form of a Python exception: an allow-listed name and a bounded message,
 /// never a traceback, a cause or a repr of host objects.
 fn sanitise(py: Python<'_>, err: &PyErr) -> Vec<u8> {
@@ -42,7 +37,7 @@ fn sanitise(py: Python<'_>, err: &PyErr) -> Vec<u8> {
         .str()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "the host raised an error".into());
-    envelope_error(name, &truncate(message, MAX_ERROR_MESSAGE_BYTES))
+    error_envelope(name, &truncate(message, MAX_ERROR_MESSAGE_BYTES))
 }
 
 /// Routes env calls and outbound requests to a Python dispatcher (`dynisolate._env.Dispatcher`):
@@ -71,18 +66,12 @@ impl PyHost {
             let decoded = match convert::from_json(py, json, what) {
                 Ok(Ok(value)) => value,
                 Ok(Err(e)) => return Err(wasmtime::Error::new(e)),
-                Err(e) => return Ok(envelope_error("TypeError", &e.to_string())),
+                Err(e) => return Ok(error_envelope("TypeError", &e.to_string())),
             };
             match f(self.dispatch.bind(py), decoded) {
                 Ok(value) => match convert::to_json(&value, MAX_ENV_RESULT_BYTES, "the host's reply") {
-                    Ok(json) => {
-                        let mut out = Vec::with_capacity(json.len() + 7);
-                        out.extend_from_slice(b"{\"ok\":");
-                        out.extend_from_slice(&json);
-                        out.push(b'}');
-                        Ok(out)
-                    }
-                    Err(e) => Ok(envelope_error("TypeError", &format!("{what}: {e}"))),
+                    Ok(json) => Ok(ok_envelope(&json)),
+                    Err(e) => Ok(error_envelope("TypeError", &format!("{what}: {e}"))),
                 },
                 // Ordinary exceptions are the guest's to handle; KeyboardInterrupt, SystemExit
                 // and friends end the call and surface to the Python caller unchanged.

@@ -7,12 +7,11 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use crate::guest::CallReport;
 use crate::host::Host;
 use crate::js::{JsCall, JsGuest, JsSession};
 use crate::python::convert;
 use crate::python::errors::IntoPyResult;
-use crate::python::guest::{PyCancelToken, emit_logs, flag, output_to_py};
+use crate::python::guest::{PyCancelToken, flag, report_to_py};
 use crate::python::host::PyHost;
 use crate::python::session::SessionCell;
 
@@ -44,16 +43,6 @@ impl Prepared {
     fn call(&self, fetch: bool) -> JsCall<'_> {
         JsCall { entry: self.entry.as_deref(), method: &self.method, args_json: &self.args, fetch }
     }
-}
-
-fn finish<'py>(
-    py: Python<'py>,
-    label: &str,
-    report: CallReport,
-    logs: Option<&Bound<'py, PyList>>,
-) -> PyResult<Bound<'py, PyAny>> {
-    emit_logs(py, label, report.logs, logs)?;
-    output_to_py(py, report.result.or_raise(py)?)
 }
 
 #[pyclass(name = "JsGuest", module = "dynisolate._core", frozen)]
@@ -91,7 +80,7 @@ impl PyJsGuest {
         let prepared = Prepared::new(py, name, args, host, self.max_payload_bytes)?;
         let (timeout, interrupt) = (self.acquire_timeout, flag(cancel));
         let report = py.detach(|| self.guest.call(&prepared.call(fetch), prepared.host.clone(), interrupt, timeout));
-        finish(py, &self.label, report, logs)
+        report_to_py(py, &self.label, report, logs)
     }
 
     /// Boots an isolate that keeps its JavaScript state across calls until closed.
@@ -154,7 +143,7 @@ impl PyJsSession {
         let interrupt = flag(cancel);
         let report =
             self.session.with(py, |session| session.call(&prepared.call(fetch), prepared.host.clone(), interrupt))?;
-        finish(py, &self.label, report, logs)
+        report_to_py(py, &self.label, report, logs)
     }
 
     /// Frees the isolate's slot; later calls raise `ClosedError`.
