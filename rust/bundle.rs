@@ -24,11 +24,19 @@ use crate::pool::{MAX_MODULE_BYTES, Pool};
 use crate::typescript;
 
 /// Modules every bundle can import.
-const BUILTIN_MODULES: &[(&str, &str)] = &[(
-    "cloudflare:workers",
-    "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
-     export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n",
-)];
+const BUILTIN_MODULES: &[(&str, &str)] = &[
+    (
+        "cloudflare:workers",
+        "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
+         export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n",
+    ),
+    (
+        "cloudflare:workflows",
+        "export class NonRetryableError extends Error {\n\
+           constructor(message, name = \"NonRetryableError\") { super(message); this.name = name; }\n\
+         }\n",
+    ),
+];
 
 /// How long a load waits for the slots of its throwaway isolates.
 const LOAD_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);

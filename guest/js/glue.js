@@ -382,6 +382,115 @@
     return web.responseToWire(response);
   }
 
+  // ---- workflows: `run(event, step)` of a workflow class; the host records every step ----
+  // The engine calls method WORKFLOW_RUN of the class. Each step asks the host first: a recorded
+  // outcome replays, a new step runs here and its outcome is committed before `step.do` returns.
+  // A wait that is not yet due parks (a promise that never settles); once no step callback is
+  // running, the host suspends the instance by trapping, so no tenant `catch` can see it.
+  const WORKFLOW_RUN = "#workflow";
+  const PromiseClass = Promise;
+  const DateClass = Date;
+  const dateTime = uncurry(Date.prototype.getTime);
+  let running = 0; // step callbacks in flight
+  let parkedWaits = 0;
+
+  function stepCall(op, argsWire) {
+    const reply = parse(hostCall("step:" + op, argsWire));
+    if (!hasOwn(reply, "ok")) throw hostError(reply);
+    return reply.ok;
+  }
+
+  function recorded(info) {
+    const error = new ErrorClass(StringOf(info.message));
+    error.name = StringOf(info.name);
+    return error;
+  }
+
+  function park() {
+    parkedWaits++;
+    if (running === 0) stepCall("suspend", "[]");
+    return new PromiseClass(() => {});
+  }
+
+  function withTimeout(value, ms) {
+    if (ms === null) return value;
+    return new PromiseClass((ok, fail) => {
+      const id = addTimer(() => fail(recorded({ name: "WorkflowTimeoutError", message: `Execution timed out after ${ms}ms` })), ms, [], false);
+      promiseThen(
+        resolve(value),
+        (v) => (clearTimer(id), ok(v)),
+        (e) => (clearTimer(id), fail(e)),
+      );
+    });
+  }
+
+  async function attempt(callback, name, run) {
+    running++;
+    let outcome;
+    try {
+      const ctx = { step: { name, count: run.count }, attempt: run.attempt, config: run.config };
+      const value = await withTimeout(callback(ctx), run.timeoutMs);
+      outcome = "true," + (value === undefined ? "null" : toWire(value));
+    } catch (e) {
+      const info = errorInfo(e);
+      outcome = "false," + stringify({ name: info.name, message: info.message });
+    } finally {
+      running--;
+    }
+    return stepCall("done", "[" + stringify(run.key) + "," + run.attempt + "," + outcome + "]");
+  }
+
+  const step = freeze({
+    async do(name, config, callback) {
+      if (callback === undefined) {
+        callback = config;
+        config = null;
+      }
+      if (typeof callback !== "function") throw new TypeErrorClass("step.do(name, [config], callback) needs a callback");
+      let reply = stepCall("do", toWire([name, config ?? null, running, parkedWaits]));
+      for (;;) {
+        if (hasOwn(reply, "value")) return reply.value;
+        if (hasOwn(reply, "error")) throw recorded(reply.error);
+        if (hasOwn(reply, "wait")) return park();
+        reply = await attempt(callback, name, reply.run);
+        if (running === 0 && parkedWaits > 0) stepCall("suspend", "[]");
+      }
+    },
+    async sleep(name, duration) {
+      const reply = stepCall("sleep", toWire([name, duration, running, parkedWaits]));
+      if (hasOwn(reply, "wait")) return park();
+    },
+    async sleepUntil(name, timestamp) {
+      const ms = timestamp instanceof DateClass ? dateTime(timestamp) : timestamp;
+      const reply = stepCall("sleepUntil", toWire([name, ms, running, parkedWaits]));
+      if (hasOwn(reply, "wait")) return park();
+    },
+    async waitForEvent(name, options) {
+      const type = options?.type;
+      const timeout = options?.timeout ?? null;
+      const reply = stepCall("waitForEvent", toWire([name, type, timeout, running, parkedWaits]));
+      if (hasOwn(reply, "error")) throw recorded(reply.error);
+      if (hasOwn(reply, "wait")) return park();
+      const event = reply.event;
+      return { payload: event.payload, timestamp: new DateClass(event.timestamp), type: event.type };
+    },
+  });
+
+  function workflowRun(entry, args) {
+    const Entry = entry === null ? undefined : namespace[entry];
+    if (typeof Entry !== "function") throw new TypeErrorClass(`the worker has no workflow class named ${entry}`);
+    const object = new Entry({}, env);
+    if (typeof object.run !== "function") throw new TypeErrorClass(`${entry}.run is not a function`);
+    const wire = args[0];
+    const event = {
+      payload: wire.payload,
+      timestamp: new DateClass(wire.timestamp),
+      instanceId: wire.instanceId,
+      workflowName: wire.workflowName,
+    };
+    return object.run(event, step);
+  }
+
   // The request, as shim.c decodes it: `op` (OP_*), `flags` (FLAG_*), `name` ("Entry.method",
   // "method", or for a load the main module) and the payload JSON (the arguments, or for a load
   // the env data and stubs). Returns the reply text, or a promise of it when the call awaits
@@ -400,6 +509,8 @@
         const method = dot < 0 ? name : slice(name, dot + 1);
         if (op === OP_FETCH) {
           result = fetchOp(entry, method, payload);
+        } else if (method === WORKFLOW_RUN) {
+          result = workflowRun(entry, payload);
         } else {
           const { object, method: fn } = target(entry, method, env, payload);
           result = apply(fn, object, payload);

@@ -19,17 +19,25 @@ __all__ = [
     "FuelExhaustedError",
     "GuestError",
     "HostCallLimitError",
+    "InstanceExistsError",
+    "InstanceNotFoundError",
+    "InstanceStateError",
     "LimitError",
     "LoadError",
     "LogLimitError",
     "MemoryLimitError",
+    "NonDeterminismError",
+    "NonRetryableError",
     "PayloadTooLargeError",
     "PoolExhaustedError",
     "SerializationError",
     "StackOverflowError",
+    "StepLimitError",
     "SubRequestLimitError",
     "TableLimitError",
     "TrapError",
+    "WorkflowError",
+    "WorkflowTimeoutError",
 ]
 
 
@@ -155,3 +163,47 @@ class CallCancelledError(DynisolateError):
 
 class ClosedError(DynisolateError):
     """The session was closed, or ended by an earlier fatal error."""
+
+
+class WorkflowError(DynisolateError):
+    """Root of the durable-workflow errors (`dynisolate.workflows`)."""
+
+
+class InstanceNotFoundError(WorkflowError, LookupError):
+    """No workflow instance has that id (`id`)."""
+
+    id: str
+
+
+class InstanceExistsError(WorkflowError, ValueError):
+    """An instance with that id (`id`) already exists; `restart` re-runs it."""
+
+    id: str
+
+
+class InstanceStateError(WorkflowError):
+    """The instance's status (`status`) does not allow the operation, such as terminating a
+    complete instance."""
+
+    status: str
+
+
+class NonDeterminismError(WorkflowError):
+    """A replay's steps diverged from the instance's history; `step` names the first recorded step
+    the new run did not reproduce."""
+
+    step: str
+
+
+class StepLimitError(WorkflowError):
+    """The instance ran more `step.do` calls than the engine's `max_steps`."""
+
+    limit: int
+
+
+class WorkflowTimeoutError(WorkflowError, TimeoutError):
+    """A step attempt ran past its `timeout`, or `wait_for_event` past its own."""
+
+
+class NonRetryableError(WorkflowError):
+    """Raised inside a step, fails it at once instead of retrying (Cloudflare's `NonRetryableError`)."""

@@ -1,0 +1,379 @@
+"""The durable engine: instances, their code, and the runs that replay them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from .._limits import Limits
+from .._loader import Loader, default_loader
+from .._worker import Worker
+from ..exceptions import ConfigError, DynisolateError, GuestError, LoadError, PayloadTooLargeError
+from ._instance import Instance, InstanceStatus, status_of
+from ._js import RunHost
+from ._replay import Fatal, Fenced, Replay, Suspend
+from ._scheduler import Scheduler
+from ._sqlite import SqliteStore
+from ._step import Step, StepError, WorkflowEvent
+from ._store import InstanceRow, Store
+
+__all__ = ["Engine"]
+
+log = logging.getLogger("dynisolate.workflows")
+
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
+_ENTRYPOINT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
+_MIB = 1 << 20
+_MAX_CACHED_BUNDLES = 256
+
+EnvFactory = Callable[[str, Any], Mapping[str, Any] | None]
+PythonWorkflow = Callable[[WorkflowEvent, Step], Any]
+
+
+def _json(value: Any, what: str, limit: int) -> str:
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise DynisolateError(f"{what} must be JSON data: {e}") from None
+    if len(text) > limit:
+        error = PayloadTooLargeError(f"{what} is {len(text)} bytes of JSON; the limit is {limit}")
+        error.bytes, error.limit = len(text), limit
+        raise error
+    return text
+
+
+def _open_store(path: str, synchronous: str) -> Store:
+    if path.startswith("sqlite:///"):
+        path = path[len("sqlite:///") :]
+    elif "://" in path:
+        raise ConfigError(
+            f"no store for {path.split('://')[0]!r} URLs yet: give a SQLite file path or ':memory:'"
+        )
+    return SqliteStore(path, synchronous)
+
+
+class Engine:
+    """Durable workflow instances on a store (a SQLite file by default).
+
+    `with engine:` (or `start()`) runs worker threads that claim runnable instances fairly across
+    tenants and replay them; `drain()` runs what is due on the calling thread instead.
+
+    Args:
+        path: A SQLite file (created if missing; WAL mode), `sqlite:///path`, or `":memory:"`.
+        env_factory: `(tenant, metadata) -> env` for JavaScript runs, called on every run, as
+            Cloudflare's dispatcher builds env per run (metadata must not be secret).
+        global_outbound: The outbound handler of JavaScript runs (None: `fetch()` is refused).
+        workflows: Python workflows by name: `run(event, step)` functions (trusted code).
+        limits: Per-run budgets of JavaScript runs (default: 30 s, as Cloudflare's step CPU).
+        loader: The loader whose pool runs the isolates (default: the shared one).
+        workers: Worker threads `start()` runs (default 4).
+        synchronous: "full" (every commit synced to disk) or "normal" (synced at checkpoints:
+            safe against a process dying, not against the machine losing power).
+        max_steps: `step.do` calls one instance may make (default 10,000, as Cloudflare's).
+        max_payload_bytes: Largest params, event payload and step result (default 1 MiB).
+        lease_s: How long a worker's claim on a running instance lasts without renewal; a dead
+            worker on this machine is noticed at once, elsewhere after this long.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        env_factory: EnvFactory | None = None,
+        global_outbound: Callable[..., Any] | None = None,
+        workflows: Mapping[str, PythonWorkflow] | None = None,
+        limits: Limits | None = None,
+        loader: Loader | None = None,
+        workers: int = 4,
+        synchronous: str = "full",
+        max_steps: int = 10_000,
+        max_payload_bytes: int = _MIB,
+        lease_s: float = 10.0,
+        poll_s: float = 0.05,
+    ) -> None:
+        if not isinstance(path, str):
+            raise ConfigError(f"path must be a str, not {type(path).__name__}")
+        self._store = _open_store(path, synchronous)
+        self._env_factory = env_factory
+        self._global_outbound = global_outbound
+        self._workflows: dict[str, PythonWorkflow] = {}
+        for name, fn in (workflows or {}).items():
+            self.register(name, fn)
+        self._limits = limits or Limits(cpu_ms=30_000)
+        self._loader = loader
+        self.max_steps = max_steps
+        self.max_payload_bytes = max_payload_bytes
+        self._bundles: OrderedDict[str, tuple[str, dict[str, str]]] = OrderedDict()
+        self._bundles_lock = threading.Lock()
+        self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s)
+
+    # ---- code ----
+
+    def register(self, name: str, run: PythonWorkflow) -> None:
+        """Adds a Python workflow, created with `create(code=None, entrypoint=name)`."""
+        if not isinstance(name, str) or not _ENTRYPOINT.fullmatch(name) or not callable(run):
+            raise ConfigError(
+                f"a Python workflow needs an identifier name and a run(event, step) callable: {name!r}"
+            )
+        self._workflows[name] = run
+
+    def put_bundle(self, modules: Mapping[str, str], main_module: str | None = None) -> str:
+        """Stores a JavaScript/TypeScript bundle content-addressed and returns its hash, which
+        `create(code=...)` accepts. The bundle is loaded once to check it (LoadError)."""
+        if not isinstance(modules, Mapping) or not modules:
+            raise LoadError("a workflow bundle is a non-empty mapping of module names to source text")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in modules.items()):
+            raise LoadError("workflow bundle modules must be source text (str) by name")
+        main = next(iter(modules)) if main_module is None else main_module
+        blob = json.dumps({"main": main, "modules": dict(modules)}, sort_keys=True).encode()
+        digest = hashlib.sha256(blob).hexdigest()
+        with self._bundles_lock:
+            known = digest in self._bundles
+        if not known:
+            self._loader_().load(dict(modules), main)  # syntax and import errors surface here
+            self._store.put_bundle(digest, blob)
+            self._remember(digest, main, dict(modules))
+        return digest
+
+    def _remember(self, digest: str, main: str, modules: dict[str, str]) -> None:
+        with self._bundles_lock:
+            self._bundles[digest] = (main, modules)
+            self._bundles.move_to_end(digest)
+            while len(self._bundles) > _MAX_CACHED_BUNDLES:
+                self._bundles.popitem(last=False)
+
+    def _bundle(self, digest: str) -> tuple[str, dict[str, str]]:
+        with self._bundles_lock:
+            found = self._bundles.get(digest)
+        if found is not None:
+            return found
+        blob = self._store.get_bundle(digest)
+        if blob is None:
+            raise LoadError(f"no workflow bundle with hash {digest!r} is stored")
+        data = json.loads(blob)
+        self._remember(digest, data["main"], data["modules"])
+        return data["main"], data["modules"]
+
+    def _loader_(self) -> Loader:
+        return self._loader if self._loader is not None else default_loader()
+
+    # ---- instances ----
+
+    def create(
+        self,
+        *,
+        tenant: str,
+        entrypoint: str,
+        code: Mapping[str, str] | str | None = None,
+        params: Any = None,
+        id: str | None = None,
+        metadata: Any = None,
+        main_module: str | None = None,
+    ) -> Instance:
+        """Queues a new instance and returns at once (the row is committed on return).
+
+        `code`: the tenant's modules (stored content-addressed), a hash from `put_bundle`, or
+        None for the Python workflow registered as `entrypoint`. `entrypoint` names the
+        workflow class (`export class X extends WorkflowEntrypoint`). The instance is pinned to
+        that exact code for its whole life. Raises `InstanceExistsError` for a duplicate id.
+        """
+        row = self._new_row(tenant, entrypoint, code, params, id, metadata, main_module)
+        self._store.create([row])
+        self._scheduler.notify()
+        return Instance(self, row.id)
+
+    def create_batch(self, items: Sequence[Mapping[str, Any]]) -> list[Instance]:
+        """Creates several instances in one transaction (all or none); each item takes the
+        keyword arguments of `create`."""
+        if not items:
+            raise ValueError("create_batch needs at least one item")
+        rows = [self._new_row(**item) for item in items]
+        self._store.create(rows)
+        self._scheduler.notify()
+        return [Instance(self, row.id) for row in rows]
+
+    def _new_row(
+        self,
+        tenant: str,
+        entrypoint: str,
+        code: Mapping[str, str] | str | None = None,
+        params: Any = None,
+        id: str | None = None,
+        metadata: Any = None,
+        main_module: str | None = None,
+    ) -> InstanceRow:
+        if not isinstance(tenant, str) or not 0 < len(tenant) <= 256:
+            raise ValueError(f"tenant must be a non-empty str of at most 256 characters, not {tenant!r}")
+        if not isinstance(entrypoint, str) or not _ENTRYPOINT.fullmatch(entrypoint):
+            raise ValueError(f"entrypoint must be a class or workflow name, not {entrypoint!r}")
+        if id is None:
+            id = uuid.uuid4().hex
+        elif not isinstance(id, str) or not _ID.fullmatch(id):
+            raise ValueError(f"an instance id is 1 to 100 of A-Z a-z 0-9 _ - (not starting with -): {id!r}")
+        if code is None:
+            if entrypoint not in self._workflows:
+                raise LoadError(f"no Python workflow is registered as {entrypoint!r}")
+            bundle = None
+        elif isinstance(code, str):
+            self._bundle(code)
+            bundle = code
+        else:
+            bundle = self.put_bundle(code, main_module)
+        now = time.time()
+        return InstanceRow(
+            id=id,
+            tenant=tenant,
+            workflow=entrypoint,
+            bundle=bundle,
+            params=_json(params, "params", self.max_payload_bytes),
+            metadata=_json(metadata, "metadata", self.max_payload_bytes),
+            status="queued",
+            created_at=now,
+            wake_at=now,
+        )
+
+    def get(self, id: str) -> Instance:
+        """The instance with `id` (raises `InstanceNotFoundError`)."""
+        instance = Instance(self, id)
+        instance.status()
+        return instance
+
+    def list(
+        self, status: str | None = None, tenant: str | None = None, limit: int = 100
+    ) -> list[InstanceStatus]:
+        """Instances, oldest first, optionally of one status or tenant (steps not included)."""
+        return [status_of(row, []) for row in self._store.list(status, tenant, limit)]
+
+    def set_tenant_limit(self, tenant: str, max_running: int | None) -> None:
+        """At most `max_running` instances of `tenant` run at once (None: no limit); the rest
+        stay queued. Waiting instances do not count."""
+        if max_running is not None and (not isinstance(max_running, int) or max_running < 1):
+            raise ConfigError(f"max_running must be a positive int or None, not {max_running!r}")
+        self._store.set_tenant_limit(tenant, max_running)
+
+    def _transition(self, id: str, op: str) -> None:
+        self._store.transition(id, op, time.time())
+        self._scheduler.notify()
+
+    def _restart(self, id: str, from_step: str | tuple[str, int] | None) -> None:
+        position = None
+        if from_step is not None:
+            name, count = (from_step, 1) if isinstance(from_step, str) else from_step
+            match = [s for s in self._store.steps(id) if s.name == name and s.count == count]
+            if not match:
+                from ..exceptions import InstanceStateError
+
+                error = InstanceStateError(f"instance {id!r} has no recorded step {name!r} #{count}")
+                error.status = "unknown"
+                raise error
+            position = match[0].position
+        self._store.restart(id, position, time.time())
+        self._scheduler.notify()
+
+    def _send_event(self, id: str, type: str, payload: Any) -> None:
+        if not isinstance(type, str) or not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", type):
+            raise ValueError(f"an event type is 1 to 100 of A-Z a-z 0-9 . _ -, not {type!r}")
+        self._store.send_event(
+            id, type, _json(payload, "the event payload", self.max_payload_bytes), time.time()
+        )
+        self._scheduler.notify()
+
+    # ---- running ----
+
+    def start(self) -> Engine:
+        """Starts the worker threads (idempotent)."""
+        self._scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops the worker threads after their current runs."""
+        self._scheduler.stop()
+
+    def drain(self, timeout: float = 10.0) -> int:
+        """Runs instances that are due, on this thread, until none is; returns how many runs."""
+        return self._scheduler.drain(timeout)
+
+    def close(self) -> None:
+        self.stop()
+        self._store.close()
+
+    def __enter__(self) -> Engine:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _run(self, row: InstanceRow) -> None:
+        """Replays `row` once, until it completes, fails or suspends."""
+        replay = Replay(self._store, row, self._store.steps(row.id), self.max_steps, self.max_payload_bytes)
+        try:
+            value = self._invoke(row, replay)
+        except Suspend:
+            self._store.release(
+                row.id, row.generation, "waiting", replay.wake_at or time.time(), replay.waiting_for
+            )
+            return
+        except Fenced:
+            return
+        except Fatal as fatal:
+            self._store.release(row.id, row.generation, "errored", error=(fatal.name, fatal.message))
+            return
+        except StepError as error:
+            self._store.release(row.id, row.generation, "errored", error=(error.name, error.message))
+            return
+        except GuestError as error:
+            self._store.release(row.id, row.generation, "errored", error=(error.name, error.guest_message))
+            return
+        except DynisolateError as error:
+            self._store.release(
+                row.id, row.generation, "errored", error=(type(error).__name__, error.message)
+            )
+            return
+        except Exception as error:  # a Python workflow's own exception
+            self._store.release(row.id, row.generation, "errored", error=(type(error).__name__, str(error)))
+            return
+        diverged = replay.unreproduced()
+        if diverged is not None:
+            self._store.release(row.id, row.generation, "errored", error=(diverged.name, diverged.message))
+            return
+        try:
+            output = _json(value, "the workflow's result", self.max_payload_bytes)
+        except DynisolateError as error:
+            self._store.release(
+                row.id, row.generation, "errored", error=(type(error).__name__, error.message)
+            )
+            return
+        self._store.release(row.id, row.generation, "complete", output=output)
+
+    def _invoke(self, row: InstanceRow, replay: Replay) -> Any:
+        params = json.loads(row.params)
+        if row.bundle is None:
+            run = self._workflows.get(row.workflow)
+            if run is None:
+                raise Fatal("LoadError", f"no Python workflow is registered as {row.workflow!r}")
+            created = datetime.fromtimestamp(row.created_at, UTC)
+            value = run(WorkflowEvent(params, created, row.id, row.workflow), Step(replay))
+            if hasattr(value, "__await__"):
+                raise TypeError("Python workflows are plain functions: run(event, step) must not be async")
+            return value
+        main, modules = self._bundle(row.bundle)
+        env = None
+        if self._env_factory is not None:
+            env = self._env_factory(row.tenant, json.loads(row.metadata))
+        worker: Worker = self._loader_().load(modules, main, env, self._global_outbound, self._limits)
+        event = {
+            "payload": params,
+            "timestamp": row.created_at * 1000,
+            "instanceId": row.id,
+            "workflowName": row.workflow,
+        }
+        return worker._guest.call(f"{row.workflow}.#workflow", (event,), RunHost(replay, worker._dispatcher))

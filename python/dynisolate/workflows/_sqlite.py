@@ -1,0 +1,445 @@
+"""The SQLite store: one file in WAL mode (or `:memory:`), the default backend.
+
+Writes go through one connection under a process-wide lock, so threads never spin in SQLite's
+busy handler against each other; other processes on the same file (a `dynisolate worker`, the
+CLI) are serialised by SQLite's own locking, waited for up to `busy_timeout`. Reads use a
+connection per thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..exceptions import ConfigError, InstanceExistsError, InstanceNotFoundError, InstanceStateError
+from ._store import FINISHED, EventRow, InstanceRow, StepRow
+
+__all__ = ["SqliteStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS bundles (hash TEXT PRIMARY KEY, blob BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (
+    tenant TEXT PRIMARY KEY, served INTEGER NOT NULL DEFAULT 0, max_running INTEGER);
+CREATE TABLE IF NOT EXISTS instances (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, workflow TEXT NOT NULL, bundle TEXT,
+    params TEXT NOT NULL, metadata TEXT NOT NULL, status TEXT NOT NULL,
+    created_at REAL NOT NULL, updated_at REAL NOT NULL, wake_at REAL, waiting_for TEXT,
+    output TEXT, error_name TEXT, error_message TEXT,
+    generation INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until REAL);
+CREATE INDEX IF NOT EXISTS instances_ready ON instances (tenant, wake_at)
+    WHERE status IN ('queued', 'waiting');
+CREATE INDEX IF NOT EXISTS instances_wake ON instances (wake_at) WHERE status IN ('queued', 'waiting');
+CREATE INDEX IF NOT EXISTS instances_leased ON instances (owner)
+    WHERE status IN ('running', 'waitingForPause');
+CREATE INDEX IF NOT EXISTS instances_status ON instances (status, created_at);
+CREATE TABLE IF NOT EXISTS steps (
+    instance TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+    count INTEGER NOT NULL, position INTEGER NOT NULL, concurrent INTEGER NOT NULL,
+    state TEXT NOT NULL, attempts INTEGER NOT NULL, value TEXT, error_name TEXT, error_message TEXT,
+    wake_at REAL, config TEXT, started_at REAL NOT NULL, ended_at REAL,
+    PRIMARY KEY (instance, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, instance TEXT NOT NULL, type TEXT NOT NULL,
+    payload TEXT NOT NULL, timestamp REAL NOT NULL, consumed_by TEXT);
+CREATE INDEX IF NOT EXISTS events_pending ON events (instance, type, seq) WHERE consumed_by IS NULL;
+"""
+
+_INSTANCE_COLUMNS = (
+    "id, tenant, workflow, bundle, params, metadata, status, created_at, wake_at, waiting_for, "
+    "output, error_name, error_message, generation, owner, updated_at"
+)
+_STEP_COLUMNS = (
+    "key, kind, name, count, position, concurrent, state, attempts, value, error_name, "
+    "error_message, wake_at, config, started_at, ended_at"
+)
+_LEASED = "status IN ('running', 'waitingForPause')"
+_SYNCHRONOUS = ("full", "normal")
+
+
+def _instance(row: tuple[object, ...]) -> InstanceRow:
+    return InstanceRow(*row)  # type: ignore[arg-type]
+
+
+def _step(row: tuple[object, ...]) -> StepRow:
+    step = StepRow(*row)  # type: ignore[arg-type]
+    step.concurrent = bool(step.concurrent)
+    return step
+
+
+class SqliteStore:
+    """`Store` on SQLite. `path` is a file (created on first use) or `":memory:"`.
+
+    `synchronous` is SQLite's setting for the WAL: "full" syncs every commit to disk (nothing
+    committed is lost even on power failure), "normal" syncs at checkpoints (nothing committed
+    is lost when a process dies; the last commits can be lost if the machine does).
+    """
+
+    def __init__(self, path: str, synchronous: str = "full", busy_timeout_ms: int = 10_000) -> None:
+        if synchronous not in _SYNCHRONOUS:
+            raise ConfigError(f"synchronous must be one of {_SYNCHRONOUS}, not {synchronous!r}")
+        self._memory = path == ":memory:"
+        if not self._memory:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._synchronous = synchronous
+        self._busy_timeout_ms = busy_timeout_ms
+        self._lock = threading.RLock()
+        self._writer = self._connect()
+        self._writer.executescript(_SCHEMA)
+        self._local = threading.local()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_ms / 1000
+        )
+        if not self._memory:
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        if self._memory:
+            with self._lock:
+                yield self._writer
+            return
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        yield conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # ---- code bundles ----
+
+    def put_bundle(self, hash: str, blob: bytes) -> None:
+        with self._write() as conn:
+            conn.execute("INSERT OR IGNORE INTO bundles (hash, blob) VALUES (?, ?)", (hash, blob))
+
+    def get_bundle(self, hash: str) -> bytes | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT blob FROM bundles WHERE hash = ?", (hash,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    # ---- instances ----
+
+    def create(self, rows: list[InstanceRow]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO tenants (tenant) VALUES (?)", sorted({(r.tenant,) for r in rows})
+            )
+            try:
+                conn.executemany(
+                    f"INSERT INTO instances ({_INSTANCE_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                    [
+                        (r.id, r.tenant, r.workflow, r.bundle, r.params, r.metadata, r.status, r.created_at)
+                        + (r.wake_at, None, None, None, None, 0, None, r.created_at)
+                        for r in rows
+                    ],
+                )
+            except sqlite3.IntegrityError:
+                ids = [r.id for r in rows]
+                taken = conn.execute(
+                    f"SELECT id FROM instances WHERE id IN ({', '.join('?' * len(ids))})", ids
+                ).fetchone()
+                duplicate = taken[0] if taken is not None else next(i for i in ids if ids.count(i) > 1)
+                error = InstanceExistsError(f"a workflow instance with id {duplicate!r} already exists")
+                error.id = duplicate
+                raise error from None
+
+    def get(self, id: str) -> InstanceRow | None:
+        with self._read() as conn:
+            row = conn.execute(f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?", (id,)).fetchone()
+        return None if row is None else _instance(row)
+
+    def list(self, status: str | None, tenant: str | None, limit: int) -> list[InstanceRow]:
+        where, args = [], []
+        if status is not None:
+            where.append("status = ?")
+            args.append(status)
+        if tenant is not None:
+            where.append("tenant = ?")
+            args.append(tenant)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_INSTANCE_COLUMNS} FROM instances {clause} ORDER BY created_at, id LIMIT ?",
+                (*args, limit),
+            ).fetchall()
+        return [_instance(r) for r in rows]
+
+    def count(self, status: str | None = None) -> int:
+        with self._read() as conn:
+            if status is None:
+                return int(conn.execute("SELECT COUNT(*) FROM instances").fetchone()[0])
+            return int(
+                conn.execute("SELECT COUNT(*) FROM instances WHERE status = ?", (status,)).fetchone()[0]
+            )
+
+    def steps(self, id: str) -> list[StepRow]:
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_STEP_COLUMNS} FROM steps WHERE instance = ? ORDER BY position, started_at", (id,)
+            ).fetchall()
+        return [_step(r) for r in rows]
+
+    def events(self, id: str) -> list[EventRow]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT seq, type, payload, timestamp, consumed_by FROM events "
+                "WHERE instance = ? ORDER BY seq",
+                (id,),
+            ).fetchall()
+        return [EventRow(*r) for r in rows]
+
+    def next_event(self, id: str, type: str) -> EventRow | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT seq, type, payload, timestamp, consumed_by FROM events "
+                "WHERE instance = ? AND type = ? AND consumed_by IS NULL ORDER BY seq LIMIT 1",
+                (id, type),
+            ).fetchone()
+        return None if row is None else EventRow(*row)
+
+    # ---- running ----
+
+    def claim(self, owner: str, now: float, lease_until: float) -> InstanceRow | None:
+        with self._write() as conn:
+            # Per tenant with room under its max_running, its earliest due instance; then the
+            # tenant served longest ago.
+            found = conn.execute(
+                f"""SELECT c.tenant, c.id FROM (
+                        SELECT t.tenant, t.served, t.max_running,
+                            (SELECT i.id FROM instances i
+                             WHERE i.tenant = t.tenant AND i.status IN ('queued', 'waiting')
+                                 AND i.wake_at <= ?1
+                             ORDER BY i.wake_at LIMIT 1) AS id
+                        FROM tenants t) AS c
+                    WHERE c.id IS NOT NULL AND (c.max_running IS NULL OR c.max_running > (
+                        SELECT COUNT(*) FROM instances r WHERE r.tenant = c.tenant AND r.{_LEASED}))
+                    ORDER BY c.served LIMIT 1""",
+                (now,),
+            ).fetchone()
+            if found is None:
+                return None
+            tenant, id = found
+            conn.execute(
+                "UPDATE tenants SET served = (SELECT MAX(served) FROM tenants) + 1 WHERE tenant = ?",
+                (tenant,),
+            )
+            row = conn.execute(
+                f"""UPDATE instances SET status = 'running', owner = ?, lease_until = ?,
+                        generation = generation + 1, updated_at = ?
+                    WHERE id = ? RETURNING {_INSTANCE_COLUMNS}""",
+                (owner, lease_until, now, id),
+            ).fetchone()
+        return _instance(row)
+
+    def commit_step(
+        self, id: str, generation: int, step: StepRow, event_seq: int | None = None
+    ) -> str | None:
+        with self._write() as conn:
+            row = conn.execute(
+                f"UPDATE instances SET updated_at = ? WHERE id = ? AND generation = ? AND {_LEASED} "
+                "RETURNING status",
+                (step.ended_at or step.started_at, id, generation),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                f"INSERT OR REPLACE INTO steps (instance, {_STEP_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                (
+                    id,
+                    step.key,
+                    step.kind,
+                    step.name,
+                    step.count,
+                    step.position,
+                    int(step.concurrent),
+                    step.state,
+                    step.attempts,
+                    step.value,
+                    step.error_name,
+                    step.error_message,
+                    step.wake_at,
+                    step.config,
+                    step.started_at,
+                    step.ended_at,
+                ),
+            )
+            if event_seq is not None:
+                conn.execute("UPDATE events SET consumed_by = ? WHERE seq = ?", (step.key, event_seq))
+        return str(row[0])
+
+    def release(
+        self,
+        id: str,
+        generation: int,
+        status: str,
+        wake_at: float | None = None,
+        waiting_for: str | None = None,
+        output: str | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> bool:
+        name, message = error if error is not None else (None, None)
+        with self._write() as conn:
+            row = conn.execute(
+                f"""UPDATE instances SET
+                        status = CASE WHEN status = 'waitingForPause' AND ?1 = 'waiting' THEN 'paused'
+                                      ELSE ?1 END,
+                        -- an event that arrived while this run was deciding to wait: wake at once
+                        wake_at = CASE WHEN ?3 IS NOT NULL AND EXISTS (
+                                      SELECT 1 FROM events e WHERE e.instance = ?7
+                                          AND e.consumed_by IS NULL AND (e.type = ?3 OR ?3 = '*'))
+                                  THEN ?8 ELSE ?2 END,
+                        waiting_for = ?3, output = ?4, error_name = ?5, error_message = ?6,
+                        owner = NULL, lease_until = NULL, updated_at = ?8
+                    WHERE id = ?7 AND generation = ?9 AND {_LEASED} RETURNING 1""",
+                (status, wake_at, waiting_for, output, name, message, id, time.time(), generation),
+            ).fetchone()
+        return row is not None
+
+    def renew(self, owner: str, lease_until: float) -> None:
+        with self._write() as conn:
+            conn.execute(
+                f"UPDATE instances SET lease_until = ? WHERE owner = ? AND {_LEASED}", (lease_until, owner)
+            )
+
+    def reap(self, now: float, dead_owners: list[str]) -> int:
+        marks = ", ".join("?" * len(dead_owners))
+        dead = f" OR owner IN ({marks})" if dead_owners else ""
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"""UPDATE instances SET
+                        status = CASE status WHEN 'waitingForPause' THEN 'paused' ELSE 'queued' END,
+                        owner = NULL, lease_until = NULL, wake_at = ?, generation = generation + 1
+                    WHERE {_LEASED} AND (lease_until < ?{dead})""",
+                (now, now, *dead_owners),
+            )
+            return cursor.rowcount
+
+    def owners(self) -> list[str]:
+        with self._read() as conn:
+            return [r[0] for r in conn.execute(f"SELECT DISTINCT owner FROM instances WHERE {_LEASED}")]
+
+    def next_wake(self) -> float | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT MIN(wake_at) FROM instances WHERE status IN ('queued', 'waiting')"
+            ).fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def set_tenant_limit(self, tenant: str, max_running: int | None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO tenants (tenant, max_running) VALUES (?, ?) "
+                "ON CONFLICT (tenant) DO UPDATE SET max_running = excluded.max_running",
+                (tenant, max_running),
+            )
+
+    # ---- operator actions ----
+
+    def _status(self, conn: sqlite3.Connection, id: str) -> tuple[str, str | None]:
+        row = conn.execute("SELECT status, waiting_for FROM instances WHERE id = ?", (id,)).fetchone()
+        if row is None:
+            error = InstanceNotFoundError(f"no workflow instance has id {id!r}")
+            error.id = id
+            raise error
+        return row[0], row[1]
+
+    def send_event(self, id: str, type: str, payload: str, now: float) -> None:
+        with self._write() as conn:
+            status, waiting_for = self._status(conn, id)
+            if status in FINISHED:
+                raise _state_error(id, status, "receive events")
+            conn.execute(
+                "INSERT INTO events (instance, type, payload, timestamp) VALUES (?, ?, ?, ?)",
+                (id, type, payload, now),
+            )
+            if status == "waiting" and waiting_for in (type, "*"):
+                conn.execute("UPDATE instances SET wake_at = ?, updated_at = ? WHERE id = ?", (now, now, id))
+
+    def transition(self, id: str, op: str, now: float) -> str:
+        with self._write() as conn:
+            status, _ = self._status(conn, id)
+            new = _TRANSITIONS[op].get(status)
+            if new is None:
+                raise _state_error(id, status, op)
+            if new == status:
+                return status
+            fence = (
+                ", generation = generation + 1, owner = NULL, lease_until = NULL" if op == "terminate" else ""
+            )
+            wake = ", wake_at = ?" if new == "queued" else ", wake_at = NULL" if op == "terminate" else ""
+            args = (new, now, now, id) if new == "queued" else (new, now, id)
+            conn.execute(f"UPDATE instances SET status = ?, updated_at = ?{wake}{fence} WHERE id = ?", args)
+            return new
+
+    def restart(self, id: str, from_position: int | None, now: float) -> None:
+        with self._write() as conn:
+            self._status(conn, id)
+            position = -1 if from_position is None else from_position
+            conn.execute(
+                "UPDATE events SET consumed_by = NULL WHERE instance = ? AND consumed_by IN "
+                "(SELECT key FROM steps WHERE instance = ? AND position >= ?)",
+                (id, id, position),
+            )
+            conn.execute("DELETE FROM steps WHERE instance = ? AND position >= ?", (id, position))
+            conn.execute(
+                """UPDATE instances SET status = 'queued', wake_at = ?, waiting_for = NULL, output = NULL,
+                       error_name = NULL, error_message = NULL, generation = generation + 1,
+                       owner = NULL, lease_until = NULL, updated_at = ?
+                   WHERE id = ?""",
+                (now, now, id),
+            )
+
+    def delete(self, id: str) -> None:
+        with self._write() as conn:
+            self._status(conn, id)
+            conn.execute("DELETE FROM steps WHERE instance = ?", (id,))
+            conn.execute("DELETE FROM events WHERE instance = ?", (id,))
+            conn.execute("DELETE FROM instances WHERE id = ?", (id,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._writer.close()
+
+
+# What each operator action does from each status; missing: not allowed.
+_TRANSITIONS: dict[str, dict[str, str]] = {
+    "pause": {
+        "queued": "paused",
+        "waiting": "paused",
+        "running": "waitingForPause",
+        "waitingForPause": "waitingForPause",
+        "paused": "paused",
+    },
+    "resume": {
+        "paused": "queued",
+        "waitingForPause": "running",
+        "queued": "queued",
+        "running": "running",
+        "waiting": "waiting",
+    },
+    "terminate": {s: "terminated" for s in ("queued", "running", "waiting", "waitingForPause", "paused")},
+}
+
+
+def _state_error(id: str, status: str, op: str) -> InstanceStateError:
+    error = InstanceStateError(f"workflow instance {id!r} is {status} and cannot {op}")
+    error.status = status
+    return error

@@ -1,0 +1,136 @@
+"""What the engine needs from storage, as an interface: SQLite implements it (`_sqlite.py`); a
+PostgreSQL backend implements the same methods with row leases and `FOR UPDATE SKIP LOCKED`.
+
+Every method is one transaction. Values (params, outputs, step results, event payloads) are JSON
+text; times are Unix seconds as floats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+__all__ = ["EventRow", "InstanceRow", "StepRow", "Store", "ACTIVE", "FINISHED"]
+
+# Statuses, as Cloudflare's. `queued` and `waiting` instances are runnable once `wake_at` passes.
+ACTIVE = frozenset({"queued", "running", "waiting", "waitingForPause", "paused"})
+FINISHED = frozenset({"complete", "errored", "terminated"})
+
+
+@dataclass(slots=True)
+class InstanceRow:
+    id: str
+    tenant: str
+    workflow: str
+    bundle: str | None  # content hash of the tenant's code; None for a Python workflow
+    params: str
+    metadata: str
+    status: str
+    created_at: float
+    wake_at: float | None = None
+    waiting_for: str | None = None  # the event type a suspended wait expects ("*": several)
+    output: str | None = None
+    error_name: str | None = None
+    error_message: str | None = None
+    generation: int = 0  # bumped on every claim, terminate and restart: fences stale runs
+    owner: str | None = None
+    updated_at: float = 0.0
+
+
+@dataclass(slots=True)
+class StepRow:
+    key: str  # name#count
+    kind: str  # "do", "sleep", "event"
+    name: str
+    count: int
+    position: int  # order of the call among the run's step calls
+    concurrent: bool  # another step was in flight when this one was called
+    state: str  # "complete", "errored", "retrying", "waiting"
+    attempts: int = 0
+    value: str | None = None
+    error_name: str | None = None
+    error_message: str | None = None
+    wake_at: float | None = None
+    config: str | None = None
+    started_at: float = 0.0
+    ended_at: float | None = None
+
+
+@dataclass(slots=True)
+class EventRow:
+    seq: int
+    type: str
+    payload: str
+    timestamp: float
+    consumed_by: str | None
+
+
+class Store(Protocol):
+    """The persistence interface of `Engine`."""
+
+    def put_bundle(self, hash: str, blob: bytes) -> None: ...
+
+    def get_bundle(self, hash: str) -> bytes | None: ...
+
+    def create(self, rows: list[InstanceRow]) -> None:
+        """Inserts all rows or none; raises `InstanceExistsError` naming a duplicate id."""
+
+    def get(self, id: str) -> InstanceRow | None: ...
+
+    def list(self, status: str | None, tenant: str | None, limit: int) -> list[InstanceRow]: ...
+
+    def count(self, status: str | None = None) -> int: ...
+
+    def steps(self, id: str) -> list[StepRow]: ...
+
+    def events(self, id: str) -> list[EventRow]: ...
+
+    def claim(self, owner: str, now: float, lease_until: float) -> InstanceRow | None:
+        """Leases one runnable instance, fairly across tenants (the tenant served longest ago
+        first) and within each tenant's `max_running`; bumps its generation."""
+
+    def commit_step(
+        self, id: str, generation: int, step: StepRow, event_seq: int | None = None
+    ) -> str | None:
+        """Records a step outcome (and marks event `event_seq` consumed by it). Returns the
+        instance's status afterwards, or None when the run was fenced out (terminated,
+        restarted, deleted, or its lease taken over) and nothing was written."""
+
+    def next_event(self, id: str, type: str) -> EventRow | None:
+        """The oldest unconsumed event of `type`."""
+
+    def release(
+        self,
+        id: str,
+        generation: int,
+        status: str,
+        wake_at: float | None = None,
+        waiting_for: str | None = None,
+        output: str | None = None,
+        error: tuple[str, str] | None = None,
+    ) -> bool:
+        """Ends a run: finished, or suspended until `wake_at`. False when fenced out."""
+
+    def renew(self, owner: str, lease_until: float) -> None: ...
+
+    def reap(self, now: float, dead_owners: list[str]) -> int:
+        """Makes runnable again the running instances whose lease expired or whose owner is
+        known dead; returns how many."""
+
+    def owners(self) -> list[str]: ...
+
+    def next_wake(self) -> float | None: ...
+
+    def set_tenant_limit(self, tenant: str, max_running: int | None) -> None: ...
+
+    def send_event(self, id: str, type: str, payload: str, now: float) -> None:
+        """Buffers an event (committed on return) and wakes the instance if it waits for `type`."""
+
+    def transition(self, id: str, op: str, now: float) -> str:
+        """pause, resume or terminate; returns the new status (raises InstanceStateError)."""
+
+    def restart(self, id: str, from_position: int | None, now: float) -> None: ...
+
+    def delete(self, id: str) -> None: ...
+
+    def close(self) -> None: ...
