@@ -249,41 +249,40 @@ class SqliteStore:
             ).fetchone()
         return _instance(row)
 
-    def commit_step(
-        self, id: str, generation: int, step: StepRow, event_seq: int | None = None
-    ) -> str | None:
-        with self._write() as conn:
-            row = conn.execute(
-                f"UPDATE instances SET updated_at = ? WHERE id = ? AND generation = ? AND {_LEASED} "
-                "RETURNING status",
-                (step.ended_at or step.started_at, id, generation),
-            ).fetchone()
-            if row is None:
-                return None
-            conn.execute(
-                f"INSERT OR REPLACE INTO steps (instance, {_STEP_COLUMNS}) VALUES ({', '.join('?' * 16)})",
-                (
-                    id,
-                    step.key,
-                    step.kind,
-                    step.name,
-                    step.count,
-                    step.position,
-                    int(step.concurrent),
-                    step.state,
-                    step.attempts,
-                    step.value,
-                    step.error_name,
-                    step.error_message,
-                    step.wake_at,
-                    step.config,
-                    step.started_at,
-                    step.ended_at,
-                ),
-            )
-            if event_seq is not None:
-                conn.execute("UPDATE events SET consumed_by = ? WHERE seq = ?", (step.key, event_seq))
-        return str(row[0])
+    def commit_step(self, id: str, generation: int, step: StepRow, event_seq: int | None = None) -> str | None:
+        # One statement (one commit) in the common case: the step row goes in only while this run
+        # still holds the instance, and the instance's status comes back for the pause check.
+        values = (
+            id,
+            step.key,
+            step.kind,
+            step.name,
+            step.count,
+            step.position,
+            int(step.concurrent),
+            step.state,
+            step.attempts,
+            step.value,
+            step.error_name,
+            step.error_message,
+            step.wake_at,
+            step.config,
+            step.started_at,
+            step.ended_at,
+        )
+        sql = f"""INSERT OR REPLACE INTO steps (instance, {_STEP_COLUMNS})
+                  SELECT {", ".join("?" * 16)} WHERE EXISTS (
+                      SELECT 1 FROM instances WHERE id = ? AND generation = ? AND {_LEASED})
+                  RETURNING (SELECT status FROM instances WHERE id = ?)"""
+        if event_seq is None:
+            with self._lock:
+                row = self._writer.execute(sql, (*values, id, generation, id)).fetchone()
+        else:
+            with self._write() as conn:
+                row = conn.execute(sql, (*values, id, generation, id)).fetchone()
+                if row is not None:
+                    conn.execute("UPDATE events SET consumed_by = ? WHERE seq = ?", (step.key, event_seq))
+        return None if row is None else str(row[0])
 
     def release(
         self,
@@ -296,8 +295,8 @@ class SqliteStore:
         error: tuple[str, str] | None = None,
     ) -> bool:
         name, message = error if error is not None else (None, None)
-        with self._write() as conn:
-            row = conn.execute(
+        with self._lock:
+            row = self._writer.execute(
                 f"""UPDATE instances SET
                         status = CASE WHEN status = 'waitingForPause' AND ?1 = 'waiting' THEN 'paused'
                                       ELSE ?1 END,

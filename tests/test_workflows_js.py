@@ -1,0 +1,400 @@
+"""JavaScript tenant workflows: Cloudflare Workflows' step semantics, replayed from history."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import dynisolate
+from dynisolate.workflows import Engine, InstanceExistsError, InstanceNotFoundError, InstanceStateError
+
+HEADER = """
+import { WorkflowEntrypoint } from "cloudflare:workers";
+import { NonRetryableError } from "cloudflare:workflows";
+"""
+
+
+class Probe(dynisolate.RpcTarget):
+    """Counts step executions outside the isolate, where replays cannot undo them."""
+
+    def __init__(self) -> None:
+        self.hits: Counter[str] = Counter()
+        self.times: dict[str, list[float]] = {}
+
+    def hit(self, key: str) -> int:
+        self.hits[key] += 1
+        self.times.setdefault(key, []).append(time.time())
+        return self.hits[key]
+
+
+@pytest.fixture
+def probe() -> Probe:
+    return Probe()
+
+
+@pytest.fixture
+def engine(loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
+    with Engine(
+        ":memory:", loader=loader, env_factory=lambda tenant, metadata: {"PROBE": probe}, workers=2, poll_s=0.01
+    ) as engine:
+        yield engine
+
+
+def run(engine: Engine, body: str, params: Any = None, **kwargs: Any) -> dynisolate.workflows.InstanceStatus:
+    code = {"wf.js": HEADER + f"export class Flow extends WorkflowEntrypoint {{ async run(event, step) {{ {body} }} }}"}
+    instance = engine.create(tenant="t", code=code, entrypoint="Flow", params=params, **kwargs)
+    return instance.wait(timeout=20)
+
+
+def test_steps_run_once_and_replay_after_a_sleep(engine: Engine, probe: Probe) -> None:
+    status = run(
+        engine,
+        """
+        const a = await step.do("a", async () => (await this.env.PROBE.hit("a"), event.payload.n + 1));
+        await step.sleep("nap", 30);
+        const b = await step.do("b", async () => (await this.env.PROBE.hit("b"), a * 10));
+        return { a, b, id: event.instanceId, name: event.workflowName, stamp: event.timestamp instanceof Date };
+        """,
+        params={"n": 1},
+        id="replayed",
+    )
+    assert status.status == "complete"
+    assert status.output == {"a": 2, "b": 20, "id": "replayed", "name": "Flow", "stamp": True}
+    assert probe.hits == {"a": 1, "b": 1}  # "a" replayed from history after the sleep
+    assert [(s.name, s.kind, s.state) for s in status.steps] == [
+        ("a", "do", "complete"),
+        ("nap", "sleep", "complete"),
+        ("b", "do", "complete"),
+    ]
+    nap = status.steps[1]
+    assert nap.ended_at is not None and nap.ended_at - nap.started_at >= 0.03
+
+
+def test_retries_count_attempts_and_back_off(engine: Engine, probe: Probe) -> None:
+    status = run(
+        engine,
+        """
+        return await step.do("flaky", { retries: { limit: 3, delay: 20, backoff: "exponential" } }, async (ctx) => {
+          const n = await this.env.PROBE.hit("flaky");
+          if (n < 4) throw new Error("try " + n);
+          return { attempt: ctx.attempt, count: ctx.step.count };
+        });
+        """,
+    )
+    assert status.output == {"attempt": 4, "count": 1}
+    assert status.steps[0].attempts == 4
+    times = probe.times["flaky"]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert [round(g, 2) >= d for g, d in zip(gaps, (0.02, 0.04, 0.08), strict=True)] == [True] * 3
+
+
+def test_exhausted_retries_fail_the_step_and_the_error_replays(engine: Engine, probe: Probe) -> None:
+    status = run(
+        engine,
+        """
+        let caught;
+        try {
+          await step.do("doomed", { retries: { limit: 1, delay: 0 } }, async () => {
+            await this.env.PROBE.hit("doomed");
+            throw new TypeError("no luck");
+          });
+        } catch (e) { caught = e.name + ": " + e.message; }
+        await step.sleep("nap", 10);  // the replay after the sleep meets the recorded error again
+        return caught;
+        """,
+    )
+    assert status.output == "TypeError: no luck"
+    assert probe.hits["doomed"] == 2  # limit + 1 attempts, none on replay
+    assert status.steps[0].state == "errored" and status.steps[0].error == {"name": "TypeError", "message": "no luck"}
+
+
+def test_non_retryable_error_stops_retries_and_errors_the_instance(engine: Engine, probe: Probe) -> None:
+    status = run(
+        engine,
+        """
+        await step.do("charge", async () => {
+          await this.env.PROBE.hit("charge");
+          throw new NonRetryableError("card declined");
+        });
+        """,
+    )
+    assert status.status == "errored"
+    assert status.error == {"name": "NonRetryableError", "message": "card declined"}
+    assert probe.hits["charge"] == 1
+
+
+def test_attempt_timeout(engine: Engine) -> None:
+    status = run(
+        engine,
+        """
+        try {
+          await step.do("slow", { retries: { limit: 0 }, timeout: 20 }, () => new Promise(() => {}));
+        } catch (e) { return e.name + ": " + e.message; }
+        """,
+    )
+    assert status.output == "WorkflowTimeoutError: Execution timed out after 20ms"
+
+
+def test_suspension_cannot_be_caught(engine: Engine, probe: Probe) -> None:
+    status = run(
+        engine,
+        """
+        try {
+          await step.sleep("nap", 20);
+        } catch (e) {
+          return "caught " + e;
+        } finally {
+          await this.env.PROBE.hit("finally");
+        }
+        return "slept";
+        """,
+    )
+    assert status.output == "slept"
+    assert probe.hits["finally"] == 1  # only the run that got past the sleep
+
+
+def test_events_are_buffered_per_type_in_order(engine: Engine) -> None:
+    code = {
+        "wf.js": HEADER
+        + """export class Flow extends WorkflowEntrypoint { async run(event, step) {
+            const first = await step.waitForEvent("one", { type: "vote" });
+            const second = await step.waitForEvent("two", { type: "vote" });
+            const other = await step.waitForEvent("three", { type: "close", timeout: "1 minute" });
+            return [first.payload, second.payload, other.payload, first.type, first.timestamp instanceof Date];
+        } }"""
+    }
+    instance = engine.create(tenant="t", code=code, entrypoint="Flow")
+    instance.send_event("vote", "yes")
+    instance.send_event("close", 3)
+    instance.send_event("vote", "no")
+    status = instance.wait(timeout=10)
+    assert status.output == ["yes", "no", 3, "vote", True]
+
+
+def test_wait_for_event_times_out_catchably_and_replays(engine: Engine) -> None:
+    status = run(
+        engine,
+        """
+        let outcome;
+        try {
+          await step.waitForEvent("approval", { type: "approve", timeout: 30 });
+          outcome = "approved";
+        } catch (e) { outcome = e.name; }
+        await step.sleep("after", 10);
+        return outcome;
+        """,
+    )
+    assert status.output == "WorkflowTimeoutError"
+    assert status.steps[0].state == "errored"
+
+
+def test_waiting_instance_wakes_on_its_event(engine: Engine) -> None:
+    instance = engine.create(
+        tenant="t",
+        code={"wf.js": HEADER + "export class Flow extends WorkflowEntrypoint { async run(e, step) {"
+              " return (await step.waitForEvent('w', { type: 'go' })).payload; } }"},
+        entrypoint="Flow",
+    )  # fmt: skip
+    deadline = time.monotonic() + 5
+    while instance.status().status != "waiting":
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    sent = time.monotonic()
+    instance.send_event("go", {"ok": True})
+    assert instance.wait(timeout=5).output == {"ok": True}
+    assert time.monotonic() - sent < 1.0
+
+
+def test_sleep_until_in_the_past_is_an_error(engine: Engine) -> None:
+    status = run(engine, 'await step.sleepUntil("then", new Date(Date.now() - 1000)); return 1;')
+    assert status.status == "errored"
+    assert "time-traveler" in status.error["message"]
+
+
+def test_bad_step_config_is_refused(engine: Engine) -> None:
+    status = run(engine, 'return await step.do("x", { retry: 3 }, async () => 1);')
+    assert status.status == "errored"
+    assert "takes only 'retries' and 'timeout'" in status.error["message"]
+
+
+def test_divergence_from_history_is_a_non_determinism_error(loader: dynisolate.Loader) -> None:
+    variant = ["charge"]
+    with Engine(":memory:", loader=loader, env_factory=lambda t, m: {"STEP": variant[0]}, poll_s=0.01) as engine:
+        code = {
+            "wf.js": HEADER
+            + """export class Flow extends WorkflowEntrypoint { async run(event, step) {
+                await step.do(this.env.STEP, async () => 1);
+                await step.waitForEvent("go", { type: "go" });
+                return "done";
+            } }"""
+        }
+        instance = engine.create(tenant="t", code=code, entrypoint="Flow")
+        deadline = time.monotonic() + 5
+        while instance.status().status != "waiting":
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        variant[0] = "bill"  # the replay now calls a step history does not have
+        instance.send_event("go")
+        status = instance.wait(timeout=5)
+    assert status.status == "errored"
+    assert status.error["name"] == "NonDeterminismError"
+    assert "'charge#1'" in status.error["message"] and "'bill#1'" in status.error["message"]
+
+
+def test_parallel_steps_replay_in_any_order(engine: Engine, probe: Probe) -> None:
+    status = run(
+        engine,
+        """
+        const slow = step.do("slow", async () => { await new Promise((r) => setTimeout(r, 30)); return "s"; })
+          .then((s) => step.do("after-slow", async () => (this.env.PROBE.hit("after-slow"), s + "!")));
+        const fast = step.do("fast", async () => "f")
+          .then((f) => step.do("after-fast", async () => (this.env.PROBE.hit("after-fast"), f + "!")));
+        const both = await Promise.all([slow, fast]);
+        await step.sleep("nap", 10);
+        return both;
+        """,
+    )
+    assert status.output == ["s!", "f!"]
+    assert probe.hits == {"after-slow": 1, "after-fast": 1}
+
+
+def test_step_limit(loader: dynisolate.Loader) -> None:
+    with Engine(":memory:", loader=loader, max_steps=3, poll_s=0.01) as engine:
+        status = run(
+            engine,
+            """
+            try { for (let i = 0; i < 5; i++) await step.do("s", async () => i); }
+            catch (e) { return "caught"; }
+            """,
+        )
+    assert status.status == "errored"
+    assert status.error["name"] == "StepLimitError"
+
+
+def test_payload_limits(loader: dynisolate.Loader) -> None:
+    with Engine(":memory:", loader=loader, max_payload_bytes=1000, poll_s=0.01) as engine:
+        with pytest.raises(dynisolate.PayloadTooLargeError):
+            run(engine, "return 1;", params="x" * 2000)
+        status = run(
+            engine,
+            """
+            try { await step.do("big", async () => "y".repeat(5000)); }
+            catch (e) { return e.name; }
+            """,
+        )
+        assert status.output == "PayloadTooLargeError"
+        instance = engine.create(
+            tenant="t",
+            code={"wf.js": HEADER + "export class Flow extends WorkflowEntrypoint { async run(e, step) {"
+                  " await step.waitForEvent('w', { type: 'x' }); } }"},
+            entrypoint="Flow",
+        )  # fmt: skip
+        with pytest.raises(dynisolate.PayloadTooLargeError):
+            instance.send_event("x", "z" * 2000)
+        instance.terminate()
+
+
+def test_uncaught_error_errors_the_instance(engine: Engine) -> None:
+    status = run(engine, 'await step.do("ok", async () => 1); throw new RangeError("bad input");')
+    assert status.status == "errored"
+    assert status.error == {"name": "RangeError", "message": "bad input"}
+
+
+def test_instances_are_pinned_to_their_code(engine: Engine) -> None:
+    source = HEADER + "export class Flow extends WorkflowEntrypoint { async run() { return @V@; } }"
+    first = engine.create(tenant="t", code={"wf.js": source.replace("@V@", "1")}, entrypoint="Flow")
+    second = engine.create(tenant="t", code={"wf.js": source.replace("@V@", "2")}, entrypoint="Flow")
+    assert (first.wait(10).output, second.wait(10).output) == (1, 2)
+    bundle = engine.put_bundle({"wf.js": source.replace("@V@", "3")})
+    assert engine.create(tenant="t", code=bundle, entrypoint="Flow").wait(10).output == 3
+
+
+def test_env_factory_gets_tenant_and_metadata_on_every_run(loader: dynisolate.Loader) -> None:
+    calls: list[tuple[str, Any]] = []
+
+    def env(tenant: str, metadata: Any) -> dict[str, Any]:
+        calls.append((tenant, metadata))
+        return {"WHO": tenant}
+
+    with Engine(":memory:", loader=loader, env_factory=env, poll_s=0.01) as engine:
+        status = run(engine, 'await step.sleep("s", 10); return this.env.WHO;', metadata={"plan": "pro"})
+    assert status.output == "t"
+    assert calls == [("t", {"plan": "pro"})] * 2  # before and after the sleep
+
+
+def test_instance_methods(engine: Engine, probe: Probe) -> None:
+    code = {
+        "wf.js": HEADER
+        + """export class Flow extends WorkflowEntrypoint { async run(event, step) {
+            await step.do("a", async () => this.env.PROBE.hit("a"));
+            await step.sleep("nap", 150);
+            await step.do("b", async () => this.env.PROBE.hit("b"));
+            return "done";
+        } }"""
+    }
+    instance = engine.create(tenant="t", code=code, entrypoint="Flow", id="inst-1")
+    with pytest.raises(InstanceExistsError):
+        engine.create(tenant="t", code=code, entrypoint="Flow", id="inst-1")
+    assert engine.get("inst-1") == instance
+    deadline = time.monotonic() + 5
+    while instance.status().status != "waiting":
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    instance.pause()
+    assert instance.status().status == "paused"
+    time.sleep(0.25)
+    assert instance.status().status == "paused" and probe.hits["b"] == 0  # the wake-up did not run it
+    instance.resume()
+    assert instance.wait(timeout=5).output == "done"
+    assert probe.hits == {"a": 1, "b": 1}
+
+    instance.restart(from_step="b")  # keeps "a" and the sleep, runs "b" again
+    assert instance.wait(timeout=5).output == "done"
+    assert probe.hits == {"a": 1, "b": 2}
+    instance.restart()
+    assert instance.wait(timeout=5).output == "done"
+    assert probe.hits == {"a": 2, "b": 3}
+
+    with pytest.raises(InstanceStateError):
+        instance.terminate()  # complete
+    instance.delete()
+    with pytest.raises(InstanceNotFoundError):
+        engine.get("inst-1")
+
+
+def test_terminate_stops_a_waiting_instance(engine: Engine) -> None:
+    status = engine.create(
+        tenant="t",
+        code={"wf.js": HEADER + "export class Flow extends WorkflowEntrypoint { async run(e, step) {"
+              " await step.sleep('long', '1 hour'); } }"},
+        entrypoint="Flow",
+    )  # fmt: skip
+    deadline = time.monotonic() + 5
+    while status.status().status != "waiting":
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    status.terminate()
+    assert status.wait(timeout=1).status == "terminated"
+    with pytest.raises(InstanceStateError):
+        status.send_event("x")
+
+
+def test_batch_creation_is_all_or_nothing(engine: Engine) -> None:
+    code = {"wf.js": HEADER + "export class Flow extends WorkflowEntrypoint { async run(e) { return e.payload; } }"}
+    made = engine.create_batch([{"tenant": "t", "code": code, "entrypoint": "Flow", "params": i} for i in range(5)])
+    assert sorted(i.wait(10).output for i in made) == [0, 1, 2, 3, 4]
+    with pytest.raises(InstanceExistsError):
+        engine.create_batch(
+            [{"tenant": "t", "code": code, "entrypoint": "Flow", "id": x} for x in ("new-1", made[0].id)]
+        )
+    with pytest.raises(InstanceNotFoundError):
+        engine.get("new-1")
+
+
+def test_bad_code_is_a_load_error_at_create(engine: Engine) -> None:
+    with pytest.raises(dynisolate.LoadError, match="wf.js:1"):
+        engine.create(tenant="t", code={"wf.js": "export class {"}, entrypoint="Flow")
