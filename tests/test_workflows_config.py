@@ -37,7 +37,12 @@ def test_bad_durations(value: object) -> None:
 
 def test_defaults_are_cloudflares() -> None:
     config = StepConfig.parse("s", None)
-    assert (config.limit, config.delay_ms, config.backoff, config.timeout_ms) == (5, 10_000, "exponential", 600_000)
+    assert (config.limit, config.delay_ms, config.backoff, config.timeout_ms) == (
+        5,
+        10_000,
+        "exponential",
+        600_000,
+    )
     partial = StepConfig.parse("s", {"retries": {"limit": 2}})
     assert (partial.limit, partial.delay_ms, partial.backoff) == (2, 10_000, "exponential")
 

@@ -39,13 +39,20 @@ def probe() -> Probe:
 @pytest.fixture
 def engine(loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
     with Engine(
-        ":memory:", loader=loader, env_factory=lambda tenant, metadata: {"PROBE": probe}, workers=2, poll_s=0.01
+        ":memory:",
+        loader=loader,
+        env_factory=lambda tenant, metadata: {"PROBE": probe},
+        workers=2,
+        poll_s=0.01,
     ) as engine:
         yield engine
 
 
 def run(engine: Engine, body: str, params: Any = None, **kwargs: Any) -> dynisolate.workflows.InstanceStatus:
-    code = {"wf.js": HEADER + f"export class Flow extends WorkflowEntrypoint {{ async run(event, step) {{ {body} }} }}"}
+    code = {
+        "wf.js": HEADER
+        + f"export class Flow extends WorkflowEntrypoint {{ async run(event, step) {{ {body} }} }}"
+    }
     instance = engine.create(tenant="t", code=code, entrypoint="Flow", params=params, **kwargs)
     return instance.wait(timeout=20)
 
@@ -57,7 +64,8 @@ def test_steps_run_once_and_replay_after_a_sleep(engine: Engine, probe: Probe) -
         const a = await step.do("a", async () => (await this.env.PROBE.hit("a"), event.payload.n + 1));
         await step.sleep("nap", 30);
         const b = await step.do("b", async () => (await this.env.PROBE.hit("b"), a * 10));
-        return { a, b, id: event.instanceId, name: event.workflowName, stamp: event.timestamp instanceof Date };
+        const stamp = event.timestamp instanceof Date;
+        return { a, b, id: event.instanceId, name: event.workflowName, stamp };
         """,
         params={"n": 1},
         id="replayed",
@@ -78,7 +86,8 @@ def test_retries_count_attempts_and_back_off(engine: Engine, probe: Probe) -> No
     status = run(
         engine,
         """
-        return await step.do("flaky", { retries: { limit: 3, delay: 20, backoff: "exponential" } }, async (ctx) => {
+        const config = { retries: { limit: 3, delay: 20, backoff: "exponential" } };
+        return await step.do("flaky", config, async (ctx) => {
           const n = await this.env.PROBE.hit("flaky");
           if (n < 4) throw new Error("try " + n);
           return { attempt: ctx.attempt, count: ctx.step.count };
@@ -109,7 +118,10 @@ def test_exhausted_retries_fail_the_step_and_the_error_replays(engine: Engine, p
     )
     assert status.output == "TypeError: no luck"
     assert probe.hits["doomed"] == 2  # limit + 1 attempts, none on replay
-    assert status.steps[0].state == "errored" and status.steps[0].error == {"name": "TypeError", "message": "no luck"}
+    assert status.steps[0].state == "errored" and status.steps[0].error == {
+        "name": "TypeError",
+        "message": "no luck",
+    }
 
 
 def test_non_retryable_error_stops_retries_and_errors_the_instance(engine: Engine, probe: Probe) -> None:
@@ -164,7 +176,8 @@ def test_events_are_buffered_per_type_in_order(engine: Engine) -> None:
             const first = await step.waitForEvent("one", { type: "vote" });
             const second = await step.waitForEvent("two", { type: "vote" });
             const other = await step.waitForEvent("three", { type: "close", timeout: "1 minute" });
-            return [first.payload, second.payload, other.payload, first.type, first.timestamp instanceof Date];
+            const stamp = first.timestamp instanceof Date;
+            return [first.payload, second.payload, other.payload, first.type, stamp];
         } }"""
     }
     instance = engine.create(tenant="t", code=code, entrypoint="Flow")
@@ -223,7 +236,9 @@ def test_bad_step_config_is_refused(engine: Engine) -> None:
 
 def test_divergence_from_history_is_a_non_determinism_error(loader: dynisolate.Loader) -> None:
     variant = ["charge"]
-    with Engine(":memory:", loader=loader, env_factory=lambda t, m: {"STEP": variant[0]}, poll_s=0.01) as engine:
+    with Engine(
+        ":memory:", loader=loader, env_factory=lambda t, m: {"STEP": variant[0]}, poll_s=0.01
+    ) as engine:
         code = {
             "wf.js": HEADER
             + """export class Flow extends WorkflowEntrypoint { async run(event, step) {
@@ -384,8 +399,13 @@ def test_terminate_stops_a_waiting_instance(engine: Engine) -> None:
 
 
 def test_batch_creation_is_all_or_nothing(engine: Engine) -> None:
-    code = {"wf.js": HEADER + "export class Flow extends WorkflowEntrypoint { async run(e) { return e.payload; } }"}
-    made = engine.create_batch([{"tenant": "t", "code": code, "entrypoint": "Flow", "params": i} for i in range(5)])
+    code = {
+        "wf.js": HEADER
+        + "export class Flow extends WorkflowEntrypoint { async run(e) { return e.payload; } }"
+    }
+    made = engine.create_batch(
+        [{"tenant": "t", "code": code, "entrypoint": "Flow", "params": i} for i in range(5)]
+    )
     assert sorted(i.wait(10).output for i in made) == [0, 1, 2, 3, 4]
     with pytest.raises(InstanceExistsError):
         engine.create_batch(

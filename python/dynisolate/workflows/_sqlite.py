@@ -249,7 +249,9 @@ class SqliteStore:
             ).fetchone()
         return _instance(row)
 
-    def commit_step(self, id: str, generation: int, step: StepRow, event_seq: int | None = None) -> str | None:
+    def commit_step(
+        self, id: str, generation: int, step: StepRow, event_seq: int | None = None
+    ) -> str | None:
         # One statement (one commit) in the common case: the step row goes in only while this run
         # still holds the instance, and the instance's status comes back for the pause check.
         values = (

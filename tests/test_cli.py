@@ -1,0 +1,40 @@
+"""`dynisolate workflows ...` against a database file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dynisolate._cli import main
+from dynisolate.workflows import Engine, Step, WorkflowEvent
+
+
+def waiter(event: WorkflowEvent, step: Step) -> object:
+    step.do("prepare", lambda: "ready")
+    return step.wait_for_event("go", "go")["payload"]
+
+
+def test_list_show_send_event(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "cli.db")
+    engine = Engine(db, workflows={"waiter": waiter})
+    engine.create(tenant="acme", entrypoint="waiter", id="wf-1")
+    engine.drain()
+    assert main(["workflows", "--db", db, "list"]) == 0
+    assert "wf-1\tacme\twaiter\twaiting" in capsys.readouterr().out
+    assert main(["workflows", "--db", db, "show", "wf-1"]) == 0
+    shown = capsys.readouterr().out
+    assert "status    waiting" in shown and "prepare" in shown and "complete" in shown
+    assert main(["workflows", "--db", db, "send-event", "wf-1", "go", json.dumps({"n": 1})]) == 0
+    engine.drain()
+    assert main(["workflows", "--db", db, "show", "wf-1"]) == 0
+    assert 'output    {"n": 1}' in capsys.readouterr().out
+    for command in ("pause", "resume", "terminate"):
+        assert main(["workflows", "--db", db, command, "missing"]) == 1
+        assert "InstanceNotFoundError" in capsys.readouterr().err
+    assert main(["workflows", "--db", db, "terminate", "wf-1"]) == 1  # complete
+    assert "InstanceStateError" in capsys.readouterr().err
+    assert main(["workflows", "--db", db, "restart", "wf-1", "--from-step", "go"]) == 0
+    assert engine.get("wf-1").status().status == "queued"
+    engine.close()

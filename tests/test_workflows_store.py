@@ -1,0 +1,120 @@
+"""The SQLite store and scheduler: fencing, fair claims across tenants, per-tenant concurrency,
+recovery of dead workers' leases, and wake-ups on time."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from dynisolate.workflows import Engine, Step, WorkflowEvent
+from dynisolate.workflows._store import StepRow
+
+
+def idle(event: WorkflowEvent, step: Step) -> str:
+    return "done"
+
+
+def napper(event: WorkflowEvent, step: Step) -> float:
+    step.sleep("nap", event.payload)
+    return time.time()
+
+
+def rows(engine: Engine, tenant: str, n: int) -> list[dict[str, object]]:
+    return [{"tenant": tenant, "entrypoint": "idle"} for _ in range(n)]
+
+
+def test_a_busy_tenant_does_not_starve_another(tmp_path: Path) -> None:
+    engine = Engine(str(tmp_path / "fair.db"), workflows={"idle": idle}, synchronous="normal")
+    for _ in range(10):
+        engine.create_batch(rows(engine, "big", 1_000))
+    small = engine.create(tenant="small", entrypoint="idle")
+    claims = [engine._store.claim("me", time.time(), time.time() + 10) for _ in range(3)]
+    assert small.id in [c.id for c in claims if c is not None]  # within the first scheduling rounds
+    engine.close()
+
+
+def test_tenant_concurrency_limit(tmp_path: Path) -> None:
+    engine = Engine(str(tmp_path / "limit.db"), workflows={"idle": idle})
+    engine.set_tenant_limit("capped", 1)
+    engine.create_batch(rows(engine, "capped", 3) + rows(engine, "free", 2))
+    now = time.time()
+    claimed = [engine._store.claim("me", now, now + 10) for _ in range(5)]
+    tenants = [c.tenant for c in claimed if c is not None]
+    assert tenants.count("capped") == 1 and tenants.count("free") == 2
+    engine.close()
+
+
+def test_a_fenced_run_writes_nothing(tmp_path: Path) -> None:
+    engine = Engine(str(tmp_path / "fence.db"), workflows={"idle": idle})
+    instance = engine.create(tenant="t", entrypoint="idle")
+    row = engine._store.claim("me", time.time(), time.time() + 10)
+    assert row is not None
+    instance.terminate()
+    step = StepRow("s#1", "do", "s", 1, 1, False, "complete", 1, "1", started_at=time.time())
+    assert engine._store.commit_step(row.id, row.generation, step) is None
+    assert engine._store.release(row.id, row.generation, "complete", output="1") is False
+    assert instance.status().status == "terminated" and instance.status().steps == []
+    engine.close()
+
+
+def test_expired_leases_are_recovered(tmp_path: Path) -> None:
+    engine = Engine(str(tmp_path / "lease.db"), workflows={"idle": idle})
+    instance = engine.create(tenant="t", entrypoint="idle")
+    assert engine._store.claim("elsewhere@1:x", time.time(), time.time() + 0.05) is not None
+    assert engine.drain(1) == 0  # the lease still holds
+    time.sleep(0.1)
+    assert engine.drain(5) == 1
+    assert instance.status().status == "complete"
+    engine.close()
+
+
+def test_sleeping_instances_wake_on_time(tmp_path: Path) -> None:
+    with Engine(str(tmp_path / "wake.db"), workflows={"napper": napper}, workers=2) as engine:
+        started = time.time()
+        late = []
+        instances = [engine.create(tenant="t", entrypoint="napper", params=ms) for ms in (100, 250, 400)]
+        for ms, instance in zip((100, 250, 400), instances, strict=True):
+            woke = instance.wait(timeout=5).output
+            late.append(woke - (started + ms / 1000))
+    assert all(-0.01 < lag < 0.05 for lag in late), late
+
+
+def test_work_from_another_engine_is_picked_up(tmp_path: Path) -> None:
+    db = str(tmp_path / "shared.db")
+    with Engine(db, workflows={"idle": idle}, poll_s=0.02):
+        creator = Engine(db, workflows={"idle": idle})
+        instance = creator.create(tenant="t", entrypoint="idle")
+        assert instance.wait(timeout=5).output == "done"
+        creator.close()
+
+
+def test_the_engine_waits_without_spinning(tmp_path: Path) -> None:
+    with Engine(str(tmp_path / "idle.db"), workflows={"napper": napper}, workers=4):
+        before = time.process_time()
+        time.sleep(0.5)
+        used = time.process_time() - before
+    assert used < 0.1, f"an idle engine used {used:.3f} s of CPU in 0.5 s"
+
+
+@pytest.mark.parametrize("synchronous", ["sometimes", "OFF"])
+def test_bad_synchronous_setting(tmp_path: Path, synchronous: str) -> None:
+    from dynisolate import ConfigError
+
+    with pytest.raises(ConfigError):
+        Engine(str(tmp_path / "x.db"), synchronous=synchronous)
+
+
+def test_postgres_urls_are_not_yet_served() -> None:
+    from dynisolate import ConfigError
+
+    with pytest.raises(ConfigError, match="no store"):
+        Engine("postgresql://localhost/db")
+
+
+def test_engine_threads_stop(tmp_path: Path) -> None:
+    engine = Engine(str(tmp_path / "stop.db"), workflows={"idle": idle}).start()
+    engine.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("dynisolate-workflows")]
