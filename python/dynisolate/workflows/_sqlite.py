@@ -217,37 +217,49 @@ class SqliteStore:
 
     # ---- running ----
 
-    def claim(self, owner: str, now: float, lease_until: float) -> InstanceRow | None:
+    def claim(self, owner: str, now: float, lease_until: float, limit: int = 1) -> list[InstanceRow]:
         with self._write() as conn:
-            # Per tenant with room under its max_running, its earliest due instance; then the
-            # tenant served longest ago.
+            # The tenant served longest ago among those with a due instance and room under their
+            # max_running; then up to `limit` of its due instances, earliest first.
             found = conn.execute(
-                f"""SELECT c.tenant, c.id FROM (
-                        SELECT t.tenant, t.served, t.max_running,
-                            (SELECT i.id FROM instances i
-                             WHERE i.tenant = t.tenant AND i.status IN ('queued', 'waiting')
-                                 AND i.wake_at <= ?1
-                             ORDER BY i.wake_at LIMIT 1) AS id
-                        FROM tenants t) AS c
-                    WHERE c.id IS NOT NULL AND (c.max_running IS NULL OR c.max_running > (
-                        SELECT COUNT(*) FROM instances r WHERE r.tenant = c.tenant AND r.{_LEASED}))
+                f"""SELECT c.tenant, c.room FROM (
+                        SELECT t.tenant, t.served,
+                            t.max_running - (SELECT COUNT(*) FROM instances r
+                                             WHERE r.tenant = t.tenant AND r.{_LEASED}) AS room
+                        FROM tenants t
+                        WHERE EXISTS (SELECT 1 FROM instances i
+                                      WHERE i.tenant = t.tenant AND i.status IN ('queued', 'waiting')
+                                          AND i.wake_at <= ?1)) AS c
+                    WHERE c.room IS NULL OR c.room > 0
                     ORDER BY c.served LIMIT 1""",
                 (now,),
             ).fetchone()
             if found is None:
-                return None
-            tenant, id = found
+                return []
+            tenant, room = found
             conn.execute(
                 "UPDATE tenants SET served = (SELECT MAX(served) FROM tenants) + 1 WHERE tenant = ?",
                 (tenant,),
             )
+            rows = conn.execute(
+                f"""UPDATE instances SET status = 'running', owner = ?1, lease_until = ?2,
+                        generation = generation + 1, updated_at = ?3
+                    WHERE id IN (SELECT id FROM instances
+                                 WHERE tenant = ?4 AND status IN ('queued', 'waiting') AND wake_at <= ?3
+                                 ORDER BY wake_at LIMIT ?5)
+                    RETURNING {_INSTANCE_COLUMNS}""",
+                (owner, lease_until, now, tenant, limit if room is None else min(limit, room)),
+            ).fetchall()
+        rows.sort(key=lambda r: r[8])  # RETURNING order is unspecified: earliest due first
+        return [_instance(r) for r in rows]
+
+    def holds(self, id: str, generation: int) -> bool:
+        with self._read() as conn:
             row = conn.execute(
-                f"""UPDATE instances SET status = 'running', owner = ?, lease_until = ?,
-                        generation = generation + 1, updated_at = ?
-                    WHERE id = ? RETURNING {_INSTANCE_COLUMNS}""",
-                (owner, lease_until, now, id),
+                "SELECT 1 FROM instances WHERE id = ? AND generation = ? AND status = 'running'",
+                (id, generation),
             ).fetchone()
-        return _instance(row)
+        return row is not None
 
     def commit_step(
         self, id: str, generation: int, step: StepRow, event_seq: int | None = None

@@ -85,9 +85,12 @@ class Store(Protocol):
 
     def events(self, id: str) -> list[EventRow]: ...
 
-    def claim(self, owner: str, now: float, lease_until: float) -> InstanceRow | None:
-        """Leases one runnable instance, fairly across tenants (the tenant served longest ago
-        first) and within each tenant's `max_running`; bumps its generation."""
+    def claim(self, owner: str, now: float, lease_until: float, limit: int = 1) -> list[InstanceRow]:
+        """Leases up to `limit` runnable instances of one tenant, chosen fairly (the tenant served
+        longest ago first) within its `max_running`; bumps their generations."""
+
+    def holds(self, id: str, generation: int) -> bool:
+        """Whether a claim is still current and running (not paused, terminated, taken over)."""
 
     def commit_step(
         self, id: str, generation: int, step: StepRow, event_seq: int | None = None
