@@ -11,12 +11,16 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ..exceptions import ConfigError, InstanceExistsError, InstanceNotFoundError, InstanceStateError
+from ._group_commit import GroupCommit
 from ._store import FINISHED, EventRow, InstanceRow, StepRow
+
+T = TypeVar("T")
 
 __all__ = ["SqliteStore"]
 
@@ -35,7 +39,6 @@ CREATE INDEX IF NOT EXISTS instances_ready ON instances (tenant, wake_at)
 CREATE INDEX IF NOT EXISTS instances_wake ON instances (wake_at) WHERE status IN ('queued', 'waiting');
 CREATE INDEX IF NOT EXISTS instances_leased ON instances (owner)
     WHERE status IN ('running', 'waitingForPause');
-CREATE INDEX IF NOT EXISTS instances_status ON instances (status, created_at);
 CREATE TABLE IF NOT EXISTS steps (
     instance TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
     count INTEGER NOT NULL, position INTEGER NOT NULL, concurrent INTEGER NOT NULL,
@@ -90,6 +93,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
+        self._group = GroupCommit(self._writer, self._lock)
         self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
@@ -112,23 +116,17 @@ class SqliteStore:
             conn = self._local.conn = self._connect()
         yield conn
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def _write(self, fn: Callable[[sqlite3.Connection], T], single: bool = False) -> T:
+        """Runs `fn(conn)` in a write transaction, committed with other threads' writes."""
+        return self._group.run(fn, single)
 
     # ---- code bundles ----
 
     def put_bundle(self, hash: str, blob: bytes) -> None:
-        with self._write() as conn:
+        def write(conn: sqlite3.Connection) -> Any:
             conn.execute("INSERT OR IGNORE INTO bundles (hash, blob) VALUES (?, ?)", (hash, blob))
+
+        return self._write(write)
 
     def get_bundle(self, hash: str) -> bytes | None:
         with self._read() as conn:
@@ -138,7 +136,7 @@ class SqliteStore:
     # ---- instances ----
 
     def create(self, rows: list[InstanceRow]) -> None:
-        with self._write() as conn:
+        def write(conn: sqlite3.Connection) -> Any:
             conn.executemany(
                 "INSERT OR IGNORE INTO tenants (tenant) VALUES (?)", sorted({(r.tenant,) for r in rows})
             )
@@ -160,6 +158,8 @@ class SqliteStore:
                 error = InstanceExistsError(f"a workflow instance with id {duplicate!r} already exists")
                 error.id = duplicate
                 raise error from None
+
+        return self._write(write)
 
     def get(self, id: str) -> InstanceRow | None:
         with self._read() as conn:
@@ -218,7 +218,7 @@ class SqliteStore:
     # ---- running ----
 
     def claim(self, owner: str, now: float, lease_until: float, limit: int = 1) -> list[InstanceRow]:
-        with self._write() as conn:
+        def write(conn: sqlite3.Connection) -> Any:
             # The tenant served longest ago among those with a due instance and room under their
             # max_running; then up to `limit` of its due instances, earliest first.
             found = conn.execute(
@@ -250,6 +250,9 @@ class SqliteStore:
                     RETURNING {_INSTANCE_COLUMNS}""",
                 (owner, lease_until, now, tenant, limit if room is None else min(limit, room)),
             ).fetchall()
+            return rows
+
+        rows: list[tuple[object, ...]] = self._write(write)
         rows.sort(key=lambda r: r[8])  # RETURNING order is unspecified: earliest due first
         return [_instance(r) for r in rows]
 
@@ -288,14 +291,15 @@ class SqliteStore:
                   SELECT {", ".join("?" * 16)} WHERE EXISTS (
                       SELECT 1 FROM instances WHERE id = ? AND generation = ? AND {_LEASED})
                   RETURNING (SELECT status FROM instances WHERE id = ?)"""
-        if event_seq is None:
-            with self._lock:
-                row = self._writer.execute(sql, (*values, id, generation, id)).fetchone()
-        else:
-            with self._write() as conn:
-                row = conn.execute(sql, (*values, id, generation, id)).fetchone()
-                if row is not None:
-                    conn.execute("UPDATE events SET consumed_by = ? WHERE seq = ?", (step.key, event_seq))
+
+        def write(conn: sqlite3.Connection) -> Any:
+            # fetchall, not fetchone: the statement must be finished before its transaction ends
+            row = next(iter(conn.execute(sql, (*values, id, generation, id)).fetchall()), None)
+            if row is not None and event_seq is not None:
+                conn.execute("UPDATE events SET consumed_by = ? WHERE seq = ?", (step.key, event_seq))
+            return row
+
+        row = self._write(write, single=event_seq is None)
         return None if row is None else str(row[0])
 
     def release(
@@ -309,8 +313,10 @@ class SqliteStore:
         error: tuple[str, str] | None = None,
     ) -> bool:
         name, message = error if error is not None else (None, None)
-        with self._lock:
-            row = self._writer.execute(
+        args = (status, wake_at, waiting_for, output, name, message, id, time.time(), generation)
+
+        def write(conn: sqlite3.Connection) -> Any:
+            return conn.execute(
                 f"""UPDATE instances SET
                         status = CASE WHEN status = 'waitingForPause' AND ?1 = 'waiting' THEN 'paused'
                                       ELSE ?1 END,
@@ -322,20 +328,24 @@ class SqliteStore:
                         waiting_for = ?3, output = ?4, error_name = ?5, error_message = ?6,
                         owner = NULL, lease_until = NULL, updated_at = ?8
                     WHERE id = ?7 AND generation = ?9 AND {_LEASED} RETURNING 1""",
-                (status, wake_at, waiting_for, output, name, message, id, time.time(), generation),
-            ).fetchone()
-        return row is not None
+                args,
+            ).fetchall()
+
+        return bool(self._write(write, single=True))
 
     def renew(self, owner: str, lease_until: float) -> None:
-        with self._write() as conn:
+        def write(conn: sqlite3.Connection) -> Any:
             conn.execute(
                 f"UPDATE instances SET lease_until = ? WHERE owner = ? AND {_LEASED}", (lease_until, owner)
             )
 
+        return self._write(write)
+
     def reap(self, now: float, dead_owners: list[str]) -> int:
         marks = ", ".join("?" * len(dead_owners))
         dead = f" OR owner IN ({marks})" if dead_owners else ""
-        with self._write() as conn:
+
+        def write(conn: sqlite3.Connection) -> Any:
             cursor = conn.execute(
                 f"""UPDATE instances SET
                         status = CASE status WHEN 'waitingForPause' THEN 'paused' ELSE 'queued' END,
@@ -344,6 +354,8 @@ class SqliteStore:
                 (now, now, *dead_owners),
             )
             return cursor.rowcount
+
+        return self._write(write)
 
     def owners(self) -> list[str]:
         with self._read() as conn:
@@ -357,12 +369,14 @@ class SqliteStore:
         return None if row[0] is None else float(row[0])
 
     def set_tenant_limit(self, tenant: str, max_running: int | None) -> None:
-        with self._write() as conn:
+        def write(conn: sqlite3.Connection) -> Any:
             conn.execute(
                 "INSERT INTO tenants (tenant, max_running) VALUES (?, ?) "
                 "ON CONFLICT (tenant) DO UPDATE SET max_running = excluded.max_running",
                 (tenant, max_running),
             )
+
+        return self._write(write)
 
     # ---- operator actions ----
 
@@ -375,7 +389,7 @@ class SqliteStore:
         return row[0], row[1]
 
     def send_event(self, id: str, type: str, payload: str, now: float) -> None:
-        with self._write() as conn:
+        def write(conn: sqlite3.Connection) -> Any:
             status, waiting_for = self._status(conn, id)
             if status in FINISHED:
                 raise _state_error(id, status, "receive events")
@@ -386,8 +400,10 @@ class SqliteStore:
             if status == "waiting" and waiting_for in (type, "*"):
                 conn.execute("UPDATE instances SET wake_at = ?, updated_at = ? WHERE id = ?", (now, now, id))
 
+        return self._write(write)
+
     def transition(self, id: str, op: str, now: float) -> str:
-        with self._write() as conn:
+        def write(conn: sqlite3.Connection) -> Any:
             status, _ = self._status(conn, id)
             new = _TRANSITIONS[op].get(status)
             if new is None:
@@ -402,8 +418,10 @@ class SqliteStore:
             conn.execute(f"UPDATE instances SET status = ?, updated_at = ?{wake}{fence} WHERE id = ?", args)
             return new
 
+        return self._write(write)
+
     def restart(self, id: str, from_position: int | None, now: float) -> None:
-        with self._write() as conn:
+        def write(conn: sqlite3.Connection) -> Any:
             self._status(conn, id)
             position = -1 if from_position is None else from_position
             conn.execute(
@@ -420,12 +438,16 @@ class SqliteStore:
                 (now, now, id),
             )
 
+        return self._write(write)
+
     def delete(self, id: str) -> None:
-        with self._write() as conn:
+        def write(conn: sqlite3.Connection) -> Any:
             self._status(conn, id)
             conn.execute("DELETE FROM steps WHERE instance = ?", (id,))
             conn.execute("DELETE FROM events WHERE instance = ?", (id,))
             conn.execute("DELETE FROM instances WHERE id = ?", (id,))
+
+        return self._write(write)
 
     def close(self) -> None:
         with self._lock:
