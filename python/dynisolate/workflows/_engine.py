@@ -115,6 +115,9 @@ class Engine:
         self._bundles: OrderedDict[str, tuple[str, dict[str, str]]] = OrderedDict()
         self._bundles_lock = threading.Lock()
         self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s)
+        # Counts runs that ended in this process, so `Instance.wait` wakes at once for them.
+        self._runs_ended = threading.Condition()
+        self.runs_ended = 0
 
     # ---- code ----
 
@@ -313,7 +316,15 @@ class Engine:
         self.close()
 
     def _run(self, row: InstanceRow) -> None:
-        """Replays `row` once, until it completes, fails or suspends."""
+        """Replays `row` once, until it completes, fails or suspends; then wakes `Instance.wait`."""
+        try:
+            self._replay(row)
+        finally:
+            with self._runs_ended:
+                self.runs_ended += 1
+                self._runs_ended.notify_all()
+
+    def _replay(self, row: InstanceRow) -> None:
         replay = Replay(self._store, row, self._store.steps(row.id), self.max_steps, self.max_payload_bytes)
         try:
             value = self._invoke(row, replay)

@@ -121,17 +121,26 @@ class Instance:
         """Deletes the instance and its history; a run in progress stops at its next step call."""
         self._engine._store.delete(self.id)
 
-    def wait(self, timeout: float | None = None, poll_s: float = 0.005) -> InstanceStatus:
+    def wait(self, timeout: float | None = None, poll_s: float = 0.05) -> InstanceStatus:
         """Blocks until the instance finishes (complete, errored or terminated) and returns its
-        status. Raises TimeoutError after `timeout` seconds."""
+        status. Runs in this process wake it at once; runs in other processes are seen within
+        `poll_s`. Raises TimeoutError after `timeout` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        ended = self._engine._runs_ended
         while True:
+            with ended:
+                seen = self._engine.runs_ended
             status = self.status()
             if status.finished:
                 return status
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"workflow instance {self.id!r} is still {status.status}")
-            time.sleep(poll_s)
+            wait = poll_s
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    raise TimeoutError(f"workflow instance {self.id!r} is still {status.status}")
+            with ended:
+                if self._engine.runs_ended == seen:
+                    ended.wait(wait)
 
     def __repr__(self) -> str:
         return f"<dynisolate.workflows.Instance {self.id!r}>"
