@@ -92,6 +92,7 @@ def bench(session: nox.Session) -> None:
         "wasmtime>=40",
         "quickjs>=1.19",
         "mini-racer>=0.14",
+        "dbos>=3.4",
         release=True,
     )
     session.run(

@@ -418,3 +418,16 @@ def test_batch_creation_is_all_or_nothing(engine: Engine) -> None:
 def test_bad_code_is_a_load_error_at_create(engine: Engine) -> None:
     with pytest.raises(dynisolate.LoadError, match="wf.js:1"):
         engine.create(tenant="t", code={"wf.js": "export class {"}, entrypoint="Flow")
+
+
+def test_events_in_one_batch_are_all_or_nothing(engine: Engine) -> None:
+    code = {
+        "wf.js": HEADER + "export class Flow extends WorkflowEntrypoint { async run(e, step) {"
+        " return (await step.waitForEvent('w', { type: 'go' })).payload; } }"
+    }
+    instances = engine.create_batch([{"tenant": "t", "code": code, "entrypoint": "Flow"} for _ in range(3)])
+    with pytest.raises(InstanceNotFoundError):
+        engine.send_events([(instances[0].id, "go", 0), ("missing", "go", 1)])
+    assert engine._store.events(instances[0].id) == []
+    engine.send_events([(instance.id, "go", n) for n, instance in enumerate(instances)])
+    assert [instance.wait(timeout=10).output for instance in instances] == [0, 1, 2]

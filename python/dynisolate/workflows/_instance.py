@@ -115,7 +115,7 @@ class Instance:
     def send_event(self, type: str, payload: Any = None) -> None:
         """Delivers an event; it is committed before this returns, buffered per type until a
         `wait_for_event` of that type takes it, and wakes the instance if it waits for it."""
-        self._engine._send_event(self.id, type, payload)
+        self._engine.send_events([(self.id, type, payload)])
 
     def delete(self) -> None:
         """Deletes the instance and its history; a run in progress stops at its next step call."""

@@ -388,17 +388,20 @@ class SqliteStore:
             raise error
         return row[0], row[1]
 
-    def send_event(self, id: str, type: str, payload: str, now: float) -> None:
+    def send_events(self, events: list[tuple[str, str, str]], now: float) -> None:
         def write(conn: sqlite3.Connection) -> Any:
-            status, waiting_for = self._status(conn, id)
-            if status in FINISHED:
-                raise _state_error(id, status, "receive events")
-            conn.execute(
-                "INSERT INTO events (instance, type, payload, timestamp) VALUES (?, ?, ?, ?)",
-                (id, type, payload, now),
-            )
-            if status == "waiting" and waiting_for in (type, "*"):
-                conn.execute("UPDATE instances SET wake_at = ?, updated_at = ? WHERE id = ?", (now, now, id))
+            for id, type, payload in events:
+                status, waiting_for = self._status(conn, id)
+                if status in FINISHED:
+                    raise _state_error(id, status, "receive events")
+                conn.execute(
+                    "INSERT INTO events (instance, type, payload, timestamp) VALUES (?, ?, ?, ?)",
+                    (id, type, payload, now),
+                )
+                if status == "waiting" and waiting_for in (type, "*"):
+                    conn.execute(
+                        "UPDATE instances SET wake_at = ?, updated_at = ? WHERE id = ?", (now, now, id)
+                    )
 
         return self._write(write)
 

@@ -126,8 +126,9 @@ class Store(Protocol):
 
     def set_tenant_limit(self, tenant: str, max_running: int | None) -> None: ...
 
-    def send_event(self, id: str, type: str, payload: str, now: float) -> None:
-        """Buffers an event (committed on return) and wakes the instance if it waits for `type`."""
+    def send_events(self, events: list[tuple[str, str, str]], now: float) -> None:
+        """Buffers (id, type, payload) events, all or none (committed on return), and wakes each
+        instance that waits for its event's type."""
 
     def transition(self, id: str, op: str, now: float) -> str:
         """pause, resume or terminate; returns the new status (raises InstanceStateError)."""
