@@ -1,5 +1,6 @@
 """Collects the figures of every benchmark and prints them side by side at the end: the core
-table (test_isolate.py) and the JavaScript table (test_js.py)."""
+table (test_isolate.py), the JavaScript table (test_js.py) and the durable-workflow table
+(test_workflows.py)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,25 @@ JS_ROWS = [
 ]
 
 
+# The durable-workflow table: dynisolate against DBOS.
+WF_FIGURES: dict[str, dict[str, float]] = defaultdict(dict)
+WF_NOTES: list[str] = []
+WF_ROWS = [
+    ("throughput_per_s", "throughput, 2,000 workflows of 3 steps", "/s", "≥ 10x DBOS and ≥ 2,000/s", False),
+    ("latency_median_ms", "one workflow, median", "ms", "≤ 1 ms", True),
+    ("latency_p99_ms", "one workflow, p99", "ms", "", True),
+    ("create_single_per_s", "creation, one at a time", "/s", "≥ 5,000/s", False),
+    ("create_batch_per_s", "creation, batches of 100", "/s", "≥ 20,000/s", False),
+    ("waiting", "instances waiting for an event at once", "", "50,000", False),
+    ("rss_growth_mib", "memory growth with all of them waiting", "MiB", "< 1 GiB", True),
+    ("rss_per_waiting_bytes", "memory per waiting instance", "B", "", True),
+    ("park_per_s", "instances brought to their wait", "/s", "", False),
+    ("send_s", "sending the events to all", "s", "", True),
+    ("complete_after_events_s", "events sent to all complete", "s", "", True),
+    ("resume_per_s", "instances resumed and completed", "/s", "", False),
+]
+
+
 def memory_kib() -> tuple[int, int]:
     """(Rss, Private_Dirty) of this process, in KiB."""
     fields = {}
@@ -65,6 +85,16 @@ def memory_kib() -> tuple[int, int]:
 @pytest.fixture(scope="session")
 def figures() -> dict[str, dict[str, float]]:
     return FIGURES
+
+
+@pytest.fixture(scope="session")
+def wf_figures() -> dict[str, dict[str, float]]:
+    return WF_FIGURES
+
+
+@pytest.fixture(scope="session")
+def wf_notes() -> list[str]:
+    return WF_NOTES
 
 
 @pytest.fixture(scope="session")
@@ -151,9 +181,31 @@ def _js_table(write) -> None:  # type: ignore[no-untyped-def]
         write(f"- {note}")
 
 
+def _wf_table(write) -> None:  # type: ignore[no-untyped-def]
+    write("")
+    write(f"Durable workflows: dynisolate vs DBOS, SQLite synchronous=FULL on both, {_machine()}")
+    write("| measure | dynisolate | DBOS | ratio | target |")
+    write("|---|---|---|---|---|")
+    ours, peer = WF_FIGURES["dynisolate"], WF_FIGURES["DBOS"]
+    for key, label, unit, target, lower_better in WF_ROWS:
+        values = [ours.get(key), peer.get(key)]
+        if all(v is None for v in values):
+            continue
+        shown = [
+            "n/a" if v is None else f"{v:,.0f}" if unit in ("", "/s", "B") else f"{v:,.2f}" for v in values
+        ]
+        shown = [f"{v} {unit}".strip() if v != "n/a" else v for v in shown]
+        ratio = "" if key == "waiting" else _js_ratio(values[0], values[1], lower_better)
+        write(f"| {label} | {shown[0]} | {shown[1]} | {ratio} | {target} |")
+    for note in dict.fromkeys(WF_NOTES):
+        write(f"- {note}")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     write = terminalreporter.write_line
     if FIGURES:
         _core_table(write)
     if JS_FIGURES or JS_NOTES:
         _js_table(write)
+    if WF_FIGURES:
+        _wf_table(write)

@@ -431,3 +431,9 @@ def test_events_in_one_batch_are_all_or_nothing(engine: Engine) -> None:
     assert engine._store.events(instances[0].id) == []
     engine.send_events([(instance.id, "go", n) for n, instance in enumerate(instances)])
     assert [instance.wait(timeout=10).output for instance in instances] == [0, 1, 2]
+
+
+def test_missing_workflow_class_is_refused_at_create(engine: Engine) -> None:
+    code = {"wf.js": HEADER + "export class Flow extends WorkflowEntrypoint { async run() {} }"}
+    with pytest.raises(dynisolate.ExportNotFoundError):
+        engine.create(tenant="t", code=code, entrypoint="Other")

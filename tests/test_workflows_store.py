@@ -119,3 +119,20 @@ def test_engine_threads_stop(tmp_path: Path) -> None:
     engine = Engine(str(tmp_path / "stop.db"), workflows={"idle": idle}).start()
     engine.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("dynisolate-workflows")]
+
+
+def blocking(event: WorkflowEvent, step: Step) -> str:
+    return step.do("block", lambda: time.sleep(0.05) or "done")
+
+
+def test_stopping_hands_back_claims_not_started(tmp_path: Path) -> None:
+    db = str(tmp_path / "handback.db")
+    engine = Engine(db, workflows={"blocking": blocking}, workers=1)
+    instances = engine.create_batch([{"tenant": "t", "entrypoint": "blocking"} for _ in range(6)])
+    engine.start()
+    time.sleep(0.02)  # one run in progress, the rest of its claim batch waiting in this process
+    engine.close()
+    successor = Engine(db, workflows={"blocking": blocking})
+    successor.drain(10)  # no lease timeout to wait for
+    assert {i.id: successor.get(i.id).status().status for i in instances} == {i.id: "complete" for i in instances}
+    successor.close()

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from .._worker import Worker
 from ..exceptions import (
     ConfigError,
     DynisolateError,
+    ExportNotFoundError,
     GuestError,
     InstanceStateError,
     LoadError,
@@ -45,6 +47,13 @@ _MAX_CACHED_BUNDLES = 256
 
 EnvFactory = Callable[[str, Any], Mapping[str, Any] | None]
 PythonWorkflow = Callable[[WorkflowEvent, Step], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Bundle:
+    main: str
+    modules: dict[str, str]
+    workflows: frozenset[str]  # classes with a run method
 
 
 def _json(value: Any, what: str, limit: int) -> str:
@@ -83,7 +92,8 @@ class Engine:
         workflows: Python workflows by name: `run(event, step)` functions (trusted code).
         limits: Per-run budgets of JavaScript runs (default: 30 s, as Cloudflare's step CPU).
         loader: The loader whose pool runs the isolates (default: the shared one).
-        workers: Worker threads `start()` runs (default 4).
+        workers: Worker threads `start()` runs (default 8; runs release the GIL while the guest
+            runs and group commits gather more writes per sync with more threads).
         synchronous: "full" (every commit synced to disk) or "normal" (synced at checkpoints:
             safe against a process dying, not against the machine losing power).
         max_steps: `step.do` calls one instance may make (default 10,000, as Cloudflare's).
@@ -101,7 +111,7 @@ class Engine:
         workflows: Mapping[str, PythonWorkflow] | None = None,
         limits: Limits | None = None,
         loader: Loader | None = None,
-        workers: int = 4,
+        workers: int = 8,
         synchronous: str = "full",
         max_steps: int = 10_000,
         max_payload_bytes: int = _MIB,
@@ -120,7 +130,7 @@ class Engine:
         self._loader = loader
         self.max_steps = max_steps
         self.max_payload_bytes = max_payload_bytes
-        self._bundles: OrderedDict[str, tuple[str, dict[str, str]]] = OrderedDict()
+        self._bundles: OrderedDict[str, _Bundle] = OrderedDict()
         self._bundles_lock = threading.Lock()
         self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s)
         # Counts runs that ended in this process, so `Instance.wait` wakes at once for them.
@@ -150,19 +160,21 @@ class Engine:
         with self._bundles_lock:
             known = digest in self._bundles
         if not known:
-            self._loader_().load(dict(modules), main)  # syntax and import errors surface here
+            self._remember(digest, main, dict(modules))  # loads it: syntax and import errors surface here
             self._store.put_bundle(digest, blob)
-            self._remember(digest, main, dict(modules))
         return digest
 
-    def _remember(self, digest: str, main: str, modules: dict[str, str]) -> None:
+    def _remember(self, digest: str, main: str, modules: dict[str, str]) -> _Bundle:
+        exports = self._loader_().load(modules, main).exports
+        bundle = _Bundle(main, modules, frozenset(e[: -len(".run")] for e in exports if e.endswith(".run")))
         with self._bundles_lock:
-            self._bundles[digest] = (main, modules)
+            self._bundles[digest] = bundle
             self._bundles.move_to_end(digest)
             while len(self._bundles) > _MAX_CACHED_BUNDLES:
                 self._bundles.popitem(last=False)
+        return bundle
 
-    def _bundle(self, digest: str) -> tuple[str, dict[str, str]]:
+    def _bundle(self, digest: str) -> _Bundle:
         with self._bundles_lock:
             found = self._bundles.get(digest)
         if found is not None:
@@ -171,8 +183,7 @@ class Engine:
         if blob is None:
             raise LoadError(f"no workflow bundle with hash {digest!r} is stored")
         data = json.loads(blob)
-        self._remember(digest, data["main"], data["modules"])
-        return data["main"], data["modules"]
+        return self._remember(digest, data["main"], data["modules"])
 
     def _loader_(self) -> Loader:
         return self._loader if self._loader is not None else default_loader()
@@ -198,8 +209,7 @@ class Engine:
         that exact code for its whole life. Raises `InstanceExistsError` for a duplicate id.
         """
         row = self._new_row(tenant, entrypoint, code, params, id, metadata, main_module)
-        self._store.create([row])
-        self._scheduler.notify()
+        self._scheduler.take(self._store.create([row], self._scheduler.offer(1)))
         return Instance(self, row.id)
 
     def create_batch(self, items: Sequence[Mapping[str, Any]]) -> list[Instance]:
@@ -208,8 +218,7 @@ class Engine:
         if not items:
             raise ValueError("create_batch needs at least one item")
         rows = [self._new_row(**item) for item in items]
-        self._store.create(rows)
-        self._scheduler.notify()
+        self._scheduler.take(self._store.create(rows, self._scheduler.offer(len(rows))))
         return [Instance(self, row.id) for row in rows]
 
     def _new_row(
@@ -234,11 +243,12 @@ class Engine:
             if entrypoint not in self._workflows:
                 raise LoadError(f"no Python workflow is registered as {entrypoint!r}")
             bundle = None
-        elif isinstance(code, str):
-            self._bundle(code)
-            bundle = code
         else:
-            bundle = self.put_bundle(code, main_module)
+            bundle = code if isinstance(code, str) else self.put_bundle(code, main_module)
+            if entrypoint not in self._bundle(bundle).workflows:
+                error = ExportNotFoundError(f"the bundle has no class {entrypoint!r} with a run method")
+                error.export = entrypoint
+                raise error
         now = time.time()
         return InstanceRow(
             id=id,
@@ -385,11 +395,13 @@ class Engine:
             if hasattr(value, "__await__"):
                 raise TypeError("Python workflows are plain functions: run(event, step) must not be async")
             return value
-        main, modules = self._bundle(row.bundle)
+        code = self._bundle(row.bundle)
         env = None
         if self._env_factory is not None:
             env = self._env_factory(row.tenant, json.loads(row.metadata))
-        worker: Worker = self._loader_().load(modules, main, env, self._global_outbound, self._limits)
+        worker: Worker = self._loader_().load(
+            code.modules, code.main, env, self._global_outbound, self._limits
+        )
         event = {
             "payload": params,
             "timestamp": row.created_at * 1000,

@@ -127,17 +127,20 @@ class Instance:
         `poll_s`. Raises TimeoutError after `timeout` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
         ended = self._engine._runs_ended
+        store = self._engine._store
         while True:
             with ended:
                 seen = self._engine.runs_ended
-            status = self.status()
-            if status.finished:
-                return status
+            row = store.get(self.id)
+            if row is None:
+                return self.status()  # raises InstanceNotFoundError
+            if row.status in FINISHED:
+                return status_of(row, store.steps(self.id))
             wait = poll_s
             if deadline is not None:
                 wait = min(wait, deadline - time.monotonic())
                 if wait <= 0:
-                    raise TimeoutError(f"workflow instance {self.id!r} is still {status.status}")
+                    raise TimeoutError(f"workflow instance {self.id!r} is still {row.status}")
             with ended:
                 if self._engine.runs_ended == seen:
                     ended.wait(wait)

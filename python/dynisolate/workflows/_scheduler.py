@@ -60,12 +60,32 @@ class Scheduler:
         self._cond = threading.Condition()
         self._claim_lock = threading.Lock()
         self._ready: deque[InstanceRow] = deque()
+        self._idle = 0  # workers waiting for work
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def notify(self) -> None:
+    def notify(self, workers: int | None = None) -> None:
+        """Wakes `workers` idle workers (all by default) to look for work."""
         with self._cond:
-            self._cond.notify_all()
+            if workers is None:
+                self._cond.notify_all()
+            else:
+                self._cond.notify(workers)
+
+    def offer(self, count: int) -> tuple[str, float] | None:
+        """A claim (owner, lease end) for `count` instances being created, when at least as many
+        of this process's workers are idle (so nothing due waits in the store): they run without
+        a claim transaction, and without overtaking anything queued."""
+        if self._idle < count or self._stopping.is_set():
+            return None
+        return self.owner, time.time() + self._lease_s
+
+    def take(self, rows: list[InstanceRow]) -> None:
+        """Queues instances claimed at creation for this process's workers."""
+        if rows:
+            with self._claim_lock:
+                self._ready.extend(rows)
+        self.notify(max(1, len(rows)))
 
     def recover(self) -> int:
         """Takes back the instances of dead workers (expired leases, dead local processes)."""
@@ -87,7 +107,7 @@ class Scheduler:
                     row, fresh = batch[0], True
                     self._ready.extend(batch[1:])
                     if len(batch) > 1:
-                        self.notify()
+                        self.notify(len(batch) - 1)
             # Claimed a moment ago: skip what was paused, terminated or deleted meanwhile.
             if fresh or self._store.holds(row.id, row.generation):
                 return row
@@ -132,6 +152,10 @@ class Scheduler:
         for thread in self._threads:
             thread.join()
         self._threads = []
+        # Claimed but not started: hand them back rather than leave them to a lease timeout.
+        while self._ready:
+            row = self._ready.popleft()
+            self._store.release(row.id, row.generation, "queued", wake_at=time.time())
 
     def _work(self) -> None:
         while not self._stopping.is_set():
@@ -147,7 +171,9 @@ class Scheduler:
                 wait = max(0.0, min(wait, wake - time.time()))
             with self._cond:
                 if not self._stopping.is_set():
+                    self._idle += 1
                     self._cond.wait(wait)
+                    self._idle -= 1
 
     def _heartbeat(self) -> None:
         interval = min(self._lease_s / 3, 1.0)

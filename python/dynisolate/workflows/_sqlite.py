@@ -94,6 +94,7 @@ class SqliteStore:
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
         self._group = GroupCommit(self._writer, self._lock)
+        self._tenants: set[str] = set()  # known to have a row in `tenants`
         self._local = threading.local()
 
     def _connect(self) -> sqlite3.Connection:
@@ -135,17 +136,33 @@ class SqliteStore:
 
     # ---- instances ----
 
-    def create(self, rows: list[InstanceRow]) -> None:
+    def create(self, rows: list[InstanceRow], claim: tuple[str, float] | None = None) -> list[InstanceRow]:
         def write(conn: sqlite3.Connection) -> Any:
-            conn.executemany(
-                "INSERT OR IGNORE INTO tenants (tenant) VALUES (?)", sorted({(r.tenant,) for r in rows})
-            )
+            tenants = sorted({r.tenant for r in rows} - self._tenants)
+            conn.executemany("INSERT OR IGNORE INTO tenants (tenant) VALUES (?)", [(t,) for t in tenants])
+            claimed: list[InstanceRow] = []
+            if claim is not None:
+                limited = {
+                    t
+                    for (t,) in conn.execute(
+                        f"SELECT tenant FROM tenants WHERE max_running IS NOT NULL AND tenant IN "
+                        f"({', '.join('?' * len(rows))})",
+                        [r.tenant for r in rows],
+                    )
+                }
+                owner, lease_until = claim
+                for r in rows:
+                    if r.tenant not in limited:
+                        r.status, r.owner, r.generation = "running", owner, 1
+                        claimed.append(r)
             try:
                 conn.executemany(
-                    f"INSERT INTO instances ({_INSTANCE_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                    f"INSERT INTO instances ({_INSTANCE_COLUMNS}, lease_until) "
+                    f"VALUES ({', '.join('?' * 17)})",
                     [
                         (r.id, r.tenant, r.workflow, r.bundle, r.params, r.metadata, r.status, r.created_at)
-                        + (r.wake_at, None, None, None, None, 0, None, r.created_at)
+                        + (r.wake_at, None, None, None, None, r.generation, r.owner, r.created_at)
+                        + (claim[1] if r.owner is not None and claim is not None else None,)
                         for r in rows
                     ],
                 )
@@ -158,8 +175,11 @@ class SqliteStore:
                 error = InstanceExistsError(f"a workflow instance with id {duplicate!r} already exists")
                 error.id = duplicate
                 raise error from None
+            return claimed
 
-        return self._write(write)
+        claimed: list[InstanceRow] = self._write(write)
+        self._tenants.update(r.tenant for r in rows)
+        return claimed
 
     def get(self, id: str) -> InstanceRow | None:
         with self._read() as conn:

@@ -72,8 +72,11 @@ class Store(Protocol):
 
     def get_bundle(self, hash: str) -> bytes | None: ...
 
-    def create(self, rows: list[InstanceRow]) -> None:
-        """Inserts all rows or none; raises `InstanceExistsError` naming a duplicate id."""
+    def create(self, rows: list[InstanceRow], claim: tuple[str, float] | None = None) -> list[InstanceRow]:
+        """Inserts all rows or none; raises `InstanceExistsError` naming a duplicate id. With
+        `claim` (owner, lease_until), rows of tenants without a `max_running` are inserted
+        already claimed by that owner, and returned: the creating process runs them without
+        another transaction."""
 
     def get(self, id: str) -> InstanceRow | None: ...
 
