@@ -10,7 +10,7 @@ from typing import Any
 
 from ..exceptions import ArgumentError
 
-__all__ = ["DEFAULT_EVENT_TIMEOUT_MS", "StepConfig", "duration_ms"]
+__all__ = ["DEFAULT_CONFIG", "DEFAULT_EVENT_TIMEOUT_MS", "MAX_SLEEP_MS", "StepConfig", "duration_ms"]
 
 _UNIT_MS = {
     "millisecond": 1,
@@ -68,6 +68,7 @@ class StepConfig:
         return self.delay_ms * 2 ** (attempt - 1)
 
     def to_wire(self) -> dict[str, Any]:
+        """The resolved config as the guest sees it (`ctx.config`)."""
         return {
             "retries": {"limit": self.limit, "delay": self.delay_ms, "backoff": self.backoff},
             "timeout": self.timeout_ms,
@@ -83,7 +84,7 @@ class StepConfig:
         """Validates a tenant's `{retries: {limit, delay, backoff}, timeout}` against the defaults.
         Unknown keys are refused, as Cloudflare's strict schema does."""
         if config is None:
-            return cls()
+            return DEFAULT_CONFIG
         bad = f"the config of step {step!r}"
         if not isinstance(config, dict) or not set(config) <= {"retries", "timeout"}:
             raise ArgumentError(f"{bad} takes only 'retries' and 'timeout', got {config!r}")
@@ -109,3 +110,6 @@ class StepConfig:
             if timeout == 0:
                 raise ArgumentError(f"{bad}: timeout must not be zero")
         return cls(limit, delay, backoff, timeout)
+
+
+DEFAULT_CONFIG = StepConfig()

@@ -344,7 +344,9 @@ class Engine:
                 self._runs_ended.notify_all()
 
     def _replay(self, row: InstanceRow) -> None:
-        replay = Replay(self._store, row, self._store.steps(row.id), self.max_steps, self.max_payload_bytes)
+        # Generation 1 is an instance's first claim ever: it has no history to read.
+        history = [] if row.generation == 1 else self._store.steps(row.id)
+        replay = Replay(self._store, row, history, self.max_steps, self.max_payload_bytes)
         try:
             value = self._invoke(row, replay)
         except Suspend:

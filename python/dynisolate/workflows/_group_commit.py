@@ -85,6 +85,12 @@ class GroupCommit:
                 batch[0].value = batch[0].fn(conn)
             else:
                 for ticket in batch:
+                    if ticket.single:  # one statement is atomic by itself: no savepoint needed
+                        try:
+                            ticket.value = ticket.fn(conn)
+                        except Exception as error:
+                            ticket.error = error
+                        continue
                     conn.execute("SAVEPOINT ticket")
                     try:
                         ticket.value = ticket.fn(conn)

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from ..exceptions import ArgumentError
-from ._config import DEFAULT_EVENT_TIMEOUT_MS, MAX_SLEEP_MS, StepConfig, duration_ms
+from ._config import DEFAULT_CONFIG, DEFAULT_EVENT_TIMEOUT_MS, MAX_SLEEP_MS, StepConfig, duration_ms
 from ._store import InstanceRow, StepRow, Store
 
 __all__ = ["Fatal", "Fenced", "Replay", "Suspend"]
@@ -49,6 +49,14 @@ def _check_name(name: object, what: str) -> str:
             f"a {what} name must be 1 to 256 characters without control characters, not {name!r}"
         )
     return name
+
+
+_DEFAULT_WIRE = DEFAULT_CONFIG.to_wire()
+_DEFAULT_JSON = json.dumps(_DEFAULT_WIRE)
+
+
+def _config_json(config: StepConfig) -> str:
+    return _DEFAULT_JSON if config is DEFAULT_CONFIG else json.dumps(config.to_wire())
 
 
 def _error(name: str | None, message: str | None) -> dict[str, str]:
@@ -153,13 +161,13 @@ class Replay:
             resolved = StepConfig.parse(key.rpartition("#")[0], config)
             step = StepRow(
                 key, "do", str(name), count, self.position, concurrent, "running",
-                config=json.dumps(resolved.to_wire()), started_at=now,
+                config=_config_json(resolved), started_at=now,
             )  # fmt: skip
         self.in_flight[key] = (step, resolved)
         return self._attempt(step, resolved, count)
 
     def _attempt(self, step: StepRow, config: StepConfig, count: int) -> dict[str, Any]:
-        wire = config.to_wire()
+        wire = _DEFAULT_WIRE if config is DEFAULT_CONFIG else config.to_wire()
         return {
             "run": {
                 "key": step.key,
