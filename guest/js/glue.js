@@ -393,6 +393,7 @@
   const dateTime = uncurry(Date.prototype.getTime);
   let running = 0; // step callbacks in flight
   let parkedWaits = 0;
+  let defaultConfig = null; // ctx.config of steps without a config of their own
 
   function stepCall(op, argsWire) {
     const reply = parse(hostCall("step:" + op, argsWire));
@@ -412,48 +413,73 @@
     return new PromiseClass(() => {});
   }
 
-  function withTimeout(value, ms) {
-    if (ms === null) return value;
-    return new PromiseClass((ok, fail) => {
-      const id = addTimer(() => fail(recorded({ name: "WorkflowTimeoutError", message: `Execution timed out after ${ms}ms` })), ms, [], false);
-      promiseThen(
-        resolve(value),
-        (v) => (clearTimer(id), ok(v)),
-        (e) => (clearTimer(id), fail(e)),
-      );
+  function timedOut(ms) {
+    return "false," + stringify({ name: "WorkflowTimeoutError", message: `Execution timed out after ${ms}ms` });
+  }
+
+  // Runs one attempt of a step. Resolves with the outcome as the host records it ("true,<value>"
+  // or "false,<error>") when the callback settles or its timeout passes, whichever is first.
+  function attempt(callback, name, run) {
+    running++;
+    return new PromiseClass((settle) => {
+      let open = true;
+      const finish = (outcome) => {
+        if (!open) return;
+        open = false;
+        running--;
+        if (timer !== 0) clearTimer(timer);
+        settle(outcome);
+      };
+      const failed = (e) => {
+        const info = errorInfo(e);
+        finish("false," + stringify({ name: info.name, message: info.message }));
+      };
+      const succeeded = (value) => {
+        let wire;
+        try {
+          wire = value === undefined ? "null" : toWire(value);
+        } catch (e) {
+          return failed(e);
+        }
+        finish("true," + wire);
+      };
+      const ms = run.timeoutMs;
+      const timer = ms === null ? 0 : addTimer(() => finish(timedOut(ms)), ms, [], false);
+      let result;
+      try {
+        const config = run.config ?? defaultConfig;
+        result = callback({ step: { name, count: run.count }, attempt: run.attempt, config });
+      } catch (e) {
+        return failed(e);
+      }
+      promiseThen(resolve(result), succeeded, failed);
     });
   }
 
-  async function attempt(callback, name, run) {
-    running++;
-    let outcome;
-    try {
-      const ctx = { step: { name, count: run.count }, attempt: run.attempt, config: run.config };
-      const value = await withTimeout(callback(ctx), run.timeoutMs);
-      outcome = "true," + (value === undefined ? "null" : toWire(value));
-    } catch (e) {
-      const info = errorInfo(e);
-      outcome = "false," + stringify({ name: info.name, message: info.message });
-    } finally {
-      running--;
-    }
-    return stepCall("done", "[" + stringify(run.key) + "," + run.attempt + "," + outcome + "]");
+  // Follows the host's replies for one step until there is a value, an error or a wait.
+  function advance(name, callback, reply) {
+    if (hasOwn(reply, "value")) return reply.value;
+    if (hasOwn(reply, "error")) throw recorded(reply.error);
+    if (hasOwn(reply, "wait")) return park();
+    const run = reply.run;
+    return promiseThen(attempt(callback, name, run), (outcome) => {
+      const next = stepCall("done", "[" + stringify(run.key) + "," + run.attempt + "," + outcome + "]");
+      if (running === 0 && parkedWaits > 0) stepCall("suspend", "[]");
+      return advance(name, callback, next);
+    });
   }
 
   const step = freeze({
-    async do(name, config, callback) {
+    do(name, config, callback) {
       if (callback === undefined) {
         callback = config;
         config = null;
       }
-      if (typeof callback !== "function") throw new TypeErrorClass("step.do(name, [config], callback) needs a callback");
-      let reply = stepCall("do", toWire([name, config ?? null, running, parkedWaits]));
-      for (;;) {
-        if (hasOwn(reply, "value")) return reply.value;
-        if (hasOwn(reply, "error")) throw recorded(reply.error);
-        if (hasOwn(reply, "wait")) return park();
-        reply = await attempt(callback, name, reply.run);
-        if (running === 0 && parkedWaits > 0) stepCall("suspend", "[]");
+      try {
+        if (typeof callback !== "function") throw new TypeErrorClass("step.do(name, [config], callback) needs a callback");
+        return resolve(advance(name, callback, stepCall("do", toWire([name, config ?? null, running, parkedWaits]))));
+      } catch (e) {
+        return reject(e);
       }
     },
     async sleep(name, duration) {
@@ -482,6 +508,7 @@
     const object = new Entry({}, env);
     if (typeof object.run !== "function") throw new TypeErrorClass(`${entry}.run is not a function`);
     const wire = args[0];
+    defaultConfig = wire.defaultConfig;
     const event = {
       payload: wire.payload,
       timestamp: new DateClass(wire.timestamp),

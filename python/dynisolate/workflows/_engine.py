@@ -29,7 +29,7 @@ from ..exceptions import (
 )
 from ._instance import Instance, InstanceStatus, status_of
 from ._js import RunHost
-from ._replay import Fatal, Fenced, Replay, Suspend
+from ._replay import DEFAULT_WIRE, Fatal, Fenced, Replay, Suspend
 from ._scheduler import Scheduler
 from ._sqlite import SqliteStore
 from ._step import Step, StepError, WorkflowEvent
@@ -409,5 +409,6 @@ class Engine:
             "timestamp": row.created_at * 1000,
             "instanceId": row.id,
             "workflowName": row.workflow,
+            "defaultConfig": DEFAULT_WIRE,
         }
         return worker._guest.call(f"{row.workflow}.#workflow", (event,), RunHost(replay, worker._dispatcher))

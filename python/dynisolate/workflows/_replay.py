@@ -17,7 +17,7 @@ from ..exceptions import ArgumentError
 from ._config import DEFAULT_CONFIG, DEFAULT_EVENT_TIMEOUT_MS, MAX_SLEEP_MS, StepConfig, duration_ms
 from ._store import InstanceRow, StepRow, Store
 
-__all__ = ["Fatal", "Fenced", "Replay", "Suspend"]
+__all__ = ["DEFAULT_WIRE", "Fatal", "Fenced", "Replay", "Suspend"]
 
 _EVENT_TYPE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -51,8 +51,8 @@ def _check_name(name: object, what: str) -> str:
     return name
 
 
-_DEFAULT_WIRE = DEFAULT_CONFIG.to_wire()
-_DEFAULT_JSON = json.dumps(_DEFAULT_WIRE)
+DEFAULT_WIRE = DEFAULT_CONFIG.to_wire()
+_DEFAULT_JSON = json.dumps(DEFAULT_WIRE)
 
 
 def _config_json(config: StepConfig) -> str:
@@ -167,7 +167,8 @@ class Replay:
         return self._attempt(step, resolved, count)
 
     def _attempt(self, step: StepRow, config: StepConfig, count: int) -> dict[str, Any]:
-        wire = _DEFAULT_WIRE if config is DEFAULT_CONFIG else config.to_wire()
+        # The guest knows the default config from the run's event (`DEFAULT_WIRE`).
+        wire = None if config is DEFAULT_CONFIG else config.to_wire()
         return {
             "run": {
                 "key": step.key,
