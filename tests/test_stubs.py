@@ -11,3 +11,10 @@ def test_core_stub_matches_the_native_module() -> None:
         [sys.executable, "-m", "mypy.stubtest", "dynisolate._core"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_package_type_checks_strictly() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "-p", "dynisolate"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

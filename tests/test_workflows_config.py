@@ -72,3 +72,8 @@ def test_backoff(backoff: str, delays: list[int]) -> None:
 def test_bad_configs(config: object) -> None:
     with pytest.raises(ArgumentError):
         StepConfig.parse("s", config)
+
+
+def test_retry_delays_are_capped_at_the_longest_sleep() -> None:
+    config = StepConfig.parse("s", {"retries": {"limit": 10_000, "delay": "1 hour"}})
+    assert config.retry_delay_ms(9_999) == 365 * 86_400_000

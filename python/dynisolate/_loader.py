@@ -38,7 +38,9 @@ class _Default:
 _DEFAULT = _Default()
 
 
-def _pick_module(modules: Mapping[str, Any], main_module: str | None) -> tuple[str, str | bytes, str]:
+def _pick_module(modules: Mapping[str, Any], main_module: str | None) -> tuple[str, Any, str]:
+    """(kind, code, label): "js" with the bundle's (name, text) pairs, or "wasm"/"wat" with one
+    module's code."""
     if not isinstance(modules, Mapping) or not modules:
         raise LoadError("modules must be a non-empty mapping of module names to code")
     names = list(modules)
@@ -190,9 +192,9 @@ class Loader:
         guest: _core.Guest | _core.JsGuest
         if kind == "js":
             stubs = dispatcher.stubs() if dispatcher is not None else []
-            guest = self._pool.load_js(label, code, data, stubs, limits._core_kwargs())  # type: ignore[arg-type]
+            guest = self._pool.load_js(label, code, data, stubs, limits._core_kwargs())
         else:
-            guest = self._pool.load(kind, code, data, limits._core_kwargs(), label=label)
+            guest = self._pool.load(kind, code, data, limits._core_kwargs(), label=label)  # type: ignore[arg-type]
         return Worker(guest, dispatcher, self._executor, global_outbound)
 
     def get(self, id: str, factory: Callable[[], Mapping[str, Any]]) -> Worker:

@@ -77,21 +77,25 @@ def _export_name(prefix: str, attr: str, exports: frozenset[str]) -> str:
 
 
 def _sync_method(call: _Call, name: str, dispatcher: Dispatcher | None, http: bool) -> Callable[..., Any]:
+    method: Callable[..., Any]
     if http:
 
-        def method(request: Request) -> Response:
+        def fetch(request: Request) -> Response:
             return _fetch(call, name, request, dispatcher)
 
+        method = fetch
     elif dispatcher is None:
 
-        def method(*args: Any) -> Any:
+        def plain(*args: Any) -> Any:
             return call(name, args)
 
+        method = plain
     else:
 
-        def method(*args: Any) -> Any:
+        def with_env(*args: Any) -> Any:
             return call(name, args, dispatcher)
 
+        method = with_env
     method.__name__ = method.__qualname__ = name
     return method
 

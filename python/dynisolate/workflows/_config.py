@@ -60,12 +60,16 @@ class StepConfig:
     timeout_ms: int | None = 600_000
 
     def retry_delay_ms(self, attempt: int) -> int:
-        """The wait after failed attempt `attempt` (1-based): base, base * n, or base * 2^(n-1)."""
+        """The wait after failed attempt `attempt` (1-based): base, base * n, or base * 2^(n-1),
+        at most the longest sleep (365 days; Cloudflare has no cap, but a wake-up time must be
+        a time)."""
         if self.backoff == "constant":
-            return self.delay_ms
-        if self.backoff == "linear":
-            return self.delay_ms * attempt
-        return self.delay_ms * 2 ** (attempt - 1)
+            delay = self.delay_ms
+        elif self.backoff == "linear":
+            delay = self.delay_ms * attempt
+        else:
+            delay = self.delay_ms << min(attempt - 1, 64)
+        return min(delay, MAX_SLEEP_MS)
 
     def to_wire(self) -> dict[str, Any]:
         """The resolved config as the guest sees it (`ctx.config`)."""

@@ -272,7 +272,7 @@ class Engine:
         self, status: str | None = None, tenant: str | None = None, limit: int = 100
     ) -> list[InstanceStatus]:
         """Instances, oldest first, optionally of one status or tenant (steps not included)."""
-        return [status_of(row, []) for row in self._store.list(status, tenant, limit)]
+        return [status_of(row, []) for row in self._store.list_instances(status, tenant, limit)]
 
     def set_tenant_limit(self, tenant: str, max_running: int | None) -> None:
         """At most `max_running` instances of `tenant` run at once (None: no limit); the rest

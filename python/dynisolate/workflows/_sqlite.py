@@ -124,7 +124,7 @@ class SqliteStore:
     # ---- code bundles ----
 
     def put_bundle(self, hash: str, blob: bytes) -> None:
-        def write(conn: sqlite3.Connection) -> Any:
+        def write(conn: sqlite3.Connection) -> None:
             conn.execute("INSERT OR IGNORE INTO bundles (hash, blob) VALUES (?, ?)", (hash, blob))
 
         return self._write(write)
@@ -186,7 +186,7 @@ class SqliteStore:
             row = conn.execute(f"SELECT {_INSTANCE_COLUMNS} FROM instances WHERE id = ?", (id,)).fetchone()
         return None if row is None else _instance(row)
 
-    def list(self, status: str | None, tenant: str | None, limit: int) -> list[InstanceRow]:
+    def list_instances(self, status: str | None, tenant: str | None, limit: int) -> list[InstanceRow]:
         where, args = [], []
         if status is not None:
             where.append("status = ?")
@@ -272,7 +272,7 @@ class SqliteStore:
             ).fetchall()
             return rows
 
-        rows: list[tuple[object, ...]] = self._write(write)
+        rows: list[tuple[Any, ...]] = self._write(write)
         rows.sort(key=lambda r: r[8])  # RETURNING order is unspecified: earliest due first
         return [_instance(r) for r in rows]
 
@@ -354,7 +354,7 @@ class SqliteStore:
         return bool(self._write(write, single=True))
 
     def renew(self, owner: str, lease_until: float) -> None:
-        def write(conn: sqlite3.Connection) -> Any:
+        def write(conn: sqlite3.Connection) -> None:
             conn.execute(
                 f"UPDATE instances SET lease_until = ? WHERE owner = ? AND {_LEASED}", (lease_until, owner)
             )
@@ -365,7 +365,7 @@ class SqliteStore:
         marks = ", ".join("?" * len(dead_owners))
         dead = f" OR owner IN ({marks})" if dead_owners else ""
 
-        def write(conn: sqlite3.Connection) -> Any:
+        def write(conn: sqlite3.Connection) -> int:
             cursor = conn.execute(
                 f"""UPDATE instances SET
                         status = CASE status WHEN 'waitingForPause' THEN 'paused' ELSE 'queued' END,
@@ -389,7 +389,7 @@ class SqliteStore:
         return None if row[0] is None else float(row[0])
 
     def set_tenant_limit(self, tenant: str, max_running: int | None) -> None:
-        def write(conn: sqlite3.Connection) -> Any:
+        def write(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO tenants (tenant, max_running) VALUES (?, ?) "
                 "ON CONFLICT (tenant) DO UPDATE SET max_running = excluded.max_running",
@@ -409,7 +409,7 @@ class SqliteStore:
         return row[0], row[1]
 
     def send_events(self, events: list[tuple[str, str, str]], now: float) -> None:
-        def write(conn: sqlite3.Connection) -> Any:
+        def write(conn: sqlite3.Connection) -> None:
             for id, type, payload in events:
                 status, waiting_for = self._status(conn, id)
                 if status in FINISHED:
@@ -426,7 +426,7 @@ class SqliteStore:
         return self._write(write)
 
     def transition(self, id: str, op: str, now: float) -> str:
-        def write(conn: sqlite3.Connection) -> Any:
+        def write(conn: sqlite3.Connection) -> str:
             status, _ = self._status(conn, id)
             new = _TRANSITIONS[op].get(status)
             if new is None:
@@ -444,7 +444,7 @@ class SqliteStore:
         return self._write(write)
 
     def restart(self, id: str, from_position: int | None, now: float) -> None:
-        def write(conn: sqlite3.Connection) -> Any:
+        def write(conn: sqlite3.Connection) -> None:
             self._status(conn, id)
             position = -1 if from_position is None else from_position
             conn.execute(
@@ -464,7 +464,7 @@ class SqliteStore:
         return self._write(write)
 
     def delete(self, id: str) -> None:
-        def write(conn: sqlite3.Connection) -> Any:
+        def write(conn: sqlite3.Connection) -> None:
             self._status(conn, id)
             conn.execute("DELETE FROM steps WHERE instance = ?", (id,))
             conn.execute("DELETE FROM events WHERE instance = ?", (id,))
