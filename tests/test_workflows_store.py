@@ -136,3 +136,18 @@ def test_stopping_hands_back_claims_not_started(tmp_path: Path) -> None:
     successor.drain(10)  # no lease timeout to wait for
     assert {i.id: successor.get(i.id).status().status for i in instances} == {i.id: "complete" for i in instances}
     successor.close()
+
+
+def test_a_single_instance_is_not_stuck_behind_another_tenants_backlog(tmp_path: Path) -> None:
+    engine = Engine(str(tmp_path / "backlog.db"), workflows={"idle": idle}, synchronous="normal", workers=2)
+    for _ in range(10):
+        engine.create_batch(rows(engine, "big", 1_000))
+    with engine:
+        time.sleep(0.05)  # the backlog is being worked through
+        small = engine.create(tenant="small", entrypoint="idle")
+        before = engine._store.count("complete")
+        small.wait(timeout=10)
+        overtaken = engine._store.count("complete") - before - 1
+    # A few scheduling rounds: each claim is one batch of at most 8 from one tenant, and the
+    # batches already claimed by this process run first.
+    assert overtaken < 50, f"{overtaken} instances of the big tenant ran in between"
