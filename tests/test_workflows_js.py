@@ -437,3 +437,13 @@ def test_missing_workflow_class_is_refused_at_create(engine: Engine) -> None:
     code = {"wf.js": HEADER + "export class Flow extends WorkflowEntrypoint { async run() {} }"}
     with pytest.raises(dynisolate.ExportNotFoundError):
         engine.create(tenant="t", code=code, entrypoint="Other")
+
+
+def test_runaway_runs_error_the_instance_and_the_engine_goes_on(loader: dynisolate.Loader) -> None:
+    with Engine(":memory:", loader=loader, limits=dynisolate.Limits(cpu_ms=50), poll_s=0.01) as engine:
+        spin = run(engine, 'await step.do("warm", async () => 1); while (true) {}')
+        assert (spin.status, spin.error["name"]) == ("errored", "CpuLimitError")
+        assert spin.steps[0].state == "complete"  # what was committed stays
+        bomb = run(engine, "const a = []; for (;;) a.push(new Array(1e6).fill(1));")
+        assert (bomb.status, bomb.error["name"]) == ("errored", "MemoryLimitError")
+        assert run(engine, 'return await step.do("fine", async () => "ok");').output == "ok"
