@@ -17,10 +17,11 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
-use crate::guest::Guest;
+use crate::guest::{ExportKind, Guest};
 use crate::host::EnvData;
 use crate::js::{self, Description, ENGINE_WASM, JsGuest};
-use crate::pool::{MAX_MODULE_BYTES, Pool};
+use crate::nested;
+use crate::pool::{Code, MAX_MODULE_BYTES, Pool};
 use crate::typescript;
 
 /// Modules every bundle can import.
@@ -43,7 +44,7 @@ const LOAD_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// File name endings a bundle accepts, and whether a module of that kind can be the main module.
 const MODULE_KINDS: &[(&str, bool)] =
-    &[(".js", true), (".mjs", true), (".ts", true), (".json", false), (".txt", false)];
+    &[(".js", true), (".mjs", true), (".ts", true), (".json", false), (".txt", false), (".wasm", false)];
 
 /// The JavaScript the engine evaluates for module `name`.
 fn module_source<'a>(name: &str, text: &'a str) -> Result<Cow<'a, str>> {
@@ -61,6 +62,8 @@ fn module_source<'a>(name: &str, text: &'a str) -> Result<Cow<'a, str>> {
         Ok(Cow::Owned(format!("export default JSON.parse({});\n", literal(text))))
     } else if name.ends_with(".txt") {
         Ok(Cow::Owned(format!("export default {};\n", literal(text))))
+    } else if name.ends_with(".wasm") {
+        Ok(Cow::Borrowed(text)) // the stub `wasm_stub` wrote for a compiled module
     } else {
         let kinds: Vec<&str> = MODULE_KINDS.iter().map(|(ext, _)| *ext).collect();
         Err(Error::Load(format!("{name:?}: a JavaScript bundle takes modules named {}", kinds.join(", "))))
@@ -117,7 +120,7 @@ fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
 
 /// Evaluates the bundle once from source and compiles each module to bytecode. Returns the
 /// cached form: u32 length of the description JSON, the description, the bytecode bundle.
-fn compile(engine: &Arc<Guest>, main: &str, modules: &[(String, String)]) -> Result<Vec<u8>> {
+fn compile(engine: &Arc<Guest>, main: &str, modules: &[(String, String)], wasm: &nested::Modules) -> Result<Vec<u8>> {
     let sources = modules
         .iter()
         .map(|(name, text)| Ok((name.as_str(), module_source(name, text)?)))
@@ -125,8 +128,12 @@ fn compile(engine: &Arc<Guest>, main: &str, modules: &[(String, String)]) -> Res
         .collect::<Result<Vec<_>>>()?;
     let blob = bundle_blob(sources.iter().map(|(name, text)| (*name, text.as_bytes())), false);
     let tail = js::start_tail(&blob, &load_request(main, true, b"{}", b"{}"));
-    let described =
-        engine.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| js::start(&mut isolate, &tail, None));
+    let described = engine.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| {
+        if !wasm.is_empty() {
+            isolate.set_nested(nested::Nested::new(wasm.clone()));
+        }
+        js::start(&mut isolate, &tail, None)
+    });
     let described = match described {
         Ok(described) => described,
         Err(Error::Guest { name, message, stack }) => {
@@ -192,14 +199,19 @@ impl Pool {
         self: &Arc<Self>,
         main: &str,
         modules: &[(String, String)],
+        wasm: &[(String, Vec<u8>)],
         env: &EnvData,
         stubs: &[(String, Option<Vec<String>>)],
         limits: Limits,
     ) -> Result<Arc<JsGuest>> {
         limits.validate(&self.config)?;
-        let total: usize = modules.iter().map(|(n, s)| n.len() + s.len()).sum();
+        let total: usize = modules.iter().map(|(n, s)| n.len() + s.len()).sum::<usize>()
+            + wasm.iter().map(|(n, b)| n.len() + b.len()).sum::<usize>();
         if total > MAX_MODULE_BYTES {
             return Err(Error::Load(format!("the modules add up to {total} bytes; the limit is {MAX_MODULE_BYTES}")));
+        }
+        if let Some((name, _)) = modules.iter().find(|(name, _)| name.ends_with(".wasm")) {
+            return Err(Error::Load(format!("{name:?}: a .wasm module is binary WebAssembly, not text")));
         }
         if !modules.iter().any(|(name, _)| name == main) {
             return Err(Error::Load(format!("main module {main:?} is not in the bundle")));
@@ -207,14 +219,47 @@ impl Pool {
         if !MODULE_KINDS.iter().any(|(ext, can_be_main)| *can_be_main && main.ends_with(ext)) {
             return Err(Error::Load(format!("main module {main:?} must be a .js, .mjs or .ts module")));
         }
+        let mut all = modules.to_vec();
+        let mut compiled_wasm = Vec::with_capacity(wasm.len());
+        for (index, (name, bytes)) in wasm.iter().enumerate() {
+            if !name.ends_with(".wasm") {
+                return Err(Error::Load(format!("{name:?}: binary modules of a JavaScript bundle end in .wasm")));
+            }
+            let (guest, _) = self.load(Code::Wasm(bytes), env.clone(), limits.clone()).map_err(|e| match e {
+                Error::Load(message) => Error::Load(format!("{name}: {message}")),
+                other => other,
+            })?;
+            all.push((name.clone(), wasm_stub(index, bytes, &guest)));
+            compiled_wasm.push(guest);
+        }
+        let wasm: nested::Modules = compiled_wasm.into();
         let module = self.js_engine()?;
         let engine =
             Arc::new(Guest::new(self.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
         let (blob, cache_outcome) =
-            self.cache.get_or_make_blob(&bundle_key(main, modules), || compile(&engine, main, modules))?;
+            self.cache.get_or_make_blob(&bundle_key(main, &all), || compile(&engine, main, &all, &wasm))?;
         let (description, bytecode) = split(&blob)?;
         let start_tail =
             js::start_tail(&bytecode, &load_request(main, false, &env_to_json(env), &js::stubs_to_json(stubs)));
-        Ok(Arc::new(JsGuest { engine, bytecode, start_tail, description, cache_outcome }))
+        Ok(Arc::new(JsGuest { engine, bytecode, start_tail, description, cache_outcome, wasm }))
     }
+}
+
+/// The JavaScript module that stands for a bundle's `.wasm` module: its default export is a
+/// `WebAssembly.Module` for module `index`, listing the function exports JavaScript can call.
+/// The content hash makes the bundle's cache key cover the module's bytes.
+fn wasm_stub(index: usize, bytes: &[u8], guest: &Guest) -> String {
+    let functions: Vec<&str> = guest
+        .export_names()
+        .iter()
+        .filter_map(|name| match guest.export(name) {
+            Ok(export) if matches!(export.kind, ExportKind::Numeric { .. }) => Some(export.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    let hash: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let functions = serde_json::to_string(&functions).expect("strings always encode");
+    format!(
+        "// sha256:{hash}\nexport default WebAssembly.Module[Symbol.for(\"dynisolate.bundled\")]({index}, {functions});\n"
+    )
 }

@@ -28,6 +28,7 @@ use crate::abi;
 use crate::config::Limits;
 use crate::error::Error;
 use crate::limits::MemoryLimiter;
+use crate::nested::Nested;
 
 /// What one log record counts against `max_log_bytes` on top of its text.
 pub const LOG_RECORD_OVERHEAD_BYTES: u64 = 64;
@@ -95,6 +96,8 @@ pub struct HostState {
     /// Set while several guest calls make up one caller's call (a JavaScript boot and its
     /// request): they share one deadline and one set of counters.
     pub budget_pinned: bool,
+    /// The WebAssembly instances of a JavaScript isolate whose bundle has `.wasm` modules.
+    pub nested: Option<Nested>,
 }
 
 impl HostState {
@@ -111,6 +114,7 @@ impl HostState {
             host_calls: 0,
             sub_requests: 0,
             budget_pinned: false,
+            nested: None,
         }
     }
 
@@ -187,9 +191,18 @@ fn env_call(
     let name = binding_name(&mut caller, name_ptr, name_len)?;
     let limit = caller.data().limits.max_payload_bytes;
     let args = abi::read(&mut caller, args_ptr, args_len, limit)?;
-    let envelope = match caller.data().host.clone() {
-        Some(host) => host.env_call(&name, &args)?,
-        None => error_envelope("TypeError", &format!("env has no callable binding {name:?}")),
+    let host = caller.data().host.clone();
+    // A JavaScript bundle's WebAssembly instances are served here, never by the embedder.
+    let envelope = if let Some(op) = name.strip_prefix("wasm:") {
+        match caller.data_mut().nested.as_mut() {
+            Some(nested) => nested.serve(op, &args, host).map_err(fail)?,
+            None => error_envelope("TypeError", "this bundle has no WebAssembly modules"),
+        }
+    } else {
+        match host {
+            Some(host) => host.env_call(&name, &args)?,
+            None => error_envelope("TypeError", &format!("env has no callable binding {name:?}")),
+        }
     };
     check_reply(&caller, &envelope)?;
     abi::write_result(&mut caller, &envelope)

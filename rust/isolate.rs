@@ -215,6 +215,13 @@ impl Isolate {
         }
     }
 
+    /// Gives the isolate the WebAssembly modules its JavaScript bundle may instantiate.
+    pub(crate) fn set_nested(&mut self, nested: crate::nested::Nested) {
+        if let Some(live) = self.live.as_mut() {
+            live.store.data_mut().nested = Some(nested);
+        }
+    }
+
     /// Starts a budget (deadline and counters) shared by the following calls until the next
     /// `pin_budget`: several guest calls then count as one caller's call.
     pub fn pin_budget(&mut self) {

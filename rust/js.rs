@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::guest::{CallReport, Guest};
 use crate::host::{self, Host, HostState, MAX_ERROR_MESSAGE_BYTES, truncate};
 use crate::isolate::{Input, Isolate, Output};
+use crate::nested;
 
 /// The engine module.
 pub const ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js-guest.wasm"));
@@ -81,6 +82,19 @@ pub struct JsGuest {
     pub description: Description,
     /// Where the bytecode came from.
     pub cache_outcome: CacheOutcome,
+    /// The bundle's `.wasm` modules, which its isolates may instantiate.
+    pub(crate) wasm: nested::Modules,
+}
+
+impl JsGuest {
+    /// Boots an isolate of this bundle, with its WebAssembly modules at hand.
+    fn boot(&self, acquire_timeout: Duration) -> Result<Isolate> {
+        let mut isolate = self.engine.boot(None, acquire_timeout)?;
+        if !self.wasm.is_empty() {
+            isolate.set_nested(nested::Nested::new(self.wasm.clone()));
+        }
+        Ok(isolate)
+    }
 }
 
 fn seed() -> i64 {
@@ -127,6 +141,7 @@ pub(crate) fn envelope(reply: &[u8]) -> Result<Value> {
 /// module bundle `blob`, evaluated by nobody yet (for compiling its modules).
 pub(crate) fn boot_bundle(engine: &Arc<Guest>, blob: &[u8], acquire_timeout: Duration) -> Result<Isolate> {
     let mut isolate = engine.boot(None, acquire_timeout)?;
+    // Compiling a module to bytecode does not run it: no WebAssembly instance is needed.
     envelope(&bytes(&mut isolate, "bundle", blob, None, None)?)?;
     Ok(isolate)
 }
@@ -212,7 +227,7 @@ impl JsGuest {
         acquire_timeout: Duration,
     ) -> CallReport {
         let request = self.request(call, host.as_ref());
-        let mut isolate = match self.engine.boot(None, acquire_timeout) {
+        let mut isolate = match self.boot(acquire_timeout) {
             Ok(isolate) => isolate,
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
@@ -224,7 +239,7 @@ impl JsGuest {
 
     /// Boots one isolate that keeps its JavaScript state (module globals) across calls.
     pub fn session(self: &Arc<Self>, acquire_timeout: Duration) -> Result<JsSession> {
-        let mut isolate = self.engine.boot(None, acquire_timeout)?;
+        let mut isolate = self.boot(acquire_timeout)?;
         isolate.pin_budget();
         start(&mut isolate, &self.start_tail, None)?;
         Ok(JsSession { isolate, guest: self.clone() })

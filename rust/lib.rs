@@ -17,6 +17,7 @@ pub mod host;
 pub mod isolate;
 pub mod js;
 pub mod limits;
+pub mod nested;
 pub mod pool;
 pub mod slots;
 pub mod snapshot;

@@ -134,7 +134,9 @@ def test_stopping_hands_back_claims_not_started(tmp_path: Path) -> None:
     engine.close()
     successor = Engine(db, workflows={"blocking": blocking})
     successor.drain(10)  # no lease timeout to wait for
-    assert {i.id: successor.get(i.id).status().status for i in instances} == {i.id: "complete" for i in instances}
+    assert {i.id: successor.get(i.id).status().status for i in instances} == {
+        i.id: "complete" for i in instances
+    }
     successor.close()
 
 

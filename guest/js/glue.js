@@ -263,6 +263,97 @@
     return web.responseFromWire(reply.ok);
   });
 
+  // ---- WebAssembly: the bundle's .wasm modules, instantiated and run by the host ----
+  // The isolate has no wasm compiler: a Module comes only from a .wasm module of the bundle (as
+  // Cloudflare allows no compiling at run time either). Each instance is an isolate of its own on
+  // the host; calling an export crosses there, numbers in and out, and its memory stays there.
+  const bundled = new WeakMap();
+  const bundledGet = uncurry(WeakMap.prototype.get);
+  const bundledSet = uncurry(WeakMap.prototype.set);
+
+  class CompileError extends ErrorClass {}
+  class LinkError extends ErrorClass {}
+  class RuntimeError extends ErrorClass {}
+  const WASM_ERRORS = { CompileError, LinkError, RuntimeError, TypeError: TypeErrorClass, RangeError };
+  for (const [name, klass] of Object.entries({ CompileError, LinkError, RuntimeError })) {
+    defineProperty(klass.prototype, "name", { value: name, writable: true, configurable: true });
+  }
+
+  function wasmCall(op, args) {
+    const reply = parse(hostCall("wasm:" + op, stringify(args)));
+    if (hasOwn(reply, "ok")) return reply.ok;
+    const name = reply.error?.name;
+    const Klass = typeof name === "string" && hasOwn(WASM_ERRORS, name) ? WASM_ERRORS[name] : ErrorClass;
+    throw new Klass(StringOf(reply.error?.message ?? ""));
+  }
+
+  function moduleOf(module, what) {
+    const found = (typeof module === "object" && module !== null) ? bundledGet(bundled, module) : undefined;
+    if (found === undefined) throw new TypeErrorClass(`${what}: argument 0 must be a WebAssembly.Module`);
+    return found;
+  }
+
+  class Module {
+    constructor() {
+      throw new CompileError("WebAssembly.Module: compiling at run time is not permitted; import a .wasm module of the bundle");
+    }
+    static exports(module) {
+      const { functions } = moduleOf(module, "WebAssembly.Module.exports()");
+      const out = [];
+      for (let i = 0; i < functions.length; i++) out[i] = { name: functions[i], kind: "function" };
+      return out;
+    }
+    static imports(module) {
+      moduleOf(module, "WebAssembly.Module.imports()");
+      return [];
+    }
+  }
+  // How a .wasm module's stub (bundle.rs `wasm_stub`) makes its Module.
+  defineProperty(Module, Symbol.for("dynisolate.bundled"), {
+    value(index, functions) {
+      const module = create(Module.prototype);
+      bundledSet(bundled, module, { index, functions });
+      return freeze(module);
+    },
+  });
+
+  class Instance {
+    constructor(module) {
+      const { index, functions } = moduleOf(module, "WebAssembly.Instance()");
+      const id = wasmCall("instantiate", [index]);
+      const exports = create(null);
+      for (let i = 0; i < functions.length; i++) {
+        const name = functions[i];
+        exports[name] = function (...args) {
+          return wasmCall("call", [id, name, args]);
+        };
+      }
+      defineProperty(this, "exports", { value: freeze(exports), enumerable: true });
+    }
+  }
+
+  define("WebAssembly", {
+    Module,
+    Instance,
+    CompileError,
+    LinkError,
+    RuntimeError,
+    instantiate(source, imports) {
+      try {
+        if (bundledGet(bundled, source) !== undefined) return resolve(new Instance(source, imports));
+        throw new CompileError("WebAssembly.instantiate: compiling at run time is not permitted; import a .wasm module of the bundle");
+      } catch (e) {
+        return reject(e);
+      }
+    },
+    compile() {
+      return reject(new CompileError("WebAssembly.compile: compiling at run time is not permitted"));
+    },
+    validate() {
+      throw new CompileError("WebAssembly.validate: compiling at run time is not permitted");
+    },
+  });
+
   // ---- env: copied data plus RPC stubs ----
   // One env call: synchronous on the host, a promise to the tenant (as Workers RPC).
   function invoke(name, args) {

@@ -62,8 +62,10 @@ class Pool:
         env_data: dict[str, Any],
         stubs: list[tuple[str, list[str] | None]],
         limits: dict[str, int | None],
+        wasm: list[tuple[str, bytes]] = ...,
     ) -> JsGuest:
-        """Loads a JavaScript bundle; syntax errors and module-body exceptions raise `LoadError`."""
+        """Loads a JavaScript bundle (its `.wasm` modules as name/bytes pairs in `wasm`); syntax
+        errors and module-body exceptions raise `LoadError`."""
     def stats(self) -> dict[str, int]:
         """`max_isolates`, `live_isolates`, `compiles`, `memory_hits`, `disk_hits`."""
 

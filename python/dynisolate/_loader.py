@@ -72,17 +72,24 @@ def _pick_module(modules: Mapping[str, Any], main_module: str | None) -> tuple[s
     raise LoadError(f"{main!r}: the main module's name must end in .js, .mjs, .ts, .wasm or .wat")
 
 
-def _js_bundle(modules: Mapping[str, Any]) -> list[tuple[str, str]]:
-    bundle = []
+def _js_bundle(modules: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, bytes]]]:
+    """The bundle's text modules and its `.wasm` modules (bytes)."""
+    texts, wasm = [], []
     for name, code in modules.items():
+        if name.endswith(".wasm"):
+            if isinstance(code, str):
+                raise LoadError(f"{name!r} must be bytes (binary WebAssembly)")
+            wasm.append((name, bytes(code)))
+            continue
         if not name.endswith(_JS_SUFFIXES + _JS_DATA_SUFFIXES):
             raise LoadError(
-                f"{name!r}: a JavaScript worker takes .js, .mjs and .ts modules, and .json and .txt data"
+                f"{name!r}: a JavaScript worker takes .js, .mjs and .ts modules, .json and .txt data, "
+                "and .wasm WebAssembly"
             )
         if not isinstance(code, str):
             raise LoadError(f"JavaScript worker module {name!r} must be str")
-        bundle.append((name, code))
-    return bundle
+        texts.append((name, code))
+    return texts, wasm
 
 
 def _positive(name: str, value: object) -> int:
@@ -192,7 +199,8 @@ class Loader:
         guest: _core.Guest | _core.JsGuest
         if kind == "js":
             stubs = dispatcher.stubs() if dispatcher is not None else []
-            guest = self._pool.load_js(label, code, data, stubs, limits._core_kwargs())
+            texts, wasm = code
+            guest = self._pool.load_js(label, texts, data, stubs, limits._core_kwargs(), wasm)
         else:
             guest = self._pool.load(kind, code, data, limits._core_kwargs(), label=label)  # type: ignore[arg-type]
         return Worker(guest, dispatcher, self._executor, global_outbound)

@@ -118,7 +118,10 @@ impl PyPool {
         Ok(PyGuest::new(guest, self.acquire_timeout, outcome_name(outcome), label))
     }
 
-    /// Loads a JavaScript bundle (`modules`: name/source pairs); returns a `JsGuest`.
+    /// Loads a JavaScript bundle (`modules`: name/source pairs; `wasm`: name/bytes pairs of its
+    /// `.wasm` modules); returns a `JsGuest`.
+    #[pyo3(signature = (main, modules, env_data, stubs, limits, wasm=Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
     fn load_js(
         &self,
         py: Python<'_>,
@@ -127,12 +130,13 @@ impl PyPool {
         env_data: &Bound<'_, PyDict>,
         stubs: Vec<(String, Option<Vec<String>>)>,
         limits: &Bound<'_, PyDict>,
+        wasm: Vec<(String, Vec<u8>)>,
     ) -> PyResult<PyJsGuest> {
         let limits = limits_of(limits)?;
         let max_payload_bytes = limits.max_payload_bytes;
         let env = env_of(py, env_data, max_payload_bytes)?;
         let pool = self.pool.clone();
-        let guest = py.detach(|| pool.load_js(&main, &modules, &env, &stubs, limits)).or_raise(py)?;
+        let guest = py.detach(|| pool.load_js(&main, &modules, &wasm, &env, &stubs, limits)).or_raise(py)?;
         Ok(PyJsGuest::new(guest, self.acquire_timeout, max_payload_bytes, main))
     }
 

@@ -17,7 +17,7 @@ fn load(
 ) -> Result<Arc<_core::js::JsGuest>, Error> {
     let mut env = EnvData::default();
     env.0.insert("GREETING".into(), Arc::from(&b"\"hi\""[..]));
-    pool.load_js(main, modules, &env, &[], limits)
+    pool.load_js(main, modules, &[], &env, &[], limits)
 }
 
 fn call(guest: &_core::js::JsGuest, entry: Option<&str>, method: &str, args: &str) -> Result<String, Error> {
@@ -127,13 +127,16 @@ fn the_engine_offers_no_host_facilities() {
     let pool = js_pool();
     let source = r#"
         export default {
-          globals() { return [typeof process, typeof require, typeof std, typeof os, typeof Deno, typeof WebAssembly]; },
+          globals() { return [typeof process, typeof require, typeof std, typeof os, typeof Deno]; },
           async file() { try { await import("fs"); return "imported"; } catch (e) { return e.message; } },
+          async compile() { try { await WebAssembly.compile(new Uint8Array(8)); } catch (e) { return e.name; } },
         };
     "#;
     let guest = load(&pool, "agent.js", &bundle(source), Limits::default()).unwrap();
-    let undefined = r#"["undefined","undefined","undefined","undefined","undefined","undefined"]"#;
+    let undefined = r#"["undefined","undefined","undefined","undefined","undefined"]"#;
     assert_eq!(call(&guest, None, "globals", "[]").unwrap(), undefined);
+    // WebAssembly exists only for the bundle's own .wasm modules: nothing compiles at run time.
+    assert_eq!(call(&guest, None, "compile", "[]").unwrap(), r#""CompileError""#);
     assert_eq!(call(&guest, None, "file", "[]").unwrap(), r#""could not resolve module \"fs\"""#);
 }
 
@@ -193,7 +196,7 @@ fn env_stubs_call_the_host_and_return_promises() {
         };
     "#;
     let stubs = [("greet".to_owned(), None), ("ROOM".to_owned(), Some(vec!["post".to_owned()]))];
-    let guest = pool.load_js("agent.js", &bundle(source), &EnvData::default(), &stubs, Limits::default()).unwrap();
+    let guest = pool.load_js("agent.js", &bundle(source), &[], &EnvData::default(), &stubs, Limits::default()).unwrap();
     let call = JsCall { entry: None, method: "talk", args_json: b"[]", fetch: false };
     let report = guest.call(&call, Some(Arc::new(Rooms)), None, ACQUIRE);
     let Output::Json(out) = report.result.unwrap() else { unreachable!() };
