@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,59 @@ def assert_healthy(worker: dynisolate.Worker) -> None:
         assert worker.get_entrypoint().add(40, 2) == 42
     else:
         assert worker.get_entrypoint().echo("still", "fine") == ["still", "fine"]
+
+
+# ---- a small WebAssembly binary, encoded here (no toolchain needed) ----
+
+
+def _leb(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def wasm_section(kind: int, items: list[bytes]) -> bytes:
+    body = _leb(len(items)) + b"".join(items)
+    return bytes([kind]) + _leb(len(body)) + body
+
+
+def wasm_name(text: str) -> bytes:
+    return _leb(len(text)) + text.encode()
+
+
+I32, F64 = 0x7F, 0x7C
+
+
+def numeric_wasm() -> bytes:
+    """add(i32, i32) -> i32, boom() traps, spin() loops forever, half(f64) -> f64, count() -> i32
+    (a global counter, to show instance state)."""
+    types = [
+        bytes([0x60, 2, I32, I32, 1, I32]),  # 0: (i32, i32) -> i32
+        bytes([0x60, 0, 0]),  # 1: () -> ()
+        bytes([0x60, 1, F64, 1, F64]),  # 2: (f64) -> f64
+        bytes([0x60, 0, 1, I32]),  # 3: () -> i32
+    ]
+    functions = [b"\x00", b"\x01", b"\x01", b"\x02", b"\x03"]
+    globals_ = [bytes([I32, 1, 0x41, 0, 0x0B])]  # mut i32 = 0
+    exports = [wasm_name(n) + bytes([0, i]) for i, n in enumerate(["add", "boom", "spin", "half", "count"])]
+    bodies = [
+        bytes([0, 0x20, 0, 0x20, 1, 0x6A, 0x0B]),  # local.get 0, local.get 1, i32.add
+        bytes([0, 0x00, 0x0B]),  # unreachable
+        bytes([0, 0x03, 0x40, 0x0C, 0, 0x0B, 0x0B]),  # loop br 0 end
+        bytes([0, 0x20, 0, 0x44]) + struct.pack("<d", 0.5) + bytes([0xA2, 0x0B]),  # x * 0.5
+        bytes([0, 0x23, 0, 0x41, 1, 0x6A, 0x24, 0, 0x23, 0, 0x0B]),  # global += 1; return global
+    ]
+    code = [_leb(len(b)) + b for b in bodies]
+    return (
+        b"\0asm\x01\0\0\0"
+        + wasm_section(1, types)
+        + wasm_section(3, functions)
+        + wasm_section(6, globals_)
+        + wasm_section(7, exports)
+        + wasm_section(10, code)
+    )

@@ -3,66 +3,12 @@
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 
 import pytest
 
 import dynisolate
-
-
-def _leb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def _section(kind: int, items: list[bytes]) -> bytes:
-    body = _leb(len(items)) + b"".join(items)
-    return bytes([kind]) + _leb(len(body)) + body
-
-
-def _name(text: str) -> bytes:
-    return _leb(len(text)) + text.encode()
-
-
-I32, F64 = 0x7F, 0x7C
-
-
-def _module() -> bytes:
-    """add(i32, i32) -> i32, boom() traps, spin() loops forever, half(f64) -> f64, count() -> i32
-    (a global counter, to show instance state)."""
-    types = [
-        bytes([0x60, 2, I32, I32, 1, I32]),  # 0: (i32, i32) -> i32
-        bytes([0x60, 0, 0]),  # 1: () -> ()
-        bytes([0x60, 1, F64, 1, F64]),  # 2: (f64) -> f64
-        bytes([0x60, 0, 1, I32]),  # 3: () -> i32
-    ]
-    functions = [b"\x00", b"\x01", b"\x01", b"\x02", b"\x03"]
-    globals_ = [bytes([I32, 1, 0x41, 0, 0x0B])]  # mut i32 = 0
-    exports = [_name(n) + bytes([0, i]) for i, n in enumerate(["add", "boom", "spin", "half", "count"])]
-    bodies = [
-        bytes([0, 0x20, 0, 0x20, 1, 0x6A, 0x0B]),  # local.get 0, local.get 1, i32.add
-        bytes([0, 0x00, 0x0B]),  # unreachable
-        bytes([0, 0x03, 0x40, 0x0C, 0, 0x0B, 0x0B]),  # loop br 0 end
-        bytes([0, 0x20, 0, 0x44]) + struct.pack("<d", 0.5) + bytes([0xA2, 0x0B]),  # x * 0.5
-        bytes([0, 0x23, 0, 0x41, 1, 0x6A, 0x24, 0, 0x23, 0, 0x0B]),  # global += 1; return global
-    ]
-    code = [_leb(len(b)) + b for b in bodies]
-    return (
-        b"\0asm\x01\0\0\0"
-        + _section(1, types)
-        + _section(3, functions)
-        + _section(6, globals_)
-        + _section(7, exports)
-        + _section(10, code)
-    )
-
+from conftest import numeric_wasm, wasm_name, wasm_section
 
 MAIN = """
 import lib from "./lib.wasm";
@@ -98,7 +44,7 @@ export default {
 def worker() -> Iterator[dynisolate.Worker]:
     # Each instance takes a slot: room for one isolate's 16 instances and then some.
     with dynisolate.Loader(max_isolates=64, max_memory_bytes=16 << 20, cache_dir=None) as loader:
-        yield loader.load({"main.js": MAIN, "lib.wasm": _module()}, limits=dynisolate.Limits(cpu_ms=100))
+        yield loader.load({"main.js": MAIN, "lib.wasm": numeric_wasm()}, limits=dynisolate.Limits(cpu_ms=100))
 
 
 def test_exports_and_calls(worker: dynisolate.Worker) -> None:
@@ -145,8 +91,8 @@ def test_bad_wasm_is_a_load_error(loader: dynisolate.Loader) -> None:
         loader.load({"main.js": MAIN, "lib.wasm": "(module)"})
     wasi = (
         b"\0asm\x01\0\0\0"
-        + _section(1, [bytes([0x60, 0, 0])])
-        + _section(2, [_name("wasi_snapshot_preview1") + _name("proc_exit") + b"\x00\x00"])
+        + wasm_section(1, [bytes([0x60, 0, 0])])
+        + wasm_section(2, [wasm_name("wasi_snapshot_preview1") + wasm_name("proc_exit") + b"\x00\x00"])
     )
     with pytest.raises(dynisolate.LoadError):
         loader.load({"main.js": MAIN, "lib.wasm": wasi})

@@ -5,11 +5,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import dynisolate
+from conftest import numeric_wasm
 from dynisolate.workflows import Engine, InstanceExistsError, InstanceNotFoundError, InstanceStateError
 
 HEADER = """
@@ -447,3 +449,26 @@ def test_runaway_runs_error_the_instance_and_the_engine_goes_on(loader: dynisola
         bomb = run(engine, "const a = []; for (;;) a.push(new Array(1e6).fill(1));")
         assert (bomb.status, bomb.error["name"]) == ("errored", "MemoryLimitError")
         assert run(engine, 'return await step.do("fine", async () => "ok");').output == "ok"
+
+
+def test_a_bundle_with_webassembly_is_stored_and_replayed(tmp_path: Path, loader: dynisolate.Loader) -> None:
+    code = {
+        "wf.js": HEADER
+        + """import lib from "./add.wasm";
+        export class Flow extends WorkflowEntrypoint { async run(event, step) {
+            const add = new WebAssembly.Instance(lib).exports.add;
+            const a = await step.do("a", async () => add(event.payload, 1));
+            await step.sleep("nap", 10);
+            return await step.do("b", async () => add(a, 40));
+        } }""",
+        "add.wasm": numeric_wasm(),
+    }
+    db = str(tmp_path / "wasm.db")
+    with Engine(db, loader=loader, poll_s=0.01) as engine:
+        instance = engine.create(tenant="t", code=code, entrypoint="Flow", params=1)
+        deadline = time.monotonic() + 5
+        while instance.status().status != "waiting":
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+    with Engine(db, loader=loader, poll_s=0.01) as fresh:  # the bundle comes from the store
+        assert fresh.get(instance.id).wait(timeout=10).output == 42

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -52,7 +53,7 @@ PythonWorkflow = Callable[[WorkflowEvent, Step], Any]
 @dataclass(frozen=True, slots=True)
 class _Bundle:
     main: str
-    modules: dict[str, str]
+    modules: dict[str, str | bytes]
     workflows: frozenset[str]  # classes with a run method
 
 
@@ -147,15 +148,23 @@ class Engine:
             )
         self._workflows[name] = run
 
-    def put_bundle(self, modules: Mapping[str, str], main_module: str | None = None) -> str:
-        """Stores a JavaScript/TypeScript bundle content-addressed and returns its hash, which
-        `create(code=...)` accepts. The bundle is loaded once to check it (LoadError)."""
+    def put_bundle(self, modules: Mapping[str, str | bytes], main_module: str | None = None) -> str:
+        """Stores a JavaScript/TypeScript bundle (text modules, and `.wasm` modules as bytes)
+        content-addressed and returns its hash, which `create(code=...)` accepts. The bundle is
+        loaded once to check it (LoadError)."""
         if not isinstance(modules, Mapping) or not modules:
-            raise LoadError("a workflow bundle is a non-empty mapping of module names to source text")
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in modules.items()):
-            raise LoadError("workflow bundle modules must be source text (str) by name")
+            raise LoadError("a workflow bundle is a non-empty mapping of module names to code")
+        texts: dict[str, str] = {}
+        binary: dict[str, str] = {}  # .wasm modules, base64 in the stored JSON
+        for name, code in modules.items():
+            if isinstance(name, str) and isinstance(code, str):
+                texts[name] = code
+            elif isinstance(name, str) and isinstance(code, (bytes, bytearray)):
+                binary[name] = base64.b64encode(code).decode()
+            else:
+                raise LoadError(f"workflow bundle module {name!r} must be source text or .wasm bytes")
         main = next(iter(modules)) if main_module is None else main_module
-        blob = json.dumps({"main": main, "modules": dict(modules)}, sort_keys=True).encode()
+        blob = json.dumps({"main": main, "modules": texts, "binary": binary}, sort_keys=True).encode()
         digest = hashlib.sha256(blob).hexdigest()
         with self._bundles_lock:
             known = digest in self._bundles
@@ -164,7 +173,7 @@ class Engine:
             self._store.put_bundle(digest, blob)
         return digest
 
-    def _remember(self, digest: str, main: str, modules: dict[str, str]) -> _Bundle:
+    def _remember(self, digest: str, main: str, modules: dict[str, str | bytes]) -> _Bundle:
         exports = self._loader_().load(modules, main).exports
         bundle = _Bundle(main, modules, frozenset(e[: -len(".run")] for e in exports if e.endswith(".run")))
         with self._bundles_lock:
@@ -183,7 +192,9 @@ class Engine:
         if blob is None:
             raise LoadError(f"no workflow bundle with hash {digest!r} is stored")
         data = json.loads(blob)
-        return self._remember(digest, data["main"], data["modules"])
+        modules: dict[str, str | bytes] = dict(data["modules"])
+        modules.update((name, base64.b64decode(code)) for name, code in data.get("binary", {}).items())
+        return self._remember(digest, data["main"], modules)
 
     def _loader_(self) -> Loader:
         return self._loader if self._loader is not None else default_loader()
@@ -195,7 +206,7 @@ class Engine:
         *,
         tenant: str,
         entrypoint: str,
-        code: Mapping[str, str] | str | None = None,
+        code: Mapping[str, str | bytes] | str | None = None,
         params: Any = None,
         id: str | None = None,
         metadata: Any = None,
@@ -225,7 +236,7 @@ class Engine:
         self,
         tenant: str,
         entrypoint: str,
-        code: Mapping[str, str] | str | None = None,
+        code: Mapping[str, str | bytes] | str | None = None,
         params: Any = None,
         id: str | None = None,
         metadata: Any = None,
