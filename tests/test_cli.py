@@ -38,3 +38,23 @@ def test_list_show_send_event(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["workflows", "--db", db, "restart", "wf-1", "--from-step", "go"]) == 0
     assert engine.get("wf-1").status().status == "queued"
     engine.close()
+
+
+def test_bad_database_paths_and_delete(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope" / "typo.db"
+    assert main(["workflows", "--db", str(missing), "list"]) == 1
+    assert "no such database file" in capsys.readouterr().err
+    assert not missing.parent.exists()
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database" * 100)
+    assert main(["workflows", "--db", str(junk), "list"]) == 1
+    assert "is not a workflow database" in capsys.readouterr().err
+
+    db = str(tmp_path / "cli.db")
+    engine = Engine(db, workflows={"waiter": waiter})
+    engine.create(tenant="acme", entrypoint="waiter", id="wf-2")
+    engine.drain()
+    assert main(["workflows", "--db", db, "restart", "wf-2", "--from-step", "prepare#1"]) == 0
+    assert main(["workflows", "--db", db, "delete", "wf-2"]) == 0
+    assert main(["workflows", "--db", db, "show", "wf-2"]) == 1
+    engine.close()

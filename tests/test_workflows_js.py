@@ -233,7 +233,7 @@ def test_sleep_until_in_the_past_is_an_error(engine: Engine) -> None:
 def test_bad_step_config_is_refused(engine: Engine) -> None:
     status = run(engine, 'return await step.do("x", { retry: 3 }, async () => 1);')
     assert status.status == "errored"
-    assert "takes only 'retries' and 'timeout'" in status.error["message"]
+    assert "takes only 'retries', 'timeout' and 'sensitive'" in status.error["message"]
 
 
 def test_divergence_from_history_is_a_non_determinism_error(loader: dynisolate.Loader) -> None:
@@ -472,3 +472,137 @@ def test_a_bundle_with_webassembly_is_stored_and_replayed(tmp_path: Path, loader
             time.sleep(0.005)
     with Engine(db, loader=loader, poll_s=0.01) as fresh:  # the bundle comes from the store
         assert fresh.get(instance.id).wait(timeout=10).output == 42
+
+
+def test_steps_started_alongside_a_wait_run_before_the_instance_suspends(
+    engine: Engine, probe: Probe
+) -> None:
+    code = {
+        "wf.js": HEADER
+        + """export class Flow extends WorkflowEntrypoint { async run(event, step) {
+            const [approval] = await Promise.all([
+              step.waitForEvent("approval", { type: "approve" }),
+              step.do("send-email", async () => this.env.PROBE.hit("email")),
+            ]);
+            const first = await Promise.race([
+              step.waitForEvent("never", { type: "never" }).then(() => "event"),
+              step.sleep("reminder", 50).then(() => "reminder"),
+            ]);
+            return [approval.payload, first];
+        } }"""
+    }
+    instance = engine.create(tenant="t", code=code, entrypoint="Flow")
+    deadline = time.monotonic() + 5
+    while probe.hits["email"] == 0:  # sent before the instance waits for its approval
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    instance.send_event("approve", "yes")
+    assert instance.wait(timeout=5).output == ["yes", "reminder"]
+    assert probe.hits["email"] == 1
+
+
+def test_the_step_limit_counts_every_run(loader: dynisolate.Loader) -> None:
+    with Engine(":memory:", loader=loader, max_steps=3, poll_s=0.01) as engine:
+        status = run(
+            engine,
+            'for (let i = 0; i < 5; i++) { await step.do("s", async () => i); await step.sleep("z", 1); }',
+        )
+    assert (status.status, status.error["name"]) == ("errored", "StepLimitError")
+
+
+def test_a_limit_hit_inside_a_step_fails_that_attempt_and_it_retries(loader: dynisolate.Loader) -> None:
+    calls = []
+
+    def slow_once() -> str:
+        calls.append(time.time())
+        if len(calls) == 1:
+            time.sleep(0.3)  # past the run's budget: this attempt fails
+        return "fast"
+
+    with Engine(
+        ":memory:",
+        loader=loader,
+        env_factory=lambda t, m: {"work": slow_once},
+        limits=dynisolate.Limits(cpu_ms=150),
+        poll_s=0.01,
+    ) as engine:
+        status = run(
+            engine,
+            'return await step.do("call", { retries: { limit: 2, delay: 0 } }, async () => this.env.work());',
+        )
+    assert status.output == "fast"
+    assert status.steps[0].attempts == 2 and len(calls) == 2
+
+
+def test_a_failed_commit_cannot_be_caught_by_the_workflow(loader: dynisolate.Loader, probe: Probe) -> None:
+    with Engine(":memory:", loader=loader, env_factory=lambda t, m: {"PROBE": probe}, poll_s=0.01) as engine:
+        commit = engine._store.commit_step
+        failures = [1]
+
+        def flaky_commit(*args: Any) -> str | None:
+            if failures:
+                failures.pop()
+                raise RuntimeError("database is locked")
+            return commit(*args)
+
+        engine._store.commit_step = flaky_commit  # type: ignore[method-assign]
+        status = run(
+            engine,
+            """
+            try { await step.do("charge", async () => this.env.PROBE.hit("charge")); }
+            catch (e) { return "caught " + e.message; }
+            return "charged";
+            """,
+        )
+    assert status.output == "charged"
+    assert probe.hits["charge"] == 2  # its first outcome was never recorded, so it ran again
+
+
+def test_nested_steps_replay(engine: Engine) -> None:
+    status = run(
+        engine,
+        """
+        const outer = await step.do("outer", async () => 1 + (await step.do("inner", async () => 1)));
+        await step.sleep("nap", 10);
+        return outer;
+        """,
+    )
+    assert (status.status, status.output) == ("complete", 2)
+
+
+def test_cloudflare_config_forms(engine: Engine) -> None:
+    status = run(
+        engine,
+        """
+        const forever = { retries: { limit: Infinity, delay: 0 } };
+        const a = await step.do("a", forever, async (ctx) => ctx.config.retries.limit);
+        const b = await step.do("b", async () => "b", { rollback: async () => {} });
+        const c = await step.do("c", { sensitive: "output" }, async () => "c");
+        let d;
+        try { await step.do("d", { retries: { limit: 1, delay: () => 5 } }, async () => 1); }
+        catch (e) { d = e.message; }
+        let mutated;
+        await step.do("e", async (ctx) => {
+          try { ctx.config.retries.limit = 99; } catch (e) { mutated = e.name; }
+        });
+        const f = await step.do("f", async (ctx) => ctx.config.retries.limit);
+        return [a, b, c, d.includes("delay function"), mutated, f];
+        """,
+    )
+    assert status.output == [10_000, "b", "c", True, "TypeError", 5]
+
+
+def test_unserialisable_step_results_fail_the_step_without_retries(engine: Engine, probe: Probe) -> None:
+    status = run(
+        engine,
+        """
+        try {
+          await step.do("bad", { retries: { limit: 3, delay: 0 } }, async () => {
+            await this.env.PROBE.hit("bad");
+            return new Map();
+          });
+        } catch (e) { return e.name; }
+        """,
+    )
+    assert status.output == "SerializationError"
+    assert probe.hits["bad"] == 1

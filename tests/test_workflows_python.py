@@ -91,3 +91,32 @@ def test_unknown_workflow_is_refused_at_create(engine: Engine) -> None:
 
     with pytest.raises(LoadError):
         engine.create(tenant="ops", entrypoint="missing")
+
+
+class CardDeclined(NonRetryableError):
+    pass
+
+
+def declining(event: WorkflowEvent, step: Step) -> Any:
+    def attempt() -> None:
+        hits["declined"] += 1
+        raise CardDeclined("no funds")
+
+    step.do("charge", attempt, retries={"limit": 3, "delay": 0})
+
+
+def test_subclasses_of_non_retryable_error_are_not_retried() -> None:
+    hits.clear()
+    with Engine(":memory:", workflows={"declining": declining}, poll_s=0.01) as engine:
+        status = engine.create(tenant="ops", entrypoint="declining").wait(5)
+    assert (status.status, status.error["name"], hits["declined"]) == ("errored", "NonRetryableError", 1)
+
+
+def test_restart_of_an_unknown_instance() -> None:
+    from dynisolate.workflows import InstanceNotFoundError
+
+    with Engine(":memory:", workflows={"declining": declining}) as engine:
+        with pytest.raises(InstanceNotFoundError):
+            engine.get("nope")
+        with pytest.raises(InstanceNotFoundError):
+            engine._restart("nope", None)

@@ -3,6 +3,7 @@ recovery of dead workers' leases, and wake-ups on time."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -147,9 +148,108 @@ def test_a_single_instance_is_not_stuck_behind_another_tenants_backlog(tmp_path:
     with engine:
         time.sleep(0.05)  # the backlog is being worked through
         small = engine.create(tenant="small", entrypoint="idle")
-        before = engine._store.count("complete")
         small.wait(timeout=10)
-        overtaken = engine._store.count("complete") - before - 1
+    created = engine._store.get(small.id)
+    assert created is not None
+    finished = [r.updated_at for r in engine._store.list_instances("complete", "big", 20_000)]
+    overtaken = sum(created.created_at < at < created.updated_at for at in finished)
     # A few scheduling rounds: each claim is one batch of at most 8 from one tenant, and the
     # batches already claimed by this process run first.
     assert overtaken < 50, f"{overtaken} instances of the big tenant ran in between"
+
+
+gate = threading.Event()
+
+
+def gated(event: WorkflowEvent, step: Step) -> str:
+    return step.do("gated", lambda: gate.wait(10) and event.payload)
+
+
+def test_a_stale_run_cannot_write_into_a_new_instance_with_its_id(tmp_path: Path) -> None:
+    gate.clear()
+    with Engine(str(tmp_path / "aba.db"), workflows={"gated": gated, "idle": idle}, workers=1) as engine:
+        old = engine.create(tenant="t", entrypoint="gated", params="old", id="order-1")
+        deadline = time.monotonic() + 5
+        while old.status().status != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        old.delete()
+        new = engine.create(tenant="t", entrypoint="idle", id="order-1")
+        gate.set()  # the old run's step finishes now, for an instance that no longer exists
+        status = new.wait(timeout=5)
+    assert status.output == "done"
+    assert status.steps == []  # nothing of the old run landed in the new instance
+
+
+def test_pausing_a_claimed_instance_that_has_not_started(tmp_path: Path) -> None:
+    gate.clear()
+    with Engine(str(tmp_path / "pause.db"), workflows={"gated": gated}, workers=1) as engine:
+        first, second = engine.create_batch(
+            [{"tenant": "t", "entrypoint": "gated", "params": n} for n in (1, 2)]
+        )
+        deadline = time.monotonic() + 5
+        while first.status().status != "running":
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        second.pause()  # claimed with the first in one batch, not started yet
+        gate.set()
+        assert first.wait(timeout=5).output == 1
+        deadline = time.monotonic() + 5
+        while second.status().status != "paused":
+            assert time.monotonic() < deadline, second.status().status
+            time.sleep(0.005)
+        second.resume()
+        assert second.wait(timeout=5).output == 2
+
+
+def test_workers_do_not_spin_while_a_tenant_is_at_its_limit(tmp_path: Path) -> None:
+    gate.clear()
+    with Engine(str(tmp_path / "spin.db"), workflows={"gated": gated}, workers=4) as engine:
+        engine.set_tenant_limit("t", 1)
+        first, second = (engine.create(tenant="t", entrypoint="gated", params=n) for n in (1, 2))
+        time.sleep(0.1)
+        before = time.process_time()
+        time.sleep(0.5)  # the second is due but may not run
+        used = time.process_time() - before
+        assert second.status().status == "queued"
+        gate.set()
+        assert (first.wait(5).output, second.wait(5).output) == (1, 2)
+    assert used < 0.15, f"{used:.3f} s of CPU in 0.5 s while blocked"
+
+
+def test_an_instance_whose_worker_keeps_dying_is_errored(tmp_path: Path) -> None:
+    engine = Engine(str(tmp_path / "crashes.db"), workflows={"idle": idle})
+    instance = engine.create(tenant="t", entrypoint="idle")
+    engine._store._writer.execute("UPDATE instances SET crashes = 10 WHERE id = ?", (instance.id,))
+    engine.drain(5)
+    status = instance.status()
+    assert (status.status, status.error["name"]) == ("errored", "WorkflowInternalError")
+    engine.close()
+
+
+def test_a_store_failure_in_a_run_is_retried(tmp_path: Path) -> None:
+    with Engine(str(tmp_path / "flaky.db"), workflows={"idle": idle}, workers=1) as engine:
+        release = engine._store.release
+        failures = [1]
+
+        def flaky_release(*args: object, **kwargs: object) -> bool:
+            if failures and args[2] == "complete":
+                failures.pop()
+                raise sqlite3.OperationalError("disk I/O error")
+            return release(*args, **kwargs)  # type: ignore[arg-type]
+
+        engine._store.release = flaky_release  # type: ignore[method-assign]
+        assert engine.create(tenant="t", entrypoint="idle").wait(timeout=5).output == "done"
+    assert not failures
+
+
+def test_duplicate_ids_in_a_batch_are_named() -> None:
+    from dynisolate.workflows import InstanceExistsError
+
+    engine = Engine(":memory:", workflows={"idle": idle})
+    engine.create(tenant="t", entrypoint="idle", id="zeta")
+    for ids, duplicate in ((["alpha", "beta", "beta"], "beta"), (["alpha", "zeta"], "zeta")):
+        with pytest.raises(InstanceExistsError) as caught:
+            engine.create_batch([{"tenant": "t", "entrypoint": "idle", "id": i} for i in ids])
+        assert caught.value.id == duplicate
+    engine.close()

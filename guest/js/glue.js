@@ -498,10 +498,38 @@
     return error;
   }
 
+  // A wait not yet due: a promise that never settles in this isolate. The instance suspends
+  // once the run can make no more progress here: when the job queue has drained (a 0 ms timer
+  // fires only then) and no step callback is running. Steps started in the same tick, such as
+  // the others of a Promise.all, run first.
   function park() {
     parkedWaits++;
-    if (running === 0) stepCall("suspend", "[]");
+    armSuspend();
     return new PromiseClass(() => {});
+  }
+
+  let suspendArmed = false;
+  function armSuspend() {
+    if (suspendArmed) return;
+    suspendArmed = true;
+    addTimer(
+      () => {
+        suspendArmed = false;
+        if (running === 0 && parkedWaits > 0) stepCall("suspend", "[]");
+      },
+      0,
+      [],
+      false,
+    );
+  }
+
+  function deepFreeze(value) {
+    if (value !== null && typeof value === "object") {
+      const names = keys(value);
+      for (let i = 0; i < names.length; i++) deepFreeze(value[names[i]]);
+      freeze(value);
+    }
+    return value;
   }
 
   function timedOut(ms) {
@@ -530,7 +558,8 @@
         try {
           wire = value === undefined ? "null" : toWire(value);
         } catch (e) {
-          return failed(e);
+          // Not retried: the same code would return the same value.
+          return finish("false," + stringify({ name: "SerializationError", message: errorInfo(e).message }));
         }
         finish("true," + wire);
       };
@@ -554,20 +583,35 @@
     if (hasOwn(reply, "wait")) return park();
     const run = reply.run;
     return promiseThen(attempt(callback, name, run), (outcome) => {
-      const next = stepCall("done", "[" + stringify(run.key) + "," + run.attempt + "," + outcome + "]");
-      if (running === 0 && parkedWaits > 0) stepCall("suspend", "[]");
+      const head = "[" + stringify(run.key) + "," + run.attempt + ",";
+      let next;
+      try {
+        next = stepCall("done", head + outcome + "]");
+      } catch (e) {
+        // The host could not take the outcome (too deep, too large to decode): record that.
+        const info = { name: "SerializationError", message: errorInfo(e).message };
+        next = stepCall("done", head + "false," + stringify(info) + "]");
+      }
+      if (running === 0 && parkedWaits > 0) armSuspend();
       return advance(name, callback, next);
     });
   }
 
   const step = freeze({
+    // do(name, callback, [rollbackOptions]) or do(name, config, callback, [rollbackOptions]);
+    // rollback handlers are accepted but not run.
     do(name, config, callback) {
-      if (callback === undefined) {
+      if (typeof config === "function") {
         callback = config;
         config = null;
       }
       try {
         if (typeof callback !== "function") throw new TypeErrorClass("step.do(name, [config], callback) needs a callback");
+        const limit = config?.retries?.limit;
+        if (limit === Infinity) config = { ...config, retries: { ...config.retries, limit: 10000 } }; // Cloudflare's cap
+        if (typeof config?.retries?.delay === "function") {
+          throw new TypeErrorClass(`step ${stringify(StringOf(name))}: a retry delay function is not supported; give a duration`);
+        }
         return resolve(advance(name, callback, stepCall("do", toWire([name, config ?? null, running, parkedWaits]))));
       } catch (e) {
         return reject(e);
@@ -599,7 +643,7 @@
     const object = new Entry({}, env);
     if (typeof object.run !== "function") throw new TypeErrorClass(`${entry}.run is not a function`);
     const wire = args[0];
-    defaultConfig = wire.defaultConfig;
+    defaultConfig = deepFreeze(wire.defaultConfig);
     const event = {
       payload: wire.payload,
       timestamp: new DateClass(wire.timestamp),

@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import signal
+import sqlite3
 import sys
 import threading
 from datetime import UTC, datetime
@@ -35,6 +37,7 @@ def _when(stamp: float | None) -> str:
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from ._limits import Limits
     from .workflows import Engine
 
     engine = Engine(
@@ -42,7 +45,9 @@ def _worker(args: argparse.Namespace) -> int:
         workers=args.workers,
         synchronous=args.synchronous,
         env_factory=_import(args.env_factory) if args.env_factory else None,
+        global_outbound=_import(args.outbound) if args.outbound else None,
         workflows=_import(args.workflows) if args.workflows else None,
+        limits=Limits(cpu_ms=args.cpu_ms),
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -74,9 +79,19 @@ def _show(status: Any) -> None:
             )
 
 
+def _step(spec: str | None) -> str | tuple[str, int] | None:
+    """NAME or NAME#COUNT."""
+    if spec is None:
+        return None
+    name, hash_, count = spec.rpartition("#")
+    return (name, int(count)) if hash_ and count.isdigit() else spec
+
+
 def _workflows(args: argparse.Namespace) -> int:
     from .workflows import Engine
 
+    if not os.path.isfile(args.db):
+        raise ValueError(f"{args.db}: no such database file")
     engine = Engine(args.db)
     try:
         if args.command == "list":
@@ -87,7 +102,7 @@ def _workflows(args: argparse.Namespace) -> int:
         elif args.command == "send-event":
             engine.get(args.id).send_event(args.type, json.loads(args.payload))
         elif args.command == "restart":
-            engine.get(args.id).restart(args.from_step)
+            engine.get(args.id).restart(_step(args.from_step))
         else:
             getattr(engine.get(args.id), args.command)()
     finally:
@@ -104,6 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--workers", type=int, default=8)
     worker.add_argument("--synchronous", choices=("full", "normal"), default="full")
     worker.add_argument("--env-factory", help="MODULE:FUNCTION building env from (tenant, metadata)")
+    worker.add_argument("--outbound", help="MODULE:FUNCTION, the outbound handler of JavaScript runs")
+    worker.add_argument("--cpu-ms", type=int, default=30_000, help="the budget of one run (default 30,000)")
     worker.add_argument("--workflows", help="MODULE:ATTRIBUTE, a dict of Python workflows by name")
     worker.set_defaults(run=_worker)
 
@@ -119,11 +136,11 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("id")
     send.add_argument("type")
     send.add_argument("payload")
-    for name in ("pause", "resume", "terminate"):
+    for name in ("pause", "resume", "terminate", "delete"):
         commands.add_parser(name).add_argument("id")
     restart = commands.add_parser("restart", help="run again, from scratch or from a step")
     restart.add_argument("id")
-    restart.add_argument("--from-step")
+    restart.add_argument("--from-step", help="NAME or NAME#COUNT (the occurrence, from 1)")
     flows.set_defaults(run=_workflows)
     return parser
 
@@ -134,4 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.run(args))
     except (DynisolateError, ValueError) as error:  # json.JSONDecodeError is a ValueError
         print(f"dynisolate: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    except sqlite3.DatabaseError as error:
+        print(f"dynisolate: {args.db} is not a workflow database: {error}", file=sys.stderr)
         return 1

@@ -86,12 +86,13 @@ class StepConfig:
     @classmethod
     def parse(cls, step: str, config: object) -> StepConfig:
         """Validates a tenant's `{retries: {limit, delay, backoff}, timeout}` against the defaults.
-        Unknown keys are refused, as Cloudflare's strict schema does."""
+        Unknown keys are refused, as Cloudflare's strict schema does (`sensitive` is accepted and
+        has no effect here)."""
         if config is None:
             return DEFAULT_CONFIG
         bad = f"the config of step {step!r}"
-        if not isinstance(config, dict) or not set(config) <= {"retries", "timeout"}:
-            raise ArgumentError(f"{bad} takes only 'retries' and 'timeout', got {config!r}")
+        if not isinstance(config, dict) or not set(config) <= {"retries", "timeout", "sensitive"}:
+            raise ArgumentError(f"{bad} takes only 'retries', 'timeout' and 'sensitive', got {config!r}")
         base = cls()
         limit, delay, backoff = base.limit, base.delay_ms, base.backoff
         retries = config.get("retries")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import logging
+import os
 import re
+import secrets
 import threading
 import time
 import uuid
@@ -25,13 +28,15 @@ from ..exceptions import (
     ExportNotFoundError,
     GuestError,
     InstanceStateError,
+    LimitError,
     LoadError,
     PayloadTooLargeError,
+    PoolExhaustedError,
 )
 from ._instance import Instance, InstanceStatus, status_of
 from ._js import RunHost
-from ._replay import DEFAULT_WIRE, Fatal, Fenced, Replay, Suspend
-from ._scheduler import Scheduler
+from ._replay import DEFAULT_WIRE, Fatal, Fenced, Replay, StoreFailure, Suspend
+from ._scheduler import RETRY_AFTER_S, Scheduler
 from ._sqlite import SqliteStore
 from ._step import Step, StepError, WorkflowEvent
 from ._store import InstanceRow, Store
@@ -45,6 +50,9 @@ _EVENT_TYPE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _ENTRYPOINT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _MIB = 1 << 20
 _MAX_CACHED_BUNDLES = 256
+# Runs in a row whose worker died (a step that kills its process, say) before the instance is
+# errored instead of replayed again.
+MAX_CRASHES = 10
 
 EnvFactory = Callable[[str, Any], Mapping[str, Any] | None]
 PythonWorkflow = Callable[[WorkflowEvent, Step], Any]
@@ -105,7 +113,7 @@ class Engine:
 
     def __init__(
         self,
-        path: str,
+        path: str | os.PathLike[str],
         *,
         env_factory: EnvFactory | None = None,
         global_outbound: Callable[..., Any] | None = None,
@@ -119,9 +127,9 @@ class Engine:
         lease_s: float = 10.0,
         poll_s: float = 0.05,
     ) -> None:
-        if not isinstance(path, str):
-            raise ConfigError(f"path must be a str, not {type(path).__name__}")
-        self._store = _open_store(path, synchronous)
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"path must be a str or a path, not {type(path).__name__}")
+        self._store = _open_store(os.fspath(path), synchronous)
         self._env_factory = env_factory
         self._global_outbound = global_outbound
         self._workflows: dict[str, PythonWorkflow] = {}
@@ -271,6 +279,7 @@ class Engine:
             status="queued",
             created_at=now,
             wake_at=now,
+            generation=secrets.randbits(62),
         )
 
     def get(self, id: str) -> Instance:
@@ -298,6 +307,7 @@ class Engine:
 
     def _restart(self, id: str, from_step: str | tuple[str, int] | None) -> None:
         position = None
+        self.get(id)  # InstanceNotFoundError
         if from_step is not None:
             name, count = (from_step, 1) if isinstance(from_step, str) else from_step
             match = [s for s in self._store.steps(id) if s.name == name and s.count == count]
@@ -355,47 +365,64 @@ class Engine:
                 self._runs_ended.notify_all()
 
     def _replay(self, row: InstanceRow) -> None:
-        # Generation 1 is an instance's first claim ever: it has no history to read.
-        history = [] if row.generation == 1 else self._store.steps(row.id)
+        release = functools.partial(self._store.release, row.id, row.generation)
+        if row.crashes >= MAX_CRASHES:
+            message = f"the worker running this instance died {row.crashes} times in a row"
+            release("errored", error=("WorkflowInternalError", message))
+            return
+        history = [] if row.runs == 1 else self._store.steps(row.id)  # a first run has none
         replay = Replay(self._store, row, history, self.max_steps, self.max_payload_bytes)
         try:
             value = self._invoke(row, replay)
         except Suspend:
-            self._store.release(
-                row.id, row.generation, "waiting", replay.wake_at or time.time(), replay.waiting_for
-            )
+            release("waiting", replay.wake_at or time.time(), replay.waiting_for)
             return
         except Fenced:
             return
         except Fatal as fatal:
-            self._store.release(row.id, row.generation, "errored", error=(fatal.name, fatal.message))
+            release("errored", error=(fatal.name, fatal.message))
             return
         except StepError as error:
-            self._store.release(row.id, row.generation, "errored", error=(error.name, error.message))
+            release("errored", error=(error.name, error.message))
+            return
+        except PoolExhaustedError:
+            release("waiting", time.time() + RETRY_AFTER_S)  # busy, not broken: run it later
+            return
+        except LimitError as error:
+            # The run hit a limit. With steps in flight, their attempts failed (and retry as
+            # configured); otherwise the workflow's own code did it, and the instance is errored.
+            if not replay.in_flight:
+                release("errored", error=(type(error).__name__, error.message))
+                return
+            try:
+                replay.fail_in_flight(type(error).__name__, error.message)
+            except Suspend:
+                pass  # paused at this boundary: the release below makes it paused
+            except Fenced:
+                return
+            release("waiting", replay.wake_at or time.time())
             return
         except GuestError as error:
-            self._store.release(row.id, row.generation, "errored", error=(error.name, error.guest_message))
+            release("errored", error=(error.name, error.guest_message))
             return
         except DynisolateError as error:
-            self._store.release(
-                row.id, row.generation, "errored", error=(type(error).__name__, error.message)
-            )
+            release("errored", error=(type(error).__name__, error.message))
             return
-        except Exception as error:  # a Python workflow's own exception
-            self._store.release(row.id, row.generation, "errored", error=(type(error).__name__, str(error)))
+        except StoreFailure:
+            raise  # the scheduler hands the instance back to be replayed
+        except BaseException as error:  # a Python workflow's own exception (even SystemExit)
+            release("errored", error=(type(error).__name__, str(error)))
             return
         diverged = replay.unreproduced()
         if diverged is not None:
-            self._store.release(row.id, row.generation, "errored", error=(diverged.name, diverged.message))
+            release("errored", error=(diverged.name, diverged.message))
             return
         try:
             output = _json(value, "the workflow's result", self.max_payload_bytes)
         except DynisolateError as error:
-            self._store.release(
-                row.id, row.generation, "errored", error=(type(error).__name__, error.message)
-            )
+            release("errored", error=(type(error).__name__, error.message))
             return
-        self._store.release(row.id, row.generation, "complete", output=output)
+        release("complete", output=output)
 
     def _invoke(self, row: InstanceRow, replay: Replay) -> Any:
         params = json.loads(row.params)

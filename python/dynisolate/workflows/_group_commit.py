@@ -98,7 +98,8 @@ class GroupCommit:
                         conn.execute("ROLLBACK TO ticket")
                         ticket.error = error
                     conn.execute("RELEASE ticket")
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # a failed COMMIT leaves the transaction open
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")

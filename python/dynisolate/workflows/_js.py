@@ -32,7 +32,8 @@ class RunHost:
             return replay.do_done(*args)
         if op == "suspend":
             raise Suspend()
-        # [name, ..., callbacks running, waits parked]: a wait with nothing running suspends now.
+        # [name, ..., callbacks running, waits parked]. A wait parks in the guest, which asks to
+        # suspend once nothing else can make progress in this run.
         *call, running, parked = args
         concurrent = running + parked > 0
         if op == "do":
@@ -45,8 +46,6 @@ class RunHost:
             reply = replay.wait_for_event(call[0], call[1], call[2], concurrent)
         else:
             raise TypeError(f"unknown step operation {op!r}")
-        if "wait" in reply and running == 0:
-            raise Suspend()
         return reply
 
     def fetch(self, wire: dict[str, Any]) -> dict[str, Any]:

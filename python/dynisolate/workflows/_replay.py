@@ -17,7 +17,7 @@ from ..exceptions import ArgumentError
 from ._config import DEFAULT_CONFIG, DEFAULT_EVENT_TIMEOUT_MS, MAX_SLEEP_MS, StepConfig, duration_ms
 from ._store import InstanceRow, StepRow, Store
 
-__all__ = ["DEFAULT_WIRE", "Fatal", "Fenced", "Replay", "Suspend"]
+__all__ = ["DEFAULT_WIRE", "Fatal", "Fenced", "Replay", "StoreFailure", "Suspend"]
 
 _EVENT_TYPE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -31,6 +31,11 @@ class Suspend(BaseException):
 class Fenced(BaseException):
     """The run no longer owns its instance (terminated, restarted, deleted, or its lease was
     taken over): it stops without writing anything."""
+
+
+class StoreFailure(BaseException):
+    """The store failed while a step's outcome was being committed: the run stops (no workflow
+    code may catch this and go on as if the step were recorded) and is replayed later."""
 
 
 class Fatal(BaseException):
@@ -59,6 +64,10 @@ def _config_json(config: StepConfig) -> str:
     return _DEFAULT_JSON if config is DEFAULT_CONFIG else json.dumps(config.to_wire())
 
 
+# Errors that fail a step at once: retrying would fail the same way.
+_FINAL_ERRORS = frozenset({"NonRetryableError", "SerializationError", "PayloadTooLargeError"})
+
+
 def _error(name: str | None, message: str | None) -> dict[str, str]:
     return {"name": name or "Error", "message": message or ""}
 
@@ -78,7 +87,8 @@ class Replay:
         self.max_payload_bytes = max_payload_bytes
         self.counts: dict[str, int] = {}
         self.position = 0
-        self.do_steps = 0
+        # The step limit is per instance: steps recorded by earlier runs count.
+        self.do_steps = sum(1 for step in history if step.kind == "do")
         self.in_flight: dict[str, tuple[StepRow, StepConfig]] = {}
         self.wake_at: float | None = None
         self.waiting_for: str | None = None
@@ -117,14 +127,20 @@ class Replay:
         )
 
     def unreproduced(self) -> Fatal | None:
-        """At the end of a run that completed: history it did not reproduce is a divergence."""
-        if not self.unconsumed:
+        """At the end of a run that completed: history it did not reproduce is a divergence.
+        (Not steps recorded while another was running: a step nested in a recorded step's
+        callback is not reached when that step replays.)"""
+        missed = [self.history[k] for k in self.unconsumed if not self.history[k].concurrent]
+        if not missed:
             return None
-        first = min((self.history[k] for k in self.unconsumed), key=lambda s: s.position)
+        first = min(missed, key=lambda s: s.position)
         return self._diverged(first, "the run completed without reaching it")
 
     def _commit(self, step: StepRow, event_seq: int | None = None) -> None:
-        status = self.store.commit_step(self.row.id, self.row.generation, step, event_seq)
+        try:
+            status = self.store.commit_step(self.row.id, self.row.generation, step, event_seq)
+        except Exception as error:
+            raise StoreFailure(f"committing step {step.key!r}: {error}") from error
         if status is None:
             raise Fenced()
         self.history[step.key] = step
@@ -189,27 +205,27 @@ class Replay:
         now = time.time()
         step.attempts = attempt
         step.ended_at = now
+        final = False  # fails the step without retrying
         if ok:
-            text = json.dumps(outcome, separators=(",", ":"))
-            if len(text) <= self.max_payload_bytes:
-                step.state, step.value, step.error_name, step.error_message = "complete", text, None, None
-                self._commit(step)
-                return {"value": outcome}
-            ok, outcome = (
-                False,
-                {
+            try:
+                text = json.dumps(outcome, separators=(",", ":"), allow_nan=False)
+            except (TypeError, ValueError) as e:  # a Python step's result that is not JSON data
+                outcome = {"name": "SerializationError", "message": f"the output of step {key!r}: {e}"}
+            else:
+                if len(text) <= self.max_payload_bytes:
+                    step.state, step.value, step.error_name, step.error_message = "complete", text, None, None
+                    self._commit(step)
+                    return {"value": outcome}
+                outcome = {
                     "name": "PayloadTooLargeError",
                     "message": f"the output of step {key!r} is {len(text)} bytes; "
                     f"the limit is {self.max_payload_bytes}",
-                },
-            )
+                }
             final = True
-        else:
-            final = False
         name = str(outcome.get("name", "Error")) if isinstance(outcome, dict) else "Error"
         message = str(outcome.get("message", "")) if isinstance(outcome, dict) else str(outcome)
         step.error_name, step.error_message = name, message[:4096]
-        final = final or name == "NonRetryableError" or message.startswith("NonRetryableError")
+        final = final or name in _FINAL_ERRORS or message.startswith("NonRetryableError")
         if final or attempt > config.limit:
             step.state = "errored"
             self._commit(step)
@@ -221,6 +237,12 @@ class Replay:
             self.in_flight[step.key] = (step, config)
             return self._attempt(step, config, step.count)
         return self._wait(step.wake_at)
+
+    def fail_in_flight(self, name: str, message: str) -> None:
+        """The run ended (a limit) with steps in flight: each of their attempts failed, and is
+        committed as such, so retries go on as configured."""
+        for key, (step, _) in list(self.in_flight.items()):
+            self.do_done(key, step.attempts + 1, False, {"name": name, "message": message})
 
     # ---- sleeps and events ----
 
@@ -237,6 +259,8 @@ class Replay:
         def wake(now: float) -> float:
             if timestamp_ms / 1000 < now:
                 raise ArgumentError("You can't sleep until a time in the past, time-traveler")
+            if timestamp_ms / 1000 - now > MAX_SLEEP_MS / 1000:
+                raise ArgumentError("a sleep may last at most 365 days")
             return timestamp_ms / 1000
 
         return self._sleep(name, wake, concurrent)

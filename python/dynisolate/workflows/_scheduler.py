@@ -1,7 +1,9 @@
 """Worker threads: claim a runnable instance, replay it, repeat; sleep until the next wake-up.
 
 Claims are leases renewed by a heartbeat; a worker that dies leaves leases that another worker
-reclaims, at once when the dead worker was a process on this machine, else once the lease ends.
+reclaims, at once when the dead worker was a process on this machine (same host and PID
+namespace), else once the lease ends. Idle workers read when the next instance is due and take
+the write lock only to claim one.
 """
 
 from __future__ import annotations
@@ -20,10 +22,23 @@ from ._store import InstanceRow, Store
 __all__ = ["Scheduler"]
 
 log = logging.getLogger("dynisolate.workflows")
-_HOST = socket.gethostname()
+
+
+def _machine() -> str:
+    """This host and PID namespace: where a process id means the same process."""
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        namespace = 0
+    return f"{socket.gethostname()}/{namespace}"
+
+
+_MACHINE = _machine()
 # Instances one claim takes (from one tenant): fewer transactions per run, at the cost of a
 # tenant waiting this many runs longer behind another.
 CLAIM_BATCH = 8
+# A run that fails in the engine itself (not in workflow code) is retried after this long.
+RETRY_AFTER_S = 1.0
 
 
 def _pid_alive(pid: int) -> bool:
@@ -40,9 +55,9 @@ def _dead_owners(owners: list[str]) -> list[str]:
     """Owners that were processes on this machine and no longer exist."""
     dead = []
     for owner in owners:
-        host, _, rest = owner.rpartition("@")
+        machine, _, rest = owner.rpartition("@")
         pid = rest.partition(":")[0]
-        if host == _HOST and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if machine == _MACHINE and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
             dead.append(owner)
     return dead
 
@@ -56,13 +71,15 @@ class Scheduler:
         self._workers = workers
         self._lease_s = lease_s
         self._poll_s = poll_s
-        self.owner = f"{_HOST}@{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = f"{_MACHINE}@{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._cond = threading.Condition()
         self._claim_lock = threading.Lock()
         self._ready: deque[InstanceRow] = deque()
         self._idle = 0  # workers waiting for work
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()  # workers stop
+        self._beating = threading.Event()  # the heartbeat stops (after the workers)
+        self._workers_threads: list[threading.Thread] = []
+        self._heart: threading.Thread | None = None
 
     def notify(self, workers: int | None = None) -> None:
         """Wakes `workers` idle workers (all by default) to look for work."""
@@ -91,6 +108,11 @@ class Scheduler:
         """Takes back the instances of dead workers (expired leases, dead local processes)."""
         return self._store.reap(time.time(), _dead_owners(self._store.owners()))
 
+    def _hand_back(self, row: InstanceRow, after_s: float = 0.0) -> None:
+        """Gives up a claim without a run: the instance is due again (or paused, if a pause was
+        asked for meanwhile); nothing happens if it was terminated, restarted or deleted."""
+        self._store.release(row.id, row.generation, "waiting", wake_at=time.time() + after_s)
+
     def _next(self) -> InstanceRow | None:
         """The next claimed instance: from the batch this process already holds, else from a new
         claim (one transaction for several runs, which every worker thread then shares)."""
@@ -108,9 +130,11 @@ class Scheduler:
                     self._ready.extend(batch[1:])
                     if len(batch) > 1:
                         self.notify(len(batch) - 1)
-            # Claimed a moment ago: skip what was paused, terminated or deleted meanwhile.
+            # Claimed a moment ago: what was paused meanwhile becomes paused now; what was
+            # terminated, restarted or deleted is no longer ours.
             if fresh or self._store.holds(row.id, row.generation):
                 return row
+            self._hand_back(row)
 
     def _claim_and_run(self) -> bool:
         row = self._next()
@@ -118,66 +142,93 @@ class Scheduler:
             return False
         try:
             self._run(row)
-        except Exception:
-            # The store failed mid-run: the lease runs out and the instance is replayed.
-            log.exception("workflow instance %s: the run failed in the engine", row.id)
+        except BaseException:
+            # The engine failed, not the workflow (the store, most likely): the instance is
+            # released to be replayed, rather than left leased to a live worker.
+            log.exception("workflow instance %s: the run failed in the engine; retrying it", row.id)
+            try:
+                self._hand_back(row, RETRY_AFTER_S)
+            except Exception:
+                log.exception("workflow instance %s: could not release it; its lease will lapse", row.id)
         return True
 
     def drain(self, timeout: float) -> int:
         self.recover()
         deadline = time.monotonic() + timeout
         runs = 0
-        while time.monotonic() < deadline and self._claim_and_run():
-            runs += 1
+        heart = None
+        if self._heart is None:  # runs on this thread still renew their leases
+            self._beating.clear()
+            heart = threading.Thread(target=self._heartbeat, name="dynisolate-heartbeat", daemon=True)
+            heart.start()
+        try:
+            while time.monotonic() < deadline and self._claim_and_run():
+                runs += 1
+        finally:
+            if heart is not None:
+                self._beating.set()
+                heart.join()
         return runs
 
     def start(self) -> None:
-        if self._threads:
+        if self._workers_threads:
             return
         self._stopping.clear()
+        self._beating.clear()
         self.recover()
-        self._threads = [
+        self._workers_threads = [
             threading.Thread(target=self._work, name=f"dynisolate-workflows-{i}", daemon=True)
             for i in range(self._workers)
         ]
-        self._threads.append(
-            threading.Thread(target=self._heartbeat, name="dynisolate-heartbeat", daemon=True)
-        )
-        for thread in self._threads:
+        self._heart = threading.Thread(target=self._heartbeat, name="dynisolate-heartbeat", daemon=True)
+        for thread in [*self._workers_threads, self._heart]:
             thread.start()
 
     def stop(self) -> None:
         self._stopping.set()
         self.notify()
-        for thread in self._threads:
+        for thread in self._workers_threads:
             thread.join()
-        self._threads = []
+        self._workers_threads = []
+        # Leases stay renewed until the last run has ended.
+        self._beating.set()
+        if self._heart is not None:
+            self._heart.join()
+            self._heart = None
         # Claimed but not started: hand them back rather than leave them to a lease timeout.
         while self._ready:
-            row = self._ready.popleft()
-            self._store.release(row.id, row.generation, "queued", wake_at=time.time())
+            self._hand_back(self._ready.popleft())
 
     def _work(self) -> None:
+        due = True  # try a claim now; else first read when the next instance is due
         while not self._stopping.is_set():
+            wake: float | None = None
+            wait = self._poll_s
             try:
-                if self._claim_and_run():
+                if due and self._claim_and_run():
                     continue
                 wake = self._store.next_wake()
+                now = time.time()
+                if wake is not None and wake <= now and not due:
+                    due = True  # became due while this worker idled: claim it
+                    continue
+                # Nothing due; or something due this worker could not claim (its tenant is at
+                # max_running, another worker took it): wait for a notify or the next poll.
+                if wake is not None and wake > now:
+                    wait = min(wait, wake - now)
             except Exception:
                 log.exception("workflow scheduler: the store failed")
-                wake = None
-            wait = self._poll_s
-            if wake is not None:
-                wait = max(0.0, min(wait, wake - time.time()))
             with self._cond:
-                if not self._stopping.is_set():
-                    self._idle += 1
-                    self._cond.wait(wait)
-                    self._idle -= 1
+                if self._stopping.is_set():
+                    return
+                self._idle += 1
+                notified = self._cond.wait(wait)
+                self._idle -= 1
+            due = notified or (wake is not None and time.time() >= wake)
 
     def _heartbeat(self) -> None:
         interval = min(self._lease_s / 3, 1.0)
-        while not self._stopping.wait(interval):
+        while not self._beating.wait(interval):
             try:
                 self._store.renew(self.owner, time.time() + self._lease_s)
                 if self.recover():

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS instances (
     params TEXT NOT NULL, metadata TEXT NOT NULL, status TEXT NOT NULL,
     created_at REAL NOT NULL, updated_at REAL NOT NULL, wake_at REAL, waiting_for TEXT,
     output TEXT, error_name TEXT, error_message TEXT,
-    generation INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until REAL);
+    generation INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until REAL,
+    runs INTEGER NOT NULL DEFAULT 0, crashes INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS instances_ready ON instances (tenant, wake_at)
     WHERE status IN ('queued', 'waiting');
 CREATE INDEX IF NOT EXISTS instances_wake ON instances (wake_at) WHERE status IN ('queued', 'waiting');
@@ -53,7 +54,7 @@ CREATE INDEX IF NOT EXISTS events_pending ON events (instance, type, seq) WHERE 
 
 _INSTANCE_COLUMNS = (
     "id, tenant, workflow, bundle, params, metadata, status, created_at, wake_at, waiting_for, "
-    "output, error_name, error_message, generation, owner, updated_at"
+    "output, error_name, error_message, generation, owner, updated_at, runs, crashes"
 )
 _STEP_COLUMNS = (
     "key, kind, name, count, position, concurrent, state, attempts, value, error_name, "
@@ -153,28 +154,29 @@ class SqliteStore:
                 owner, lease_until = claim
                 for r in rows:
                     if r.tenant not in limited:
-                        r.status, r.owner, r.generation = "running", owner, 1
+                        r.status, r.owner, r.generation, r.runs = "running", owner, r.generation + 1, 1
                         claimed.append(r)
-            try:
-                conn.executemany(
-                    f"INSERT INTO instances ({_INSTANCE_COLUMNS}, lease_until) "
-                    f"VALUES ({', '.join('?' * 17)})",
-                    [
-                        (r.id, r.tenant, r.workflow, r.bundle, r.params, r.metadata, r.status, r.created_at)
-                        + (r.wake_at, None, None, None, None, r.generation, r.owner, r.created_at)
-                        + (claim[1] if r.owner is not None and claim is not None else None,)
-                        for r in rows
-                    ],
-                )
-            except sqlite3.IntegrityError:
-                ids = [r.id for r in rows]
+            ids = [r.id for r in rows]
+            duplicate = next((i for i in ids if ids.count(i) > 1), None)
+            if duplicate is None:
+                marks = ", ".join("?" * len(ids))
                 taken = conn.execute(
-                    f"SELECT id FROM instances WHERE id IN ({', '.join('?' * len(ids))})", ids
+                    f"SELECT id FROM instances WHERE id IN ({marks}) LIMIT 1", ids
                 ).fetchone()
-                duplicate = taken[0] if taken is not None else next(i for i in ids if ids.count(i) > 1)
+                duplicate = None if taken is None else taken[0]
+            if duplicate is not None:
                 error = InstanceExistsError(f"a workflow instance with id {duplicate!r} already exists")
                 error.id = duplicate
-                raise error from None
+                raise error
+            conn.executemany(
+                f"INSERT INTO instances ({_INSTANCE_COLUMNS}, lease_until) VALUES ({', '.join('?' * 19)})",
+                [
+                    (r.id, r.tenant, r.workflow, r.bundle, r.params, r.metadata, r.status, r.created_at)
+                    + (r.wake_at, None, None, None, None, r.generation, r.owner, r.created_at, r.runs, 0)
+                    + (claim[1] if r.owner is not None and claim is not None else None,)
+                    for r in rows
+                ],
+            )
             return claimed
 
         claimed: list[InstanceRow] = self._write(write)
@@ -263,7 +265,7 @@ class SqliteStore:
             )
             rows = conn.execute(
                 f"""UPDATE instances SET status = 'running', owner = ?1, lease_until = ?2,
-                        generation = generation + 1, updated_at = ?3
+                        generation = generation + 1, runs = runs + 1, updated_at = ?3
                     WHERE id IN (SELECT id FROM instances
                                  WHERE tenant = ?4 AND status IN ('queued', 'waiting') AND wake_at <= ?3
                                  ORDER BY wake_at LIMIT ?5)
@@ -346,7 +348,7 @@ class SqliteStore:
                                           AND e.consumed_by IS NULL AND (e.type = ?3 OR ?3 = '*'))
                                   THEN ?8 ELSE ?2 END,
                         waiting_for = ?3, output = ?4, error_name = ?5, error_message = ?6,
-                        owner = NULL, lease_until = NULL, updated_at = ?8
+                        owner = NULL, lease_until = NULL, updated_at = ?8, crashes = 0
                     WHERE id = ?7 AND generation = ?9 AND {_LEASED} RETURNING 1""",
                 args,
             ).fetchall()
@@ -369,7 +371,8 @@ class SqliteStore:
             cursor = conn.execute(
                 f"""UPDATE instances SET
                         status = CASE status WHEN 'waitingForPause' THEN 'paused' ELSE 'queued' END,
-                        owner = NULL, lease_until = NULL, wake_at = ?, generation = generation + 1
+                        owner = NULL, lease_until = NULL, wake_at = ?, generation = generation + 1,
+                        crashes = crashes + 1
                     WHERE {_LEASED} AND (lease_until < ?{dead})""",
                 (now, now, *dead_owners),
             )

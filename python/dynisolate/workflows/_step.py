@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..exceptions import WorkflowError, WorkflowTimeoutError
+from ..exceptions import NonRetryableError, WorkflowError, WorkflowTimeoutError
 from ._replay import Replay, Suspend
 
 __all__ = ["Step", "StepError", "WorkflowEvent"]
@@ -80,7 +80,9 @@ class Step:
                     raise WorkflowTimeoutError(f"Execution timed out after {limit}ms")
                 outcome: tuple[bool, Any] = (True, value)
             except Exception as e:
-                outcome = (False, {"name": type(e).__name__, "message": str(e)})
+                # A subclass of NonRetryableError is one too (the host matches by name).
+                name = "NonRetryableError" if isinstance(e, NonRetryableError) else type(e).__name__
+                outcome = (False, {"name": name, "message": str(e)})
             reply = self._replay.do_done(run["key"], run["attempt"], *outcome)
 
     def sleep(self, name: str, duration: int | float | str) -> None:

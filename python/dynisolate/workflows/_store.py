@@ -32,9 +32,13 @@ class InstanceRow:
     output: str | None = None
     error_name: str | None = None
     error_message: str | None = None
-    generation: int = 0  # bumped on every claim, terminate and restart: fences stale runs
+    # Starts random and is bumped on every claim, terminate and restart: a run writes only while
+    # it matches, so a stale run never writes, not even into a new instance that reuses the id.
+    generation: int = 0
     owner: str | None = None
     updated_at: float = 0.0
+    runs: int = 0  # claims so far: the first run has no history to read
+    crashes: int = 0  # runs in a row that ended with their worker dead
 
 
 @dataclass(slots=True)
