@@ -606,3 +606,22 @@ def test_unserialisable_step_results_fail_the_step_without_retries(engine: Engin
     )
     assert status.output == "SerializationError"
     assert probe.hits["bad"] == 1
+
+
+def test_typescript_workflows(engine: Engine) -> None:
+    code = {
+        "flow.ts": """
+        import { WorkflowEntrypoint } from "cloudflare:workers";
+        import type { WorkflowEvent, WorkflowStep } from "cloudflare:workers";
+        interface Order { qty: number }
+        export class Flow extends WorkflowEntrypoint<unknown, Order> {
+          async run(event: WorkflowEvent<Order>, step: WorkflowStep): Promise<number> {
+            const price: number = await step.do("price", async (): Promise<number> => event.payload.qty * 3);
+            await step.sleep("nap", "10 milliseconds");
+            return price;
+          }
+        }
+        """
+    }
+    instance = engine.create(tenant="t", code=code, entrypoint="Flow", params={"qty": 2})
+    assert instance.wait(timeout=10).output == 6

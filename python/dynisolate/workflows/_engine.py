@@ -32,6 +32,7 @@ from ..exceptions import (
     LoadError,
     PayloadTooLargeError,
     PoolExhaustedError,
+    SerializationError,
 )
 from ._instance import Instance, InstanceStatus, status_of
 from ._js import RunHost
@@ -69,7 +70,7 @@ def _json(value: Any, what: str, limit: int) -> str:
     try:
         text = json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as e:
-        raise DynisolateError(f"{what} must be JSON data: {e}") from None
+        raise SerializationError(f"{what} must be JSON data: {e}") from None
     if len(text) > limit:
         error = PayloadTooLargeError(f"{what} is {len(text)} bytes of JSON; the limit is {limit}")
         error.bytes, error.limit = len(text), limit
@@ -99,7 +100,9 @@ class Engine:
             Cloudflare's dispatcher builds env per run (metadata must not be secret).
         global_outbound: The outbound handler of JavaScript runs (None: `fetch()` is refused).
         workflows: Python workflows by name: `run(event, step)` functions (trusted code).
-        limits: Per-run budgets of JavaScript runs (default: 30 s, as Cloudflare's step CPU).
+        limits: Budgets of one JavaScript run, from boot to suspension or end (default: 30 s,
+            as Cloudflare's CPU per step). A limit hit while steps are in flight fails their
+            attempts, which retry as configured; hit outside any step, it errors the instance.
         loader: The loader whose pool runs the isolates (default: the shared one).
         workers: Worker threads `start()` runs (default 8; runs release the GIL while the guest
             runs and group commits gather more writes per sync with more threads).
@@ -109,6 +112,8 @@ class Engine:
         max_payload_bytes: Largest params, event payload and step result (default 1 MiB).
         lease_s: How long a worker's claim on a running instance lasts without renewal; a dead
             worker on this machine is noticed at once, elsewhere after this long.
+        poll_s: How often idle workers look for work created by other processes (work created
+            or woken in this process, and timers, wake them at once).
     """
 
     def __init__(
