@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run worker threads on a database until interrupted")
     worker.add_argument("--db", required=True, help="the SQLite database file")
-    worker.add_argument("--workers", type=int, default=8)
+    worker.add_argument("--workers", type=int, help="worker threads (default: three per CPU)")
     worker.add_argument("--synchronous", choices=("full", "normal"), default="full")
     worker.add_argument("--env-factory", help="MODULE:FUNCTION building env from (tenant, metadata)")
     worker.add_argument("--outbound", help="MODULE:FUNCTION, the outbound handler of JavaScript runs")
