@@ -625,3 +625,28 @@ def test_typescript_workflows(engine: Engine) -> None:
     }
     instance = engine.create(tenant="t", code=code, entrypoint="Flow", params={"qty": 2})
     assert instance.wait(timeout=10).output == 6
+
+
+def test_time_spent_paused_does_not_count_toward_a_sleep(engine: Engine, probe: Probe) -> None:
+    code = {
+        "wf.js": HEADER
+        + """export class Flow extends WorkflowEntrypoint { async run(event, step) {
+            await step.sleep("nap", 300);
+            await step.do("after", async () => this.env.PROBE.hit("after"));
+        } }"""
+    }
+    instance = engine.create(tenant="t", code=code, entrypoint="Flow")
+    deadline = time.monotonic() + 5
+    while instance.status().status != "waiting":
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    started = instance.status().steps[0].started_at
+    paused = time.time()
+    instance.pause()
+    time.sleep(0.4)  # longer than the whole nap
+    assert probe.hits["after"] == 0
+    resumed = time.time()
+    instance.resume()
+    instance.wait(timeout=5)
+    # The nap had (paused - started) behind it; the rest of its 300 ms runs after the resume.
+    assert probe.times["after"][0] >= resumed + 0.3 - (paused - started) - 0.02

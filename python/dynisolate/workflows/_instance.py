@@ -94,8 +94,8 @@ class Instance:
         return status_of(row, store.steps(self.id))
 
     def pause(self) -> None:
-        """Pauses at the next step boundary (`waitingForPause` until then); waits stop counting
-        toward anything until `resume`."""
+        """Pauses at the next step boundary (`waitingForPause` until then). Time spent paused does
+        not count toward sleeps, retry delays or event timeouts."""
         self._engine._transition(self.id, "pause")
 
     def resume(self) -> None:

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS instances (
     created_at REAL NOT NULL, updated_at REAL NOT NULL, wake_at REAL, waiting_for TEXT,
     output TEXT, error_name TEXT, error_message TEXT,
     generation INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until REAL,
-    runs INTEGER NOT NULL DEFAULT 0, crashes INTEGER NOT NULL DEFAULT 0);
+    runs INTEGER NOT NULL DEFAULT 0, crashes INTEGER NOT NULL DEFAULT 0, paused_at REAL);
 CREATE INDEX IF NOT EXISTS instances_ready ON instances (tenant, wake_at)
     WHERE status IN ('queued', 'waiting');
 CREATE INDEX IF NOT EXISTS instances_wake ON instances (wake_at) WHERE status IN ('queued', 'waiting');
@@ -442,6 +442,22 @@ class SqliteStore:
             wake = ", wake_at = ?" if new == "queued" else ", wake_at = NULL" if op == "terminate" else ""
             args = (new, now, now, id) if new == "queued" else (new, now, id)
             conn.execute(f"UPDATE instances SET status = ?, updated_at = ?{wake}{fence} WHERE id = ?", args)
+            if op == "pause":
+                conn.execute(
+                    "UPDATE instances SET paused_at = ? WHERE id = ? AND paused_at IS NULL", (now, id)
+                )
+            elif op == "resume" and status == "paused":
+                # As Cloudflare: the time spent paused does not count toward sleeps, retry delays
+                # or event timeouts.
+                paused_at = conn.execute("SELECT paused_at FROM instances WHERE id = ?", (id,)).fetchone()[0]
+                if paused_at is not None:
+                    conn.execute(
+                        "UPDATE steps SET wake_at = wake_at + ? WHERE instance = ? AND wake_at IS NOT NULL "
+                        "AND state IN ('waiting', 'retrying')",
+                        (now - paused_at, id),
+                    )
+            if op in ("resume", "terminate"):
+                conn.execute("UPDATE instances SET paused_at = NULL WHERE id = ?", (id,))
             return new
 
         return self._write(write)
