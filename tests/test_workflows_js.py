@@ -50,6 +50,14 @@ def engine(loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
         yield engine
 
 
+def until_status(instance: dynisolate.workflows.Instance, status: str, timeout: float = 5) -> None:
+    """Waits until `instance` reaches `status` (a wait or a pause, which `wait()` does not see)."""
+    deadline = time.monotonic() + timeout
+    while instance.status().status != status:
+        assert time.monotonic() < deadline, f"still {instance.status().status}, not {status}"
+        time.sleep(0.005)
+
+
 def run(engine: Engine, body: str, params: Any = None, **kwargs: Any) -> dynisolate.workflows.InstanceStatus:
     code = {
         "wf.js": HEADER
@@ -214,10 +222,7 @@ def test_waiting_instance_wakes_on_its_event(engine: Engine) -> None:
               " return (await step.waitForEvent('w', { type: 'go' })).payload; } }"},
         entrypoint="Flow",
     )  # fmt: skip
-    deadline = time.monotonic() + 5
-    while instance.status().status != "waiting":
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
+    until_status(instance, "waiting")
     sent = time.monotonic()
     instance.send_event("go", {"ok": True})
     assert instance.wait(timeout=5).output == {"ok": True}
@@ -250,10 +255,7 @@ def test_divergence_from_history_is_a_non_determinism_error(loader: dynisolate.L
             } }"""
         }
         instance = engine.create(tenant="t", code=code, entrypoint="Flow")
-        deadline = time.monotonic() + 5
-        while instance.status().status != "waiting":
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        until_status(instance, "waiting")
         variant[0] = "bill"  # the replay now calls a step history does not have
         instance.send_event("go")
         status = instance.wait(timeout=5)
@@ -357,10 +359,7 @@ def test_instance_methods(engine: Engine, probe: Probe) -> None:
     with pytest.raises(InstanceExistsError):
         engine.create(tenant="t", code=code, entrypoint="Flow", id="inst-1")
     assert engine.get("inst-1") == instance
-    deadline = time.monotonic() + 5
-    while instance.status().status != "waiting":
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
+    until_status(instance, "waiting")
     instance.pause()
     assert instance.status().status == "paused"
     time.sleep(0.25)
@@ -390,10 +389,7 @@ def test_terminate_stops_a_waiting_instance(engine: Engine) -> None:
               " await step.sleep('long', '1 hour'); } }"},
         entrypoint="Flow",
     )  # fmt: skip
-    deadline = time.monotonic() + 5
-    while status.status().status != "waiting":
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
+    until_status(status, "waiting")
     status.terminate()
     assert status.wait(timeout=1).status == "terminated"
     with pytest.raises(InstanceStateError):
@@ -466,10 +462,7 @@ def test_a_bundle_with_webassembly_is_stored_and_replayed(tmp_path: Path, loader
     db = str(tmp_path / "wasm.db")
     with Engine(db, loader=loader, poll_s=0.01) as engine:
         instance = engine.create(tenant="t", code=code, entrypoint="Flow", params=1)
-        deadline = time.monotonic() + 5
-        while instance.status().status != "waiting":
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        until_status(instance, "waiting")
     with Engine(db, loader=loader, poll_s=0.01) as fresh:  # the bundle comes from the store
         assert fresh.get(instance.id).wait(timeout=10).output == 42
 
@@ -636,10 +629,7 @@ def test_time_spent_paused_does_not_count_toward_a_sleep(engine: Engine, probe: 
         } }"""
     }
     instance = engine.create(tenant="t", code=code, entrypoint="Flow")
-    deadline = time.monotonic() + 5
-    while instance.status().status != "waiting":
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
+    until_status(instance, "waiting")
     started = instance.status().steps[0].started_at
     paused = time.time()
     instance.pause()
