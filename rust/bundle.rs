@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::cache;
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::guest::{ExportKind, Guest};
@@ -257,7 +258,7 @@ fn wasm_stub(index: usize, bytes: &[u8], guest: &Guest) -> String {
             _ => None,
         })
         .collect();
-    let hash: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let hash = cache::hex(&Sha256::digest(bytes));
     let functions = serde_json::to_string(&functions).expect("strings always encode");
     format!(
         "// sha256:{hash}\nexport default WebAssembly.Module[Symbol.for(\"dynisolate.bundled\")]({index}, {functions});\n"

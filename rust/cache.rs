@@ -69,7 +69,8 @@ pub struct ModuleCache {
     pub stats: CacheStats,
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex digits of `bytes` (content hashes in file names and module stubs).
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

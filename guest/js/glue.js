@@ -242,10 +242,15 @@
     return { name: "Error", message: read(() => e, "(a thrown value that cannot be read)"), stack: "" };
   }
 
-  function hostError(reply) {
-    const error = new ErrorClass(StringOf(reply.error?.message ?? ""));
-    error.name = StringOf(reply.error?.name ?? "Error");
+  // An Error from the {name, message} the host sent (a failed host call, a recorded step error).
+  function errorFrom(info) {
+    const error = new ErrorClass(StringOf(info?.message ?? ""));
+    error.name = StringOf(info?.name ?? "Error");
     return error;
+  }
+
+  function hostError(reply) {
+    return errorFrom(reply.error);
   }
 
   // ---- fetch(): through the worker's outbound handler, or refused ----
@@ -492,12 +497,6 @@
     return reply.ok;
   }
 
-  function recorded(info) {
-    const error = new ErrorClass(StringOf(info.message));
-    error.name = StringOf(info.name);
-    return error;
-  }
-
   // A wait not yet due: a promise that never settles in this isolate. The instance suspends
   // once the run can make no more progress here: when the job queue has drained (a 0 ms timer
   // fires only then) and no step callback is running. Steps started in the same tick, such as
@@ -579,7 +578,7 @@
   // Follows the host's replies for one step until there is a value, an error or a wait.
   function advance(name, callback, reply) {
     if (hasOwn(reply, "value")) return reply.value;
-    if (hasOwn(reply, "error")) throw recorded(reply.error);
+    if (hasOwn(reply, "error")) throw errorFrom(reply.error);
     if (hasOwn(reply, "wait")) return park();
     const run = reply.run;
     return promiseThen(attempt(callback, name, run), (outcome) => {
@@ -630,7 +629,7 @@
       const type = options?.type;
       const timeout = options?.timeout ?? null;
       const reply = stepCall("waitForEvent", toWire([name, type, timeout, running, parkedWaits]));
-      if (hasOwn(reply, "error")) throw recorded(reply.error);
+      if (hasOwn(reply, "error")) throw errorFrom(reply.error);
       if (hasOwn(reply, "wait")) return park();
       const event = reply.event;
       return { payload: event.payload, timestamp: new DateClass(event.timestamp), type: event.type };

@@ -10,7 +10,14 @@ from typing import Any
 
 from ..exceptions import ArgumentError
 
-__all__ = ["DEFAULT_CONFIG", "DEFAULT_EVENT_TIMEOUT_MS", "MAX_SLEEP_MS", "StepConfig", "duration_ms"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_EVENT_TIMEOUT_MS",
+    "EVENT_TYPE",
+    "MAX_SLEEP_MS",
+    "StepConfig",
+    "duration_ms",
+]
 
 _UNIT_MS = {
     "millisecond": 1,
@@ -25,6 +32,8 @@ _UNIT_MS = {
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(millisecond|second|minute|hour|day|week|month|year)s?\s*")
 MAX_SLEEP_MS = 365 * 86_400_000
 DEFAULT_EVENT_TIMEOUT_MS = 24 * 3_600_000
+# An event type, for `send_event` and `waitForEvent` alike.
+EVENT_TYPE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _BACKOFFS = ("constant", "linear", "exponential")
 
 

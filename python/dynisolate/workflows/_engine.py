@@ -34,6 +34,7 @@ from ..exceptions import (
     PoolExhaustedError,
     SerializationError,
 )
+from ._config import EVENT_TYPE
 from ._instance import Instance, InstanceStatus, status_of
 from ._js import RunHost
 from ._replay import DEFAULT_WIRE, Fatal, Fenced, Replay, StoreFailure, Suspend
@@ -47,7 +48,6 @@ __all__ = ["Engine"]
 log = logging.getLogger("dynisolate.workflows")
 
 _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
-_EVENT_TYPE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _ENTRYPOINT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _MIB = 1 << 20
 _MAX_CACHED_BUNDLES = 256
@@ -335,7 +335,7 @@ class Engine:
         none): as `Instance.send_event`, at the cost of one commit."""
         batch = []
         for id, type, payload in events:
-            if not isinstance(type, str) or not _EVENT_TYPE.fullmatch(type):
+            if not isinstance(type, str) or not EVENT_TYPE.fullmatch(type):
                 raise ValueError(f"an event type is 1 to 100 of A-Z a-z 0-9 . _ -, not {type!r}")
             batch.append((id, type, _json(payload, "the event payload", self.max_payload_bytes)))
         self._store.send_events(batch, time.time())

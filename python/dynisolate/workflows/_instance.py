@@ -7,8 +7,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..exceptions import InstanceNotFoundError
-from ._store import FINISHED, InstanceRow, StepRow
+from ._store import FINISHED, InstanceRow, StepRow, not_found
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -88,9 +87,7 @@ class Instance:
         store = self._engine._store
         row = store.get(self.id)
         if row is None:
-            error = InstanceNotFoundError(f"no workflow instance has id {self.id!r}")
-            error.id = self.id
-            raise error
+            raise not_found(self.id)
         return status_of(row, store.steps(self.id))
 
     def pause(self) -> None:

@@ -14,12 +14,18 @@ import time
 from typing import Any
 
 from ..exceptions import ArgumentError
-from ._config import DEFAULT_CONFIG, DEFAULT_EVENT_TIMEOUT_MS, MAX_SLEEP_MS, StepConfig, duration_ms
+from ._config import (
+    DEFAULT_CONFIG,
+    DEFAULT_EVENT_TIMEOUT_MS,
+    EVENT_TYPE,
+    MAX_SLEEP_MS,
+    StepConfig,
+    duration_ms,
+)
 from ._store import InstanceRow, StepRow, Store
 
 __all__ = ["DEFAULT_WIRE", "Fatal", "Fenced", "Replay", "StoreFailure", "Suspend"]
 
-_EVENT_TYPE = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -295,7 +301,7 @@ class Replay:
         self, name: object, event_type: object, timeout: object, concurrent: bool
     ) -> dict[str, Any]:
         """{"event": {payload, timestamp, type}}, {"error"} (timed out) or {"wait"}."""
-        if not isinstance(event_type, str) or not _EVENT_TYPE.fullmatch(event_type):
+        if not isinstance(event_type, str) or not EVENT_TYPE.fullmatch(event_type):
             raise ArgumentError(f"an event type is 1 to 100 of A-Z a-z 0-9 . _ -, not {event_type!r}")
         ms = DEFAULT_EVENT_TIMEOUT_MS if timeout is None else duration_ms(timeout, "waitForEvent's timeout")
         key, count, step = self._next(name, "event", concurrent)

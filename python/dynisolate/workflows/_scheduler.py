@@ -158,9 +158,7 @@ class Scheduler:
         runs = 0
         heart = None
         if self._heart is None:  # runs on this thread still renew their leases
-            self._beating.clear()
-            heart = threading.Thread(target=self._heartbeat, name="dynisolate-heartbeat", daemon=True)
-            heart.start()
+            heart = self._start_heartbeat()
         try:
             while time.monotonic() < deadline and self._claim_and_run():
                 runs += 1
@@ -174,14 +172,13 @@ class Scheduler:
         if self._workers_threads:
             return
         self._stopping.clear()
-        self._beating.clear()
         self.recover()
         self._workers_threads = [
             threading.Thread(target=self._work, name=f"dynisolate-workflows-{i}", daemon=True)
             for i in range(self._workers)
         ]
-        self._heart = threading.Thread(target=self._heartbeat, name="dynisolate-heartbeat", daemon=True)
-        for thread in [*self._workers_threads, self._heart]:
+        self._heart = self._start_heartbeat()
+        for thread in self._workers_threads:
             thread.start()
 
     def stop(self) -> None:
@@ -225,6 +222,12 @@ class Scheduler:
                 notified = self._cond.wait(wait)
                 self._idle -= 1
             due = notified or (wake is not None and time.time() >= wake)
+
+    def _start_heartbeat(self) -> threading.Thread:
+        self._beating.clear()
+        heart = threading.Thread(target=self._heartbeat, name="dynisolate-heartbeat", daemon=True)
+        heart.start()
+        return heart
 
     def _heartbeat(self) -> None:
         interval = min(self._lease_s / 3, 1.0)

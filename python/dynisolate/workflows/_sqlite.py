@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..exceptions import ConfigError, InstanceExistsError, InstanceNotFoundError, InstanceStateError
+from ..exceptions import ConfigError, InstanceExistsError, InstanceStateError
 from ._group_commit import GroupCommit
-from ._store import FINISHED, EventRow, InstanceRow, StepRow
+from ._store import FINISHED, EventRow, InstanceRow, StepRow, not_found
 
 T = TypeVar("T")
 
@@ -157,7 +157,12 @@ class SqliteStore:
                         r.status, r.owner, r.generation, r.runs = "running", owner, r.generation + 1, 1
                         claimed.append(r)
             ids = [r.id for r in rows]
-            duplicate = next((i for i in ids if ids.count(i) > 1), None)
+            duplicate, seen = None, set()
+            for i in ids:  # a repeated id within the batch
+                if i in seen:
+                    duplicate = i
+                    break
+                seen.add(i)
             if duplicate is None:
                 marks = ", ".join("?" * len(ids))
                 taken = conn.execute(
@@ -406,9 +411,7 @@ class SqliteStore:
     def _status(self, conn: sqlite3.Connection, id: str) -> tuple[str, str | None]:
         row = conn.execute("SELECT status, waiting_for FROM instances WHERE id = ?", (id,)).fetchone()
         if row is None:
-            error = InstanceNotFoundError(f"no workflow instance has id {id!r}")
-            error.id = id
-            raise error
+            raise not_found(id)
         return row[0], row[1]
 
     def send_events(self, events: list[tuple[str, str, str]], now: float) -> None:

@@ -10,11 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["EventRow", "InstanceRow", "StepRow", "Store", "ACTIVE", "FINISHED"]
+from ..exceptions import InstanceNotFoundError
+
+__all__ = ["EventRow", "InstanceRow", "StepRow", "Store", "ACTIVE", "FINISHED", "not_found"]
 
 # Statuses, as Cloudflare's. `queued` and `waiting` instances are runnable once `wake_at` passes.
 ACTIVE = frozenset({"queued", "running", "waiting", "waitingForPause", "paused"})
 FINISHED = frozenset({"complete", "errored", "terminated"})
+
+
+def not_found(id: str) -> InstanceNotFoundError:
+    """The error for an instance id that no store row has."""
+    error = InstanceNotFoundError(f"no workflow instance has id {id!r}")
+    error.id = id
+    return error
 
 
 @dataclass(slots=True)
