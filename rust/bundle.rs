@@ -15,7 +15,6 @@ use std::time::Duration;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::cache;
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::guest::{ExportKind, Guest};
@@ -23,6 +22,7 @@ use crate::host::EnvData;
 use crate::js::{self, Description, ENGINE_WASM, JsGuest};
 use crate::nested;
 use crate::pool::{Code, MAX_MODULE_BYTES, Pool};
+use crate::runtime::cache;
 use crate::typescript;
 
 /// Modules every bundle can import.
@@ -205,7 +205,7 @@ impl Pool {
         stubs: &[(String, Option<Vec<String>>)],
         limits: Limits,
     ) -> Result<Arc<JsGuest>> {
-        limits.validate(&self.config)?;
+        limits.validate(&self.runtime.config)?;
         let total: usize = modules.iter().map(|(n, s)| n.len() + s.len()).sum::<usize>()
             + wasm.iter().map(|(n, b)| n.len() + b.len()).sum::<usize>();
         if total > MAX_MODULE_BYTES {
@@ -236,7 +236,7 @@ impl Pool {
         let wasm: nested::Modules = compiled_wasm.into();
         let module = self.js_engine()?;
         let engine =
-            Arc::new(Guest::new(self.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
+            Arc::new(Guest::new(self.runtime.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
         let (blob, cache_outcome) =
             self.cache.get_or_make_blob(&bundle_key(main, &all), || compile(&engine, main, &all, &wasm))?;
         let (description, bytecode) = split(&blob)?;

@@ -13,7 +13,7 @@ use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::host::{EnvData, Host, HostState, LogRecord};
 use crate::isolate::{Input, Isolate, Output};
-use crate::pool::Pool;
+use crate::runtime::Runtime;
 
 /// Size of a wasm page, in bytes.
 const WASM_PAGE_BYTES: u64 = 65_536;
@@ -77,7 +77,7 @@ impl Export {
 
 /// See the module docs.
 pub struct Guest {
-    pub(crate) pool: Arc<Pool>,
+    pub(crate) runtime: Arc<Runtime>,
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) env: Arc<EnvData>,
     pub limits: Limits,
@@ -154,7 +154,7 @@ fn check_json_abi(module: &Module) -> Result<()> {
 
 impl Guest {
     pub(crate) fn new(
-        pool: Arc<Pool>,
+        runtime: Arc<Runtime>,
         linker: &Linker<HostState>,
         module: &Module,
         env: Arc<EnvData>,
@@ -162,16 +162,16 @@ impl Guest {
     ) -> Result<Guest> {
         let pre = linker.instantiate_pre(module).map_err(|e| Error::Load(format!("{e:#}")))?;
         let needs = module.resources_required();
-        let memory_bytes = limits.effective_memory_bytes(&pool.config);
+        let memory_bytes = limits.effective_memory_bytes(&runtime.config);
         if let Some(pages) = needs.max_initial_memory_size
             && pages.saturating_mul(WASM_PAGE_BYTES) > memory_bytes
         {
             return Err(Error::MemoryLimit { memory_bytes });
         }
-        if needs.max_initial_table_size.unwrap_or(0) > pool.config.max_table_elements as u64 {
+        if needs.max_initial_table_size.unwrap_or(0) > runtime.config.max_table_elements as u64 {
             return Err(Error::Load(format!(
                 "the module's table starts larger than max_table_elements ({})",
-                pool.config.max_table_elements
+                runtime.config.max_table_elements
             )));
         }
         let exports = read_exports(module)?;
@@ -179,7 +179,7 @@ impl Guest {
         if uses_json {
             check_json_abi(module)?;
         }
-        Ok(Guest { pool, pre, env, limits, exports, uses_json })
+        Ok(Guest { runtime, pre, env, limits, exports, uses_json })
     }
 
     /// The export callers know as `name`.

@@ -27,8 +27,8 @@ use wasmtime::{Caller, Linker};
 use crate::abi;
 use crate::config::Limits;
 use crate::error::Error;
-use crate::limits::MemoryLimiter;
 use crate::nested::Nested;
+use crate::runtime::limits::MemoryLimiter;
 
 /// What one log record counts against `max_log_bytes` on top of its text.
 pub const LOG_RECORD_OVERHEAD_BYTES: u64 = 64;

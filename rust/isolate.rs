@@ -12,7 +12,7 @@ use crate::abi::JsonAbi;
 use crate::error::{Error, Result};
 use crate::guest::{Export, ExportKind, Guest, NumType};
 use crate::host::{Host, HostState, LogRecord};
-use crate::slots::SlotPermit;
+use crate::runtime::slots::SlotPermit;
 
 /// A call's arguments.
 pub enum Input<'a> {
@@ -122,25 +122,25 @@ impl Isolate {
         interrupt: Option<Arc<AtomicBool>>,
         acquire_timeout: Duration,
     ) -> Result<Isolate> {
-        let pool = guest.pool.clone();
-        let slot = pool.slots.acquire(acquire_timeout)?;
-        let memory_bytes = guest.limits.effective_memory_bytes(&pool.config);
+        let runtime = guest.runtime.clone();
+        let slot = runtime.slots.acquire(acquire_timeout)?;
+        let memory_bytes = guest.limits.effective_memory_bytes(&runtime.config);
         let state = HostState::new(
             guest.limits.clone(),
             memory_bytes,
-            pool.config.max_table_elements as usize,
+            runtime.config.max_table_elements as usize,
             guest.env.clone(),
         );
-        let mut store = Store::new(&pool.engine, state);
+        let mut store = Store::new(&runtime.engine, state);
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(check_deadline);
-        if pool.config.consume_fuel {
+        if runtime.config.consume_fuel {
             store.set_fuel(guest.limits.fuel.unwrap_or(u64::MAX)).expect("fuel is enabled on this engine");
         }
         store.data_mut().begin_call(host, interrupt);
         store.set_epoch_deadline(1);
         let instance = {
-            let _running = pool.ticker.running();
+            let _running = runtime.ticker.running();
             guest.pre.instantiate(&mut store)
         };
         let instance = match instance {
@@ -190,14 +190,14 @@ impl Isolate {
             let why = self.ended_by.clone().unwrap_or_default();
             return Err(Error::Closed(format!("this isolate can take no more calls: {why}")));
         };
-        let pool = &self.guest.pool;
+        let runtime = &self.guest.runtime;
         live.store.data_mut().begin_call(host, interrupt);
         if let Some(fuel) = self.guest.limits.fuel {
             live.store.set_fuel(fuel).expect("fuel is enabled on this engine");
         }
         live.store.set_epoch_deadline(1);
         let result = {
-            let _running = pool.ticker.running();
+            let _running = runtime.ticker.running();
             run(live, export, input)
         };
         self.logs.append(&mut live.store.data_mut().end_call());

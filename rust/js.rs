@@ -17,12 +17,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 use wasmtime::{Caller, Extern, Linker};
 
-use crate::cache::CacheOutcome;
 use crate::error::{Error, Result};
 use crate::guest::{CallReport, Guest};
 use crate::host::{self, Host, HostState, MAX_ERROR_MESSAGE_BYTES, truncate};
 use crate::isolate::{Input, Isolate, Output};
 use crate::nested;
+use crate::runtime::cache::CacheOutcome;
 
 /// The engine module.
 pub const ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js-guest.wasm"));

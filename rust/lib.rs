@@ -7,20 +7,15 @@
 
 pub mod abi;
 pub mod bundle;
-pub mod cache;
 pub mod config;
-pub mod engine;
-pub mod epoch;
 pub mod error;
 pub mod guest;
 pub mod host;
 pub mod isolate;
 pub mod js;
-pub mod limits;
 pub mod nested;
 pub mod pool;
-pub mod slots;
-pub mod snapshot;
+pub mod runtime;
 pub mod typescript;
 
 #[cfg(feature = "python")]
@@ -32,3 +27,4 @@ pub use guest::{Export, ExportKind, Guest};
 pub use host::{EnvData, Host, LogLevel, LogRecord};
 pub use isolate::{Input, Isolate, Output};
 pub use pool::{Code, Pool, PoolStats};
+pub use runtime::cache::CacheOutcome;

@@ -1,20 +1,19 @@
-//! The pool: one wasmtime engine with its pooling allocator, the linker holding the host imports,
-//! the epoch ticker, the isolate slots and the module cache. Pools with equal settings are shared
-//! process-wide, so every `Loader` with the default settings runs on one engine.
+//! The pool: a runtime (engine, epoch ticker, isolate slots), the linker holding the imports
+//! tenant wasm may link, and the module cache. Pools with equal settings are shared process-wide,
+//! so every `Loader` with the default settings runs on one engine.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use wasmtime::{Engine, Linker};
+use wasmtime::Linker;
 
-use crate::cache::{CacheOutcome, ModuleCache};
 use crate::config::{Limits, PoolConfig};
-use crate::engine;
-use crate::epoch::EpochTicker;
 use crate::error::{Error, Result};
 use crate::guest::Guest;
 use crate::host::{self, EnvData, HostState};
-use crate::slots::Slots;
+use crate::runtime::Runtime;
+use crate::runtime::cache::{CacheOutcome, ModuleCache};
+use crate::runtime::engine;
 
 /// Largest module accepted by `load`, in bytes (binary or text).
 pub const MAX_MODULE_BYTES: usize = 64 << 20;
@@ -37,16 +36,13 @@ pub struct PoolStats {
     pub disk_hits: u64,
 }
 
-/// See the module docs.
+/// The process-wide registry entry for one `PoolConfig`: what loads code and hands out guests.
 pub struct Pool {
-    pub config: PoolConfig,
-    pub engine: Engine,
+    pub runtime: Arc<Runtime>,
     pub(crate) linker: Linker<HostState>,
     /// Imports of the JavaScript engine module, never offered to tenant wasm.
     pub(crate) js_linker: Linker<HostState>,
-    pub(crate) ticker: EpochTicker,
     js_module: Mutex<Option<wasmtime::Module>>,
-    pub(crate) slots: Arc<Slots>,
     pub(crate) cache: ModuleCache,
 }
 
@@ -58,16 +54,14 @@ fn registry() -> &'static Mutex<HashMap<PoolConfig, Weak<Pool>>> {
 impl Pool {
     /// Creates a pool of its own, shared with nobody.
     pub fn new(config: PoolConfig) -> Result<Arc<Pool>> {
-        let engine = engine::build(&config)?;
-        let mut linker = Linker::new(&engine);
+        let runtime = Runtime::new(config)?;
+        let engine = &runtime.engine;
+        let mut linker = Linker::new(engine);
         host::link(&mut linker).map_err(|e| Error::Config(format!("cannot link host imports: {e}")))?;
-        let mut js_linker = Linker::new(&engine);
+        let mut js_linker = Linker::new(engine);
         crate::js::link(&mut js_linker).map_err(|e| Error::Config(format!("cannot link engine imports: {e}")))?;
-        let ticker =
-            EpochTicker::start(&engine).map_err(|e| Error::Config(format!("cannot start the epoch ticker: {e}")))?;
-        let cache = ModuleCache::new(config.cache_dir.clone(), engine::fingerprint(&engine))?;
-        let slots = Slots::new(config.max_isolates);
-        Ok(Arc::new(Pool { slots, config, engine, linker, js_linker, ticker, js_module: Mutex::new(None), cache }))
+        let cache = ModuleCache::new(runtime.config.cache_dir.clone(), engine::fingerprint(engine))?;
+        Ok(Arc::new(Pool { runtime, linker, js_linker, js_module: Mutex::new(None), cache }))
     }
 
     /// Returns the live pool with these settings, creating it if there is none.
@@ -84,7 +78,7 @@ impl Pool {
 
     /// Compiles (or fetches from cache) `code` and prepares it for instantiation.
     pub fn load(self: &Arc<Self>, code: Code<'_>, env: EnvData, limits: Limits) -> Result<(Arc<Guest>, CacheOutcome)> {
-        limits.validate(&self.config)?;
+        limits.validate(&self.runtime.config)?;
         let wasm = match code {
             Code::Wasm(bytes) => {
                 check_size(bytes.len())?;
@@ -100,8 +94,8 @@ impl Pool {
                 )
             }
         };
-        let (module, outcome) = self.cache.get_or_compile(&self.engine, &wasm)?;
-        let guest = Guest::new(self.clone(), &self.linker, &module, Arc::new(env), limits)?;
+        let (module, outcome) = self.cache.get_or_compile(&self.runtime.engine, &wasm)?;
+        let guest = Guest::new(self.runtime.clone(), &self.linker, &module, Arc::new(env), limits)?;
         Ok((Arc::new(guest), outcome))
     }
 
@@ -116,7 +110,7 @@ impl Pool {
         let mut source = b"pre-initialised with wizer_init\0".to_vec();
         source.extend_from_slice(crate::js::ENGINE_WASM);
         let build = || Ok(std::borrow::Cow::Owned(self.js_engine_wasm()?));
-        let module = self.cache.get_or_build(&self.engine, &source, build)?.0;
+        let module = self.cache.get_or_build(&self.runtime.engine, &source, build)?.0;
         *slot = Some(module.clone());
         Ok(module)
     }
@@ -124,20 +118,22 @@ impl Pool {
     /// The JavaScript engine module, pre-initialised, as wasm bytes. Built afresh on every call:
     /// the pool itself keeps only the compiled form (see `js_engine`).
     pub fn js_engine_wasm(&self) -> Result<Vec<u8>> {
-        crate::snapshot::pre_initialize(
-            &self.engine,
+        let scratch = HostState::new(Limits::default(), u64::MAX, usize::MAX, Arc::new(EnvData::default()));
+        crate::runtime::snapshot::pre_initialize(
+            &self.runtime.engine,
             &self.js_linker,
+            scratch,
             crate::js::ENGINE_WASM,
             "wizer_init",
-            self.config.consume_fuel,
+            self.runtime.config.consume_fuel,
         )
     }
 
     pub fn stats(&self) -> PoolStats {
         use std::sync::atomic::Ordering::Relaxed;
         PoolStats {
-            max_isolates: self.slots.capacity(),
-            live_isolates: self.slots.in_use(),
+            max_isolates: self.runtime.slots.capacity(),
+            live_isolates: self.runtime.slots.in_use(),
             compiles: self.cache.stats.compiles.load(Relaxed),
             memory_hits: self.cache.stats.memory_hits.load(Relaxed),
             disk_hits: self.cache.stats.disk_hits.load(Relaxed),

@@ -113,7 +113,7 @@ impl PyJsGuest {
     /// Where the bytecode came from: `"compiled"`, `"memory"` or `"disk"`.
     #[getter]
     fn cache_outcome(&self) -> &'static str {
-        crate::python::pool::outcome_name(self.guest.cache_outcome)
+        self.guest.cache_outcome.as_str()
     }
 }
 

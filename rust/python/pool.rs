@@ -7,7 +7,6 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
-use crate::cache::CacheOutcome;
 use crate::config::{Limits, PoolConfig};
 use crate::error::Error;
 use crate::host::EnvData;
@@ -26,14 +25,6 @@ fn env_of(py: Python<'_>, env_data: &Bound<'_, PyDict>, max_payload_bytes: u64) 
         env.0.insert(name, Arc::from(json));
     }
     Ok(env)
-}
-
-pub(crate) fn outcome_name(outcome: CacheOutcome) -> &'static str {
-    match outcome {
-        CacheOutcome::Memory => "memory",
-        CacheOutcome::Disk => "disk",
-        CacheOutcome::Compiled => "compiled",
-    }
 }
 
 /// `Limits._core_kwargs()` of the Python layer, which has validated the types.
@@ -115,7 +106,7 @@ impl PyPool {
             pool.load(code, env, limits)
         });
         let (guest, outcome) = loaded.or_raise(py)?;
-        Ok(PyGuest::new(guest, self.acquire_timeout, outcome_name(outcome), label))
+        Ok(PyGuest::new(guest, self.acquire_timeout, outcome.as_str(), label))
     }
 
     /// Loads a JavaScript bundle (`modules`: name/source pairs; `wasm`: name/bytes pairs of its

@@ -1,4 +1,4 @@
-use _core::cache::CacheOutcome;
+use _core::CacheOutcome;
 use _core::{Code, EnvData, Limits, Pool, PoolConfig};
 
 use crate::support::fixture;

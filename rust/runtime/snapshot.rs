@@ -9,19 +9,17 @@ use std::task::{Context, Poll, Waker};
 use wasmtime::{Engine, Instance, Linker, Module, Store, Val};
 use wasmtime_wizer::{InstanceState, SnapshotVal, ValType, Wizer};
 
-use crate::config::Limits;
 use crate::error::{Error, Result};
-use crate::host::{EnvData, HostState};
 
 /// Epoch ticks the init function may run for: effectively unbounded, it is our own code.
 const INIT_EPOCH_TICKS: u64 = 1 << 40;
 
-struct State<'a> {
-    store: &'a mut Store<HostState>,
+struct State<'a, T: 'static> {
+    store: &'a mut Store<T>,
     instance: Instance,
 }
 
-impl InstanceState for State<'_> {
+impl<T: Send> InstanceState for State<'_, T> {
     fn global_get(&mut self, name: &str, _type_hint: ValType) -> impl Future<Output = SnapshotVal> + Send {
         let global = self.instance.get_global(&mut *self.store, name).expect("wizer names an exported global");
         let value = match global.get(&mut *self.store) {
@@ -51,11 +49,12 @@ fn complete<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// Runs `_initialize` (if exported) and `init` in a fresh instance of `wasm`, and returns the
-/// module rewritten to start from the resulting state.
-pub fn pre_initialize(
+/// Runs `_initialize` (if exported) and `init` in a fresh instance of `wasm` whose store holds
+/// `data`, and returns the module rewritten to start from the resulting state.
+pub fn pre_initialize<T: Send + 'static>(
     engine: &Engine,
-    linker: &Linker<HostState>,
+    linker: &Linker<T>,
+    data: T,
     wasm: &[u8],
     init: &str,
     consume_fuel: bool,
@@ -66,8 +65,7 @@ pub fn pre_initialize(
     wizer.init_func(init);
     let (context, instrumented) = wizer.instrument(wasm).map_err(|e| fail("instrument", e))?;
     let module = Module::new(engine, &instrumented).map_err(|e| fail("compile", e))?;
-    let state = HostState::new(Limits::default(), u64::MAX, usize::MAX, std::sync::Arc::new(EnvData::default()));
-    let mut store = Store::new(engine, state);
+    let mut store = Store::new(engine, data);
     store.set_epoch_deadline(INIT_EPOCH_TICKS);
     if consume_fuel {
         store.set_fuel(u64::MAX).map_err(|e| fail("fuel", e))?;

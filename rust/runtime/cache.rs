@@ -28,6 +28,17 @@ pub enum CacheOutcome {
     Compiled,
 }
 
+impl CacheOutcome {
+    /// The outcome's name as callers see it: `"memory"`, `"disk"` or `"compiled"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CacheOutcome::Memory => "memory",
+            CacheOutcome::Disk => "disk",
+            CacheOutcome::Compiled => "compiled",
+        }
+    }
+}
+
 /// Counters of where modules came from.
 #[derive(Debug, Default)]
 pub struct CacheStats {
