@@ -17,12 +17,12 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
-use crate::guest::{ExportKind, Guest};
-use crate::host::EnvData;
 use crate::js::{self, Description, ENGINE_WASM, JsGuest};
 use crate::nested;
 use crate::pool::{Code, MAX_MODULE_BYTES, Pool};
 use crate::runtime::cache;
+use crate::sandbox::guest::{ExportKind, Guest};
+use crate::sandbox::host::EnvData;
 use crate::typescript;
 
 /// Modules every bundle can import.
@@ -131,7 +131,7 @@ fn compile(engine: &Arc<Guest>, main: &str, modules: &[(String, String)], wasm: 
     let tail = js::start_tail(&blob, &load_request(main, true, b"{}", b"{}"));
     let described = engine.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| {
         if !wasm.is_empty() {
-            isolate.set_nested(nested::Nested::new(wasm.clone()));
+            isolate.set_extension(Box::new(nested::Nested::new(wasm.clone())));
         }
         js::start(&mut isolate, &tail, None)
     });

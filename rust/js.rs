@@ -10,59 +10,24 @@
 //! request with the env) and makes the call through `json:run`, both under one budget.
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
-use wasmtime::{Caller, Extern, Linker};
 
 use crate::error::{Error, Result};
-use crate::guest::{CallReport, Guest};
-use crate::host::{self, Host, HostState, MAX_ERROR_MESSAGE_BYTES, truncate};
-use crate::isolate::{Input, Isolate, Output};
 use crate::nested;
 use crate::runtime::cache::CacheOutcome;
+use crate::sandbox::guest::Guest;
+use crate::sandbox::host::{Host, MAX_ERROR_MESSAGE_BYTES, guest_error, truncate};
+use crate::sandbox::isolate::{CallReport, Input, Isolate, Output};
+
+mod imports;
+pub use imports::link;
 
 /// The engine module.
 pub const ENGINE_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js-guest.wasm"));
-
-const EBADF: i32 = 8;
-const EINVAL: i32 = 28;
-
-/// Clock readings are rounded down to this, so tenant code gets no fine-grained timer.
-const CLOCK_GRANULARITY_NS: u64 = 1_000_000;
-
-fn clock_time_get(mut caller: Caller<'_, HostState>, clock: i32, _precision: i64, out: i32) -> i32 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    let ns = match clock {
-        0 => SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64,
-        1 => START.get_or_init(Instant::now).elapsed().as_nanos() as u64,
-        _ => return EINVAL,
-    };
-    let ns = ns - ns % CLOCK_GRANULARITY_NS;
-    let Some(Extern::Memory(memory)) = caller.get_export("memory") else { return EINVAL };
-    let start = out as u32 as usize;
-    match memory.data_mut(&mut caller).get_mut(start..start + 8) {
-        Some(slot) => {
-            slot.copy_from_slice(&ns.to_le_bytes());
-            0
-        }
-        None => EINVAL,
-    }
-}
-
-/// Defines the engine's imports on `linker`.
-pub fn link(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    const WASI: &str = "wasi_snapshot_preview1";
-    host::link_js(linker)?;
-    linker.func_wrap(WASI, "clock_time_get", clock_time_get)?;
-    linker.func_wrap(WASI, "fd_close", |_: i32| EBADF)?;
-    linker.func_wrap(WASI, "fd_fdstat_get", |_: i32, _: i32| EBADF)?;
-    linker.func_wrap(WASI, "fd_seek", |_: i32, _: i64, _: i32, _: i32| EBADF)?;
-    linker.func_wrap(WASI, "fd_write", |_: i32, _: i32, _: i32, _: i32| EBADF)?;
-    Ok(())
-}
 
 /// What a loaded bundle exports: the default object's methods and each class's methods.
 #[derive(Clone, Debug, Default)]
@@ -91,7 +56,7 @@ impl JsGuest {
     fn boot(&self, acquire_timeout: Duration) -> Result<Isolate> {
         let mut isolate = self.engine.boot(None, acquire_timeout)?;
         if !self.wasm.is_empty() {
-            isolate.set_nested(nested::Nested::new(self.wasm.clone()));
+            isolate.set_extension(Box::new(nested::Nested::new(self.wasm.clone())));
         }
         Ok(isolate)
     }
@@ -112,7 +77,7 @@ pub(crate) fn bytes(
     interrupt: Option<Arc<AtomicBool>>,
 ) -> Result<Vec<u8>> {
     let export = isolate.guest().export(name)?.clone();
-    match isolate.call_interruptible(&export, Input::HostBytes(input), host, interrupt)? {
+    match isolate.call_interruptible(&export, Input::HostBytes(&[input]), host, interrupt)? {
         Output::Json(reply) => Ok(reply),
         Output::Numeric(_) => Err(Error::Load(format!("engine export {name} is not a byte export"))),
     }
@@ -128,13 +93,7 @@ pub(crate) fn envelope(reply: &[u8]) -> Result<Value> {
     if let Some(Value::String(message)) = reply.get_mut("serialization") {
         return Err(Error::Serialization(truncate(std::mem::take(message), MAX_ERROR_MESSAGE_BYTES)));
     }
-    let error = reply.get("error").cloned().unwrap_or(Value::Null);
-    let text = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-    Err(Error::Guest {
-        name: truncate(text("name"), 64),
-        message: truncate(text("message"), MAX_ERROR_MESSAGE_BYTES),
-        stack: truncate(text("stack"), MAX_ERROR_MESSAGE_BYTES * 4),
-    })
+    Err(guest_error(reply.get("error").unwrap_or(&Value::Null)))
 }
 
 /// Boots an engine isolate (a copy-on-write map of the pre-initialised heap) holding the

@@ -5,17 +5,14 @@
 //! [`Guest`]; each call boots a fresh [`Isolate`] from it, or a caller keeps one as a session.
 //! Everything here is plain Rust; the pyo3 binding lives in `python/` behind the `python` feature.
 
-pub mod abi;
 pub mod bundle;
 pub mod config;
 pub mod error;
-pub mod guest;
-pub mod host;
-pub mod isolate;
 pub mod js;
 pub mod nested;
 pub mod pool;
 pub mod runtime;
+pub mod sandbox;
 pub mod typescript;
 
 #[cfg(feature = "python")]
@@ -23,8 +20,8 @@ mod python;
 
 pub use config::{Limits, PoolConfig};
 pub use error::{Error, Result};
-pub use guest::{Export, ExportKind, Guest};
-pub use host::{EnvData, Host, LogLevel, LogRecord};
-pub use isolate::{Input, Isolate, Output};
 pub use pool::{Code, Pool, PoolStats};
 pub use runtime::cache::CacheOutcome;
+pub use sandbox::guest::{Export, ExportKind, Guest};
+pub use sandbox::host::{EnvData, Host, LogLevel, LogRecord};
+pub use sandbox::isolate::{CallReport, Input, Isolate, Output};

@@ -12,9 +12,10 @@ use serde_json::Value;
 use wasmtime::Val;
 
 use crate::error::Error;
-use crate::guest::{ExportKind, Guest, NumType};
-use crate::host::{Host, error_envelope, ok_envelope};
-use crate::isolate::{Input, Isolate, Output};
+use crate::sandbox::guest::{ExportKind, Guest, NumType};
+use crate::sandbox::host::{Host, error_envelope, ok_envelope};
+use crate::sandbox::isolate::{Input, Isolate, Output};
+use crate::sandbox::state::Extension;
 
 /// Instances one JavaScript isolate may create: each holds a pool slot until the isolate ends.
 pub const MAX_INSTANCES: usize = 16;
@@ -146,5 +147,14 @@ impl Nested {
             Err(Error::Closed(message)) => Ok(error_envelope("RuntimeError", &message)),
             Err(e) => Err(e),
         }
+    }
+}
+
+impl Extension for Nested {
+    /// Claims the `wasm:*` env calls: a bundle's WebAssembly instances are served here, never by
+    /// the embedder.
+    fn env_call(&mut self, name: &str, args: &[u8], host: Option<Arc<dyn Host>>) -> Option<Reply> {
+        let op = name.strip_prefix("wasm:")?;
+        Some(self.serve(op, args, host))
     }
 }

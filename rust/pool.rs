@@ -9,11 +9,13 @@ use wasmtime::Linker;
 
 use crate::config::{Limits, PoolConfig};
 use crate::error::{Error, Result};
-use crate::guest::Guest;
-use crate::host::{self, EnvData, HostState};
 use crate::runtime::Runtime;
 use crate::runtime::cache::{CacheOutcome, ModuleCache};
 use crate::runtime::engine;
+use crate::sandbox::guest::Guest;
+use crate::sandbox::host::EnvData;
+use crate::sandbox::imports;
+use crate::sandbox::state::StoreData;
 
 /// Largest module accepted by `load`, in bytes (binary or text).
 pub const MAX_MODULE_BYTES: usize = 64 << 20;
@@ -39,9 +41,9 @@ pub struct PoolStats {
 /// The process-wide registry entry for one `PoolConfig`: what loads code and hands out guests.
 pub struct Pool {
     pub runtime: Arc<Runtime>,
-    pub(crate) linker: Linker<HostState>,
+    pub(crate) linker: Linker<StoreData>,
     /// Imports of the JavaScript engine module, never offered to tenant wasm.
-    pub(crate) js_linker: Linker<HostState>,
+    pub(crate) js_linker: Linker<StoreData>,
     js_module: Mutex<Option<wasmtime::Module>>,
     pub(crate) cache: ModuleCache,
 }
@@ -57,7 +59,7 @@ impl Pool {
         let runtime = Runtime::new(config)?;
         let engine = &runtime.engine;
         let mut linker = Linker::new(engine);
-        host::link(&mut linker).map_err(|e| Error::Config(format!("cannot link host imports: {e}")))?;
+        imports::link(&mut linker).map_err(|e| Error::Config(format!("cannot link host imports: {e}")))?;
         let mut js_linker = Linker::new(engine);
         crate::js::link(&mut js_linker).map_err(|e| Error::Config(format!("cannot link engine imports: {e}")))?;
         let cache = ModuleCache::new(runtime.config.cache_dir.clone(), engine::fingerprint(engine))?;
@@ -118,7 +120,7 @@ impl Pool {
     /// The JavaScript engine module, pre-initialised, as wasm bytes. Built afresh on every call:
     /// the pool itself keeps only the compiled form (see `js_engine`).
     pub fn js_engine_wasm(&self) -> Result<Vec<u8>> {
-        let scratch = HostState::new(Limits::default(), u64::MAX, usize::MAX, Arc::new(EnvData::default()));
+        let scratch = StoreData::new(Limits::default(), u64::MAX, usize::MAX, Arc::new(EnvData::default()));
         crate::runtime::snapshot::pre_initialize(
             &self.runtime.engine,
             &self.js_linker,

@@ -7,7 +7,7 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use wasmtime::Val;
 
 use crate::error::Error;
-use crate::guest::NumType;
+use crate::sandbox::guest::NumType;
 
 /// Deepest nesting of lists and dicts that may cross the boundary.
 pub const MAX_DEPTH: usize = 128;

@@ -9,13 +9,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
 use crate::error::Result;
-use crate::guest::{CallReport, Export, ExportKind, Guest};
-use crate::host::{Host, LogLevel, LogRecord};
-use crate::isolate::{Input, Isolate, Output};
 use crate::python::convert;
 use crate::python::errors::{IntoPyResult, to_pyerr};
 use crate::python::host::PyHost;
 use crate::python::session::SessionCell;
+use crate::sandbox::guest::{Export, ExportKind, Guest};
+use crate::sandbox::host::{Host, LogRecord};
+use crate::sandbox::isolate::{CallReport, Input, Isolate, Output};
 
 /// Arguments converted for the export they are meant for.
 enum Args {
@@ -97,13 +97,7 @@ pub(crate) fn emit_logs(
     }
     let records = PyList::empty(py);
     for record in logs {
-        let level = match record.level {
-            LogLevel::Debug => "debug",
-            LogLevel::Info => "info",
-            LogLevel::Warn => "warn",
-            LogLevel::Error => "error",
-        };
-        records.append((level, record.message))?;
+        records.append((record.level.as_str(), record.message))?;
     }
     if let Some(sink) = sink {
         for record in records.iter() {

@@ -8,8 +8,8 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::host::{Host, MAX_ERROR_MESSAGE_BYTES, error_envelope, ok_envelope, truncate};
 use crate::python::convert;
+use crate::sandbox::host::{Host, MAX_ERROR_MESSAGE_BYTES, error_envelope, ok_envelope, truncate};
 
 /// Exception names a guest may see; any other Python exception reaches it as a plain `Error`.
 const GUEST_VISIBLE_ERRORS: &[&str] = &[

@@ -7,13 +7,13 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use crate::host::Host;
 use crate::js::{JsCall, JsGuest, JsSession};
 use crate::python::convert;
 use crate::python::errors::IntoPyResult;
 use crate::python::guest::{PyCancelToken, flag, report_to_py};
 use crate::python::host::PyHost;
 use crate::python::session::SessionCell;
+use crate::sandbox::host::Host;
 
 /// A call's parts that must be built with the GIL held.
 struct Prepared {

@@ -9,12 +9,12 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::config::{Limits, PoolConfig};
 use crate::error::Error;
-use crate::host::EnvData;
 use crate::pool::{Code, Pool};
 use crate::python::convert;
 use crate::python::errors::{IntoPyResult, dict};
 use crate::python::guest::PyGuest;
 use crate::python::js::PyJsGuest;
+use crate::sandbox::host::EnvData;
 
 /// Encodes the env data bindings, each as JSON.
 fn env_of(py: Python<'_>, env_data: &Bound<'_, PyDict>, max_payload_bytes: u64) -> PyResult<EnvData> {

@@ -1,18 +1,19 @@
-//! An isolate: one `Store` and `Instance` in a pool slot. It runs calls under the guest's limits
-//! and is discarded after any fatal error; dropping it frees the slot, and wasmtime resets the
-//! slot's memory before the next isolate uses it.
+//! An isolate: one `Store` and `Instance` in a pool slot, booted from a [`Guest`]. It runs calls
+//! under the guest's limits and is discarded after any fatal error; dropping it frees the slot,
+//! and wasmtime resets the slot's memory before the next isolate uses it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use wasmtime::{Extern, Instance, Store, StoreContextMut, Trap, UpdateDeadline, Val, WasmBacktrace};
 
-use crate::abi::JsonAbi;
 use crate::error::{Error, Result};
-use crate::guest::{Export, ExportKind, Guest, NumType};
-use crate::host::{Host, HostState, LogRecord};
 use crate::runtime::slots::SlotPermit;
+use crate::sandbox::abi::JsonAbi;
+use crate::sandbox::guest::{Export, ExportKind, Guest, NumType};
+use crate::sandbox::host::{Host, LogRecord};
+use crate::sandbox::state::{Extension, StoreData};
 
 /// A call's arguments.
 pub enum Input<'a> {
@@ -20,9 +21,10 @@ pub enum Input<'a> {
     /// A UTF-8 JSON array of arguments.
     Json(&'a [u8]),
     /// Bytes for a `json:` export that the host built itself (the JavaScript engine's bundle
-    /// and requests): neither they nor the reply are counted against `max_payload_bytes`; the
-    /// caller checks what part of the reply is the tenant's.
-    HostBytes(&'a [u8]),
+    /// and requests), given in parts that are written into the guest as one buffer: neither they
+    /// nor the reply are counted against `max_payload_bytes`; the caller checks what part of the
+    /// reply is the tenant's.
+    HostBytes(&'a [&'a [u8]]),
 }
 
 /// A call's result.
@@ -35,13 +37,18 @@ pub enum Output {
 
 // Field order is drop order: the store (and its instance) goes before the slot is given back.
 struct Live {
-    store: Store<HostState>,
+    store: Store<StoreData>,
     instance: Instance,
-    abi: Option<JsonAbi>,
     _slot: SlotPermit,
 }
 
-/// See the module docs.
+/// What a fresh-isolate call produced: its result and the log records it wrote.
+pub struct CallReport {
+    pub result: Result<Output>,
+    pub logs: Vec<LogRecord>,
+}
+
+/// One live instance of a guest (see the module docs).
 pub struct Isolate {
     live: Option<Live>,
     guest: Arc<Guest>,
@@ -49,19 +56,13 @@ pub struct Isolate {
     ended_by: Option<String>,
 }
 
-fn check_deadline(ctx: StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
-    let state = ctx.data();
-    if state.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
-        return Err(wasmtime::Error::new(Error::Cancelled));
-    }
-    if Instant::now() >= state.deadline {
-        return Err(wasmtime::Error::new(Error::CpuLimit { cpu_ms: state.limits.cpu_ms }));
-    }
+fn check_deadline(ctx: StoreContextMut<'_, StoreData>) -> wasmtime::Result<UpdateDeadline> {
+    ctx.data().check_budget().map_err(wasmtime::Error::new)?;
     Ok(UpdateDeadline::Continue(1))
 }
 
 /// Turns whatever wasmtime returned into the error the caller should see.
-fn classify(err: wasmtime::Error, store: &Store<HostState>) -> Error {
+fn classify(err: wasmtime::Error, store: &Store<StoreData>) -> Error {
     let err = match err.downcast::<Error>() {
         Ok(ours) => return ours,
         Err(err) => err,
@@ -73,6 +74,8 @@ fn classify(err: wasmtime::Error, store: &Store<HostState>) -> Error {
     let code = match trap {
         Trap::StackOverflow => return Error::StackOverflow,
         Trap::OutOfFuel => return Error::FuelExhausted { fuel: limits.fuel.unwrap_or(u64::MAX) },
+        // Epoch interruption stops a guest only at its deadline (cancellation reports itself
+        // through `check_budget`), so an interrupt is the deadline: `cpu_ms` is wall-clock.
         Trap::Interrupt => return Error::CpuLimit { cpu_ms: limits.cpu_ms },
         Trap::MemoryOutOfBounds => "memory_out_of_bounds",
         Trap::HeapMisaligned => "heap_misaligned",
@@ -125,7 +128,7 @@ impl Isolate {
         let runtime = guest.runtime.clone();
         let slot = runtime.slots.acquire(acquire_timeout)?;
         let memory_bytes = guest.limits.effective_memory_bytes(&runtime.config);
-        let state = HostState::new(
+        let state = StoreData::new(
             guest.limits.clone(),
             memory_bytes,
             runtime.config.max_table_elements as usize,
@@ -147,9 +150,11 @@ impl Isolate {
             Ok(instance) => instance,
             Err(e) => return Err(classify(e, &store)),
         };
-        let abi = if guest.uses_json { Some(JsonAbi::of(&mut store, &instance)?) } else { None };
+        if guest.uses_json {
+            store.data_mut().abi = Some(JsonAbi::of(&mut store, &instance)?);
+        }
         let logs = store.data_mut().end_call();
-        Ok(Isolate { live: Some(Live { store, instance, abi, _slot: slot }), guest, logs, ended_by: None })
+        Ok(Isolate { live: Some(Live { store, instance, _slot: slot }), guest, logs, ended_by: None })
     }
 
     /// The guest this isolate runs.
@@ -215,10 +220,10 @@ impl Isolate {
         }
     }
 
-    /// Gives the isolate the WebAssembly modules its JavaScript bundle may instantiate.
-    pub(crate) fn set_nested(&mut self, nested: crate::nested::Nested) {
+    /// Attaches per-isolate state of a layer above (see [`Extension`]).
+    pub fn set_extension(&mut self, extension: Box<dyn Extension>) {
         if let Some(live) = self.live.as_mut() {
-            live.store.data_mut().nested = Some(nested);
+            live.store.data_mut().extension = Some(extension);
         }
     }
 
@@ -243,7 +248,7 @@ impl From<Error> for Failure {
     }
 }
 
-fn in_guest(e: wasmtime::Error, store: &Store<HostState>) -> Failure {
+fn in_guest(e: wasmtime::Error, store: &Store<StoreData>) -> Failure {
     Failure { error: classify(e, store), in_guest: true }
 }
 
@@ -252,15 +257,15 @@ fn run(live: &mut Live, export: &Export, input: Input<'_>) -> Result<Output, Fai
         return Err(Error::ExportNotFound { name: export.name.clone() }.into());
     };
     let limit = live.store.data().limits.max_payload_bytes;
-    let (bytes, checked) = match (&export.kind, input) {
+    let (parts, checked): (&[&[u8]], bool) = match (&export.kind, input) {
         (ExportKind::Numeric { params, results }, Input::Numeric(args)) => {
             check_args(export, params, args)?;
             let mut out: Vec<Val> = results.iter().copied().map(zero).collect();
             func.call(&mut live.store, args, &mut out).map_err(|e| in_guest(e, &live.store))?;
             return Ok(Output::Numeric(out));
         }
-        (ExportKind::Json, Input::Json(bytes)) => (bytes, true),
-        (ExportKind::Json, Input::HostBytes(bytes)) => (bytes, false),
+        (ExportKind::Json, Input::Json(bytes)) => (&[bytes], true),
+        (ExportKind::Json, Input::HostBytes(parts)) => (parts, false),
         (ExportKind::Unsupported { signature }, _) => {
             return Err(Error::Argument(format!(
                 "{}() has a signature that cannot be called from the host: {signature}",
@@ -274,16 +279,54 @@ fn run(live: &mut Live, export: &Export, input: Input<'_>) -> Result<Output, Fai
             );
         }
     };
-    if checked && bytes.len() as u64 > limit {
-        return Err(Error::PayloadTooLarge { bytes: bytes.len() as u64, limit }.into());
+    if checked && parts[0].len() as u64 > limit {
+        return Err(Error::PayloadTooLarge { bytes: parts[0].len() as u64, limit }.into());
     }
-    let abi = live.abi.as_ref().expect("JSON exports imply the ABI was checked at boot");
+    let abi = live.store.data().abi.clone().expect("JSON exports imply the ABI was checked at boot");
     let typed = func.typed::<(i32, i32), i64>(&live.store).map_err(|e| Error::Load(e.to_string()))?;
     let packed = abi
-        .write_input(&mut live.store, bytes)
+        .write_input(&mut live.store, parts)
         .and_then(|(ptr, len)| typed.call(&mut live.store, (ptr, len)))
         .map_err(|e| in_guest(e, &live.store))?;
     // Host-built exchanges (bytecode, load replies) are bounded by guest memory, not the limit.
     let out_limit = if checked { limit } else { u32::MAX as u64 };
     Ok(Output::Json(abi.read_output(&live.store, packed, out_limit)?))
+}
+
+// Booting and calling live here, beside the isolate they make, so that `guest.rs` only describes
+// a module and never names an isolate.
+impl Guest {
+    /// Boots an isolate that lives until dropped (a stateful session).
+    pub fn boot(self: &Arc<Self>, host: Option<Arc<dyn Host>>, acquire_timeout: Duration) -> Result<Isolate> {
+        Isolate::boot(self.clone(), host, None, acquire_timeout)
+    }
+
+    /// Runs one call in a fresh isolate that is discarded afterwards.
+    pub fn call(
+        self: &Arc<Self>,
+        export: &Export,
+        input: Input<'_>,
+        host: Option<Arc<dyn Host>>,
+        acquire_timeout: Duration,
+    ) -> CallReport {
+        self.call_interruptible(export, input, host, None, acquire_timeout)
+    }
+
+    /// Like `call`; setting `interrupt` stops the guest within an epoch tick with `Error::Cancelled`.
+    pub fn call_interruptible(
+        self: &Arc<Self>,
+        export: &Export,
+        input: Input<'_>,
+        host: Option<Arc<dyn Host>>,
+        interrupt: Option<Arc<AtomicBool>>,
+        acquire_timeout: Duration,
+    ) -> CallReport {
+        let booted = Isolate::boot(self.clone(), host.clone(), interrupt.clone(), acquire_timeout);
+        let mut isolate = match booted {
+            Ok(isolate) => isolate,
+            Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
+        };
+        let result = isolate.call_interruptible(export, input, host, interrupt);
+        CallReport { result, logs: isolate.take_logs() }
+    }
 }

@@ -1,19 +1,18 @@
 //! A guest: one compiled module, prepared for instantiation (`InstancePre`, imports resolved once),
-//! with its export table, its `env` data and its limits. Every isolate of a worker boots from it.
+//! with its export table, its `env` data and its limits. It describes what to boot and never
+//! boots anything itself: `isolate.rs` boots isolates from it (`Guest::boot`, `Guest::call`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 use wasmtime::{ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
 
-use crate::abi;
 use crate::config::Limits;
 use crate::error::{Error, Result};
-use crate::host::{EnvData, Host, HostState, LogRecord};
-use crate::isolate::{Input, Isolate, Output};
 use crate::runtime::Runtime;
+use crate::sandbox::abi::{self, JsonAbi};
+use crate::sandbox::host::EnvData;
+use crate::sandbox::state::StoreData;
 
 /// Size of a wasm page, in bytes.
 const WASM_PAGE_BYTES: u64 = 65_536;
@@ -75,20 +74,14 @@ impl Export {
     }
 }
 
-/// See the module docs.
+/// A compiled tenant module ready to boot isolates from (see the module docs).
 pub struct Guest {
     pub(crate) runtime: Arc<Runtime>,
-    pub(crate) pre: InstancePre<HostState>,
+    pub(crate) pre: InstancePre<StoreData>,
     pub(crate) env: Arc<EnvData>,
     pub limits: Limits,
     exports: HashMap<String, Export>,
     pub(crate) uses_json: bool,
-}
-
-/// What a fresh-isolate call produced: its result and the log records it wrote.
-pub struct CallReport {
-    pub result: Result<Output>,
-    pub logs: Vec<LogRecord>,
 }
 
 fn signature(params: &[ValType], results: &[ValType]) -> String {
@@ -105,9 +98,7 @@ fn read_exports(module: &Module) -> Result<HashMap<String, Export>> {
         let wasm_name = export.name();
         let (name, kind) = match wasm_name.strip_prefix(abi::JSON_EXPORT_PREFIX) {
             Some(name) => {
-                let ok =
-                    matches!((params.as_slice(), results.as_slice()), ([ValType::I32, ValType::I32], [ValType::I64]));
-                if !ok {
+                if !abi::is_json_method(&ty) {
                     return Err(Error::Load(format!(
                         "export {wasm_name:?} must have type (i32, i32) -> i64 to speak the JSON ABI, not {}",
                         signature(&params, &results)
@@ -133,29 +124,10 @@ fn read_exports(module: &Module) -> Result<HashMap<String, Export>> {
     Ok(exports)
 }
 
-fn check_json_abi(module: &Module) -> Result<()> {
-    let memory = module.get_export(abi::MEMORY_EXPORT);
-    if !matches!(memory, Some(ExternType::Memory(_))) {
-        return Err(Error::Load("a module with json: exports must export its `memory`".into()));
-    }
-    let alloc_ok = match module.get_export(abi::ALLOC_EXPORT) {
-        Some(ExternType::Func(ty)) => {
-            let p: Vec<_> = ty.params().collect();
-            let r: Vec<_> = ty.results().collect();
-            matches!((p.as_slice(), r.as_slice()), ([ValType::I32], [ValType::I32]))
-        }
-        _ => false,
-    };
-    if !alloc_ok {
-        return Err(Error::Load("a module with json: exports must export `dynisolate_alloc: (i32) -> i32`".into()));
-    }
-    Ok(())
-}
-
 impl Guest {
     pub(crate) fn new(
         runtime: Arc<Runtime>,
-        linker: &Linker<HostState>,
+        linker: &Linker<StoreData>,
         module: &Module,
         env: Arc<EnvData>,
         limits: Limits,
@@ -177,7 +149,7 @@ impl Guest {
         let exports = read_exports(module)?;
         let uses_json = exports.values().any(|e| matches!(e.kind, ExportKind::Json));
         if uses_json {
-            check_json_abi(module)?;
+            JsonAbi::check(module)?;
         }
         Ok(Guest { runtime, pre, env, limits, exports, uses_json })
     }
@@ -192,39 +164,5 @@ impl Guest {
         let mut names: Vec<String> = self.exports.keys().cloned().collect();
         names.sort();
         names
-    }
-
-    /// Boots an isolate that lives until dropped (a stateful session).
-    pub fn boot(self: &Arc<Self>, host: Option<Arc<dyn Host>>, acquire_timeout: Duration) -> Result<Isolate> {
-        Isolate::boot(self.clone(), host, None, acquire_timeout)
-    }
-
-    /// Runs one call in a fresh isolate that is discarded afterwards.
-    pub fn call(
-        self: &Arc<Self>,
-        export: &Export,
-        input: Input<'_>,
-        host: Option<Arc<dyn Host>>,
-        acquire_timeout: Duration,
-    ) -> CallReport {
-        self.call_interruptible(export, input, host, None, acquire_timeout)
-    }
-
-    /// Like `call`; setting `interrupt` stops the guest within an epoch tick with `Error::Cancelled`.
-    pub fn call_interruptible(
-        self: &Arc<Self>,
-        export: &Export,
-        input: Input<'_>,
-        host: Option<Arc<dyn Host>>,
-        interrupt: Option<Arc<AtomicBool>>,
-        acquire_timeout: Duration,
-    ) -> CallReport {
-        let booted = Isolate::boot(self.clone(), host.clone(), interrupt.clone(), acquire_timeout);
-        let mut isolate = match booted {
-            Ok(isolate) => isolate,
-            Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
-        };
-        let result = isolate.call_interruptible(export, input, host, interrupt);
-        CallReport { result, logs: isolate.take_logs() }
     }
 }

@@ -1,0 +1,119 @@
+//! What the embedder provides and receives: the [`Host`] trait that serves a guest's env calls
+//! (and a JavaScript guest's outbound requests), the env data copied into isolates, log records,
+//! and the reply envelopes host calls answer with.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::Error;
+
+/// What one log record counts against `max_log_bytes` on top of its text.
+pub const LOG_RECORD_OVERHEAD_BYTES: u64 = 64;
+
+/// Largest env binding name, in bytes.
+pub const MAX_BINDING_NAME_BYTES: usize = 256;
+/// Longest error message carried into a guest or out of one, in bytes.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 4096;
+/// Longest error name carried out of a guest, in bytes.
+pub const MAX_ERROR_NAME_BYTES: usize = 64;
+/// Longest guest stack carried out of a guest, in bytes.
+pub const MAX_ERROR_STACK_BYTES: usize = 4 * MAX_ERROR_MESSAGE_BYTES;
+
+/// Dispatches env calls and outbound requests to the embedder (the Python layer implements this).
+pub trait Host: Send + Sync {
+    /// Calls binding `name` with `args_json` (a JSON array). `Ok` carries the envelope bytes the
+    /// guest will read, including errors the guest may handle; `Err` ends the whole call.
+    fn env_call(&self, name: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>>;
+
+    /// Serves one outbound request (`{method, url, headers, body}` as JSON, body in base64);
+    /// replies with an envelope whose `ok` is `{status, statusText, headers, body}`. A JavaScript
+    /// guest only sends requests when `has_outbound` says so (it refuses `fetch()` itself
+    /// otherwise, with Cloudflare's words), so this default answers a guest that ignored that.
+    fn fetch(&self, _request_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        Ok(error_envelope("TypeError", "this worker has no outbound handler"))
+    }
+
+    /// Whether `fetch` serves requests.
+    fn has_outbound(&self) -> bool {
+        false
+    }
+}
+
+/// Severity of a guest log record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl LogLevel {
+    /// The level a guest's `log` import passes: 0 debug, 1 info, 2 warn, anything else error.
+    pub fn from_guest(level: i32) -> LogLevel {
+        match level {
+            0 => LogLevel::Debug,
+            1 => LogLevel::Info,
+            2 => LogLevel::Warn,
+            _ => LogLevel::Error,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// One record written by the guest through `log`.
+#[derive(Clone, Debug)]
+pub struct LogRecord {
+    pub level: LogLevel,
+    pub message: String,
+}
+
+/// Data bindings of `env`: JSON copied into every isolate that asks for them.
+#[derive(Clone, Debug, Default)]
+pub struct EnvData(pub HashMap<String, Arc<[u8]>>);
+
+/// The reply envelope of a failed host call: `{"error": {"name", "message"}}`.
+pub fn error_envelope(name: &str, message: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "error": { "name": name, "message": message } }))
+        .expect("a JSON object of two strings always encodes")
+}
+
+/// The reply envelope of a host call that returned `json`: `{"ok": json}`.
+pub fn ok_envelope(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len() + 7);
+    out.extend_from_slice(b"{\"ok\":");
+    out.extend_from_slice(json);
+    out.push(b'}');
+    out
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+/// A guest's error from its `{name, message, stack}` fields, each bounded: the one decoder for
+/// errors a guest reports (a `throw` import, a JavaScript reply envelope).
+pub fn guest_error(error: &serde_json::Value) -> Error {
+    let text = |key: &str| error.get(key).and_then(serde_json::Value::as_str).map(str::to_owned);
+    Error::Guest {
+        name: truncate(text("name").unwrap_or_else(|| "Error".into()), MAX_ERROR_NAME_BYTES),
+        message: truncate(text("message").unwrap_or_default(), MAX_ERROR_MESSAGE_BYTES),
+        stack: truncate(text("stack").unwrap_or_default(), MAX_ERROR_STACK_BYTES),
+    }
+}

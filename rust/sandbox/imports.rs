@@ -1,0 +1,141 @@
+//! The security surface: everything tenant wasm can reach outside its own memory is the
+//! `dynisolate` import module defined here, and nothing else is linked, so a module importing WASI
+//! (files, clocks, environment) or anything unknown fails to load. Every pointer, length and name
+//! arriving here comes from the guest and is checked before use (see [`abi`]).
+//!
+//! Imports (all pointers and lengths are `i32` offsets into the guest's exported `memory`):
+//! - `env_call(name_ptr, name_len, args_ptr, args_len) -> i64`: call the env binding `name`
+//!   (`"NAME"` or `"NAME.method"`) with a JSON array of arguments. Returns a packed pointer/length
+//!   (see [`abi`]) of a JSON envelope the host wrote through `dynisolate_alloc`:
+//!   `{"ok": value}` or `{"error": {"name": ..., "message": ...}}`.
+//! - `env_get(name_ptr, name_len) -> i64`: the JSON value of a data binding, in the same envelope.
+//! - `log(level, ptr, len)`: a UTF-8 log record; levels 0 debug, 1 info, 2 warn, 3 error.
+//! - `throw(ptr, len)`: end the call with a guest error; the payload is a JSON object with
+//!   `name`, `message` and `stack` (or an env error envelope, re-thrown as it came), or plain
+//!   text used as the message.
+//!
+//! Every call counts against the call's limits (host calls, payload bytes, log bytes). Time spent
+//! in the host counts against the deadline, but a host function that blocks (in Python) is not
+//! interrupted: the deadline takes effect when control returns to the guest. The JavaScript
+//! interpreter links `env_call` and `log` from here plus imports of its own (`js/imports.rs`),
+//! which tenant wasm never sees.
+
+use wasmtime::{Caller, Linker};
+
+use crate::error::Error;
+use crate::sandbox::abi;
+use crate::sandbox::host::{
+    LOG_RECORD_OVERHEAD_BYTES, LogLevel, LogRecord, MAX_BINDING_NAME_BYTES, MAX_ERROR_STACK_BYTES, error_envelope,
+    guest_error, ok_envelope,
+};
+use crate::sandbox::state::StoreData;
+
+/// A core error as the trap that ends the call.
+pub fn fail(e: Error) -> wasmtime::Error {
+    wasmtime::Error::new(e)
+}
+
+/// Counts one host call against `max_host_calls`.
+pub fn count_host_call(caller: &mut Caller<'_, StoreData>) -> wasmtime::Result<()> {
+    caller.data_mut().count_host_call().map_err(fail)
+}
+
+fn binding_name(caller: &mut Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<String> {
+    let bytes = abi::read(caller, ptr, len, MAX_BINDING_NAME_BYTES as u64)?;
+    String::from_utf8(bytes).map_err(|_| fail(Error::Serialization("env binding name is not UTF-8".into())))
+}
+
+/// A host reply (env result, outbound response) is a payload like any other.
+pub fn check_reply(caller: &Caller<'_, StoreData>, envelope: &[u8]) -> wasmtime::Result<()> {
+    let limit = caller.data().limits.max_payload_bytes;
+    if envelope.len() as u64 > limit {
+        return Err(fail(Error::PayloadTooLarge { bytes: envelope.len() as u64, limit }));
+    }
+    Ok(())
+}
+
+/// Writes a reply envelope into the calling guest (through the ABI found at boot).
+pub fn reply(caller: &mut Caller<'_, StoreData>, envelope: &[u8]) -> wasmtime::Result<i64> {
+    let abi = caller.data().abi.clone();
+    abi::write_result(caller, abi.as_ref(), envelope)
+}
+
+fn env_call(
+    mut caller: Caller<'_, StoreData>,
+    name_ptr: i32,
+    name_len: i32,
+    args_ptr: i32,
+    args_len: i32,
+) -> wasmtime::Result<i64> {
+    count_host_call(&mut caller)?;
+    let name = binding_name(&mut caller, name_ptr, name_len)?;
+    let limit = caller.data().limits.max_payload_bytes;
+    let args = abi::read(&mut caller, args_ptr, args_len, limit)?;
+    let host = caller.data().host.clone();
+    // A layer above may own some names (a JavaScript isolate's WebAssembly instances); the
+    // embedder sees only the rest.
+    let claimed = caller.data_mut().extension.as_mut().and_then(|ext| ext.env_call(&name, &args, host.clone()));
+    let envelope = match (claimed, host) {
+        (Some(served), _) => served.map_err(fail)?,
+        (None, Some(host)) => host.env_call(&name, &args)?,
+        (None, None) => error_envelope("TypeError", &format!("env has no callable binding {name:?}")),
+    };
+    check_reply(&caller, &envelope)?;
+    reply(&mut caller, &envelope)
+}
+
+fn env_get(mut caller: Caller<'_, StoreData>, name_ptr: i32, name_len: i32) -> wasmtime::Result<i64> {
+    count_host_call(&mut caller)?;
+    let name = binding_name(&mut caller, name_ptr, name_len)?;
+    let envelope = match caller.data().env.0.get(&name) {
+        Some(json) => ok_envelope(json),
+        None => error_envelope("ReferenceError", &format!("env has no data binding {name:?}")),
+    };
+    reply(&mut caller, &envelope)
+}
+
+fn log(mut caller: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    let max = caller.data().limits.max_log_bytes;
+    let used = caller.data().log_bytes;
+    let bytes = abi::read(&mut caller, ptr, len, u64::MAX)?;
+    let state = caller.data_mut();
+    // Each record also costs the host a record, so even empty ones count against the budget.
+    state.log_bytes = used.saturating_add(bytes.len() as u64 + LOG_RECORD_OVERHEAD_BYTES);
+    if state.log_bytes > max {
+        return Err(fail(Error::LogLimit { limit: max }));
+    }
+    let message = String::from_utf8_lossy(&bytes).into_owned();
+    state.logs.push(LogRecord { level: LogLevel::from_guest(level), message });
+    Ok(())
+}
+
+fn throw(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    let bytes = abi::read(&mut caller, ptr, len, MAX_ERROR_STACK_BYTES as u64)?;
+    Err(fail(thrown(&bytes)))
+}
+
+/// Decodes a `throw` payload: a JSON error object (or an env error envelope re-thrown as it
+/// came), or plain text taken as the message.
+fn thrown(bytes: &[u8]) -> Error {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(v) if v.get("error").is_some_and(serde_json::Value::is_object) => guest_error(&v["error"]),
+        Ok(v) if v.is_object() => guest_error(&v),
+        _ => guest_error(&serde_json::json!({ "message": String::from_utf8_lossy(bytes) })),
+    }
+}
+
+/// Defines the imports tenant wasm may link.
+pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    linker.func_wrap("dynisolate", "env_call", env_call)?;
+    linker.func_wrap("dynisolate", "env_get", env_get)?;
+    linker.func_wrap("dynisolate", "log", log)?;
+    linker.func_wrap("dynisolate", "throw", throw)?;
+    Ok(())
+}
+
+/// Defines the imports the JavaScript interpreter shares with tenant wasm: `log` and `env_call`.
+pub fn link_shared(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+    linker.func_wrap("dynisolate", "log", log)?;
+    linker.func_wrap("dynisolate", "env_call", env_call)?;
+    Ok(())
+}

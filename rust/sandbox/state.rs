@@ -1,0 +1,113 @@
+//! The `T` of every `Store<T>`: one isolate's limits, its budget for the call in progress
+//! (deadline and counters), the log records it wrote, its connection to the host, and one slot
+//! for a layer above to keep per-isolate state in (see [`Extension`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::config::Limits;
+use crate::error::{Error, Result};
+use crate::runtime::limits::MemoryLimiter;
+use crate::sandbox::abi::JsonAbi;
+use crate::sandbox::host::{EnvData, Host, LogRecord};
+
+/// Per-isolate state a layer above the sandbox attaches to a store, reached through env calls it
+/// claims by name. The sandbox never knows what it is (wasmtime-wasi reaches its context in the
+/// embedder's `T` the same way, through a trait the feature owns).
+pub trait Extension: Send {
+    /// Serves the env call `name` if this extension owns it; `None` passes it to the host.
+    /// `Some(Err)` ends the whole call.
+    fn env_call(&mut self, name: &str, args: &[u8], host: Option<Arc<dyn Host>>) -> Option<Result<Vec<u8>>>;
+}
+
+/// See the module docs.
+pub struct StoreData {
+    pub limiter: MemoryLimiter,
+    pub limits: Limits,
+    pub deadline: Instant,
+    pub env: Arc<EnvData>,
+    pub host: Option<Arc<dyn Host>>,
+    /// Set by the caller to stop the running call at the next epoch tick.
+    pub interrupt: Option<Arc<AtomicBool>>,
+    pub logs: Vec<LogRecord>,
+    pub log_bytes: u64,
+    pub host_calls: u32,
+    pub sub_requests: u32,
+    /// Set while several guest calls make up one caller's call (a JavaScript boot and its
+    /// request): they share one deadline and one set of counters.
+    pub budget_pinned: bool,
+    /// The memory and allocator of a JSON-ABI guest, found once at boot so host imports need
+    /// no export look-up by name.
+    pub abi: Option<JsonAbi>,
+    pub extension: Option<Box<dyn Extension>>,
+}
+
+impl StoreData {
+    pub fn new(limits: Limits, memory_bytes: u64, table_elements: usize, env: Arc<EnvData>) -> Self {
+        StoreData {
+            limiter: MemoryLimiter { memory_bytes, table_elements },
+            limits,
+            deadline: Instant::now(),
+            env,
+            host: None,
+            interrupt: None,
+            logs: Vec::new(),
+            log_bytes: 0,
+            host_calls: 0,
+            sub_requests: 0,
+            budget_pinned: false,
+            abi: None,
+            extension: None,
+        }
+    }
+
+    /// Starts a fresh budget (deadline and counters) that the following guest calls share until
+    /// the next `pin_budget`.
+    pub fn pin_budget(&mut self) {
+        self.budget_pinned = false;
+        self.begin_call(None, None);
+        self.budget_pinned = true;
+    }
+
+    /// Resets the per-call counters before a call starts (unless a pinned budget is running).
+    pub fn begin_call(&mut self, host: Option<Arc<dyn Host>>, interrupt: Option<Arc<AtomicBool>>) {
+        self.host = host;
+        self.interrupt = interrupt;
+        if self.budget_pinned {
+            return;
+        }
+        self.deadline = Instant::now() + Duration::from_millis(self.limits.cpu_ms);
+        self.host_calls = 0;
+        self.sub_requests = 0;
+        self.log_bytes = 0;
+    }
+
+    /// Drops the call's host connection and returns the log records it wrote.
+    pub fn end_call(&mut self) -> Vec<LogRecord> {
+        self.host = None;
+        self.interrupt = None;
+        std::mem::take(&mut self.logs)
+    }
+
+    /// Whether the call may go on: `Cancelled` once the caller interrupted it, `CpuLimit` once
+    /// its deadline passed. Checked at every epoch tick and while the guest waits on the host.
+    pub fn check_budget(&self) -> Result<()> {
+        if self.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+            return Err(Error::Cancelled);
+        }
+        if Instant::now() >= self.deadline {
+            return Err(Error::CpuLimit { cpu_ms: self.limits.cpu_ms });
+        }
+        Ok(())
+    }
+
+    /// Counts one host call against `max_host_calls`.
+    pub fn count_host_call(&mut self) -> Result<()> {
+        self.host_calls += 1;
+        if self.host_calls > self.limits.max_host_calls {
+            return Err(Error::HostCallLimit { limit: self.limits.max_host_calls });
+        }
+        Ok(())
+    }
+}
