@@ -55,8 +55,9 @@ fn main() {
     let source = "export default { handle(req, env) { return { id: req.id, items: req.items.map(x => x * 2), who: env.WHO }; } };";
     let mut env = EnvData::default();
     env.0.insert("WHO".into(), std::sync::Arc::from(&b"\"bench\""[..]));
+    let runtime = _core::js::JsRuntime::shared(&pool).unwrap();
     let js =
-        pool.load_js("agent.js", &[("agent.js".into(), source.into())], &[], &env, &[], Limits::default()).unwrap();
+        runtime.load("agent.js", &[("agent.js".into(), source.into())], &[], &env, &[], Limits::default()).unwrap();
     println!("JS engine ready + first load: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let args = br#"[{"id":7,"items":[1,2,3]}]"#;
     let call = _core::js::JsCall { entry: None, method: "handle", args_json: args, fetch: false };

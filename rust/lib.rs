@@ -5,15 +5,12 @@
 //! [`Guest`]; each call boots a fresh [`Isolate`] from it, or a caller keeps one as a session.
 //! Everything here is plain Rust; the pyo3 binding lives in `python/` behind the `python` feature.
 
-pub mod bundle;
 pub mod config;
 pub mod error;
 pub mod js;
-pub mod nested;
 pub mod pool;
 pub mod runtime;
 pub mod sandbox;
-pub mod typescript;
 
 #[cfg(feature = "python")]
 mod python;

@@ -42,9 +42,6 @@ pub struct PoolStats {
 pub struct Pool {
     pub runtime: Arc<Runtime>,
     pub(crate) linker: Linker<StoreData>,
-    /// Imports of the JavaScript engine module, never offered to tenant wasm.
-    pub(crate) js_linker: Linker<StoreData>,
-    js_module: Mutex<Option<wasmtime::Module>>,
     pub(crate) cache: ModuleCache,
 }
 
@@ -60,10 +57,8 @@ impl Pool {
         let engine = &runtime.engine;
         let mut linker = Linker::new(engine);
         imports::link(&mut linker).map_err(|e| Error::Config(format!("cannot link host imports: {e}")))?;
-        let mut js_linker = Linker::new(engine);
-        crate::js::link(&mut js_linker).map_err(|e| Error::Config(format!("cannot link engine imports: {e}")))?;
         let cache = ModuleCache::new(runtime.config.cache_dir.clone(), engine::fingerprint(engine))?;
-        Ok(Arc::new(Pool { runtime, linker, js_linker, js_module: Mutex::new(None), cache }))
+        Ok(Arc::new(Pool { runtime, linker, cache }))
     }
 
     /// Returns the live pool with these settings, creating it if there is none.
@@ -101,36 +96,7 @@ impl Pool {
         Ok((Arc::new(guest), outcome))
     }
 
-    /// The compiled JavaScript engine module (compiled once, then cached like any module).
-    /// Built once per pool: pre-initialised (the JS runtime and context already created), compiled,
-    /// and cached on disk under the engine's own hash, so a later process skips both steps.
-    pub(crate) fn js_engine(&self) -> Result<wasmtime::Module> {
-        let mut slot = self.js_module.lock().unwrap();
-        if let Some(module) = slot.as_ref() {
-            return Ok(module.clone());
-        }
-        let mut source = b"pre-initialised with wizer_init\0".to_vec();
-        source.extend_from_slice(crate::js::ENGINE_WASM);
-        let build = || Ok(std::borrow::Cow::Owned(self.js_engine_wasm()?));
-        let module = self.cache.get_or_build(&self.runtime.engine, &source, build)?.0;
-        *slot = Some(module.clone());
-        Ok(module)
-    }
-
-    /// The JavaScript engine module, pre-initialised, as wasm bytes. Built afresh on every call:
-    /// the pool itself keeps only the compiled form (see `js_engine`).
-    pub fn js_engine_wasm(&self) -> Result<Vec<u8>> {
-        let scratch = StoreData::new(Limits::default(), u64::MAX, usize::MAX, Arc::new(EnvData::default()));
-        crate::runtime::snapshot::pre_initialize(
-            &self.runtime.engine,
-            &self.js_linker,
-            scratch,
-            crate::js::ENGINE_WASM,
-            "wizer_init",
-            self.runtime.config.consume_fuel,
-        )
-    }
-
+    /// Counters: slots, live isolates, compiles and cache hits.
     pub fn stats(&self) -> PoolStats {
         use std::sync::atomic::Ordering::Relaxed;
         PoolStats {

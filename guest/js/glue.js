@@ -22,7 +22,8 @@
   const indexOf = uncurry(String.prototype.indexOf);
   const slice = uncurry(String.prototype.slice);
 
-  // The request header (rust/js.rs `request`); op 0 is a call.
+  // The request's ops and flags (rust/js/protocol.rs, which tests/rust/protocol.rs checks).
+  const OP_CALL = 0;
   const OP_FETCH = 1;
   const OP_LOAD = 2;
   const FLAG_OUTBOUND = 1;
@@ -670,6 +671,8 @@
         const method = dot < 0 ? name : slice(name, dot + 1);
         if (op === OP_FETCH) {
           result = fetchOp(entry, method, payload);
+        } else if (op !== OP_CALL) {
+          throw new TypeErrorClass(`unknown request op ${op}`);
         } else if (method === WORKFLOW_RUN) {
           result = workflowRun(entry, payload);
         } else {

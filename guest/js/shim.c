@@ -1,8 +1,10 @@
 /* dynisolate's JavaScript guest: QuickJS-ng behind a few narrow exports.
  *
- * The host talks to the engine through the byte exports of rust/abi.rs's JSON ABI: it writes a
+ * The host talks to the interpreter through the byte exports of the JSON ABI: it writes a
  * request into guest memory (through `dynisolate_alloc`) and gets back a packed pointer/length of
- * a UTF-8 JSON envelope, `{"ok": value}` or `{"error": {"name", "message", "stack"}}`.
+ * a UTF-8 JSON envelope, `{"ok": value}` or `{"error": {"name", "message", "stack"}}`. The
+ * protocol (exports, layouts, ops and flags) is written down in rust/js/protocol.rs; the
+ * constants below must agree with it, which tests/rust/protocol.rs checks.
  * `json:start` boots a fresh isolate (seed, bytecode bundle, load request) and `json:run` handles
  * one request (a small binary header and the payload JSON, see `handle`). All request handling
  * lives in glue.js, and the web platform classes in web.js; both are compiled in here as strings
@@ -25,6 +27,12 @@ IMPORT("dynisolate", "sleep") void host_sleep(int32_t ms);
 IMPORT("dynisolate", "random") void host_random(uint8_t *buf, int32_t len);
 
 #include "scripts.h" /* WEB_JS and GLUE_JS, generated from web.js and glue.js by build.py */
+
+/* Layouts of rust/js/protocol.rs. */
+#define REQUEST_HEADER_BYTES 6 /* u8 op, u8 flags, u32 name length */
+#define START_HEADER_BYTES 12  /* i64 seed, u32 bundle length */
+#define MODULE_HEADER_BYTES 12 /* u32 name length, u32 data length, u32 bytecode flag */
+#define MAX_BUNDLE_MODULES 4096
 
 /* Heap growth allowed after the snapshot before QuickJS's first garbage collection. */
 #define GC_HEADROOM_BYTES (4u << 20)
@@ -219,13 +227,13 @@ static const char *set_bundle(uint8_t *owner, const uint8_t *p, uint32_t len) {
     if (end - p < 4) return "the bundle is truncated";
     uint32_t count = read_u32(p);
     p += 4;
-    if (count > 4096) return "the bundle has too many modules";
+    if (count > MAX_BUNDLE_MODULES) return "the bundle has too many modules";
     modules = calloc(count ? count : 1, sizeof *modules);
     if (!modules) return "out of memory";
     for (uint32_t i = 0; i < count; i++) {
-        if (end - p < 12) return "the bundle is truncated";
+        if (end - p < MODULE_HEADER_BYTES) return "the bundle is truncated";
         uint32_t name_len = read_u32(p), data_len = read_u32(p + 4), bytecode = read_u32(p + 8);
-        p += 12;
+        p += MODULE_HEADER_BYTES;
         if ((uint64_t)(end - p) < (uint64_t)name_len + data_len + 2 || p[name_len] || p[name_len + 1 + data_len])
             return "the bundle is malformed";
         modules[i] = (Module){(const char *)p, p + name_len + 1, data_len, bytecode};
@@ -277,18 +285,18 @@ EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
  * the call awaits something; then runs the call's event loop until that promise settles. */
 static int64_t handle(const char *request, size_t len) {
     if (js_init() != 0) return internal_error("the engine failed to start");
-    /* Request layout (see rust/js.rs `Request`): u8 op, u8 flags, u32 name length, the name, then
-     * the payload JSON. A header instead of a JSON envelope: parsing JSON costs the interpreter
-     * far more than reading a few bytes here. */
+    /* Request layout (rust/js/protocol.rs): u8 op, u8 flags, u32 name length, the name, then
+     * the payload JSON. */
     const uint8_t *p = (const uint8_t *)request;
-    if (len < 6) return internal_error("the request is malformed");
+    if (len < REQUEST_HEADER_BYTES) return internal_error("the request is malformed");
     uint32_t name_len = read_u32(p + 2);
-    if ((uint64_t)len - 6 < name_len) return internal_error("the request is malformed");
+    if ((uint64_t)len - REQUEST_HEADER_BYTES < name_len) return internal_error("the request is malformed");
+    const char *name = request + REQUEST_HEADER_BYTES;
     JSValue args[] = {
         JS_NewInt32(context, p[0]),
         JS_NewInt32(context, p[1]),
-        JS_NewStringLen(context, request + 6, name_len),
-        JS_NewStringLen(context, request + 6 + name_len, len - 6 - name_len),
+        JS_NewStringLen(context, name, name_len),
+        JS_NewStringLen(context, name + name_len, len - REQUEST_HEADER_BYTES - name_len),
     };
     JSValue reply = JS_Call(context, glue_run, JS_UNDEFINED, 4, args);
     for (int i = 0; i < 4; i++) JS_FreeValue(context, args[i]);
@@ -351,12 +359,14 @@ EXPORT("json:start") int64_t js_start(uint8_t *buf, int32_t len) {
     last_output = NULL;
     int64_t seed;
     uint32_t bundle_len;
-    if (js_init() != 0 || len < 12 || (memcpy(&seed, buf, 8), bundle_len = read_u32(buf + 8), (uint64_t)len - 12 < bundle_len)) {
+    if (js_init() != 0 || len < START_HEADER_BYTES ||
+        (memcpy(&seed, buf, 8), bundle_len = read_u32(buf + 8), (uint64_t)len - START_HEADER_BYTES < bundle_len)) {
         free(buf);
         return internal_error("the start request is malformed");
     }
     context->random_state = seed ? (uint64_t)seed : 1;
-    const char *error = set_bundle(buf, buf + 12, bundle_len);
+    const char *error = set_bundle(buf, buf + START_HEADER_BYTES, bundle_len);
     if (error) return internal_error(error);
-    return handle((const char *)buf + 12 + bundle_len, (size_t)len - 12 - bundle_len);
+    const char *request = (const char *)buf + START_HEADER_BYTES + bundle_len;
+    return handle(request, (size_t)len - START_HEADER_BYTES - bundle_len);
 }

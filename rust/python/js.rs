@@ -7,7 +7,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
-use crate::js::{JsCall, JsGuest, JsSession};
+use crate::js::{JsCall, JsSession, JsWorker};
 use crate::python::convert;
 use crate::python::errors::IntoPyResult;
 use crate::python::guest::{PyCancelToken, flag, report_to_py};
@@ -47,7 +47,7 @@ impl Prepared {
 
 #[pyclass(name = "JsGuest", module = "dynisolate._core", frozen)]
 pub struct PyJsGuest {
-    guest: Arc<JsGuest>,
+    guest: Arc<JsWorker>,
     acquire_timeout: Duration,
     max_payload_bytes: u64,
     #[pyo3(get)]
@@ -55,7 +55,7 @@ pub struct PyJsGuest {
 }
 
 impl PyJsGuest {
-    pub fn new(guest: Arc<JsGuest>, acquire_timeout: Duration, max_payload_bytes: u64, label: String) -> Self {
+    pub fn new(guest: Arc<JsWorker>, acquire_timeout: Duration, max_payload_bytes: u64, label: String) -> Self {
         PyJsGuest { guest, acquire_timeout, max_payload_bytes, label }
     }
 }

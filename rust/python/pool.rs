@@ -9,6 +9,7 @@ use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::config::{Limits, PoolConfig};
 use crate::error::Error;
+use crate::js::JsRuntime;
 use crate::pool::{Code, Pool};
 use crate::python::convert;
 use crate::python::errors::{IntoPyResult, dict};
@@ -127,7 +128,8 @@ impl PyPool {
         let max_payload_bytes = limits.max_payload_bytes;
         let env = env_of(py, env_data, max_payload_bytes)?;
         let pool = self.pool.clone();
-        let guest = py.detach(|| pool.load_js(&main, &modules, &wasm, &env, &stubs, limits)).or_raise(py)?;
+        let load = || JsRuntime::shared(&pool)?.load(&main, &modules, &wasm, &env, &stubs, limits);
+        let guest = py.detach(load).or_raise(py)?;
         Ok(PyJsGuest::new(guest, self.acquire_timeout, max_payload_bytes, main))
     }
 
@@ -151,6 +153,7 @@ impl PyPool {
 /// benchmarks that run the same engine outside the pool).
 #[pyfunction]
 pub fn js_engine_wasm(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
-    let wasm = py.detach(|| Pool::shared(PoolConfig::default()).and_then(|pool| pool.js_engine_wasm())).or_raise(py)?;
+    let build = || JsRuntime::shared(&Pool::shared(PoolConfig::default())?)?.interpreter_wasm();
+    let wasm = py.detach(build).or_raise(py)?;
     Ok(PyBytes::new(py, &wasm))
 }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use _core::js::JsCall;
+use _core::js::{JsCall, JsRuntime, JsWorker};
 use _core::{EnvData, Error, Limits, Output, Pool};
 
 use crate::support::*;
@@ -9,18 +9,13 @@ fn bundle(source: &str) -> Vec<(String, String)> {
     vec![("agent.js".to_owned(), source.to_owned())]
 }
 
-fn load(
-    pool: &Arc<Pool>,
-    main: &str,
-    modules: &[(String, String)],
-    limits: Limits,
-) -> Result<Arc<_core::js::JsGuest>, Error> {
+fn load(pool: &Arc<Pool>, main: &str, modules: &[(String, String)], limits: Limits) -> Result<Arc<JsWorker>, Error> {
     let mut env = EnvData::default();
     env.0.insert("GREETING".into(), Arc::from(&b"\"hi\""[..]));
-    pool.load_js(main, modules, &[], &env, &[], limits)
+    JsRuntime::shared(pool)?.load(main, modules, &[], &env, &[], limits)
 }
 
-fn call(guest: &_core::js::JsGuest, entry: Option<&str>, method: &str, args: &str) -> Result<String, Error> {
+fn call(guest: &JsWorker, entry: Option<&str>, method: &str, args: &str) -> Result<String, Error> {
     let call = JsCall { entry, method, args_json: args.as_bytes(), fetch: false };
     match guest.call(&call, None, None, ACQUIRE).result? {
         Output::Json(bytes) => Ok(String::from_utf8(bytes).unwrap()),
@@ -196,7 +191,8 @@ fn env_stubs_call_the_host_and_return_promises() {
         };
     "#;
     let stubs = [("greet".to_owned(), None), ("ROOM".to_owned(), Some(vec!["post".to_owned()]))];
-    let guest = pool.load_js("agent.js", &bundle(source), &[], &EnvData::default(), &stubs, Limits::default()).unwrap();
+    let js = JsRuntime::shared(&pool).unwrap();
+    let guest = js.load("agent.js", &bundle(source), &[], &EnvData::default(), &stubs, Limits::default()).unwrap();
     let call = JsCall { entry: None, method: "talk", args_json: b"[]", fetch: false };
     let report = guest.call(&call, Some(Arc::new(Rooms)), None, ACQUIRE);
     let Output::Json(out) = report.result.unwrap() else { unreachable!() };

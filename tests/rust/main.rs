@@ -8,4 +8,5 @@ mod faults;
 mod host;
 mod js;
 mod pool;
+mod protocol;
 mod typescript;

@@ -2,7 +2,7 @@
 //! character at its offset, line breaks untouched), that every output parses as a JavaScript module,
 //! and the constructs that are rejected.
 
-use _core::typescript::{MAX_SOURCE_BYTES, TypeScriptError, strip_types};
+use _core::js::typescript::{MAX_SOURCE_BYTES, TypeScriptError, strip_types};
 use oxc_allocator::Allocator;
 use oxc_parser::Parser;
 use oxc_span::SourceType;

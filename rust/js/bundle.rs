@@ -17,13 +17,13 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
-use crate::js::{self, Description, ENGINE_WASM, JsGuest};
-use crate::nested;
-use crate::pool::{Code, MAX_MODULE_BYTES, Pool};
+use crate::js::protocol::{self, EXPORT_COMPILE};
+use crate::js::worker::{self, Description, JsWorker};
+use crate::js::{INTERPRETER_WASM, JsRuntime, nested, typescript};
+use crate::pool::{Code, MAX_MODULE_BYTES};
 use crate::runtime::cache;
 use crate::sandbox::guest::{ExportKind, Guest};
 use crate::sandbox::host::EnvData;
-use crate::typescript;
 
 /// Modules every bundle can import.
 const BUILTIN_MODULES: &[(&str, &str)] = &[
@@ -71,33 +71,10 @@ fn module_source<'a>(name: &str, text: &'a str) -> Result<Cow<'a, str>> {
     }
 }
 
-/// Lays modules out for `json:bundle`: u32 count, then per module u32 name length, u32 data
-/// length, u32 bytecode flag, name, NUL, data, NUL.
-fn bundle_blob<'a>(modules: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>, bytecode: bool) -> Vec<u8> {
-    let mut out = (modules.len() as u32).to_le_bytes().to_vec();
-    for (name, data) in modules {
-        for n in [name.len() as u32, data.len() as u32, bytecode as u32] {
-            out.extend_from_slice(&n.to_le_bytes());
-        }
-        out.extend_from_slice(name.as_bytes());
-        out.push(0);
-        out.extend_from_slice(data);
-        out.push(0);
-    }
-    out
-}
-
-/// The request that evaluates the bundle and builds the isolate's env from the data bindings
-/// (`env_json`, one JSON object) and the stubs (`stubs_json`).
-fn load_request(main: &str, describe: bool, env_json: &[u8], stubs_json: &[u8]) -> Vec<u8> {
-    let flags = if describe { js::FLAG_DESCRIBE } else { 0 };
-    js::request(js::OP_LOAD, flags, main, &[b"{\"env\":", env_json, b",\"stubs\":", stubs_json, b"}"])
-}
-
-/// The cache key of a bundle: the engine build, the main module and every module's name and text.
+/// The cache key of a bundle: the interpreter build, the main module and every module's name and text.
 fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
-    static ENGINE_HASH: OnceLock<[u8; 32]> = OnceLock::new();
-    let engine = ENGINE_HASH.get_or_init(|| Sha256::digest(ENGINE_WASM).into());
+    static INTERPRETER_HASH: OnceLock<[u8; 32]> = OnceLock::new();
+    let interpreter = INTERPRETER_HASH.get_or_init(|| Sha256::digest(INTERPRETER_WASM).into());
     // The code that turns modules into what is cached (this file, the TypeScript stripper) is
     // hashed in too, so a changed transform never serves bytecode made by the old one.
     static TRANSFORM_HASH: OnceLock<[u8; 32]> = OnceLock::new();
@@ -110,7 +87,7 @@ fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
     });
     let mut digest = Sha256::new();
     digest.update(b"dynisolate js bundle v1\0");
-    digest.update(engine);
+    digest.update(interpreter);
     digest.update(transform);
     for part in std::iter::once(main).chain(modules.iter().flat_map(|(n, s)| [n.as_str(), s.as_str()])) {
         digest.update((part.len() as u64).to_le_bytes());
@@ -121,19 +98,24 @@ fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
 
 /// Evaluates the bundle once from source and compiles each module to bytecode. Returns the
 /// cached form: u32 length of the description JSON, the description, the bytecode bundle.
-fn compile(engine: &Arc<Guest>, main: &str, modules: &[(String, String)], wasm: &nested::Modules) -> Result<Vec<u8>> {
+fn compile(
+    interpreter: &Arc<Guest>,
+    main: &str,
+    modules: &[(String, String)],
+    wasm: &nested::Modules,
+) -> Result<Vec<u8>> {
     let sources = modules
         .iter()
         .map(|(name, text)| Ok((name.as_str(), module_source(name, text)?)))
         .chain(BUILTIN_MODULES.iter().map(|(name, text)| Ok((*name, Cow::Borrowed(*text)))))
         .collect::<Result<Vec<_>>>()?;
-    let blob = bundle_blob(sources.iter().map(|(name, text)| (*name, text.as_bytes())), false);
-    let tail = js::start_tail(&blob, &load_request(main, true, b"{}", b"{}"));
-    let described = engine.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| {
+    let blob = protocol::bundle(sources.iter().map(|(name, text)| (*name, text.as_bytes())), false);
+    let tail = protocol::start_tail(&blob, &protocol::load_request(main, true, b"{}", b"{}"));
+    let described = interpreter.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| {
         if !wasm.is_empty() {
             isolate.set_extension(Box::new(nested::Nested::new(wasm.clone())));
         }
-        js::start(&mut isolate, &tail, None)
+        worker::start(&mut isolate, &tail, None)
     });
     let described = match described {
         Ok(described) => described,
@@ -146,14 +128,15 @@ fn compile(engine: &Arc<Guest>, main: &str, modules: &[(String, String)], wasm: 
     // Each module in a throwaway isolate of its own, so compiling one cannot see another's state.
     let mut compiled = Vec::with_capacity(sources.len());
     for index in 0..sources.len() {
-        let mut isolate = js::boot_bundle(engine, &blob, LOAD_ACQUIRE_TIMEOUT)?;
-        let code = js::bytes(&mut isolate, "compile", index.to_string().as_bytes(), None, None)?;
+        let mut isolate = worker::boot_bundle(interpreter, &blob, LOAD_ACQUIRE_TIMEOUT)?;
+        let code = worker::call_export(&mut isolate, EXPORT_COMPILE, &[index.to_string().as_bytes()], None, None)?;
         if code.first() == Some(&b'{') {
-            js::envelope(&code)?;
+            protocol::envelope(&code)?;
         }
         compiled.push(code);
     }
-    let bytecode = bundle_blob(sources.iter().zip(&compiled).map(|((name, _), code)| (*name, code.as_slice())), true);
+    let bytecode =
+        protocol::bundle(sources.iter().zip(&compiled).map(|((name, _), code)| (*name, code.as_slice())), true);
     let description = serde_json::to_vec(&described).expect("a JSON value always encodes");
     let mut out = Vec::with_capacity(4 + description.len() + bytecode.len());
     out.extend_from_slice(&(description.len() as u32).to_le_bytes());
@@ -191,59 +174,59 @@ fn env_to_json(env: &EnvData) -> Vec<u8> {
     out
 }
 
-impl Pool {
-    /// Loads a JavaScript bundle: `modules` maps names to source text, `main` names the entry,
-    /// `env` holds the data bindings copied into every call and `stubs` the bindings the host
-    /// serves (`None`: a function; `Some(methods)`: an object with those methods). Syntax errors,
-    /// failed imports, bad module names and module-body exceptions are load errors.
-    pub fn load_js(
-        self: &Arc<Self>,
-        main: &str,
-        modules: &[(String, String)],
-        wasm: &[(String, Vec<u8>)],
-        env: &EnvData,
-        stubs: &[(String, Option<Vec<String>>)],
-        limits: Limits,
-    ) -> Result<Arc<JsGuest>> {
-        limits.validate(&self.runtime.config)?;
-        let total: usize = modules.iter().map(|(n, s)| n.len() + s.len()).sum::<usize>()
-            + wasm.iter().map(|(n, b)| n.len() + b.len()).sum::<usize>();
-        if total > MAX_MODULE_BYTES {
-            return Err(Error::Load(format!("the modules add up to {total} bytes; the limit is {MAX_MODULE_BYTES}")));
-        }
-        if let Some((name, _)) = modules.iter().find(|(name, _)| name.ends_with(".wasm")) {
-            return Err(Error::Load(format!("{name:?}: a .wasm module is binary WebAssembly, not text")));
-        }
-        if !modules.iter().any(|(name, _)| name == main) {
-            return Err(Error::Load(format!("main module {main:?} is not in the bundle")));
-        }
-        if !MODULE_KINDS.iter().any(|(ext, can_be_main)| *can_be_main && main.ends_with(ext)) {
-            return Err(Error::Load(format!("main module {main:?} must be a .js, .mjs or .ts module")));
-        }
-        let mut all = modules.to_vec();
-        let mut compiled_wasm = Vec::with_capacity(wasm.len());
-        for (index, (name, bytes)) in wasm.iter().enumerate() {
-            if !name.ends_with(".wasm") {
-                return Err(Error::Load(format!("{name:?}: binary modules of a JavaScript bundle end in .wasm")));
-            }
-            let (guest, _) = self.load(Code::Wasm(bytes), env.clone(), limits.clone()).map_err(|e| match e {
-                Error::Load(message) => Error::Load(format!("{name}: {message}")),
-                other => other,
-            })?;
-            all.push((name.clone(), wasm_stub(index, bytes, &guest)));
-            compiled_wasm.push(guest);
-        }
-        let wasm: nested::Modules = compiled_wasm.into();
-        let module = self.js_engine()?;
-        let engine =
-            Arc::new(Guest::new(self.runtime.clone(), &self.js_linker, &module, Arc::new(EnvData::default()), limits)?);
-        let (blob, cache_outcome) =
-            self.cache.get_or_make_blob(&bundle_key(main, &all), || compile(&engine, main, &all, &wasm))?;
-        let (description, bytecode) = split(&blob)?;
-        let start_tail =
-            js::start_tail(&bytecode, &load_request(main, false, &env_to_json(env), &js::stubs_to_json(stubs)));
-        Ok(Arc::new(JsGuest { engine, bytecode, start_tail, description, cache_outcome, wasm }))
+/// Loads a JavaScript bundle: `modules` maps names to source text, `main` names the entry,
+/// `wasm` holds the bundle's `.wasm` modules, `env` the data bindings copied into every call and
+/// `stubs` the bindings the host serves (`None`: a function; `Some(methods)`: an object with
+/// those methods). Syntax errors, failed imports, bad module names and module-body exceptions
+/// are load errors.
+pub fn load(
+    runtime: &Arc<JsRuntime>,
+    main: &str,
+    modules: &[(String, String)],
+    wasm: &[(String, Vec<u8>)],
+    env: &EnvData,
+    stubs: &[(String, Option<Vec<String>>)],
+    limits: Limits,
+) -> Result<Arc<JsWorker>> {
+    let pool = &runtime.pool;
+    limits.validate(&pool.runtime.config)?;
+    let total: usize = modules.iter().map(|(n, s)| n.len() + s.len()).sum::<usize>()
+        + wasm.iter().map(|(n, b)| n.len() + b.len()).sum::<usize>();
+    if total > MAX_MODULE_BYTES {
+        return Err(Error::Load(format!("the modules add up to {total} bytes; the limit is {MAX_MODULE_BYTES}")));
     }
+    if let Some((name, _)) = modules.iter().find(|(name, _)| name.ends_with(".wasm")) {
+        return Err(Error::Load(format!("{name:?}: a .wasm module is binary WebAssembly, not text")));
+    }
+    if !modules.iter().any(|(name, _)| name == main) {
+        return Err(Error::Load(format!("main module {main:?} is not in the bundle")));
+    }
+    if !MODULE_KINDS.iter().any(|(ext, can_be_main)| *can_be_main && main.ends_with(ext)) {
+        return Err(Error::Load(format!("main module {main:?} must be a .js, .mjs or .ts module")));
+    }
+    let mut all = modules.to_vec();
+    let mut compiled_wasm = Vec::with_capacity(wasm.len());
+    for (index, (name, bytes)) in wasm.iter().enumerate() {
+        if !name.ends_with(".wasm") {
+            return Err(Error::Load(format!("{name:?}: binary modules of a JavaScript bundle end in .wasm")));
+        }
+        let (guest, _) = pool.load(Code::Wasm(bytes), env.clone(), limits.clone()).map_err(|e| match e {
+            Error::Load(message) => Error::Load(format!("{name}: {message}")),
+            other => other,
+        })?;
+        all.push((name.clone(), wasm_stub(index, bytes, &guest)));
+        compiled_wasm.push(guest);
+    }
+    let wasm: nested::Modules = compiled_wasm.into();
+    let module = runtime.interpreter()?;
+    let no_env = Arc::new(EnvData::default());
+    let interpreter = Arc::new(Guest::new(pool.runtime.clone(), runtime.linker(), &module, no_env, limits)?);
+    let key = bundle_key(main, &all);
+    let (blob, cache_outcome) = pool.cache.get_or_make_blob(&key, || compile(&interpreter, main, &all, &wasm))?;
+    let (description, bytecode) = split(&blob)?;
+    let load = protocol::load_request(main, false, &env_to_json(env), &protocol::stubs_to_json(stubs));
+    let start_tail = protocol::start_tail(&bytecode, &load);
+    Ok(Arc::new(JsWorker { interpreter, bytecode, start_tail, description, cache_outcome, wasm }))
 }
 
 /// The JavaScript module that stands for a bundle's `.wasm` module: its default export is a

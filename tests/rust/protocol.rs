@@ -1,0 +1,59 @@
+//! The interpreter's wire protocol is written down once, in `rust/js/protocol.rs`; the guest's
+//! C shim and JavaScript glue restate its numbers. These tests read both and fail when they
+//! disagree with the Rust constants.
+
+use _core::js::protocol::{
+    FLAG_DESCRIBE, FLAG_OUTBOUND, MAX_BUNDLE_MODULES, MODULE_HEADER_BYTES, OP_CALL, OP_FETCH, OP_LOAD,
+    REQUEST_HEADER_BYTES, START_HEADER_BYTES,
+};
+
+fn guest_source(name: &str) -> String {
+    let path = format!("{}/guest/js/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The number a line `<prefix><name><separator><number>` gives `name`, if exactly one line does.
+fn defined(source: &str, prefix: &str, name: &str, separator: &str) -> u64 {
+    let head = format!("{prefix}{name}{separator}");
+    let values: Vec<u64> = source
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix(&head))
+        .map(|rest| {
+            let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().unwrap_or_else(|_| panic!("{name} is not a number: {rest:?}"))
+        })
+        .collect();
+    assert_eq!(values.len(), 1, "{name} must be defined exactly once, found {values:?}");
+    values[0]
+}
+
+#[test]
+fn glue_names_the_ops_and_flags_of_the_protocol() {
+    let glue = guest_source("glue.js");
+    let constant = |name| defined(&glue, "const ", name, " = ");
+    assert_eq!(constant("OP_CALL"), OP_CALL as u64);
+    assert_eq!(constant("OP_FETCH"), OP_FETCH as u64);
+    assert_eq!(constant("OP_LOAD"), OP_LOAD as u64);
+    assert_eq!(constant("FLAG_OUTBOUND"), FLAG_OUTBOUND as u64);
+    assert_eq!(constant("FLAG_DESCRIBE"), FLAG_DESCRIBE as u64);
+}
+
+#[test]
+fn shim_reads_the_layouts_of_the_protocol() {
+    let shim = guest_source("shim.c");
+    let define = |name| defined(&shim, "#define ", name, " ");
+    assert_eq!(define("REQUEST_HEADER_BYTES"), REQUEST_HEADER_BYTES as u64);
+    assert_eq!(define("START_HEADER_BYTES"), START_HEADER_BYTES as u64);
+    assert_eq!(define("MODULE_HEADER_BYTES"), MODULE_HEADER_BYTES as u64);
+    assert_eq!(define("MAX_BUNDLE_MODULES"), MAX_BUNDLE_MODULES as u64);
+}
+
+#[test]
+fn the_helper_finds_exactly_one_definition() {
+    let source = "#define A 1\n  #define B 22 /* note */\n#define A 3\n";
+    assert_eq!(defined(source, "#define ", "B", " "), 22);
+    let twice = std::panic::catch_unwind(|| defined(source, "#define ", "A", " "));
+    assert!(twice.is_err(), "a constant defined twice must fail the check");
+    let missing = std::panic::catch_unwind(|| defined(source, "#define ", "C", " "));
+    assert!(missing.is_err(), "a missing constant must fail the check");
+}
