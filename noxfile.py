@@ -36,12 +36,14 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["test"]
 
 
-def _develop(session: nox.Session, *extras: str, release: bool = False) -> None:
+def _develop(session: nox.Session, *extras: str, release: bool = False, features: str = "") -> None:
     """Builds the extension into the session's virtualenv (target/ is reused between runs)."""
     session.install("maturin>=1.9.4,<2", *extras)
     args = ["maturin", "develop", "--quiet"]
     if release:
         args.append("--release")
+    if features:
+        args += ["--features", features]
     session.run(*args, env={"CARGO_TERM_COLOR": "never"})
 
 
@@ -94,6 +96,7 @@ def bench(session: nox.Session) -> None:
         "mini-racer>=0.14",
         "dbos>=3.4",
         release=True,
+        features="bench",  # the benchmark hooks: the interpreter as wasm, a worker's bytecode
     )
     session.run(
         "python",

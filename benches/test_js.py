@@ -17,7 +17,7 @@ What each column runs, per measure:
   its figures swing with CPU wake-up latency (warm calls from 28 to 100 µs here). No code cache
   either. Env RPC: `MiniRacer.wrap_py_function`, which exposes an async Python function to
   JavaScript as a promise-returning function, served through the asyncio loop.
-- wasmtime-py: our pre-initialised QuickJS-ng engine module (`dynisolate._core.js_engine_wasm()`)
+- wasmtime-py: our pre-initialised QuickJS-ng interpreter (`dynisolate._core.interpreter_wasm()`)
   and the tenant's bytecode bundle (`worker._guest.bytecode_bundle()`), driven through the engine's
   JSON exports exactly as rust/js.rs does: per boot a new `Store` and an instance from one
   `InstancePre` under the same 128 MiB memory cap as our isolates, then `json:start` (seed,
@@ -450,10 +450,10 @@ class WasmtimePyJs:
 
 
 def _engine_wasm_or_skip(js_notes: list[str]) -> bytes:
-    hook = getattr(dynisolate._core, "js_engine_wasm", None)
+    hook = getattr(dynisolate._core, "interpreter_wasm", None)
     if hook is None:
-        js_notes.append("wasmtime-py: not measured, this build has no dynisolate._core.js_engine_wasm()")
-        pytest.skip("dynisolate._core.js_engine_wasm() is not in this build yet")
+        js_notes.append("wasmtime-py: not measured, this build has no dynisolate._core.interpreter_wasm()")
+        pytest.skip("dynisolate._core.interpreter_wasm() is not in this build (build with the bench feature)")
     return hook()
 
 

@@ -1,24 +1,33 @@
 //! dynisolate's native core: pooled wasmtime isolates for tenant code.
 //!
-//! A [`Pool`] owns one wasmtime engine (pooling allocator, copy-on-write memory images, epoch
-//! interruption), the host imports and a module cache. [`Pool::load`] turns code into a
-//! [`Guest`]; each call boots a fresh [`Isolate`] from it, or a caller keeps one as a session.
-//! Everything here is plain Rust; the pyo3 binding lives in `python/` behind the `python` feature.
+//! The layers, bottom up; each names only the layers below it (`tests/rust/layers.rs` keeps it
+//! so):
+//! - `error`, `config`: the one error type and the settings, with their units;
+//! - `runtime/`: wasmtime plumbing (engine, epoch ticker, slots, memory limiter, module cache,
+//!   pre-initialisation) that knows nothing of what a guest means;
+//! - `sandbox/`: one tenant module and its isolates (the embedder's [`Host`], store state, the
+//!   JSON ABI, the imports tenant wasm may link, [`Guest`], [`Isolate`]);
+//! - `pool`: the process-wide registry; [`Pool::load`] turns code into a [`Guest`];
+//! - `js/`: JavaScript tenants on the QuickJS interpreter ([`js::JsRuntime`]);
+//! - `worker`: one call surface over both kinds ([`Worker`], [`Session`]);
+//! - `python/`: the pyo3 binding, behind the `python` feature (everything else is plain Rust).
 
 pub mod config;
 pub mod error;
 pub mod js;
-pub mod pool;
-pub mod runtime;
-pub mod sandbox;
+pub(crate) mod pool;
+pub(crate) mod runtime;
+pub(crate) mod sandbox;
+pub mod worker;
 
 #[cfg(feature = "python")]
 mod python;
 
 pub use config::{Limits, PoolConfig};
 pub use error::{Error, Result};
-pub use pool::{Code, Pool, PoolStats};
+pub use pool::{Code, MAX_MODULE_BYTES, Pool, PoolStats};
 pub use runtime::cache::CacheOutcome;
-pub use sandbox::guest::{Export, ExportKind, Guest};
+pub use sandbox::guest::{Export, ExportKind, Guest, NumType};
 pub use sandbox::host::{EnvData, Host, LogLevel, LogRecord};
 pub use sandbox::isolate::{CallReport, Input, Isolate, Output};
+pub use worker::{Call, Session, Worker};

@@ -4,15 +4,12 @@ from collections.abc import Callable
 from typing import Any, Final, Literal, final
 
 __all__ = [
-    "CancelToken",
-    "Guest",
-    "Isolate",
-    "JsGuest",
-    "JsSession",
     "MAX_MODULE_BYTES",
+    "CancelToken",
     "Pool",
+    "Session",
+    "Worker",
     "__version__",
-    "js_engine_wasm",
 ]
 
 __version__: Final[str]
@@ -20,9 +17,6 @@ MAX_MODULE_BYTES: Final[int]
 
 _Host = Callable[[str, list[Any]], Any]
 _Logs = list[tuple[str, str]]
-
-def js_engine_wasm() -> bytes:
-    """The pre-initialised JavaScript engine module, as the default pool boots it (benchmarks)."""
 
 @final
 class Pool:
@@ -47,7 +41,7 @@ class Pool:
         limits: dict[str, int | None],
         *,
         label: str,
-    ) -> Guest:
+    ) -> Worker:
         """Compiles (or fetches from cache) one module, ready to instantiate.
 
         Raises:
@@ -63,16 +57,19 @@ class Pool:
         stubs: list[tuple[str, list[str] | None]],
         limits: dict[str, int | None],
         wasm: list[tuple[str, bytes]] = ...,
-    ) -> JsGuest:
+    ) -> Worker:
         """Loads a JavaScript bundle (its `.wasm` modules as name/bytes pairs in `wasm`); syntax
         errors and module-body exceptions raise `LoadError`."""
     def stats(self) -> dict[str, int]:
         """`max_isolates`, `live_isolates`, `compiles`, `memory_hits`, `disk_hits`."""
 
 @final
-class Guest:
-    """A loaded module; every `call` runs in a fresh isolate with the GIL released."""
+class Worker:
+    """Loaded tenant code (a WebAssembly module or a JavaScript bundle); every `call` runs in a
+    fresh isolate with the GIL released."""
 
+    @property
+    def kind(self) -> Literal["wasm", "javascript"]: ...
     @property
     def cache_outcome(self) -> Literal["compiled", "memory", "disk"]: ...
     @property
@@ -84,18 +81,21 @@ class Guest:
         host: _Host | None = None,
         cancel: CancelToken | None = None,
         logs: _Logs | None = None,
+        fetch: bool = False,
     ) -> Any:
-        """Calls export `name`. `host` dispatches env calls (`(binding, args) -> result`);
-        a cancelled `cancel` token stops the guest with `CallCancelledError`; `logs` receives the
-        call's `(level, message)` records."""
-    def session(self) -> Isolate:
+        """Calls export `name` (JavaScript: a default-export method, or `Class.method` of an
+        entrypoint class). `host` dispatches env calls (`(binding, args) -> result`); a cancelled
+        `cancel` token stops the guest with `CallCancelledError`; `logs` receives the call's
+        `(level, message)` records. With `fetch` (JavaScript), the one argument is a request in
+        wire form and the result a response in wire form."""
+    def session(self) -> Session:
         """Boots an isolate that keeps its state across calls."""
     def exports(self) -> list[str]:
-        """The callable export names, sorted (`json:` prefixes removed)."""
-    def export_kind(self, name: str) -> Literal["numeric", "json", "unsupported"]: ...
+        """The callable export names, sorted (`json:` prefixes removed; JavaScript default-export
+        methods and `Class.method` names)."""
 
 @final
-class Isolate:
+class Session:
     """One live isolate (a session)."""
 
     @property
@@ -107,7 +107,9 @@ class Isolate:
         host: _Host | None = None,
         cancel: CancelToken | None = None,
         logs: _Logs | None = None,
-    ) -> Any: ...
+        fetch: bool = False,
+    ) -> Any:
+        """Like `Worker.call`, in this isolate; its state carries over to the next call."""
     def close(self) -> None:
         """Frees the slot; later calls raise `ClosedError`."""
 
@@ -119,47 +121,3 @@ class CancelToken:
     @property
     def cancelled(self) -> bool: ...
     def cancel(self) -> None: ...
-
-@final
-class JsGuest:
-    """A loaded JavaScript bundle; every call runs in a fresh engine isolate."""
-
-    @property
-    def label(self) -> str: ...
-    @property
-    def cache_outcome(self) -> Literal["compiled", "memory", "disk"]: ...
-    def call(
-        self,
-        name: str,
-        args: tuple[Any, ...],
-        host: _Host | None = None,
-        cancel: CancelToken | None = None,
-        logs: _Logs | None = None,
-        fetch: bool = False,
-    ) -> Any:
-        """Calls a default-export method, or `Class.method` of an entrypoint class. With `fetch`,
-        the one argument is a request in wire form and the result a response in wire form."""
-    def session(self) -> JsSession:
-        """Boots an isolate that keeps its JavaScript state across calls."""
-    def exports(self) -> list[str]:
-        """Default-export methods and `Class.method` names, sorted."""
-    def bytecode_bundle(self) -> bytes:
-        """The modules as QuickJS bytecode in the engine's `json:bundle` layout (benchmarks)."""
-
-@final
-class JsSession:
-    """One live JavaScript isolate (a session)."""
-
-    @property
-    def alive(self) -> bool: ...
-    def call(
-        self,
-        name: str,
-        args: tuple[Any, ...],
-        host: _Host | None = None,
-        cancel: CancelToken | None = None,
-        logs: _Logs | None = None,
-        fetch: bool = False,
-    ) -> Any: ...
-    def close(self) -> None:
-        """Frees the slot; later calls raise `ClosedError`."""

@@ -15,11 +15,16 @@ from .exceptions import DynisolateError, ExportNotFoundError, SerializationError
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from ._core import Guest, Isolate, JsGuest, JsSession
+    from . import _core
 
 __all__ = ["AsyncEntrypoint", "CallResult", "Entrypoint", "LogRecord", "Session", "Worker"]
 
 _Call = Callable[..., Any]
+
+# The method glue.js runs as a workflow class's `run(event, step)` (its WORKFLOW_RUN), and the
+# env_call prefix its step operations use (reserved in rust/js/protocol.rs).
+_WORKFLOW_RUN = "#workflow"
+_STEP_PREFIX = "step:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +239,7 @@ class Session:
     """One isolate kept alive across calls, so guest state carries over. Close it (or use `with`)
     to free its slot; a fatal error (trap, limit) ends it and later calls raise `ClosedError`."""
 
-    def __init__(self, isolate: Isolate | JsSession, worker: Worker) -> None:
+    def __init__(self, isolate: _core.Session, worker: Worker) -> None:
         self._isolate = isolate
         self._worker = worker
 
@@ -273,6 +278,30 @@ class Session:
         self.close()
 
 
+class _WorkflowHost:
+    """The dispatcher of one workflow run (see `dynisolate._env.Dispatcher` for the protocol):
+    step operations to the durable engine, everything else to the worker's env."""
+
+    __slots__ = ("_steps", "_env", "outbound")
+
+    def __init__(self, steps: Callable[[str, list[Any]], Any], env: Dispatcher | None) -> None:
+        self._steps = steps
+        self._env = env
+        self.outbound = env.outbound if env is not None else None
+
+    def __call__(self, name: str, args: list[Any]) -> Any:
+        if name.startswith(_STEP_PREFIX):
+            return self._steps(name[len(_STEP_PREFIX) :], args)
+        if self._env is None:
+            raise TypeError(f"env.{name.partition('.')[0]} is not a function")
+        return self._env(name, args)
+
+    def fetch(self, wire: dict[str, Any]) -> dict[str, Any]:
+        if self._env is None:
+            raise TypeError("this worker has no outbound handler")
+        return self._env.fetch(wire)
+
+
 class Worker:
     """Tenant code loaded with its env and limits, ready to call. Thread-safe; cheap to keep.
 
@@ -281,7 +310,7 @@ class Worker:
 
     def __init__(
         self,
-        guest: Guest | JsGuest,
+        guest: _core.Worker,
         dispatcher: Dispatcher | None,
         executor: Callable[[], Executor],
         global_outbound: Callable[..., Any] | None,
@@ -290,7 +319,7 @@ class Worker:
         self._dispatcher = dispatcher
         self._executor = executor
         self._exports = frozenset(guest.exports())
-        self._javascript = hasattr(guest, "bytecode_bundle")
+        self._javascript = guest.kind == "javascript"
         self.global_outbound = global_outbound
 
     def get_entrypoint(self, name: str | None = None) -> Entrypoint:
@@ -327,6 +356,13 @@ class Worker:
     def exports(self) -> list[str]:
         """The callable export names, sorted."""
         return sorted(self._exports)
+
+    def _run_workflow(self, entrypoint: str, event: dict[str, Any], steps: Callable[[str, list[Any]], Any]) -> Any:
+        """The durable engine's seam (`dynisolate.workflows`): runs `run(event, step)` of the
+        JavaScript workflow class `entrypoint` once, in a fresh isolate. The guest's step
+        operations reach `steps(op, args)`; its other env calls reach this worker's env."""
+        host = _WorkflowHost(steps, self._dispatcher)
+        return self._guest.call(f"{entrypoint}.{_WORKFLOW_RUN}", (event,), host)
 
     @property
     def cache_outcome(self) -> str:

@@ -8,12 +8,12 @@
 //! `bundle` (a tenant's modules to bytecode), `nested` (WebAssembly inside a JS isolate),
 //! `worker` (calls and sessions).
 
-pub mod bundle;
+pub(crate) mod bundle;
 mod imports;
-pub mod nested;
+pub(crate) mod nested;
 pub mod protocol;
 pub mod typescript;
-pub mod worker;
+pub(crate) mod worker;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};

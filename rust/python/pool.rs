@@ -13,9 +13,9 @@ use crate::js::JsRuntime;
 use crate::pool::{Code, Pool};
 use crate::python::convert;
 use crate::python::errors::{IntoPyResult, dict};
-use crate::python::guest::PyGuest;
-use crate::python::js::PyJsGuest;
+use crate::python::worker::PyWorker;
 use crate::sandbox::host::EnvData;
+use crate::worker::Worker;
 
 /// Encodes the env data bindings, each as JSON.
 fn env_of(py: Python<'_>, env_data: &Bound<'_, PyDict>, max_payload_bytes: u64) -> PyResult<EnvData> {
@@ -74,7 +74,7 @@ impl PyPool {
         Ok(PyPool { pool, acquire_timeout: Duration::from_millis(acquire_timeout_ms) })
     }
 
-    /// Compiles (or fetches from cache) one module; returns a `Guest`.
+    /// Compiles (or fetches from cache) one module; returns a `Worker`.
     #[pyo3(signature = (kind, code, env_data, limits, *, label))]
     fn load(
         &self,
@@ -84,7 +84,7 @@ impl PyPool {
         env_data: &Bound<'_, PyDict>,
         limits: &Bound<'_, PyDict>,
         label: String,
-    ) -> PyResult<PyGuest> {
+    ) -> PyResult<PyWorker> {
         let limits = limits_of(limits)?;
         let env = env_of(py, env_data, limits.max_payload_bytes)?;
         let bytes: Vec<u8> = if let Ok(b) = code.cast::<PyBytes>() {
@@ -106,12 +106,12 @@ impl PyPool {
             };
             pool.load(code, env, limits)
         });
-        let (guest, outcome) = loaded.or_raise(py)?;
-        Ok(PyGuest::new(guest, self.acquire_timeout, outcome.as_str(), label))
+        let (guest, cache_outcome) = loaded.or_raise(py)?;
+        Ok(PyWorker::new(Worker::Wasm { guest, cache_outcome }, self.acquire_timeout, label))
     }
 
     /// Loads a JavaScript bundle (`modules`: name/source pairs; `wasm`: name/bytes pairs of its
-    /// `.wasm` modules); returns a `JsGuest`.
+    /// `.wasm` modules); returns a `Worker`.
     #[pyo3(signature = (main, modules, env_data, stubs, limits, wasm=Vec::new()))]
     #[allow(clippy::too_many_arguments)]
     fn load_js(
@@ -123,14 +123,13 @@ impl PyPool {
         stubs: Vec<(String, Option<Vec<String>>)>,
         limits: &Bound<'_, PyDict>,
         wasm: Vec<(String, Vec<u8>)>,
-    ) -> PyResult<PyJsGuest> {
+    ) -> PyResult<PyWorker> {
         let limits = limits_of(limits)?;
-        let max_payload_bytes = limits.max_payload_bytes;
-        let env = env_of(py, env_data, max_payload_bytes)?;
+        let env = env_of(py, env_data, limits.max_payload_bytes)?;
         let pool = self.pool.clone();
         let load = || JsRuntime::shared(&pool)?.load(&main, &modules, &wasm, &env, &stubs, limits);
-        let guest = py.detach(load).or_raise(py)?;
-        Ok(PyJsGuest::new(guest, self.acquire_timeout, max_payload_bytes, main))
+        let worker = py.detach(load).or_raise(py)?;
+        Ok(PyWorker::new(Worker::Js(worker), self.acquire_timeout, main))
     }
 
     /// Counters: slots, live isolates, compiles and cache hits.
@@ -149,10 +148,11 @@ impl PyPool {
     }
 }
 
-/// The pre-initialised JavaScript engine module as wasm bytes, as the default pool boots it (for
-/// benchmarks that run the same engine outside the pool).
+/// The pre-initialised JavaScript interpreter as wasm bytes, as the default pool boots it (for
+/// benchmarks that run the same interpreter outside the pool).
+#[cfg(feature = "bench")]
 #[pyfunction]
-pub fn js_engine_wasm(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
+pub fn interpreter_wasm(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
     let build = || JsRuntime::shared(&Pool::shared(PoolConfig::default())?)?.interpreter_wasm();
     let wasm = py.detach(build).or_raise(py)?;
     Ok(PyBytes::new(py, &wasm))

@@ -16,6 +16,7 @@ use crate::sandbox::host::{Host, LogRecord};
 use crate::sandbox::state::{Extension, StoreData};
 
 /// A call's arguments.
+#[derive(Clone, Copy)]
 pub enum Input<'a> {
     Numeric(&'a [Val]),
     /// A UTF-8 JSON array of arguments.

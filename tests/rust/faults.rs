@@ -124,7 +124,7 @@ fn guests_get_no_wasi_and_no_unknown_imports() {
 fn oversized_modules_are_refused() {
     let pool = small_pool(1);
     let mut big = b"\0asm\x01\0\0\0".to_vec();
-    big.resize(_core::pool::MAX_MODULE_BYTES + 1, 0);
+    big.resize(_core::MAX_MODULE_BYTES + 1, 0);
     assert!(matches!(pool.load(Code::Wasm(&big), EnvData::default(), Limits::default()), Err(Error::Load(_))));
 }
 

@@ -7,6 +7,7 @@ mod calls;
 mod faults;
 mod host;
 mod js;
+mod layers;
 mod pool;
 mod protocol;
 mod typescript;

@@ -36,7 +36,7 @@ from ..exceptions import (
 )
 from ._config import EVENT_TYPE
 from ._instance import Instance, InstanceStatus, status_of
-from ._js import RunHost
+from ._run_host import StepHost
 from ._replay import DEFAULT_WIRE, Fatal, Fenced, Replay, StoreFailure, Suspend
 from ._scheduler import RETRY_AFTER_S, Scheduler
 from ._sqlite import SqliteStore
@@ -460,4 +460,4 @@ class Engine:
             "workflowName": row.workflow,
             "defaultConfig": DEFAULT_WIRE,
         }
-        return worker._guest.call(f"{row.workflow}.#workflow", (event,), RunHost(replay, worker._dispatcher))
+        return worker._run_workflow(row.workflow, event, StepHost(replay))

@@ -1,6 +1,6 @@
 """One run of an instance against its history: what each step call does.
 
-Shared by JavaScript runs (the guest asks through `step:*` host calls, `_js.py`) and Python runs
+Shared by JavaScript runs (the guest asks through `step:*` host calls, `_run_host.py`) and Python runs
 (`_step.py`). A step is keyed by name and occurrence (`name#count`); a recorded outcome replays,
 a new step runs and its outcome is committed before the workflow goes on. Waits that are not
 due yet end the run with `Suspend`: nothing of the run survives but what was committed.
