@@ -119,4 +119,4 @@ def test_restart_of_an_unknown_instance() -> None:
         with pytest.raises(InstanceNotFoundError):
             engine.get("nope")
         with pytest.raises(InstanceNotFoundError):
-            engine._restart("nope", None)
+            engine.restart("nope")

@@ -357,7 +357,9 @@ class Worker:
         """The callable export names, sorted."""
         return sorted(self._exports)
 
-    def _run_workflow(self, entrypoint: str, event: dict[str, Any], steps: Callable[[str, list[Any]], Any]) -> Any:
+    def _run_workflow(
+        self, entrypoint: str, event: dict[str, Any], steps: Callable[[str, list[Any]], Any]
+    ) -> Any:
         """The durable engine's seam (`dynisolate.workflows`): runs `run(event, step)` of the
         JavaScript workflow class `entrypoint` once, in a fresh isolate. The guest's step
         operations reach `steps(op, args)`; its other env calls reach this worker's env."""

@@ -36,12 +36,12 @@ from ..exceptions import (
 )
 from ._config import EVENT_TYPE
 from ._instance import Instance, InstanceStatus, status_of
-from ._run_host import StepHost
 from ._replay import DEFAULT_WIRE, Fatal, Fenced, Replay, StoreFailure, Suspend
+from ._run_host import StepHost
 from ._scheduler import RETRY_AFTER_S, Scheduler
 from ._sqlite import SqliteStore
 from ._step import Step, StepError, WorkflowEvent
-from ._store import InstanceRow, Store
+from ._store import FINISHED, InstanceRow, Store, not_found
 
 __all__ = ["Engine"]
 
@@ -153,9 +153,9 @@ class Engine:
         elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ConfigError(f"workers must be a positive int, not {workers!r}")
         self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s)
-        # Counts runs that ended in this process, so `Instance.wait` wakes at once for them.
+        # Counts runs that ended in this process, so `wait` wakes at once for them.
         self._runs_ended = threading.Condition()
-        self.runs_ended = 0
+        self._runs_ended_count = 0
 
     # ---- code ----
 
@@ -295,9 +295,8 @@ class Engine:
 
     def get(self, id: str) -> Instance:
         """The instance with `id` (raises `InstanceNotFoundError`)."""
-        instance = Instance(self, id)
-        instance.status()
-        return instance
+        self.status(id)
+        return Instance(self, id)
 
     def list(
         self, status: str | None = None, tenant: str | None = None, limit: int = 100
@@ -312,13 +311,63 @@ class Engine:
             raise ConfigError(f"max_running must be a positive int or None, not {max_running!r}")
         self._store.set_tenant_limit(tenant, max_running)
 
+    # ---- one instance, by id (what an `Instance` handle calls) ----
+
+    def status(self, id: str) -> InstanceStatus:
+        """Status, output or error, and the step timeline of instance `id` (raises
+        `InstanceNotFoundError`)."""
+        row = self._store.get(id)
+        if row is None:
+            raise not_found(id)
+        return status_of(row, self._store.steps(id))
+
+    def pause(self, id: str) -> None:
+        """Pauses instance `id` at its next step boundary (see `Instance.pause`)."""
+        self._transition(id, "pause")
+
+    def resume(self, id: str) -> None:
+        """Resumes paused instance `id`, or cancels its pending pause."""
+        self._transition(id, "resume")
+
+    def terminate(self, id: str) -> None:
+        """Ends instance `id` as `terminated` (see `Instance.terminate`)."""
+        self._transition(id, "terminate")
+
+    def delete(self, id: str) -> None:
+        """Deletes instance `id` and its history."""
+        self._store.delete(id)
+
+    def wait(self, id: str, timeout: float | None = None, poll_s: float = 0.05) -> InstanceStatus:
+        """Blocks until instance `id` finishes (complete, errored or terminated) and returns its
+        status. Runs in this process wake it at once; runs in other processes are seen within
+        `poll_s`. Raises TimeoutError after `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        ended = self._runs_ended
+        while True:
+            with ended:
+                seen = self._runs_ended_count
+            row = self._store.get(id)
+            if row is None:
+                raise not_found(id)
+            if row.status in FINISHED:
+                return status_of(row, self._store.steps(id))
+            wait = poll_s
+            if deadline is not None:
+                wait = min(wait, deadline - time.monotonic())
+                if wait <= 0:
+                    raise TimeoutError(f"workflow instance {id!r} is still {row.status}")
+            with ended:
+                if self._runs_ended_count == seen:
+                    ended.wait(wait)
+
     def _transition(self, id: str, op: str) -> None:
         self._store.transition(id, op, time.time())
         self._scheduler.notify()
 
-    def _restart(self, id: str, from_step: str | tuple[str, int] | None) -> None:
+    def restart(self, id: str, from_step: str | tuple[str, int] | None = None) -> None:
+        """Runs instance `id` again from the top (see `Instance.restart`)."""
         position = None
-        self.get(id)  # InstanceNotFoundError
+        self.status(id)  # InstanceNotFoundError
         if from_step is not None:
             name, count = (from_step, 1) if isinstance(from_step, str) else from_step
             match = [s for s in self._store.steps(id) if s.name == name and s.count == count]
@@ -372,7 +421,7 @@ class Engine:
             self._replay(row)
         finally:
             with self._runs_ended:
-                self.runs_ended += 1
+                self._runs_ended_count += 1
                 self._runs_ended.notify_all()
 
     def _replay(self, row: InstanceRow) -> None:

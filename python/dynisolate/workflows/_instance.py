@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._store import FINISHED, InstanceRow, StepRow, not_found
+from ._store import FINISHED, InstanceRow, StepRow
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -74,7 +73,8 @@ def status_of(row: InstanceRow, steps: list[StepRow]) -> InstanceStatus:
 
 
 class Instance:
-    """One workflow instance, by id. Cheap: every method reads or writes the store."""
+    """One workflow instance, by id: a handle over the engine's per-instance verbs
+    (`Engine.status(id)`, `Engine.pause(id)`, ...). Cheap: every method reads or writes the store."""
 
     __slots__ = ("id", "_engine")
 
@@ -84,30 +84,26 @@ class Instance:
 
     def status(self) -> InstanceStatus:
         """Status, output or error, and the step timeline."""
-        store = self._engine._store
-        row = store.get(self.id)
-        if row is None:
-            raise not_found(self.id)
-        return status_of(row, store.steps(self.id))
+        return self._engine.status(self.id)
 
     def pause(self) -> None:
         """Pauses at the next step boundary (`waitingForPause` until then). Time spent paused does
         not count toward sleeps, retry delays or event timeouts."""
-        self._engine._transition(self.id, "pause")
+        self._engine.pause(self.id)
 
     def resume(self) -> None:
         """Resumes a paused instance (it is queued and replays), or cancels a pending pause."""
-        self._engine._transition(self.id, "resume")
+        self._engine.resume(self.id)
 
     def terminate(self) -> None:
         """Ends the instance as `terminated`; a run in progress stops at its next step call and
         commits nothing more. Raises `InstanceStateError` for a finished instance."""
-        self._engine._transition(self.id, "terminate")
+        self._engine.terminate(self.id)
 
     def restart(self, from_step: str | tuple[str, int] | None = None) -> None:
         """Runs the instance again from the top: from scratch, or keeping the recorded steps
         before `from_step` (a step name, or (name, occurrence))."""
-        self._engine._restart(self.id, from_step)
+        self._engine.restart(self.id, from_step)
 
     def send_event(self, type: str, payload: Any = None) -> None:
         """Delivers an event; it is committed before this returns, buffered per type until a
@@ -116,31 +112,13 @@ class Instance:
 
     def delete(self) -> None:
         """Deletes the instance and its history; a run in progress stops at its next step call."""
-        self._engine._store.delete(self.id)
+        self._engine.delete(self.id)
 
     def wait(self, timeout: float | None = None, poll_s: float = 0.05) -> InstanceStatus:
         """Blocks until the instance finishes (complete, errored or terminated) and returns its
         status. Runs in this process wake it at once; runs in other processes are seen within
         `poll_s`. Raises TimeoutError after `timeout` seconds."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        ended = self._engine._runs_ended
-        store = self._engine._store
-        while True:
-            with ended:
-                seen = self._engine.runs_ended
-            row = store.get(self.id)
-            if row is None:
-                return self.status()  # raises InstanceNotFoundError
-            if row.status in FINISHED:
-                return status_of(row, store.steps(self.id))
-            wait = poll_s
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    raise TimeoutError(f"workflow instance {self.id!r} is still {row.status}")
-            with ended:
-                if self._engine.runs_ended == seen:
-                    ended.wait(wait)
+        return self._engine.wait(self.id, timeout, poll_s)
 
     def __repr__(self) -> str:
         return f"<dynisolate.workflows.Instance {self.id!r}>"
