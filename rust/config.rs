@@ -37,10 +37,14 @@ impl Default for PoolConfig {
 }
 
 impl PoolConfig {
-    /// Checks every setting, so a bad value is a clear error rather than an engine failure.
+    /// Checks every setting, so a bad value is a clear error rather than an engine failure. The
+    /// one place these rules live: the Python `Loader` only checks that it was given ints.
     pub fn validate(&self) -> Result<()> {
         if self.max_isolates == 0 || self.max_isolates > 1_000_000 {
             return Err(Error::Config(format!("max_isolates must be 1..=1000000, got {}", self.max_isolates)));
+        }
+        if self.max_table_elements == 0 {
+            return Err(Error::Config("max_table_elements must be at least 1".into()));
         }
         if self.max_memory_bytes < 65_536 || self.max_memory_bytes > 4 << 30 {
             return Err(Error::Config(format!(
@@ -57,6 +61,9 @@ impl PoolConfig {
         Ok(())
     }
 }
+
+/// Longest `cpu_ms`: a day.
+pub const MAX_CPU_MS: u64 = 24 * 3_600_000;
 
 /// Per-isolate budgets. A limit that is hit ends the call with a typed error and the isolate is discarded.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,11 +99,35 @@ impl Default for Limits {
 }
 
 impl Limits {
-    /// Checks the limits against the pool they will run in.
-    pub fn validate(&self, pool: &PoolConfig) -> Result<()> {
-        if self.cpu_ms == 0 || self.cpu_ms > 24 * 3_600_000 {
-            return Err(Error::Config(format!("cpu_ms must be 1..=86400000, got {}", self.cpu_ms)));
+    /// Checks each limit on its own. The one place these rules live: the Python `Limits` calls
+    /// this when it is built and only checks that it was given ints.
+    pub fn check(&self) -> Result<()> {
+        if self.cpu_ms == 0 || self.cpu_ms > MAX_CPU_MS {
+            return Err(Error::Config(format!("Limits.cpu_ms must be 1..={MAX_CPU_MS}, got {}", self.cpu_ms)));
         }
+        if self.max_payload_bytes == 0 || self.max_payload_bytes > u32::MAX as u64 {
+            return Err(Error::Config(format!(
+                "Limits.max_payload_bytes must be 1..={}, got {}",
+                u32::MAX,
+                self.max_payload_bytes
+            )));
+        }
+        let at_least_one = [
+            ("memory_bytes", self.memory_bytes.unwrap_or(1)),
+            ("fuel", self.fuel.unwrap_or(1)),
+            ("max_host_calls", self.max_host_calls as u64),
+            ("max_log_bytes", self.max_log_bytes),
+            ("sub_requests", self.sub_requests as u64),
+        ];
+        if let Some((name, value)) = at_least_one.iter().find(|(_, value)| *value == 0) {
+            return Err(Error::Config(format!("Limits.{name} must be at least 1, got {value}")));
+        }
+        Ok(())
+    }
+
+    /// Checks the limits on their own and against the pool they will run in.
+    pub fn validate(&self, pool: &PoolConfig) -> Result<()> {
+        self.check()?;
         if let Some(m) = self.memory_bytes
             && m > pool.max_memory_bytes
         {
@@ -107,9 +138,6 @@ impl Limits {
         }
         if self.fuel.is_some() && !pool.consume_fuel {
             return Err(Error::Config("fuel limits need a pool created with consume_fuel=True".into()));
-        }
-        if self.max_payload_bytes == 0 || self.max_payload_bytes > u32::MAX as u64 {
-            return Err(Error::Config("max_payload_bytes must be 1..=4294967295".into()));
         }
         Ok(())
     }

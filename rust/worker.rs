@@ -96,6 +96,23 @@ impl Worker {
         }
     }
 
+    /// Fails with `Error::ExportNotFound` unless `name` is callable.
+    pub fn check_export(&self, name: &str) -> Result<()> {
+        let found = match self {
+            Worker::Wasm { guest, .. } => guest.export(name).is_ok(),
+            Worker::Js(worker) => {
+                let d = &worker.description;
+                match name.split_once('.') {
+                    None => d.default_methods.iter().any(|m| m == name),
+                    Some((class, method)) => {
+                        d.classes.iter().any(|(c, methods)| c == class && methods.iter().any(|m| m == method))
+                    }
+                }
+            }
+        };
+        if found { Ok(()) } else { Err(Error::ExportNotFound { name: name.to_owned() }) }
+    }
+
     /// The wasm export `name`, whose signature decides how arguments convert (`None` for
     /// JavaScript, whose arguments are always a JSON array).
     pub fn wasm_export(&self, name: &str) -> Result<Option<&Export>> {

@@ -3,20 +3,24 @@
 from collections.abc import Callable
 from typing import Any, Final, Literal, final
 
+from ._limits import Limits
+
 __all__ = [
-    "MAX_MODULE_BYTES",
     "CancelToken",
     "Pool",
     "Session",
     "Worker",
     "__version__",
+    "check_limits",
 ]
 
 __version__: Final[str]
-MAX_MODULE_BYTES: Final[int]
 
 _Host = Callable[[str, list[Any]], Any]
 _Logs = list[tuple[str, str]]
+
+def check_limits(limits: Limits) -> None:
+    """Checks each limit's range (raises `ConfigError`); the one place those rules live."""
 
 @final
 class Pool:
@@ -38,7 +42,7 @@ class Pool:
         kind: Literal["wasm", "wat"],
         code: str | bytes,
         env_data: dict[str, Any],
-        limits: dict[str, int | None],
+        limits: Limits,
         *,
         label: str,
     ) -> Worker:
@@ -55,7 +59,7 @@ class Pool:
         modules: list[tuple[str, str]],
         env_data: dict[str, Any],
         stubs: list[tuple[str, list[str] | None]],
-        limits: dict[str, int | None],
+        limits: Limits,
         wasm: list[tuple[str, bytes]] = ...,
     ) -> Worker:
         """Loads a JavaScript bundle (its `.wasm` modules as name/bytes pairs in `wasm`); syntax
@@ -93,6 +97,8 @@ class Worker:
     def exports(self) -> list[str]:
         """The callable export names, sorted (`json:` prefixes removed; JavaScript default-export
         methods and `Class.method` names)."""
+    def check_export(self, name: str) -> None:
+        """Raises `ExportNotFoundError` unless `name` is callable."""
 
 @final
 class Session:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
+from . import _core
 from .exceptions import ConfigError
 
 _MIB = 1 << 20
@@ -37,31 +38,10 @@ class Limits:
     sub_requests: int = 50
 
     def __post_init__(self) -> None:
-        for name in (
-            "cpu_ms",
-            "max_payload_bytes",
-            "max_host_calls",
-            "max_log_bytes",
-            "sub_requests",
-            "memory_bytes",
-            "fuel",
-        ):
-            value = getattr(self, name)
-            if value is None and name in ("memory_bytes", "fuel"):
-                continue
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ConfigError(f"Limits.{name} must be a positive int, got {value!r}")
-        for name in ("max_host_calls", "sub_requests"):
-            if getattr(self, name) >= 1 << 32:
-                raise ConfigError(f"Limits.{name} must be below 2**32")
-
-    def _core_kwargs(self) -> dict[str, int | None]:
-        return {
-            "cpu_ms": self.cpu_ms,
-            "memory_bytes": self.memory_bytes,
-            "fuel": self.fuel,
-            "max_payload_bytes": self.max_payload_bytes,
-            "max_host_calls": self.max_host_calls,
-            "max_log_bytes": self.max_log_bytes,
-            "sub_requests": self.sub_requests,
-        }
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value is None and field.default is None:
+                continue  # an optional limit left unset
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"Limits.{field.name} must be an int, got {value!r}")
+        _core.check_limits(self)  # the ranges are the core's rules

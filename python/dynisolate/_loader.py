@@ -19,8 +19,9 @@ from .exceptions import ConfigError, LoadError
 __all__ = ["Loader", "default_cache_dir", "load"]
 
 _MIB = 1 << 20
+# Which loader a worker goes to, by its main module. Which modules a bundle may hold, and how
+# large they may be, is the core's to decide.
 _JS_SUFFIXES = (".js", ".mjs", ".ts")
-_JS_DATA_SUFFIXES = (".json", ".txt")
 _WORKER_CODE_KEYS = frozenset({"modules", "main_module", "env", "global_outbound", "limits"})
 
 
@@ -47,15 +48,11 @@ def _pick_module(modules: Mapping[str, Any], main_module: str | None) -> tuple[s
     main = names[0] if main_module is None else main_module
     if main not in modules:
         raise LoadError(f"main_module {main!r} is not one of the modules {names}")
-    total = 0
     for name, code in modules.items():
         if not isinstance(name, str):
             raise LoadError(f"module names must be str, got {name!r}")
         if not isinstance(code, (str, bytes, bytearray, memoryview)):
             raise LoadError(f"module {name!r} must be str or bytes, not {type(code).__name__}")
-        total += len(code)
-    if total > _core.MAX_MODULE_BYTES:
-        raise LoadError(f"the modules add up to {total} bytes; the limit is {_core.MAX_MODULE_BYTES}")
     if main.endswith(_JS_SUFFIXES):
         return "js", _js_bundle(modules), main
     if len(modules) > 1:
@@ -73,28 +70,20 @@ def _pick_module(modules: Mapping[str, Any], main_module: str | None) -> tuple[s
 
 
 def _js_bundle(modules: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, bytes]]]:
-    """The bundle's text modules and its `.wasm` modules (bytes)."""
-    texts, wasm = [], []
+    """The bundle's text modules and its binary ones (the core checks what each may be)."""
+    texts, binary = [], []
     for name, code in modules.items():
-        if name.endswith(".wasm"):
-            if isinstance(code, str):
-                raise LoadError(f"{name!r} must be bytes (binary WebAssembly)")
-            wasm.append((name, bytes(code)))
-            continue
-        if not name.endswith(_JS_SUFFIXES + _JS_DATA_SUFFIXES):
-            raise LoadError(
-                f"{name!r}: a JavaScript worker takes .js, .mjs and .ts modules, .json and .txt data, "
-                "and .wasm WebAssembly"
-            )
-        if not isinstance(code, str):
-            raise LoadError(f"JavaScript worker module {name!r} must be str")
-        texts.append((name, code))
-    return texts, wasm
+        if isinstance(code, str):
+            texts.append((name, code))
+        else:
+            binary.append((name, bytes(code)))
+    return texts, binary
 
 
-def _positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{name} must be a positive int, got {value!r}")
+def _int(name: str, value: object) -> int:
+    """`value` if it is an int (not a bool); its range is the core's to check."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name} must be an int, got {value!r}")
     return value
 
 
@@ -133,18 +122,18 @@ class Loader:
     ) -> None:
         if isinstance(cache_dir, _Default):
             cache_dir = default_cache_dir()
-        if acquire_timeout_ms != 0:
-            _positive("acquire_timeout_ms", acquire_timeout_ms)
         self._pool = _core.Pool(
-            max_isolates=_positive("max_isolates", max_isolates),
-            max_memory_bytes=_positive("max_memory_bytes", max_memory_bytes),
-            max_table_elements=_positive("max_table_elements", max_table_elements),
-            max_stack_bytes=_positive("max_stack_bytes", max_stack_bytes),
+            max_isolates=_int("max_isolates", max_isolates),
+            max_memory_bytes=_int("max_memory_bytes", max_memory_bytes),
+            max_table_elements=_int("max_table_elements", max_table_elements),
+            max_stack_bytes=_int("max_stack_bytes", max_stack_bytes),
             consume_fuel=bool(consume_fuel),
             cache_dir=None if cache_dir is None else os.fspath(cache_dir),
-            acquire_timeout_ms=acquire_timeout_ms,
+            acquire_timeout_ms=_int("acquire_timeout_ms", acquire_timeout_ms),
         )
-        self._max_cached_workers = _positive("max_cached_workers", max_cached_workers)
+        if _int("max_cached_workers", max_cached_workers) < 1:
+            raise ConfigError(f"max_cached_workers must be at least 1, got {max_cached_workers}")
+        self._max_cached_workers = max_cached_workers
         self._executor_threads = executor_threads or min(32, (os.cpu_count() or 1) + 4)
         self._workers: OrderedDict[str, Worker] = OrderedDict()
         self._lock = threading.Lock()
@@ -200,9 +189,9 @@ class Loader:
         if kind == "js":
             stubs = dispatcher.stubs() if dispatcher is not None else []
             texts, wasm = code
-            guest = self._pool.load_js(label, texts, data, stubs, limits._core_kwargs(), wasm)
+            guest = self._pool.load_js(label, texts, data, stubs, limits, wasm)
         else:
-            guest = self._pool.load(kind, code, data, limits._core_kwargs(), label=label)  # type: ignore[arg-type]
+            guest = self._pool.load(kind, code, data, limits, label=label)  # type: ignore[arg-type]
         return Worker(guest, dispatcher, self._executor, global_outbound)
 
     def get(self, id: str, factory: Callable[[], Mapping[str, Any]]) -> Worker:

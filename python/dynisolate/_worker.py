@@ -72,12 +72,11 @@ def _fetch(
         ) from None
 
 
-def _export_name(prefix: str, attr: str, exports: frozenset[str]) -> str:
+def _export_name(prefix: str, attr: str, worker: Worker) -> str:
+    """The export `prefix + attr`; the core raises `ExportNotFoundError` if there is none."""
     name = prefix + attr
-    if name not in exports:
-        error = ExportNotFoundError(f"the entrypoint has no export named {name!r}")
-        error.export = name
-        raise error
+    if name not in worker._exports:
+        worker._guest.check_export(name)
     return name
 
 
@@ -128,24 +127,16 @@ def _async_method(
 class _Exports:
     """What both entrypoint kinds share: export lookup, caching and `dir()`."""
 
-    def __init__(
-        self,
-        call: _Call,
-        prefix: str,
-        exports: frozenset[str],
-        dispatcher: Dispatcher | None,
-        javascript: bool = False,
-    ) -> None:
+    def __init__(self, call: _Call, prefix: str, worker: Worker) -> None:
         self._call = call
         self._prefix = prefix
-        self._exports = exports
-        self._dispatcher = dispatcher
-        self._javascript = javascript
+        self._worker = worker
+        self._dispatcher = worker._dispatcher
         self._methods: dict[str, Callable[..., Any]] = {}
 
     def _is_http(self, name: str) -> bool:
         """A JavaScript `fetch` handler takes a `Request` and returns a `Response`."""
-        return self._javascript and name == self._prefix + "fetch"
+        return self._worker._javascript and name == self._prefix + "fetch"
 
     def _make(self, name: str) -> Callable[..., Any]:
         raise NotImplementedError
@@ -153,7 +144,7 @@ class _Exports:
     def _method(self, attr: str) -> Callable[..., Any]:
         method = self._methods.get(attr)
         if method is None:
-            method = self._methods[attr] = self._make(_export_name(self._prefix, attr, self._exports))
+            method = self._methods[attr] = self._make(_export_name(self._prefix, attr, self._worker))
         return method
 
     def __getattr__(self, attr: str) -> Callable[..., Any]:
@@ -164,7 +155,8 @@ class _Exports:
         return method
 
     def __dir__(self) -> list[str]:
-        return sorted(e[len(self._prefix) :] for e in self._exports if e.startswith(self._prefix))
+        exports = self._worker._exports
+        return sorted(e[len(self._prefix) :] for e in exports if e.startswith(self._prefix))
 
 
 class Entrypoint(_Exports):
@@ -186,7 +178,7 @@ class Entrypoint(_Exports):
         """Calls an export by name and returns its value with the log records the call wrote
         (they also go to the `dynisolate.guest` logger). A failure's exception carries them as
         `error.logs`."""
-        export = _export_name(self._prefix, name, self._exports)
+        export = _export_name(self._prefix, name, self._worker)
         return _logged(self._call, export, args, self._dispatcher)
 
 
@@ -197,17 +189,9 @@ class AsyncEntrypoint(_Exports):
     methods are awaited on the caller's loop; cancelling the awaiting task stops the guest.
     """
 
-    def __init__(
-        self,
-        call: _Call,
-        prefix: str,
-        exports: frozenset[str],
-        dispatcher: Dispatcher | None,
-        executor: Executor,
-        javascript: bool = False,
-    ) -> None:
-        super().__init__(call, prefix, exports, dispatcher, javascript)
-        self._executor = executor
+    def __init__(self, call: _Call, prefix: str, worker: Worker) -> None:
+        super().__init__(call, prefix, worker)
+        self._executor = worker._executor()
 
     def _make(self, name: str) -> Callable[..., Awaitable[Any]]:
         return _async_method(self._call, name, self._dispatcher, self._executor, self._is_http(name))
@@ -218,7 +202,7 @@ class AsyncEntrypoint(_Exports):
 
     async def call_logged(self, name: str, *args: Any) -> CallResult:
         """The awaitable form of `Entrypoint.call_logged`."""
-        export = _export_name(self._prefix, name, self._exports)
+        export = _export_name(self._prefix, name, self._worker)
         loop = asyncio.get_running_loop()
         host = self._dispatcher.bound_to(loop) if self._dispatcher is not None else None
         return await loop.run_in_executor(self._executor, _logged, self._call, export, args, host)
@@ -245,22 +229,11 @@ class Session:
 
     def get_entrypoint(self, name: str | None = None) -> Entrypoint:
         """The session's entrypoint `name` (default: the worker's default entrypoint)."""
-        w = self._worker
-        return Entrypoint(
-            self._isolate.call, _prefix(name, w._exports), w._exports, w._dispatcher, w._javascript
-        )
+        return Entrypoint(self._isolate.call, _prefix(name, self._worker._exports), self._worker)
 
     def get_async_entrypoint(self, name: str | None = None) -> AsyncEntrypoint:
         """The awaitable form of `get_entrypoint`."""
-        w = self._worker
-        return AsyncEntrypoint(
-            self._isolate.call,
-            _prefix(name, w._exports),
-            w._exports,
-            w._dispatcher,
-            w._executor(),
-            w._javascript,
-        )
+        return AsyncEntrypoint(self._isolate.call, _prefix(name, self._worker._exports), self._worker)
 
     @property
     def alive(self) -> bool:
@@ -324,20 +297,11 @@ class Worker:
 
     def get_entrypoint(self, name: str | None = None) -> Entrypoint:
         """The default entrypoint, or the named one (exports named `NAME.method`)."""
-        return Entrypoint(
-            self._guest.call, _prefix(name, self._exports), self._exports, self._dispatcher, self._javascript
-        )
+        return Entrypoint(self._guest.call, _prefix(name, self._exports), self)
 
     def get_async_entrypoint(self, name: str | None = None) -> AsyncEntrypoint:
         """The awaitable form of `get_entrypoint`: methods are coroutine functions."""
-        return AsyncEntrypoint(
-            self._guest.call,
-            _prefix(name, self._exports),
-            self._exports,
-            self._dispatcher,
-            self._executor(),
-            self._javascript,
-        )
+        return AsyncEntrypoint(self._guest.call, _prefix(name, self._exports), self)
 
     def fetch(self, request: Request) -> Response:
         """Sends `request` to the default export's `fetch(request, env, ctx)` handler (JavaScript

@@ -43,31 +43,51 @@ const BUILTIN_MODULES: &[(&str, &str)] = &[
 /// How long a load waits for the slots of its throwaway isolates.
 const LOAD_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// File name endings a bundle accepts, and whether a module of that kind can be the main module.
-const MODULE_KINDS: &[(&str, bool)] =
-    &[(".js", true), (".mjs", true), (".ts", true), (".json", false), (".txt", false), (".wasm", false)];
+/// What a bundle's module is, by the ending of its name.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ModuleKind {
+    JavaScript,
+    TypeScript,
+    Json,
+    Text,
+    Wasm,
+}
 
-/// The JavaScript the engine evaluates for module `name`.
+/// The one list of the modules a bundle takes (Python only routes by these endings).
+const MODULE_KINDS: &[(&str, ModuleKind)] = &[
+    (".js", ModuleKind::JavaScript),
+    (".mjs", ModuleKind::JavaScript),
+    (".ts", ModuleKind::TypeScript),
+    (".json", ModuleKind::Json),
+    (".txt", ModuleKind::Text),
+    (".wasm", ModuleKind::Wasm),
+];
+
+fn kind_of(name: &str) -> Result<ModuleKind> {
+    match MODULE_KINDS.iter().find(|(ending, _)| name.ends_with(ending)) {
+        Some((_, kind)) => Ok(*kind),
+        None => Err(Error::Load(format!(
+            "{name:?}: a JavaScript worker takes .js, .mjs and .ts modules, .json and .txt data, and .wasm WebAssembly"
+        ))),
+    }
+}
+
+/// The JavaScript the interpreter evaluates for module `name`.
 fn module_source<'a>(name: &str, text: &'a str) -> Result<Cow<'a, str>> {
     let literal = |s: &str| serde_json::to_string(s).expect("a str always encodes");
-    if name.ends_with(".js") || name.ends_with(".mjs") {
-        Ok(Cow::Borrowed(text))
-    } else if name.ends_with(".ts") {
-        typescript::strip_types(text, name)
+    match kind_of(name)? {
+        ModuleKind::JavaScript => Ok(Cow::Borrowed(text)),
+        ModuleKind::TypeScript => typescript::strip_types(text, name)
             .map(Cow::Owned)
-            .map_err(|e| Error::Load(format!("{name}:{}:{}: {}", e.line, e.column, e.message)))
-    } else if name.ends_with(".json") {
-        serde_json::from_str::<Value>(text)
-            .map_err(|e| Error::Load(format!("{name}:{}:{}: invalid JSON: {e}", e.line(), e.column())))?;
-        // Parsed rather than spliced in as a literal: `__proto__` keys stay plain data.
-        Ok(Cow::Owned(format!("export default JSON.parse({});\n", literal(text))))
-    } else if name.ends_with(".txt") {
-        Ok(Cow::Owned(format!("export default {};\n", literal(text))))
-    } else if name.ends_with(".wasm") {
-        Ok(Cow::Borrowed(text)) // the stub `wasm_stub` wrote for a compiled module
-    } else {
-        let kinds: Vec<&str> = MODULE_KINDS.iter().map(|(ext, _)| *ext).collect();
-        Err(Error::Load(format!("{name:?}: a JavaScript bundle takes modules named {}", kinds.join(", "))))
+            .map_err(|e| Error::Load(format!("{name}:{}:{}: {}", e.line, e.column, e.message))),
+        ModuleKind::Json => {
+            serde_json::from_str::<Value>(text)
+                .map_err(|e| Error::Load(format!("{name}:{}:{}: invalid JSON: {e}", e.line(), e.column())))?;
+            // Parsed rather than spliced in as a literal: `__proto__` keys stay plain data.
+            Ok(Cow::Owned(format!("export default JSON.parse({});\n", literal(text))))
+        }
+        ModuleKind::Text => Ok(Cow::Owned(format!("export default {};\n", literal(text)))),
+        ModuleKind::Wasm => Ok(Cow::Borrowed(text)), // the stub `wasm_stub` wrote for a compiled module
     }
 }
 
@@ -195,21 +215,25 @@ pub fn load(
     if total > MAX_MODULE_BYTES {
         return Err(Error::Load(format!("the modules add up to {total} bytes; the limit is {MAX_MODULE_BYTES}")));
     }
-    if let Some((name, _)) = modules.iter().find(|(name, _)| name.ends_with(".wasm")) {
-        return Err(Error::Load(format!("{name:?}: a .wasm module is binary WebAssembly, not text")));
+    for (name, _) in modules {
+        if kind_of(name)? == ModuleKind::Wasm {
+            return Err(Error::Load(format!("{name:?} must be bytes (binary WebAssembly), not text")));
+        }
+    }
+    for (name, _) in wasm {
+        if kind_of(name)? != ModuleKind::Wasm {
+            return Err(Error::Load(format!("JavaScript worker module {name:?} must be str (text), not bytes")));
+        }
     }
     if !modules.iter().any(|(name, _)| name == main) {
         return Err(Error::Load(format!("main module {main:?} is not in the bundle")));
     }
-    if !MODULE_KINDS.iter().any(|(ext, can_be_main)| *can_be_main && main.ends_with(ext)) {
+    if !matches!(kind_of(main), Ok(ModuleKind::JavaScript | ModuleKind::TypeScript)) {
         return Err(Error::Load(format!("main module {main:?} must be a .js, .mjs or .ts module")));
     }
     let mut all = modules.to_vec();
     let mut compiled_wasm = Vec::with_capacity(wasm.len());
     for (index, (name, bytes)) in wasm.iter().enumerate() {
-        if !name.ends_with(".wasm") {
-            return Err(Error::Load(format!("{name:?}: binary modules of a JavaScript bundle end in .wasm")));
-        }
         let (guest, _) = pool.load(Code::Wasm(bytes), env.clone(), limits.clone()).map_err(|e| match e {
             Error::Load(message) => Error::Load(format!("{name}: {message}")),
             other => other,

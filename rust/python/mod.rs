@@ -18,18 +18,17 @@ mod _core {
 
     #[pymodule_export]
     use super::call::PyCancelToken;
-    #[pymodule_export]
-    use super::pool::PyPool;
     #[cfg(feature = "bench")]
     #[pymodule_export]
     use super::pool::interpreter_wasm;
+    #[pymodule_export]
+    use super::pool::{PyPool, check_limits};
     #[pymodule_export]
     use super::worker::{PySession, PyWorker};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-        m.add("MAX_MODULE_BYTES", crate::pool::MAX_MODULE_BYTES)?;
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::js::JsRuntime;
 use crate::pool::{Code, Pool};
 use crate::python::convert;
-use crate::python::errors::{IntoPyResult, dict};
+use crate::python::errors::{IntoPyResult, dict, to_pyerr};
 use crate::python::worker::PyWorker;
 use crate::sandbox::host::EnvData;
 use crate::worker::Worker;
@@ -28,23 +28,39 @@ fn env_of(py: Python<'_>, env_data: &Bound<'_, PyDict>, max_payload_bytes: u64) 
     Ok(env)
 }
 
-/// `Limits._core_kwargs()` of the Python layer, which has validated the types.
-fn limits_of(d: &Bound<'_, PyDict>) -> PyResult<Limits> {
-    fn get<'py, T: FromPyObjectOwned<'py>>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<T> {
-        match d.get_item(key)? {
-            Some(v) => v.extract().map_err(Into::into),
-            None => Err(pyo3::exceptions::PyKeyError::new_err(key.to_owned())),
-        }
-    }
-    Ok(Limits {
-        cpu_ms: get(d, "cpu_ms")?,
-        memory_bytes: get(d, "memory_bytes")?,
-        fuel: get(d, "fuel")?,
-        max_payload_bytes: get(d, "max_payload_bytes")?,
-        max_host_calls: get(d, "max_host_calls")?,
-        max_log_bytes: get(d, "max_log_bytes")?,
-        sub_requests: get(d, "sub_requests")?,
-    })
+/// A Python int as a setting of type `T`; a value that does not fit (negative, or too large)
+/// is a `ConfigError` naming it. The setting's own rules are the core's (`config.rs`).
+fn int_setting<T: TryFrom<i128>>(py: Python<'_>, value: &Bound<'_, PyAny>, name: &str) -> PyResult<T> {
+    let out_of_range = || Error::Config(format!("{name} is out of range: {value}"));
+    let wide: i128 = value.extract().map_err(|_| to_pyerr(py, out_of_range()))?;
+    T::try_from(wide).map_err(|_| to_pyerr(py, out_of_range()))
+}
+
+/// The core's `Limits` from a `dynisolate.Limits` (a frozen dataclass whose fields are ints, or
+/// None for the optional ones), checked by the core's rules.
+fn limits_of(py: Python<'_>, limits: &Bound<'_, PyAny>) -> PyResult<Limits> {
+    let int = |name: &str| -> PyResult<Bound<'_, PyAny>> { limits.getattr(name) };
+    let optional = |name: &str| -> PyResult<Option<u64>> {
+        let value = int(name)?;
+        if value.is_none() { Ok(None) } else { int_setting(py, &value, &format!("Limits.{name}")).map(Some) }
+    };
+    let limits = Limits {
+        cpu_ms: int_setting(py, &int("cpu_ms")?, "Limits.cpu_ms")?,
+        memory_bytes: optional("memory_bytes")?,
+        fuel: optional("fuel")?,
+        max_payload_bytes: int_setting(py, &int("max_payload_bytes")?, "Limits.max_payload_bytes")?,
+        max_host_calls: int_setting(py, &int("max_host_calls")?, "Limits.max_host_calls")?,
+        max_log_bytes: int_setting(py, &int("max_log_bytes")?, "Limits.max_log_bytes")?,
+        sub_requests: int_setting(py, &int("sub_requests")?, "Limits.sub_requests")?,
+    };
+    limits.check().or_raise(py)?;
+    Ok(limits)
+}
+
+/// Checks a `dynisolate.Limits` when it is built, by the core's rules (raises `ConfigError`).
+#[pyfunction]
+pub fn check_limits(py: Python<'_>, limits: &Bound<'_, PyAny>) -> PyResult<()> {
+    limits_of(py, limits).map(|_| ())
 }
 
 #[pyclass(name = "Pool", module = "dynisolate._core", frozen)]
@@ -60,18 +76,25 @@ impl PyPool {
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
-        max_isolates: u32,
-        max_memory_bytes: u64,
-        max_table_elements: u32,
-        max_stack_bytes: usize,
+        max_isolates: &Bound<'_, PyAny>,
+        max_memory_bytes: &Bound<'_, PyAny>,
+        max_table_elements: &Bound<'_, PyAny>,
+        max_stack_bytes: &Bound<'_, PyAny>,
         consume_fuel: bool,
         cache_dir: Option<PathBuf>,
-        acquire_timeout_ms: u64,
+        acquire_timeout_ms: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
-        let config =
-            PoolConfig { max_isolates, max_memory_bytes, max_table_elements, max_stack_bytes, consume_fuel, cache_dir };
+        let config = PoolConfig {
+            max_isolates: int_setting(py, max_isolates, "max_isolates")?,
+            max_memory_bytes: int_setting(py, max_memory_bytes, "max_memory_bytes")?,
+            max_table_elements: int_setting(py, max_table_elements, "max_table_elements")?,
+            max_stack_bytes: int_setting(py, max_stack_bytes, "max_stack_bytes")?,
+            consume_fuel,
+            cache_dir,
+        };
+        let acquire_timeout = Duration::from_millis(int_setting(py, acquire_timeout_ms, "acquire_timeout_ms")?);
         let pool = py.detach(|| Pool::shared(config)).or_raise(py)?;
-        Ok(PyPool { pool, acquire_timeout: Duration::from_millis(acquire_timeout_ms) })
+        Ok(PyPool { pool, acquire_timeout })
     }
 
     /// Compiles (or fetches from cache) one module; returns a `Worker`.
@@ -82,17 +105,17 @@ impl PyPool {
         kind: &str,
         code: &Bound<'_, PyAny>,
         env_data: &Bound<'_, PyDict>,
-        limits: &Bound<'_, PyDict>,
+        limits: &Bound<'_, PyAny>,
         label: String,
     ) -> PyResult<PyWorker> {
-        let limits = limits_of(limits)?;
+        let limits = limits_of(py, limits)?;
         let env = env_of(py, env_data, limits.max_payload_bytes)?;
         let bytes: Vec<u8> = if let Ok(b) = code.cast::<PyBytes>() {
             b.as_bytes().to_vec()
         } else if let Ok(s) = code.cast::<PyString>() {
             s.to_str()?.as_bytes().to_vec()
         } else {
-            return Err(crate::python::errors::to_pyerr(py, Error::Load("module code must be bytes or str".into())));
+            return Err(to_pyerr(py, Error::Load("module code must be bytes or str".into())));
         };
         let pool = self.pool.clone();
         let kind = kind.to_owned();
@@ -121,10 +144,10 @@ impl PyPool {
         modules: Vec<(String, String)>,
         env_data: &Bound<'_, PyDict>,
         stubs: Vec<(String, Option<Vec<String>>)>,
-        limits: &Bound<'_, PyDict>,
+        limits: &Bound<'_, PyAny>,
         wasm: Vec<(String, Vec<u8>)>,
     ) -> PyResult<PyWorker> {
-        let limits = limits_of(limits)?;
+        let limits = limits_of(py, limits)?;
         let env = env_of(py, env_data, limits.max_payload_bytes)?;
         let pool = self.pool.clone();
         let load = || JsRuntime::shared(&pool)?.load(&main, &modules, &wasm, &env, &stubs, limits);

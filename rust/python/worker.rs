@@ -88,6 +88,11 @@ impl PyWorker {
         self.worker.exports()
     }
 
+    /// Raises `ExportNotFoundError` unless `name` is callable.
+    fn check_export(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        self.worker.check_export(name).or_raise(py)
+    }
+
     /// `"wasm"` or `"javascript"`.
     #[getter]
     fn kind(&self) -> &'static str {
