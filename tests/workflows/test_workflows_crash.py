@@ -20,7 +20,7 @@ from pathlib import Path
 
 from dynisolate.workflows import Engine
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 INSTANCES = 200
 NAP_S = 1.0
 WORKERS = 4

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import dynisolate
-from conftest import assert_healthy, wat
+from conftest import FIXTURES, assert_healthy, wat
 
 
 def test_load_wat_and_call_numeric_exports(numeric: dynisolate.Worker) -> None:
@@ -132,7 +132,7 @@ def test_get_evicts_the_least_recently_used_worker() -> None:
     assert loader.get("a", lambda: code) is a
 
 
-FIXTURE = Path(__file__).parent / "fixtures" / "numeric.wat"
+FIXTURE = FIXTURES / "numeric.wat"
 
 
 def test_a_second_process_loads_the_compiled_module_from_disk(tmp_path: Path) -> None:
