@@ -52,7 +52,7 @@ impl Args {
 fn output_to_py<'py>(py: Python<'py>, output: Output) -> PyResult<Bound<'py, PyAny>> {
     match output {
         Output::Numeric(vals) => convert::from_vals(py, &vals),
-        Output::Json(bytes) => convert::from_json(py, &bytes, "result").map_err(|e| to_pyerr(py, e))?,
+        Output::Json(bytes) => convert::from_json(py, &bytes, "result").map_err(|e| to_pyerr(py, e)),
     }
 }
 

@@ -129,42 +129,22 @@ pub fn args_to_json(args: &Bound<'_, PyTuple>, limit: u64) -> Result<Vec<u8>, Er
     Ok(writer.buf)
 }
 
-fn value_to_py<'py>(py: Python<'py>, value: serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
-    Ok(match value {
-        serde_json::Value::Null => py.None().into_bound(py),
-        serde_json::Value::Bool(b) => PyBool::new(py, b).to_owned().into_any(),
-        serde_json::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                i.into_pyobject(py)?.into_any()
-            } else if let Some(u) = n.as_u64() {
-                u.into_pyobject(py)?.into_any()
-            } else {
-                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
-            }
-        }
-        serde_json::Value::String(s) => PyString::new(py, &s).into_any(),
-        serde_json::Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(value_to_py(py, item)?)?;
-            }
-            list.into_any()
-        }
-        serde_json::Value::Object(map) => {
-            let dict = PyDict::new(py);
-            for (k, v) in map {
-                dict.set_item(k, value_to_py(py, v)?)?;
-            }
-            dict.into_any()
-        }
-    })
-}
+/// How guest JSON becomes Python objects: straight from the bytes, no intermediate tree; strict
+/// JSON (no NaN or Infinity); dict keys cached, as they repeat. jiter bounds the nesting depth,
+/// so a hostile guest cannot recurse the host.
+const GUEST_JSON: jiter::PythonParse = jiter::PythonParse {
+    allow_inf_nan: false,
+    cache_mode: jiter::StringCacheMode::Keys,
+    partial_mode: jiter::PartialMode::Off,
+    catch_duplicate_keys: false,
+    float_mode: jiter::FloatMode::Float,
+};
 
 /// Decodes JSON written by a guest into Python data. `what` names it in errors.
-pub fn from_json<'py>(py: Python<'py>, bytes: &[u8], what: &str) -> Result<PyResult<Bound<'py, PyAny>>, Error> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| Error::Serialization(format!("the guest's {what} is not valid JSON: {e}")))?;
-    Ok(value_to_py(py, value))
+pub fn from_json<'py>(py: Python<'py>, bytes: &[u8], what: &str) -> Result<Bound<'py, PyAny>, Error> {
+    GUEST_JSON
+        .python_parse(py, bytes)
+        .map_err(|e| Error::Serialization(format!("the guest's {what} is not valid JSON: {}", e.description(bytes))))
 }
 
 /// Converts a Python number to the wasm value a parameter expects.

@@ -64,8 +64,7 @@ impl PyHost {
     ) -> wasmtime::Result<Vec<u8>> {
         Python::attach(|py| {
             let decoded = match convert::from_json(py, json, what) {
-                Ok(Ok(value)) => value,
-                Ok(Err(e)) => return Err(wasmtime::Error::new(e)),
+                Ok(value) => value,
                 Err(e) => return Ok(error_envelope("TypeError", &e.to_string())),
             };
             match f(self.dispatch.bind(py), decoded) {
