@@ -8,7 +8,13 @@ use std::process::Command;
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("js-guest.wasm");
-    for input in ["guest/js/build.py", "guest/js/shim.c", "guest/js/glue.js", "guest/js/web.js"] {
+    for input in [
+        "guest/js/build.py",
+        "guest/js/shim.c",
+        "guest/js/primordials.js",
+        "guest/js/glue.js",
+        "guest/js/web.js",
+    ] {
         println!("cargo:rerun-if-changed={input}");
     }
     println!("cargo:rerun-if-env-changed=DYNISOLATE_PYTHON");

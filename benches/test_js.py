@@ -772,3 +772,38 @@ def test_env_rpc_wasmtime_py(benchmark, js_figures, js_notes, wasmtime_py, rpc_h
         )
 
     js_figures["wasmtime-py"]["env_rpc_us"] = benchmark.pedantic(measure, rounds=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# (g) fresh-call latency as live sessions grow: the same handler's fresh calls, timed with one
+# session held open and then with 10,000 (each having run a call). Ours only: it is about the
+# pool, not the interpreter.
+# ---------------------------------------------------------------------------------------------
+
+LIVE_SESSIONS = (1, 10_000)
+FLAT_ROUNDS = 3_000
+
+
+def test_fresh_call_as_live_sessions_grow_dynisolate(benchmark, js_figures) -> None:  # type: ignore[no-untyped-def]
+    with dynisolate.Loader(max_isolates=LIVE_SESSIONS[-1] + 64, cache_dir=None) as loader:
+        worker = loader.load({"agent.js": HANDLER})
+        handle = worker.get_entrypoint().handle
+        sessions: list[dynisolate.Session] = []
+
+        def measure() -> None:
+            for live in LIVE_SESSIONS:
+                while len(sessions) < live:
+                    session = worker.session()
+                    assert session.get_entrypoint().handle(ARG) == RESULT
+                    sessions.append(session)
+                _timed_ns(lambda: handle(ARG), FLAT_ROUNDS // 10)  # warm-up
+                median_ns = statistics.median(_timed_ns(lambda: handle(ARG), FLAT_ROUNDS))
+                key = "fresh_1_session_median_us" if live == 1 else f"fresh_{live}_sessions_median_us"
+                js_figures["dynisolate"][key] = median_ns / 1e3
+
+        try:
+            benchmark.pedantic(measure, rounds=1)
+        finally:
+            for session in sessions:
+                session.close()
+

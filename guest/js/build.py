@@ -90,7 +90,7 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
 
 
 # Our JavaScript, compiled into the engine as C string literals (file -> C name).
-SCRIPTS = {"web.js": "WEB_JS", "glue.js": "GLUE_JS"}
+SCRIPTS = {"primordials.js": "PRIMORDIALS_JS", "web.js": "WEB_JS", "glue.js": "GLUE_JS"}
 
 
 def scripts_header(out: Path) -> None:

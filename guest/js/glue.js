@@ -2,25 +2,55 @@
 // object it returns ({run, timers}) is held by C only. It captures every intrinsic it uses up
 // front and never iterates with tenant-replaceable protocols (spread, for-of, Array methods), so
 // tenant code that replaces JSON, Object, Array or Promise members later cannot steer it.
-(function (hostCall, hostFetch, hostLog, web) {
+(function (primordials, hostCall, hostFetch, hostLog, web) {
   "use strict";
-  const parse = JSON.parse;
-  const stringify = JSON.stringify;
-  const uncurry = Function.prototype.call.bind.bind(Function.prototype.call);
-  const keys = Object.keys;
-  const getPrototypeOf = Object.getPrototypeOf;
-  const ownNames = Object.getOwnPropertyNames;
-  const defineProperty = Object.defineProperty;
-  const create = Object.create;
-  const freeze = Object.freeze;
-  const hasOwn = Object.hasOwn;
-  const apply = Reflect.apply;
-  const isArray = Array.isArray;
-  const includes = uncurry(Array.prototype.includes);
-  const join = uncurry(Array.prototype.join);
-  const trimEnd = uncurry(String.prototype.trimEnd);
-  const indexOf = uncurry(String.prototype.indexOf);
-  const slice = uncurry(String.prototype.slice);
+  const {
+    JSONParse: parse,
+    JSONStringify: stringify,
+    ObjectKeys: keys,
+    ObjectGetPrototypeOf: getPrototypeOf,
+    ObjectGetOwnPropertyNames: ownNames,
+    ObjectDefineProperty: defineProperty,
+    ObjectCreate: create,
+    ObjectFreeze: freeze,
+    ObjectHasOwn: hasOwn,
+    ObjectEntries: entries,
+    ObjectPrototype: ObjectProto,
+    ReflectApply: apply,
+    ArrayIsArray: isArray,
+    ArrayPrototypeIncludes: includes,
+    ArrayPrototypeJoin: join,
+    StringPrototypeTrimEnd: trimEnd,
+    StringPrototypeIndexOf: indexOf,
+    StringPrototypeSlice: slice,
+    StringCtor: StringOf,
+    ErrorCtor: ErrorClass,
+    TypeErrorCtor: TypeErrorClass,
+    RangeErrorCtor: RangeErrorClass,
+    PromiseCtor: PromiseClass,
+    PromiseResolve: resolve,
+    PromiseReject: reject,
+    PromisePrototypeThen: promiseThen,
+    NumberIsFinite: isFinite,
+    ArrayBufferIsView: isView,
+    ArrayBufferCtor: ArrayBufferClass,
+    DateCtor: DateClass,
+    DateNow: now,
+    DatePrototypeGetTime: dateTime,
+    MapCtor: MapClass,
+    MapPrototypeSet: mapSet,
+    MapPrototypeDelete: mapDelete,
+    MapPrototypeClear: mapClear,
+    MapPrototypeForEach: mapForEach,
+    SetCtor: SetClass,
+    SetPrototypeHas: setHas,
+    SetPrototypeAdd: setAdd,
+    SetPrototypeDelete: setDelete,
+    WeakMapCtor: WeakMapClass,
+    WeakMapPrototypeGet: bundledGet,
+    WeakMapPrototypeSet: bundledSet,
+    SymbolFor: symbolFor,
+  } = primordials;
 
   // The request's ops and flags (rust/js/protocol.rs, which tests/rust/protocol.rs checks).
   const OP_CALL = 0;
@@ -28,28 +58,8 @@
   const OP_LOAD = 2;
   const FLAG_OUTBOUND = 1;
   const FLAG_DESCRIBE = 2;
-  const StringOf = String;
-  const ErrorClass = Error;
-  const TypeErrorClass = TypeError;
-  const ObjectProto = Object.prototype;
-  const resolve = Promise.resolve.bind(Promise);
-  const promiseThen = uncurry(Promise.prototype.then);
   const RequestClass = Request; // web.js's, before any tenant code can replace the globals
   const URLClass = URL;
-  const reject = Promise.reject.bind(Promise);
-  const isFinite = Number.isFinite;
-  const isView = ArrayBuffer.isView;
-  const ArrayBufferClass = ArrayBuffer;
-  const now = Date.now;
-  const MapClass = Map;
-  const mapSet = uncurry(Map.prototype.set);
-  const mapDelete = uncurry(Map.prototype.delete);
-  const mapClear = uncurry(Map.prototype.clear);
-  const mapForEach = uncurry(Map.prototype.forEach);
-  const SetClass = Set;
-  const setHas = uncurry(Set.prototype.has);
-  const setAdd = uncurry(Set.prototype.add);
-  const setDelete = uncurry(Set.prototype.delete);
 
   const NOT_PERMITTED =
     "This worker is not permitted to access the internet via global functions like fetch(). " +
@@ -273,15 +283,13 @@
   // The isolate has no wasm compiler: a Module comes only from a .wasm module of the bundle (as
   // Cloudflare allows no compiling at run time either). Each instance is an isolate of its own on
   // the host; calling an export crosses there, numbers in and out, and its memory stays there.
-  const bundled = new WeakMap();
-  const bundledGet = uncurry(WeakMap.prototype.get);
-  const bundledSet = uncurry(WeakMap.prototype.set);
+  const bundled = new WeakMapClass();
 
   class CompileError extends ErrorClass {}
   class LinkError extends ErrorClass {}
   class RuntimeError extends ErrorClass {}
-  const WASM_ERRORS = { CompileError, LinkError, RuntimeError, TypeError: TypeErrorClass, RangeError };
-  for (const [name, klass] of Object.entries({ CompileError, LinkError, RuntimeError })) {
+  const WASM_ERRORS = { CompileError, LinkError, RuntimeError, TypeError: TypeErrorClass, RangeError: RangeErrorClass };
+  for (const [name, klass] of entries({ CompileError, LinkError, RuntimeError })) {
     defineProperty(klass.prototype, "name", { value: name, writable: true, configurable: true });
   }
 
@@ -315,7 +323,7 @@
     }
   }
   // How a .wasm module's stub (bundle.rs `wasm_stub`) makes its Module.
-  defineProperty(Module, Symbol.for("dynisolate.bundled"), {
+  defineProperty(Module, symbolFor("dynisolate.bundled"), {
     value(index, functions) {
       const module = create(Module.prototype);
       bundledSet(bundled, module, { index, functions });
@@ -485,9 +493,6 @@
   // A wait that is not yet due parks (a promise that never settles); once no step callback is
   // running, the host suspends the instance by trapping, so no tenant `catch` can see it.
   const WORKFLOW_RUN = "#workflow";
-  const PromiseClass = Promise;
-  const DateClass = Date;
-  const dateTime = uncurry(Date.prototype.getTime);
   let running = 0; // step callbacks in flight
   let parkedWaits = 0;
   let defaultConfig = null; // ctx.config of steps without a config of their own

@@ -7,7 +7,8 @@
  * constants below must agree with it, which tests/rust/protocol.rs checks.
  * `json:start` boots a fresh isolate (seed, bytecode bundle, load request) and `json:run` handles
  * one request (a small binary header and the payload JSON, see `handle`). All request handling
- * lives in glue.js, and the web platform classes in web.js; both are compiled in here as strings
+ * lives in glue.js, and the web platform classes in web.js, both built on the intrinsics that
+ * primordials.js captures; all three are compiled in here as strings
  * and evaluated once in `js_init` (so they are part of the pre-initialised snapshot). The
  * functions they hand back are held only by this file, never reachable from `globalThis`.
  *
@@ -26,7 +27,7 @@ IMPORT("dynisolate", "outbound") int64_t host_outbound(const char *request, int3
 IMPORT("dynisolate", "sleep") void host_sleep(int32_t ms);
 IMPORT("dynisolate", "random") void host_random(uint8_t *buf, int32_t len);
 
-#include "scripts.h" /* WEB_JS and GLUE_JS, generated from web.js and glue.js by build.py */
+#include "scripts.h" /* PRIMORDIALS_JS, WEB_JS and GLUE_JS, generated from the .js files by build.py */
 
 /* Layouts of rust/js/protocol.rs. */
 #define REQUEST_HEADER_BYTES 6 /* u8 op, u8 flags, u32 name length */
@@ -152,7 +153,8 @@ static JSValue run_script(const char *source, size_t len, const char *name, int 
     return result;
 }
 
-/* Creates the runtime, the context and the glue. Runs once, before any snapshot is taken. */
+/* Creates the runtime, the context, the captured intrinsics (primordials.js), the web platform
+ * (web.js) and the glue. Runs once, before any snapshot is taken. */
 EXPORT("js_init") int32_t js_init(void) {
     if (runtime) return 0;
     runtime = JS_NewRuntime();
@@ -161,17 +163,21 @@ EXPORT("js_init") int32_t js_init(void) {
     JS_SetModuleLoaderFunc(runtime, NULL, load_module, NULL);
     context = JS_NewContext(runtime);
     if (!context) return -1;
+    JSValue primordials = run_script(PRIMORDIALS_JS, sizeof PRIMORDIALS_JS - 1, "<dynisolate:primordials>", 0, NULL);
+    if (JS_IsException(primordials)) return -2;
     JSValue hooks = JS_NewObject(context);
     JS_SetPropertyStr(context, hooks, "randomFill", JS_NewCFunction(context, js_random_fill, "randomFill", 1));
-    JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 1, &hooks);
+    JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
+    JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 2, web_args);
     if (JS_IsException(web)) return -2;
     JSValue glue_args[] = {
+        primordials,
         JS_NewCFunction(context, js_host_call, "hostCall", 2),
         JS_NewCFunction(context, js_host_fetch, "hostFetch", 1),
         JS_NewCFunction(context, js_host_log, "hostLog", 2),
         web,
     };
-    JSValue glue = run_script(GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", 4, glue_args);
+    JSValue glue = run_script(GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", 5, glue_args);
     if (JS_IsException(glue)) return -3;
     glue_run = JS_GetPropertyStr(context, glue, "run");
     glue_timers = JS_GetPropertyStr(context, glue, "timers");

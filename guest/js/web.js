@@ -4,119 +4,106 @@
 // is kept in the engine snapshot. The function defines the globals and returns the wire helpers
 // glue.js uses to carry Request and Response objects to and from the host as JSON.
 //
-// Every built-in the library calls is captured here first, so a tenant that later replaces JSON,
-// Array.prototype.push, Map.prototype.get and the like cannot steer it. (Redefining accessors such as
+// Every built-in the library calls comes from primordials.js, captured before any tenant code, so a
+// tenant that later replaces JSON, Array.prototype.push, Map.prototype.get and the like cannot
+// steer it. (Redefining accessors such as
 // %TypedArray%.prototype.length, or index setters on Array.prototype, is not defended against: it
 // can only confuse the tenant's own isolate, and the host validates everything it receives.)
-(function (hooks) {
+(function (primordials, hooks) {
   "use strict";
 
   const randomFill = hooks.randomFill;
-
-  const { apply: ReflectApply, ownKeys: ReflectOwnKeys } = Reflect;
-  // uncurry(f)(self, ...args) calls f with `this` = self; a bound `call`, so no arguments array.
-  const uncurry = Function.prototype.bind.bind(Function.prototype.call);
-  const getter = (proto, name) => uncurry(Reflect.getOwnPropertyDescriptor(proto, name).get);
   const {
-    defineProperty: ObjectDefineProperty,
-    freeze: ObjectFreeze,
-    getOwnPropertyDescriptor: ObjectGetOwnPropertyDescriptor,
-    getOwnPropertyDescriptors: ObjectGetOwnPropertyDescriptors,
-    getPrototypeOf: ObjectGetPrototypeOf,
-    setPrototypeOf: ObjectSetPrototypeOf,
-    hasOwn: ObjectHasOwn,
-    keys: ObjectKeys,
-  } = Object;
-  const ArrayCtor = Array;
-  const ArrayIsArray = Array.isArray;
-  const ArrayPrototypePush = uncurry(Array.prototype.push);
-  const ArrayPrototypeSort = uncurry(Array.prototype.sort);
-  const StringFromCharCode = String.fromCharCode;
-  const StringPrototypeCharCodeAt = uncurry(String.prototype.charCodeAt);
-  const StringPrototypeIndexOf = uncurry(String.prototype.indexOf);
-  const StringPrototypeSlice = uncurry(String.prototype.slice);
-  const StringPrototypeToWellFormed = uncurry(String.prototype.toWellFormed);
-  const NumberPrototypeToString = uncurry(Number.prototype.toString);
-  const MathTrunc = Math.trunc;
-  const NumberIsNaN = Number.isNaN;
-  const NumberIsFinite = Number.isFinite;
-  const JSONParse = JSON.parse;
-  const JSONStringify = JSON.stringify;
-  const MapCtor = Map;
-  const MapPrototypeGet = uncurry(Map.prototype.get);
-  const MapPrototypeSet = uncurry(Map.prototype.set);
-  const MapPrototypeHas = uncurry(Map.prototype.has);
-  const MapPrototypeForEach = uncurry(Map.prototype.forEach);
-  const MapPrototypeGetSize = getter(Map.prototype, "size");
-  const SetCtor = Set;
-  const SetPrototypeAdd = uncurry(Set.prototype.add);
-  const SetPrototypeForEach = uncurry(Set.prototype.forEach);
-  const SetPrototypeGetSize = getter(Set.prototype, "size");
-  const WeakSetCtor = WeakSet;
-  const WeakSetPrototypeAdd = uncurry(WeakSet.prototype.add);
-  const WeakSetPrototypeHas = uncurry(WeakSet.prototype.has);
-  const ArrayBufferCtor = ArrayBuffer;
-  const ArrayBufferGetByteLength = getter(ArrayBuffer.prototype, "byteLength");
-  const ArrayBufferGetMaxByteLength = getter(ArrayBuffer.prototype, "maxByteLength");
-  const ArrayBufferGetResizable = getter(ArrayBuffer.prototype, "resizable");
-  const ArrayBufferGetDetached = getter(ArrayBuffer.prototype, "detached");
-  const ArrayBufferPrototypeTransfer = uncurry(ArrayBuffer.prototype.transfer);
-  const DataViewCtor = DataView;
-  const DataViewGetBuffer = getter(DataView.prototype, "buffer");
-  const DataViewGetByteOffset = getter(DataView.prototype, "byteOffset");
-  const DataViewGetByteLength = getter(DataView.prototype, "byteLength");
-  const TypedArrayPrototype = ObjectGetPrototypeOf(Uint8Array.prototype);
-  const TypedArrayGetTag = getter(TypedArrayPrototype, Symbol.toStringTag);
-  const TypedArrayGetBuffer = getter(TypedArrayPrototype, "buffer");
-  const TypedArrayGetByteOffset = getter(TypedArrayPrototype, "byteOffset");
-  const TypedArrayGetByteLength = getter(TypedArrayPrototype, "byteLength");
-  const TypedArrayGetLength = getter(TypedArrayPrototype, "length");
-  const TypedArrayPrototypeSet = uncurry(TypedArrayPrototype.set);
-  const Uint8ArrayCtor = Uint8Array;
-  const Uint8ArrayFromBase64 = Uint8Array.fromBase64;
-  const Uint8ArrayPrototypeToBase64 = uncurry(Uint8Array.prototype.toBase64);
-  const TypedArrayCtors = {
-    __proto__: null,
-    Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-    Float32Array, Float64Array, BigInt64Array, BigUint64Array,
-  };
-  if (typeof Float16Array === "function") TypedArrayCtors.Float16Array = Float16Array;
-  const DateCtor = Date;
-  const DatePrototypeGetTime = uncurry(Date.prototype.getTime);
-  const RegExpCtor = RegExp;
-  const RegExpPrototype = RegExp.prototype;
-  const RegExpGetSource = getter(RegExp.prototype, "source");
-  const RegExpFlagGetters = [];
-  for (const [flag, name] of [["d", "hasIndices"], ["g", "global"], ["i", "ignoreCase"], ["m", "multiline"],
-    ["s", "dotAll"], ["u", "unicode"], ["v", "unicodeSets"], ["y", "sticky"]]) {
-    if (ObjectHasOwn(RegExp.prototype, name)) RegExpFlagGetters.push([flag, getter(RegExp.prototype, name)]);
-  }
-  const BooleanPrototypeValueOf = uncurry(Boolean.prototype.valueOf);
-  const NumberCtor = Number;
-  const NumberPrototypeValueOf = uncurry(Number.prototype.valueOf);
-  const StringCtor = String;
-  const StringPrototypeValueOf = uncurry(String.prototype.valueOf);
-  const ObjectCtor = Object;
-  const BigIntPrototypeValueOf = uncurry(BigInt.prototype.valueOf);
-  const ErrorIsError = Error.isError;
-  const ErrorCtors = {
-    __proto__: null, Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError,
-  };
-  const TypeErrorCtor = TypeError;
-  const RangeErrorCtor = RangeError;
-  const DOMExceptionCtor = DOMException;
-  const DOMExceptionGetName = getter(DOMException.prototype, "name");
-  const DOMExceptionGetMessage = getter(DOMException.prototype, "message");
-  const atob = globalThis.atob;
-  const btoa = globalThis.btoa;
-  const encodeURIComponent = globalThis.encodeURIComponent;
-  const decodeURIComponent = globalThis.decodeURIComponent;
-  const escape = globalThis.escape;
-  const unescape = globalThis.unescape;
-  const SymbolIterator = Symbol.iterator;
-  const SymbolAsyncIterator = Symbol.asyncIterator;
-  const SymbolToStringTag = Symbol.toStringTag;
-  const IteratorPrototype = ObjectGetPrototypeOf(ObjectGetPrototypeOf([][Symbol.iterator]()));
+    ArrayCtor,
+    ArrayIsArray,
+    ArrayPrototypePush,
+    ArrayPrototypeSort,
+    StringFromCharCode,
+    StringPrototypeCharCodeAt,
+    StringPrototypeIndexOf,
+    StringPrototypeSlice,
+    StringPrototypeToWellFormed,
+    NumberPrototypeToString,
+    MathTrunc,
+    NumberIsNaN,
+    NumberIsFinite,
+    JSONParse,
+    JSONStringify,
+    MapCtor,
+    MapPrototypeGet,
+    MapPrototypeSet,
+    MapPrototypeHas,
+    MapPrototypeForEach,
+    MapPrototypeGetSize,
+    SetCtor,
+    SetPrototypeAdd,
+    SetPrototypeForEach,
+    SetPrototypeGetSize,
+    WeakSetCtor,
+    WeakSetPrototypeAdd,
+    WeakSetPrototypeHas,
+    ArrayBufferCtor,
+    ArrayBufferGetByteLength,
+    ArrayBufferGetMaxByteLength,
+    ArrayBufferGetResizable,
+    ArrayBufferGetDetached,
+    ArrayBufferPrototypeTransfer,
+    DataViewCtor,
+    DataViewGetBuffer,
+    DataViewGetByteOffset,
+    DataViewGetByteLength,
+    TypedArrayPrototype,
+    TypedArrayGetTag,
+    TypedArrayGetBuffer,
+    TypedArrayGetByteOffset,
+    TypedArrayGetByteLength,
+    TypedArrayGetLength,
+    TypedArrayPrototypeSet,
+    Uint8ArrayCtor,
+    Uint8ArrayFromBase64,
+    Uint8ArrayPrototypeToBase64,
+    TypedArrayCtors,
+    DateCtor,
+    DatePrototypeGetTime,
+    RegExpCtor,
+    RegExpPrototype,
+    RegExpGetSource,
+    RegExpFlagGetters,
+    BooleanPrototypeValueOf,
+    NumberCtor,
+    NumberPrototypeValueOf,
+    StringCtor,
+    StringPrototypeValueOf,
+    ObjectCtor,
+    BigIntPrototypeValueOf,
+    ErrorIsError,
+    ErrorCtors,
+    TypeErrorCtor,
+    RangeErrorCtor,
+    DOMExceptionCtor,
+    DOMExceptionGetName,
+    DOMExceptionGetMessage,
+    atob,
+    btoa,
+    encodeURIComponent,
+    decodeURIComponent,
+    escape,
+    unescape,
+    SymbolIterator,
+    SymbolAsyncIterator,
+    SymbolToStringTag,
+    IteratorPrototype,
+    ReflectApply,
+    ReflectOwnKeys,
+    ObjectDefineProperty,
+    ObjectFreeze,
+    ObjectGetOwnPropertyDescriptor,
+    ObjectGetOwnPropertyDescriptors,
+    ObjectGetPrototypeOf,
+    ObjectSetPrototypeOf,
+    ObjectHasOwn,
+    ObjectKeys,
+  } = primordials;
 
   // ---------------------------------------------------------------------------------------------
   // Small helpers
