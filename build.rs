@@ -11,6 +11,8 @@ fn main() {
     for input in [
         "guest/js/build.py",
         "guest/js/shim.c",
+        "guest/js/wire.c",
+        "guest/js/env.c",
         "guest/js/primordials.js",
         "guest/js/glue.js",
         "guest/js/web.js",

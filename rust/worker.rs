@@ -42,11 +42,7 @@ fn js_call<'a>(call: &Call<'a>) -> Result<JsCall<'a>> {
     let Input::Json(args_json) = call.input else {
         return Err(Error::Argument(format!("{}() takes JSON arguments", call.name)));
     };
-    let (entry, method) = match call.name.split_once('.') {
-        Some((entry, method)) => (Some(entry), method),
-        None => (None, call.name),
-    };
-    Ok(JsCall { entry, method, args_json, fetch: call.fetch })
+    Ok(JsCall { name: call.name, args_json, fetch: call.fetch })
 }
 
 /// A report for a call that failed before any isolate ran.

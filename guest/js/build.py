@@ -89,6 +89,9 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
     return upstream
 
 
+# Our C: shim.c, which includes quickjs.c and these parts of ours.
+C_SOURCES = ("shim.c", "wire.c", "env.c")
+
 # Our JavaScript, compiled into the engine as C string literals (file -> C name).
 SCRIPTS = {"primordials.js": "PRIMORDIALS_JS", "web.js": "WEB_JS", "glue.js": "GLUE_JS"}
 
@@ -106,7 +109,7 @@ def build(out: Path, cache: Path) -> None:
     inputs = hashlib.sha256()
     for part in (QUICKJS_SDIST_SHA256, ZIG, " ".join(CFLAGS + LDFLAGS)):
         inputs.update(part.encode())
-    for name in ("shim.c", "build.py", *SCRIPTS):
+    for name in (*C_SOURCES, "build.py", *SCRIPTS):
         inputs.update((HERE / name).read_bytes())
     key = inputs.hexdigest()[:24]
     cached = cache / "out" / f"js-guest-{key}.wasm"

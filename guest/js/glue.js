@@ -1,9 +1,20 @@
 // The request handler inside the JS guest. Evaluated once by shim.c at js_init, after web.js; the
-// object it returns ({run, timers}) is held by C only. It captures every intrinsic it uses up
+// object it returns ({run, timers, finish, fail, invoke}) is held by C only. It captures every intrinsic it uses up
 // front and never iterates with tenant-replaceable protocols (spread, for-of, Array methods), so
 // tenant code that replaces JSON, Object, Array or Promise members later cannot steer it.
-(function (primordials, hostCall, hostFetch, hostLog, web) {
+(function (primordials, native, web) {
   "use strict";
+  // What C provides (shim.c): the host imports, and the fast paths of the hot path: strict JSON
+  // of plain data, env calls, timer bookkeeping, the global-scope refusal.
+  const {
+    hostCall,
+    hostFetch,
+    hostLog,
+    wire: nativeWire,
+    invoke: nativeInvoke,
+    armTimers,
+    refuseInGlobalScope,
+  } = native;
   const {
     JSONParse: parse,
     JSONStringify: stringify,
@@ -21,8 +32,6 @@
     ArrayPrototypeIncludes: includes,
     ArrayPrototypeJoin: join,
     StringPrototypeTrimEnd: trimEnd,
-    StringPrototypeIndexOf: indexOf,
-    StringPrototypeSlice: slice,
     StringCtor: StringOf,
     ErrorCtor: ErrorClass,
     TypeErrorCtor: TypeErrorClass,
@@ -135,8 +144,14 @@
   let nextTimerId = 1;
   let timerSeq = 0;
 
+  let timersArmed = false; // C asks for due timers only once a call set one
   function addTimer(callback, delay, args, repeat) {
+    refuseInGlobalScope();
     if (typeof callback !== "function") throw new TypeErrorClass("the timer callback must be a function");
+    if (!timersArmed) {
+      timersArmed = true;
+      armTimers();
+    }
     const ms = isFinite(+delay) && +delay > 0 ? +delay : 0;
     const id = nextTimerId++;
     mapSet(timers, id, { due: now() + ms, seq: timerSeq++, ms, callback, args, repeat });
@@ -159,6 +174,7 @@
   function runTimers(clear) {
     if (clear === true) {
       mapClear(timers); // timers do not outlive the call that set them
+      timersArmed = false;
       return -1;
     }
     let earliest = null;
@@ -224,7 +240,11 @@
     for (let i = 0; i < names.length; i++) checkWire(value[names[i]], names[i], depth + 1);
   }
 
+  // Plain data is written by C (no JavaScript runs, so nothing can steer it); anything else takes
+  // the walk and JSON.stringify, which refuse or convert it.
   function toWire(value) {
+    const text = nativeWire(value);
+    if (text !== undefined) return text;
     checkWire(value, "", 0);
     return stringify(value);
   }
@@ -267,6 +287,7 @@
   // ---- fetch(): through the worker's outbound handler, or refused ----
   let outboundAllowed = false;
   define("fetch", async function fetch(input, init) {
+    refuseInGlobalScope();
     if (!outboundAllowed) throw new TypeErrorClass(NOT_PERMITTED);
     const request = new RequestClass(input, init);
     const scheme = new URLClass(request.url).protocol;
@@ -368,42 +389,21 @@
     },
   });
 
-  // ---- env: copied data plus RPC stubs ----
-  // One env call: synchronous on the host, a promise to the tenant (as Workers RPC).
+  // ---- env: built in C per isolate (env.c); its RPC stubs call invoke ----
+  // One env call: synchronous on the host, a promise to the tenant (as Workers RPC). C sends plain
+  // data itself and turns an {"ok": value} reply into the promise; otherwise (a value only the
+  // JavaScript walk can send or refuse, an error reply) the work is done here.
   function invoke(name, args) {
     let reply;
     try {
-      reply = parse(hostCall(name, toWire(args)));
+      reply = nativeInvoke(name, args);
+      if (reply === undefined) reply = nativeInvoke(name, toWire(args));
+      if (typeof reply !== "string") return reply;
+      reply = parse(reply);
     } catch (e) {
       return reject(e);
     }
     return hasOwn(reply, "ok") ? resolve(reply.ok) : reject(hostError(reply));
-  }
-
-  // A function binding becomes a function, an RpcTarget an object of methods. Stubs hold nothing
-  // of the host and are not thenables.
-  function makeEnv(data, stubs) {
-    // Defined, not assigned: setters a tenant put on Object.prototype never see env values.
-    const env = create(ObjectProto);
-    const put = (name, value) => defineProperty(env, name, { value, writable: true, enumerable: true, configurable: true });
-    const dataNames = keys(data);
-    for (let i = 0; i < dataNames.length; i++) put(dataNames[i], data[dataNames[i]]);
-    const stubNames = keys(stubs);
-    for (let i = 0; i < stubNames.length; i++) {
-      const name = stubNames[i];
-      const methods = stubs[name];
-      if (methods === null) {
-        put(name, (...args) => invoke(name, args));
-      } else {
-        const stub = create(null);
-        for (let j = 0; j < methods.length; j++) {
-          const method = methods[j];
-          stub[method] = (...args) => invoke(name + "." + method, args);
-        }
-        put(name, freeze(stub));
-      }
-    }
-    return freeze(env);
   }
 
   // ---- the tenant's exports ----
@@ -436,7 +436,8 @@
   }
 
   // Finds the object and method a request names (`entry` null: the default export), and the
-  // arguments it gets.
+  // arguments it gets; returns the method and leaves the object in `targetObject`.
+  let targetObject = null;
   function target(entry, name, env, args) {
     const ctx = {};
     let object;
@@ -453,10 +454,12 @@
     if (typeof method !== "function") {
       throw new TypeErrorClass(`${entry ?? "default"}.${name} is not a function`);
     }
-    return { object, method };
+    targetObject = object;
+    return method;
   }
 
-  // The env of this isolate: built once, at load, from the data and stubs the host sent.
+  // The env of this isolate: C builds it from its first call's request (never part of a heap
+  // snapshot) and passes it with every call.
   let env = null;
 
   function finish(value) {
@@ -471,15 +474,17 @@
     return stringify({ error: errorInfo(e) });
   }
 
-  async function load(main, describeExports, payload) {
-    namespace = await import(main);
-    env = makeEnv(payload.env, payload.stubs);
+  // C has evaluated the main module (shim.c `load_main`); this keeps its namespace.
+  function load(ns, describeExports) {
+    namespace = ns;
     return describeExports ? describe(namespace) : null;
   }
 
   async function fetchOp(entry, name, args) {
     args[0] = web.requestFromWire(args[0]);
-    const { object, method } = target(entry, name, env, args);
+    const method = target(entry, name, env, args);
+    const object = targetObject;
+    targetObject = null;
     const response = await apply(method, object, args);
     if (!web.isResponse(response)) {
       throw new TypeErrorClass("the fetch handler must return a Response, got " + inspect(response, 1, new SetClass()));
@@ -658,22 +663,21 @@
     return object.run(event, step);
   }
 
-  // The request, as shim.c decodes it: `op` (OP_*), `flags` (FLAG_*), `name` ("Entry.method",
-  // "method", or for a load the main module) and the payload JSON (the arguments, or for a load
-  // the env data and stubs). Returns the reply text, or a promise of it when the call awaits
-  // something: a method that returns a plain value costs no promise machinery.
-  function run(op, flags, name, payloadText) {
+  // The request, as shim.c decodes it: `op` (OP_*), `flags` (FLAG_*); for a load the main
+  // module's namespace (C evaluated it); for a call the entry (null: the default export) and the
+  // method's name, the arguments (parsed by C, or their text when they did not parse) and the
+  // isolate's env. Returns the reply text, or the call's result when it is a thenable, which C
+  // awaits: a method that returns a plain value costs no promise machinery.
+  function run(op, flags, ns, entry, method, parsed, payloadText, envObject) {
     let result;
     try {
       outboundAllowed = (flags & FLAG_OUTBOUND) !== 0;
-      const payload = parse(payloadText);
       if (op === OP_LOAD) {
-        result = load(name, (flags & FLAG_DESCRIBE) !== 0, payload);
+        result = load(ns, (flags & FLAG_DESCRIBE) !== 0);
       } else {
         if (namespace === null) throw new TypeErrorClass("no module is loaded");
-        const dot = indexOf(name, ".");
-        const entry = dot < 0 ? null : slice(name, 0, dot);
-        const method = dot < 0 ? name : slice(name, dot + 1);
+        env = envObject;
+        const payload = payloadText === undefined ? parsed : parse(payloadText);
         if (op === OP_FETCH) {
           result = fetchOp(entry, method, payload);
         } else if (op !== OP_CALL) {
@@ -681,7 +685,9 @@
         } else if (method === WORKFLOW_RUN) {
           result = workflowRun(entry, payload);
         } else {
-          const { object, method: fn } = target(entry, method, env, payload);
+          const fn = target(entry, method, env, payload);
+          const object = targetObject;
+          targetObject = null;
           result = apply(fn, object, payload);
         }
       }
@@ -691,7 +697,7 @@
     // Awaiting a tenant value reads its `then` (a getter may throw): that is the tenant's error.
     try {
       if (result !== null && (typeof result === "object" || typeof result === "function") && typeof result.then === "function") {
-        return promiseThen(resolve(result), finish, fail);
+        return result;
       }
     } catch (e) {
       return fail(e);
@@ -699,5 +705,5 @@
     return finish(result);
   }
 
-  return { run, timers: runTimers };
+  return { run, timers: runTimers, finish, fail, invoke };
 })

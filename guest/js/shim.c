@@ -1,19 +1,28 @@
 /* dynisolate's JavaScript guest: QuickJS-ng behind a few narrow exports.
  *
- * The host talks to the interpreter through the byte exports of the JSON ABI: it writes a
- * request into guest memory (through `dynisolate_alloc`) and gets back a packed pointer/length of
- * a UTF-8 JSON envelope, `{"ok": value}` or `{"error": {"name", "message", "stack"}}`. The
- * protocol (exports, layouts, ops and flags) is written down in rust/js/protocol.rs; the
- * constants below must agree with it, which tests/rust/protocol.rs checks.
- * `json:start` boots a fresh isolate (seed, bytecode bundle, load request) and `json:run` handles
- * one request (a small binary header and the payload JSON, see `handle`). All request handling
- * lives in glue.js, and the web platform classes in web.js, both built on the intrinsics that
- * primordials.js captures; all three are compiled in here as strings
- * and evaluated once in `js_init` (so they are part of the pre-initialised snapshot). The
- * functions they hand back are held only by this file, never reachable from `globalThis`.
+ * The host talks to the interpreter through the byte exports of the JSON ABI: it writes a request
+ * into guest memory (through `dynisolate_alloc`) and gets back a packed pointer/length of a UTF-8
+ * JSON envelope, `{"ok": value}` or `{"error": {"name", "message", "stack"}}`. The protocol
+ * (exports, layouts, ops, flags) is written down in rust/js/protocol.rs; the constants below must
+ * agree with it, which tests/rust/protocol.rs checks.
  *
- * This translation unit includes quickjs.c so the seed can reach the context's RNG state: a
- * pre-initialised snapshot would otherwise give every isolate the same Math.random() sequence.
+ * - `json:start` boots a fresh isolate in one entry: it takes the bundle, loads it (evaluates the
+ *   main module), and when a call request follows the load request, makes that call too.
+ * - `json:run` handles one call request in an isolate that has loaded its bundle: a session's
+ *   isolate, or one restored from a snapshot of the evaluated bundle.
+ * - `json:bundle` and `json:compile` turn source modules into bytecode when a bundle is loaded.
+ *
+ * Request handling in JavaScript lives in glue.js, the web platform in web.js, both built on the
+ * intrinsics primordials.js captures; all three are compiled in here as strings and evaluated
+ * once in `js_init` (so they are part of the pre-initialised snapshot). What the hot path does in
+ * C instead (it costs the interpreter far less): strict JSON of plain data (wire.c), the env and
+ * its RPC stubs (env.c), parsing the request's arguments, awaiting the call, loading the main
+ * module. The functions the scripts hand back are held only by this file, never reachable from
+ * `globalThis`.
+ *
+ * This translation unit includes quickjs.c so it can reach the interpreter's internals: the
+ * context's RNG state (a pre-initialised snapshot would otherwise give every isolate the same
+ * Math.random() sequence), objects' shapes (wire.c) and the module loader.
  */
 #include "quickjs.c"
 
@@ -27,22 +36,43 @@ IMPORT("dynisolate", "outbound") int64_t host_outbound(const char *request, int3
 IMPORT("dynisolate", "sleep") void host_sleep(int32_t ms);
 IMPORT("dynisolate", "random") void host_random(uint8_t *buf, int32_t len);
 
+/* Layouts, ops, flags and env kinds of rust/js/protocol.rs. */
+#define REQUEST_HEADER_BYTES 22 /* u8 op, u8 flags, u32 name, env and payload lengths, i64 seed */
+#define START_HEADER_BYTES 4    /* u32 bundle length */
+#define MODULE_HEADER_BYTES 12  /* u32 name length, u32 data length, u32 bytecode flag */
+#define MAX_BUNDLE_MODULES 4096
+#define OP_LOAD 2
+#define FLAG_ENV 4
+#define FLAG_SETTLE 8
+#define ENV_DATA 0
+#define ENV_FUNCTION 1
+#define ENV_OBJECT 2
+
 #include "scripts.h" /* PRIMORDIALS_JS, WEB_JS and GLUE_JS, generated from the .js files by build.py */
 
-/* Layouts of rust/js/protocol.rs. */
-#define REQUEST_HEADER_BYTES 6 /* u8 op, u8 flags, u32 name length */
-#define START_HEADER_BYTES 12  /* i64 seed, u32 bundle length */
-#define MODULE_HEADER_BYTES 12 /* u32 name length, u32 data length, u32 bytecode flag */
-#define MAX_BUNDLE_MODULES 4096
-
-/* Heap growth allowed after the snapshot before QuickJS's first garbage collection. */
+/* Heap growth allowed after a snapshot before QuickJS's first garbage collection. */
 #define GC_HEADROOM_BYTES (4u << 20)
+
+/* What tenant code may not do while its modules are evaluated: the evaluated heap can be shared
+ * by every isolate of the bundle, so randomness, timers and I/O must wait for a request (as on
+ * Cloudflare, whose words the first part keeps). */
+static const char GLOBAL_SCOPE_REFUSAL[] =
+    "Disallowed operation called within global scope: generating random values, setting a timeout "
+    "and fetch() are allowed only while handling a request, not while the module is evaluated.";
 
 static JSRuntime *runtime;
 static JSContext *context;
-static JSValue glue_run;                /* glue's request handler */
-static JSValue glue_timers;             /* runs due timers; returns ms to the next one, or -1 */
-static char *last_output;               /* freed when the next call starts */
+static JSValue glue_run;      /* glue's request handler */
+static JSValue glue_timers;   /* runs due timers; returns ms to the next one, or -1 */
+static JSValue glue_finish;   /* finish(value) -> reply text */
+static JSValue glue_fail;     /* fail(reason) -> reply text */
+static JSValue on_fulfilled, on_rejected; /* our reactions to a call's promise */
+static JSValue env_object;    /* this isolate's env, from its first call */
+static int timers_armed;      /* glue set a timer during this call */
+static int in_global_scope;   /* the bundle's modules are being evaluated */
+static char *last_output;     /* freed when the next export call starts */
+static DynBuf parse_buf;      /* a request's payload, NUL-terminated for JS_ParseJSON */
+static DynBuf reply_buf;      /* a reply written in C */
 
 /* The tenant's modules, as the host laid them out (see `json:bundle`). */
 typedef struct {
@@ -55,6 +85,15 @@ static uint8_t *bundle_buf;
 static Module *modules;
 static uint32_t module_count;
 
+static uint32_t read_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+#include "wire.c"
+#include "env.c"
+
 static int64_t pack(const char *ptr, size_t len) {
     return (int64_t)(((uint64_t)(uintptr_t)ptr << 32) | (uint32_t)len);
 }
@@ -62,6 +101,8 @@ static int64_t pack(const char *ptr, size_t len) {
 EXPORT("dynisolate_alloc") void *js_alloc(int32_t len) {
     return malloc(len > 0 ? (size_t)len : 1);
 }
+
+/* ---- natives the scripts call ---- */
 
 /* glue: hostLog(level, text) -> one console record for the host. */
 static JSValue js_host_log(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
@@ -93,8 +134,15 @@ static JSValue js_host_fetch(JSContext *ctx, JSValueConst this_val, int argc, JS
     return reply_string(ctx, packed);
 }
 
+/* glue: refuseInGlobalScope() throws while the bundle's modules are evaluated. */
+static JSValue js_refuse_in_global_scope(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    if (in_global_scope) return JS_ThrowTypeError(ctx, "%s", GLOBAL_SCOPE_REFUSAL);
+    return JS_UNDEFINED;
+}
+
 /* web.js: randomFill(view) fills any ArrayBuffer view with bytes from the host's CSPRNG. */
 static JSValue js_random_fill(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    if (in_global_scope) return JS_ThrowTypeError(ctx, "%s", GLOBAL_SCOPE_REFUSAL);
     size_t offset, length, element, size;
     JSValue buffer = JS_GetTypedArrayBuffer(ctx, argv[0], &offset, &length, &element);
     if (JS_IsException(buffer)) return JS_EXCEPTION;
@@ -120,6 +168,89 @@ static JSValue js_host_call(JSContext *ctx, JSValueConst this_val, int argc, JSV
     JS_FreeCString(ctx, args);
     return reply_string(ctx, packed);
 }
+
+/* Promise.resolve(value) (takes `value`) for a value that is not a promise, as the engine's
+ * resolve function does it but without creating the two resolving functions: fulfilled at once
+ * unless `value` is a thenable, whose `then` is read once and called in a job. */
+static JSValue settled_promise(JSContext *ctx, JSValue value) {
+    JSValue promise = JS_NewObjectProtoClass(ctx, ctx->class_proto[JS_CLASS_PROMISE], JS_CLASS_PROMISE);
+    if (JS_IsException(promise)) {
+        JS_FreeValue(ctx, value);
+        return promise;
+    }
+    JSPromiseData *s = js_mallocz(ctx, sizeof *s);
+    if (!s) {
+        JS_FreeValue(ctx, value);
+        JS_FreeValue(ctx, promise);
+        return JS_EXCEPTION;
+    }
+    s->promise_state = JS_PROMISE_PENDING;
+    s->is_handled = false;
+    init_list_head(&s->promise_reactions[0]);
+    init_list_head(&s->promise_reactions[1]);
+    s->promise_result = JS_UNDEFINED;
+    JS_SetOpaqueInternal(promise, s);
+    JSValue then = JS_IsObject(value) ? JS_GetProperty(ctx, value, JS_ATOM_then) : JS_UNDEFINED;
+    if (JS_IsException(then)) {
+        JSValue error = JS_GetException(ctx);
+        fulfill_or_reject_promise(ctx, promise, error, true);
+        JS_FreeValue(ctx, error);
+    } else if (!JS_IsFunction(ctx, then)) {
+        fulfill_or_reject_promise(ctx, promise, value, false);
+    } else {
+        JSValueConst args[3] = {promise, value, then};
+        JS_EnqueueJob(ctx, js_promise_resolve_thenable_job, 3, args);
+    }
+    JS_FreeValue(ctx, then);
+    JS_FreeValue(ctx, value);
+    return promise;
+}
+
+/* glue: invoke(name, args) -> one env call. `args` is the argument array (sent as JSON if it is
+ * plain data; else the result is undefined and nothing was sent) or its JSON text. Returns a
+ * promise of the value when the host replied exactly {"ok":value}, else the reply text. */
+static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    size_t name_len, args_len;
+    const char *args, *args_text = NULL;
+    if (JS_IsString(argv[1])) {
+        args = args_text = JS_ToCStringLen(ctx, &args_len, argv[1]);
+        if (!args) return JS_EXCEPTION;
+    } else {
+        wire_buf.size = 0;
+        if (wire(ctx, &wire_buf, argv[1])) return JS_UNDEFINED;
+        args = (const char *)wire_buf.buf;
+        args_len = wire_buf.size;
+    }
+    const char *name = JS_ToCStringLen(ctx, &name_len, argv[0]);
+    if (!name) {
+        JS_FreeCString(ctx, args_text);
+        return JS_EXCEPTION;
+    }
+    int64_t packed = host_env_call(name, (int32_t)name_len, args, (int32_t)args_len);
+    JS_FreeCString(ctx, name);
+    if (args_text) JS_FreeCString(ctx, args_text);
+    char *reply = (char *)(uintptr_t)((uint64_t)packed >> 32);
+    uint32_t len = (uint32_t)packed;
+    if (len >= 7 && !memcmp(reply, "{\"ok\":", 6) && reply[len - 1] == '}') {
+        reply[len - 1] = '\0'; /* JS_ParseJSON wants the text NUL-terminated */
+        JSValue value = JS_ParseJSON(ctx, reply + 6, len - 7, "<env reply>");
+        reply[len - 1] = '}';
+        if (!JS_IsException(value)) {
+            free(reply);
+            return settled_promise(ctx, value);
+        }
+        JS_FreeValue(ctx, JS_GetException(ctx)); /* not one value: the glue parses the whole reply */
+    }
+    return reply_string(ctx, packed);
+}
+
+/* glue: armTimers() -> the call set a timer, so the event loop must ask for due timers. */
+static JSValue js_arm_timers(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    timers_armed = 1;
+    return JS_UNDEFINED;
+}
+
+/* ---- start-up ---- */
 
 static const Module *find_module(const char *name) {
     for (uint32_t i = 0; i < module_count; i++)
@@ -153,6 +284,13 @@ static JSValue run_script(const char *source, size_t len, const char *name, int 
     return result;
 }
 
+static JSValue js_on_fulfilled(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+static JSValue js_on_rejected(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+
+static void native(JSValueConst object, const char *name, JSCFunction *fn, int length) {
+    JS_SetPropertyStr(context, object, name, JS_NewCFunction(context, fn, name, length));
+}
+
 /* Creates the runtime, the context, the captured intrinsics (primordials.js), the web platform
  * (web.js) and the glue. Runs once, before any snapshot is taken. */
 EXPORT("js_init") int32_t js_init(void) {
@@ -164,35 +302,54 @@ EXPORT("js_init") int32_t js_init(void) {
     context = JS_NewContext(runtime);
     if (!context) return -1;
     JSValue primordials = run_script(PRIMORDIALS_JS, sizeof PRIMORDIALS_JS - 1, "<dynisolate:primordials>", 0, NULL);
-    if (JS_IsException(primordials)) return -2;
+    if (JS_IsException(primordials) || wire_init(context, primordials)) return -2;
+    dbuf_init(&parse_buf);
+    dbuf_init(&reply_buf);
     JSValue hooks = JS_NewObject(context);
-    JS_SetPropertyStr(context, hooks, "randomFill", JS_NewCFunction(context, js_random_fill, "randomFill", 1));
+    native(hooks, "randomFill", js_random_fill, 1);
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
     JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 2, web_args);
     if (JS_IsException(web)) return -2;
-    JSValue glue_args[] = {
-        primordials,
-        JS_NewCFunction(context, js_host_call, "hostCall", 2),
-        JS_NewCFunction(context, js_host_fetch, "hostFetch", 1),
-        JS_NewCFunction(context, js_host_log, "hostLog", 2),
-        web,
-    };
-    JSValue glue = run_script(GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", 5, glue_args);
+    JSValue natives = JS_NewObject(context);
+    native(natives, "hostCall", js_host_call, 2);
+    native(natives, "hostFetch", js_host_fetch, 1);
+    native(natives, "hostLog", js_host_log, 2);
+    native(natives, "invoke", js_host_invoke, 2);
+    native(natives, "wire", js_wire, 1);
+    native(natives, "armTimers", js_arm_timers, 0);
+    native(natives, "refuseInGlobalScope", js_refuse_in_global_scope, 0);
+    JSValue glue_args[] = {primordials, natives, web};
+    JSValue glue = run_script(GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", 3, glue_args);
     if (JS_IsException(glue)) return -3;
     glue_run = JS_GetPropertyStr(context, glue, "run");
     glue_timers = JS_GetPropertyStr(context, glue, "timers");
+    glue_finish = JS_GetPropertyStr(context, glue, "finish");
+    glue_fail = JS_GetPropertyStr(context, glue, "fail");
+    glue_invoke = JS_GetPropertyStr(context, glue, "invoke");
     JS_FreeValue(context, glue);
-    return JS_IsFunction(context, glue_run) && JS_IsFunction(context, glue_timers) ? 0 : -4;
+    on_fulfilled = JS_NewCFunction(context, js_on_fulfilled, "", 1);
+    on_rejected = JS_NewCFunction(context, js_on_rejected, "", 1);
+    env_object = JS_NewObject(context);
+    if (JS_FreezeObject(context, env_object) < 0) return -4;
+    JSValue glue_functions[] = {glue_run, glue_timers, glue_finish, glue_fail, glue_invoke};
+    for (int i = 0; i < 5; i++)
+        if (!JS_IsFunction(context, glue_functions[i])) return -4;
+    return 0;
+}
+
+/* Collects the garbage of what ran so far and leaves room before the next collection: an isolate
+ * restored from a snapshot taken now should never pay for a GC of the whole heap. */
+static void settle(void) {
+    JS_RunGC(runtime);
+    JS_SetGCThreshold(runtime, runtime->malloc_state.malloc_size + GC_HEADROOM_BYTES);
 }
 
 /* The pre-initialisation entry point: the host snapshots the instance after this returns. */
 EXPORT("wizer_init") void wizer_init(void) {
-    if (js_init() != 0) return;
-    /* Collect the start-up garbage now, and leave room before the next collection: an isolate
-     * serving one call should never pay for a GC of the whole engine heap. */
-    JS_RunGC(runtime);
-    JS_SetGCThreshold(runtime, runtime->malloc_state.malloc_size + GC_HEADROOM_BYTES);
+    if (js_init() == 0) settle();
 }
+
+/* ---- replies ---- */
 
 static int64_t output(const char *text, size_t len) {
     last_output = malloc(len ? len : 1);
@@ -208,12 +365,6 @@ static int64_t internal_error(const char *message) {
     int64_t packed = output((const char *)buf.buf, buf.size);
     dbuf_free(&buf);
     return packed;
-}
-
-static uint32_t read_u32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
 }
 
 static int64_t ok_null(void) {
@@ -287,60 +438,242 @@ EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
     return packed;
 }
 
-/* Handles one request: calls glue's run, which returns the reply text, or a promise of it when
- * the call awaits something; then runs the call's event loop until that promise settles. */
-static int64_t handle(const char *request, size_t len) {
-    if (js_init() != 0) return internal_error("the engine failed to start");
-    /* Request layout (rust/js/protocol.rs): u8 op, u8 flags, u32 name length, the name, then
-     * the payload JSON. */
-    const uint8_t *p = (const uint8_t *)request;
-    if (len < REQUEST_HEADER_BYTES) return internal_error("the request is malformed");
-    uint32_t name_len = read_u32(p + 2);
-    if ((uint64_t)len - REQUEST_HEADER_BYTES < name_len) return internal_error("the request is malformed");
-    const char *name = request + REQUEST_HEADER_BYTES;
-    JSValue args[] = {
-        JS_NewInt32(context, p[0]),
-        JS_NewInt32(context, p[1]),
-        JS_NewStringLen(context, name, name_len),
-        JS_NewStringLen(context, name + name_len, len - REQUEST_HEADER_BYTES - name_len),
-    };
-    JSValue reply = JS_Call(context, glue_run, JS_UNDEFINED, 4, args);
-    for (int i = 0; i < 4; i++) JS_FreeValue(context, args[i]);
-    if (JS_IsException(reply)) {
-        JS_FreeValue(context, JS_GetException(context));
-        return internal_error("the request handler threw (out of memory or stack?)");
+/* ---- the event loop ---- */
+
+/* The call's reply, written by our reactions to its promise: 0 pending, 1 bytes in reply_buf,
+ * 2 glue's reply text in settled_text, 3 failed. */
+static int settled;
+static JSValue settled_text;
+
+static JSValue js_on_fulfilled(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    JSValueConst value = argv[0];
+    settled = 3;
+    reply_buf.size = 0;
+    if (JS_IsNull(value) || JS_IsUndefined(value)) {
+        dbuf_put(&reply_buf, (const uint8_t *)"{\"ok\":null}", 11);
+        settled = reply_buf.error ? 3 : 1;
+        return JS_UNDEFINED;
     }
-    if (JS_IsPromise(reply)) {
-        JSValue promise = reply;
-        /* Run jobs; when none is left and the call is still pending, fire due timers or sleep
-         * (on the host, against the call's deadline) until the next one. */
-        JSContext *job_context;
-        while (JS_PromiseState(context, promise) == JS_PROMISE_PENDING) {
-            int ran = JS_ExecutePendingJob(runtime, &job_context);
-            if (ran > 0) continue;
-            if (ran < 0) JS_FreeValue(context, JS_GetException(context)); /* a job failed to start */
-            JSValue next = JS_Call(context, glue_timers, JS_UNDEFINED, 0, NULL);
-            int32_t ms = -1;
-            if (JS_IsException(next)) JS_FreeValue(context, JS_GetException(context));
-            else JS_ToInt32(context, &ms, next);
-            JS_FreeValue(context, next);
-            if (ms < 0) break;
-            if (ms > 0) host_sleep(ms);
-        }
-        JSPromiseStateEnum state = JS_PromiseState(context, promise);
-        reply = state == JS_PROMISE_FULFILLED ? JS_PromiseResult(context, promise) : JS_UNDEFINED;
-        JS_FreeValue(context, promise);
-        if (state == JS_PROMISE_PENDING) return internal_error("the call awaited something that never settles");
-        if (state != JS_PROMISE_FULFILLED) return internal_error("the request handler failed (out of memory or stack?)");
+    dbuf_put(&reply_buf, (const uint8_t *)"{\"ok\":", 6);
+    if (!wire(ctx, &reply_buf, value)) {
+        dbuf_putc(&reply_buf, '}');
+        settled = reply_buf.error ? 3 : 1;
+        return JS_UNDEFINED;
     }
-    /* Jobs the call queued but did not await run now, inside this call and its budget: a
-     * session's next call never runs them, and a fresh isolate behaves the same. */
+    settled_text = JS_Call(ctx, glue_finish, JS_UNDEFINED, 1, &value);
+    if (JS_IsException(settled_text)) return JS_EXCEPTION;
+    settled = 2;
+    return JS_UNDEFINED;
+}
+
+static JSValue js_on_rejected(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    settled = 3;
+    settled_text = JS_Call(ctx, glue_fail, JS_UNDEFINED, 1, &argv[0]);
+    if (JS_IsException(settled_text)) return JS_EXCEPTION;
+    settled = 2;
+    return JS_UNDEFINED;
+}
+
+/* Runs jobs, and due timers (sleeping on the host, against the call's deadline, until the next),
+ * until `done` says so or nothing is left to run. */
+static void run_jobs(int (*done)(JSValueConst), JSValueConst arg) {
+    JSContext *job_context;
+    while (!done(arg)) {
+        int ran = JS_ExecutePendingJob(runtime, &job_context);
+        if (ran > 0) continue;
+        if (ran < 0) JS_FreeValue(context, JS_GetException(context)); /* a job failed to start */
+        if (!timers_armed) break;
+        JSValue next = JS_Call(context, glue_timers, JS_UNDEFINED, 0, NULL);
+        int32_t ms = -1;
+        if (JS_IsException(next)) JS_FreeValue(context, JS_GetException(context));
+        else JS_ToInt32(context, &ms, next);
+        JS_FreeValue(context, next);
+        if (ms < 0) break;
+        if (ms > 0) host_sleep(ms);
+    }
+}
+
+static int promise_settled(JSValueConst promise) {
+    return JS_PromiseState(context, promise) != JS_PROMISE_PENDING;
+}
+
+static int call_settled(JSValueConst unused) {
+    return settled != 0;
+}
+
+/* Jobs a call queued but did not await run now, inside the call and its budget (a session's next
+ * call never runs them, and a fresh isolate behaves the same); then its timers are dropped. */
+static void end_call(void) {
     JSContext *job_context;
     while (JS_ExecutePendingJob(runtime, &job_context) != 0) {
         if (JS_HasException(context)) JS_FreeValue(context, JS_GetException(context));
     }
-    JSValue clear = JS_TRUE;
-    JS_FreeValue(context, JS_Call(context, glue_timers, JS_UNDEFINED, 1, &clear));
+    if (timers_armed) {
+        JSValue clear = JS_TRUE;
+        JS_FreeValue(context, JS_Call(context, glue_timers, JS_UNDEFINED, 1, &clear));
+        timers_armed = 0;
+    }
+}
+
+/* ---- loading ---- */
+
+/* Loads, links and evaluates the main module, as `import(main)` would without the dynamic-import
+ * job and its promises, with randomness, timers and I/O refused. 0 with its namespace in *ns;
+ * -1 with the reason (what import() would have rejected with) in *reason; -2 if evaluation never
+ * settles. */
+static int load_main(const char *name, JSValue *ns, JSValue *reason) {
+    in_global_scope = 1;
+    JSModuleDef *m = js_host_resolve_imported_module(context, "<dynisolate>", name, JS_UNDEFINED);
+    if (!m) goto fail;
+    if (js_resolve_module(context, m) < 0) {
+        js_free_modules(context, JS_FREE_MODULE_NOT_RESOLVED);
+        goto fail;
+    }
+    JSValue promise = JS_EvalFunction(context, JS_NewModuleValue(context, m));
+    if (JS_IsException(promise)) goto fail;
+    run_jobs(promise_settled, promise);
+    in_global_scope = 0;
+    JSPromiseStateEnum state = JS_PromiseState(context, promise);
+    if (state == JS_PROMISE_PENDING) {
+        JS_FreeValue(context, promise);
+        return -2;
+    }
+    if (state == JS_PROMISE_REJECTED) {
+        *reason = JS_PromiseResult(context, promise);
+        JS_FreeValue(context, promise);
+        return -1;
+    }
+    JS_FreeValue(context, promise);
+    *ns = JS_GetModuleNamespace(context, m);
+    if (JS_IsException(*ns)) {
+        *reason = JS_GetException(context);
+        return -1;
+    }
+    return 0;
+fail:
+    in_global_scope = 0;
+    *reason = JS_GetException(context);
+    return -1;
+}
+
+/* ---- requests ---- */
+
+/* The request's name as the glue's (entry, method) strings, kept while the name repeats (a
+ * session's calls). The method is an atom's string, so `object[method]` needs no atom lookup. */
+static char *name_cache;
+static size_t name_cache_len = (size_t)-1;
+static JSValue name_entry = JS_NULL, name_method = JS_UNDEFINED;
+
+static JSValue atom_string(const char *s, size_t len) {
+    JSAtom atom = JS_NewAtomLen(context, s, len);
+    if (atom == JS_ATOM_NULL) return JS_EXCEPTION;
+    JSValue v = JS_AtomToString(context, atom);
+    JS_FreeAtom(context, atom);
+    return v;
+}
+
+static int split_name(const char *name, size_t len) {
+    if (name_cache && len == name_cache_len && !memcmp(name, name_cache, len)) return 0;
+    free(name_cache);
+    name_cache = NULL;
+    name_cache_len = (size_t)-1;
+    JS_FreeValue(context, name_entry);
+    JS_FreeValue(context, name_method);
+    name_entry = JS_NULL;
+    const char *dot = memchr(name, '.', len);
+    if (dot) {
+        name_entry = JS_NewStringLen(context, name, dot - name);
+        name_method = atom_string(dot + 1, len - (dot + 1 - name));
+    } else {
+        name_method = atom_string(name, len);
+    }
+    if (JS_IsException(name_entry) || JS_IsException(name_method)) {
+        JS_FreeValue(context, JS_GetException(context));
+        JS_FreeValue(context, name_entry);
+        JS_FreeValue(context, name_method);
+        name_entry = JS_NULL;
+        name_method = JS_UNDEFINED;
+        return -1;
+    }
+    name_cache = malloc(len ? len : 1);
+    if (name_cache) {
+        memcpy(name_cache, name, len);
+        name_cache_len = len;
+    }
+    return 0;
+}
+
+/* A request's parts (layout in rust/js/protocol.rs). */
+typedef struct {
+    uint8_t op, flags;
+    int64_t seed;
+    const char *name, *env, *payload;
+    uint32_t name_len, env_len, payload_len;
+    size_t size; /* header and all parts */
+} Request;
+
+static int parse_request(const uint8_t *p, size_t len, Request *r) {
+    if (len < REQUEST_HEADER_BYTES) return -1;
+    r->op = p[0];
+    r->flags = p[1];
+    r->name_len = read_u32(p + 2);
+    r->env_len = read_u32(p + 6);
+    r->payload_len = read_u32(p + 10);
+    memcpy(&r->seed, p + 14, 8);
+    uint64_t size = (uint64_t)REQUEST_HEADER_BYTES + r->name_len + r->env_len + r->payload_len;
+    if (size > len) return -1;
+    r->name = (const char *)p + REQUEST_HEADER_BYTES;
+    r->env = r->name + r->name_len;
+    r->payload = r->env + r->env_len;
+    r->size = (size_t)size;
+    return 0;
+}
+
+/* The reply to `reply` (glue's reply text, or the call's promise, which our reactions answer). */
+static int64_t reply_of(JSValue reply) {
+    if (JS_IsException(reply)) {
+        JS_FreeValue(context, JS_GetException(context));
+        return internal_error("the request handler threw (out of memory or stack?)");
+    }
+    if (JS_IsObject(reply) && !JS_IsPromise(reply)) { /* a thenable: as Promise.resolve(result) */
+        JSValue promise = js_promise_resolve(context, context->promise_ctor, 1, vc(&reply), 0);
+        JS_FreeValue(context, reply);
+        reply = promise;
+        if (JS_IsException(reply)) {
+            JS_FreeValue(context, JS_GetException(context));
+            return internal_error("the request handler failed (out of memory or stack?)");
+        }
+    }
+    if (JS_IsPromise(reply)) {
+        /* Wait with reactions of our own (no derived promise), which write the reply; they run
+         * where the job of `then(finish, fail)` would have. */
+        JSValueConst handlers[2] = {on_fulfilled, on_rejected};
+        JSValueConst no_capability[2] = {JS_UNDEFINED, JS_UNDEFINED};
+        settled = 0;
+        int failed = perform_promise_then(context, reply, handlers, no_capability);
+        JS_FreeValue(context, reply);
+        reply = JS_UNDEFINED;
+        if (failed) {
+            JS_FreeValue(context, JS_GetException(context));
+            return internal_error("the request handler failed (out of memory or stack?)");
+        }
+        run_jobs(call_settled, JS_UNDEFINED);
+        int outcome = settled;
+        settled = 0;
+        if (outcome == 0) return internal_error("the call awaited something that never settles");
+        if (outcome == 3) {
+            JS_FreeValue(context, settled_text);
+            settled_text = JS_UNDEFINED;
+            return internal_error("the request handler failed (out of memory or stack?)");
+        }
+        if (outcome == 1) {
+            end_call();
+            return output((const char *)reply_buf.buf, reply_buf.size);
+        }
+        reply = settled_text;
+        settled_text = JS_UNDEFINED;
+    }
+    end_call();
     size_t reply_len;
     const char *text = JS_IsString(reply) ? JS_ToCStringLen(context, &reply_len, reply) : NULL;
     int64_t packed = text ? output(text, reply_len) : internal_error("the reply is not a string");
@@ -349,30 +682,110 @@ static int64_t handle(const char *request, size_t len) {
     return packed;
 }
 
-/* Handles one request (consumes the input buffer); returns the packed reply envelope. */
-EXPORT("json:run") int64_t js_run(char *request, int32_t len) {
+/* Handles one request; returns the packed reply envelope. */
+static int64_t handle(const Request *r) {
+    if (js_init() != 0) return internal_error("the interpreter failed to start");
+    if (r->seed) context->random_state = (uint64_t)r->seed;
+    if (r->flags & FLAG_ENV) {
+        JSValue env = env_build(context, (const uint8_t *)r->env, r->env_len);
+        if (JS_IsException(env)) {
+            JS_FreeValue(context, JS_GetException(context));
+            return internal_error("the env section is malformed");
+        }
+        JS_FreeValue(context, env_object);
+        env_object = env;
+    }
+    JSValue reply;
+    if (r->op == OP_LOAD) {
+        char *main_name = malloc((size_t)r->name_len + 1);
+        if (!main_name) return internal_error("out of memory");
+        memcpy(main_name, r->name, r->name_len);
+        main_name[r->name_len] = 0;
+        JSValue ns = JS_UNDEFINED, reason = JS_UNDEFINED;
+        int loaded = load_main(main_name, &ns, &reason);
+        free(main_name);
+        if (loaded == -2) return internal_error("the module's evaluation awaited something that never settles");
+        if (loaded < 0) {
+            reply = JS_Call(context, glue_fail, JS_UNDEFINED, 1, &reason);
+            JS_FreeValue(context, reason);
+        } else {
+            JSValue args[] = {JS_NewInt32(context, r->op), JS_NewInt32(context, r->flags), ns};
+            reply = JS_Call(context, glue_run, JS_UNDEFINED, 3, args);
+            for (int i = 0; i < 3; i++) JS_FreeValue(context, args[i]);
+        }
+        int64_t packed = reply_of(reply);
+        if (r->flags & FLAG_SETTLE) settle();
+        return packed;
+    }
+    if (split_name(r->name, r->name_len)) return internal_error("out of memory");
+    /* The arguments are parsed here (no JS string of them, no UTF-8 copy of that string for
+     * JSON.parse); if they do not parse, the glue parses the text and throws JSON.parse's error. */
+    JSValue parsed = JS_UNDEFINED, text = JS_UNDEFINED;
+    parse_buf.size = 0;
+    if (!dbuf_put(&parse_buf, (const uint8_t *)r->payload, r->payload_len) && !dbuf_putc(&parse_buf, 0)) {
+        parsed = JS_ParseJSON(context, (const char *)parse_buf.buf, r->payload_len, "<input>");
+        if (JS_IsException(parsed)) {
+            JS_FreeValue(context, JS_GetException(context));
+            parsed = JS_UNDEFINED;
+        }
+    }
+    if (JS_IsUndefined(parsed)) text = JS_NewStringLen(context, r->payload, r->payload_len);
+    JSValue args[] = {
+        JS_NewInt32(context, r->op),
+        JS_NewInt32(context, r->flags),
+        JS_UNDEFINED,
+        JS_DupValue(context, name_entry),
+        JS_DupValue(context, name_method),
+        parsed,
+        text,
+        JS_DupValue(context, env_object),
+    };
+    reply = JS_Call(context, glue_run, JS_UNDEFINED, 8, args);
+    for (int i = 0; i < 8; i++) JS_FreeValue(context, args[i]);
+    return reply_of(reply);
+}
+
+/* Handles one call request (takes ownership of the buffer); returns the packed reply. */
+EXPORT("json:run") int64_t js_run(uint8_t *buf, int32_t len) {
     free(last_output);
     last_output = NULL;
-    int64_t packed = handle(request, len > 0 ? (size_t)len : 0);
-    free(request);
+    Request r;
+    int64_t packed = parse_request(buf, len > 0 ? (size_t)len : 0, &r) || r.op == OP_LOAD
+        ? internal_error("the request is malformed")
+        : handle(&r);
+    free(buf);
     return packed;
 }
 
-/* Starts a fresh isolate in one call (takes ownership of the buffer). Layout: i64 seed (little
- * endian), u32 bundle length, the bundle (see `json:bundle`), then the load request. */
+/* Boots a fresh isolate in one entry (takes ownership of the buffer, which the bundle lives in).
+ * Layout: u32 bundle length, the bundle (see `set_bundle`), a load request, and optionally a call
+ * request: the reply is the call's, or the load's when no call follows or the load failed. */
 EXPORT("json:start") int64_t js_start(uint8_t *buf, int32_t len) {
     free(last_output);
     last_output = NULL;
-    int64_t seed;
+    size_t size = len > 0 ? (size_t)len : 0;
     uint32_t bundle_len;
-    if (js_init() != 0 || len < START_HEADER_BYTES ||
-        (memcpy(&seed, buf, 8), bundle_len = read_u32(buf + 8), (uint64_t)len - START_HEADER_BYTES < bundle_len)) {
+    Request load, call;
+    if (js_init() != 0 || size < START_HEADER_BYTES ||
+        (bundle_len = read_u32(buf), size - START_HEADER_BYTES < bundle_len)) {
         free(buf);
         return internal_error("the start request is malformed");
     }
-    context->random_state = seed ? (uint64_t)seed : 1;
     const char *error = set_bundle(buf, buf + START_HEADER_BYTES, bundle_len);
     if (error) return internal_error(error);
-    const char *request = (const char *)buf + START_HEADER_BYTES + bundle_len;
-    return handle(request, (size_t)len - START_HEADER_BYTES - bundle_len);
+    size_t at = START_HEADER_BYTES + bundle_len;
+    if (parse_request(buf + at, size - at, &load) || load.op != OP_LOAD)
+        return internal_error("the start request is malformed");
+    at += load.size;
+    int has_call = at < size;
+    if (has_call && (parse_request(buf + at, size - at, &call) || call.op == OP_LOAD || at + call.size != size))
+        return internal_error("the start request is malformed");
+    int64_t packed = handle(&load);
+    if (!has_call) return packed;
+    /* The load replied {"ok":...} or an error; only an error ends the start here. */
+    const char *reply = (const char *)(uintptr_t)((uint64_t)packed >> 32);
+    if ((uint32_t)packed < 6 || memcmp(reply, "{\"ok\":", 6)) return packed;
+    free(last_output);
+    last_output = NULL;
+    return handle(&call);
 }

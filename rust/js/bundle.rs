@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
-use crate::js::protocol::{self, EXPORT_COMPILE};
+use crate::js::protocol::{self, EXPORT_COMPILE, FLAG_DESCRIBE};
 use crate::js::worker::{self, Description, JsWorker};
 use crate::js::{INTERPRETER_WASM, JsRuntime, nested, typescript};
 use crate::pool::{Code, MAX_MODULE_BYTES};
@@ -130,12 +130,12 @@ fn compile(
         .chain(BUILTIN_MODULES.iter().map(|(name, text)| Ok((*name, Cow::Borrowed(*text)))))
         .collect::<Result<Vec<_>>>()?;
     let blob = protocol::bundle(sources.iter().map(|(name, text)| (*name, text.as_bytes())), false);
-    let tail = protocol::start_tail(&blob, &protocol::load_request(main, true, b"{}", b"{}"));
+    let load = protocol::load_request(main, FLAG_DESCRIBE, worker::seed());
     let described = interpreter.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| {
         if !wasm.is_empty() {
             isolate.set_extension(Box::new(nested::Nested::new(wasm.clone())));
         }
-        worker::start(&mut isolate, &tail, None)
+        protocol::envelope(&worker::start(&mut isolate, &blob, &load, None, None, None)?)
     });
     let described = match described {
         Ok(described) => described,
@@ -170,28 +170,7 @@ fn split(blob: &[u8]) -> Result<(Description, Arc<[u8]>)> {
     let corrupt = || Error::Load("a cached JavaScript bundle is corrupt; delete the cache directory".into());
     let len = u32::from_le_bytes(blob.get(..4).ok_or_else(corrupt)?.try_into().expect("4 bytes")) as usize;
     let described: Value = serde_json::from_slice(blob.get(4..4 + len).ok_or_else(corrupt)?).map_err(|_| corrupt())?;
-    let names = |v: &Value| -> Vec<String> {
-        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
-    };
-    let mut description = Description { default_methods: names(&described["default"]), classes: Vec::new() };
-    if let Some(classes) = described["classes"].as_object() {
-        description.classes = classes.iter().map(|(k, v)| (k.clone(), names(v))).collect();
-    }
-    Ok((description, Arc::from(&blob[4 + len..])))
-}
-
-fn env_to_json(env: &EnvData) -> Vec<u8> {
-    let mut out = b"{".to_vec();
-    for (i, (name, value)) in env.0.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(&serde_json::to_vec(name).expect("a str always encodes"));
-        out.push(b':');
-        out.extend_from_slice(value);
-    }
-    out.push(b'}');
-    out
+    Ok((worker::description(described), Arc::from(&blob[4 + len..])))
 }
 
 /// Loads a JavaScript bundle: `modules` maps names to source text, `main` names the entry,
@@ -248,9 +227,10 @@ pub fn load(
     let key = bundle_key(main, &all);
     let (blob, cache_outcome) = pool.cache.get_or_make_blob(&key, || compile(&interpreter, main, &all, &wasm))?;
     let (description, bytecode) = split(&blob)?;
-    let load = protocol::load_request(main, false, &env_to_json(env), &protocol::stubs_to_json(stubs));
-    let start_tail = protocol::start_tail(&bytecode, &load);
-    Ok(Arc::new(JsWorker { interpreter, bytecode, start_tail, description, cache_outcome, wasm }))
+    let data = env.0.iter().map(|(name, json)| (name.as_str(), &json[..]));
+    let env = protocol::env_section(data, stubs);
+    let main = main.to_owned();
+    Ok(Arc::new(JsWorker { interpreter, bytecode, main, env, description, cache_outcome, wasm }))
 }
 
 /// The JavaScript module that stands for a bundle's `.wasm` module: its default export is a

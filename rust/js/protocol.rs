@@ -6,18 +6,28 @@
 //! memory and calls a byte export; the export returns a packed pointer/length of the reply.
 //!
 //! Exports (all `json:NAME`, all integers little endian):
-//! - `json:start`: boots a fresh isolate. Input: `i64 seed | u32 bundle_len | bundle | request`,
-//!   where the request is a load. The seed reseeds `Math.random`, which the pre-initialised
-//!   heap would otherwise give every isolate the same.
-//! - `json:run`: one request in an isolate that has loaded its bundle.
+//! - `json:start`: boots a fresh isolate in one entry. Input: `u32 bundle_len | bundle | load
+//!   request | [call request]`: it loads the bundle (evaluates the main module) and, when a call
+//!   request follows, makes the call; the reply is the call's (or the load's error).
+//! - `json:run`: one call request in an isolate that has loaded its bundle (a session's, or one
+//!   restored from a snapshot of the evaluated bundle).
 //! - `json:bundle`: takes a bundle without evaluating it (to compile its modules).
 //! - `json:compile`: compiles bundle module N (decimal text) to bytecode; replies with the raw
 //!   bytecode, or an error envelope (which starts with `{`, as bytecode never does).
 //!
-//! A request: `u8 op | u8 flags | u32 name_len | name | payload JSON`. The name is `method`
-//! (the default export), `Class.method` (an entrypoint class), or for a load the main module;
-//! the payload is the argument array, or for a load `{"env": {...}, "stubs": {...}}`. A binary
-//! header rather than a JSON envelope: parsing JSON costs the interpreter far more.
+//! A request: `u8 op | u8 flags | u32 name_len | u32 env_len | u32 payload_len | i64 seed |
+//! name | env | payload`. The name is `method` (the default export), `Class.method` (an
+//! entrypoint class), or for a load the main module; the payload is the argument array as JSON
+//! (a load has none). A non-zero seed reseeds `Math.random` first (the pre-initialised heap, or a
+//! snapshot, would otherwise give every isolate the same sequence). With [`FLAG_ENV`] the env
+//! section builds the isolate's `env` (an isolate's first call carries it: env is never part of
+//! an evaluated heap). A binary header rather than a JSON envelope: parsing JSON costs the
+//! interpreter far more.
+//!
+//! The env section: `u32 count`, then per binding `u8 kind | u32 name_len | u32 value_len |
+//! name | value`: [`ENV_DATA`] (the value's JSON, parsed when first read), [`ENV_FUNCTION`]
+//! (an RPC stub function; no value) or [`ENV_OBJECT`] (an object of RPC stub methods; the value
+//! is their names, each followed by a NUL).
 //!
 //! A bundle: `u32 count`, then per module `u32 name_len | u32 data_len | u32 is_bytecode`, the
 //! name, a NUL, the data, a NUL.
@@ -30,14 +40,14 @@
 //! `:`): `wasm:*` is served by the core itself (`nested.rs`), `step:*` by the durable engine's
 //! run host (`dynisolate.workflows`).
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::sandbox::host::{MAX_ERROR_MESSAGE_BYTES, guest_error, truncate};
 
-/// `json:start`: a fresh isolate's seed, bundle and load request.
+/// `json:start`: boot a fresh isolate (load, and make the call that follows).
 pub const EXPORT_START: &str = "start";
-/// `json:run`: one request in a loaded isolate.
+/// `json:run`: one call in a loaded isolate.
 pub const EXPORT_RUN: &str = "run";
 /// `json:bundle`: take a bundle without evaluating it.
 pub const EXPORT_BUNDLE: &str = "bundle";
@@ -48,18 +58,30 @@ pub const EXPORT_COMPILE: &str = "compile";
 pub const OP_CALL: u8 = 0;
 /// Call a `fetch` handler: the one argument becomes a `Request`, the result must be a `Response`.
 pub const OP_FETCH: u8 = 1;
-/// Evaluate the bundle from its main module (the request's name) and build the env.
+/// Evaluate the bundle from its main module (the request's name).
 pub const OP_LOAD: u8 = 2;
 
 /// The worker has an outbound handler: `fetch()` reaches the host instead of being refused.
 pub const FLAG_OUTBOUND: u8 = 1;
 /// A load replies with what the bundle exports (`{"default": [...], "classes": {...}}`).
 pub const FLAG_DESCRIBE: u8 = 2;
+/// The request carries the isolate's env section.
+pub const FLAG_ENV: u8 = 4;
+/// After a load, collect the garbage and leave room before the next collection: the heap is
+/// about to be snapshotted.
+pub const FLAG_SETTLE: u8 = 8;
 
-/// Bytes before a request's name: op, flags and the name's length.
-pub const REQUEST_HEADER_BYTES: usize = 6;
-/// Bytes before the bundle in `json:start`: the seed and the bundle's length.
-pub const START_HEADER_BYTES: usize = 12;
+/// An env binding holding data (its JSON).
+pub const ENV_DATA: u8 = 0;
+/// An env binding the host serves as a function.
+pub const ENV_FUNCTION: u8 = 1;
+/// An env binding the host serves as an object of methods.
+pub const ENV_OBJECT: u8 = 2;
+
+/// Bytes before a request's name: op, flags, the three lengths and the seed.
+pub const REQUEST_HEADER_BYTES: usize = 22;
+/// Bytes before the bundle in `json:start`: the bundle's length.
+pub const START_HEADER_BYTES: usize = 4;
 /// Bytes before each module's name in a bundle: name length, data length, bytecode flag.
 pub const MODULE_HEADER_BYTES: usize = 12;
 /// Most modules one bundle may hold.
@@ -70,31 +92,62 @@ pub const RESERVED_PREFIXES: &[&str] = &["wasm:", "step:"];
 /// The prefix of the WebAssembly requests the core serves itself.
 pub const WASM_PREFIX: &str = "wasm:";
 
-/// A request: header, name, then the payload given in parts.
-pub fn request(op: u8, flags: u8, name: &str, payload: &[&[u8]]) -> Vec<u8> {
-    let size = REQUEST_HEADER_BYTES + name.len() + payload.iter().map(|p| p.len()).sum::<usize>();
-    let mut out = Vec::with_capacity(size);
-    out.extend_from_slice(&[op, flags]);
-    out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-    out.extend_from_slice(name.as_bytes());
-    for part in payload {
-        out.extend_from_slice(part);
+/// One request, held as its parts so it can be written into the guest without concatenating.
+pub struct Request<'a> {
+    pub op: u8,
+    pub flags: u8,
+    pub name: &'a str,
+    pub env: &'a [u8],
+    pub payload: &'a [u8],
+    pub seed: i64,
+}
+
+impl Request<'_> {
+    /// The fixed-size header.
+    pub fn header(&self) -> [u8; REQUEST_HEADER_BYTES] {
+        let mut header = [0u8; REQUEST_HEADER_BYTES];
+        header[0] = self.op;
+        header[1] = self.flags;
+        header[2..6].copy_from_slice(&(self.name.len() as u32).to_le_bytes());
+        header[6..10].copy_from_slice(&(self.env.len() as u32).to_le_bytes());
+        header[10..14].copy_from_slice(&(self.payload.len() as u32).to_le_bytes());
+        header[14..22].copy_from_slice(&self.seed.to_le_bytes());
+        header
+    }
+}
+
+/// A load request: evaluate the bundle from `main`.
+pub fn load_request(main: &str, flags: u8, seed: i64) -> Request<'_> {
+    Request { op: OP_LOAD, flags, name: main, env: &[], payload: &[], seed }
+}
+
+/// The env section for the data bindings (`data`: name and JSON) and the stubs (`None`: a
+/// function; `Some(methods)`: an object with those methods). Built once per worker.
+pub fn env_section<'a>(
+    data: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>,
+    stubs: &[(String, Option<Vec<String>>)],
+) -> Vec<u8> {
+    let mut out = ((data.len() + stubs.len()) as u32).to_le_bytes().to_vec();
+    let mut binding = |kind: u8, name: &str, value: &[u8]| {
+        out.push(kind);
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(value);
+    };
+    for (name, json) in data {
+        binding(ENV_DATA, name, json);
+    }
+    for (name, methods) in stubs {
+        match methods {
+            None => binding(ENV_FUNCTION, name, &[]),
+            Some(methods) => {
+                let names: Vec<u8> = methods.iter().flat_map(|m| m.bytes().chain([0])).collect();
+                binding(ENV_OBJECT, name, &names);
+            }
+        }
     }
     out
-}
-
-/// The load request: evaluate the bundle from `main` and build the env from the data bindings
-/// (`env_json`, one JSON object) and the stubs (`stubs_json`).
-pub fn load_request(main: &str, describe: bool, env_json: &[u8], stubs_json: &[u8]) -> Vec<u8> {
-    let flags = if describe { FLAG_DESCRIBE } else { 0 };
-    request(OP_LOAD, flags, main, &[b"{\"env\":", env_json, b",\"stubs\":", stubs_json, b"}"])
-}
-
-/// The stubs of a load request: `None` is a function binding, `Some(methods)` an object.
-pub fn stubs_to_json(stubs: &[(String, Option<Vec<String>>)]) -> Vec<u8> {
-    let map: serde_json::Map<String, Value> =
-        stubs.iter().map(|(name, methods)| (name.clone(), json!(methods))).collect();
-    serde_json::to_vec(&map).expect("JSON always encodes")
 }
 
 /// Lays modules out as a bundle (see the module docs).
@@ -110,15 +163,6 @@ pub fn bundle<'a>(modules: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>, b
         out.push(0);
     }
     out
-}
-
-/// What `json:start` takes after the seed: the bundle's length, the bundle, the load request.
-pub fn start_tail(bundle: &[u8], load_request: &[u8]) -> Vec<u8> {
-    let mut tail = Vec::with_capacity(4 + bundle.len() + load_request.len());
-    tail.extend_from_slice(&(bundle.len() as u32).to_le_bytes());
-    tail.extend_from_slice(bundle);
-    tail.extend_from_slice(load_request);
-    tail
 }
 
 /// Decodes a reply envelope into the `ok` value or the error it reports.

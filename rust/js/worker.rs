@@ -1,8 +1,9 @@
-//! A loaded JavaScript worker and its calls. The interpreter module is pre-initialised once per
-//! runtime (`js/mod.rs`), so booting an isolate maps a ready JS runtime copy-on-write; `bundle.rs`
-//! turns the tenant's modules into QuickJS bytecode. Every call boots a fresh isolate, starts it
-//! with one `json:start` (seed, bytecode, load request with the env) and makes the call through
-//! `json:run`, both under one budget. A session keeps one isolate across calls.
+//! A loaded JavaScript worker and its calls. The interpreter is pre-initialised once per runtime
+//! (`js/mod.rs`), so booting an isolate maps a ready JS runtime copy-on-write; `bundle.rs` turns
+//! the tenant's modules into QuickJS bytecode. A fresh call enters the guest once: `json:start`
+//! takes the bytecode, loads it and makes the call, whose request carries the isolate's env (env
+//! is never part of an evaluated heap). A session loads once, then makes each call through
+//! `json:run`, the first with the env.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -14,7 +15,9 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::js::nested;
-use crate::js::protocol::{self, EXPORT_BUNDLE, EXPORT_RUN, EXPORT_START, FLAG_OUTBOUND, OP_CALL, OP_FETCH};
+use crate::js::protocol::{
+    self, EXPORT_BUNDLE, EXPORT_RUN, EXPORT_START, FLAG_ENV, FLAG_OUTBOUND, OP_CALL, OP_FETCH, Request,
+};
 use crate::runtime::cache::CacheOutcome;
 use crate::sandbox::guest::Guest;
 use crate::sandbox::host::Host;
@@ -27,14 +30,16 @@ pub struct Description {
     pub classes: Vec<(String, Vec<String>)>,
 }
 
-/// A JavaScript worker: the interpreter guest plus the tenant's modules as QuickJS bytecode.
+/// A JavaScript worker: the interpreter guest, the tenant's modules as QuickJS bytecode, and the
+/// env section its isolates are given.
 pub struct JsWorker {
     pub(crate) interpreter: Arc<Guest>,
     /// The modules compiled to bytecode, laid out as a bundle.
     pub(crate) bytecode: Arc<[u8]>,
-    /// What `json:start` takes after the seed: the bytecode's length, the bytecode, and the load
-    /// request (which carries the env data and stubs).
-    pub(crate) start_tail: Vec<u8>,
+    /// The main module's name.
+    pub(crate) main: String,
+    /// The env section (data bindings and stubs) of every isolate's first call.
+    pub(crate) env: Vec<u8>,
     pub description: Description,
     /// Where the bytecode came from.
     pub cache_outcome: CacheOutcome,
@@ -42,13 +47,15 @@ pub struct JsWorker {
     pub(crate) wasm: nested::Modules,
 }
 
-fn seed() -> i64 {
-    RandomState::new().build_hasher().finish() as i64
+/// A fresh seed for `Math.random` (never 0, which means "do not reseed").
+pub(crate) fn seed() -> i64 {
+    (RandomState::new().build_hasher().finish() | 1) as i64
 }
 
-/// Calls one of the interpreter's byte exports (`json:NAME`). `input` was built by the host; the
-/// tenant's own payloads (arguments, env values) were checked against `max_payload_bytes` when
-/// they were encoded, and a call's result is checked in `call_output`.
+/// Calls one of the interpreter's byte exports (`json:NAME`) with its input given in parts.
+/// The input was built by the host; the tenant's own payloads (arguments, env values) were
+/// checked against `max_payload_bytes` when they were encoded, and a call's result is checked in
+/// `call_output`.
 pub(crate) fn call_export(
     isolate: &mut Isolate,
     name: &str,
@@ -72,21 +79,33 @@ pub(crate) fn boot_bundle(interpreter: &Arc<Guest>, blob: &[u8], acquire_timeout
     Ok(isolate)
 }
 
-/// Starts a freshly booted isolate in one call into the interpreter (`json:start`): a fresh
-/// random seed, then `tail` (see `protocol::start_tail`). Returns the load request's reply. The
-/// JS heap has no cap of its own: the isolate's linear-memory cap is the one limit, and growth
-/// past it traps (`MemoryLimit`), which tenant code cannot catch.
-pub(crate) fn start(isolate: &mut Isolate, tail: &[u8], interrupt: Option<Arc<AtomicBool>>) -> Result<Value> {
-    let seed = seed().to_le_bytes();
-    protocol::envelope(&call_export(isolate, EXPORT_START, &[&seed, tail], None, interrupt)?)
+/// `json:start` in a freshly booted isolate: takes `bundle`, loads it with `load`, and makes
+/// `call` if there is one. Returns the reply (the call's, or the load's). The JS heap has no cap
+/// of its own: the isolate's linear-memory cap is the one limit, and growth past it traps
+/// (`MemoryLimit`), which tenant code cannot catch.
+pub(crate) fn start(
+    isolate: &mut Isolate,
+    bundle: &[u8],
+    load: &Request<'_>,
+    call: Option<&Request<'_>>,
+    host: Option<Arc<dyn Host>>,
+    interrupt: Option<Arc<AtomicBool>>,
+) -> Result<Vec<u8>> {
+    let bundle_len = (bundle.len() as u32).to_le_bytes();
+    let load_header = load.header();
+    let call_header = call.map(Request::header);
+    let mut input: Vec<&[u8]> = vec![&bundle_len, bundle, &load_header, load.name.as_bytes()];
+    if let (Some(call), Some(header)) = (call, &call_header) {
+        input.extend_from_slice(&[header, call.name.as_bytes(), call.env, call.payload]);
+    }
+    call_export(isolate, EXPORT_START, &input, host, interrupt)
 }
 
 /// One invocation of a JavaScript worker.
 #[derive(Clone, Copy, Debug)]
 pub struct JsCall<'a> {
-    /// `None`: the default export; else the name of an entrypoint class.
-    pub entry: Option<&'a str>,
-    pub method: &'a str,
+    /// `method` of the default export, or `Class.method` of an entrypoint class.
+    pub name: &'a str,
     /// The arguments, a JSON array the host encoded. For `fetch`, one request in wire form.
     pub args_json: &'a [u8],
     /// A `fetch` handler call: the argument becomes a `Request`, the result must be a `Response`.
@@ -103,19 +122,25 @@ impl JsWorker {
         Ok(isolate)
     }
 
-    fn request(&self, call: &JsCall<'_>, host: Option<&Arc<dyn Host>>) -> Vec<u8> {
-        let outbound = host.is_some_and(|h| h.has_outbound());
-        let name = match call.entry {
-            Some(entry) => format!("{entry}.{}", call.method),
-            None => call.method.to_owned(),
-        };
-        let op = if call.fetch { OP_FETCH } else { OP_CALL };
-        protocol::request(op, if outbound { FLAG_OUTBOUND } else { 0 }, &name, &[call.args_json])
+    /// The request for `call`; the first call into an isolate carries its env.
+    fn request<'a>(&'a self, call: &JsCall<'a>, host: Option<&Arc<dyn Host>>, first: bool) -> Request<'a> {
+        let mut flags = if host.is_some_and(|h| h.has_outbound()) { FLAG_OUTBOUND } else { 0 };
+        if first {
+            flags |= FLAG_ENV;
+        }
+        Request {
+            op: if call.fetch { OP_FETCH } else { OP_CALL },
+            flags,
+            name: call.name,
+            env: if first { &self.env } else { &[] },
+            payload: call.args_json,
+            seed: 0,
+        }
     }
 
-    /// Runs `call` in a fresh isolate. `host` serves the env stubs and outbound requests;
-    /// setting `interrupt` stops the call. Starting the bundle and the call share one budget
-    /// (`cpu_ms`, host calls, logs, sub-requests).
+    /// Runs `call` in a fresh isolate, in one entry into the guest: the bundle is loaded and the
+    /// call made under one budget (`cpu_ms`, host calls, logs, sub-requests). `host` serves the
+    /// env stubs and outbound requests; setting `interrupt` stops the call.
     pub fn call(
         &self,
         call: &JsCall<'_>,
@@ -123,23 +148,23 @@ impl JsWorker {
         interrupt: Option<Arc<AtomicBool>>,
         acquire_timeout: Duration,
     ) -> CallReport {
-        let request = self.request(call, host.as_ref());
         let mut isolate = match self.boot(acquire_timeout) {
             Ok(isolate) => isolate,
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
-        isolate.pin_budget();
-        let result = start(&mut isolate, &self.start_tail, interrupt.clone())
-            .and_then(|_| call_output(&mut isolate, &request, host, interrupt));
+        let load = protocol::load_request(&self.main, 0, seed());
+        let request = self.request(call, host.as_ref(), true);
+        let result = start(&mut isolate, &self.bytecode, &load, Some(&request), host, interrupt)
+            .and_then(|reply| call_output(&isolate, &reply));
         CallReport { result, logs: isolate.take_logs() }
     }
 
     /// Boots one isolate that keeps its JavaScript state (module globals) across calls.
     pub fn session(self: &Arc<Self>, acquire_timeout: Duration) -> Result<JsSession> {
         let mut isolate = self.boot(acquire_timeout)?;
-        isolate.pin_budget();
-        start(&mut isolate, &self.start_tail, None)?;
-        Ok(JsSession { isolate, worker: self.clone() })
+        let load = protocol::load_request(&self.main, 0, seed());
+        protocol::envelope(&start(&mut isolate, &self.bytecode, &load, None, None, None)?)?;
+        Ok(JsSession { isolate, worker: self.clone(), has_env: false })
     }
 
     /// The modules as QuickJS bytecode, laid out as a bundle (for benchmarks that drive the
@@ -149,18 +174,13 @@ impl JsWorker {
     }
 }
 
-/// Runs a call request and returns its result as JSON bytes. A successful reply is sliced out
-/// without a parse and re-encode (the embedder decodes it once); anything else is decoded.
-fn call_output(
-    isolate: &mut Isolate,
-    request: &[u8],
-    host: Option<Arc<dyn Host>>,
-    interrupt: Option<Arc<AtomicBool>>,
-) -> Result<Output> {
-    let reply = call_export(isolate, EXPORT_RUN, &[request], host, interrupt)?;
-    let json = match protocol::ok_value(&reply) {
+/// A call's reply as its result: a successful reply is sliced out without a parse and re-encode
+/// (the embedder decodes it once); anything else is decoded. The result is the tenant's payload,
+/// bounded by `max_payload_bytes`.
+fn call_output(isolate: &Isolate, reply: &[u8]) -> Result<Output> {
+    let json = match protocol::ok_value(reply) {
         Some(json) => json.to_vec(),
-        None => serde_json::to_vec(&protocol::envelope(&reply)?).expect("a JSON value always encodes"),
+        None => serde_json::to_vec(&protocol::envelope(reply)?).expect("a JSON value always encodes"),
     };
     let limit = isolate.guest().limits.max_payload_bytes;
     if json.len() as u64 > limit {
@@ -174,6 +194,8 @@ fn call_output(
 pub struct JsSession {
     worker: Arc<JsWorker>,
     isolate: Isolate,
+    /// Whether the isolate has been given its env (with its first call).
+    has_env: bool,
 }
 
 impl JsSession {
@@ -183,9 +205,14 @@ impl JsSession {
         host: Option<Arc<dyn Host>>,
         interrupt: Option<Arc<AtomicBool>>,
     ) -> CallReport {
-        let request = self.worker.request(call, host.as_ref());
-        self.isolate.pin_budget();
-        let result = call_output(&mut self.isolate, &request, host, interrupt);
+        let request = self.worker.request(call, host.as_ref(), !self.has_env);
+        let header = request.header();
+        let input: [&[u8]; 4] = [&header, request.name.as_bytes(), request.env, request.payload];
+        let reply = call_export(&mut self.isolate, EXPORT_RUN, &input, host, interrupt);
+        if reply.is_ok() {
+            self.has_env = true;
+        }
+        let result = reply.and_then(|reply| call_output(&self.isolate, &reply));
         CallReport { result, logs: self.isolate.take_logs() }
     }
 
@@ -197,4 +224,16 @@ impl JsSession {
     pub fn close(&mut self) {
         self.isolate.close();
     }
+}
+
+/// The description a load with `FLAG_DESCRIBE` replied with.
+pub(crate) fn description(reply: Value) -> Description {
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    };
+    let mut description = Description { default_methods: names(&reply["default"]), classes: Vec::new() };
+    if let Some(classes) = reply["classes"].as_object() {
+        description.classes = classes.iter().map(|(k, v)| (k.clone(), names(v))).collect();
+    }
+    description
 }

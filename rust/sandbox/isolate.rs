@@ -227,14 +227,6 @@ impl Isolate {
             live.store.data_mut().extension = Some(extension);
         }
     }
-
-    /// Starts a budget (deadline and counters) shared by the following calls until the next
-    /// `pin_budget`: several guest calls then count as one caller's call.
-    pub fn pin_budget(&mut self) {
-        if let Some(live) = self.live.as_mut() {
-            live.store.data_mut().pin_budget();
-        }
-    }
 }
 
 /// Why a call failed, and whether the guest was running when it did.

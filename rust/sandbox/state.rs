@@ -34,9 +34,6 @@ pub struct StoreData {
     pub log_bytes: u64,
     pub host_calls: u32,
     pub sub_requests: u32,
-    /// Set while several guest calls make up one caller's call (a JavaScript boot and its
-    /// request): they share one deadline and one set of counters.
-    pub budget_pinned: bool,
     /// The memory and allocator of a JSON-ABI guest, found once at boot so host imports need
     /// no export look-up by name.
     pub abi: Option<JsonAbi>,
@@ -56,27 +53,15 @@ impl StoreData {
             log_bytes: 0,
             host_calls: 0,
             sub_requests: 0,
-            budget_pinned: false,
             abi: None,
             extension: None,
         }
     }
 
-    /// Starts a fresh budget (deadline and counters) that the following guest calls share until
-    /// the next `pin_budget`.
-    pub fn pin_budget(&mut self) {
-        self.budget_pinned = false;
-        self.begin_call(None, None);
-        self.budget_pinned = true;
-    }
-
-    /// Resets the per-call counters before a call starts (unless a pinned budget is running).
+    /// Starts a call's budget (deadline and counters) and connects it to its host.
     pub fn begin_call(&mut self, host: Option<Arc<dyn Host>>, interrupt: Option<Arc<AtomicBool>>) {
         self.host = host;
         self.interrupt = interrupt;
-        if self.budget_pinned {
-            return;
-        }
         self.deadline = Instant::now() + Duration::from_millis(self.limits.cpu_ms);
         self.host_calls = 0;
         self.sub_requests = 0;

@@ -3,8 +3,8 @@
 //! disagree with the Rust constants.
 
 use _core::js::protocol::{
-    FLAG_DESCRIBE, FLAG_OUTBOUND, MAX_BUNDLE_MODULES, MODULE_HEADER_BYTES, OP_CALL, OP_FETCH, OP_LOAD,
-    REQUEST_HEADER_BYTES, START_HEADER_BYTES,
+    ENV_DATA, ENV_FUNCTION, ENV_OBJECT, FLAG_DESCRIBE, FLAG_ENV, FLAG_OUTBOUND, FLAG_SETTLE, MAX_BUNDLE_MODULES,
+    MODULE_HEADER_BYTES, OP_CALL, OP_FETCH, OP_LOAD, REQUEST_HEADER_BYTES, START_HEADER_BYTES,
 };
 
 fn guest_source(name: &str) -> String {
@@ -46,6 +46,12 @@ fn shim_reads_the_layouts_of_the_protocol() {
     assert_eq!(define("START_HEADER_BYTES"), START_HEADER_BYTES as u64);
     assert_eq!(define("MODULE_HEADER_BYTES"), MODULE_HEADER_BYTES as u64);
     assert_eq!(define("MAX_BUNDLE_MODULES"), MAX_BUNDLE_MODULES as u64);
+    assert_eq!(define("OP_LOAD"), OP_LOAD as u64);
+    assert_eq!(define("FLAG_ENV"), FLAG_ENV as u64);
+    assert_eq!(define("FLAG_SETTLE"), FLAG_SETTLE as u64);
+    assert_eq!(define("ENV_DATA"), ENV_DATA as u64);
+    assert_eq!(define("ENV_FUNCTION"), ENV_FUNCTION as u64);
+    assert_eq!(define("ENV_OBJECT"), ENV_OBJECT as u64);
 }
 
 #[test]
