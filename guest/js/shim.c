@@ -344,9 +344,12 @@ static void settle(void) {
     JS_SetGCThreshold(runtime, runtime->malloc_state.malloc_size + GC_HEADROOM_BYTES);
 }
 
-/* The pre-initialisation entry point: the host snapshots the instance after this returns. */
-EXPORT("wizer_init") void wizer_init(void) {
-    if (js_init() == 0) settle();
+/* The pre-initialisation entry point: the host takes the interpreter's base heap after this
+ * returns 0. */
+EXPORT("pre_initialize") int32_t pre_initialize(void) {
+    int32_t status = js_init();
+    if (status == 0) settle();
+    return status;
 }
 
 /* ---- replies ---- */

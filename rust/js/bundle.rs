@@ -221,16 +221,23 @@ pub fn load(
         compiled_wasm.push(guest);
     }
     let wasm: nested::Modules = compiled_wasm.into();
-    let module = runtime.interpreter()?;
-    let no_env = Arc::new(EnvData::default());
-    let interpreter = Arc::new(Guest::new(pool.runtime.clone(), runtime.linker(), &module, no_env, limits)?);
+    let interpreter = runtime.interpreter()?.guest(pool, &runtime.interpreter()?.base, limits)?;
     let key = bundle_key(main, &all);
     let (blob, cache_outcome) = pool.cache.get_or_make_blob(&key, || compile(&interpreter, main, &all, &wasm))?;
     let (description, bytecode) = split(&blob)?;
     let data = env.0.iter().map(|(name, json)| (name.as_str(), &json[..]));
     let env = protocol::env_section(data, stubs);
-    let main = main.to_owned();
-    Ok(Arc::new(JsWorker { interpreter, bytecode, main, env, description, cache_outcome, wasm }))
+    Ok(Arc::new(JsWorker::new(
+        runtime.clone(),
+        key,
+        interpreter,
+        bytecode,
+        main,
+        env,
+        description,
+        cache_outcome,
+        wasm,
+    )))
 }
 
 /// The JavaScript module that stands for a bundle's `.wasm` module: its default export is a

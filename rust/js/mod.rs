@@ -10,35 +10,38 @@
 
 pub(crate) mod bundle;
 mod imports;
+pub(crate) mod interpreter;
 pub(crate) mod nested;
 pub mod protocol;
+pub(crate) mod snapshot;
 pub mod typescript;
 pub(crate) mod worker;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
-use wasmtime::{Linker, Module};
+use wasmtime::Linker;
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::pool::Pool;
-use crate::runtime::snapshot;
 use crate::sandbox::host::EnvData;
 use crate::sandbox::state::StoreData;
+use interpreter::Interpreter;
+use snapshot::{Heap, Snapshots};
 pub use worker::{Description, JsCall, JsSession, JsWorker};
 
-/// The interpreter module as built, before pre-initialisation.
+/// The interpreter module as built (QuickJS-ng, our shim and scripts), before it is split and
+/// pre-initialised.
 pub const INTERPRETER_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/js-guest.wasm"));
 
-/// The interpreter's init function, run once before the snapshot is taken.
-const INIT_FUNCTION: &str = "wizer_init";
-
-/// JavaScript on one pool: the interpreter's linker and its compiled, pre-initialised module.
+/// JavaScript on one pool: the interpreter's imports, the interpreter itself (split into code and
+/// its pre-initialised heap, built on first use), and the heaps of evaluated bundles.
 pub struct JsRuntime {
     pub pool: Arc<Pool>,
-    linker: Linker<StoreData>,
-    interpreter: Mutex<Option<Module>>,
+    linker: Arc<Linker<StoreData>>,
+    interpreter: Mutex<Option<Arc<Interpreter>>>,
+    snapshots: Mutex<Snapshots>,
 }
 
 fn registry() -> &'static Mutex<HashMap<usize, Weak<JsRuntime>>> {
@@ -48,7 +51,7 @@ fn registry() -> &'static Mutex<HashMap<usize, Weak<JsRuntime>>> {
 
 impl JsRuntime {
     /// The JavaScript runtime of `pool`, shared by everyone loading JavaScript on that pool (so
-    /// the interpreter is pre-initialised and compiled once per pool).
+    /// the interpreter is built once per pool).
     pub fn shared(pool: &Arc<Pool>) -> Result<Arc<JsRuntime>> {
         let key = Arc::as_ptr(pool) as usize;
         let mut runtimes = registry().lock().unwrap();
@@ -58,7 +61,12 @@ impl JsRuntime {
         runtimes.retain(|_, runtime| runtime.strong_count() > 0);
         let mut linker = Linker::new(&pool.runtime.engine);
         imports::link(&mut linker).map_err(|e| Error::Config(format!("cannot link interpreter imports: {e}")))?;
-        let runtime = Arc::new(JsRuntime { pool: pool.clone(), linker, interpreter: Mutex::new(None) });
+        let runtime = Arc::new(JsRuntime {
+            pool: pool.clone(),
+            linker: Arc::new(linker),
+            interpreter: Mutex::new(None),
+            snapshots: Mutex::new(Snapshots::default()),
+        });
         runtimes.insert(key, Arc::downgrade(&runtime));
         Ok(runtime)
     }
@@ -76,39 +84,40 @@ impl JsRuntime {
         bundle::load(self, main, modules, wasm, env, stubs, limits)
     }
 
-    /// The compiled interpreter: pre-initialised (the JS runtime and context already created),
-    /// compiled, and cached on disk under the interpreter's own hash, so a later process skips
-    /// both steps. Built once per runtime.
-    pub(crate) fn interpreter(&self) -> Result<Module> {
+    /// The interpreter, split and pre-initialised (built once per runtime; cached on disk).
+    pub(crate) fn interpreter(&self) -> Result<Arc<Interpreter>> {
         let mut slot = self.interpreter.lock().unwrap();
-        if let Some(module) = slot.as_ref() {
-            return Ok(module.clone());
+        if let Some(interpreter) = slot.as_ref() {
+            return Ok(interpreter.clone());
         }
-        let mut source = b"pre-initialised with wizer_init\0".to_vec();
-        source.extend_from_slice(INTERPRETER_WASM);
-        let build = || Ok(std::borrow::Cow::Owned(self.interpreter_wasm()?));
-        let module = self.pool.cache.get_or_build(&self.pool.runtime.engine, &source, build)?.0;
-        *slot = Some(module.clone());
-        Ok(module)
+        let interpreter = Arc::new(Interpreter::build(&self.pool, self.linker.clone(), INTERPRETER_WASM)?);
+        *slot = Some(interpreter.clone());
+        Ok(interpreter)
     }
 
-    /// The interpreter, pre-initialised, as wasm bytes. Built afresh on every call: the runtime
-    /// itself keeps only the compiled form (see `interpreter`).
+    /// The heap of `worker`'s evaluated bundle: cached, or taken now when `take` says so (see
+    /// `snapshot.rs`). `None`: fresh isolates evaluate the bundle (for now, or for good).
+    pub(crate) fn heap(&self, worker: &JsWorker, take: bool) -> Option<Heap> {
+        if let Some(heap) = self.snapshots.lock().unwrap().get(&worker.key) {
+            return Some(heap);
+        }
+        if !take {
+            return None;
+        }
+        let interpreter = self.interpreter().ok()?;
+        let heap = match snapshot::take(&self.pool, &interpreter, worker) {
+            Ok(Some(module)) => Heap::Ready(module),
+            Ok(None) => Heap::Refused,
+            Err(Error::PoolExhausted { .. }) => return None, // busy, not refused: try again later
+            Err(_) => Heap::Refused,
+        };
+        self.snapshots.lock().unwrap().insert(worker.key, heap.clone());
+        Some(heap)
+    }
+
+    /// The pre-initialised interpreter as one self-contained wasm module (its code with the base
+    /// heap's memory and data put back), for benchmarks that run it outside the pool.
     pub fn interpreter_wasm(&self) -> Result<Vec<u8>> {
-        let scratch = StoreData::new(Limits::default(), u64::MAX, usize::MAX, Arc::new(EnvData::default()));
-        let runtime = &self.pool.runtime;
-        snapshot::pre_initialize(
-            &runtime.engine,
-            &self.linker,
-            scratch,
-            INTERPRETER_WASM,
-            INIT_FUNCTION,
-            runtime.config.consume_fuel,
-        )
-    }
-
-    /// The linker holding the interpreter's imports.
-    pub(crate) fn linker(&self) -> &Linker<StoreData> {
-        &self.linker
+        interpreter::pre_initialized_module(&self.pool, self.linker.clone(), INTERPRETER_WASM)
     }
 }

@@ -1,23 +1,27 @@
 //! A loaded JavaScript worker and its calls. The interpreter is pre-initialised once per runtime
-//! (`js/mod.rs`), so booting an isolate maps a ready JS runtime copy-on-write; `bundle.rs` turns
-//! the tenant's modules into QuickJS bytecode. A fresh call enters the guest once: `json:start`
-//! takes the bytecode, loads it and makes the call, whose request carries the isolate's env (env
-//! is never part of an evaluated heap). A session loads once, then makes each call through
-//! `json:run`, the first with the env.
+//! (`interpreter.rs`), so booting an isolate maps a ready JS runtime copy-on-write; `bundle.rs`
+//! turns the tenant's modules into QuickJS bytecode. A fresh call enters the guest once:
+//! - from the bundle's heap (`snapshot.rs`), once there is one: the isolate maps the evaluated
+//!   bundle copy-on-write and `json:run` makes the call;
+//! - otherwise `json:start` takes the bytecode, loads it and makes the call.
+//!
+//! An isolate's first call carries its env (env is never part of a heap) and a fresh seed for
+//! `Math.random`. A session boots the same way and makes each call through `json:run`.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::js::nested;
 use crate::js::protocol::{
     self, EXPORT_BUNDLE, EXPORT_RUN, EXPORT_START, FLAG_ENV, FLAG_OUTBOUND, OP_CALL, OP_FETCH, Request,
 };
+use crate::js::snapshot::Heap;
+use crate::js::{JsRuntime, nested};
 use crate::runtime::cache::CacheOutcome;
 use crate::sandbox::guest::Guest;
 use crate::sandbox::host::Host;
@@ -33,7 +37,15 @@ pub struct Description {
 /// A JavaScript worker: the interpreter guest, the tenant's modules as QuickJS bytecode, and the
 /// env section its isolates are given.
 pub struct JsWorker {
+    runtime: Arc<JsRuntime>,
+    /// The bundle's content key (its heap is cached under it).
+    pub(crate) key: [u8; 32],
+    /// The interpreter on its base heap, under this worker's limits.
     pub(crate) interpreter: Arc<Guest>,
+    /// The interpreter on the bundle's heap, once there is one (`None`: the bundle cannot have one).
+    snapshot: OnceLock<Option<Arc<Guest>>>,
+    /// Isolates booted without a heap, to decide when to take one.
+    boots: AtomicU32,
     /// The modules compiled to bytecode, laid out as a bundle.
     pub(crate) bytecode: Arc<[u8]>,
     /// The main module's name.
@@ -101,6 +113,18 @@ pub(crate) fn start(
     call_export(isolate, EXPORT_START, &input, host, interrupt)
 }
 
+/// `json:run`: one call in a loaded isolate; returns its reply.
+fn run(
+    isolate: &mut Isolate,
+    request: &Request<'_>,
+    host: Option<Arc<dyn Host>>,
+    interrupt: Option<Arc<AtomicBool>>,
+) -> Result<Vec<u8>> {
+    let header = request.header();
+    let input: [&[u8]; 4] = [&header, request.name.as_bytes(), request.env, request.payload];
+    call_export(isolate, EXPORT_RUN, &input, host, interrupt)
+}
+
 /// One invocation of a JavaScript worker.
 #[derive(Clone, Copy, Debug)]
 pub struct JsCall<'a> {
@@ -112,17 +136,64 @@ pub struct JsCall<'a> {
     pub fetch: bool,
 }
 
+/// Isolates of a bundle booted without a heap before one is taken: the first call of a new bundle
+/// evaluates it (one entry, no snapshot to pay for); the second takes the heap.
+const BOOTS_BEFORE_SNAPSHOT: u32 = 1;
+
 impl JsWorker {
-    /// Boots an isolate of this bundle, with its WebAssembly modules at hand.
-    fn boot(&self, acquire_timeout: Duration) -> Result<Isolate> {
-        let mut isolate = self.interpreter.boot(None, acquire_timeout)?;
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        runtime: Arc<JsRuntime>,
+        key: [u8; 32],
+        interpreter: Arc<Guest>,
+        bytecode: Arc<[u8]>,
+        main: &str,
+        env: Vec<u8>,
+        description: Description,
+        cache_outcome: CacheOutcome,
+        wasm: nested::Modules,
+    ) -> JsWorker {
+        JsWorker {
+            runtime,
+            key,
+            interpreter,
+            snapshot: OnceLock::new(),
+            boots: AtomicU32::new(0),
+            bytecode,
+            main: main.to_owned(),
+            env,
+            description,
+            cache_outcome,
+            wasm,
+        }
+    }
+
+    /// The interpreter on the bundle's heap, if there is one or it is time to take it.
+    fn snapshot(&self) -> Option<&Arc<Guest>> {
+        if let Some(snapshot) = self.snapshot.get() {
+            return snapshot.as_ref();
+        }
+        let take = self.boots.fetch_add(1, Ordering::Relaxed) >= BOOTS_BEFORE_SNAPSHOT;
+        let guest = match self.runtime.heap(self, take)? {
+            Heap::Ready(module) => {
+                let interpreter = self.runtime.interpreter().ok()?;
+                interpreter.guest(&self.runtime.pool, &module, self.interpreter.limits.clone()).ok()
+            }
+            Heap::Refused => None,
+        };
+        self.snapshot.get_or_init(|| guest).as_ref()
+    }
+
+    /// Boots an isolate of `guest` with the bundle's WebAssembly modules at hand.
+    fn boot(&self, guest: &Arc<Guest>, acquire_timeout: Duration) -> Result<Isolate> {
+        let mut isolate = guest.boot(None, acquire_timeout)?;
         if !self.wasm.is_empty() {
             isolate.set_extension(Box::new(nested::Nested::new(self.wasm.clone())));
         }
         Ok(isolate)
     }
 
-    /// The request for `call`; the first call into an isolate carries its env.
+    /// The request for `call`; an isolate's first call carries its env and a fresh seed.
     fn request<'a>(&'a self, call: &JsCall<'a>, host: Option<&Arc<dyn Host>>, first: bool) -> Request<'a> {
         let mut flags = if host.is_some_and(|h| h.has_outbound()) { FLAG_OUTBOUND } else { 0 };
         if first {
@@ -134,13 +205,13 @@ impl JsWorker {
             name: call.name,
             env: if first { &self.env } else { &[] },
             payload: call.args_json,
-            seed: 0,
+            seed: if first { seed() } else { 0 },
         }
     }
 
-    /// Runs `call` in a fresh isolate, in one entry into the guest: the bundle is loaded and the
-    /// call made under one budget (`cpu_ms`, host calls, logs, sub-requests). `host` serves the
-    /// env stubs and outbound requests; setting `interrupt` stops the call.
+    /// Runs `call` in a fresh isolate, in one entry into the guest and under one budget
+    /// (`cpu_ms`, host calls, logs, sub-requests): from the bundle's heap, or loading the bundle
+    /// first. `host` serves the env stubs and outbound requests; setting `interrupt` stops it.
     pub fn call(
         &self,
         call: &JsCall<'_>,
@@ -148,22 +219,33 @@ impl JsWorker {
         interrupt: Option<Arc<AtomicBool>>,
         acquire_timeout: Duration,
     ) -> CallReport {
-        let mut isolate = match self.boot(acquire_timeout) {
+        let snapshot = self.snapshot();
+        let mut isolate = match self.boot(snapshot.unwrap_or(&self.interpreter), acquire_timeout) {
             Ok(isolate) => isolate,
             Err(e) => return CallReport { result: Err(e), logs: Vec::new() },
         };
-        let load = protocol::load_request(&self.main, 0, seed());
         let request = self.request(call, host.as_ref(), true);
-        let result = start(&mut isolate, &self.bytecode, &load, Some(&request), host, interrupt)
-            .and_then(|reply| call_output(&isolate, &reply));
+        let reply = if snapshot.is_some() {
+            run(&mut isolate, &request, host, interrupt)
+        } else {
+            let load = protocol::load_request(&self.main, 0, 0);
+            start(&mut isolate, &self.bytecode, &load, Some(&request), host, interrupt)
+        };
+        let result = reply.and_then(|reply| call_output(&isolate, &reply));
         CallReport { result, logs: isolate.take_logs() }
     }
 
     /// Boots one isolate that keeps its JavaScript state (module globals) across calls.
     pub fn session(self: &Arc<Self>, acquire_timeout: Duration) -> Result<JsSession> {
-        let mut isolate = self.boot(acquire_timeout)?;
-        let load = protocol::load_request(&self.main, 0, seed());
-        protocol::envelope(&start(&mut isolate, &self.bytecode, &load, None, None, None)?)?;
+        let isolate = match self.snapshot() {
+            Some(snapshot) => self.boot(snapshot, acquire_timeout)?,
+            None => {
+                let mut isolate = self.boot(&self.interpreter, acquire_timeout)?;
+                let load = protocol::load_request(&self.main, 0, 0);
+                protocol::envelope(&start(&mut isolate, &self.bytecode, &load, None, None, None)?)?;
+                isolate
+            }
+        };
         Ok(JsSession { isolate, worker: self.clone(), has_env: false })
     }
 
@@ -206,9 +288,7 @@ impl JsSession {
         interrupt: Option<Arc<AtomicBool>>,
     ) -> CallReport {
         let request = self.worker.request(call, host.as_ref(), !self.has_env);
-        let header = request.header();
-        let input: [&[u8]; 4] = [&header, request.name.as_bytes(), request.env, request.payload];
-        let reply = call_export(&mut self.isolate, EXPORT_RUN, &input, host, interrupt);
+        let reply = run(&mut self.isolate, &request, host, interrupt);
         if reply.is_ok() {
             self.has_env = true;
         }

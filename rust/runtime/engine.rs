@@ -22,7 +22,8 @@ pub fn build(config: &PoolConfig) -> Result<Engine> {
     config.validate()?;
     let mut pooling = PoolingAllocationConfig::new();
     pooling
-        .total_core_instances(config.max_isolates)
+        // An isolate may be two instances: code and the heap module holding its memory.
+        .total_core_instances(config.max_isolates.saturating_mul(2))
         .total_memories(config.max_isolates)
         .total_tables(config.max_isolates)
         .max_memories_per_module(1)

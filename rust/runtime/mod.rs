@@ -1,15 +1,15 @@
 //! The runtime layer: wasmtime plumbing that every isolate borrows and that knows nothing of what
 //! a guest means. One [`Runtime`] per pool: the engine (pooling allocator, copy-on-write images,
 //! epochs), the epoch ticker that enforces deadlines, and the slots that bound live isolates. The
-//! module cache, the memory limiter and pre-initialisation live here too, as tools the layers
-//! above use.
+//! module cache, the memory limiter and heap images (one compiled code module, many
+//! copy-on-write heaps) live here too, as tools the layers above use.
 
 pub mod cache;
 pub mod engine;
 pub mod epoch;
+pub mod heap;
 pub mod limits;
 pub mod slots;
-pub mod snapshot;
 
 use std::sync::Arc;
 

@@ -1,15 +1,18 @@
-//! A guest: one compiled module, prepared for instantiation (`InstancePre`, imports resolved once),
-//! with its export table, its `env` data and its limits. It describes what to boot and never
-//! boots anything itself: `isolate.rs` boots isolates from it (`Guest::boot`, `Guest::call`).
+//! A guest: compiled code prepared for instantiation, with its export table, its `env` data and
+//! its limits. The code is one self-contained module (`InstancePre`, imports resolved once), or
+//! [`Code`] whose memory comes from a heap module (`runtime/heap.rs`): one compiled interpreter,
+//! many copy-on-write heaps. A guest describes what to boot and never boots anything itself:
+//! `isolate.rs` boots isolates from it (`Guest::boot`, `Guest::call`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use wasmtime::{ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
+use wasmtime::{Extern, ExternType, Instance, InstancePre, Linker, Module, ModuleExport, Store, ValType};
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::runtime::Runtime;
+use crate::runtime::heap::{HEAP_EXPORT, MEMORY_IMPORT};
 use crate::sandbox::abi::{self, JsonAbi};
 use crate::sandbox::host::EnvData;
 use crate::sandbox::state::StoreData;
@@ -74,10 +77,58 @@ impl Export {
     }
 }
 
+/// Code that imports its memory from a heap module (`runtime/heap.rs`), with what it imports:
+/// host functions from `linker`, resolved into each store, and the heap's memory.
+pub struct Code {
+    module: Module,
+    linker: Arc<Linker<StoreData>>,
+    imports: Vec<(String, String)>,
+    memory_at: usize,
+}
+
+impl Code {
+    pub fn new(module: Module, linker: Arc<Linker<StoreData>>) -> Result<Code> {
+        let imports: Vec<(String, String)> =
+            module.imports().map(|import| (import.module().to_owned(), import.name().to_owned())).collect();
+        let memory_at = imports
+            .iter()
+            .position(|(module, name)| (module.as_str(), name.as_str()) == MEMORY_IMPORT)
+            .ok_or_else(|| Error::Load("the code does not import its memory".into()))?;
+        Ok(Code { module, linker, imports, memory_at })
+    }
+
+    /// Instantiates `heap` (its memory a copy-on-write image), then the code on that memory.
+    /// (`InstancePre` cannot serve the code: its memory import belongs to each store.)
+    pub(crate) fn instantiate(
+        &self,
+        store: &mut Store<StoreData>,
+        heap: &InstancePre<StoreData>,
+    ) -> wasmtime::Result<Instance> {
+        let memory = heap.instantiate(&mut *store)?.get_memory(&mut *store, HEAP_EXPORT);
+        let memory = memory.ok_or_else(|| wasmtime::Error::msg("the heap module exports no memory"))?;
+        let mut externs: Vec<Extern> = Vec::with_capacity(self.imports.len());
+        for (at, (module, name)) in self.imports.iter().enumerate() {
+            if at == self.memory_at {
+                externs.push(memory.into());
+            } else {
+                let found = self.linker.get(&mut *store, module, name);
+                externs.push(found?);
+            }
+        }
+        Instance::new(&mut *store, &self.module, &externs)
+    }
+}
+
+/// How an isolate of a guest is instantiated.
+pub(crate) enum Instantiation {
+    Module(InstancePre<StoreData>),
+    Split { code: Arc<Code>, heap: InstancePre<StoreData> },
+}
+
 /// A compiled tenant module ready to boot isolates from (see the module docs).
 pub struct Guest {
     pub(crate) runtime: Arc<Runtime>,
-    pub(crate) pre: InstancePre<StoreData>,
+    pub(crate) instantiation: Instantiation,
     pub(crate) env: Arc<EnvData>,
     pub limits: Limits,
     exports: HashMap<String, Export>,
@@ -124,17 +175,11 @@ fn read_exports(module: &Module) -> Result<HashMap<String, Export>> {
     Ok(exports)
 }
 
-impl Guest {
-    pub(crate) fn new(
-        runtime: Arc<Runtime>,
-        linker: &Linker<StoreData>,
-        module: &Module,
-        env: Arc<EnvData>,
-        limits: Limits,
-    ) -> Result<Guest> {
-        let pre = linker.instantiate_pre(module).map_err(|e| Error::Load(format!("{e:#}")))?;
+/// Fails unless memory and tables `modules` start with fit the limits.
+fn check_needs(runtime: &Runtime, limits: &Limits, modules: &[&Module]) -> Result<()> {
+    let memory_bytes = limits.effective_memory_bytes(&runtime.config);
+    for module in modules {
         let needs = module.resources_required();
-        let memory_bytes = limits.effective_memory_bytes(&runtime.config);
         if let Some(pages) = needs.max_initial_memory_size
             && pages.saturating_mul(WASM_PAGE_BYTES) > memory_bytes
         {
@@ -146,12 +191,51 @@ impl Guest {
                 runtime.config.max_table_elements
             )));
         }
+    }
+    Ok(())
+}
+
+impl Guest {
+    /// A guest of one self-contained module whose imports `linker` defines.
+    pub(crate) fn new(
+        runtime: Arc<Runtime>,
+        linker: &Linker<StoreData>,
+        module: &Module,
+        env: Arc<EnvData>,
+        limits: Limits,
+    ) -> Result<Guest> {
+        let pre = linker.instantiate_pre(module).map_err(|e| Error::Load(format!("{e:#}")))?;
+        check_needs(&runtime, &limits, &[module])?;
+        Guest::with(runtime, Instantiation::Module(pre), module, env, limits)
+    }
+
+    /// A guest of `code` on a copy-on-write `heap` (a heap module, `runtime/heap.rs`).
+    pub(crate) fn split(
+        runtime: Arc<Runtime>,
+        code: Arc<Code>,
+        heap: &Module,
+        env: Arc<EnvData>,
+        limits: Limits,
+    ) -> Result<Guest> {
+        let heap_pre = Linker::new(&runtime.engine).instantiate_pre(heap).map_err(|e| Error::Load(format!("{e:#}")))?;
+        check_needs(&runtime, &limits, &[heap, &code.module])?;
+        let module = code.module.clone();
+        Guest::with(runtime, Instantiation::Split { code, heap: heap_pre }, &module, env, limits)
+    }
+
+    fn with(
+        runtime: Arc<Runtime>,
+        instantiation: Instantiation,
+        module: &Module,
+        env: Arc<EnvData>,
+        limits: Limits,
+    ) -> Result<Guest> {
         let exports = read_exports(module)?;
         let uses_json = exports.values().any(|e| matches!(e.kind, ExportKind::Json));
         if uses_json {
             JsonAbi::check(module)?;
         }
-        Ok(Guest { runtime, pre, env, limits, exports, uses_json })
+        Ok(Guest { runtime, instantiation, env, limits, exports, uses_json })
     }
 
     /// The export callers know as `name`.

@@ -11,7 +11,7 @@ use wasmtime::{Extern, Instance, Store, StoreContextMut, Trap, UpdateDeadline, V
 use crate::error::{Error, Result};
 use crate::runtime::slots::SlotPermit;
 use crate::sandbox::abi::JsonAbi;
-use crate::sandbox::guest::{Export, ExportKind, Guest, NumType};
+use crate::sandbox::guest::{Export, ExportKind, Guest, Instantiation, NumType};
 use crate::sandbox::host::{Host, LogRecord};
 use crate::sandbox::state::{Extension, StoreData};
 
@@ -145,7 +145,10 @@ impl Isolate {
         store.set_epoch_deadline(1);
         let instance = {
             let _running = runtime.ticker.running();
-            guest.pre.instantiate(&mut store)
+            match &guest.instantiation {
+                Instantiation::Module(pre) => pre.instantiate(&mut store),
+                Instantiation::Split { code, heap } => code.instantiate(&mut store, heap),
+            }
         };
         let instance = match instance {
             Ok(instance) => instance,
@@ -219,6 +222,13 @@ impl Isolate {
                 Err(error)
             }
         }
+    }
+
+    /// The guest's whole linear memory, as it is now (to take a heap snapshot of it between calls).
+    pub fn memory(&self) -> Option<&[u8]> {
+        let live = self.live.as_ref()?;
+        let abi = live.store.data().abi.as_ref()?;
+        Some(abi.memory.data(&live.store))
     }
 
     /// Attaches per-isolate state of a layer above (see [`Extension`]).

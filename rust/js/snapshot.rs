@@ -1,0 +1,111 @@
+//! Evaluated bundles, kept as heaps: a fresh call should not deserialise and evaluate a bundle's
+//! modules again. Once a bundle has been called twice in this process, its modules are evaluated
+//! once more in a throwaway isolate (loaded, no env, no call, garbage collected) and that memory
+//! becomes a heap module (`runtime/heap.rs`): every later isolate of the bundle maps it
+//! copy-on-write and makes its call in one entry into the guest, reseeded and given its env.
+//!
+//! What makes this sound: nothing of a call or of a tenant's env is in the heap (env arrives
+//! with each isolate's first call); while the modules are evaluated, randomness, timers and I/O
+//! are refused (as on Cloudflare), so the heap holds nothing that differs between isolates but
+//! what any evaluation of the same code would hold, and `Math.random` is reseeded per isolate. A
+//! bundle that instantiates WebAssembly while its modules are evaluated is never snapshotted:
+//! those instances live on the host, outside the heap. Module-scope values (`Date.now()`, a
+//! `Math.random()` there) are those of the evaluation that made the heap, shared by every isolate
+//! restored from it, as an isolate's are by every request it serves on Cloudflare.
+//!
+//! Heaps are keyed by the bundle's content key (interpreter, transform, modules), so every worker
+//! of the same code shares one; a few dozen are kept, least recently used evicted (each costs
+//! about as much memory as the heap, a few MiB).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::Module;
+
+use crate::error::{Error, Result};
+use crate::js::interpreter::Interpreter;
+use crate::js::protocol::{self, FLAG_SETTLE, WASM_PREFIX};
+use crate::js::worker::{self, JsWorker};
+use crate::pool::Pool;
+use crate::runtime::heap;
+use crate::sandbox::host::{Host, error_envelope};
+use crate::sandbox::state::Extension;
+
+/// Heaps kept per runtime.
+pub const MAX_SNAPSHOTS: usize = 32;
+
+/// How long taking a snapshot waits for a slot.
+const SNAPSHOT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What the cache knows of a bundle.
+#[derive(Clone)]
+pub(crate) enum Heap {
+    Ready(Module),
+    /// This bundle cannot be snapshotted; fresh isolates evaluate it.
+    Refused,
+}
+
+/// The heaps of one runtime, least recently used first out.
+#[derive(Default)]
+pub(crate) struct Snapshots {
+    heaps: HashMap<[u8; 32], Heap>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl Snapshots {
+    pub(crate) fn get(&mut self, key: &[u8; 32]) -> Option<Heap> {
+        let heap = self.heaps.get(key)?.clone();
+        if let Some(at) = self.order.iter().position(|k| k == key) {
+            let key = self.order.remove(at).expect("the position is in range");
+            self.order.push_back(key);
+        }
+        Some(heap)
+    }
+
+    pub(crate) fn insert(&mut self, key: [u8; 32], heap: Heap) {
+        if self.heaps.insert(key, heap).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > MAX_SNAPSHOTS {
+            if let Some(old) = self.order.pop_front() {
+                self.heaps.remove(&old);
+            }
+        }
+    }
+}
+
+/// The extension of the isolate a snapshot is taken in: it refuses the bundle's WebAssembly
+/// (instances would live on the host, not in the heap) and remembers that it was asked.
+struct NoWebAssembly(Arc<AtomicBool>);
+
+impl Extension for NoWebAssembly {
+    fn env_call(&mut self, name: &str, _: &[u8], _: Option<Arc<dyn Host>>) -> Option<Result<Vec<u8>>> {
+        name.starts_with(WASM_PREFIX).then(|| {
+            self.0.store(true, Ordering::Relaxed);
+            Ok(error_envelope("TypeError", "WebAssembly cannot be instantiated while the modules are evaluated"))
+        })
+    }
+}
+
+/// Evaluates `worker`'s bundle in a throwaway isolate and returns its memory as a heap: `Ok(None)`
+/// when the bundle cannot be snapshotted (it instantiated WebAssembly, or its evaluation failed,
+/// which the first call will report).
+pub(crate) fn take(pool: &Arc<Pool>, interpreter: &Interpreter, worker: &JsWorker) -> Result<Option<Module>> {
+    let mut isolate = worker.interpreter.boot(None, SNAPSHOT_ACQUIRE_TIMEOUT)?;
+    let asked_for_wasm = Arc::new(AtomicBool::new(false));
+    isolate.set_extension(Box::new(NoWebAssembly(asked_for_wasm.clone())));
+    let load = protocol::load_request(&worker.main, FLAG_SETTLE, worker::seed());
+    let loaded = worker::start(&mut isolate, &worker.bytecode, &load, None, None, None)
+        .and_then(|reply| protocol::envelope(&reply));
+    match loaded {
+        Ok(_) if !asked_for_wasm.load(Ordering::Relaxed) => {}
+        Ok(_) | Err(Error::Guest { .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let memory = isolate.memory().ok_or_else(|| Error::Load("the interpreter has no memory".into()))?;
+    let wasm = heap::snapshot_heap(&interpreter.memory, memory, interpreter.stack_top);
+    drop(isolate);
+    Module::new(&pool.runtime.engine, &wasm).map(Some).map_err(|e| Error::Load(format!("a bundle's heap: {e:#}")))
+}
