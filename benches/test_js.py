@@ -18,12 +18,13 @@ What each column runs, per measure:
   either. Env RPC: `MiniRacer.wrap_py_function`, which exposes an async Python function to
   JavaScript as a promise-returning function, served through the asyncio loop.
 - wasmtime-py: our pre-initialised QuickJS-ng interpreter (`dynisolate._core.interpreter_wasm()`)
-  and the tenant's bytecode bundle (`worker._guest.bytecode_bundle()`), driven through the engine's
-  JSON exports exactly as rust/js.rs does: per boot a new `Store` and an instance from one
-  `InstancePre` under the same 128 MiB memory cap as our isolates, then `json:start` (seed,
-  bundle, load) and `json:run` (call). Its imports are defined by iterating the
-  module's imports: `env_call` is served by Python (for RPC), `clock_time_get` writes a coarse
-  clock, `random` fills from os.urandom, the rest are stubs.
+  and the tenant's bytecode bundle (`worker._guest.bytecode_bundle()`), driven through the
+  interpreter's JSON exports as rust/js/worker.rs does: per boot a new `Store` and an instance
+  from one `InstancePre` under the same 128 MiB memory cap as our isolates, then one `json:start`
+  (bundle, load and call request), as our pool makes a call before it has a bundle's heap
+  snapshot. Its imports are defined by iterating the module's imports: `env_call` is served by
+  Python (for RPC), `clock_time_get` writes a coarse clock, `random` fills from os.urandom, the
+  rest are stubs.
 
 The peers run the handler as a plain synchronous function (their natural shape); ours runs the
 tenant's `async handle(x, env)` method of its default export, with the env object built when the
@@ -314,21 +315,37 @@ EBADF = 8
 MEMORY_CAP_BYTES = 128 << 20
 
 
-def _request(op: int, name: str, payload: object) -> bytes:
-    """A `json:run` request (rust/js.rs `request`): u8 op, u8 flags, u32 name length, the name,
-    then the payload JSON."""
+def _request(op: int, name: str, payload: bytes = b"", env: bytes | None = None, seed: int = 0) -> bytes:
+    """A request (rust/js/protocol.rs `Request`): u8 op, u8 flags (4: env included), u32 name,
+    env and payload lengths, i64 seed, then the name, the env section and the payload JSON."""
     encoded = name.encode()
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    return bytes([op, 0]) + len(encoded).to_bytes(4, "little") + encoded + body
+    env_bytes = env or b""
+    flags = 4 if env is not None else 0
+    header = struct.pack("<BBIIIq", op, flags, len(encoded), len(env_bytes), len(payload), seed)
+    return header + encoded + env_bytes + payload
 
 
-def _load_request(stubs: dict | None = None) -> bytes:
-    """What rust/bundle.rs `load_request` sends: evaluate the bundle and build the env."""
-    return _request(2, "agent.js", {"env": {}, "stubs": stubs or {}})
+def _seed() -> int:
+    return random.getrandbits(62) | 1
 
 
-def _call_request(arg: dict) -> bytes:
-    return _request(0, "handle", [arg])
+def _env_section(stubs: dict | None = None) -> bytes:
+    """The env section (rust/js/protocol.rs `env_section`): u32 count, then per binding u8 kind
+    (1: a function stub), u32 name length, u32 value length, the name, the value."""
+    out = bytearray(struct.pack("<I", len(stubs or {})))
+    for name in stubs or {}:
+        encoded = name.encode()
+        out += struct.pack("<BII", 1, len(encoded), 0) + encoded
+    return bytes(out)
+
+
+def _load_request() -> bytes:
+    """What rust/js/worker.rs sends to load a bundle: evaluate the main module."""
+    return _request(2, "agent.js", seed=_seed())
+
+
+def _call_args(arg: dict) -> bytes:
+    return json.dumps([arg], separators=(",", ":")).encode()
 
 
 def _source_bundle(modules: list[tuple[str, bytes]]) -> bytes:
@@ -402,10 +419,11 @@ def _import_stub(module: str, name: str, ty: wasmtime.FuncType, env: dict[str, C
 
 
 class WasmtimeInstance:
-    """One booted engine instance and the exports a request needs."""
+    """One booted interpreter instance and the exports a request needs."""
 
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance) -> None:
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, env: bytes) -> None:
         exports = instance.exports(store)
+        self.env: bytes | None = env  # sent with the first call, as ours does
         self.store = store
         self.memory: wasmtime.Memory = exports["memory"]
         self.alloc: wasmtime.Func = exports["dynisolate_alloc"]
@@ -422,6 +440,11 @@ class WasmtimeInstance:
             raise RuntimeError(f"{export} replied {reply}")
         return reply["ok"]
 
+    def call(self, payload: bytes) -> Any:
+        """One call of `handle` through `json:run` (the first carries the env and a seed)."""
+        env, self.env = self.env, None
+        return self.send("json:run", _request(0, "handle", payload, env, _seed() if env is not None else 0))
+
 
 class WasmtimePyJs:
     """The peer: one Engine, Module, Linker and InstancePre; a new Store and instance per boot."""
@@ -435,18 +458,24 @@ class WasmtimePyJs:
             linker.define_func(item.module, item.name, item.type, function, access_caller=needs_caller)
         self.pre = linker.instantiate_pre(self.module)
 
-    def boot(self, bundle: bytes, stubs: dict | None = None) -> WasmtimeInstance:
-        """What our pool does per call before the request (rust/js.rs `boot_loaded`): boot under a
-        memory cap, then one `json:start`: seed, bundle length, bundle, load request."""
+    def _instance(self, stubs: dict | None) -> WasmtimeInstance:
         store = wasmtime.Store(self.engine)
         store.set_limits(memory_size=MEMORY_CAP_BYTES)
-        isolate = WasmtimeInstance(store, self.pre.instantiate(store))
-        seed = random.getrandbits(63).to_bytes(8, "little")
-        isolate.send("json:start", seed + len(bundle).to_bytes(4, "little") + bundle + _load_request(stubs))
+        return WasmtimeInstance(store, self.pre.instantiate(store), _env_section(stubs))
+
+    def boot(self, bundle: bytes, stubs: dict | None = None) -> WasmtimeInstance:
+        """A session as our pool starts one without a heap snapshot: boot under a memory cap, then
+        `json:start` with the bundle and a load request."""
+        isolate = self._instance(stubs)
+        isolate.send("json:start", len(bundle).to_bytes(4, "little") + bundle + _load_request())
         return isolate
 
-    def fresh_call(self, bundle: bytes, request: bytes) -> Any:
-        return self.boot(bundle).send("json:run", request)
+    def fresh_call(self, bundle: bytes, payload: bytes) -> Any:
+        """A fresh call as our pool makes one without a heap snapshot: one `json:start` with the
+        bundle, a load request and the call request (env included)."""
+        isolate = self._instance(None)
+        call = _request(0, "handle", payload, isolate.env)
+        return isolate.send("json:start", len(bundle).to_bytes(4, "little") + bundle + _load_request() + call)
 
 
 def _engine_wasm_or_skip(js_notes: list[str]) -> bytes:
@@ -515,7 +544,7 @@ def test_fresh_call_mini_racer(benchmark, js_figures) -> None:  # type: ignore[n
 
 def test_fresh_call_wasmtime_py(benchmark, js_figures, wasmtime_py, handler_bundle) -> None:  # type: ignore[no-untyped-def]
     rounds = FRESH_ROUNDS["wasmtime-py"]
-    request = _call_request(ARG)
+    request = _call_args(ARG)
     result = benchmark.pedantic(
         wasmtime_py.fresh_call, args=(handler_bundle, request), rounds=rounds, warmup_rounds=rounds // 10
     )
@@ -575,7 +604,7 @@ def test_cold_module_wasmtime_py(benchmark, js_figures, wasmtime_py) -> None:  #
 
     def setup() -> tuple[tuple[bytes, bytes], dict]:
         source = _rules_module(_next_salt(), script=False).encode()
-        return (_source_bundle([("agent.js", source)]), _call_request(ARG)), {}
+        return (_source_bundle([("agent.js", source)]), _call_args(ARG)), {}
 
     result = benchmark.pedantic(
         wasmtime_py.fresh_call, setup=setup, rounds=COLD_ROUNDS["wasmtime-py"], warmup_rounds=5
@@ -625,7 +654,7 @@ def test_warm_call_wasmtime_py(benchmark, js_figures, wasmtime_py, handler_bundl
     isolate = wasmtime_py.boot(handler_bundle)
     rounds = WARM_ROUNDS["wasmtime-py"]
     result = benchmark.pedantic(
-        isolate.send, args=("json:run", _call_request(ARG)), rounds=rounds, warmup_rounds=rounds // 20
+        isolate.call, args=(_call_args(ARG),), rounds=rounds, warmup_rounds=rounds // 20
     )
     assert result == RESULT
     js_figures["wasmtime-py"]["warm_median_us"] = benchmark.stats.stats.median * 1e6
@@ -667,12 +696,12 @@ def test_memory_per_live_isolate_mini_racer(benchmark, js_figures) -> None:  # t
 
 
 def test_memory_per_live_isolate_wasmtime_py(benchmark, js_figures, wasmtime_py, handler_bundle) -> None:  # type: ignore[no-untyped-def]
-    request = _call_request(ARG)
+    request = _call_args(ARG)
 
     def hold() -> list[WasmtimeInstance]:
         isolates = [wasmtime_py.boot(handler_bundle) for _ in range(HELD)]
         for isolate in isolates:
-            assert isolate.send("json:run", request) == RESULT
+            assert isolate.call(request) == RESULT
         return isolates
 
     _record_memory(
@@ -706,7 +735,7 @@ def test_boots_per_second_mini_racer(benchmark, js_figures) -> None:  # type: ig
 
 
 def test_boots_per_second_wasmtime_py(benchmark, js_figures, wasmtime_py, handler_bundle) -> None:  # type: ignore[no-untyped-def]
-    request = _call_request(ARG)
+    request = _call_args(ARG)
     call = lambda: wasmtime_py.fresh_call(handler_bundle, request)  # noqa: E731
     benchmark.pedantic(_boot_loop, args=(call, BOOTS["wasmtime-py"]), rounds=3)
     _record_boots(js_figures, "wasmtime-py", benchmark)
@@ -760,15 +789,15 @@ def test_env_rpc_mini_racer(benchmark, js_figures) -> None:  # type: ignore[no-u
 def test_env_rpc_wasmtime_py(benchmark, js_figures, js_notes, wasmtime_py, rpc_handler) -> None:  # type: ignore[no-untyped-def]
     stubs = {"ECHO": None}  # a function binding, as our loader describes it to the engine
     isolate = wasmtime_py.boot(_bytecode_bundle_or_skip(rpc_handler, js_notes), stubs)
-    with_calls = _call_request({"n": 1, "k": RPC_CALLS})
-    without = _call_request({"n": 1, "k": 0})
-    assert isolate.send("json:run", with_calls) == RESULT
+    with_calls = _call_args({"n": 1, "k": RPC_CALLS})
+    without = _call_args({"n": 1, "k": 0})
+    assert isolate.call(with_calls) == RESULT
 
     def measure() -> float:
         rounds = RPC_ROUNDS["wasmtime-py"]
         return _rpc_us(
-            _timed_ns(lambda: isolate.send("json:run", with_calls), rounds),
-            _timed_ns(lambda: isolate.send("json:run", without), rounds),
+            _timed_ns(lambda: isolate.call(with_calls), rounds),
+            _timed_ns(lambda: isolate.call(without), rounds),
         )
 
     js_figures["wasmtime-py"]["env_rpc_us"] = benchmark.pedantic(measure, rounds=1)
@@ -806,4 +835,3 @@ def test_fresh_call_as_live_sessions_grow_dynisolate(benchmark, js_figures) -> N
         finally:
             for session in sessions:
                 session.close()
-
