@@ -267,3 +267,85 @@ fn code_module(wasm: &[u8], memory: &wasmparser::MemoryType) -> Result<Vec<u8>> 
     }
     Ok(module.finish())
 }
+
+#[cfg(test)]
+mod tests {
+    use wasmtime::{Engine, Extern, Instance, Memory, Module, Store};
+
+    use super::*;
+
+    const GUEST: &str = r#"
+      (module
+        (memory (export "memory") 2)
+        (global $sp (mut i32) (i32.const 65536))
+        (data (i32.const 67584) "hello")
+        (func (export "poke") (param i32 i32) (i32.store8 (local.get 0) (local.get 1)))
+        (func (export "peek") (param i32) (result i32) (i32.load8_u (local.get 0))))
+    "#;
+
+    /// A heap instance, then the code on its memory.
+    fn boot(engine: &Engine, code: &Module, heap: &[u8]) -> (Store<()>, Instance, Memory) {
+        let mut store = Store::new(engine, ());
+        let heap = Instance::new(&mut store, &Module::new(engine, heap).unwrap(), &[]).unwrap();
+        let memory = heap.get_memory(&mut store, HEAP_EXPORT).unwrap();
+        let instance = Instance::new(&mut store, code, &[Extern::Memory(memory)]).unwrap();
+        (store, instance, memory)
+    }
+
+    fn peek(store: &mut Store<()>, instance: &Instance, at: i32) -> i32 {
+        instance.get_typed_func::<i32, i32>(&mut *store, "peek").unwrap().call(&mut *store, at).unwrap()
+    }
+
+    fn poke(store: &mut Store<()>, instance: &Instance, at: i32, value: i32) {
+        let poke = instance.get_typed_func::<(i32, i32), ()>(&mut *store, "poke").unwrap();
+        poke.call(&mut *store, (at, value)).unwrap();
+    }
+
+    #[test]
+    fn a_snapshot_of_the_memory_starts_the_next_instance_and_leaves_the_stack_out() {
+        let wasm = wat::parse_str(GUEST).unwrap();
+        let split = split(&wasm).unwrap();
+        assert_eq!(split.stack_top, 65536);
+        let engine = Engine::default();
+        let code = Module::new(&engine, &split.code).unwrap();
+        assert!(code.imports().any(|i| (i.module(), i.name()) == MEMORY_IMPORT));
+        let (mut store, instance, memory) = boot(&engine, &code, &split.heap);
+        assert_eq!(peek(&mut store, &instance, 67584), i32::from(b'h'));
+        poke(&mut store, &instance, 70000, 7);
+        poke(&mut store, &instance, 100, 9); // inside the shadow stack: not kept
+        let snapshot = snapshot_heap(&split.memory, memory.data(&store), split.stack_top);
+        let (mut store, instance, _) = boot(&engine, &code, &snapshot);
+        assert_eq!(
+            [67584, 70000, 100].map(|at| peek(&mut store, &instance, at)),
+            [i32::from(b'h'), 7, 0]
+        );
+        // The same memory as one self-contained module, as a pre-initialiser would write it.
+        let (mut store, _, memory) = boot(&engine, &code, &snapshot);
+        let image = memory.data(&store).to_vec();
+        let whole = Module::new(&engine, with_memory(&wasm, &split, &image).unwrap()).unwrap();
+        let instance = Instance::new(&mut store, &whole, &[]).unwrap();
+        assert_eq!(peek(&mut store, &instance, 70000), 7);
+    }
+
+    #[test]
+    fn modules_whose_memory_cannot_be_snapshotted_are_refused() {
+        let refused = [
+            ("(module (memory 1) (memory 1))", "more than one memory"),
+            ("(module (import \"m\" \"mem\" (memory 1)))", "imports a memory"),
+            ("(module (memory 1) (global (mut i32) (i32.const 0)) (data \"x\"))", "passive"),
+            (
+                "(module (memory 1) (global (mut i32) (i32.const 64)) (data \"x\") \
+                 (func (memory.init 0 (i32.const 0) (i32.const 0) (i32.const 1))))",
+                "writes data segments",
+            ),
+            ("(module (memory 1))", "only mutable global"),
+            ("(module (memory 1) (global (mut i32) (i32.const 4096)) (data (i32.const 0) \"x\"))", "inside the shadow stack"),
+            ("(module (global (mut i32) (i32.const 0)))", "no memory"),
+        ];
+        for (module, why) in refused {
+            let wasm = wat::parse_str(module).unwrap();
+            let error = split(&wasm).err().unwrap_or_else(|| panic!("{module} was not refused")).to_string();
+            assert!(error.contains(why), "{module}: {error}");
+        }
+    }
+}
