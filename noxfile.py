@@ -96,7 +96,7 @@ def bench(session: nox.Session) -> None:
         "mini-racer>=0.14",
         "dbos>=3.4",
         release=True,
-        features="bench",  # the benchmark hooks: the interpreter as wasm, a worker's bytecode
+        features="python,bench",  # bench: the hooks (the interpreter as wasm, a worker's bytecode)
     )
     session.run(
         "python",

@@ -54,7 +54,7 @@ fn main() {
     let t = Instant::now();
     let source = "export default { handle(req, env) { return { id: req.id, items: req.items.map(x => x * 2), who: env.WHO }; } };";
     let mut env = EnvData::default();
-    env.0.insert("WHO".into(), std::sync::Arc::from(&b"\"bench\""[..]));
+    env.insert("WHO", &b"\"bench\""[..]);
     let runtime = _core::js::JsRuntime::shared(&pool).unwrap();
     let js =
         runtime.load("agent.js", &[("agent.js".into(), source.into())], &[], &env, &[], Limits::default()).unwrap();

@@ -225,8 +225,7 @@ pub fn load(
     let key = bundle_key(main, &all);
     let (blob, cache_outcome) = pool.cache.get_or_make_blob(&key, || compile(&interpreter, main, &all, &wasm))?;
     let (description, bytecode) = split(&blob)?;
-    let data = env.0.iter().map(|(name, json)| (name.as_str(), &json[..]));
-    let env = protocol::env_section(data, stubs);
+    let env = protocol::env_section(env.iter(), stubs);
     Ok(Arc::new(JsWorker::new(
         runtime.clone(),
         key,

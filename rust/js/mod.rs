@@ -28,7 +28,7 @@ use crate::pool::Pool;
 use crate::sandbox::host::EnvData;
 use crate::sandbox::state::StoreData;
 use interpreter::Interpreter;
-use snapshot::{Heap, Snapshots};
+use snapshot::{Heap, Next, Snapshots};
 pub use worker::{Description, JsCall, JsSession, JsWorker};
 
 /// The interpreter module as built (QuickJS-ng, our shim and scripts), before it is split and
@@ -95,14 +95,14 @@ impl JsRuntime {
         Ok(interpreter)
     }
 
-    /// The heap of `worker`'s evaluated bundle: cached, or taken now when `take` says so (see
-    /// `snapshot.rs`). `None`: fresh isolates evaluate the bundle (for now, or for good).
-    pub(crate) fn heap(&self, worker: &JsWorker, take: bool) -> Option<Heap> {
-        if let Some(heap) = self.snapshots.lock().unwrap().get(&worker.key) {
-            return Some(heap);
-        }
-        if !take {
-            return None;
+    /// The heap of `worker`'s evaluated bundle: cached, or taken now on the bundle's second call
+    /// (see `snapshot.rs`). `None`: this call evaluates the bundle (its first, or while the pool
+    /// is too busy to take the heap).
+    pub(crate) fn heap(&self, worker: &JsWorker) -> Option<Heap> {
+        match self.snapshots.lock().unwrap().next(&worker.key) {
+            Next::Use(heap) => return Some(heap),
+            Next::Evaluate => return None,
+            Next::Take => {}
         }
         let interpreter = self.interpreter().ok()?;
         let heap = match snapshot::take(&self.pool, &interpreter, worker) {

@@ -1,5 +1,6 @@
 //! Evaluated bundles, kept as heaps: a fresh call should not deserialise and evaluate a bundle's
-//! modules again. Once a bundle has been called twice in this process, its modules are evaluated
+//! modules again. Once a bundle has been called twice in this process (by any of its workers:
+//! the durable engine makes a worker per run), its modules are evaluated
 //! once more in a throwaway isolate (loaded, no env, no call, garbage collected) and that memory
 //! becomes a heap module (`runtime/heap.rs`): every later isolate of the bundle maps it
 //! copy-on-write and makes its call in one entry into the guest, reseeded and given its env.
@@ -36,6 +37,9 @@ use crate::sandbox::state::Extension;
 /// Heaps kept per runtime.
 pub const MAX_SNAPSHOTS: usize = 32;
 
+/// Bundles remembered as called once, so their second call (from any worker) takes the heap.
+const MAX_SEEN: usize = 4096;
+
 /// How long taking a snapshot waits for a slot.
 const SNAPSHOT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -47,32 +51,75 @@ pub(crate) enum Heap {
     Refused,
 }
 
-/// The heaps of one runtime, least recently used first out.
-#[derive(Default)]
-pub(crate) struct Snapshots {
-    heaps: HashMap<[u8; 32], Heap>,
+/// A map that forgets its least recently used entries past `capacity`.
+struct Recent<T> {
+    entries: HashMap<[u8; 32], T>,
     order: VecDeque<[u8; 32]>,
+    capacity: usize,
 }
 
-impl Snapshots {
-    pub(crate) fn get(&mut self, key: &[u8; 32]) -> Option<Heap> {
-        let heap = self.heaps.get(key)?.clone();
-        if let Some(at) = self.order.iter().position(|k| k == key) {
+impl<T: Clone> Recent<T> {
+    fn new(capacity: usize) -> Self {
+        Recent { entries: HashMap::new(), order: VecDeque::new(), capacity }
+    }
+
+    fn get(&mut self, key: &[u8; 32]) -> Option<T> {
+        let value = self.entries.get(key)?.clone();
+        if let Some(at) = self.order.iter().rposition(|k| k == key) {
             let key = self.order.remove(at).expect("the position is in range");
             self.order.push_back(key);
         }
-        Some(heap)
+        Some(value)
+    }
+
+    fn insert(&mut self, key: [u8; 32], value: T) {
+        if self.entries.insert(key, value).is_none() {
+            self.order.push_back(key);
+        }
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.entries.remove(&old);
+            }
+        }
+    }
+}
+
+/// What one runtime knows of bundles' heaps.
+pub(crate) struct Snapshots {
+    heaps: Recent<Heap>,
+    seen: Recent<()>,
+}
+
+impl Default for Snapshots {
+    fn default() -> Self {
+        Snapshots { heaps: Recent::new(MAX_SNAPSHOTS), seen: Recent::new(MAX_SEEN) }
+    }
+}
+
+/// What a fresh call of a bundle should do about its heap.
+pub(crate) enum Next {
+    Use(Heap),
+    /// Take the heap now: the bundle was called before.
+    Take,
+    /// Evaluate the bundle in the call: its first.
+    Evaluate,
+}
+
+impl Snapshots {
+    /// Notes a fresh call of bundle `key` and says what it should do.
+    pub(crate) fn next(&mut self, key: &[u8; 32]) -> Next {
+        if let Some(heap) = self.heaps.get(key) {
+            return Next::Use(heap);
+        }
+        if self.seen.get(key).is_some() {
+            return Next::Take;
+        }
+        self.seen.insert(*key, ());
+        Next::Evaluate
     }
 
     pub(crate) fn insert(&mut self, key: [u8; 32], heap: Heap) {
-        if self.heaps.insert(key, heap).is_none() {
-            self.order.push_back(key);
-        }
-        while self.order.len() > MAX_SNAPSHOTS {
-            if let Some(old) = self.order.pop_front() {
-                self.heaps.remove(&old);
-            }
-        }
+        self.heaps.insert(key, heap);
     }
 }
 

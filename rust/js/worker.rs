@@ -10,7 +10,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -44,8 +44,6 @@ pub struct JsWorker {
     pub(crate) interpreter: Arc<Guest>,
     /// The interpreter on the bundle's heap, once there is one (`None`: the bundle cannot have one).
     snapshot: OnceLock<Option<Arc<Guest>>>,
-    /// Isolates booted without a heap, to decide when to take one.
-    boots: AtomicU32,
     /// The modules compiled to bytecode, laid out as a bundle.
     pub(crate) bytecode: Arc<[u8]>,
     /// The main module's name.
@@ -136,10 +134,6 @@ pub struct JsCall<'a> {
     pub fetch: bool,
 }
 
-/// Isolates of a bundle booted without a heap before one is taken: the first call of a new bundle
-/// evaluates it (one entry, no snapshot to pay for); the second takes the heap.
-const BOOTS_BEFORE_SNAPSHOT: u32 = 1;
-
 impl JsWorker {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
@@ -158,7 +152,6 @@ impl JsWorker {
             key,
             interpreter,
             snapshot: OnceLock::new(),
-            boots: AtomicU32::new(0),
             bytecode,
             main: main.to_owned(),
             env,
@@ -173,8 +166,7 @@ impl JsWorker {
         if let Some(snapshot) = self.snapshot.get() {
             return snapshot.as_ref();
         }
-        let take = self.boots.fetch_add(1, Ordering::Relaxed) >= BOOTS_BEFORE_SNAPSHOT;
-        let guest = match self.runtime.heap(self, take)? {
+        let guest = match self.runtime.heap(self)? {
             Heap::Ready(module) => {
                 let interpreter = self.runtime.interpreter().ok()?;
                 interpreter.guest(&self.runtime.pool, &module, self.interpreter.limits.clone()).ok()

@@ -23,7 +23,7 @@ fn env_of(py: Python<'_>, env_data: &Bound<'_, PyDict>, max_payload_bytes: u64) 
     for (name, value) in env_data.iter() {
         let name: String = name.extract()?;
         let json = convert::to_json(&value, max_payload_bytes, &format!("env[{name:?}]")).or_raise(py)?;
-        env.0.insert(name, Arc::from(json));
+        env.insert(name, json);
     }
     Ok(env)
 }

@@ -315,10 +315,7 @@ mod tests {
         poke(&mut store, &instance, 100, 9); // inside the shadow stack: not kept
         let snapshot = snapshot_heap(&split.memory, memory.data(&store), split.stack_top);
         let (mut store, instance, _) = boot(&engine, &code, &snapshot);
-        assert_eq!(
-            [67584, 70000, 100].map(|at| peek(&mut store, &instance, at)),
-            [i32::from(b'h'), 7, 0]
-        );
+        assert_eq!([67584, 70000, 100].map(|at| peek(&mut store, &instance, at)), [i32::from(b'h'), 7, 0]);
         // The same memory as one self-contained module, as a pre-initialiser would write it.
         let (mut store, _, memory) = boot(&engine, &code, &snapshot);
         let image = memory.data(&store).to_vec();
@@ -339,7 +336,10 @@ mod tests {
                 "writes data segments",
             ),
             ("(module (memory 1))", "only mutable global"),
-            ("(module (memory 1) (global (mut i32) (i32.const 4096)) (data (i32.const 0) \"x\"))", "inside the shadow stack"),
+            (
+                "(module (memory 1) (global (mut i32) (i32.const 4096)) (data (i32.const 0) \"x\"))",
+                "inside the shadow stack",
+            ),
             ("(module (global (mut i32) (i32.const 0)))", "no memory"),
         ];
         for (module, why) in refused {

@@ -2,7 +2,6 @@
 //! (and a JavaScript guest's outbound requests), the env data copied into isolates, log records,
 //! and the reply envelopes host calls answer with.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -76,9 +75,31 @@ pub struct LogRecord {
     pub message: String,
 }
 
-/// Data bindings of `env`: JSON copied into every isolate that asks for them.
+/// Data bindings of `env`, in the order the embedder gave them: JSON copied into every isolate
+/// that asks for them.
 #[derive(Clone, Debug, Default)]
-pub struct EnvData(pub HashMap<String, Arc<[u8]>>);
+pub struct EnvData(Vec<(String, Arc<[u8]>)>);
+
+impl EnvData {
+    /// Adds binding `name` holding `json` (replacing one of the same name, in its place).
+    pub fn insert(&mut self, name: impl Into<String>, json: impl Into<Arc<[u8]>>) {
+        let (name, json) = (name.into(), json.into());
+        match self.0.iter_mut().find(|(n, _)| *n == name) {
+            Some(binding) => binding.1 = json,
+            None => self.0.push((name, json)),
+        }
+    }
+
+    /// The JSON of binding `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, json)| &json[..])
+    }
+
+    /// The bindings, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(name, json)| (name.as_str(), &json[..]))
+    }
+}
 
 /// The reply envelope of a failed host call: `{"error": {"name", "message"}}`.
 pub fn error_envelope(name: &str, message: &str) -> Vec<u8> {

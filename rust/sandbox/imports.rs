@@ -87,7 +87,7 @@ fn env_call(
 fn env_get(mut caller: Caller<'_, StoreData>, name_ptr: i32, name_len: i32) -> wasmtime::Result<i64> {
     count_host_call(&mut caller)?;
     let name = binding_name(&mut caller, name_ptr, name_len)?;
-    let envelope = match caller.data().env.0.get(&name) {
+    let envelope = match caller.data().env.get(&name) {
         Some(json) => ok_envelope(json),
         None => error_envelope("ReferenceError", &format!("env has no data binding {name:?}")),
     };

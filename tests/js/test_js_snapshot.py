@@ -37,7 +37,7 @@ def test_math_random_differs_between_isolates(loader: dynisolate.Loader) -> None
     assert len(set(values)) == CALLS, values
 
 
-def test_module_scope_values_are_those_of_the_evaluation_that_made_the_heap(loader: dynisolate.Loader) -> None:
+def test_module_scope_values_come_from_the_evaluation_that_made_the_heap(loader: dynisolate.Loader) -> None:
     values = _calls(loader.load({"counter.js": COUNTER}).get_entrypoint(), "moduleScope")
     # The first call evaluated the bundle itself; every later one is restored from one heap.
     assert len({tuple(v) for v in values[1:]}) == 1  # type: ignore[arg-type]
@@ -98,7 +98,7 @@ def test_workers_of_the_same_bundle_get_their_own_env(loader: dynisolate.Loader)
         assert b.get_entrypoint().who(0) == ["b", "us", "undefined"]
 
 
-def test_env_is_frozen_and_a_mutated_env_value_does_not_outlive_its_isolate(loader: dynisolate.Loader) -> None:
+def test_env_is_frozen_and_a_changed_env_value_dies_with_its_isolate(loader: dynisolate.Loader) -> None:
     source = """
     export default {
       touch(_, env) {

@@ -57,7 +57,7 @@ fn a_rethrown_host_error_becomes_a_guest_error() {
 fn data_bindings_are_copied_in() {
     let pool = small_pool(2);
     let mut env = EnvData::default();
-    env.0.insert("GREETING".into(), Arc::from(&b"\"hi\""[..]));
+    env.insert("GREETING", &b"\"hi\""[..]);
     let guest = pool.load(Code::Wat(&fixture("json.wat")), env, Limits::default()).unwrap().0;
     assert_eq!(call_json(&guest, "env_get", r#"["GREETING"]"#, None).unwrap(), r#"{"ok":"hi"}"#);
     let missing = call_json(&guest, "env_get", r#"["SECRET"]"#, None).unwrap();

@@ -11,7 +11,7 @@ fn bundle(source: &str) -> Vec<(String, String)> {
 
 fn load(pool: &Arc<Pool>, main: &str, modules: &[(String, String)], limits: Limits) -> Result<Arc<JsWorker>, Error> {
     let mut env = EnvData::default();
-    env.0.insert("GREETING".into(), Arc::from(&b"\"hi\""[..]));
+    env.insert("GREETING", &b"\"hi\""[..]);
     JsRuntime::shared(pool)?.load(main, modules, &[], &env, &[], limits)
 }
 
