@@ -53,6 +53,15 @@ IMPORT("dynisolate", "random") void host_random(uint8_t *buf, int32_t len);
 /* Heap growth allowed after a snapshot before QuickJS's first garbage collection. */
 #define GC_HEADROOM_BYTES (4u << 20)
 
+/* Free memory a snapshot keeps at hand, so a call's allocations do not grow the linear memory:
+ * growing it costs the host two page-protection changes per isolate (one to grow, one to shrink
+ * the slot back for the next), more than the call itself. Zig's libc malloc for wasm
+ * (std.heap.BrkAllocator) carves each power-of-two size class out of 64 KiB "bigpages" and
+ * reuses a freed bigpage for any class, but never splits or merges larger blocks: the headroom
+ * must be free single bigpages. The pages stay untouched but for a free-list word each. */
+#define HEADROOM_BIGPAGES 16
+#define ONE_BIGPAGE_BYTES (40u << 10) /* above the largest small class, within one bigpage */
+
 /* What tenant code may not do while its modules are evaluated: the evaluated heap can be shared
  * by every isolate of the bundle, so randomness, timers and I/O must wait for a request (as on
  * Cloudflare, whose words the first part keeps). */
@@ -342,6 +351,9 @@ EXPORT("js_init") int32_t js_init(void) {
 static void settle(void) {
     JS_RunGC(runtime);
     JS_SetGCThreshold(runtime, runtime->malloc_state.malloc_size + GC_HEADROOM_BYTES);
+    void *volatile headroom[HEADROOM_BIGPAGES]; /* volatile: the compiler may not elide them */
+    for (int i = 0; i < HEADROOM_BIGPAGES; i++) headroom[i] = malloc(ONE_BIGPAGE_BYTES);
+    for (int i = 0; i < HEADROOM_BIGPAGES; i++) free(headroom[i]);
 }
 
 /* The pre-initialisation entry point: the host takes the interpreter's base heap after this
