@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 N = 2_000
 LATENCY_RUNS = 200
 WAITING = 50_000
@@ -161,11 +163,14 @@ def _ours() -> dict[str, float]:
 
 
 # Each side's suite runs once (pedantic, one round): the figures are its own timings, not the
-# fixture's; the fixture keeps these in the `--benchmark-only` session.
+# fixture's; the fixture keeps these in the `--benchmark-only` session. Each side takes minutes on a
+# small machine, past the suite's default timeout.
+@pytest.mark.timeout(1_800)
 def test_workflows_dynisolate(benchmark: Any, wf_figures: dict[str, dict[str, float]]) -> None:
     wf_figures["dynisolate"].update(benchmark.pedantic(_ours, rounds=1, iterations=1))
 
 
+@pytest.mark.timeout(1_800)
 def test_workflows_dbos(benchmark: Any, wf_figures: dict[str, dict[str, float]], wf_notes: list[str]) -> None:
     import importlib.metadata
 
