@@ -56,7 +56,7 @@ static JSValue env_object_stub(JSContext *ctx, const char *name, uint32_t name_l
     JSValue object = JS_NewObjectProto(ctx, JS_NULL);
     if (JS_IsException(object)) return object;
     DynBuf full;
-    dbuf_init(&full);
+    js_dbuf_init(ctx, &full);
     for (uint32_t at = 0; at < value_len;) {
         const char *method = value + at;
         const char *end = memchr(method, 0, value_len - at);

@@ -1,10 +1,11 @@
 /* dynisolate's JavaScript guest: QuickJS-ng behind a few narrow exports.
  *
  * The host talks to the interpreter through the byte exports of the JSON ABI: it writes a request
- * into guest memory (through `dynisolate_alloc`) and gets back a packed pointer/length of a UTF-8
- * JSON envelope, `{"ok": value}` or `{"error": {"name", "message", "stack"}}`. The protocol
- * (exports, layouts, ops, flags) is written down in rust/js/protocol.rs; the constants below must
- * agree with it, which tests/rust/protocol.rs checks.
+ * into guest memory (into the inbox when it fits, else through `dynisolate_alloc`) and gets back
+ * a packed pointer/length of a UTF-8 JSON envelope, `{"ok": value}` or
+ * `{"error": {"name", "message", "stack"}}`. The protocol (exports, layouts, ops, flags) is written
+ * down in rust/js/protocol.rs; the constants below must agree with it, which tests/rust/protocol.rs
+ * checks.
  *
  * - `json:start` boots a fresh isolate in one entry: it takes the bundle, loads it (evaluates the
  *   main module), and when a call request follows the load request, makes that call too.
@@ -111,6 +112,29 @@ EXPORT("dynisolate_alloc") void *js_alloc(int32_t len) {
     return malloc(len > 0 ? (size_t)len : 1);
 }
 
+/* Where the host writes a request or a host call's reply that fits, instead of entering the guest
+ * through dynisolate_alloc first (rust/sandbox/abi.rs). Never freed, never kept: a request is
+ * consumed before anything can make a host call, a reply as soon as it arrives. */
+#define INBOX_BYTES (64u << 10)
+static uint8_t inbox[INBOX_BYTES];
+
+EXPORT("dynisolate_inbox") int64_t js_inbox(void) {
+    return pack((const char *)inbox, sizeof inbox);
+}
+
+/* Frees a buffer the host wrote, unless it is the inbox. */
+static void release(void *buf) {
+    if ((uint8_t *)buf != inbox) free(buf);
+}
+
+/* A buffer the guest keeps (a bundle): the inbox's content is copied out of it. */
+static uint8_t *keep(uint8_t *buf, size_t len) {
+    if (buf != inbox) return buf;
+    uint8_t *kept = malloc(len ? len : 1);
+    if (kept) memcpy(kept, buf, len);
+    return kept;
+}
+
 /* ---- natives the scripts call ---- */
 
 /* glue: hostLog(level, text) -> one console record for the host. */
@@ -129,7 +153,7 @@ static JSValue js_host_log(JSContext *ctx, JSValueConst this_val, int argc, JSVa
 static JSValue reply_string(JSContext *ctx, int64_t packed) {
     char *reply = (char *)(uintptr_t)((uint64_t)packed >> 32);
     JSValue text = JS_NewStringLen(ctx, reply, (uint32_t)packed);
-    free(reply);
+    release(reply);
     return text;
 }
 
@@ -245,7 +269,7 @@ static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, J
         JSValue value = JS_ParseJSON(ctx, reply + 6, len - 7, "<env reply>");
         reply[len - 1] = '}';
         if (!JS_IsException(value)) {
-            free(reply);
+            release(reply);
             return settled_promise(ctx, value);
         }
         JS_FreeValue(ctx, JS_GetException(ctx)); /* not one value: the glue parses the whole reply */
@@ -312,8 +336,10 @@ EXPORT("js_init") int32_t js_init(void) {
     if (!context) return -1;
     JSValue primordials = run_script(PRIMORDIALS_JS, sizeof PRIMORDIALS_JS - 1, "<dynisolate:primordials>", 0, NULL);
     if (JS_IsException(primordials) || wire_init(context, primordials)) return -2;
-    dbuf_init(&parse_buf);
-    dbuf_init(&reply_buf);
+    /* The interpreter's allocator, not libc's: it takes a snapshot isolate's first reply from
+     * pages it writes anyway, where libc would open two fresh pages (see settle). */
+    js_dbuf_init(context, &parse_buf);
+    js_dbuf_init(context, &reply_buf);
     JSValue hooks = JS_NewObject(context);
     native(hooks, "randomFill", js_random_fill, 1);
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
@@ -338,8 +364,9 @@ EXPORT("js_init") int32_t js_init(void) {
     JS_FreeValue(context, glue);
     on_fulfilled = JS_NewCFunction(context, js_on_fulfilled, "", 1);
     on_rejected = JS_NewCFunction(context, js_on_rejected, "", 1);
-    env_object = JS_NewObject(context);
-    if (JS_FreezeObject(context, env_object) < 0) return -4;
+    /* Made by each isolate's first call: replacing a snapshot's object would write to the pages
+     * of its neighbours on the GC list. */
+    env_object = JS_UNDEFINED;
     JSValue glue_functions[] = {glue_run, glue_timers, glue_finish, glue_fail, glue_invoke};
     for (int i = 0; i < 5; i++)
         if (!JS_IsFunction(context, glue_functions[i])) return -4;
@@ -419,6 +446,8 @@ static const char *set_bundle(uint8_t *owner, const uint8_t *p, uint32_t len) {
 EXPORT("json:bundle") int64_t js_bundle(uint8_t *buf, int32_t len) {
     free(last_output);
     last_output = NULL;
+    buf = keep(buf, len > 0 ? (size_t)len : 0);
+    if (!buf) return internal_error("out of memory");
     const char *error = set_bundle(buf, buf, len > 0 ? (uint32_t)len : 0);
     return error ? internal_error(error) : ok_null();
 }
@@ -434,7 +463,7 @@ EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
     for (; digits < len && digits < 10 && request[digits] >= '0' && request[digits] <= '9'; digits++)
         index = index * 10 + (uint64_t)(request[digits] - '0');
     int valid = digits > 0 && digits == len;
-    free(request);
+    release(request);
     if (!valid || js_init() != 0 || index >= module_count || modules[index].bytecode)
         return internal_error("no such source module");
     const Module *m = &modules[index];
@@ -745,6 +774,17 @@ static int64_t handle(const Request *r) {
         }
     }
     if (JS_IsUndefined(parsed)) text = JS_NewStringLen(context, r->payload, r->payload_len);
+    if (JS_IsUndefined(env_object)) { /* a first call without the env section: an empty env */
+        JSValue empty = JS_NewObject(context);
+        if (JS_IsException(empty) || JS_FreezeObject(context, empty) < 0) {
+            JS_FreeValue(context, JS_GetException(context));
+            JS_FreeValue(context, empty);
+            JS_FreeValue(context, parsed);
+            JS_FreeValue(context, text);
+            return internal_error("out of memory");
+        }
+        env_object = empty;
+    }
     JSValue args[] = {
         JS_NewInt32(context, r->op),
         JS_NewInt32(context, r->flags),
@@ -760,7 +800,7 @@ static int64_t handle(const Request *r) {
     return reply_of(reply);
 }
 
-/* Handles one call request (takes ownership of the buffer); returns the packed reply. */
+/* Handles one call request (and frees its buffer, unless it is the inbox); returns the packed reply. */
 EXPORT("json:run") int64_t js_run(uint8_t *buf, int32_t len) {
     free(last_output);
     last_output = NULL;
@@ -768,7 +808,7 @@ EXPORT("json:run") int64_t js_run(uint8_t *buf, int32_t len) {
     int64_t packed = parse_request(buf, len > 0 ? (size_t)len : 0, &r) || r.op == OP_LOAD
         ? internal_error("the request is malformed")
         : handle(&r);
-    free(buf);
+    release(buf);
     return packed;
 }
 
@@ -781,6 +821,9 @@ EXPORT("json:start") int64_t js_start(uint8_t *buf, int32_t len) {
     size_t size = len > 0 ? (size_t)len : 0;
     uint32_t bundle_len;
     Request load, call;
+    /* The bundle lives on in the buffer, and evaluating it may make host calls. */
+    buf = keep(buf, size);
+    if (!buf) return internal_error("out of memory");
     if (js_init() != 0 || size < START_HEADER_BYTES ||
         (bundle_len = read_u32(buf), size - START_HEADER_BYTES < bundle_len)) {
         free(buf);

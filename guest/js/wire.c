@@ -16,7 +16,7 @@ static JSObject *wire_ctors[3];          /* Map, Set, ArrayBuffer: what checkWir
 /* Remembers the intrinsics the serialiser compares against; `primordials` (primordials.js) holds
  * the constructors, so they stay alive. */
 static int wire_init(JSContext *ctx, JSValueConst primordials) {
-    dbuf_init(&wire_buf);
+    js_dbuf_init(ctx, &wire_buf);
     JSValue has_instance = JS_GetProperty(ctx, ctx->function_proto, JS_ATOM_Symbol_hasInstance);
     if (!JS_IsObject(has_instance)) return -1;
     wire_has_instance = JS_VALUE_GET_OBJ(has_instance); /* held by Function.prototype (non-writable) */

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use wasmtime::{Caller, Linker};
 
 use crate::error::Error;
-use crate::sandbox::abi;
 use crate::sandbox::host::error_envelope;
+use crate::sandbox::imports;
 use crate::sandbox::imports::{check_reply, count_host_call, fail, link_shared, reply};
 use crate::sandbox::state::StoreData;
 
@@ -35,7 +35,7 @@ fn outbound(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::
         return Err(fail(Error::SubRequestLimit { limit: state.limits.sub_requests }));
     }
     let limit = state.limits.max_payload_bytes;
-    let request = abi::read(&mut caller, ptr, len, limit)?;
+    let request = imports::read(&mut caller, ptr, len, limit)?;
     let envelope = match caller.data().host.clone() {
         Some(host) => host.fetch(&request)?,
         None => error_envelope("TypeError", "this worker has no outbound handler"),
@@ -61,7 +61,7 @@ fn sleep(caller: Caller<'_, StoreData>, ms: i32) -> wasmtime::Result<()> {
 
 /// `random(ptr, len)`: fills guest bytes from the operating system's CSPRNG (`crypto.*`).
 fn random(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<()> {
-    let memory = abi::memory(&mut caller)?;
+    let memory = imports::memory(&mut caller)?;
     let (start, len) = (ptr as u32 as usize, len as u32 as usize);
     if len > MAX_RANDOM_BYTES {
         return Err(fail(Error::Serialization(format!(
@@ -82,7 +82,7 @@ fn clock_time_get(mut caller: Caller<'_, StoreData>, clock: i32, _precision: i64
         _ => return EINVAL,
     };
     let ns = ns - ns % CLOCK_GRANULARITY_NS;
-    let Ok(memory) = abi::memory(&mut caller) else { return EINVAL };
+    let Ok(memory) = imports::memory(&mut caller) else { return EINVAL };
     let start = out as u32 as usize;
     match memory.data_mut(&mut caller).get_mut(start..start.saturating_add(8)) {
         Some(slot) => {

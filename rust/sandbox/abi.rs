@@ -3,6 +3,12 @@
 //! A guest that takes or returns structured values exports:
 //! - `memory`, its linear memory;
 //! - `dynisolate_alloc(len: i32) -> i32`, returning a pointer to `len` writable bytes;
+//! - optionally `dynisolate_inbox() -> i64`, the packed pointer/length of a buffer the host may
+//!   write an input or a host call's result into instead of calling `dynisolate_alloc` (one guest
+//!   entry less), when it fits. Asked once per isolate, at its second write (a fresh isolate that
+//!   writes once would pay an entry to save one). The guest owns what `dynisolate_alloc` gave,
+//!   but never the inbox: it must neither free it nor keep pointers into it past the call or the
+//!   host call it holds the input of;
 //! - one function per method, exported as `json:NAME` with type `(ptr: i32, len: i32) -> i64`.
 //!   The input is a UTF-8 JSON array of the call's arguments; the result is a packed
 //!   pointer/length (`ptr << 32 | len`) of the UTF-8 JSON result.
@@ -21,6 +27,8 @@ pub const JSON_EXPORT_PREFIX: &str = "json:";
 pub const ALLOC_EXPORT: &str = "dynisolate_alloc";
 /// The guest memory the ABI reads and writes.
 pub const MEMORY_EXPORT: &str = "memory";
+/// The optional buffer the host writes inputs into when they fit.
+pub const INBOX_EXPORT: &str = "dynisolate_inbox";
 
 /// Packs a pointer and a length into the `i64` a JSON function returns.
 pub fn pack(ptr: u32, len: u32) -> i64 {
@@ -61,23 +69,21 @@ pub fn memory<T>(caller: &mut Caller<'_, T>) -> wasmtime::Result<Memory> {
     }
 }
 
-/// Reads guest bytes inside a host import.
-pub fn read<T>(caller: &mut Caller<'_, T>, ptr: i32, len: i32, limit: u64) -> wasmtime::Result<Vec<u8>> {
-    let memory = memory(caller)?;
-    copy_out(memory.data(&*caller), ptr as u32, len as u32, limit).map_err(wasmtime::Error::new)
-}
-
 /// Writes `parts`, one after the other, into guest memory through the guest's allocator (one
 /// allocation, each part copied straight in); returns the pointer and the total length.
 fn write<T: 'static>(
     mut store: impl AsContextMut<Data = T>,
     memory: Memory,
     alloc: &TypedFunc<i32, i32>,
+    inbox: Option<u32>,
     parts: &[&[u8]],
 ) -> wasmtime::Result<(u32, u32)> {
     let total: usize = parts.iter().map(|p| p.len()).sum();
     let len = i32::try_from(total).map_err(|_| abi_error("payload larger than 2 GiB"))?;
-    let ptr = alloc.call(&mut store, len)? as u32;
+    let ptr = match inbox {
+        Some(ptr) => ptr,
+        None => alloc.call(&mut store, len)? as u32,
+    };
     let data = memory.data_mut(&mut store);
     let end = (ptr as usize).checked_add(total);
     let Some(mut dst) = end.and_then(|end| data.get_mut(ptr as usize..end)) else {
@@ -95,21 +101,20 @@ fn write<T: 'static>(
 /// guest's ABI when found at boot; without it the exports are looked up by name.
 pub fn write_result<T: 'static>(
     caller: &mut Caller<'_, T>,
-    abi: Option<&JsonAbi>,
+    abi: Option<&mut JsonAbi>,
     bytes: &[u8],
 ) -> wasmtime::Result<i64> {
-    let (memory, alloc) = match abi {
-        Some(abi) => (abi.memory, abi.alloc.clone()),
+    let (ptr, len) = match abi {
+        Some(abi) => abi.write(&mut *caller, &[bytes])?,
         None => {
             let memory = memory(caller)?;
             let alloc = match caller.get_export(ALLOC_EXPORT) {
                 Some(Extern::Func(f)) => f.typed::<i32, i32>(&*caller)?,
                 _ => return Err(abi_error("the guest calls a host import but exports no `dynisolate_alloc`")),
             };
-            (memory, alloc)
+            write(&mut *caller, memory, &alloc, None, &[bytes])?
         }
     };
-    let (ptr, len) = write(&mut *caller, memory, &alloc, &[bytes])?;
     Ok(pack(ptr, len))
 }
 
@@ -119,16 +124,33 @@ pub fn is_json_method(ty: &wasmtime::FuncType) -> bool {
     matches!((params.as_slice(), results.as_slice()), ([ValType::I32, ValType::I32], [ValType::I64]))
 }
 
+fn is_inbox(ty: &wasmtime::FuncType) -> bool {
+    ty.params().len() == 0 && matches!(ty.results().collect::<Vec<_>>().as_slice(), [ValType::I64])
+}
+
 fn is_alloc(ty: &wasmtime::FuncType) -> bool {
     let (params, results): (Vec<ValType>, Vec<ValType>) = (ty.params().collect(), ty.results().collect());
     matches!((params.as_slice(), results.as_slice()), ([ValType::I32], [ValType::I32]))
 }
 
-/// The memory and allocator of an instance that speaks the JSON ABI.
+/// Writes an isolate makes before it asks for the guest's inbox (see the module docs).
+const WRITES_BEFORE_INBOX: u32 = 1;
+
+/// What the host knows of a guest's inbox.
+#[derive(Clone, Copy)]
+enum Inbox {
+    Unasked { writes: u32 },
+    At { ptr: u32, len: u32 },
+    Absent,
+}
+
+/// The memory, allocator and inbox of an instance that speaks the JSON ABI.
 #[derive(Clone)]
 pub struct JsonAbi {
     pub memory: Memory,
     pub alloc: TypedFunc<i32, i32>,
+    instance: Instance,
+    inbox: Inbox,
 }
 
 impl JsonAbi {
@@ -144,7 +166,11 @@ impl JsonAbi {
         if !alloc_ok {
             return Err(Error::Load("a module with json: exports must export `dynisolate_alloc: (i32) -> i32`".into()));
         }
-        Ok(())
+        match module.get_export(INBOX_EXPORT) {
+            None => Ok(()),
+            Some(ExternType::Func(ty)) if is_inbox(&ty) => Ok(()),
+            Some(_) => Err(Error::Load("a module's `dynisolate_inbox` export must have type () -> i64".into())),
+        }
     }
 
     /// Looks up the ABI exports of a fresh instance of a module that passed `check`.
@@ -155,13 +181,50 @@ impl JsonAbi {
         let alloc = instance
             .get_typed_func::<i32, i32>(&mut *store, ALLOC_EXPORT)
             .map_err(|_| Error::Load("a JSON-ABI guest must export `dynisolate_alloc: (i32) -> i32`".into()))?;
-        Ok(JsonAbi { memory, alloc })
+        Ok(JsonAbi { memory, alloc, instance: *instance, inbox: Inbox::Unasked { writes: 0 } })
     }
 
     /// Copies the call's input, given in parts, into the guest as one buffer.
-    pub fn write_input<T: 'static>(&self, store: &mut Store<T>, parts: &[&[u8]]) -> wasmtime::Result<(i32, i32)> {
-        let (ptr, len) = write(&mut *store, self.memory, &self.alloc, parts)?;
+    pub fn write_input<T: 'static>(&mut self, store: &mut Store<T>, parts: &[&[u8]]) -> wasmtime::Result<(i32, i32)> {
+        let (ptr, len) = self.write(&mut *store, parts)?;
         Ok((ptr as i32, len as i32))
+    }
+
+    fn write<T: 'static>(
+        &mut self,
+        mut store: impl AsContextMut<Data = T>,
+        parts: &[&[u8]],
+    ) -> wasmtime::Result<(u32, u32)> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let inbox = match self.inbox(&mut store)? {
+            Inbox::At { ptr, len } if total <= len as usize => Some(ptr),
+            _ => None,
+        };
+        write(store, self.memory, &self.alloc, inbox, parts)
+    }
+
+    /// The inbox, asked for (a guest entry) at the write that makes it worth it.
+    fn inbox<T: 'static>(&mut self, mut store: impl AsContextMut<Data = T>) -> wasmtime::Result<Inbox> {
+        if let Inbox::Unasked { writes } = self.inbox {
+            self.inbox = if writes < WRITES_BEFORE_INBOX {
+                Inbox::Unasked { writes: writes + 1 }
+            } else {
+                match self.instance.get_typed_func::<(), i64>(&mut store, INBOX_EXPORT) {
+                    Err(_) => Inbox::Absent,
+                    Ok(ask) => {
+                        let (ptr, len) = unpack(ask.call(&mut store, ())?);
+                        let end = (ptr as usize).checked_add(len as usize);
+                        if end.is_none_or(|end| end > self.memory.data_size(&store)) {
+                            return Err(abi_error(format!(
+                                "dynisolate_inbox gave {len} bytes at {ptr:#x}, outside guest memory"
+                            )));
+                        }
+                        Inbox::At { ptr, len }
+                    }
+                }
+            };
+        }
+        Ok(self.inbox)
     }
 
     /// Copies the call's result out of the guest.

@@ -59,6 +59,8 @@ pub struct Export {
     pub name: String,
     pub kind: ExportKind,
     pub(crate) index: ModuleExport,
+    /// Its place among the guest's exports: where an isolate caches the function.
+    pub(crate) ordinal: usize,
 }
 
 impl Export {
@@ -167,7 +169,8 @@ fn read_exports(module: &Module) -> Result<HashMap<String, Export>> {
             }
         };
         let index = module.get_export_index(wasm_name).expect("the module lists this export");
-        let previous = exports.insert(name.to_owned(), Export { name: name.to_owned(), kind, index });
+        let ordinal = exports.len();
+        let previous = exports.insert(name.to_owned(), Export { name: name.to_owned(), kind, index, ordinal });
         if previous.is_some() {
             return Err(Error::Load(format!("the module exports both {name:?} and \"json:{name}\"")));
         }

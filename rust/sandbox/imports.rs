@@ -20,7 +20,7 @@
 //! interpreter links `env_call` and `log` from here plus imports of its own (`js/imports.rs`),
 //! which tenant wasm never sees.
 
-use wasmtime::{Caller, Linker};
+use wasmtime::{Caller, Linker, Memory};
 
 use crate::error::Error;
 use crate::sandbox::abi;
@@ -35,13 +35,28 @@ pub fn fail(e: Error) -> wasmtime::Error {
     wasmtime::Error::new(e)
 }
 
+/// The calling guest's memory: the one found at boot (a lookup by name costs more than a small
+/// read), else looked up.
+pub fn memory(caller: &mut Caller<'_, StoreData>) -> wasmtime::Result<Memory> {
+    match caller.data().abi.as_ref() {
+        Some(abi) => Ok(abi.memory),
+        None => abi::memory(caller),
+    }
+}
+
+/// At most `limit` guest bytes at `ptr`.
+pub fn read(caller: &mut Caller<'_, StoreData>, ptr: i32, len: i32, limit: u64) -> wasmtime::Result<Vec<u8>> {
+    let memory = memory(caller)?;
+    abi::copy_out(memory.data(&*caller), ptr as u32, len as u32, limit).map_err(wasmtime::Error::new)
+}
+
 /// Counts one host call against `max_host_calls`.
 pub fn count_host_call(caller: &mut Caller<'_, StoreData>) -> wasmtime::Result<()> {
     caller.data_mut().count_host_call().map_err(fail)
 }
 
 fn binding_name(caller: &mut Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<String> {
-    let bytes = abi::read(caller, ptr, len, MAX_BINDING_NAME_BYTES as u64)?;
+    let bytes = read(caller, ptr, len, MAX_BINDING_NAME_BYTES as u64)?;
     String::from_utf8(bytes).map_err(|_| fail(Error::Serialization("env binding name is not UTF-8".into())))
 }
 
@@ -56,8 +71,12 @@ pub fn check_reply(caller: &Caller<'_, StoreData>, envelope: &[u8]) -> wasmtime:
 
 /// Writes a reply envelope into the calling guest (through the ABI found at boot).
 pub fn reply(caller: &mut Caller<'_, StoreData>, envelope: &[u8]) -> wasmtime::Result<i64> {
-    let abi = caller.data().abi.clone();
-    abi::write_result(caller, abi.as_ref(), envelope)
+    let mut abi = caller.data().abi.clone();
+    let written = abi::write_result(caller, abi.as_mut(), envelope);
+    if abi.is_some() {
+        caller.data_mut().abi = abi; // what it learnt of the inbox
+    }
+    written
 }
 
 fn env_call(
@@ -70,7 +89,7 @@ fn env_call(
     count_host_call(&mut caller)?;
     let name = binding_name(&mut caller, name_ptr, name_len)?;
     let limit = caller.data().limits.max_payload_bytes;
-    let args = abi::read(&mut caller, args_ptr, args_len, limit)?;
+    let args = read(&mut caller, args_ptr, args_len, limit)?;
     let host = caller.data().host.clone();
     // A layer above may own some names (a JavaScript isolate's WebAssembly instances); the
     // embedder sees only the rest.
@@ -97,7 +116,7 @@ fn env_get(mut caller: Caller<'_, StoreData>, name_ptr: i32, name_len: i32) -> w
 fn log(mut caller: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32) -> wasmtime::Result<()> {
     let max = caller.data().limits.max_log_bytes;
     let used = caller.data().log_bytes;
-    let bytes = abi::read(&mut caller, ptr, len, u64::MAX)?;
+    let bytes = read(&mut caller, ptr, len, u64::MAX)?;
     let state = caller.data_mut();
     // Each record also costs the host a record, so even empty ones count against the budget.
     state.log_bytes = used.saturating_add(bytes.len() as u64 + LOG_RECORD_OVERHEAD_BYTES);
@@ -110,7 +129,7 @@ fn log(mut caller: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32) -> was
 }
 
 fn throw(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<()> {
-    let bytes = abi::read(&mut caller, ptr, len, MAX_ERROR_STACK_BYTES as u64)?;
+    let bytes = read(&mut caller, ptr, len, MAX_ERROR_STACK_BYTES as u64)?;
     Err(fail(thrown(&bytes)))
 }
 

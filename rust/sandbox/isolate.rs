@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use wasmtime::{Extern, Instance, Store, StoreContextMut, Trap, UpdateDeadline, Val, WasmBacktrace};
+use wasmtime::{Extern, Func, Instance, Store, StoreContextMut, Trap, TypedFunc, UpdateDeadline, Val, WasmBacktrace};
 
 use crate::error::{Error, Result};
 use crate::runtime::slots::SlotPermit;
@@ -40,7 +40,36 @@ pub enum Output {
 struct Live {
     store: Store<StoreData>,
     instance: Instance,
+    /// Exports looked up so far, by `Export::ordinal` (a lookup and a type check cost more than
+    /// a small call).
+    funcs: Vec<Option<Callable>>,
     _slot: SlotPermit,
+}
+
+#[derive(Clone)]
+enum Callable {
+    Numeric(Func),
+    Json(TypedFunc<(i32, i32), i64>),
+}
+
+impl Live {
+    fn callable(&mut self, export: &Export) -> Result<Callable> {
+        if let Some(Some(callable)) = self.funcs.get(export.ordinal) {
+            return Ok(callable.clone());
+        }
+        let Some(Extern::Func(func)) = self.instance.get_module_export(&mut self.store, &export.index) else {
+            return Err(Error::ExportNotFound { name: export.name.clone() });
+        };
+        let callable = match export.kind {
+            ExportKind::Json => Callable::Json(func.typed(&self.store).map_err(|e| Error::Load(e.to_string()))?),
+            _ => Callable::Numeric(func),
+        };
+        if self.funcs.len() <= export.ordinal {
+            self.funcs.resize(export.ordinal + 1, None);
+        }
+        self.funcs[export.ordinal] = Some(callable.clone());
+        Ok(callable)
+    }
 }
 
 /// What a fresh-isolate call produced: its result and the log records it wrote.
@@ -143,14 +172,14 @@ impl Isolate {
         }
         store.data_mut().begin_call(host, interrupt);
         store.set_epoch_deadline(1);
-        let instance = {
+        let booted = {
             let _running = runtime.ticker.running();
             match &guest.instantiation {
                 Instantiation::Module(pre) => pre.instantiate(&mut store),
                 Instantiation::Split { code, heap } => code.instantiate(&mut store, heap),
             }
         };
-        let instance = match instance {
+        let instance = match booted {
             Ok(instance) => instance,
             Err(e) => return Err(classify(e, &store)),
         };
@@ -158,7 +187,12 @@ impl Isolate {
             store.data_mut().abi = Some(JsonAbi::of(&mut store, &instance)?);
         }
         let logs = store.data_mut().end_call();
-        Ok(Isolate { live: Some(Live { store, instance, _slot: slot }), guest, logs, ended_by: None })
+        Ok(Isolate {
+            live: Some(Live { store, instance, funcs: Vec::new(), _slot: slot }),
+            guest,
+            logs,
+            ended_by: None,
+        })
     }
 
     /// The guest this isolate runs.
@@ -256,13 +290,11 @@ fn in_guest(e: wasmtime::Error, store: &Store<StoreData>) -> Failure {
 }
 
 fn run(live: &mut Live, export: &Export, input: Input<'_>) -> Result<Output, Failure> {
-    let Some(Extern::Func(func)) = live.instance.get_module_export(&mut live.store, &export.index) else {
-        return Err(Error::ExportNotFound { name: export.name.clone() }.into());
-    };
     let limit = live.store.data().limits.max_payload_bytes;
     let (parts, checked): (&[&[u8]], bool) = match (&export.kind, input) {
         (ExportKind::Numeric { params, results }, Input::Numeric(args)) => {
             check_args(export, params, args)?;
+            let Callable::Numeric(func) = live.callable(export)? else { unreachable!("a numeric export") };
             let mut out: Vec<Val> = results.iter().copied().map(zero).collect();
             func.call(&mut live.store, args, &mut out).map_err(|e| in_guest(e, &live.store))?;
             return Ok(Output::Numeric(out));
@@ -285,12 +317,12 @@ fn run(live: &mut Live, export: &Export, input: Input<'_>) -> Result<Output, Fai
     if checked && parts[0].len() as u64 > limit {
         return Err(Error::PayloadTooLarge { bytes: parts[0].len() as u64, limit }.into());
     }
-    let abi = live.store.data().abi.clone().expect("JSON exports imply the ABI was checked at boot");
-    let typed = func.typed::<(i32, i32), i64>(&live.store).map_err(|e| Error::Load(e.to_string()))?;
-    let packed = abi
-        .write_input(&mut live.store, parts)
-        .and_then(|(ptr, len)| typed.call(&mut live.store, (ptr, len)))
-        .map_err(|e| in_guest(e, &live.store))?;
+    let Callable::Json(typed) = live.callable(export)? else { unreachable!("a JSON export") };
+    let mut abi = live.store.data().abi.clone().expect("JSON exports imply the ABI was checked at boot");
+    let written = abi.write_input(&mut live.store, parts);
+    live.store.data_mut().abi = Some(abi.clone()); // what it learnt of the inbox
+    let packed =
+        written.and_then(|(ptr, len)| typed.call(&mut live.store, (ptr, len))).map_err(|e| in_guest(e, &live.store))?;
     // Host-built exchanges (bytecode, load replies) are bounded by guest memory, not the limit.
     let out_limit = if checked { limit } else { u32::MAX as u64 };
     Ok(Output::Json(abi.read_output(&live.store, packed, out_limit)?))

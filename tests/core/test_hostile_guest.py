@@ -42,6 +42,18 @@ def test_hostile_import_arguments_are_refused(
     assert loader.stats()["live_isolates"] == 0
 
 
+def test_an_inbox_outside_guest_memory_is_refused(loader: dynisolate.Loader) -> None:
+    liar = loader.load({"inbox.wat": wat("inbox.wat").replace("INBOX_AT", "0xffffff00")})
+    session = liar.session()
+    entry = session.get_entrypoint()
+    assert entry.echo(1) == [1]  # the first input is allocated; the second asks for the inbox
+    with pytest.raises(dynisolate.SerializationError, match="dynisolate_inbox gave 256 bytes at 0xffffff00"):
+        entry.echo(2)
+    assert not session.alive
+    assert loader.stats()["live_isolates"] == 0
+    assert liar.get_entrypoint().echo(3) == [3]
+
+
 def test_arguments_that_are_not_json_are_a_clean_error(hostile: dynisolate.Worker) -> None:
     # The host answers with a TypeError envelope, which the evil allocator then cannot receive.
     with pytest.raises(dynisolate.SerializationError, match="dynisolate_alloc"):

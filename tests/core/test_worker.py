@@ -189,3 +189,18 @@ def test_exports_that_clash_with_entrypoint_attributes_are_reachable_by_name(
     assert entry.call("call") == 7
     assert entry.call("_make") == 8
     assert entry.call("call") == 7
+
+
+def test_inputs_that_fit_the_inbox_skip_the_guest_allocator(loader: dynisolate.Loader) -> None:
+    # The first write of an isolate goes through dynisolate_alloc, the second asks for the inbox;
+    # from then on only what does not fit it is allocated.
+    worker = loader.load({"inbox.wat": wat("inbox.wat").replace("INBOX_AT", "1024")})
+    with worker.session() as session:
+        entry = session.get_entrypoint()
+        assert [entry.echo(n) for n in range(3)] == [[0], [1], [2]]
+        assert entry.allocs() == 1
+        big = "x" * 300
+        assert entry.echo(big) == [big]
+        assert entry.allocs() == 2
+        assert entry.echo("small") == ["small"]
+        assert entry.allocs() == 2

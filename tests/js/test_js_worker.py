@@ -157,6 +157,24 @@ def test_env_rpc_from_async_calls_awaits_on_the_callers_loop(loader: dynisolate.
     assert asyncio.run(main())["loud"] == "YO"
 
 
+def test_requests_and_replies_of_any_size_cross_into_the_guest(loader: dynisolate.Loader) -> None:
+    # Inputs and env replies that fit the guest's inbox are written there, larger ones through its
+    # allocator; a reply arriving mid-call must not disturb the request it follows.
+    code = (
+        "export default { async echo(x, env) {"
+        " const long = await env.TEXT(x.length); const short = await env.TEXT(3);"
+        " return [x.length, long.length, short, x.slice(-2)]; } };"
+    )
+    worker = loader.load({"echo.js": code}, env={"TEXT": lambda n: "y" * n})
+    sizes = (10, 100_000, 10, 70_000, 5)
+    with worker.session() as session:
+        entry = session.get_entrypoint()
+        for size in sizes:
+            text = "x" * (size - 2) + "ab"
+            assert entry.echo(text) == [size, size, "yyy", "ab"]
+    assert [worker.get_entrypoint().echo("x" * (n - 2) + "ab")[0] for n in sizes] == list(sizes)
+
+
 def test_sessions_keep_module_state_until_closed(loader: dynisolate.Loader) -> None:
     source = (
         "let count = 0; export default { bump(by) { count += by; return count; }, spin() { for (;;) {} } };"

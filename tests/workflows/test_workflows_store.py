@@ -74,14 +74,14 @@ def test_expired_leases_are_recovered(tmp_path: Path) -> None:
 
 
 def test_sleeping_instances_wake_on_time(tmp_path: Path) -> None:
-    with Engine(str(tmp_path / "wake.db"), workflows={"napper": napper}, workers=2) as engine:
-        started = time.time()
-        late = []
-        instances = [engine.create(tenant="t", entrypoint="napper", params=ms) for ms in (100, 250, 400)]
-        for ms, instance in zip((100, 250, 400), instances, strict=True):
-            woke = instance.wait(timeout=5).output
-            late.append(woke - (started + ms / 1000))
-    assert all(-0.01 < lag < 0.05 for lag in late), late
+    # Polling only every second: a sleeper woken by the poll, not its own timer, is late by far more
+    # than the bound, which leaves room for a loaded machine's scheduling.
+    with Engine(str(tmp_path / "wake.db"), workflows={"napper": napper}, workers=2, poll_s=1.0) as engine:
+        naps = []
+        for ms in (100, 250, 400):
+            naps.append((time.time() + ms / 1000, engine.create(tenant="t", entrypoint="napper", params=ms)))
+        late = [instance.wait(timeout=5).output - due for due, instance in naps]
+    assert all(-0.01 < lag < 0.25 for lag in late), late
 
 
 def test_work_from_another_engine_is_picked_up(tmp_path: Path) -> None:
