@@ -51,7 +51,8 @@ fn registry() -> &'static Mutex<HashMap<usize, Weak<JsRuntime>>> {
 
 impl JsRuntime {
     /// The JavaScript runtime of `pool`, shared by everyone loading JavaScript on that pool (so
-    /// the interpreter is built once per pool).
+    /// the interpreter is built once per pool) for as long as anyone holds it: a loader should
+    /// keep it, or the interpreter and the bundles' heaps go with the last worker.
     pub fn shared(pool: &Arc<Pool>) -> Result<Arc<JsRuntime>> {
         let key = Arc::as_ptr(pool) as usize;
         let mut runtimes = registry().lock().unwrap();

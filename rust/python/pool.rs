@@ -1,7 +1,7 @@
 //! `_core.Pool`: a pool of isolate slots on one engine, and the entry point for loading code.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -67,6 +67,9 @@ pub fn check_limits(py: Python<'_>, limits: &Bound<'_, PyAny>) -> PyResult<()> {
 pub struct PyPool {
     pool: Arc<Pool>,
     acquire_timeout: Duration,
+    /// The pool's JavaScript runtime, held for as long as this loader lives: its interpreter and
+    /// bundle heaps would otherwise go with the last worker and be rebuilt by the next load.
+    js: OnceLock<Arc<JsRuntime>>,
 }
 
 #[pymethods]
@@ -94,7 +97,7 @@ impl PyPool {
         };
         let acquire_timeout = Duration::from_millis(int_setting(py, acquire_timeout_ms, "acquire_timeout_ms")?);
         let pool = py.detach(|| Pool::shared(config)).or_raise(py)?;
-        Ok(PyPool { pool, acquire_timeout })
+        Ok(PyPool { pool, acquire_timeout, js: OnceLock::new() })
     }
 
     /// Compiles (or fetches from cache) one module; returns a `Worker`.
@@ -149,8 +152,16 @@ impl PyPool {
     ) -> PyResult<PyWorker> {
         let limits = limits_of(py, limits)?;
         let env = env_of(py, env_data, limits.max_payload_bytes)?;
-        let pool = self.pool.clone();
-        let load = || JsRuntime::shared(&pool)?.load(&main, &modules, &wasm, &env, &stubs, limits);
+        let load = || {
+            let runtime = match self.js.get() {
+                Some(runtime) => runtime,
+                None => {
+                    let shared = JsRuntime::shared(&self.pool)?;
+                    self.js.get_or_init(|| shared)
+                }
+            };
+            runtime.load(&main, &modules, &wasm, &env, &stubs, limits)
+        };
         let worker = py.detach(load).or_raise(py)?;
         Ok(PyWorker::new(Worker::Js(worker), self.acquire_timeout, main))
     }

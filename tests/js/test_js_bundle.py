@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,19 @@ def test_a_bundle_seen_before_comes_from_the_cache(loader: dynisolate.Loader) ->
         "compiled",
     )
     assert (second.get_entrypoint().one(), changed.get_entrypoint().one()) == (1, 2)
+
+
+def test_the_interpreter_outlives_the_loaders_workers(loader: dynisolate.Loader) -> None:
+    # Building the interpreter looks up its code and base heap in the module cache: with no
+    # worker left alive, the next load must still find the interpreter built, not rebuild it.
+    worker = loader.load({"a.js": "export default { f() { return 1; } };"})
+    assert worker.get_entrypoint().f() == 1
+    del worker
+    gc.collect()
+    before = loader.stats()
+    assert loader.load({"b.js": "export default { f() { return 2; } };"}).get_entrypoint().f() == 2
+    after = loader.stats()
+    assert (after["compiles"] - before["compiles"], after["memory_hits"] - before["memory_hits"]) == (1, 0)
 
 
 def test_the_bytecode_cache_is_shared_through_the_cache_dir(tmp_path: Path) -> None:
