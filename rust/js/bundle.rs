@@ -4,9 +4,9 @@
 //!
 //! The first load of a bundle evaluates it once from source in a throwaway isolate (syntax errors,
 //! missing imports and throwing module bodies are load errors, with the tenant's file:line:col),
-//! then compiles each module to bytecode in its own throwaway isolate. The result is cached by
-//! content hash in memory and on disk (`cache.rs`), so a bundle seen before costs a hash and a
-//! lookup, and no isolate that serves a call ever parses source.
+//! then compiles every module to bytecode in another throwaway isolate, which runs no tenant code.
+//! The result is cached by content hash in memory and on disk (`cache.rs`), so a bundle seen
+//! before costs a hash and a lookup, and no isolate that serves a call ever parses source.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -145,10 +145,11 @@ fn compile(
         }
         Err(e) => return Err(e),
     };
-    // Each module in a throwaway isolate of its own, so compiling one cannot see another's state.
+    // All modules in one throwaway isolate that runs no tenant code: compiling only parses, so
+    // no module can affect how another compiles.
+    let mut isolate = worker::boot_bundle(interpreter, &blob, LOAD_ACQUIRE_TIMEOUT)?;
     let mut compiled = Vec::with_capacity(sources.len());
     for index in 0..sources.len() {
-        let mut isolate = worker::boot_bundle(interpreter, &blob, LOAD_ACQUIRE_TIMEOUT)?;
         let code = worker::call_export(&mut isolate, EXPORT_COMPILE, &[index.to_string().as_bytes()], None, None)?;
         if code.first() == Some(&b'{') {
             protocol::envelope(&code)?;
