@@ -689,19 +689,30 @@ static int64_t reply_of(JSValue reply) {
         }
     }
     if (JS_IsPromise(reply)) {
-        /* Wait with reactions of our own (no derived promise), which write the reply; they run
-         * where the job of `then(finish, fail)` would have. */
-        JSValueConst handlers[2] = {on_fulfilled, on_rejected};
-        JSValueConst no_capability[2] = {JS_UNDEFINED, JS_UNDEFINED};
         settled = 0;
-        int failed = perform_promise_then(context, reply, handlers, no_capability);
-        JS_FreeValue(context, reply);
-        reply = JS_UNDEFINED;
-        if (failed) {
-            JS_FreeValue(context, JS_GetException(context));
-            return internal_error("the request handler failed (out of memory or stack?)");
+        if (JS_PromiseState(context, reply) == JS_PROMISE_FULFILLED && !JS_IsJobPending(runtime)) {
+            /* Fulfilled, and no job queued ahead of where its reaction's would go (a method that
+             * returned without awaiting): what that reaction would do, done now. */
+            JSValue value = JS_PromiseResult(context, reply);
+            JSValue done = js_on_fulfilled(context, JS_UNDEFINED, 1, &value);
+            if (JS_IsException(done)) JS_FreeValue(context, JS_GetException(context));
+            JS_FreeValue(context, value);
+            JS_FreeValue(context, reply);
+            reply = JS_UNDEFINED;
+        } else {
+            /* Wait with reactions of our own (no derived promise), which write the reply; they
+             * run where the job of `then(finish, fail)` would have. */
+            JSValueConst handlers[2] = {on_fulfilled, on_rejected};
+            JSValueConst no_capability[2] = {JS_UNDEFINED, JS_UNDEFINED};
+            int failed = perform_promise_then(context, reply, handlers, no_capability);
+            JS_FreeValue(context, reply);
+            reply = JS_UNDEFINED;
+            if (failed) {
+                JS_FreeValue(context, JS_GetException(context));
+                return internal_error("the request handler failed (out of memory or stack?)");
+            }
+            run_jobs(call_settled, JS_UNDEFINED);
         }
-        run_jobs(call_settled, JS_UNDEFINED);
         int outcome = settled;
         settled = 0;
         if (outcome == 0) return internal_error("the call awaited something that never settles");
