@@ -40,8 +40,12 @@ IMPORT("dynisolate", "random") void host_random(uint8_t *buf, int32_t len);
 /* Layouts, ops, flags and env kinds of rust/js/protocol.rs. */
 #define REQUEST_HEADER_BYTES 22 /* u8 op, u8 flags, u32 name, env and payload lengths, i64 seed */
 #define START_HEADER_BYTES 4    /* u32 bundle length */
-#define MODULE_HEADER_BYTES 12  /* u32 name length, u32 data length, u32 bytecode flag */
-#define MAX_BUNDLE_MODULES 4096
+#define MODULE_HEADER_BYTES 12  /* u32 name length, u32 data length, u32 kind */
+#define MAX_BUNDLE_ENTRIES 65536
+#define ENTRY_SOURCE 0
+#define ENTRY_BYTECODE 1
+#define ENTRY_LINK 2
+#define COMPILED 66 /* 'B' */
 #define OP_LOAD 2
 #define FLAG_ENV 4
 #define FLAG_SETTLE 8
@@ -89,11 +93,12 @@ typedef struct {
     const char *name;
     const uint8_t *data; /* NUL-terminated */
     uint32_t len;
-    uint32_t bytecode;   /* 1: QuickJS bytecode made by `json:compile`; 0: source text */
+    uint32_t kind;       /* ENTRY_SOURCE, ENTRY_BYTECODE, or ENTRY_LINK (data: specifier NUL target) */
 } Module;
 static uint8_t *bundle_buf;
 static Module *modules;
-static uint32_t module_count;
+static uint32_t module_count; /* modules, then links */
+static uint32_t link_start;   /* the first link */
 
 static uint32_t read_u32(const uint8_t *p) {
     uint32_t v;
@@ -286,19 +291,50 @@ static JSValue js_arm_timers(JSContext *ctx, JSValueConst this_val, int argc, JS
 /* ---- start-up ---- */
 
 static const Module *find_module(const char *name) {
-    for (uint32_t i = 0; i < module_count; i++)
+    for (uint32_t i = 0; i < link_start; i++)
         if (!strcmp(modules[i].name, name)) return &modules[i];
     return NULL;
 }
 
+/* The module `name` means when `base` imports it: the link the host resolved at load
+ * (rust/js/resolve.rs; links are sorted by importer, then specifier), else QuickJS's own rule. */
+static char *normalize_module(JSContext *ctx, const char *base, const char *name, void *opaque) {
+    uint32_t low = link_start, high = module_count;
+    while (low < high) {
+        uint32_t middle = low + (high - low) / 2;
+        const Module *link = &modules[middle];
+        int order = strcmp(link->name, base);
+        if (!order) order = strcmp((const char *)link->data, name);
+        if (!order) return js_strdup(ctx, (const char *)link->data + strlen((const char *)link->data) + 1);
+        if (order < 0) low = middle + 1;
+        else high = middle;
+    }
+    return js_default_module_normalize_name(ctx, base, name);
+}
+
+/* Set while `json:compile` parses a module. QuickJS resolves a module's imports as it compiles
+ * it; the host resolves them afterwards (from the specifiers the reply lists), so here every
+ * import is one empty stand-in module: compiling one module never parses another. */
+static int compiling;
+static JSModuleDef *stand_in;
+
 /* Resolves imports from the bundle only: no filesystem, no network. */
 static JSModuleDef *load_module(JSContext *ctx, const char *name, void *opaque) {
+    if (compiling) {
+        if (!stand_in) {
+            JSValue empty = JS_Eval(ctx, "", 0, "<dynisolate:stand-in>", JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
+            if (JS_IsException(empty)) return NULL;
+            stand_in = JS_VALUE_GET_PTR(empty); /* the context's module list keeps it */
+            JS_FreeValue(ctx, empty);
+        }
+        return stand_in;
+    }
     const Module *m = find_module(name);
     if (!m) {
         JS_ThrowReferenceError(ctx, "could not resolve module \"%s\"", name);
         return NULL;
     }
-    JSValue compiled = m->bytecode
+    JSValue compiled = m->kind == ENTRY_BYTECODE
         ? JS_ReadObject(ctx, m->data, m->len, JS_READ_OBJ_BYTECODE)
         : JS_Eval(ctx, (const char *)m->data, m->len, name, JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
     if (JS_IsException(compiled)) return NULL;
@@ -331,7 +367,7 @@ EXPORT("js_init") int32_t js_init(void) {
     runtime = JS_NewRuntime();
     if (!runtime) return -1;
     JS_SetMaxStackSize(runtime, 256 * 1024);
-    JS_SetModuleLoaderFunc(runtime, NULL, load_module, NULL);
+    JS_SetModuleLoaderFunc(runtime, normalize_module, load_module, NULL);
     context = JS_NewContext(runtime);
     if (!context) return -1;
     JSValue primordials = run_script(PRIMORDIALS_JS, sizeof PRIMORDIALS_JS - 1, "<dynisolate:primordials>", 0, NULL);
@@ -414,30 +450,35 @@ static int64_t ok_null(void) {
 }
 
 /* Takes ownership of `owner` and reads the module bundle at `p` (inside it). Layout (little
- * endian): u32 count, then per module u32 name_len, u32 data_len, u32 bytecode, the name and a
- * NUL, the data and a NUL. Returns an error message, or NULL. */
+ * endian): u32 count, then per entry u32 name_len, u32 data_len, u32 kind, the name and a NUL,
+ * the data and a NUL; modules first, then links. Returns an error message, or NULL. */
 static const char *set_bundle(uint8_t *owner, const uint8_t *p, uint32_t len) {
     free(bundle_buf);
     free(modules);
     bundle_buf = owner;
-    module_count = 0;
+    module_count = link_start = 0;
     modules = NULL;
     const uint8_t *end = p + len;
     if (end - p < 4) return "the bundle is truncated";
     uint32_t count = read_u32(p);
     p += 4;
-    if (count > MAX_BUNDLE_MODULES) return "the bundle has too many modules";
+    if (count > MAX_BUNDLE_ENTRIES) return "the bundle has too many entries";
     modules = calloc(count ? count : 1, sizeof *modules);
     if (!modules) return "out of memory";
     for (uint32_t i = 0; i < count; i++) {
         if (end - p < MODULE_HEADER_BYTES) return "the bundle is truncated";
-        uint32_t name_len = read_u32(p), data_len = read_u32(p + 4), bytecode = read_u32(p + 8);
+        uint32_t name_len = read_u32(p), data_len = read_u32(p + 4), kind = read_u32(p + 8);
         p += MODULE_HEADER_BYTES;
         if ((uint64_t)(end - p) < (uint64_t)name_len + data_len + 2 || p[name_len] || p[name_len + 1 + data_len])
             return "the bundle is malformed";
-        modules[i] = (Module){(const char *)p, p + name_len + 1, data_len, bytecode};
+        const uint8_t *data = p + name_len + 1;
+        int module_after_link = kind != ENTRY_LINK && link_start < i;
+        if (kind > ENTRY_LINK || module_after_link || (kind == ENTRY_LINK && !memchr(data, 0, data_len)))
+            return "the bundle is malformed";
+        modules[i] = (Module){(const char *)p, data, data_len, kind};
         p += name_len + 1 + data_len + 1;
         module_count = i + 1;
+        if (kind != ENTRY_LINK) link_start = module_count;
     }
     return NULL;
 }
@@ -452,8 +493,9 @@ EXPORT("json:bundle") int64_t js_bundle(uint8_t *buf, int32_t len) {
     return error ? internal_error(error) : ok_null();
 }
 
-/* Compiles bundle module `index` (given as decimal text) from source to bytecode; returns the
- * packed bytecode, or an error envelope (which starts with '{', unlike bytecode). */
+/* Compiles bundle module `index` (given as decimal text) from source to bytecode; replies with
+ * COMPILED, the specifiers it imports (u32 count, then u32 length and text each) and the
+ * bytecode, or with an error envelope (which starts with '{'). */
 EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
     free(last_output);
     last_output = NULL;
@@ -464,21 +506,41 @@ EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
         index = index * 10 + (uint64_t)(request[digits] - '0');
     int valid = digits > 0 && digits == len;
     release(request);
-    if (!valid || js_init() != 0 || index >= module_count || modules[index].bytecode)
+    if (!valid || js_init() != 0 || index >= link_start || modules[index].kind != ENTRY_SOURCE)
         return internal_error("no such source module");
     const Module *m = &modules[index];
+    compiling = 1;
     JSValue compiled = JS_Eval(context, (const char *)m->data, m->len, m->name,
                                JS_EVAL_TYPE_MODULE | JS_EVAL_FLAG_COMPILE_ONLY);
+    compiling = 0;
     if (JS_IsException(compiled)) {
         JS_FreeValue(context, JS_GetException(context));
         return internal_error("the module does not compile");
     }
+    DynBuf reply;
+    js_dbuf_init(context, &reply);
+    JSModuleDef *module = JS_VALUE_GET_PTR(compiled);
+    dbuf_putc(&reply, COMPILED);
+    dbuf_put_u32(&reply, (uint32_t)module->req_module_entries_count);
+    for (int i = 0; i < module->req_module_entries_count; i++) {
+        size_t specifier_len;
+        const char *specifier = JS_AtomToCStringLen(context, &specifier_len, module->req_module_entries[i].module_name);
+        if (!specifier) {
+            reply.error = 1;
+            break;
+        }
+        dbuf_put_u32(&reply, (uint32_t)specifier_len);
+        dbuf_put(&reply, (const uint8_t *)specifier, specifier_len);
+        JS_FreeCString(context, specifier);
+    }
     size_t size;
     uint8_t *bytes = JS_WriteObject(context, &size, compiled, JS_WRITE_OBJ_BYTECODE);
     JS_FreeValue(context, compiled);
-    if (!bytes) return internal_error("the module cannot be written as bytecode");
-    int64_t packed = output((const char *)bytes, size);
+    if (bytes) dbuf_put(&reply, bytes, size);
     js_free(context, bytes);
+    int64_t packed = !bytes || reply.error ? internal_error("the module cannot be written as bytecode")
+                                           : output((const char *)reply.buf, reply.size);
+    dbuf_free(&reply);
     return packed;
 }
 

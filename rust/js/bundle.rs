@@ -17,7 +17,10 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
-use crate::js::protocol::{self, EXPORT_COMPILE, FLAG_DESCRIBE};
+use crate::js::protocol::{
+    self, ENTRY_BYTECODE, ENTRY_SOURCE, EXPORT_COMPILE, FLAG_DESCRIBE, MAX_BUNDLE_ENTRIES, MAX_BUNDLE_MODULES,
+};
+use crate::js::resolve::{Link, Resolver};
 use crate::js::worker::{self, Description, JsWorker};
 use crate::js::{INTERPRETER_WASM, JsRuntime, nested, typescript};
 use crate::pool::{Code, MAX_MODULE_BYTES};
@@ -63,6 +66,15 @@ const MODULE_KINDS: &[(&str, ModuleKind)] = &[
     (".wasm", ModuleKind::Wasm),
 ];
 
+/// TypeScript declaration files and what a `node_modules` folder holds besides modules (readme,
+/// licence, source maps, CommonJS builds) are part of a project as written, but never code a
+/// bundle runs: they are left out rather than refused.
+fn is_module(name: &str) -> bool {
+    let declaration = [".d.ts", ".d.mts", ".d.cts"].iter().any(|ending| name.ends_with(ending));
+    let in_node_modules = name.split('/').any(|folder| folder == "node_modules");
+    !declaration && (!in_node_modules || kind_of(name).is_ok())
+}
+
 fn kind_of(name: &str) -> Result<ModuleKind> {
     match MODULE_KINDS.iter().find(|(ending, _)| name.ends_with(ending)) {
         Some((_, kind)) => Ok(*kind),
@@ -102,6 +114,7 @@ fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
         let mut digest = Sha256::new();
         digest.update(include_bytes!("bundle.rs"));
         digest.update(include_bytes!("typescript.rs"));
+        digest.update(include_bytes!("resolve.rs"));
         digest.update(env!("CARGO_PKG_VERSION"));
         digest.finalize().into()
     });
@@ -116,8 +129,9 @@ fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
     digest.finalize().into()
 }
 
-/// Evaluates the bundle once from source and compiles each module to bytecode. Returns the
-/// cached form: u32 length of the description JSON, the description, the bytecode bundle.
+/// Compiles each module to bytecode, resolves their imports, then evaluates the bundle once from
+/// source. Returns the cached form: u32 length of the description JSON, the description, the
+/// bytecode bundle (with its links).
 fn compile(
     interpreter: &Arc<Guest>,
     main: &str,
@@ -129,41 +143,72 @@ fn compile(
         .map(|(name, text)| Ok((name.as_str(), module_source(name, text)?)))
         .chain(BUILTIN_MODULES.iter().map(|(name, text)| Ok((*name, Cow::Borrowed(*text)))))
         .collect::<Result<Vec<_>>>()?;
-    let blob = protocol::bundle(sources.iter().map(|(name, text)| (*name, text.as_bytes())), false);
-    let load = protocol::load_request(main, FLAG_DESCRIBE, worker::seed());
-    let described = interpreter.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| {
-        if !wasm.is_empty() {
-            isolate.set_extension(Box::new(nested::Nested::new(wasm.clone())));
-        }
-        protocol::envelope(&worker::start(&mut isolate, &blob, &load, None, None, None)?)
-    });
-    let described = match described {
-        Ok(described) => described,
-        Err(Error::Guest { name, message, stack }) => {
-            let at = if stack.is_empty() { String::new() } else { format!("\n{stack}") };
-            return Err(Error::Load(format!("{name}: {message}{at}")));
-        }
-        Err(e) => return Err(e),
+    let source_bundle = |links: &[Link]| {
+        protocol::bundle(sources.iter().map(|(name, text)| (*name, text.as_bytes())), ENTRY_SOURCE, links)
     };
     // All modules in one throwaway isolate that runs no tenant code: compiling only parses, so
     // no module can affect how another compiles.
-    let mut isolate = worker::boot_bundle(interpreter, &blob, LOAD_ACQUIRE_TIMEOUT)?;
+    let unlinked = source_bundle(&[]);
     let mut compiled = Vec::with_capacity(sources.len());
-    for index in 0..sources.len() {
-        let code = worker::call_export(&mut isolate, EXPORT_COMPILE, &[index.to_string().as_bytes()], None, None)?;
-        if code.first() == Some(&b'{') {
-            protocol::envelope(&code)?;
+    {
+        let mut isolate = worker::boot_bundle(interpreter, &unlinked, LOAD_ACQUIRE_TIMEOUT)?;
+        for (index, (name, _)) in sources.iter().enumerate() {
+            let reply = worker::call_export(&mut isolate, EXPORT_COMPILE, &[index.to_string().as_bytes()], None, None)?;
+            match protocol::compiled(&reply) {
+                Some((imports, bytecode)) => compiled.push((imports, bytecode.to_vec())),
+                // A syntax error: evaluating the source says where, as a load error.
+                None => {
+                    describe(interpreter, &unlinked, main, wasm)?;
+                    protocol::envelope(&reply)?;
+                    return Err(Error::Load(format!("{name}: the module does not compile")));
+                }
+            }
         }
-        compiled.push(code);
     }
-    let bytecode =
-        protocol::bundle(sources.iter().zip(&compiled).map(|((name, _), code)| (*name, code.as_slice())), true);
+    let resolver = Resolver::new(
+        modules.iter().map(|(name, text)| (name.as_str(), text.as_str())).chain(BUILTIN_MODULES.iter().copied()),
+    );
+    let links =
+        resolver.links(sources.iter().zip(&compiled).map(|((name, _), (imports, _))| (*name, imports.as_slice())))?;
+    if sources.len() + links.len() > MAX_BUNDLE_ENTRIES {
+        let imports = links.len();
+        return Err(Error::Load(format!(
+            "the modules import each other by {imports} names that need resolving; the limit is {}",
+            MAX_BUNDLE_ENTRIES - sources.len()
+        )));
+    }
+    let described = describe(interpreter, &source_bundle(&links), main, wasm)?;
+    let bytecode = protocol::bundle(
+        sources.iter().zip(&compiled).map(|((name, _), (_, code))| (*name, code.as_slice())),
+        ENTRY_BYTECODE,
+        &links,
+    );
     let description = serde_json::to_vec(&described).expect("a JSON value always encodes");
     let mut out = Vec::with_capacity(4 + description.len() + bytecode.len());
     out.extend_from_slice(&(description.len() as u32).to_le_bytes());
     out.extend_from_slice(&description);
     out.extend_from_slice(&bytecode);
     Ok(out)
+}
+
+/// Evaluates `bundle` (source modules) from `main` in a throwaway isolate and returns what the
+/// main module exports; the guest's errors (syntax, imports, a throwing module body) are load
+/// errors.
+fn describe(interpreter: &Arc<Guest>, bundle: &[u8], main: &str, wasm: &nested::Modules) -> Result<Value> {
+    let load = protocol::load_request(main, FLAG_DESCRIBE, worker::seed());
+    let described = interpreter.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| {
+        if !wasm.is_empty() {
+            isolate.set_extension(Box::new(nested::Nested::new(wasm.clone())));
+        }
+        protocol::envelope(&worker::start(&mut isolate, bundle, &load, None, None, None)?)
+    });
+    match described {
+        Err(Error::Guest { name, message, stack }) => {
+            let at = if stack.is_empty() { String::new() } else { format!("\n{stack}") };
+            Err(Error::Load(format!("{name}: {message}{at}")))
+        }
+        other => other,
+    }
 }
 
 /// Splits a cached bundle into its description and bytecode.
@@ -195,15 +240,25 @@ pub fn load(
     if total > MAX_MODULE_BYTES {
         return Err(Error::Load(format!("the modules add up to {total} bytes; the limit is {MAX_MODULE_BYTES}")));
     }
-    for (name, _) in modules {
+    let modules: Vec<_> = modules.iter().filter(|(name, _)| is_module(name)).cloned().collect();
+    let wasm: Vec<_> = wasm.iter().filter(|(name, _)| is_module(name)).collect();
+    for (name, _) in &modules {
         if kind_of(name)? == ModuleKind::Wasm {
             return Err(Error::Load(format!("{name:?} must be bytes (binary WebAssembly), not text")));
         }
     }
-    for (name, _) in wasm {
+    for (name, _) in &wasm {
         if kind_of(name)? != ModuleKind::Wasm {
             return Err(Error::Load(format!("JavaScript worker module {name:?} must be str (text), not bytes")));
         }
+    }
+    let count = modules.len() + wasm.len() + BUILTIN_MODULES.len();
+    if count > MAX_BUNDLE_MODULES {
+        let most = MAX_BUNDLE_MODULES - BUILTIN_MODULES.len();
+        return Err(Error::Load(format!(
+            "a bundle holds at most {most} modules; this one has {}",
+            count - BUILTIN_MODULES.len()
+        )));
     }
     if !modules.iter().any(|(name, _)| name == main) {
         return Err(Error::Load(format!("main module {main:?} is not in the bundle")));
@@ -211,7 +266,7 @@ pub fn load(
     if !matches!(kind_of(main), Ok(ModuleKind::JavaScript | ModuleKind::TypeScript)) {
         return Err(Error::Load(format!("main module {main:?} must be a .js, .mjs or .ts module")));
     }
-    let mut all = modules.to_vec();
+    let mut all = modules;
     let mut compiled_wasm = Vec::with_capacity(wasm.len());
     for (index, (name, bytes)) in wasm.iter().enumerate() {
         let (guest, _) = pool.load(Code::Wasm(bytes), env.clone(), limits.clone()).map_err(|e| match e {

@@ -13,6 +13,7 @@ mod imports;
 pub(crate) mod interpreter;
 pub(crate) mod nested;
 pub mod protocol;
+pub(crate) mod resolve;
 pub(crate) mod snapshot;
 pub mod typescript;
 pub(crate) mod worker;

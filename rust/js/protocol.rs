@@ -12,8 +12,9 @@
 //! - `json:run`: one call request in an isolate that has loaded its bundle (a session's, or one
 //!   restored from a snapshot of the evaluated bundle).
 //! - `json:bundle`: takes a bundle without evaluating it (to compile its modules).
-//! - `json:compile`: compiles bundle module N (decimal text) to bytecode; replies with the raw
-//!   bytecode, or an error envelope (which starts with `{`, as bytecode never does).
+//! - `json:compile`: compiles bundle module N (decimal text) to bytecode; replies with
+//!   [`COMPILED`], `u32 count`, the count specifiers the module imports statically (each `u32
+//!   len | text`), then the bytecode; or with an error envelope (which starts with `{`).
 //!
 //! A request: `u8 op | u8 flags | u32 name_len | u32 env_len | u32 payload_len | i64 seed |
 //! name | env | payload`. The name is `method` (the default export), `Class.method` (an
@@ -29,8 +30,10 @@
 //! (an RPC stub function; no value) or [`ENV_OBJECT`] (an object of RPC stub methods; the value
 //! is their names, each followed by a NUL).
 //!
-//! A bundle: `u32 count`, then per module `u32 name_len | u32 data_len | u32 is_bytecode`, the
-//! name, a NUL, the data, a NUL.
+//! A bundle: `u32 count`, then per entry `u32 name_len | u32 data_len | u32 kind`, the name, a
+//! NUL, the data, a NUL. An entry is a module ([`ENTRY_SOURCE`] or [`ENTRY_BYTECODE`]) or, after
+//! all modules, a link ([`ENTRY_LINK`]: name is the importer, data the specifier, a NUL and the
+//! module it resolves to; links sorted by importer, then specifier; see `resolve.rs`).
 //!
 //! A reply: `{"ok": value}`, `{"error": {"name", "message", "stack"}}` (the guest's exception),
 //! or `{"serialization": message}` (a result that cannot cross).
@@ -43,6 +46,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::js::resolve::Link;
 use crate::sandbox::host::{MAX_ERROR_MESSAGE_BYTES, guest_error, truncate};
 
 /// `json:start`: boot a fresh isolate (load, and make the call that follows).
@@ -82,10 +86,20 @@ pub const ENV_OBJECT: u8 = 2;
 pub const REQUEST_HEADER_BYTES: usize = 22;
 /// Bytes before the bundle in `json:start`: the bundle's length.
 pub const START_HEADER_BYTES: usize = 4;
-/// Bytes before each module's name in a bundle: name length, data length, bytecode flag.
+/// Bytes before each entry's name in a bundle: name length, data length, kind.
 pub const MODULE_HEADER_BYTES: usize = 12;
 /// Most modules one bundle may hold.
 pub const MAX_BUNDLE_MODULES: usize = 4096;
+/// Most entries (modules and links) one bundle may hold.
+pub const MAX_BUNDLE_ENTRIES: usize = 65_536;
+/// A bundle entry holding a module's source text.
+pub const ENTRY_SOURCE: u32 = 0;
+/// A bundle entry holding a module's QuickJS bytecode (made by `json:compile`).
+pub const ENTRY_BYTECODE: u32 = 1;
+/// A bundle entry saying which module an importer's specifier resolved to.
+pub const ENTRY_LINK: u32 = 2;
+/// The first byte of a successful `json:compile` reply.
+pub const COMPILED: u8 = b'B';
 
 /// `env_call` name prefixes that never reach the embedder's env bindings.
 pub const RESERVED_PREFIXES: &[&str] = &["wasm:", "step:"];
@@ -150,19 +164,44 @@ pub fn env_section<'a>(
     out
 }
 
-/// Lays modules out as a bundle (see the module docs).
-pub fn bundle<'a>(modules: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>, bytecode: bool) -> Vec<u8> {
-    let mut out = (modules.len() as u32).to_le_bytes().to_vec();
-    for (name, data) in modules {
-        for n in [name.len() as u32, data.len() as u32, bytecode as u32] {
+/// Lays modules (of `kind`) and then `links` out as a bundle (see the module docs).
+pub fn bundle<'a>(modules: impl ExactSizeIterator<Item = (&'a str, &'a [u8])>, kind: u32, links: &[Link]) -> Vec<u8> {
+    let mut out = ((modules.len() + links.len()) as u32).to_le_bytes().to_vec();
+    let mut entry = |name: &str, data: &[&[u8]], kind: u32| {
+        let data_len: usize = data.iter().map(|part| part.len()).sum();
+        for n in [name.len() as u32, data_len as u32, kind] {
             out.extend_from_slice(&n.to_le_bytes());
         }
         out.extend_from_slice(name.as_bytes());
         out.push(0);
-        out.extend_from_slice(data);
+        data.iter().for_each(|part| out.extend_from_slice(part));
         out.push(0);
+    };
+    for (name, data) in modules {
+        entry(name, &[data], kind);
+    }
+    for link in links {
+        entry(&link.importer, &[link.specifier.as_bytes(), b"\0", link.target.as_bytes()], ENTRY_LINK);
     }
     out
+}
+
+/// A `json:compile` reply's specifiers and bytecode; `None` for an error envelope or a reply
+/// that does not follow the layout.
+pub fn compiled(reply: &[u8]) -> Option<(Vec<String>, &[u8])> {
+    fn u32_prefix(bytes: &[u8]) -> Option<(usize, &[u8])> {
+        let (head, tail) = bytes.split_first_chunk::<4>()?;
+        Some((u32::from_le_bytes(*head) as usize, tail))
+    }
+    let (count, mut rest) = u32_prefix(reply.strip_prefix(&[COMPILED])?)?;
+    let mut specifiers = Vec::new();
+    for _ in 0..count {
+        let (len, tail) = u32_prefix(rest)?;
+        let (text, tail) = (tail.get(..len)?, tail.get(len..)?);
+        specifiers.push(String::from_utf8(text.to_vec()).ok()?);
+        rest = tail;
+    }
+    Some((specifiers, rest))
 }
 
 /// Decodes a reply envelope into the `ok` value or the error it reports.

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import dynisolate
 
 AGENT = """
@@ -79,3 +81,11 @@ print(worker.cache_outcome)
     ]
     assert outcomes == ["compiled", "disk"]
     assert len(list(tmp_path.glob("*.qjsbc"))) == 1
+
+
+def test_a_bundle_holds_at_most_4094_modules(loader: dynisolate.Loader) -> None:
+    modules = {"main.js": "export default { f() { return 1; } };"} | {f"m{i}.js": "" for i in range(4_094)}
+    with pytest.raises(dynisolate.LoadError, match="a bundle holds at most 4094 modules; this one has 4095"):
+        loader.load(modules)
+    del modules["m0.js"]
+    assert loader.load(modules).get_entrypoint().f() == 1

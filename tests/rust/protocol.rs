@@ -3,8 +3,9 @@
 //! disagree with the Rust constants.
 
 use _core::js::protocol::{
-    ENV_DATA, ENV_FUNCTION, ENV_OBJECT, FLAG_DESCRIBE, FLAG_ENV, FLAG_OUTBOUND, FLAG_SETTLE, MAX_BUNDLE_MODULES,
-    MODULE_HEADER_BYTES, OP_CALL, OP_FETCH, OP_LOAD, REQUEST_HEADER_BYTES, START_HEADER_BYTES,
+    COMPILED, ENTRY_BYTECODE, ENTRY_LINK, ENTRY_SOURCE, ENV_DATA, ENV_FUNCTION, ENV_OBJECT, FLAG_DESCRIBE, FLAG_ENV,
+    FLAG_OUTBOUND, FLAG_SETTLE, MAX_BUNDLE_ENTRIES, MODULE_HEADER_BYTES, OP_CALL, OP_FETCH, OP_LOAD,
+    REQUEST_HEADER_BYTES, START_HEADER_BYTES,
 };
 
 fn guest_source(name: &str) -> String {
@@ -45,7 +46,11 @@ fn shim_reads_the_layouts_of_the_protocol() {
     assert_eq!(define("REQUEST_HEADER_BYTES"), REQUEST_HEADER_BYTES as u64);
     assert_eq!(define("START_HEADER_BYTES"), START_HEADER_BYTES as u64);
     assert_eq!(define("MODULE_HEADER_BYTES"), MODULE_HEADER_BYTES as u64);
-    assert_eq!(define("MAX_BUNDLE_MODULES"), MAX_BUNDLE_MODULES as u64);
+    assert_eq!(define("MAX_BUNDLE_ENTRIES"), MAX_BUNDLE_ENTRIES as u64);
+    assert_eq!(define("ENTRY_SOURCE"), ENTRY_SOURCE as u64);
+    assert_eq!(define("ENTRY_BYTECODE"), ENTRY_BYTECODE as u64);
+    assert_eq!(define("ENTRY_LINK"), ENTRY_LINK as u64);
+    assert_eq!(define("COMPILED"), COMPILED as u64);
     assert_eq!(define("OP_LOAD"), OP_LOAD as u64);
     assert_eq!(define("FLAG_ENV"), FLAG_ENV as u64);
     assert_eq!(define("FLAG_SETTLE"), FLAG_SETTLE as u64);

@@ -455,7 +455,7 @@ def test_a_bundle_with_webassembly_is_stored_and_replayed(tmp_path: Path, loader
         export class Flow extends WorkflowEntrypoint { async run(event, step) {
             const add = new WebAssembly.Instance(lib).exports.add;
             const a = await step.do("a", async () => add(event.payload, 1));
-            await step.sleep("nap", 10);
+            await step.sleep("nap", 1000); // long enough to be seen waiting, however slow the poll
             return await step.do("b", async () => add(a, 40));
         } }""",
         "add.wasm": numeric_wasm(),
