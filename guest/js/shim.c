@@ -282,6 +282,12 @@ static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, J
     return reply_string(ctx, packed);
 }
 
+/* glue: waiting(n) -> n promises given to ctx.waitUntil are still unsettled. */
+static int32_t waits_unsettled;
+static JSValue js_waiting(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    return JS_ToInt32(ctx, &waits_unsettled, argv[0]) ? JS_EXCEPTION : JS_UNDEFINED;
+}
+
 /* glue: armTimers() -> the call set a timer, so the event loop must ask for due timers. */
 static JSValue js_arm_timers(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     timers_armed = 1;
@@ -388,6 +394,7 @@ EXPORT("js_init") int32_t js_init(void) {
     native(natives, "invoke", js_host_invoke, 2);
     native(natives, "wire", js_wire, 1);
     native(natives, "armTimers", js_arm_timers, 0);
+    native(natives, "waiting", js_waiting, 1);
     native(natives, "refuseInGlobalScope", js_refuse_in_global_scope, 0);
     JSValue glue_args[] = {primordials, natives, web};
     JSValue glue = run_script(GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", 3, glue_args);
@@ -607,13 +614,20 @@ static int call_settled(JSValueConst unused) {
     return settled != 0;
 }
 
+static int waits_settled(JSValueConst unused) {
+    return waits_unsettled <= 0;
+}
+
 /* Jobs a call queued but did not await run now, inside the call and its budget (a session's next
- * call never runs them, and a fresh isolate behaves the same); then its timers are dropped. */
+ * call never runs them, and a fresh isolate behaves the same); so does the event loop, timers
+ * included, while promises given to ctx.waitUntil are unsettled. Then its timers are dropped. */
 static void end_call(void) {
     JSContext *job_context;
     while (JS_ExecutePendingJob(runtime, &job_context) != 0) {
         if (JS_HasException(context)) JS_FreeValue(context, JS_GetException(context));
     }
+    if (waits_unsettled > 0) run_jobs(waits_settled, JS_UNDEFINED);
+    waits_unsettled = 0;
     if (timers_armed) {
         JSValue clear = JS_TRUE;
         JS_FreeValue(context, JS_Call(context, glue_timers, JS_UNDEFINED, 1, &clear));

@@ -2560,6 +2560,16 @@
   defineGlobal("structuredClone", structuredClone);
   defineGlobal("Crypto", Crypto);
   defineGlobal("crypto", new Crypto(INTERNAL));
+  // What Workers report: `self` is the global scope, and `navigator.userAgent` names the runtime.
+  defineGlobal("self", globalThis);
+  class Navigator {
+    get userAgent() {
+      return "Cloudflare-Workers";
+    }
+  }
+  defineTag(Navigator.prototype, "Navigator");
+  defineGlobal("Navigator", Navigator);
+  defineGlobal("navigator", new Navigator());
 
   // Requests and responses that come from the host have immutable headers, as in Workers.
   function headersFromWire(pairs) {

@@ -1,0 +1,103 @@
+"""What a handler finds around it (glue.js `ExecutionContext`, web.js globals): `ctx.waitUntil`,
+`ctx.passThroughOnException`, `self` and `navigator`."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pytest
+
+import dynisolate
+
+LATER = """
+import { WorkerEntrypoint } from "cloudflare:workers";
+const nap = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export default {
+  async early(ms, env, ctx) {
+    ctx.waitUntil((async () => { await nap(ms); await env.NOTE("after " + ms); })());
+    await env.NOTE("result");
+    return "early";
+  },
+  async late(ms, env, ctx) {
+    await nap(1);
+    ctx.waitUntil(nap(ms).then(() => env.NOTE("added after an await")));
+    return "late";
+  },
+  rejected(env, ctx) {
+    ctx.waitUntil(Promise.reject(new RangeError("lost")));
+    return "still fine";
+  },
+  never(env, ctx) { ctx.waitUntil(new Promise(() => {})); return "returned"; },
+  forever(env, ctx) { ctx.waitUntil(new Promise(() => setInterval(() => {}, 5))); return "lost"; },
+  plain() { return "plain"; },
+  async fetch(request, env, ctx) {
+    ctx.passThroughOnException();
+    ctx.waitUntil(nap(5).then(() => env.NOTE("fetch done")));
+    return new Response("ok");
+  },
+  scope() { return [self === globalThis, navigator.userAgent, String(navigator)]; },
+};
+export class Job extends WorkerEntrypoint {
+  run() { this.ctx.waitUntil(nap(5).then(() => this.env.NOTE("job done"))); return "job"; }
+}
+"""
+
+
+@pytest.fixture
+def notes() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def later(loader: dynisolate.Loader, notes: list[str]) -> dynisolate.Worker:
+    return loader.load({"later.js": LATER}, env={"NOTE": notes.append}, limits=dynisolate.Limits(cpu_ms=500))
+
+
+def test_wait_until_work_runs_after_the_result_and_before_the_call_returns(
+    later: dynisolate.Worker, notes: list[str]
+) -> None:
+    assert later.get_entrypoint().early(30) == "early"
+    assert notes == ["result", "after 30"]
+    assert later.get_entrypoint().late(10) == "late"
+    assert notes[2:] == ["added after an await"]
+
+
+def test_wait_until_holds_entrypoint_classes_and_fetch(later: dynisolate.Worker, notes: list[str]) -> None:
+    assert later.get_entrypoint("Job").run() == "job"
+    response = later.fetch(dynisolate.Request("https://example.com/"))
+    assert (response.status, response.text(), notes) == (200, "ok", ["job done", "fetch done"])
+
+
+def test_a_rejected_wait_until_is_logged_and_the_result_stands(
+    later: dynisolate.Worker, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="dynisolate.guest"):
+        assert later.get_entrypoint().rejected() == "still fine"
+    messages = [r.getMessage() for r in caplog.records if r.name == "dynisolate.guest"]
+    assert len(messages) == 1 and messages[0].startswith("Uncaught (in waitUntil) RangeError: lost"), messages
+
+
+def test_a_wait_until_nothing_can_settle_ends_with_the_call(later: dynisolate.Worker) -> None:
+    started = time.monotonic()
+    assert later.get_entrypoint().never() == "returned"
+    assert time.monotonic() - started < 0.4  # not held until the 500 ms limit
+
+
+def test_a_wait_until_that_keeps_timers_going_is_stopped_at_the_limit(later: dynisolate.Worker) -> None:
+    with pytest.raises(dynisolate.CpuLimitError):
+        later.get_entrypoint().forever()
+    assert later.get_entrypoint().plain() == "plain"
+
+
+def test_a_sessions_earlier_wait_until_does_not_hold_its_next_calls(later: dynisolate.Worker) -> None:
+    with later.session() as session:
+        entry = session.get_entrypoint()
+        assert entry.never() == "returned"
+        started = time.monotonic()
+        assert [entry.plain(), entry.early(1)] == ["plain", "early"]
+        assert time.monotonic() - started < 0.4
+
+
+def test_the_global_scope_is_self_and_navigator_names_workers(later: dynisolate.Worker) -> None:
+    assert later.get_entrypoint().scope() == [True, "Cloudflare-Workers", "[object Navigator]"]
