@@ -452,13 +452,14 @@
     waitsUsed = false;
   }
   function waitUntil(promise) {
+    const awaited = resolve(promise); // may throw (a promise's `constructor` getter): not counted
     waitsUsed = true;
     const call = callNumber;
     const settled = () => {
       if (call === callNumber) waiting(--waitsUnsettled);
     };
     waiting(++waitsUnsettled);
-    promiseThen(resolve(promise), settled, (e) => {
+    promiseThen(awaited, settled, (e) => {
       hostLog(3, "Uncaught (in waitUntil) " + inspect(e, 0, new SetClass()));
       settled();
     });

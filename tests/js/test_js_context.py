@@ -29,6 +29,11 @@ export default {
     return "still fine";
   },
   never(env, ctx) { ctx.waitUntil(new Promise(() => {})); return "returned"; },
+  hostile(env, ctx) {
+    const p = Promise.resolve(1);
+    Object.defineProperty(p, "constructor", { get() { throw new TypeError("no constructor"); } });
+    try { ctx.waitUntil(p); } catch (e) { setInterval(() => {}, 5); return e.message; }
+  },
   forever(env, ctx) { ctx.waitUntil(new Promise(() => setInterval(() => {}, 5))); return "lost"; },
   plain() { return "plain"; },
   async fetch(request, env, ctx) {
@@ -82,6 +87,12 @@ def test_a_wait_until_nothing_can_settle_ends_with_the_call(later: dynisolate.Wo
     started = time.monotonic()
     assert later.get_entrypoint().never() == "returned"
     assert time.monotonic() - started < 0.4  # not held until the 500 ms limit
+
+
+def test_a_wait_until_that_throws_holds_nothing(later: dynisolate.Worker) -> None:
+    started = time.monotonic()
+    assert later.get_entrypoint().hostile() == "no constructor"
+    assert time.monotonic() - started < 0.4
 
 
 def test_a_wait_until_that_keeps_timers_going_is_stopped_at_the_limit(later: dynisolate.Worker) -> None:
