@@ -2,9 +2,10 @@
 //! TypeScript, `.json` data, `.txt` text) become what the engine runs, QuickJS bytecode, plus the
 //! list of what the main module exports.
 //!
-//! The first load of a bundle evaluates it once from source in a throwaway isolate (syntax errors,
-//! missing imports and throwing module bodies are load errors, with the tenant's file:line:col),
-//! then compiles every module to bytecode in another throwaway isolate, which runs no tenant code.
+//! The first load of a bundle compiles every module to bytecode in a throwaway isolate that runs
+//! no tenant code, resolves the imports the modules list (`resolve.rs`), then evaluates the bundle
+//! once from source in another throwaway isolate (syntax errors, unresolved imports and throwing
+//! module bodies are load errors, with the tenant's file:line:col where the interpreter gives one).
 //! The result is cached by content hash in memory and on disk (`cache.rs`), so a bundle seen
 //! before costs a hash and a lookup, and no isolate that serves a call ever parses source.
 
