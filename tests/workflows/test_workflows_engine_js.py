@@ -50,7 +50,7 @@ def engine(loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
         yield engine
 
 
-def until_status(instance: dynisolate.workflows.Instance, status: str, timeout: float = 5) -> None:
+def until_status(instance: dynisolate.workflows.Instance, status: str, timeout: float = 30) -> None:
     """Waits until `instance` reaches `status` (a wait or a pause, which `wait()` does not see)."""
     deadline = time.monotonic() + timeout
     while instance.status().status != status:
@@ -194,7 +194,7 @@ def test_events_are_buffered_per_type_in_order(engine: Engine) -> None:
     instance.send_event("vote", "yes")
     instance.send_event("close", 3)
     instance.send_event("vote", "no")
-    status = instance.wait(timeout=10)
+    status = instance.wait(timeout=30)
     assert status.output == ["yes", "no", 3, "vote", True]
 
 
@@ -225,7 +225,7 @@ def test_waiting_instance_wakes_on_its_event(engine: Engine) -> None:
     until_status(instance, "waiting")
     sent = time.monotonic()
     instance.send_event("go", {"ok": True})
-    assert instance.wait(timeout=5).output == {"ok": True}
+    assert instance.wait(timeout=30).output == {"ok": True}
     assert time.monotonic() - sent < 1.0
 
 
@@ -258,7 +258,7 @@ def test_divergence_from_history_is_a_non_determinism_error(loader: dynisolate.L
         until_status(instance, "waiting")
         variant[0] = "bill"  # the replay now calls a step history does not have
         instance.send_event("go")
-        status = instance.wait(timeout=5)
+        status = instance.wait(timeout=30)
     assert status.status == "errored"
     assert status.error["name"] == "NonDeterminismError"
     assert "'charge#1'" in status.error["message"] and "'bill#1'" in status.error["message"]
@@ -365,14 +365,14 @@ def test_instance_methods(engine: Engine, probe: Probe) -> None:
     time.sleep(0.25)
     assert instance.status().status == "paused" and probe.hits["b"] == 0  # the wake-up did not run it
     instance.resume()
-    assert instance.wait(timeout=5).output == "done"
+    assert instance.wait(timeout=30).output == "done"
     assert probe.hits == {"a": 1, "b": 1}
 
     instance.restart(from_step="b")  # keeps "a" and the sleep, runs "b" again
-    assert instance.wait(timeout=5).output == "done"
+    assert instance.wait(timeout=30).output == "done"
     assert probe.hits == {"a": 1, "b": 2}
     instance.restart()
-    assert instance.wait(timeout=5).output == "done"
+    assert instance.wait(timeout=30).output == "done"
     assert probe.hits == {"a": 2, "b": 3}
 
     with pytest.raises(InstanceStateError):
@@ -391,7 +391,7 @@ def test_terminate_stops_a_waiting_instance(engine: Engine) -> None:
     )  # fmt: skip
     until_status(status, "waiting")
     status.terminate()
-    assert status.wait(timeout=1).status == "terminated"
+    assert status.wait(timeout=30).status == "terminated"
     with pytest.raises(InstanceStateError):
         status.send_event("x")
 
@@ -428,7 +428,7 @@ def test_events_in_one_batch_are_all_or_nothing(engine: Engine) -> None:
         engine.send_events([(instances[0].id, "go", 0), ("missing", "go", 1)])
     assert engine._store.events(instances[0].id) == []
     engine.send_events([(instance.id, "go", n) for n, instance in enumerate(instances)])
-    assert [instance.wait(timeout=10).output for instance in instances] == [0, 1, 2]
+    assert [instance.wait(timeout=30).output for instance in instances] == [0, 1, 2]
 
 
 def test_missing_workflow_class_is_refused_at_create(engine: Engine) -> None:
@@ -469,7 +469,7 @@ def test_a_bundle_with_webassembly_is_stored_and_replayed(tmp_path: Path, loader
         instance = engine.create(tenant="t", code=code, entrypoint="Flow", params=1)
         until_status(instance, "waiting")
     with Engine(db, loader=loader, poll_s=0.01) as fresh:  # the bundle comes from the store
-        assert fresh.get(instance.id).wait(timeout=10).output == 42
+        assert fresh.get(instance.id).wait(timeout=30).output == 42
 
 
 def test_steps_started_alongside_a_wait_run_before_the_instance_suspends(
@@ -495,7 +495,7 @@ def test_steps_started_alongside_a_wait_run_before_the_instance_suspends(
         assert time.monotonic() < deadline
         time.sleep(0.005)
     instance.send_event("approve", "yes")
-    assert instance.wait(timeout=5).output == ["yes", "reminder"]
+    assert instance.wait(timeout=30).output == ["yes", "reminder"]
     assert probe.hits["email"] == 1
 
 
@@ -622,7 +622,7 @@ def test_typescript_workflows(engine: Engine) -> None:
         """
     }
     instance = engine.create(tenant="t", code=code, entrypoint="Flow", params={"qty": 2})
-    assert instance.wait(timeout=10).output == 6
+    assert instance.wait(timeout=30).output == 6
 
 
 def test_time_spent_paused_does_not_count_toward_a_sleep(engine: Engine, probe: Probe) -> None:
@@ -642,6 +642,6 @@ def test_time_spent_paused_does_not_count_toward_a_sleep(engine: Engine, probe: 
     assert probe.hits["after"] == 0
     resumed = time.time()
     instance.resume()
-    instance.wait(timeout=5)
+    instance.wait(timeout=30)
     # The nap had (paused - started) behind it; the rest of its 300 ms runs after the resume.
     assert probe.times["after"][0] >= resumed + 0.3 - (paused - started) - 0.02

@@ -68,7 +68,7 @@ def test_a_python_workflow_sleeps_waits_and_replays(engine: Engine) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.005)
     instance.send_event("approve", "alice")
-    status = instance.wait(timeout=5)
+    status = instance.wait(timeout=30)
     assert status.output == {"receipt": "charged 6", "by": "alice", "id": "order-1"}
     assert hits == {"price": 1, "charge": 1}
     assert [s.name for s in status.steps] == ["price", "cool-off", "approval", "charge"]
