@@ -43,6 +43,7 @@ EXPECTED = [
     "default_loader",
     "exceptions",
     "load",
+    "undefined",
 ]
 
 

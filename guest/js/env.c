@@ -8,13 +8,14 @@
  * host, only the binding's name, and are not thenables.
  *
  * Layout (rust/js/protocol.rs): u32 count, then per binding u8 kind, u32 name length, u32 value
- * length, the name, the value. ENV_DATA's value is the JSON text, ENV_FUNCTION's is empty, and
+ * length, the name, the value. ENV_DATA's value is JSON text or a clone, ENV_FUNCTION's is empty, and
  * ENV_OBJECT's is the method names, each followed by a NUL. */
 
 static JSValue glue_invoke; /* glue's invoke(name, args): one env call, a promise of its result */
 
-/* A data binding's getter. func_data[0] holds the JSON text as an ArrayBuffer (NUL-terminated,
- * for JS_ParseJSON) until the first read, then the parsed value; func_data[1] says which. */
+/* A data binding's getter. func_data[0] holds the value's JSON text or clone as an ArrayBuffer
+ * (NUL-terminated, for JS_ParseJSON) until the first read, then the value; func_data[1] says
+ * which. */
 static JSValue js_env_data(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv, int magic,
                            JSValueConst *func_data) {
     JSValue *slot = (JSValue *)func_data; /* the function's own record: written once, here */
@@ -22,7 +23,8 @@ static JSValue js_env_data(JSContext *ctx, JSValueConst this_val, int argc, JSVa
         size_t size;
         uint8_t *text = JS_GetArrayBuffer(ctx, &size, slot[0]);
         if (!text || size == 0) return JS_ThrowInternalError(ctx, "env value lost");
-        JSValue value = JS_ParseJSON(ctx, (const char *)text, size - 1, "<env>");
+        JSValue value = text[0] == CLONE_MAGIC ? clone_read(ctx, text, size - 1)
+                                               : JS_ParseJSON(ctx, (const char *)text, size - 1, "<env>");
         if (JS_IsException(value)) return value;
         JS_FreeValue(ctx, slot[0]);
         slot[0] = value;

@@ -12,6 +12,7 @@
     hostLog,
     wire: nativeWire,
     invoke: nativeInvoke,
+    finish,
     armTimers,
     refuseInGlobalScope,
     waiting,
@@ -391,14 +392,13 @@
   });
 
   // ---- env: built in C per isolate (env.c); its RPC stubs call invoke ----
-  // One env call: synchronous on the host, a promise to the tenant (as Workers RPC). C sends plain
-  // data itself and turns an {"ok": value} reply into the promise; otherwise (a value only the
-  // JavaScript walk can send or refuse, an error reply) the work is done here.
+  // One env call: synchronous on the host, a promise to the tenant (as Workers RPC). C sends the
+  // arguments (as JSON or a clone; clone.c) and turns a value reply into the promise; an error
+  // reply is read here.
   function invoke(name, args) {
     let reply;
     try {
       reply = nativeInvoke(name, args);
-      if (reply === undefined) reply = nativeInvoke(name, toWire(args));
       if (typeof reply !== "string") return reply;
       reply = parse(reply);
     } catch (e) {
@@ -496,14 +496,6 @@
   // The env of this isolate: C builds it from its first call's request (never part of a heap
   // snapshot) and passes it with every call.
   let env = null;
-
-  function finish(value) {
-    try {
-      return value == null ? '{"ok":null}' : '{"ok":' + toWire(value) + "}";
-    } catch (e) {
-      return stringify({ serialization: "the result cannot be sent to the host: " + errorInfo(e).message });
-    }
-  }
 
   function fail(e) {
     return stringify({ error: errorInfo(e) });
@@ -701,8 +693,9 @@
   // The request, as shim.c decodes it: `op` (OP_*), `flags` (FLAG_*); for a load the main
   // module's namespace (C evaluated it); for a call the entry (null: the default export) and the
   // method's name, the arguments (parsed by C, or their text when they did not parse) and the
-  // isolate's env. Returns the reply text, or the call's result when it is a thenable, which C
-  // awaits: a method that returns a plain value costs no promise machinery.
+  // isolate's env. Returns the reply text of a failure, true once C's `finish` has written the
+  // reply of a result, or the call's result when it is a thenable, which C awaits: a method that
+  // returns a plain value costs no promise machinery.
   function run(op, flags, ns, entry, method, parsed, payloadText, envObject) {
     let result;
     try {
@@ -741,5 +734,5 @@
     return finish(result);
   }
 
-  return { run, timers: runTimers, finish, fail, invoke };
+  return { run, timers: runTimers, fail, invoke };
 })

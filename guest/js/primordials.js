@@ -61,6 +61,7 @@
     NumberPrototypeToString: uncurry(Number.prototype.toString),
     NumberPrototypeValueOf: uncurry(Number.prototype.valueOf),
     BooleanPrototypeValueOf: uncurry(Boolean.prototype.valueOf),
+    BigIntCtor: BigInt,
     BigIntPrototypeValueOf: uncurry(BigInt.prototype.valueOf),
     MathTrunc: Math.trunc,
     JSONParse: JSON.parse,

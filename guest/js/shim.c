@@ -78,7 +78,6 @@ static JSRuntime *runtime;
 static JSContext *context;
 static JSValue glue_run;      /* glue's request handler */
 static JSValue glue_timers;   /* runs due timers; returns ms to the next one, or -1 */
-static JSValue glue_finish;   /* finish(value) -> reply text */
 static JSValue glue_fail;     /* fail(reason) -> reply text */
 static JSValue on_fulfilled, on_rejected; /* our reactions to a call's promise */
 static JSValue env_object;    /* this isolate's env, from its first call */
@@ -107,6 +106,7 @@ static uint32_t read_u32(const uint8_t *p) {
 }
 
 #include "wire.c"
+#include "clone.c"
 #include "env.c"
 
 static int64_t pack(const char *ptr, size_t len) {
@@ -244,31 +244,24 @@ static JSValue settled_promise(JSContext *ctx, JSValue value) {
     return promise;
 }
 
-/* glue: invoke(name, args) -> one env call. `args` is the argument array (sent as JSON if it is
- * plain data; else the result is undefined and nothing was sent) or its JSON text. Returns a
- * promise of the value when the host replied exactly {"ok":value}, else the reply text. */
+/* glue: invoke(name, args) -> one env call. `args` (the argument array) is sent as JSON when it
+ * is plain data, else as a clone; a value that cannot be sent throws. Returns a promise of the
+ * value when the host replied with one ({"ok":value} or a clone), else the reply text. */
 static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    size_t name_len, args_len;
-    const char *args, *args_text = NULL;
-    if (JS_IsString(argv[1])) {
-        args = args_text = JS_ToCStringLen(ctx, &args_len, argv[1]);
-        if (!args) return JS_EXCEPTION;
-    } else {
-        wire_buf.size = 0;
-        if (wire(ctx, &wire_buf, argv[1])) return JS_UNDEFINED;
-        args = (const char *)wire_buf.buf;
-        args_len = wire_buf.size;
-    }
+    size_t name_len;
+    wire_buf.size = 0;
+    if (wire(ctx, &wire_buf, argv[1]) && clone_write(ctx, &wire_buf, argv[1])) return JS_EXCEPTION;
     const char *name = JS_ToCStringLen(ctx, &name_len, argv[0]);
-    if (!name) {
-        JS_FreeCString(ctx, args_text);
-        return JS_EXCEPTION;
-    }
-    int64_t packed = host_env_call(name, (int32_t)name_len, args, (int32_t)args_len);
+    if (!name) return JS_EXCEPTION;
+    int64_t packed = host_env_call(name, (int32_t)name_len, (const char *)wire_buf.buf, (int32_t)wire_buf.size);
     JS_FreeCString(ctx, name);
-    if (args_text) JS_FreeCString(ctx, args_text);
     char *reply = (char *)(uintptr_t)((uint64_t)packed >> 32);
     uint32_t len = (uint32_t)packed;
+    if (len && (uint8_t)reply[0] == CLONE_MAGIC) {
+        JSValue value = clone_read(ctx, (const uint8_t *)reply, len);
+        release(reply);
+        return JS_IsException(value) ? value : settled_promise(ctx, value);
+    }
     if (len >= 7 && !memcmp(reply, "{\"ok\":", 6) && reply[len - 1] == '}') {
         reply[len - 1] = '\0'; /* JS_ParseJSON wants the text NUL-terminated */
         JSValue value = JS_ParseJSON(ctx, reply + 6, len - 7, "<env reply>");
@@ -361,6 +354,7 @@ static JSValue run_script(const char *source, size_t len, const char *name, int 
 
 static JSValue js_on_fulfilled(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 static JSValue js_on_rejected(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
+static JSValue js_finish(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 
 static void native(JSValueConst object, const char *name, JSCFunction *fn, int length) {
     JS_SetPropertyStr(context, object, name, JS_NewCFunction(context, fn, name, length));
@@ -377,7 +371,7 @@ EXPORT("js_init") int32_t js_init(void) {
     context = JS_NewContext(runtime);
     if (!context) return -1;
     JSValue primordials = run_script(PRIMORDIALS_JS, sizeof PRIMORDIALS_JS - 1, "<dynisolate:primordials>", 0, NULL);
-    if (JS_IsException(primordials) || wire_init(context, primordials)) return -2;
+    if (JS_IsException(primordials) || wire_init(context, primordials) || clone_init(context, primordials)) return -2;
     /* The interpreter's allocator, not libc's: it takes a snapshot isolate's first reply from
      * pages it writes anyway, where libc would open two fresh pages (see settle). */
     js_dbuf_init(context, &parse_buf);
@@ -393,6 +387,7 @@ EXPORT("js_init") int32_t js_init(void) {
     native(natives, "hostLog", js_host_log, 2);
     native(natives, "invoke", js_host_invoke, 2);
     native(natives, "wire", js_wire, 1);
+    native(natives, "finish", js_finish, 1);
     native(natives, "armTimers", js_arm_timers, 0);
     native(natives, "waiting", js_waiting, 1);
     native(natives, "refuseInGlobalScope", js_refuse_in_global_scope, 0);
@@ -401,7 +396,6 @@ EXPORT("js_init") int32_t js_init(void) {
     if (JS_IsException(glue)) return -3;
     glue_run = JS_GetPropertyStr(context, glue, "run");
     glue_timers = JS_GetPropertyStr(context, glue, "timers");
-    glue_finish = JS_GetPropertyStr(context, glue, "finish");
     glue_fail = JS_GetPropertyStr(context, glue, "fail");
     glue_invoke = JS_GetPropertyStr(context, glue, "invoke");
     JS_FreeValue(context, glue);
@@ -410,8 +404,8 @@ EXPORT("js_init") int32_t js_init(void) {
     /* Made by each isolate's first call: replacing a snapshot's object would write to the pages
      * of its neighbours on the GC list. */
     env_object = JS_UNDEFINED;
-    JSValue glue_functions[] = {glue_run, glue_timers, glue_finish, glue_fail, glue_invoke};
-    for (int i = 0; i < 5; i++)
+    JSValue glue_functions[] = {glue_run, glue_timers, glue_fail, glue_invoke};
+    for (int i = 0; i < 4; i++)
         if (!JS_IsFunction(context, glue_functions[i])) return -4;
     return 0;
 }
@@ -558,25 +552,50 @@ EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
 static int settled;
 static JSValue settled_text;
 
-static JSValue js_on_fulfilled(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    JSValueConst value = argv[0];
-    settled = 3;
+/* Writes the reply for a call's result into reply_buf: {"ok":JSON} for plain data (null for
+ * undefined: a call that returns nothing), CLONE_MAGIC and the clone for other values, and
+ * {"serialization":message} for a value that cannot be sent. -1 when out of memory. */
+static int write_result(JSContext *ctx, JSValueConst value) {
     reply_buf.size = 0;
     if (JS_IsNull(value) || JS_IsUndefined(value)) {
         dbuf_put(&reply_buf, (const uint8_t *)"{\"ok\":null}", 11);
-        settled = reply_buf.error ? 3 : 1;
-        return JS_UNDEFINED;
+        return reply_buf.error ? -1 : 0;
     }
     dbuf_put(&reply_buf, (const uint8_t *)"{\"ok\":", 6);
     if (!wire(ctx, &reply_buf, value)) {
         dbuf_putc(&reply_buf, '}');
-        settled = reply_buf.error ? 3 : 1;
-        return JS_UNDEFINED;
+        return reply_buf.error ? -1 : 0;
     }
-    settled_text = JS_Call(ctx, glue_finish, JS_UNDEFINED, 1, &value);
-    if (JS_IsException(settled_text)) return JS_EXCEPTION;
-    settled = 2;
+    reply_buf.size = 0;
+    if (!clone_write(ctx, &reply_buf, value)) return 0;
+    JSValue error = JS_GetException(ctx);
+    JSValue message = JS_IsObject(error) ? JS_GetProperty(ctx, error, JS_ATOM_message) : JS_UNDEFINED;
+    JSValue text = JS_ConcatString3(ctx, "the result cannot be sent to the host: ",
+                                    JS_IsString(message) ? JS_DupValue(ctx, message) : JS_NewString(ctx, "out of memory"), "");
+    reply_buf.size = 0;
+    if (!JS_IsString(text)) {
+        JS_FreeValue(ctx, JS_GetException(ctx));
+        reply_buf.error = true;
+    } else {
+        dbuf_put(&reply_buf, (const uint8_t *)"{\"serialization\":", 17);
+        wire_string(&reply_buf, JS_VALUE_GET_STRING(text));
+        dbuf_putc(&reply_buf, '}');
+    }
+    JS_FreeValue(ctx, text);
+    JS_FreeValue(ctx, message);
+    JS_FreeValue(ctx, error);
+    return reply_buf.error ? -1 : 0;
+}
+
+static JSValue js_on_fulfilled(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    settled = write_result(ctx, argv[0]) ? 3 : 1;
     return JS_UNDEFINED;
+}
+
+/* glue: finish(value) -> true: the reply for a result that is not a promise is in reply_buf, as
+ * the reaction to a call's promise writes it; reply_of sends it. */
+static JSValue js_finish(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    return write_result(ctx, argv[0]) ? JS_ThrowOutOfMemory(ctx) : JS_TRUE;
 }
 
 static JSValue js_on_rejected(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
@@ -805,6 +824,7 @@ static int64_t reply_of(JSValue reply) {
         settled_text = JS_UNDEFINED;
     }
     end_call();
+    if (JS_IsBool(reply)) return output((const char *)reply_buf.buf, reply_buf.size); /* glue's finish wrote it */
     size_t reply_len;
     const char *text = JS_IsString(reply) ? JS_ToCStringLen(context, &reply_len, reply) : NULL;
     int64_t packed = text ? output(text, reply_len) : internal_error("the reply is not a string");
@@ -853,7 +873,13 @@ static int64_t handle(const Request *r) {
      * JSON.parse); if they do not parse, the glue parses the text and throws JSON.parse's error. */
     JSValue parsed = JS_UNDEFINED, text = JS_UNDEFINED;
     parse_buf.size = 0;
-    if (!dbuf_put(&parse_buf, (const uint8_t *)r->payload, r->payload_len) && !dbuf_putc(&parse_buf, 0)) {
+    if (r->payload_len && (uint8_t)r->payload[0] == CLONE_MAGIC) {
+        parsed = clone_read(context, (const uint8_t *)r->payload, r->payload_len);
+        if (JS_IsException(parsed)) {
+            JS_FreeValue(context, JS_GetException(context));
+            return internal_error("the call's arguments are malformed");
+        }
+    } else if (!dbuf_put(&parse_buf, (const uint8_t *)r->payload, r->payload_len) && !dbuf_putc(&parse_buf, 0)) {
         parsed = JS_ParseJSON(context, (const char *)parse_buf.buf, r->payload_len, "<input>");
         if (JS_IsException(parsed)) {
             JS_FreeValue(context, JS_GetException(context));

@@ -1,12 +1,13 @@
 /* Strict JSON of plain data, in C (included by shim.c, so it reads QuickJS's own structures).
  *
- * The same text as glue's toWire (checkWire then JSON.stringify) for plain data only: objects whose
- * prototype is the intrinsic Object.prototype (or null) with own enumerable data properties under
- * non-numeric string keys, dense arrays with the intrinsic Array.prototype, strings, finite numbers,
- * booleans, null (and undefined inside containers, as JSON.stringify writes it). Anything else
- * (toJSON anywhere, getters, other classes, proxies, non-finite numbers, functions, symbols,
- * bigints, depth over WIRE_MAX_DEPTH, a prototype chain or @@hasInstance a tenant changed) makes
- * it give up, and the glue takes its JavaScript path, which refuses or converts as before. It runs
+ * JSON is the cheapest form a value can cross in, so plain data takes it: objects whose prototype
+ * is the intrinsic Object.prototype (or null) with own enumerable data properties under
+ * non-numeric string keys, dense arrays with the intrinsic Array.prototype, strings, finite
+ * numbers, booleans and null, each object met once. Anything else (undefined, which JSON would
+ * drop or turn into null; an object met twice, which JSON would copy; toJSON anywhere, getters,
+ * other classes, proxies, non-finite numbers, functions, symbols, bigints, depth over
+ * WIRE_MAX_DEPTH, a prototype chain or @@hasInstance a tenant changed) makes it give up: the value
+ * then crosses as a clone (clone.c), or, for the glue's own JSON, through JSON.stringify. It runs
  * no JavaScript, so tenant code cannot steer it. */
 #define WIRE_MAX_DEPTH 64
 static DynBuf wire_buf;                  /* what `js_wire` and env calls serialise into */
@@ -54,6 +55,58 @@ static bool wire_intrinsics_ok(JSContext *ctx) {
     for (int i = 0; i < 3; i++)
         if (!wire_has_instance_intact(wire_ctors[i])) return false;
     return true;
+}
+
+/* Objects already written, by address, with the index a reference names (open addressing; clone.c
+ * uses it too). */
+typedef struct {
+    JSObject **keys;
+    uint32_t *indices;
+    uint32_t capacity, count;
+} Seen;
+
+static uint32_t seen_slot(const Seen *s, JSObject *p) {
+    uint32_t h = (uint32_t)((uintptr_t)p >> 3) * 2654435761u;
+    uint32_t i = h & (s->capacity - 1);
+    while (s->keys[i] && s->keys[i] != p) i = (i + 1) & (s->capacity - 1);
+    return i;
+}
+
+static int seen_add(JSContext *ctx, Seen *s, JSObject *p, uint32_t index) {
+    if ((s->count + 1) * 2 > s->capacity) {
+        uint32_t capacity = s->capacity ? s->capacity * 2 : 64;
+        Seen grown = {js_mallocz(ctx, capacity * sizeof *grown.keys), js_malloc(ctx, capacity * sizeof *grown.indices),
+                      capacity, s->count};
+        if (!grown.keys || !grown.indices) {
+            js_free(ctx, grown.keys);
+            js_free(ctx, grown.indices);
+            return -1;
+        }
+        for (uint32_t i = 0; i < s->capacity; i++) {
+            if (!s->keys[i]) continue;
+            uint32_t at = seen_slot(&grown, s->keys[i]);
+            grown.keys[at] = s->keys[i];
+            grown.indices[at] = s->indices[i];
+        }
+        js_free(ctx, s->keys);
+        js_free(ctx, s->indices);
+        *s = grown;
+    }
+    uint32_t at = seen_slot(s, p);
+    s->keys[at] = p;
+    s->indices[at] = index;
+    s->count++;
+    return 0;
+}
+
+/* Objects the JSON writer met that something else refers to as well: met twice, they are a shared
+ * reference, which JSON would duplicate and only a clone keeps. Kept between calls (it is cleared
+ * after use), so plain data costs no allocation. */
+static Seen wire_seen;
+
+static void seen_clear(Seen *s) {
+    if (s->count) memset(s->keys, 0, s->capacity * sizeof *s->keys);
+    s->count = 0;
 }
 
 static const char hex_digits[] = "0123456789abcdef";
@@ -175,11 +228,15 @@ static int wire_value(JSContext *ctx, DynBuf *b, JSValueConst v, int depth) {
     }
     case JS_TAG_OBJECT:
         break;
-    default: /* undefined (handled by the containers), symbol, bigint, ... */
+    default: /* undefined, symbol, bigint, ... */
         return 1;
     }
     if (depth >= WIRE_MAX_DEPTH) return 1;
     JSObject *p = JS_VALUE_GET_OBJ(v);
+    if (JS_REF_COUNT(p) > 1) { /* held elsewhere too: maybe met again in this value */
+        if (wire_seen.capacity && wire_seen.keys[seen_slot(&wire_seen, p)]) return 1;
+        if (seen_add(ctx, &wire_seen, p, 0)) return 1;
+    }
     if (p->is_exotic && p->class_id != JS_CLASS_ARRAY) return 1;
     if (find_own_property1(p, JS_ATOM_toJSON)) return 1;
     if (p->class_id == JS_CLASS_ARRAY) {
@@ -190,8 +247,7 @@ static int wire_value(JSContext *ctx, DynBuf *b, JSValueConst v, int depth) {
         for (uint32_t i = 0; i < p->u.array.count; i++) {
             if (i) dbuf_putc(b, ',');
             JSValueConst e = p->u.array.u.values[i];
-            if (JS_IsUndefined(e)) dbuf_put(b, (const uint8_t *)"null", 4);
-            else if (wire_value(ctx, b, e, depth + 1)) return 1;
+            if (JS_IsUndefined(e) || wire_value(ctx, b, e, depth + 1)) return 1; /* JSON would write null */
             if (!p->fast_array || i >= p->u.array.count) return 1; /* (nothing above runs JS; belt and braces) */
         }
         dbuf_putc(b, ']');
@@ -214,7 +270,7 @@ static int wire_value(JSContext *ctx, DynBuf *b, JSValueConst v, int depth) {
         if ((prs->flags & JS_PROP_TMASK) != JS_PROP_NORMAL) return 1; /* getter, lazy value */
         if (key->len && !key->is_wide_char && str8(key)[0] >= '0' && str8(key)[0] <= '9') return 1; /* maybe an index */
         JSValueConst e = p->prop[i].u.value;
-        if (JS_IsUndefined(e)) continue; /* JSON leaves it out */
+        if (JS_IsUndefined(e)) return 1; /* JSON would leave it out */
         if (!first) dbuf_putc(b, ',');
         first = false;
         wire_string(b, key);
@@ -229,7 +285,9 @@ static int wire_value(JSContext *ctx, DynBuf *b, JSValueConst v, int depth) {
 static int wire(JSContext *ctx, DynBuf *b, JSValueConst v) {
     size_t start = b->size;
     if (JS_IsObject(v) && !wire_intrinsics_ok(ctx)) return 1;
-    if (wire_value(ctx, b, v, 0) || b->error) {
+    int failed = wire_value(ctx, b, v, 0);
+    seen_clear(&wire_seen);
+    if (failed || b->error) {
         b->size = start;
         b->error = false;
         return 1;

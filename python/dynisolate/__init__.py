@@ -10,6 +10,7 @@ from ._env import RpcTarget
 from ._http import Request, Response
 from ._limits import Limits
 from ._loader import Loader, default_cache_dir, default_loader, load
+from ._values import undefined
 from ._worker import AsyncEntrypoint, CallResult, Entrypoint, LogRecord, Session, Worker
 from .exceptions import (
     ArgumentError,
@@ -73,4 +74,5 @@ __all__ = [
     "default_loader",
     "exceptions",
     "load",
+    "undefined",
 ]

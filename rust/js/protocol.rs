@@ -35,8 +35,24 @@
 //! all modules, a link ([`ENTRY_LINK`]: name is the importer, data the specifier, a NUL and the
 //! module it resolves to; links sorted by importer, then specifier; see `resolve.rs`).
 //!
-//! A reply: `{"ok": value}`, `{"error": {"name", "message", "stack"}}` (the guest's exception),
-//! or `{"serialization": message}` (a result that cannot cross).
+//! A reply: `{"ok": value}`, a clone (below) of the value, `{"error": {"name", "message",
+//! "stack"}}` (the guest's exception), or `{"serialization": message}` (a result that cannot
+//! cross).
+//!
+//! Values: plain data crosses as JSON, the cheapest form for both sides. A value JSON cannot carry
+//! faithfully (undefined, bytes, Date, Map, Set, BigInt, Error, a non-finite number, a shared or
+//! cyclic reference) crosses as a clone: [`CLONE_MAGIC`] (never the first byte of JSON, nor of
+//! UTF-8), then one value. A value is a tag and its payload: [`CLONE_UNDEFINED`], [`CLONE_NULL`],
+//! [`CLONE_TRUE`], [`CLONE_FALSE`] (none); [`CLONE_INT`] (i32); [`CLONE_FLOAT`] (f64);
+//! [`CLONE_STRING`] and [`CLONE_BIGINT`] (a string: `u32 len | UTF-8`, a lone surrogate as its
+//! own three bytes; a BigInt as its decimal text); [`CLONE_BYTES`] (`u32 len | bytes`: a
+//! Uint8Array or an ArrayBuffer); [`CLONE_DATE`] (f64 ms since the epoch); [`CLONE_ERROR`]
+//! (three strings: name, message, stack); [`CLONE_ARRAY`] and [`CLONE_SET`] (`u32 count |
+//! values`); [`CLONE_OBJECT`] (`u32 count | (string key, value)*`); [`CLONE_MAP`] (`u32 count |
+//! (key, value)*`); [`CLONE_REF`] (`u32 index`: the index-th object of the value, counting
+//! arrays, objects, maps, sets, bytes, dates and errors in the order they began). Nesting is
+//! bounded by [`CLONE_MAX_DEPTH`] both ways. Both sides write JSON when they can: the plain-data
+//! path costs nothing more for the clone's existence.
 //!
 //! Env calls: a stub's call reaches the host as `env_call("NAME" | "NAME.method", args)`. Names
 //! with a prefix in [`RESERVED_PREFIXES`] are never env bindings (binding names cannot contain
@@ -100,6 +116,27 @@ pub const ENTRY_BYTECODE: u32 = 1;
 pub const ENTRY_LINK: u32 = 2;
 /// The first byte of a successful `json:compile` reply.
 pub const COMPILED: u8 = b'B';
+
+/// The first byte of a value sent as a clone rather than JSON.
+pub const CLONE_MAGIC: u8 = 0xC1;
+/// Deepest nesting a clone may have, in either direction.
+pub const CLONE_MAX_DEPTH: usize = 128;
+pub const CLONE_UNDEFINED: u8 = b'u';
+pub const CLONE_NULL: u8 = b'n';
+pub const CLONE_TRUE: u8 = b't';
+pub const CLONE_FALSE: u8 = b'f';
+pub const CLONE_INT: u8 = b'i';
+pub const CLONE_FLOAT: u8 = b'd';
+pub const CLONE_BIGINT: u8 = b'z';
+pub const CLONE_STRING: u8 = b's';
+pub const CLONE_ARRAY: u8 = b'a';
+pub const CLONE_OBJECT: u8 = b'o';
+pub const CLONE_MAP: u8 = b'm';
+pub const CLONE_SET: u8 = b'e';
+pub const CLONE_BYTES: u8 = b'b';
+pub const CLONE_DATE: u8 = b'D';
+pub const CLONE_ERROR: u8 = b'E';
+pub const CLONE_REF: u8 = b'r';
 
 /// `env_call` name prefixes that never reach the embedder's env bindings.
 pub const RESERVED_PREFIXES: &[&str] = &["wasm:", "step:"];
@@ -204,8 +241,66 @@ pub fn compiled(reply: &[u8]) -> Option<(Vec<String>, &[u8])> {
     Some((specifiers, rest))
 }
 
+/// A clone of plain data (what the guest sends as a clone when tenant code has changed the
+/// intrinsics its JSON writer trusts) as JSON; `None` for a clone JSON cannot hold (references
+/// included: plain data has none).
+pub fn clone_to_json(clone: &[u8]) -> Option<Value> {
+    struct Reader<'a> {
+        bytes: &'a [u8],
+    }
+    impl Reader<'_> {
+        fn take(&mut self, n: usize) -> Option<&[u8]> {
+            let (head, tail) = (self.bytes.get(..n)?, self.bytes.get(n..)?);
+            self.bytes = tail;
+            Some(head)
+        }
+        fn u32(&mut self) -> Option<usize> {
+            Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize)
+        }
+        fn string(&mut self) -> Option<String> {
+            let len = self.u32()?;
+            String::from_utf8(self.take(len)?.to_vec()).ok()
+        }
+        fn value(&mut self, depth: usize) -> Option<Value> {
+            if depth > CLONE_MAX_DEPTH {
+                return None;
+            }
+            Some(match self.take(1)?[0] {
+                CLONE_UNDEFINED | CLONE_NULL => Value::Null,
+                CLONE_TRUE => Value::Bool(true),
+                CLONE_FALSE => Value::Bool(false),
+                CLONE_INT => Value::from(i32::from_le_bytes(self.take(4)?.try_into().ok()?)),
+                CLONE_FLOAT => serde_json::Number::from_f64(f64::from_le_bytes(self.take(8)?.try_into().ok()?))
+                    .map(Value::Number)?,
+                CLONE_STRING => Value::String(self.string()?),
+                CLONE_ARRAY => {
+                    let count = self.u32()?;
+                    (0..count).map(|_| self.value(depth + 1)).collect::<Option<Vec<_>>>().map(Value::Array)?
+                }
+                CLONE_OBJECT => {
+                    let count = self.u32()?;
+                    let mut object = serde_json::Map::new();
+                    for _ in 0..count {
+                        let key = self.string()?;
+                        object.insert(key, self.value(depth + 1)?);
+                    }
+                    Value::Object(object)
+                }
+                _ => return None,
+            })
+        }
+    }
+    let mut reader = Reader { bytes: clone.strip_prefix(&[CLONE_MAGIC])? };
+    let value = reader.value(0)?;
+    reader.bytes.is_empty().then_some(value)
+}
+
 /// Decodes a reply envelope into the `ok` value or the error it reports.
 pub fn envelope(reply: &[u8]) -> Result<Value> {
+    if reply.first() == Some(&CLONE_MAGIC) {
+        return clone_to_json(reply)
+            .ok_or_else(|| Error::Serialization("the interpreter replied with a value JSON cannot hold".into()));
+    }
     let mut reply: Value = serde_json::from_slice(reply)
         .map_err(|e| Error::Serialization(format!("the interpreter replied with invalid JSON: {e}")))?;
     if let Some(value) = reply.get_mut("ok") {
@@ -217,8 +312,11 @@ pub fn envelope(reply: &[u8]) -> Result<Value> {
     Err(guest_error(reply.get("error").unwrap_or(&Value::Null)))
 }
 
-/// The value of an `ok` reply, sliced out without a parse: glue.js writes a successful reply as
-/// `{"ok":` + the result's JSON text + `}`. `None` for any other reply.
+/// The value of a successful reply, sliced out without a parse: its JSON text (from `{"ok":` +
+/// the JSON + `}`) or the whole reply when it is a clone. `None` for any other reply.
 pub fn ok_value(reply: &[u8]) -> Option<&[u8]> {
+    if reply.first() == Some(&CLONE_MAGIC) {
+        return Some(reply);
+    }
     reply.strip_prefix(b"{\"ok\":").and_then(|rest| rest.strip_suffix(b"}"))
 }

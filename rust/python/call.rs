@@ -22,9 +22,10 @@ pub(crate) enum Args {
 }
 
 impl Args {
-    /// Converts `args` for `export` (a wasm export), or as a JSON array (JavaScript, `None`).
+    /// Converts `args` for `export` (a wasm export), or for a JavaScript guest (`None`: JSON or
+    /// a clone of the argument array).
     pub(crate) fn convert(export: Option<&Export>, args: &Bound<'_, PyTuple>, limit: u64) -> Result<Args> {
-        let Some(export) = export else { return Ok(Args::Json(convert::args_to_json(args, limit)?)) };
+        let Some(export) = export else { return Ok(Args::Json(convert::args_to_wire(args, limit)?)) };
         match &export.kind {
             ExportKind::Numeric { params, .. } => {
                 export.check_arity(args.len())?;
@@ -52,7 +53,7 @@ impl Args {
 fn output_to_py<'py>(py: Python<'py>, output: Output) -> PyResult<Bound<'py, PyAny>> {
     match output {
         Output::Numeric(vals) => convert::from_vals(py, &vals),
-        Output::Json(bytes) => convert::from_json(py, &bytes, "result").map_err(|e| to_pyerr(py, e)),
+        Output::Json(bytes) => convert::from_wire(py, &bytes, "result").map_err(|e| to_pyerr(py, e)),
     }
 }
 

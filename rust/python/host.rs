@@ -8,6 +8,7 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
+use crate::js::protocol::CLONE_MAGIC;
 use crate::python::convert;
 use crate::sandbox::host::{Host, MAX_ERROR_MESSAGE_BYTES, error_envelope, ok_envelope, truncate};
 
@@ -63,12 +64,13 @@ impl PyHost {
         f: impl for<'py> FnOnce(&Bound<'py, PyAny>, Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>>,
     ) -> wasmtime::Result<Vec<u8>> {
         Python::attach(|py| {
-            let decoded = match convert::from_json(py, json, what) {
+            let decoded = match convert::from_wire(py, json, what) {
                 Ok(value) => value,
                 Err(e) => return Ok(error_envelope("TypeError", &e.to_string())),
             };
             match f(self.dispatch.bind(py), decoded) {
-                Ok(value) => match convert::to_json(&value, MAX_ENV_RESULT_BYTES, "the host's reply") {
+                Ok(value) => match convert::to_wire(&value, MAX_ENV_RESULT_BYTES, "the host's reply") {
+                    Ok(wire) if wire.first() == Some(&CLONE_MAGIC) => Ok(wire), // a clone is its own reply
                     Ok(json) => Ok(ok_envelope(&json)),
                     Err(e) => Ok(error_envelope("TypeError", &format!("{what}: {e}"))),
                 },

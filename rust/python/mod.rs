@@ -2,6 +2,7 @@
 //! around guest work and maps core errors to the classes in `dynisolate.exceptions`.
 
 mod call;
+mod clone;
 mod convert;
 mod errors;
 mod host;

@@ -68,30 +68,24 @@ def test_deep_recursion_is_a_catchable_range_error(loader: dynisolate.Loader) ->
     ("body", "fragment"),
     [
         ("return { f() {} };", 'a function cannot be sent to the host (at key "f")'),
-        ("return 10n;", "a bigint cannot be sent to the host"),
         ("return [1, Symbol('s')];", "a symbol cannot be sent to the host"),
-        ("return { n: NaN };", 'NaN cannot be sent to the host (at key "n")'),
-        ("return { n: 1 / 0 };", "Infinity cannot be sent to the host"),
-        ("const a = {}; a.self = a; return a;", "circular"),
+        ("return { p: new Proxy({}, {}) };", 'a Proxy cannot be sent to the host (at key "p")'),
+        ("class Point { x = 1 } return new Point();", "an object of class Point cannot be sent to the host"),
+        ("return [new WeakMap()];", "a WeakMap cannot be sent to the host"),
+        ("return new Float64Array(2);", "a typed array other than Uint8Array"),
+        ("return { later: Promise.resolve(1) };", "a Promise (await it first) cannot be sent"),
+        ("return new Date(NaN);", "an invalid Date cannot be sent to the host"),
+        ("let v = 1; for (let i = 0; i < 200; i++) v = [v]; return v;", "nested deeper than 128 levels"),
     ],
 )
-def test_results_that_are_not_json_are_serialization_errors(
+def test_results_that_cannot_cross_are_serialization_errors(
     loader: dynisolate.Loader, healthy: dynisolate.Worker, body: str, fragment: str
 ) -> None:
     worker = loader.load({"agent.js": f"export default {{ result() {{ {body} }} }};"})
     with pytest.raises(dynisolate.SerializationError) as info:
         worker.get_entrypoint().result()
-    assert (
-        fragment in info.value.message.lower() if fragment == "circular" else fragment in info.value.message
-    )
+    assert fragment in info.value.message
     _still_serves(worker, healthy, loader)
-
-
-def test_undefined_results_are_none_and_dates_are_strings(loader: dynisolate.Loader) -> None:
-    source = "export default { nothing() {}, when() { return new Date(0); } };"
-    worker = loader.load({"agent.js": source})
-    assert worker.get_entrypoint().nothing() is None
-    assert worker.get_entrypoint().when() == "1970-01-01T00:00:00.000Z"
 
 
 def test_env_arguments_that_are_not_json_reject_in_the_guest(loader: dynisolate.Loader) -> None:
@@ -224,10 +218,8 @@ def test_jobs_left_behind_run_within_the_call(loader: dynisolate.Loader) -> None
         assert seen == ["fresh", "first"]  # not deferred to the session's next call
 
 
-def test_collections_and_odd_throws_are_reported_as_what_they_are(loader: dynisolate.Loader) -> None:
+def test_odd_throws_are_reported_as_what_they_are(loader: dynisolate.Loader) -> None:
     source = """export default {
-      map() { return new Map([[1, 2]]); },
-      bytes() { return new Uint8Array(2); },
       odd() { throw { toString() { throw this; } }; },
       badName() {
         const e = new Error("m");
@@ -239,10 +231,6 @@ def test_collections_and_odd_throws_are_reported_as_what_they_are(loader: dyniso
     };"""
     worker = loader.load({"agent.js": source}, limits=dynisolate.Limits(cpu_ms=50))
     entry = worker.get_entrypoint()
-    with pytest.raises(dynisolate.SerializationError, match="a Map cannot be sent"):
-        entry.map()
-    with pytest.raises(dynisolate.SerializationError, match="a Uint8Array cannot be sent"):
-        entry.bytes()
     with pytest.raises(dynisolate.GuestError) as info:
         entry.odd()
     assert (info.value.name, info.value.guest_message) == ("Error", "(a thrown value that cannot be read)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 import dynisolate
+from dynisolate import undefined
 
 CALLS = 6  # enough that the calls after the second come from the heap
 
@@ -66,7 +67,7 @@ def test_nothing_a_call_leaves_reaches_the_next(loader: dynisolate.Loader) -> No
     entry = loader.load({"leftovers.js": LEFTOVERS}).get_entrypoint()
     for _ in range(CALLS):
         assert entry.leave() == "left"
-        assert entry.look() == [None, None, None, 1, None, None]
+        assert entry.look() == [undefined, undefined, undefined, 1, undefined, undefined]
 
 
 def test_timers_and_jobs_left_by_a_session_call_never_run_in_the_next(loader: dynisolate.Loader) -> None:
@@ -77,7 +78,7 @@ def test_timers_and_jobs_left_by_a_session_call_never_run_in_the_next(loader: dy
         entry = session.get_entrypoint()
         assert entry.leave() == "left"
         # The promise job ran inside the call that queued it; the timers were dropped with it.
-        assert entry.look()[4:] == [None, "promise"]
+        assert entry.look()[4:] == [undefined, "promise"]
 
 
 def test_two_bundles_never_share_evaluated_state(loader: dynisolate.Loader) -> None:

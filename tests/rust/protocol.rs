@@ -3,9 +3,11 @@
 //! disagree with the Rust constants.
 
 use _core::js::protocol::{
-    COMPILED, ENTRY_BYTECODE, ENTRY_LINK, ENTRY_SOURCE, ENV_DATA, ENV_FUNCTION, ENV_OBJECT, FLAG_DESCRIBE, FLAG_ENV,
-    FLAG_OUTBOUND, FLAG_SETTLE, MAX_BUNDLE_ENTRIES, MODULE_HEADER_BYTES, OP_CALL, OP_FETCH, OP_LOAD,
-    REQUEST_HEADER_BYTES, START_HEADER_BYTES,
+    CLONE_ARRAY, CLONE_BIGINT, CLONE_BYTES, CLONE_DATE, CLONE_ERROR, CLONE_FALSE, CLONE_FLOAT, CLONE_INT, CLONE_MAGIC,
+    CLONE_MAP, CLONE_MAX_DEPTH, CLONE_NULL, CLONE_OBJECT, CLONE_REF, CLONE_SET, CLONE_STRING, CLONE_TRUE,
+    CLONE_UNDEFINED, COMPILED, ENTRY_BYTECODE, ENTRY_LINK, ENTRY_SOURCE, ENV_DATA, ENV_FUNCTION, ENV_OBJECT,
+    FLAG_DESCRIBE, FLAG_ENV, FLAG_OUTBOUND, FLAG_SETTLE, MAX_BUNDLE_ENTRIES, MODULE_HEADER_BYTES, OP_CALL, OP_FETCH,
+    OP_LOAD, REQUEST_HEADER_BYTES, START_HEADER_BYTES,
 };
 
 fn guest_source(name: &str) -> String {
@@ -20,7 +22,16 @@ fn defined(source: &str, prefix: &str, name: &str, separator: &str) -> u64 {
         .lines()
         .filter_map(|line| line.trim_start().strip_prefix(&head))
         .map(|rest| {
-            let digits: String = rest.trim_start().chars().take_while(char::is_ascii_digit).collect();
+            let rest = rest.trim_start();
+            if let Some(hex) = rest.strip_prefix("0x") {
+                let digits: String = hex.chars().take_while(char::is_ascii_hexdigit).collect();
+                return u64::from_str_radix(&digits, 16).unwrap_or_else(|_| panic!("{name} is not a number: {rest:?}"));
+            }
+            let mut chars = rest.chars();
+            if let (Some('\''), Some(c), Some('\'')) = (chars.next(), chars.next(), chars.next()) {
+                return c as u64;
+            }
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
             digits.parse().unwrap_or_else(|_| panic!("{name} is not a number: {rest:?}"))
         })
         .collect();
@@ -60,9 +71,40 @@ fn shim_reads_the_layouts_of_the_protocol() {
 }
 
 #[test]
+fn clone_c_writes_the_clone_layout_of_the_protocol() {
+    let clone = guest_source("clone.c");
+    let define = |name| defined(&clone, "#define ", name, " ");
+    let tags = [
+        ("CLONE_MAGIC", CLONE_MAGIC),
+        ("CLONE_UNDEFINED", CLONE_UNDEFINED),
+        ("CLONE_NULL", CLONE_NULL),
+        ("CLONE_TRUE", CLONE_TRUE),
+        ("CLONE_FALSE", CLONE_FALSE),
+        ("CLONE_INT", CLONE_INT),
+        ("CLONE_FLOAT", CLONE_FLOAT),
+        ("CLONE_BIGINT", CLONE_BIGINT),
+        ("CLONE_STRING", CLONE_STRING),
+        ("CLONE_ARRAY", CLONE_ARRAY),
+        ("CLONE_OBJECT", CLONE_OBJECT),
+        ("CLONE_MAP", CLONE_MAP),
+        ("CLONE_SET", CLONE_SET),
+        ("CLONE_BYTES", CLONE_BYTES),
+        ("CLONE_DATE", CLONE_DATE),
+        ("CLONE_ERROR", CLONE_ERROR),
+        ("CLONE_REF", CLONE_REF),
+    ];
+    for (name, value) in tags {
+        assert_eq!(define(name), value as u64, "{name}");
+    }
+    assert_eq!(define("CLONE_MAX_DEPTH"), CLONE_MAX_DEPTH as u64);
+}
+
+#[test]
 fn the_helper_finds_exactly_one_definition() {
-    let source = "#define A 1\n  #define B 22 /* note */\n#define A 3\n";
+    let source = "#define A 1\n  #define B 22 /* note */\n#define A 3\n#define H 0xC1\n#define T 'u'\n";
     assert_eq!(defined(source, "#define ", "B", " "), 22);
+    assert_eq!(defined(source, "#define ", "H", " "), 0xC1);
+    assert_eq!(defined(source, "#define ", "T", " "), b'u' as u64);
     let twice = std::panic::catch_unwind(|| defined(source, "#define ", "A", " "));
     assert!(twice.is_err(), "a constant defined twice must fail the check");
     let missing = std::panic::catch_unwind(|| defined(source, "#define ", "C", " "));
