@@ -12,6 +12,7 @@ fn main() {
         "guest/js/build.py",
         "guest/js/shim.c",
         "guest/js/wire.c",
+        "guest/js/clone.c",
         "guest/js/env.c",
         "guest/js/primordials.js",
         "guest/js/glue.js",

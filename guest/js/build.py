@@ -90,7 +90,7 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
 
 
 # Our C: shim.c, which includes quickjs.c and these parts of ours.
-C_SOURCES = ("shim.c", "wire.c", "env.c")
+C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c")
 
 # Our JavaScript, compiled into the engine as C string literals (file -> C name).
 SCRIPTS = {"primordials.js": "PRIMORDIALS_JS", "web.js": "WEB_JS", "glue.js": "GLUE_JS"}

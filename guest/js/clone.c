@@ -27,6 +27,11 @@
 #define CLONE_DATE 'D'
 #define CLONE_ERROR 'E'
 #define CLONE_REF 'r'
+#define CLONE_STUB 'S'
+
+/* env.c: an object of RPC stub methods (each NUL-terminated in `methods`). */
+static JSValue env_object_stub(JSContext *ctx, const char *name, uint32_t name_len, const char *methods,
+                               uint32_t methods_len);
 
 /* Intrinsics from primordials.js, captured before any tenant code runs. */
 static JSValue clone_map, clone_set, clone_map_set, clone_set_add, clone_bigint;
@@ -406,6 +411,34 @@ static int remember(CloneReader *r, JSValueConst v) {
 
 static JSValue read_value(CloneReader *r, int depth);
 
+/* An RpcTarget of the host's: its name (`stub:ID`), then its method names. */
+static JSValue read_stub(CloneReader *r) {
+    JSContext *ctx = r->ctx;
+    uint32_t name_len, count, len;
+    const uint8_t *name, *method;
+    if (take_u32(r, &name_len) || take(r, name_len, &name) || take_u32(r, &count))
+        return JS_ThrowInternalError(ctx, "a host value is malformed");
+    DynBuf methods;
+    js_dbuf_init(ctx, &methods);
+    for (uint32_t i = 0; i < count; i++) {
+        if (take_u32(r, &len) || take(r, len, &method) || memchr(method, 0, len)) {
+            dbuf_free(&methods);
+            return JS_ThrowInternalError(ctx, "a host value is malformed");
+        }
+        dbuf_put(&methods, method, len);
+        dbuf_putc(&methods, 0);
+    }
+    JSValue stub = methods.error ? JS_ThrowOutOfMemory(ctx)
+                                 : env_object_stub(ctx, (const char *)name, name_len, (const char *)methods.buf,
+                                                   (uint32_t)methods.size);
+    dbuf_free(&methods);
+    if (!JS_IsException(stub) && remember(r, stub)) {
+        JS_FreeValue(ctx, stub);
+        return JS_ThrowOutOfMemory(ctx);
+    }
+    return stub;
+}
+
 static JSValue read_error(CloneReader *r) {
     JSContext *ctx = r->ctx;
     JSValue name = read_string(r);
@@ -545,6 +578,7 @@ static JSValue read_value(CloneReader *r, int depth) {
         return bytes;
     }
     case CLONE_ERROR: return read_error(r);
+    case CLONE_STUB: return read_stub(r);
     case CLONE_ARRAY: case CLONE_OBJECT: case CLONE_MAP: case CLONE_SET:
         return read_container(r, tag, depth);
     case CLONE_REF: {

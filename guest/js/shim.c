@@ -259,8 +259,20 @@ static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, J
     uint32_t len = (uint32_t)packed;
     if (len && (uint8_t)reply[0] == CLONE_MAGIC) {
         JSValue value = clone_read(ctx, (const uint8_t *)reply, len);
+        int stub = len > 1 && reply[1] == CLONE_STUB;
         release(reply);
-        return JS_IsException(value) ? value : settled_promise(ctx, value);
+        if (JS_IsException(value)) return value;
+        if (!stub) return settled_promise(ctx, value);
+        /* A stub: its methods are on the promise too, so calls pipeline as on Workers RPC
+         * (`env.DB.prepare(sql).bind(x).all()`); each one is an env call of its own. */
+        JSValue methods = JS_DupValue(ctx, value);
+        JSValue promise = settled_promise(ctx, value);
+        if (!JS_IsException(promise) && JS_CopyDataProperties(ctx, promise, methods, JS_UNDEFINED, false) < 0) {
+            JS_FreeValue(ctx, promise);
+            promise = JS_EXCEPTION;
+        }
+        JS_FreeValue(ctx, methods);
+        return promise;
     }
     if (len >= 7 && !memcmp(reply, "{\"ok\":", 6) && reply[len - 1] == '}') {
         reply[len - 1] = '\0'; /* JS_ParseJSON wants the text NUL-terminated */

@@ -128,6 +128,14 @@ class Dispatcher:
             result = self._wait(result)
         return result
 
+    def call_target(self, target: RpcTarget, method: str, args: list[Any]) -> Any:
+        """Calls `method` of an `RpcTarget` an env call returned (the core checked `method`
+        against `exposed_methods(target)` and keeps the target only for the call)."""
+        result = getattr(target, method)(*args)
+        if type(result) not in _NEVER_AWAITABLE and inspect.isawaitable(result):
+            result = self._wait(result)
+        return result
+
     def fetch(self, wire: dict[str, Any]) -> dict[str, Any]:
         """Serves one outbound request of the guest through the worker's `global_outbound`.
 

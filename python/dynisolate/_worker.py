@@ -269,6 +269,11 @@ class _WorkflowHost:
             raise TypeError(f"env.{name.partition('.')[0]} is not a function")
         return self._env(name, args)
 
+    def call_target(self, target: Any, method: str, args: list[Any]) -> Any:
+        if self._env is None:  # an RpcTarget can only come from an env call
+            raise TypeError("this run has no env")
+        return self._env.call_target(target, method, args)
+
     def fetch(self, wire: dict[str, Any]) -> dict[str, Any]:
         if self._env is None:
             raise TypeError("this worker has no outbound handler")

@@ -49,8 +49,11 @@
 //! Uint8Array or an ArrayBuffer); [`CLONE_DATE`] (f64 ms since the epoch); [`CLONE_ERROR`]
 //! (three strings: name, message, stack); [`CLONE_ARRAY`] and [`CLONE_SET`] (`u32 count |
 //! values`); [`CLONE_OBJECT`] (`u32 count | (string key, value)*`); [`CLONE_MAP`] (`u32 count |
-//! (key, value)*`); [`CLONE_REF`] (`u32 index`: the index-th object of the value, counting
-//! arrays, objects, maps, sets, bytes, dates and errors in the order they began). Nesting is
+//! (key, value)*`); [`CLONE_STUB`] (host to guest only: a string, the stub's name, then `u32
+//! count | method names`: an object whose methods make env calls named `NAME.method`, for an
+//! `RpcTarget` the host returned; see [`STUB_PREFIX`]); [`CLONE_REF`] (`u32 index`: the
+//! index-th object of the value, counting arrays, objects, maps, sets, bytes, dates, errors and
+//! stubs in the order they began). Nesting is
 //! bounded by [`CLONE_MAX_DEPTH`] both ways. Both sides write JSON when they can: the plain-data
 //! path costs nothing more for the clone's existence.
 //!
@@ -137,9 +140,13 @@ pub const CLONE_BYTES: u8 = b'b';
 pub const CLONE_DATE: u8 = b'D';
 pub const CLONE_ERROR: u8 = b'E';
 pub const CLONE_REF: u8 = b'r';
+pub const CLONE_STUB: u8 = b'S';
 
+/// The prefix of a stub's name: `stub:ID`, ID unique in the process, so a stub kept past the call
+/// that received it never reaches another call's object.
+pub const STUB_PREFIX: &str = "stub:";
 /// `env_call` name prefixes that never reach the embedder's env bindings.
-pub const RESERVED_PREFIXES: &[&str] = &["wasm:", "step:"];
+pub const RESERVED_PREFIXES: &[&str] = &["wasm:", "step:", STUB_PREFIX];
 /// The prefix of the WebAssembly requests the core serves itself.
 pub const WASM_PREFIX: &str = "wasm:";
 

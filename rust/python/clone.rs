@@ -12,11 +12,14 @@
 //! | `Map`                   | `dict` (a `dict` with a key that is not a `str` becomes a `Map`) |
 //! | `Set`                   | `set` (`frozenset` on the way in)                    |
 //! | `Error`                 | `dynisolate.GuestError` (any exception on the way in) |
+//! | an object of methods    | an `RpcTarget` an env call returns (a stub; [`Stubs`]) |
 //!
 //! Shared and cyclic references survive both ways. A guest is hostile: every length is checked
 //! against the bytes left, nesting is bounded, and nothing is allocated ahead of the data.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -28,8 +31,8 @@ use pyo3::types::{
 use crate::error::Error;
 use crate::js::protocol::{
     CLONE_ARRAY, CLONE_BIGINT, CLONE_BYTES, CLONE_DATE, CLONE_ERROR, CLONE_FALSE, CLONE_FLOAT, CLONE_INT, CLONE_MAGIC,
-    CLONE_MAP, CLONE_MAX_DEPTH, CLONE_NULL, CLONE_OBJECT, CLONE_REF, CLONE_SET, CLONE_STRING, CLONE_TRUE,
-    CLONE_UNDEFINED,
+    CLONE_MAP, CLONE_MAX_DEPTH, CLONE_NULL, CLONE_OBJECT, CLONE_REF, CLONE_SET, CLONE_STRING, CLONE_STUB, CLONE_TRUE,
+    CLONE_UNDEFINED, STUB_PREFIX,
 };
 
 /// Integers beyond this magnitude are not exact as JavaScript numbers: they cross as BigInts.
@@ -53,6 +56,55 @@ fn guest_error_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .bind(py))
 }
 
+fn env_attr<'py>(
+    py: Python<'py>,
+    cell: &'static PyOnceLock<Py<PyAny>>,
+    name: &str,
+) -> PyResult<&'py Bound<'py, PyAny>> {
+    Ok(cell.get_or_try_init(py, || py.import("dynisolate._env")?.getattr(name).map(Bound::unbind))?.bind(py))
+}
+
+/// The `RpcTarget`s one call handed its guest, by stub name, with the methods each exposes: a
+/// stub's calls reach only those, and only while the call lasts (the table goes with the call).
+#[derive(Default)]
+pub struct Stubs {
+    targets: Mutex<HashMap<String, Exposed>>,
+}
+
+/// A target and the methods a guest may call on it.
+type Exposed = (Py<PyAny>, Vec<String>);
+
+/// Stub numbers, unique in the process: a stub a guest kept from an earlier call never names an
+/// object of a later one.
+static NEXT_STUB: AtomicU64 = AtomicU64::new(1);
+
+impl Stubs {
+    /// Keeps `target` for the call; returns its stub name and exposed methods.
+    fn register(&self, target: &Bound<'_, PyAny>) -> PyResult<(String, Vec<String>)> {
+        static EXPOSED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let exposed = env_attr(target.py(), &EXPOSED, "exposed_methods")?.call1((target,))?;
+        let mut methods = exposed.try_iter()?.map(|m| m?.extract::<String>()).collect::<PyResult<Vec<_>>>()?;
+        methods.sort();
+        let name = format!("{STUB_PREFIX}{}", NEXT_STUB.fetch_add(1, Ordering::Relaxed));
+        let mut targets = self.targets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        targets.insert(name.clone(), (target.clone().unbind(), methods.clone()));
+        Ok((name, methods))
+    }
+
+    /// The target behind `stub` (a stub name) and whether it exposes `method`; `None` for a stub
+    /// this call did not hand out.
+    pub fn target(&self, py: Python<'_>, stub: &str, method: &str) -> Option<(Py<PyAny>, bool)> {
+        let targets = self.targets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (target, methods) = targets.get(stub)?;
+        Some((target.clone_ref(py), methods.iter().any(|m| m == method)))
+    }
+}
+
+fn is_rpc_target(value: &Bound<'_, PyAny>) -> bool {
+    static RPC_TARGET: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    env_attr(value.py(), &RPC_TARGET, "RpcTarget").is_ok_and(|class| value.is_instance(class).unwrap_or(false))
+}
+
 /// Is `value` `dynisolate.undefined`?
 pub fn is_undefined(value: &Bound<'_, PyAny>) -> bool {
     undefined(value.py()).is_ok_and(|u| u.is(value))
@@ -64,16 +116,18 @@ fn type_name(value: &Bound<'_, PyAny>) -> String {
 
 // ---- writing ----
 
-struct Writer {
+struct Writer<'s> {
     buf: Vec<u8>,
     limit: u64,
+    /// Where `RpcTarget`s become stubs (an env call's result); `None` where they cannot cross.
+    stubs: Option<&'s Stubs>,
     /// Containers written so far, by address, and their index for references.
     seen: HashMap<usize, u32>,
     /// Objects written so far (the guest counts the same ones): the next one's index.
     objects: u32,
 }
 
-impl Writer {
+impl Writer<'_> {
     fn u32(&mut self, n: usize, path: &dyn Fn() -> String) -> Result<(), Error> {
         let n = u32::try_from(n).map_err(|_| Error::Serialization(format!("{} is too large to send", path())))?;
         self.buf.extend_from_slice(&n.to_le_bytes());
@@ -220,6 +274,23 @@ impl Writer {
         } else if value.is_instance_of::<pyo3::exceptions::PyBaseException>() {
             self.begin(value, false);
             self.error(value)?;
+        } else if is_rpc_target(value) {
+            let Some(stubs) = self.stubs else {
+                return Err(Error::Serialization(format!(
+                    "{} is an RpcTarget, which crosses only as what an env method returns",
+                    path()
+                )));
+            };
+            if self.begin(value, true) {
+                let (name, methods) =
+                    stubs.register(value).map_err(|e| Error::Serialization(format!("{}: {e}", path())))?;
+                self.buf.push(CLONE_STUB);
+                self.text(&name, path)?;
+                self.u32(methods.len(), path)?;
+                for method in &methods {
+                    self.text(method, path)?;
+                }
+            }
         } else {
             return Err(Error::Serialization(format!(
                 "{} is a {}; what can cross: None, bool, int, float, str, bytes, list, tuple, dict, set, \
@@ -278,16 +349,18 @@ fn bytes_of(value: &Bound<'_, PyAny>) -> Option<Vec<u8>> {
     None
 }
 
-/// Encodes `value` as a clone (with its leading [`CLONE_MAGIC`]). `what` names it in errors.
-pub fn to_clone(value: &Bound<'_, PyAny>, limit: u64, what: &str) -> Result<Vec<u8>, Error> {
-    let mut writer = Writer { buf: vec![CLONE_MAGIC], limit, seen: HashMap::new(), objects: 0 };
+/// Encodes `value` as a clone (with its leading [`CLONE_MAGIC`]); `RpcTarget`s in it become stubs
+/// kept in `stubs`, if given. `what` names it in errors.
+pub fn to_clone(value: &Bound<'_, PyAny>, limit: u64, what: &str, stubs: Option<&Stubs>) -> Result<Vec<u8>, Error> {
+    let mut writer = Writer { buf: vec![CLONE_MAGIC], limit, stubs, seen: HashMap::new(), objects: 0 };
     writer.value(value, 0, &|| what.to_owned())?;
     Ok(writer.buf)
 }
 
 /// Encodes call arguments as a clone of their array.
 pub fn args_to_clone(args: &Bound<'_, PyTuple>, limit: u64) -> Result<Vec<u8>, Error> {
-    let mut writer = Writer { buf: vec![CLONE_MAGIC, CLONE_ARRAY], limit, seen: HashMap::new(), objects: 1 };
+    let mut writer =
+        Writer { buf: vec![CLONE_MAGIC, CLONE_ARRAY], limit, stubs: None, seen: HashMap::new(), objects: 1 };
     let path = || "arguments".to_owned();
     writer.u32(args.len(), &path)?;
     writer.items(args.iter(), 0, &path)?;

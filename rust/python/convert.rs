@@ -178,13 +178,19 @@ pub fn args_to_json(args: &Bound<'_, PyTuple>, limit: u64) -> Result<Vec<u8>, Er
     }
 }
 
-/// Encodes a value for a JavaScript guest: JSON when that carries it exactly, else a clone.
-pub fn to_wire(value: &Bound<'_, PyAny>, limit: u64, what: &str) -> Result<Vec<u8>, Error> {
+/// Encodes a value for a JavaScript guest: JSON when that carries it exactly, else a clone, in
+/// which `RpcTarget`s become stubs kept in `stubs` (given for an env call's result).
+pub fn to_wire(
+    value: &Bound<'_, PyAny>,
+    limit: u64,
+    what: &str,
+    stubs: Option<&clone::Stubs>,
+) -> Result<Vec<u8>, Error> {
     let mut writer = Writer::new(limit, true);
     match writer.value(value, 0, &|| what.to_owned()) {
         Ok(()) => Ok(writer.buf),
         Err(Stop::Fail(e)) => Err(e),
-        Err(Stop::NotJson) => clone::to_clone(value, limit, what),
+        Err(Stop::NotJson) => clone::to_clone(value, limit, what, stubs),
     }
 }
 

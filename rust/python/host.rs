@@ -8,7 +8,8 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::js::protocol::CLONE_MAGIC;
+use crate::js::protocol::{CLONE_MAGIC, STUB_PREFIX};
+use crate::python::clone::Stubs;
 use crate::python::convert;
 use crate::sandbox::host::{Host, MAX_ERROR_MESSAGE_BYTES, error_envelope, ok_envelope, truncate};
 
@@ -46,21 +47,25 @@ fn sanitise(py: Python<'_>, err: &PyErr) -> Vec<u8> {
 pub struct PyHost {
     dispatch: Py<PyAny>,
     outbound: bool,
+    /// The `RpcTarget`s env calls of this call returned (a host serves one call).
+    stubs: Stubs,
 }
 
 impl PyHost {
     pub fn shared(dispatch: Py<PyAny>) -> Arc<dyn Host> {
         let outbound =
             Python::attach(|py| dispatch.bind(py).getattr("outbound").is_ok_and(|handler| !handler.is_none()));
-        Arc::new(PyHost { dispatch, outbound })
+        Arc::new(PyHost { dispatch, outbound, stubs: Stubs::default() })
     }
 
-    /// Calls `f(decoded)` with the GIL held and wraps its result in an `ok` envelope; ordinary
-    /// Python exceptions become sanitised error envelopes for the guest.
+    /// Calls `f(decoded)` with the GIL held and wraps its result in an `ok` envelope (or sends it
+    /// as a clone, in which `RpcTarget`s become stubs of this call, when `stubs` is given; else
+    /// as JSON); ordinary Python exceptions become sanitised error envelopes for the guest.
     fn dispatch(
         &self,
         json: &[u8],
         what: &str,
+        stubs: Option<&Stubs>,
         f: impl for<'py> FnOnce(&Bound<'py, PyAny>, Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>>,
     ) -> wasmtime::Result<Vec<u8>> {
         Python::attach(|py| {
@@ -69,7 +74,10 @@ impl PyHost {
                 Err(e) => return Ok(error_envelope("TypeError", &e.to_string())),
             };
             match f(self.dispatch.bind(py), decoded) {
-                Ok(value) => match convert::to_wire(&value, MAX_ENV_RESULT_BYTES, "the host's reply") {
+                Ok(value) => match match stubs {
+                    Some(stubs) => convert::to_wire(&value, MAX_ENV_RESULT_BYTES, "the host's reply", Some(stubs)),
+                    None => convert::to_json(&value, MAX_ENV_RESULT_BYTES, "the host's reply"),
+                } {
                     Ok(wire) if wire.first() == Some(&CLONE_MAGIC) => Ok(wire), // a clone is its own reply
                     Ok(json) => Ok(ok_envelope(&json)),
                     Err(e) => Ok(error_envelope("TypeError", &format!("{what}: {e}"))),
@@ -83,15 +91,41 @@ impl PyHost {
     }
 }
 
+impl PyHost {
+    /// A call of a stub's method (`stub_call` is `ID.method` of the env call `stub:ID.method`):
+    /// served only if this call handed the stub out and its target exposes the method.
+    fn stub_call(&self, stub_call: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        let (id, method) = stub_call.split_once('.').unwrap_or((stub_call, ""));
+        let stub = format!("{STUB_PREFIX}{id}");
+        let found = Python::attach(|py| self.stubs.target(py, &stub, method));
+        let Some((target, exposed)) = found else {
+            return Ok(error_envelope(
+                "TypeError",
+                "this RPC stub is no longer valid: an RpcTarget an env call returns lasts only as long as the call \
+                 that received it",
+            ));
+        };
+        if !exposed {
+            return Ok(error_envelope("TypeError", &format!("the RpcTarget's {method} is not a function")));
+        }
+        self.dispatch(args_json, "RPC stub call arguments", Some(&self.stubs), |dispatch, args| {
+            dispatch.call_method1("call_target", (target.bind(dispatch.py()), method, args))
+        })
+    }
+}
+
 impl Host for PyHost {
     fn env_call(&self, name: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
-        self.dispatch(args_json, "env call arguments", |dispatch, args| {
+        if let Some(stub_call) = name.strip_prefix(STUB_PREFIX) {
+            return self.stub_call(stub_call, args_json);
+        }
+        self.dispatch(args_json, "env call arguments", Some(&self.stubs), |dispatch, args| {
             dispatch.call1((PyString::new(dispatch.py(), name), args))
         })
     }
 
     fn fetch(&self, request_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
-        self.dispatch(request_json, "the outbound request", |dispatch, request| {
+        self.dispatch(request_json, "the outbound request", None, |dispatch, request| {
             dispatch.call_method1("fetch", (request,))
         })
     }

@@ -326,3 +326,99 @@ def test_python_shared_references_arrive_shared(entry: dynisolate.Entrypoint) ->
     assert entry.call("same", [{"k": [1]}, {"k": [1]}]) is False
     back = entry.echo([shared, shared])
     assert back[0] is back[1]
+
+
+class Statement(dynisolate.RpcTarget):
+    def __init__(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        self.sql, self.params = sql, params
+
+    def bind(self, *params: Any) -> Statement:
+        return Statement(self.sql, params)
+
+    def all(self) -> dict[str, Any]:
+        return {"results": [{"sql": self.sql, "params": list(self.params)}]}
+
+    def _secret(self) -> str:
+        return "never"
+
+
+class Database(dynisolate.RpcTarget):
+    def prepare(self, sql: str) -> Statement:
+        return Statement(sql)
+
+    def same_twice(self) -> list[Statement]:
+        statement = Statement("x")
+        return [statement, statement]
+
+    async def later(self) -> Statement:
+        return Statement("async")
+
+
+STUBS = """
+let kept = null;
+export default {
+  async chain(env) {
+    const statement = await env.DB.prepare("select ?");
+    return (await (await statement.bind(1, "two")).all()).results;
+  },
+  async shape(env) {
+    const s = await env.DB.prepare("q");
+    return [Object.getPrototypeOf(s), Object.keys(s).sort(), Object.isFrozen(s), typeof s.then];
+  },
+  async hidden(env) {
+    const s = await env.DB.prepare("q");
+    return [typeof s._secret, typeof s.sql, typeof env.DB.prepare("q")._secret];
+  },
+  async pipelined(env) {
+    return (await env.DB.prepare("select 1").bind(2).all()).results;
+  },
+  async keep(env) { kept = await env.DB.prepare("kept"); return "kept"; },
+  async useKept() {
+    try { await kept.all(); return "reached"; } catch (e) { return `${e.name}: ${e.message}`; }
+  },
+  async twice(env) { const [a, b] = await env.DB.same_twice(); return a === b; },
+  async awaited(env) { return (await (await env.DB.later()).all()).results[0].sql; },
+  async back(env) {
+    const s = await env.DB.prepare("q");
+    try { await env.DB.prepare(s); } catch (e) { return e.message; }
+  },
+  async give(env) { return await env.DB.prepare("q"); },
+};
+"""
+
+
+@pytest.fixture
+def database(loader: dynisolate.Loader) -> dynisolate.Worker:
+    return loader.load({"db.js": STUBS}, env={"DB": Database()})
+
+
+def test_an_rpc_target_a_method_returns_is_a_stub(database: dynisolate.Worker) -> None:
+    entry = database.get_entrypoint()
+    assert entry.chain() == [{"sql": "select ?", "params": [1, "two"]}]
+    assert entry.shape() == [None, ["all", "bind"], True, "undefined"]
+    assert entry.twice() is True
+    assert entry.awaited() == "async"
+    # As on Workers RPC, a stub's methods can be called on the promise of it.
+    assert entry.pipelined() == [{"sql": "select 1", "params": [2]}]
+
+
+def test_a_stub_reaches_only_the_public_methods_of_its_target(database: dynisolate.Worker) -> None:
+    assert database.get_entrypoint().hidden() == ["undefined", "undefined", "undefined"]
+
+
+def test_a_stub_kept_past_its_call_is_refused_clearly(database: dynisolate.Worker) -> None:
+    with database.session() as session:
+        entry = session.get_entrypoint()
+        assert entry.keep() == "kept"
+        message = entry.useKept()
+    assert message.startswith("TypeError: this RPC stub is no longer valid")
+    assert database.get_entrypoint().chain()  # the worker keeps serving
+
+
+def test_stubs_do_not_travel_back_nor_targets_to_guests_unasked(database: dynisolate.Worker) -> None:
+    entry = database.get_entrypoint()
+    assert "a function cannot be sent to the host" in entry.back()
+    with pytest.raises(dynisolate.SerializationError, match="a function cannot be sent"):
+        entry.give()
+    with pytest.raises(dynisolate.SerializationError, match="an RpcTarget, which crosses only as what"):
+        entry.call("chain", Database())
