@@ -233,7 +233,9 @@ static int wire_value(JSContext *ctx, DynBuf *b, JSValueConst v, int depth) {
     }
     if (depth >= WIRE_MAX_DEPTH) return 1;
     JSObject *p = JS_VALUE_GET_OBJ(v);
-    if (JS_REF_COUNT(p) > 1) { /* held elsewhere too: maybe met again in this value */
+    if (depth && JS_REF_COUNT(p) > 1) { /* held elsewhere too: maybe met again in this value (the
+                                          * top value can be met again only through a cycle,
+                                          * which the depth bound stops) */
         if (wire_seen.capacity && wire_seen.keys[seen_slot(&wire_seen, p)]) return 1;
         if (seen_add(ctx, &wire_seen, p, 0)) return 1;
     }
