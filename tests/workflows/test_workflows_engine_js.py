@@ -54,7 +54,8 @@ def until_status(instance: dynisolate.workflows.Instance, status: str, timeout: 
     """Waits until `instance` reaches `status` (a wait or a pause, which `wait()` does not see)."""
     deadline = time.monotonic() + timeout
     while instance.status().status != status:
-        assert time.monotonic() < deadline, f"still {instance.status().status}, not {status}"
+        now = instance.status()
+        assert time.monotonic() < deadline, f"still {now.status} ({now.error}, {now.steps}), not {status}"
         time.sleep(0.005)
 
 

@@ -218,10 +218,15 @@ class Scheduler:
             with self._cond:
                 if self._stopping.is_set():
                     return
+                if self._ready:  # handed over (take) while this worker looked at the store
+                    due = True
+                    continue
                 self._idle += 1
                 notified = self._cond.wait(wait)
                 self._idle -= 1
-            due = notified or (wake is not None and time.time() >= wake)
+            # A notify can reach a waiter whose wait has just timed out, and then wakes no other:
+            # instances handed over by `take` are looked for whatever woke this worker.
+            due = notified or bool(self._ready) or (wake is not None and time.time() >= wake)
 
     def _start_heartbeat(self) -> threading.Thread:
         self._beating.clear()

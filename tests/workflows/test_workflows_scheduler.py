@@ -1,0 +1,55 @@
+"""The worker threads' hand-over: an instance claimed at creation is run even when the wake-up
+meant for it is lost (a notify that reaches a waiter whose wait had just timed out)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from dynisolate.workflows._scheduler import Scheduler
+
+
+class IdleStore:
+    """A store with nothing due: only instances handed over by `take` can run."""
+
+    def next_wake(self) -> None:
+        return None
+
+    def claim(self, *args: Any) -> list[Any]:
+        return []
+
+    def holds(self, id: str, generation: int) -> bool:
+        return True
+
+    def renew(self, *args: Any) -> None:
+        pass
+
+    def reap(self, *args: Any) -> int:
+        return 0
+
+    def owners(self) -> list[str]:
+        return []
+
+    def release(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class Row:
+    id = "handed-over"
+    generation = 1
+
+
+def test_a_handed_over_instance_runs_without_its_wake_up() -> None:
+    ran = threading.Event()
+    scheduler = Scheduler(IdleStore(), lambda row: ran.set(), workers=2, lease_s=30, poll_s=0.01)  # type: ignore[arg-type]
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 5
+        while scheduler._idle < 2:  # both workers waiting, as when `offer` hands work over
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        scheduler._ready.append(Row())  # type: ignore[arg-type]  # queued, and no notify: lost
+        assert ran.wait(5), "the instance was left in the queue"
+    finally:
+        scheduler.stop()
