@@ -49,7 +49,8 @@ def _develop(session: nox.Session, *extras: str, release: bool = False, features
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Loads a tenant module and calls it, printing the result and the boot time."""
+    """Runs a tenant's Cloudflare-style project with Python bindings and a durable workflow, then
+    times fresh isolates."""
     _develop(session)
     session.run("python", "examples/demo.py")
 

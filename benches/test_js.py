@@ -803,6 +803,30 @@ def test_env_rpc_wasmtime_py(benchmark, js_figures, js_notes, wasmtime_py, rpc_h
     js_figures["wasmtime-py"]["env_rpc_us"] = benchmark.pedantic(measure, rounds=1)
 
 
+# One env RPC whose result is 1 MiB of bytes (a Uint8Array in the guest), measured as (f). Ours
+# only: the peers' Python callbacks cannot return bytes to JavaScript.
+BLOB_CALLS = 10
+BLOB_ROUNDS = 40
+BLOB_HANDLER = (
+    "export default { async handle(x, env) {"
+    " let n = 0; for (let i = 0; i < x.k; i++) n += (await env.BLOB()).length; return n; } };"
+)
+
+
+def test_env_rpc_mib_dynisolate(benchmark, js_figures, js_notes, loader) -> None:  # type: ignore[no-untyped-def]
+    blob = bytes(1 << 20)
+    handle = loader.load({"blob.js": BLOB_HANDLER}, env={"BLOB": lambda: blob}).get_entrypoint().handle
+    assert handle({"k": 1}) == 1 << 20
+
+    def measure() -> float:
+        with_calls = _timed_ns(lambda: handle({"k": BLOB_CALLS}), BLOB_ROUNDS)
+        without = _timed_ns(lambda: handle({"k": 0}), BLOB_ROUNDS)
+        return (statistics.median(with_calls) - statistics.median(without)) / BLOB_CALLS / 1e6
+
+    js_figures["dynisolate"]["env_rpc_mib_ms"] = benchmark.pedantic(measure, rounds=1)
+    js_notes.append("(f) 1 MiB of bytes: dynisolate only (quickjs and mini-racer callbacks return no bytes)")
+
+
 # ---------------------------------------------------------------------------------------------
 # (g) fresh-call latency as live sessions grow: the same handler's fresh calls, timed with one
 # session held open and then with 10,000 (each having run a call). Ours only: it is about the

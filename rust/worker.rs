@@ -35,6 +35,8 @@ pub struct Call<'a> {
     pub name: &'a str,
     pub input: Input<'a>,
     pub fetch: bool,
+    /// JavaScript: the first argument is `ctx.props` (see `JsCall::props`).
+    pub props: bool,
 }
 
 /// A JavaScript call from a generic one: JavaScript takes its arguments as one JSON array.
@@ -42,7 +44,7 @@ fn js_call<'a>(call: &Call<'a>) -> Result<JsCall<'a>> {
     let Input::Json(args_json) = call.input else {
         return Err(Error::Argument(format!("{}() takes JSON arguments", call.name)));
     };
-    Ok(JsCall { name: call.name, args_json, fetch: call.fetch })
+    Ok(JsCall { name: call.name, args_json, fetch: call.fetch, props: call.props })
 }
 
 /// A report for a call that failed before any isolate ran.

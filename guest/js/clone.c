@@ -29,9 +29,9 @@
 #define CLONE_REF 'r'
 #define CLONE_STUB 'S'
 
-/* env.c: an object of RPC stub methods (each NUL-terminated in `methods`). */
-static JSValue env_object_stub(JSContext *ctx, const char *name, uint32_t name_len, const char *methods,
-                               uint32_t methods_len);
+/* env.c: adds RPC stub methods to `object` (each name NUL-terminated in `methods`). */
+static int add_stub_methods(JSContext *ctx, JSValueConst object, const char *name, uint32_t name_len,
+                            const char *methods, uint32_t methods_len);
 
 /* Intrinsics from primordials.js, captured before any tenant code runs. */
 static JSValue clone_map, clone_set, clone_map_set, clone_set_add, clone_bigint;
@@ -411,8 +411,10 @@ static int remember(CloneReader *r, JSValueConst v) {
 
 static JSValue read_value(CloneReader *r, int depth);
 
-/* An RpcTarget of the host's: its name (`stub:ID`), then its method names. */
-static JSValue read_stub(CloneReader *r) {
+/* An RpcTarget of the host's: its name (`stub:ID`), its method names, then its properties (name
+ * and value each, read on the host when it was sent). Remembered before its property values are
+ * read, as the host counted it before writing them. */
+static JSValue read_stub(CloneReader *r, int depth) {
     JSContext *ctx = r->ctx;
     uint32_t name_len, count, len;
     const uint8_t *name, *method;
@@ -428,13 +430,31 @@ static JSValue read_stub(CloneReader *r) {
         dbuf_put(&methods, method, len);
         dbuf_putc(&methods, 0);
     }
-    JSValue stub = methods.error ? JS_ThrowOutOfMemory(ctx)
-                                 : env_object_stub(ctx, (const char *)name, name_len, (const char *)methods.buf,
-                                                   (uint32_t)methods.size);
-    dbuf_free(&methods);
-    if (!JS_IsException(stub) && remember(r, stub)) {
+    JSValue stub = methods.error ? JS_ThrowOutOfMemory(ctx) : JS_NewObjectProto(ctx, JS_NULL);
+    if (!JS_IsException(stub) &&
+        (add_stub_methods(ctx, stub, (const char *)name, name_len, (const char *)methods.buf, (uint32_t)methods.size) < 0 ||
+         remember(r, stub) || take_u32(r, &count))) {
+        if (!JS_HasException(ctx)) JS_ThrowInternalError(ctx, "a host value is malformed");
         JS_FreeValue(ctx, stub);
-        return JS_ThrowOutOfMemory(ctx);
+        stub = JS_EXCEPTION;
+    }
+    dbuf_free(&methods);
+    for (uint32_t i = 0; !JS_IsException(stub) && i < count; i++) {
+        JSValue key = read_string(r);
+        JSValue value = JS_IsException(key) ? JS_EXCEPTION : read_value(r, depth + 1);
+        JSAtom atom = JS_IsException(value) ? JS_ATOM_NULL : JS_ValueToAtom(ctx, key);
+        if (atom == JS_ATOM_NULL ||
+            JS_DefinePropertyValue(ctx, stub, atom, JS_DupValue(ctx, value), JS_PROP_ENUMERABLE) < 0) {
+            JS_FreeValue(ctx, stub);
+            stub = JS_EXCEPTION;
+        }
+        JS_FreeAtom(ctx, atom);
+        JS_FreeValue(ctx, key);
+        JS_FreeValue(ctx, value);
+    }
+    if (!JS_IsException(stub) && JS_FreezeObject(ctx, stub) < 0) {
+        JS_FreeValue(ctx, stub);
+        stub = JS_EXCEPTION;
     }
     return stub;
 }
@@ -578,7 +598,7 @@ static JSValue read_value(CloneReader *r, int depth) {
         return bytes;
     }
     case CLONE_ERROR: return read_error(r);
-    case CLONE_STUB: return read_stub(r);
+    case CLONE_STUB: return read_stub(r, depth);
     case CLONE_ARRAY: case CLONE_OBJECT: case CLONE_MAP: case CLONE_SET:
         return read_container(r, tag, depth);
     case CLONE_REF: {

@@ -52,11 +52,9 @@ static JSValue env_stub(JSContext *ctx, const char *name, size_t len) {
     return stub;
 }
 
-/* An object of method stubs, `value` holding the method names (each NUL-terminated). */
-static JSValue env_object_stub(JSContext *ctx, const char *name, uint32_t name_len, const char *value,
-                               uint32_t value_len) {
-    JSValue object = JS_NewObjectProto(ctx, JS_NULL);
-    if (JS_IsException(object)) return object;
+/* Adds a stub method to `object` for each name in `value` (each NUL-terminated); -1 on failure. */
+static int add_stub_methods(JSContext *ctx, JSValueConst object, const char *name, uint32_t name_len,
+                            const char *value, uint32_t value_len) {
     DynBuf full;
     js_dbuf_init(ctx, &full);
     for (uint32_t at = 0; at < value_len;) {
@@ -79,11 +77,7 @@ static JSValue env_object_stub(JSContext *ctx, const char *name, uint32_t name_l
         if (defined < 0) goto fail;
     }
     dbuf_free(&full);
-    if (JS_FreezeObject(ctx, object) < 0) {
-        JS_FreeValue(ctx, object);
-        return JS_EXCEPTION;
-    }
-    return object;
+    return 0;
 malformed:
     JS_ThrowInternalError(ctx, "the env section is malformed");
     goto fail;
@@ -91,8 +85,19 @@ oom:
     JS_ThrowOutOfMemory(ctx);
 fail:
     dbuf_free(&full);
-    JS_FreeValue(ctx, object);
-    return JS_EXCEPTION;
+    return -1;
+}
+
+/* A frozen object of method stubs, `value` holding the method names (each NUL-terminated). */
+static JSValue env_object_stub(JSContext *ctx, const char *name, uint32_t name_len, const char *value,
+                               uint32_t value_len) {
+    JSValue object = JS_NewObjectProto(ctx, JS_NULL);
+    if (JS_IsException(object)) return object;
+    if (add_stub_methods(ctx, object, name, name_len, value, value_len) < 0 || JS_FreezeObject(ctx, object) < 0) {
+        JS_FreeValue(ctx, object);
+        return JS_EXCEPTION;
+    }
+    return object;
 }
 
 /* The env object for `section` (see the layout above), or an exception. */

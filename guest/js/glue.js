@@ -49,6 +49,7 @@
     DateNow: now,
     DatePrototypeGetTime: dateTime,
     MapCtor: MapClass,
+    ProxyCtor: ProxyClass,
     MapPrototypeSet: mapSet,
     MapPrototypeDelete: mapDelete,
     MapPrototypeClear: mapClear,
@@ -69,6 +70,7 @@
   const OP_LOAD = 2;
   const FLAG_OUTBOUND = 1;
   const FLAG_DESCRIBE = 2;
+  const FLAG_PROPS = 16;
   const RequestClass = Request; // web.js's, before any tenant code can replace the globals
   const URLClass = URL;
 
@@ -428,6 +430,7 @@
     const out = { default: [], classes: {} };
     const main = ns.default;
     if (main && typeof main === "object") out.default = methodsOf(main);
+    else if (main === undefined && listeners.fetch?.length) out.default = ["fetch"]; // service-worker syntax
     const names = keys(ns);
     for (let i = 0; i < names.length; i++) {
       const value = ns[names[i]];
@@ -468,7 +471,45 @@
   // One context per isolate, made before any snapshot: a new one per call (as Cloudflare makes)
   // cost a warm call 0.2-0.3 µs and each session 8 KiB more private memory (measured). A
   // session's calls share it, as they share module state; a fresh isolate's call has it alone.
-  const context = { waitUntil, passThroughOnException };
+  // `props` is the entrypoint's (Cloudflare's `getEntrypoint(name, {props})`), else empty; it is
+  // written only for a call with props and the call after one, for the same reason.
+  const NO_PROPS = freeze(create(ObjectProto));
+  const context = { waitUntil, passThroughOnException, props: NO_PROPS };
+  let propsGiven = false;
+
+  // The call's arguments: with FLAG_PROPS the first element is ctx.props, taken off here.
+  function takeProps(flags, payload) {
+    if ((flags & FLAG_PROPS) === 0) {
+      if (propsGiven) {
+        context.props = NO_PROPS;
+        propsGiven = false;
+      }
+      return payload;
+    }
+    context.props = payload[0] ?? NO_PROPS;
+    propsGiven = true;
+    const args = [];
+    for (let i = 1; i < payload.length; i++) args[i - 1] = payload[i];
+    return args;
+  }
+
+  // What `cloudflare:workers` exports besides its classes (bundle.rs BUILTIN_MODULES reads them
+  // from this hook, which tenant code cannot replace): `env` is a view of the isolate's env (it
+  // arrives with the first call, so at module scope it is empty), `waitUntil` the call's.
+  const envView = new ProxyClass(create(null), {
+    get: (_, name) => (env === null ? undefined : env[name]),
+    has: (_, name) => env !== null && name in env,
+    ownKeys: () => (env === null ? [] : ownNames(env)),
+    getOwnPropertyDescriptor: (_, name) =>
+      env !== null && hasOwn(env, name) ? { value: env[name], enumerable: true, configurable: true } : undefined,
+    set: () => false,
+    defineProperty: () => false,
+    deleteProperty: () => false,
+  });
+  class RpcTarget {}
+  defineProperty(globalThis, symbolFor("dynisolate.workers"), {
+    value: freeze({ env: envView, waitUntil: (promise) => waitUntil(promise), RpcTarget }),
+  });
 
   // Finds the object and method a request names (`entry` null: the default export), and the
   // arguments it gets; returns the method and leaves the object in `targetObject`.
@@ -509,6 +550,7 @@
 
   async function fetchOp(entry, name, args) {
     args[0] = web.requestFromWire(args[0]);
+    if (serviceWorker(entry)) return web.responseToWire(await dispatchFetch(args[0]));
     const method = target(entry, name, env, args);
     const object = targetObject;
     targetObject = null;
@@ -517,6 +559,162 @@
       throw new TypeErrorClass("the fetch handler must return a Response, got " + inspect(response, 1, new SetClass()));
     }
     return web.responseToWire(response);
+  }
+
+  // ---- service-worker syntax: `addEventListener("fetch", ...)` instead of a default export ----
+  // Listeners are registered while the modules are evaluated; the env bindings are globals, as
+  // Cloudflare gives them to a service worker.
+  const listeners = create(null); // type -> [listener]
+  const EVENT_TYPES = ["fetch", "scheduled"];
+  define("addEventListener", function addEventListener(type, listener) {
+    type = StringOf(type);
+    if (!includes(EVENT_TYPES, type)) return; // other events never fire in a worker
+    if (typeof listener !== "function" && typeof listener?.handleEvent !== "function") {
+      throw new TypeErrorClass("addEventListener: the listener must be a function or have handleEvent");
+    }
+    const list = listeners[type] ?? (listeners[type] = []);
+    if (!includes(list, listener)) list[list.length] = listener;
+  });
+  define("removeEventListener", function removeEventListener(type, listener) {
+    const list = listeners[StringOf(type)];
+    if (list === undefined) return;
+    const kept = [];
+    for (let i = 0; i < list.length; i++) if (list[i] !== listener) kept[kept.length] = list[i];
+    listeners[StringOf(type)] = kept;
+  });
+
+  // Does a call of the default entrypoint go to listeners (no default export, some listener)?
+  let globalsBound = false;
+  function serviceWorker(entry) {
+    if (entry !== null || namespace.default !== undefined) return false;
+    for (let i = 0; i < EVENT_TYPES.length; i++) if (listeners[EVENT_TYPES[i]]?.length) return bindGlobals();
+    return false;
+  }
+  function bindGlobals() {
+    if (globalsBound || env === null) return true;
+    globalsBound = true;
+    const names = keys(env);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i];
+      if (!hasOwn(globalThis, name)) defineProperty(globalThis, name, { get: () => env[name], configurable: true });
+    }
+    return true;
+  }
+
+  function dispatch(type, event) {
+    const list = listeners[type];
+    for (let i = 0; i < list.length; i++) {
+      const listener = list[i];
+      if (typeof listener === "function") apply(listener, globalThis, [event]);
+      else apply(listener.handleEvent, listener, [event]);
+    }
+  }
+
+  function dispatchFetch(request) {
+    let response = null;
+    const event = freeze({
+      type: "fetch",
+      request,
+      respondWith(r) {
+        if (response !== null) throw new TypeErrorClass("respondWith() was already called");
+        response = resolve(r);
+      },
+      waitUntil,
+      passThroughOnException,
+    });
+    dispatch("fetch", event);
+    if (response === null) throw new TypeErrorClass("no fetch listener called respondWith() (there is no origin to fall back to)");
+    return response;
+  }
+
+  // ---- scheduled(controller, env, ctx) and queue(batch, env, ctx): events the host raises ----
+  const SCHEDULED = "#scheduled";
+  const QUEUE = "#queue";
+
+  // (Arguments are read by index: destructuring would use the tenant-replaceable iterator.)
+  async function scheduledOp(entry, args) {
+    const cron = args[0];
+    const scheduledTime = args[1];
+    let noRetry = false;
+    const controller = freeze({
+      cron,
+      scheduledTime,
+      noRetry() {
+        noRetry = true;
+      },
+    });
+    if (serviceWorker(entry)) {
+      dispatch("scheduled", freeze({ type: "scheduled", cron, scheduledTime, noRetry: controller.noRetry, waitUntil }));
+    } else {
+      const method = target(entry, "scheduled", env, [controller]);
+      const object = targetObject;
+      targetObject = null;
+      await apply(method, object, [controller, env, context]);
+    }
+    return { noRetry };
+  }
+
+  // A batch's messages each end acknowledged or retried: by their own ack()/retry(), else by the
+  // batch's ackAll()/retryAll(), else acknowledged if the handler succeeded and retried if it
+  // threw. The host gets every message's outcome, and the error if there was one. Messages share
+  // their methods (a batch may hold 10,000 of them, each costing only its fields).
+  function delayOf(options) {
+    const delay = options?.delaySeconds;
+    return delay === undefined ? null : +delay;
+  }
+  class Message {
+    #decisions;
+    constructor(wire, decisions) {
+      this.#decisions = decisions;
+      this.id = wire.id;
+      this.timestamp = new DateClass(wire.timestamp);
+      this.body = wire.body;
+      this.attempts = wire.attempts;
+      freeze(this);
+    }
+    ack() {
+      this.#decisions[this.id] = [true, null];
+    }
+    retry(options) {
+      this.#decisions[this.id] = [false, delayOf(options)];
+    }
+  }
+
+  async function queueOp(entry, args) {
+    const queue = args[0];
+    const wires = args[1];
+    const own = create(null); // id -> [acked, delaySeconds]
+    let all = null;
+    const messages = [];
+    for (let i = 0; i < wires.length; i++) messages[i] = new Message(wires[i], own);
+    const batch = freeze({
+      queue,
+      messages: freeze(messages),
+      ackAll() {
+        all = [true, null];
+      },
+      retryAll(options) {
+        all = [false, delayOf(options)];
+      },
+    });
+    const method = target(entry, "queue", env, [batch]); // no handler: the call fails, nothing settles
+    const object = targetObject;
+    targetObject = null;
+    let error = null;
+    try {
+      await apply(method, object, [batch, env, context]);
+    } catch (e) {
+      error = errorInfo(e);
+    }
+    const acked = [];
+    const retried = [];
+    for (let i = 0; i < wires.length; i++) {
+      const id = wires[i].id;
+      const outcome = own[id] ?? all ?? [error === null, null];
+      if (outcome[0]) acked[acked.length] = id;
+      else retried[retried.length] = [id, outcome[1]];
+    }
+    return { acked, retried, error };
   }
 
   // ---- workflows: `run(event, step)` of a workflow class; the host records every step ----
@@ -706,13 +904,17 @@
         if (namespace === null) throw new TypeErrorClass("no module is loaded");
         env = envObject;
         if (waitsUsed) startWaits();
-        const payload = payloadText === undefined ? parsed : parse(payloadText);
+        const payload = takeProps(flags, payloadText === undefined ? parsed : parse(payloadText));
         if (op === OP_FETCH) {
           result = fetchOp(entry, method, payload);
         } else if (op !== OP_CALL) {
           throw new TypeErrorClass(`unknown request op ${op}`);
         } else if (method === WORKFLOW_RUN) {
           result = workflowRun(entry, payload);
+        } else if (method === SCHEDULED) {
+          result = scheduledOp(entry, payload);
+        } else if (method === QUEUE) {
+          result = queueOp(entry, payload);
         } else {
           const fn = target(entry, method, env, payload);
           const object = targetObject;

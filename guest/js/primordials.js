@@ -67,6 +67,7 @@
     JSONParse: JSON.parse,
     JSONStringify: JSON.stringify,
     MapCtor: Map,
+    ProxyCtor: Proxy,
     MapPrototypeClear: uncurry(Map.prototype.clear),
     MapPrototypeDelete: uncurry(Map.prototype.delete),
     MapPrototypeForEach: uncurry(Map.prototype.forEach),

@@ -2063,7 +2063,7 @@
   let isRequest;
 
   class Request {
-    #inner; // {method, url, headers, redirect, body}
+    #inner; // {method, url, headers, redirect, body, cf}
 
     static {
       requestInner = (request) => request.#inner;
@@ -2109,11 +2109,18 @@
         inputBody.bytes = new Uint8ArrayCtor(0);
         inputBody.disturbed = true;
       }
-      this.#inner = { method, url, headers, redirect, body };
+      // Cloudflare's `cf`: what the platform says about an incoming request (the host's dict), or
+      // the options an outbound one carries; kept as given.
+      const cf = options.cf !== undefined ? options.cf : source?.cf;
+      this.#inner = { method, url, headers, redirect, body, cf };
     }
 
     get method() {
       return this.#inner.method;
+    }
+
+    get cf() {
+      return this.#inner.cf;
     }
 
     get url() {
@@ -2138,6 +2145,7 @@
         headers: newHeaders(copyHeaderList(headers), headersGuard(headers)),
         redirect: inner.redirect,
         body: cloneBody(inner.body),
+        cf: inner.cf,
       });
     }
   }
@@ -2590,7 +2598,9 @@
       if (!isRequest(request)) throw new TypeErrorCtor("Expected a Request.");
       const inner = requestInner(request);
       const body = bodyToWire(inner.body);
-      return { method: inner.method, url: inner.url, headers: copyHeaderList(inner.headers), body };
+      const wire = { method: inner.method, url: inner.url, headers: copyHeaderList(inner.headers), body };
+      if (inner.cf !== undefined) wire.cf = inner.cf;
+      return wire;
     },
 
     requestFromWire(wire) {
@@ -2600,6 +2610,7 @@
         headers: headersFromWire(wire.headers),
         redirect: "follow",
         body: bodyFromWire(wire.body),
+        cf: wire.cf ?? undefined,
       });
     },
 

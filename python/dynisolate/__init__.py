@@ -7,6 +7,7 @@ worker.get_entrypoint().add(2, 3)
 from . import exceptions
 from ._core import __version__
 from ._env import RpcTarget
+from ._events import QueueMessage, QueueResult, ScheduledResult
 from ._http import Request, Response
 from ._limits import Limits
 from ._loader import Loader, default_cache_dir, default_loader, load
@@ -59,9 +60,12 @@ __all__ = [
     "MemoryLimitError",
     "PayloadTooLargeError",
     "PoolExhaustedError",
+    "QueueMessage",
+    "QueueResult",
     "Request",
     "Response",
     "RpcTarget",
+    "ScheduledResult",
     "SerializationError",
     "Session",
     "StackOverflowError",

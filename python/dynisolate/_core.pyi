@@ -86,12 +86,14 @@ class Worker:
         cancel: CancelToken | None = None,
         logs: _Logs | None = None,
         fetch: bool = False,
+        props: bool = False,
     ) -> Any:
         """Calls export `name` (JavaScript: a default-export method, or `Class.method` of an
         entrypoint class). `host` dispatches env calls (`(binding, args) -> result`); a cancelled
         `cancel` token stops the guest with `CallCancelledError`; `logs` receives the call's
         `(level, message)` records. With `fetch` (JavaScript), the one argument is a request in
-        wire form and the result a response in wire form."""
+        wire form and the result a response in wire form. With `props` (JavaScript), the first
+        argument is the entrypoint's `ctx.props`."""
     def session(self) -> Session:
         """Boots an isolate that keeps its state across calls."""
     def exports(self) -> list[str]:
@@ -114,6 +116,7 @@ class Session:
         cancel: CancelToken | None = None,
         logs: _Logs | None = None,
         fetch: bool = False,
+        props: bool = False,
     ) -> Any:
         """Like `Worker.call`, in this isolate; its state carries over to the next call."""
     def close(self) -> None:

@@ -68,6 +68,20 @@ def exposed_methods(target: RpcTarget) -> frozenset[str]:
     return frozenset(names)
 
 
+def exposed_properties(target: RpcTarget) -> list[str]:
+    """The public properties (`@property`) that subclasses of `RpcTarget` define: a stub of
+    `target` carries their values, read once when the stub is sent (as Workers RPC exposes a
+    target's accessors; reading them there is a round trip, here it is free)."""
+    names: list[str] = []
+    for klass in type(target).__mro__:
+        if klass is RpcTarget or not issubclass(klass, RpcTarget):
+            continue
+        for name, attr in vars(klass).items():
+            if not name.startswith("_") and isinstance(attr, property) and name not in names:
+                names.append(name)
+    return sorted(names)
+
+
 def _is_data(value: object, depth: int = 0) -> bool:
     if value is None or isinstance(value, (bool, int, float, str)):
         return True

@@ -63,9 +63,11 @@ class _Message:
 
 class Request(_Message):
     """An HTTP request: from a guest's `fetch()` to the outbound handler, or from the host to a
-    guest's `fetch` handler through `Worker.fetch`."""
+    guest's `fetch` handler through `Worker.fetch`. `cf` is Cloudflare's `request.cf`: what the
+    platform knows about the request (plain data the caller chooses, such as `{"country": "DE"}`),
+    or the `cf` options a guest's outbound request carried; `None` when there is none."""
 
-    __slots__ = ("method", "url")
+    __slots__ = ("cf", "method", "url")
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class Request(_Message):
         method: str = "GET",
         headers: _Headers = None,
         body: bytes | str | None = None,
+        cf: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(url, str):
             raise TypeError(f"url must be str, not {type(url).__name__}")
@@ -83,17 +86,23 @@ class Request(_Message):
         self.method = method.upper()
         self.headers = _headers(headers)
         self.body = _body(body)
+        if cf is not None and not isinstance(cf, Mapping):
+            raise TypeError(f"cf must be a mapping or None, not {type(cf).__name__}")
+        self.cf = dict(cf) if cf is not None else None
 
     def __repr__(self) -> str:
         return f"<dynisolate.Request {self.method} {self.url!r}>"
 
     def _to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "method": self.method,
             "url": self.url,
             "headers": self._wire_headers(),
             "body": self._wire_body(),
         }
+        if self.cf is not None:
+            wire["cf"] = self.cf
+        return wire
 
     @classmethod
     def _from_wire(cls, wire: Mapping[str, Any]) -> Request:
@@ -102,6 +111,7 @@ class Request(_Message):
             method=wire["method"],
             headers=[(n, v) for n, v in wire["headers"]],
             body=_decode_body(wire.get("body")),
+            cf=wire.get("cf"),
         )
 
 

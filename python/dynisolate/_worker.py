@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._core import CancelToken
 from ._env import Dispatcher
+from ._events import QueueResult, ScheduledResult, raise_queue, raise_scheduled
 from ._http import Request, Response
 from .exceptions import DynisolateError, ExportNotFoundError, SerializationError
 
@@ -208,6 +209,26 @@ class AsyncEntrypoint(_Exports):
         return await loop.run_in_executor(self._executor, _logged, self._call, export, args, host)
 
 
+def _with_props(call: _Call, props: Any, worker: Worker) -> _Call:
+    """`call` giving every call of an entrypoint `props` as its `ctx.props` (JavaScript only)."""
+    if props is None:
+        return call
+    if not worker._javascript:
+        raise TypeError("props are for JavaScript workers (ctx.props); a wasm worker has no ctx")
+
+    def with_props(
+        name: str,
+        args: tuple[Any, ...],
+        host: Any = None,
+        cancel: CancelToken | None = None,
+        logs: list[Any] | None = None,
+        fetch: bool = False,
+    ) -> Any:
+        return call(name, (props, *args), host, cancel, logs, fetch, True)
+
+    return with_props
+
+
 def _prefix(name: str | None, exports: frozenset[str]) -> str:
     if name is None:
         return ""
@@ -227,13 +248,26 @@ class Session:
         self._isolate = isolate
         self._worker = worker
 
-    def get_entrypoint(self, name: str | None = None) -> Entrypoint:
-        """The session's entrypoint `name` (default: the worker's default entrypoint)."""
-        return Entrypoint(self._isolate.call, _prefix(name, self._worker._exports), self._worker)
+    def get_entrypoint(self, name: str | None = None, *, props: Any = None) -> Entrypoint:
+        """The session's entrypoint `name` (default: the worker's default entrypoint); `props` as
+        in `Worker.get_entrypoint`."""
+        call = _with_props(self._isolate.call, props, self._worker)
+        return Entrypoint(call, _prefix(name, self._worker._exports), self._worker)
 
-    def get_async_entrypoint(self, name: str | None = None) -> AsyncEntrypoint:
+    def get_async_entrypoint(self, name: str | None = None, *, props: Any = None) -> AsyncEntrypoint:
         """The awaitable form of `get_entrypoint`."""
-        return AsyncEntrypoint(self._isolate.call, _prefix(name, self._worker._exports), self._worker)
+        call = _with_props(self._isolate.call, props, self._worker)
+        return AsyncEntrypoint(call, _prefix(name, self._worker._exports), self._worker)
+
+    def scheduled(self, cron: str = "", scheduled_time: Any = None) -> ScheduledResult:
+        """`Worker.scheduled`, in this session's isolate."""
+        self._worker._javascript_only("scheduled")
+        return raise_scheduled(self._isolate.call, self._worker._dispatcher, cron, scheduled_time)
+
+    def queue(self, queue: str, messages: Iterable[Any]) -> QueueResult:
+        """`Worker.queue`, in this session's isolate."""
+        self._worker._javascript_only("queue")
+        return raise_queue(self._isolate.call, self._worker._dispatcher, queue, messages)
 
     @property
     def alive(self) -> bool:
@@ -300,13 +334,16 @@ class Worker:
         self._javascript = guest.kind == "javascript"
         self.global_outbound = global_outbound
 
-    def get_entrypoint(self, name: str | None = None) -> Entrypoint:
-        """The default entrypoint, or the named one (exports named `NAME.method`)."""
-        return Entrypoint(self._guest.call, _prefix(name, self._exports), self)
+    def get_entrypoint(self, name: str | None = None, *, props: Any = None) -> Entrypoint:
+        """The default entrypoint, or the named one (exports named `NAME.method`). `props`, for a
+        JavaScript worker, is what its calls see as `ctx.props` (as Cloudflare's
+        `getEntrypoint(name, {props})`): per-tenant data the platform binds to the entrypoint,
+        such as an account id, which the tenant's code cannot change for the next call."""
+        return Entrypoint(_with_props(self._guest.call, props, self), _prefix(name, self._exports), self)
 
-    def get_async_entrypoint(self, name: str | None = None) -> AsyncEntrypoint:
+    def get_async_entrypoint(self, name: str | None = None, *, props: Any = None) -> AsyncEntrypoint:
         """The awaitable form of `get_entrypoint`: methods are coroutine functions."""
-        return AsyncEntrypoint(self._guest.call, _prefix(name, self._exports), self)
+        return AsyncEntrypoint(_with_props(self._guest.call, props, self), _prefix(name, self._exports), self)
 
     def fetch(self, request: Request) -> Response:
         """Sends `request` to the default export's `fetch(request, env, ctx)` handler (JavaScript
@@ -316,6 +353,25 @@ class Worker:
     async def fetch_async(self, request: Request) -> Response:
         """The awaitable form of `fetch`."""
         return await self.get_async_entrypoint().fetch(request)  # type: ignore[no-any-return]
+
+    def scheduled(self, cron: str = "", scheduled_time: Any = None) -> ScheduledResult:
+        """Raises Cloudflare's cron event: the default export's `scheduled(controller, env, ctx)`
+        (or a service worker's "scheduled" listeners) gets `controller.cron` and
+        `controller.scheduledTime` (ms since the epoch; `scheduled_time` is an aware datetime or
+        ms, default now). A handler that throws raises `GuestError`."""
+        self._javascript_only("scheduled")
+        return raise_scheduled(self._guest.call, self._dispatcher, cron, scheduled_time)
+
+    def queue(self, queue: str, messages: Iterable[Any]) -> QueueResult:
+        """Delivers one batch to the default export's `queue(batch, env, ctx)`: `messages` are
+        `QueueMessage`s or bodies (given fresh ids); the result says which were acked and which
+        retried."""
+        self._javascript_only("queue")
+        return raise_queue(self._guest.call, self._dispatcher, queue, messages)
+
+    def _javascript_only(self, what: str) -> None:
+        if not self._javascript:
+            raise TypeError(f"{what}() is for JavaScript workers")
 
     def session(self) -> Session:
         """Boots one isolate that keeps its state across calls (waits for a free slot)."""

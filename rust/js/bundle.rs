@@ -33,8 +33,11 @@ use crate::sandbox::host::EnvData;
 const BUILTIN_MODULES: &[(&str, &str)] = &[
     (
         "cloudflare:workers",
-        "export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
-         export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n",
+        "const hook = globalThis[Symbol.for(\"dynisolate.workers\")];\n\
+         export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
+         export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
+         export class DurableObject { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
+         export const { env, waitUntil, RpcTarget } = hook;\n",
     ),
     (
         "cloudflare:workflows",

@@ -49,9 +49,10 @@
 //! Uint8Array or an ArrayBuffer); [`CLONE_DATE`] (f64 ms since the epoch); [`CLONE_ERROR`]
 //! (three strings: name, message, stack); [`CLONE_ARRAY`] and [`CLONE_SET`] (`u32 count |
 //! values`); [`CLONE_OBJECT`] (`u32 count | (string key, value)*`); [`CLONE_MAP`] (`u32 count |
-//! (key, value)*`); [`CLONE_STUB`] (host to guest only: a string, the stub's name, then `u32
-//! count | method names`: an object whose methods make env calls named `NAME.method`, for an
-//! `RpcTarget` the host returned; see [`STUB_PREFIX`]); [`CLONE_REF`] (`u32 index`: the
+//! (key, value)*`); [`CLONE_STUB`] (host to guest only: a string, the stub's name, `u32 count |
+//! method names`, then `u32 count | (string name, value)*` of its properties: an object whose
+//! methods make env calls named `NAME.method`, for an `RpcTarget` the host returned; see
+//! [`STUB_PREFIX`]); [`CLONE_REF`] (`u32 index`: the
 //! index-th object of the value, counting arrays, objects, maps, sets, bytes, dates, errors and
 //! stubs in the order they began). Nesting is
 //! bounded by [`CLONE_MAX_DEPTH`] both ways. Both sides write JSON when they can: the plain-data
@@ -93,6 +94,9 @@ pub const FLAG_ENV: u8 = 4;
 /// After a load, collect the garbage and leave room before the next collection: the heap is
 /// about to be snapshotted.
 pub const FLAG_SETTLE: u8 = 8;
+/// The argument array starts with the entrypoint's `ctx.props` (Cloudflare's props of a
+/// `getEntrypoint`), which the method does not receive as an argument.
+pub const FLAG_PROPS: u8 = 16;
 
 /// An env binding holding data (its JSON).
 pub const ENV_DATA: u8 = 0;

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::js::protocol::{
-    self, EXPORT_BUNDLE, EXPORT_RUN, EXPORT_START, FLAG_ENV, FLAG_OUTBOUND, OP_CALL, OP_FETCH, Request,
+    self, EXPORT_BUNDLE, EXPORT_RUN, EXPORT_START, FLAG_ENV, FLAG_OUTBOUND, FLAG_PROPS, OP_CALL, OP_FETCH, Request,
 };
 use crate::js::snapshot::Heap;
 use crate::js::{JsRuntime, nested};
@@ -132,6 +132,8 @@ pub struct JsCall<'a> {
     pub args_json: &'a [u8],
     /// A `fetch` handler call: the argument becomes a `Request`, the result must be a `Response`.
     pub fetch: bool,
+    /// The first argument is the entrypoint's `ctx.props`, not an argument of the method.
+    pub props: bool,
 }
 
 impl JsWorker {
@@ -190,6 +192,9 @@ impl JsWorker {
         let mut flags = if host.is_some_and(|h| h.has_outbound()) { FLAG_OUTBOUND } else { 0 };
         if first {
             flags |= FLAG_ENV;
+        }
+        if call.props {
+            flags |= FLAG_PROPS;
         }
         Request {
             op: if call.fetch { OP_FETCH } else { OP_CALL },

@@ -73,22 +73,30 @@ pub struct Stubs {
 
 /// A target and the methods a guest may call on it.
 type Exposed = (Py<PyAny>, Vec<String>);
+/// A target's exposed properties: each value with its name.
+type Properties<'py> = Vec<(Bound<'py, PyAny>, String)>;
 
 /// Stub numbers, unique in the process: a stub a guest kept from an earlier call never names an
 /// object of a later one.
 static NEXT_STUB: AtomicU64 = AtomicU64::new(1);
 
 impl Stubs {
-    /// Keeps `target` for the call; returns its stub name and exposed methods.
-    fn register(&self, target: &Bound<'_, PyAny>) -> PyResult<(String, Vec<String>)> {
+    /// Keeps `target` for the call; returns its stub name, exposed methods, and its exposed
+    /// properties with their values now.
+    fn register<'py>(&self, target: &Bound<'py, PyAny>) -> PyResult<(String, Vec<String>, Properties<'py>)> {
         static EXPOSED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-        let exposed = env_attr(target.py(), &EXPOSED, "exposed_methods")?.call1((target,))?;
+        static PROPERTIES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+        let py = target.py();
+        let exposed = env_attr(py, &EXPOSED, "exposed_methods")?.call1((target,))?;
         let mut methods = exposed.try_iter()?.map(|m| m?.extract::<String>()).collect::<PyResult<Vec<_>>>()?;
         methods.sort();
+        let names: Vec<String> = env_attr(py, &PROPERTIES, "exposed_properties")?.call1((target,))?.extract()?;
+        let properties =
+            names.into_iter().map(|name| Ok((target.getattr(name.as_str())?, name))).collect::<PyResult<Vec<_>>>()?;
         let name = format!("{STUB_PREFIX}{}", NEXT_STUB.fetch_add(1, Ordering::Relaxed));
         let mut targets = self.targets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         targets.insert(name.clone(), (target.clone().unbind(), methods.clone()));
-        Ok((name, methods))
+        Ok((name, methods, properties))
     }
 
     /// The target behind `stub` (a stub name) and whether it exposes `method`; `None` for a stub
@@ -282,13 +290,18 @@ impl Writer<'_> {
                 )));
             };
             if self.begin(value, true) {
-                let (name, methods) =
+                let (name, methods, properties) =
                     stubs.register(value).map_err(|e| Error::Serialization(format!("{}: {e}", path())))?;
                 self.buf.push(CLONE_STUB);
                 self.text(&name, path)?;
                 self.u32(methods.len(), path)?;
                 for method in &methods {
                     self.text(method, path)?;
+                }
+                self.u32(properties.len(), path)?;
+                for (property, key) in &properties {
+                    self.text(key, path)?;
+                    self.value(property, depth + 1, &|| format!("{}.{key}", path()))?;
                 }
             }
         } else {

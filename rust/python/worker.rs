@@ -32,8 +32,8 @@ impl Prepared {
         Ok(Prepared { args, host: host.map(PyHost::shared) })
     }
 
-    fn call<'a>(&'a self, name: &'a str, fetch: bool) -> Call<'a> {
-        Call { name, input: self.args.input(), fetch }
+    fn call<'a>(&'a self, name: &'a str, fetch: bool, props: bool) -> Call<'a> {
+        Call { name, input: self.args.input(), fetch, props }
     }
 }
 
@@ -55,8 +55,9 @@ impl PyWorker {
 impl PyWorker {
     /// Calls export `name` (for JavaScript: a default-export method, or `Class.method` of an
     /// entrypoint class) in a fresh isolate. With `fetch`, the one argument is a request in wire
-    /// form and the result a response in wire form.
-    #[pyo3(signature = (name, args, host=None, cancel=None, logs=None, fetch=false))]
+    /// form and the result a response in wire form. With `props`, the first argument is the
+    /// entrypoint's `ctx.props`, not an argument of the method.
+    #[pyo3(signature = (name, args, host=None, cancel=None, logs=None, fetch=false, props=false))]
     #[allow(clippy::too_many_arguments)]
     fn call<'py>(
         &self,
@@ -67,10 +68,11 @@ impl PyWorker {
         cancel: Option<&Bound<'py, PyCancelToken>>,
         logs: Option<&Bound<'py, PyList>>,
         fetch: bool,
+        props: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let prepared = Prepared::new(py, &self.worker, name, args, host)?;
         let (timeout, interrupt) = (self.acquire_timeout, flag(cancel));
-        let call = prepared.call(name, fetch);
+        let call = prepared.call(name, fetch, props);
         let report = py.detach(|| self.worker.call(&call, prepared.host.clone(), interrupt, timeout));
         report_to_py(py, &self.label, report, logs)
     }
@@ -126,7 +128,7 @@ pub struct PySession {
 #[pymethods]
 impl PySession {
     /// Like `Worker.call`, in this session's isolate; its state carries over to the next call.
-    #[pyo3(signature = (name, args, host=None, cancel=None, logs=None, fetch=false))]
+    #[pyo3(signature = (name, args, host=None, cancel=None, logs=None, fetch=false, props=false))]
     #[allow(clippy::too_many_arguments)]
     fn call<'py>(
         &self,
@@ -137,10 +139,11 @@ impl PySession {
         cancel: Option<&Bound<'py, PyCancelToken>>,
         logs: Option<&Bound<'py, PyList>>,
         fetch: bool,
+        props: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let prepared = Prepared::new(py, &self.worker, name, args, host)?;
         let interrupt = flag(cancel);
-        let call = prepared.call(name, fetch);
+        let call = prepared.call(name, fetch, props);
         let report = self.session.with(py, |session| session.call(&call, prepared.host.clone(), interrupt))?;
         report_to_py(py, &self.label, report, logs)
     }

@@ -332,6 +332,14 @@ class Statement(dynisolate.RpcTarget):
     def __init__(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         self.sql, self.params = sql, params
 
+    @property
+    def text(self) -> str:
+        return self.sql
+
+    @property
+    def _hidden(self) -> str:
+        return "never"
+
     def bind(self, *params: Any) -> Statement:
         return Statement(self.sql, params)
 
@@ -363,11 +371,12 @@ export default {
   },
   async shape(env) {
     const s = await env.DB.prepare("q");
-    return [Object.getPrototypeOf(s), Object.keys(s).sort(), Object.isFrozen(s), typeof s.then];
+    return [Object.getPrototypeOf(s), Object.keys(s).sort(), Object.isFrozen(s), typeof s.then, s.text,
+            await env.DB.prepare("piped").text];
   },
   async hidden(env) {
     const s = await env.DB.prepare("q");
-    return [typeof s._secret, typeof s.sql, typeof env.DB.prepare("q")._secret];
+    return [typeof s._secret, typeof s.sql, typeof env.DB.prepare("q")._secret, typeof s._hidden];
   },
   async pipelined(env) {
     return (await env.DB.prepare("select 1").bind(2).all()).results;
@@ -395,7 +404,8 @@ def database(loader: dynisolate.Loader) -> dynisolate.Worker:
 def test_an_rpc_target_a_method_returns_is_a_stub(database: dynisolate.Worker) -> None:
     entry = database.get_entrypoint()
     assert entry.chain() == [{"sql": "select ?", "params": [1, "two"]}]
-    assert entry.shape() == [None, ["all", "bind"], True, "undefined"]
+    # Methods, and the values of public properties as they were when the stub was sent.
+    assert entry.shape() == [None, ["all", "bind", "text"], True, "undefined", "q", "piped"]
     assert entry.twice() is True
     assert entry.awaited() == "async"
     # As on Workers RPC, a stub's methods can be called on the promise of it.
@@ -403,7 +413,7 @@ def test_an_rpc_target_a_method_returns_is_a_stub(database: dynisolate.Worker) -
 
 
 def test_a_stub_reaches_only_the_public_methods_of_its_target(database: dynisolate.Worker) -> None:
-    assert database.get_entrypoint().hidden() == ["undefined", "undefined", "undefined"]
+    assert database.get_entrypoint().hidden() == ["undefined", "undefined", "undefined", "undefined"]
 
 
 def test_a_stub_kept_past_its_call_is_refused_clearly(database: dynisolate.Worker) -> None:

@@ -20,7 +20,7 @@ fn call(guest: &JsWorker, entry: Option<&str>, method: &str, args: &str) -> Resu
         Some(entry) => format!("{entry}.{method}"),
         None => method.to_owned(),
     };
-    let call = JsCall { name: &name, args_json: args.as_bytes(), fetch: false };
+    let call = JsCall { name: &name, args_json: args.as_bytes(), fetch: false, props: false };
     match guest.call(&call, None, None, ACQUIRE).result? {
         Output::Json(bytes) => Ok(String::from_utf8(bytes).unwrap()),
         Output::Numeric(_) => unreachable!(),
@@ -197,7 +197,7 @@ fn env_stubs_call_the_host_and_return_promises() {
     let stubs = [("greet".to_owned(), None), ("ROOM".to_owned(), Some(vec!["post".to_owned()]))];
     let js = JsRuntime::shared(&pool).unwrap();
     let guest = js.load("agent.js", &bundle(source), &[], &EnvData::default(), &stubs, Limits::default()).unwrap();
-    let call = JsCall { name: "talk", args_json: b"[]", fetch: false };
+    let call = JsCall { name: "talk", args_json: b"[]", fetch: false, props: false };
     let report = guest.call(&call, Some(Arc::new(Rooms)), None, ACQUIRE);
     let Output::Json(out) = report.result.unwrap() else { unreachable!() };
     assert_eq!(

@@ -16,6 +16,7 @@ from ..exceptions import (
     WorkflowError,
     WorkflowTimeoutError,
 )
+from ._binding import WorkflowBinding, WorkflowInstance
 from ._engine import Engine
 from ._instance import Instance, InstanceStatus, StepInfo
 from ._step import Step, StepError, WorkflowEvent
@@ -33,7 +34,9 @@ __all__ = [
     "StepError",
     "StepInfo",
     "StepLimitError",
+    "WorkflowBinding",
     "WorkflowError",
     "WorkflowEvent",
+    "WorkflowInstance",
     "WorkflowTimeoutError",
 ]

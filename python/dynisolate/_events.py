@@ -1,0 +1,104 @@
+"""The events a platform raises in a JavaScript worker besides requests: Cloudflare's
+`scheduled(controller, env, ctx)` (a cron trigger) and `queue(batch, env, ctx)` (a batch of
+queue messages), with what the handler decided."""
+
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .exceptions import GuestError
+
+__all__ = ["QueueMessage", "QueueResult", "ScheduledResult"]
+
+# The methods glue.js runs for these events (its SCHEDULED and QUEUE).
+SCHEDULED = "#scheduled"
+QUEUE = "#queue"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledResult:
+    """How a `scheduled` handler finished: `no_retry` is whether it called `controller.noRetry()`.
+    (A handler that throws raises `GuestError` instead.)"""
+
+    no_retry: bool
+
+
+@dataclass(frozen=True, slots=True)
+class QueueMessage:
+    """One message of a batch. `id` and `timestamp` default to a fresh id and now; `attempts`
+    counts deliveries, this one included."""
+
+    body: Any
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    timestamp: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class QueueResult:
+    """What became of each message: `acked` (ids, in batch order) and `retried` (id to the delay
+    in seconds it asked for, or None). A message the handler did not settle itself is acked if
+    the handler succeeded and retried if it threw; then `error` holds what it threw."""
+
+    acked: list[str]
+    retried: dict[str, float | None]
+    error: GuestError | None = None
+
+
+def scheduled_args(cron: str, scheduled_time: datetime.datetime | float | None) -> tuple[Any, ...]:
+    if not isinstance(cron, str):
+        raise TypeError(f"cron must be a str, not {type(cron).__name__}")
+    if scheduled_time is None:
+        ms = time.time() * 1000
+    elif isinstance(scheduled_time, datetime.datetime):
+        if scheduled_time.tzinfo is None:
+            raise ValueError("scheduled_time must be an aware datetime (or ms since the epoch)")
+        ms = scheduled_time.timestamp() * 1000
+    else:
+        ms = float(scheduled_time)
+    return (cron, int(ms))
+
+
+def queue_args(queue: str, messages: Iterable[Any]) -> tuple[Any, ...]:
+    if not isinstance(queue, str):
+        raise TypeError(f"queue must be a str, not {type(queue).__name__}")
+    wires = []
+    seen: set[str] = set()
+    for message in messages:
+        if not isinstance(message, QueueMessage):
+            message = QueueMessage(message)
+        if message.id in seen:
+            raise ValueError(f"two messages of the batch have the id {message.id!r}")
+        seen.add(message.id)
+        wires.append(
+            {
+                "id": message.id,
+                "timestamp": message.timestamp.timestamp() * 1000,
+                "body": message.body,
+                "attempts": message.attempts,
+            }
+        )
+    return (queue, wires)
+
+
+def queue_result(wire: dict[str, Any]) -> QueueResult:
+    error = None
+    if wire["error"] is not None:
+        info = wire["error"]
+        error = GuestError(f"{info['name']}: {info['message']}")
+        error.name, error.guest_message, error.stack = info["name"], info["message"], info["stack"]
+    return QueueResult(list(wire["acked"]), {id_: delay for id_, delay in wire["retried"]}, error)
+
+
+def raise_scheduled(call: Callable[..., Any], host: Any, cron: str, scheduled_time: Any) -> ScheduledResult:
+    wire = call(SCHEDULED, scheduled_args(cron, scheduled_time), host)
+    return ScheduledResult(bool(wire["noRetry"]))
+
+
+def raise_queue(call: Callable[..., Any], host: Any, queue: str, messages: Iterable[Any]) -> QueueResult:
+    return queue_result(call(QUEUE, queue_args(queue, messages), host))
