@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 import dynisolate
-from dynisolate.workflows import Engine, WorkflowBinding
+from dynisolate.workflows import Engine, WorkflowBinding, engine_instance_id
 
 
 class KVNamespace(dynisolate.RpcTarget):
@@ -181,7 +181,7 @@ def main() -> None:
         response = worker.fetch(request)
         instance_id = response.json()["started"]
         print(f"POST /signup -> {response.status}, workflow instance {instance_id}")
-        instance = engine.get(instance_id)
+        instance = engine.get(engine_instance_id(signups, instance_id))
         while instance.status().status not in ("waiting", "errored"):
             time.sleep(0.01)
         print(f"the workflow created the user and waits for its event: {instance.status().status}")

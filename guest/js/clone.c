@@ -53,7 +53,23 @@ typedef struct {
     DynBuf *b;
     Seen seen;
     uint32_t objects; /* objects written so far: the next one's index */
+    /* The objects in `seen`, kept alive to the end: one a getter made and dropped could
+     * otherwise be freed, and a later object at its address taken for it. */
+    JSValue *held;
+    uint32_t held_count, held_capacity;
 } CloneWriter;
+
+static int hold(CloneWriter *w, JSValueConst v) {
+    if (w->held_count == w->held_capacity) {
+        uint32_t capacity = w->held_capacity ? w->held_capacity * 2 : 16;
+        JSValue *grown = js_realloc(w->ctx, w->held, capacity * sizeof *grown);
+        if (!grown) return -1;
+        w->held = grown;
+        w->held_capacity = capacity;
+    }
+    w->held[w->held_count++] = JS_DupValue(w->ctx, v);
+    return 0;
+}
 
 static void clone_put_u32(DynBuf *b, uint32_t v) {
     uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
@@ -264,7 +280,7 @@ static int clone_object(CloneWriter *w, JSValueConst v, JSAtom key, int depth) {
             return clone_refuse(w, what, key); /* as Workers RPC: only plain objects travel by value */
         }
     }
-    if (seen_add(ctx, &w->seen, p, w->objects++)) {
+    if (hold(w, v) || seen_add(ctx, &w->seen, p, w->objects++)) {
         JS_ThrowOutOfMemory(ctx);
         return -1;
     }
@@ -350,11 +366,13 @@ static int clone_value(CloneWriter *w, JSValueConst v, JSAtom key, int depth) {
  * cannot be sent, or out of memory) and `b` restored on failure. */
 static int clone_write(JSContext *ctx, DynBuf *b, JSValueConst v) {
     size_t start = b->size;
-    CloneWriter w = {ctx, b, {NULL, NULL, 0, 0}, 0};
+    CloneWriter w = {ctx, b, {NULL, NULL, 0, 0}, 0, NULL, 0, 0};
     dbuf_putc(b, CLONE_MAGIC);
     int failed = clone_value(&w, v, JS_ATOM_NULL, 0);
     js_free(ctx, w.seen.keys);
     js_free(ctx, w.seen.indices);
+    for (uint32_t i = 0; i < w.held_count; i++) JS_FreeValue(ctx, w.held[i]);
+    js_free(ctx, w.held);
     if (!failed && b->error) {
         JS_ThrowOutOfMemory(ctx);
         failed = -1;

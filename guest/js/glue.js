@@ -472,21 +472,27 @@
   // cost a warm call 0.2-0.3 µs and each session 8 KiB more private memory (measured). A
   // session's calls share it, as they share module state; a fresh isolate's call has it alone.
   // `props` is the entrypoint's (Cloudflare's `getEntrypoint(name, {props})`), else empty; it is
-  // written only for a call with props and the call after one, for the same reason.
+  // set only for a call with props and the call after one, for the same reason. The context is
+  // frozen: tenant code cannot redefine what a later call of its session reads from it.
   const NO_PROPS = freeze(create(ObjectProto));
-  const context = { waitUntil, passThroughOnException, props: NO_PROPS };
+  let props = NO_PROPS;
   let propsGiven = false;
+  const context = freeze({
+    waitUntil,
+    passThroughOnException,
+    get props() {
+      return props;
+    },
+  });
 
   // The call's arguments: with FLAG_PROPS the first element is ctx.props, taken off here.
   function takeProps(flags, payload) {
     if ((flags & FLAG_PROPS) === 0) {
-      if (propsGiven) {
-        context.props = NO_PROPS;
-        propsGiven = false;
-      }
+      props = NO_PROPS;
+      propsGiven = false;
       return payload;
     }
-    context.props = payload[0] ?? NO_PROPS;
+    props = payload[0] ?? NO_PROPS;
     propsGiven = true;
     const args = [];
     for (let i = 1; i < payload.length; i++) args[i - 1] = payload[i];
@@ -658,9 +664,15 @@
   // batch's ackAll()/retryAll(), else acknowledged if the handler succeeded and retried if it
   // threw. The host gets every message's outcome, and the error if there was one. Messages share
   // their methods (a batch may hold 10,000 of them, each costing only its fields).
+  const MAX_RETRY_DELAY_S = 43200; // Cloudflare's longest (12 hours); the host checks it too
   function delayOf(options) {
     const delay = options?.delaySeconds;
-    return delay === undefined ? null : +delay;
+    if (delay === undefined) return null;
+    const seconds = +delay;
+    if (!isFinite(seconds) || seconds < 0 || seconds > MAX_RETRY_DELAY_S) {
+      throw new RangeErrorClass(`delaySeconds must be 0 to ${MAX_RETRY_DELAY_S}, not ${StringOf(delay)}`);
+    }
+    return seconds;
   }
   class Message {
     #decisions;
@@ -904,7 +916,10 @@
         if (namespace === null) throw new TypeErrorClass("no module is loaded");
         env = envObject;
         if (waitsUsed) startWaits();
-        const payload = takeProps(flags, payloadText === undefined ? parsed : parse(payloadText));
+        let payload = payloadText === undefined ? parsed : parse(payloadText);
+        // (Tested here, not in takeProps: a call of a function object writes to its page, which a
+        // fresh isolate would then copy; most calls have no props.)
+        if ((flags & FLAG_PROPS) !== 0 || propsGiven) payload = takeProps(flags, payload);
         if (op === OP_FETCH) {
           result = fetchOp(entry, method, payload);
         } else if (op !== OP_CALL) {

@@ -247,10 +247,17 @@ static JSValue settled_promise(JSContext *ctx, JSValue value) {
 /* glue: invoke(name, args) -> one env call. `args` (the argument array) is sent as JSON when it
  * is plain data, else as a clone; a value that cannot be sent throws. Returns a promise of the
  * value when the host replied with one ({"ok":value} or a clone), else the reply text. */
+static int sending; /* an env call's arguments are being written (getters may run) */
 static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     size_t name_len;
+    /* One buffer serves every env call: a getter that made another env call while this call's
+     * arguments are written would overwrite them. */
+    if (sending) return JS_ThrowTypeError(ctx, "an env call cannot be made while another call's arguments are sent");
+    sending = 1;
     wire_buf.size = 0;
-    if (wire(ctx, &wire_buf, argv[1]) && clone_write(ctx, &wire_buf, argv[1])) return JS_EXCEPTION;
+    int unsendable = wire(ctx, &wire_buf, argv[1]) && clone_write(ctx, &wire_buf, argv[1]);
+    sending = 0;
+    if (unsendable) return JS_EXCEPTION;
     const char *name = JS_ToCStringLen(ctx, &name_len, argv[0]);
     if (!name) return JS_EXCEPTION;
     int64_t packed = host_env_call(name, (int32_t)name_len, (const char *)wire_buf.buf, (int32_t)wire_buf.size);

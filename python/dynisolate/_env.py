@@ -68,6 +68,19 @@ def exposed_methods(target: RpcTarget) -> frozenset[str]:
     return frozenset(names)
 
 
+def bound_method(target: RpcTarget, name: str) -> Callable[..., Any]:
+    """Method `name` of `target` as the allow-list found it: from the first `RpcTarget` subclass
+    in its MRO that defines it, bound to `target`; never an instance attribute, nor a same-named
+    attribute of another class earlier in the MRO."""
+    for klass in type(target).__mro__:
+        if klass is RpcTarget or not issubclass(klass, RpcTarget):
+            continue
+        attr = vars(klass).get(name)
+        if isinstance(attr, (types.FunctionType, staticmethod, classmethod)):
+            return attr.__get__(target, type(target))
+    raise TypeError(f"the RpcTarget's {name} is not a function")
+
+
 def exposed_properties(target: RpcTarget) -> list[str]:
     """The public properties (`@property`) that subclasses of `RpcTarget` define: a stub of
     `target` carries their values, read once when the stub is sent (as Workers RPC exposes a
@@ -118,7 +131,7 @@ class Dispatcher:
         # Every name a guest may call, resolved once: a call is one dictionary lookup.
         self._routes: dict[str, Callable[..., Any]] = dict(functions)
         for binding, (target, methods) in targets.items():
-            self._routes.update((f"{binding}.{method}", getattr(target, method)) for method in methods)
+            self._routes.update((f"{binding}.{method}", bound_method(target, method)) for method in methods)
         self.outbound = outbound
         self._loop = loop
         self.timeout_s = timeout_s
@@ -145,7 +158,7 @@ class Dispatcher:
     def call_target(self, target: RpcTarget, method: str, args: list[Any]) -> Any:
         """Calls `method` of an `RpcTarget` an env call returned (the core checked `method`
         against `exposed_methods(target)` and keeps the target only for the call)."""
-        result = getattr(target, method)(*args)
+        result = bound_method(target, method)(*args)
         if type(result) not in _NEVER_AWAITABLE and inspect.isawaitable(result):
             result = self._wait(result)
         return result

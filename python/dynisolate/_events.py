@@ -5,19 +5,22 @@ queue messages), with what the handler decided."""
 from __future__ import annotations
 
 import datetime
+import math
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .exceptions import GuestError
+from .exceptions import GuestError, SerializationError
 
 __all__ = ["QueueMessage", "QueueResult", "ScheduledResult"]
 
 # The methods glue.js runs for these events (its SCHEDULED and QUEUE).
 SCHEDULED = "#scheduled"
 QUEUE = "#queue"
+# Cloudflare's longest retry delay (12 hours).
+MAX_RETRY_DELAY_S = 43_200
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +89,29 @@ def queue_args(queue: str, messages: Iterable[Any]) -> tuple[Any, ...]:
     return (queue, wires)
 
 
-def queue_result(wire: dict[str, Any]) -> QueueResult:
-    error = None
-    if wire["error"] is not None:
+def queue_result(wire: Any, ids: list[str]) -> QueueResult:
+    """The outcome the guest reported, checked: it is tenant-controlled, so every message of the
+    batch must appear exactly once, and each retry delay must be a number of seconds Cloudflare
+    would take; anything else is a `SerializationError`, never a wrong outcome."""
+    try:
+        acked = list(wire["acked"])
+        retried = {id_: delay for id_, delay in wire["retried"]}
         info = wire["error"]
+    except (KeyError, TypeError, ValueError) as e:
+        raise SerializationError(f"the queue handler's outcome is malformed: {e}") from None
+    if sorted(acked + list(retried)) != sorted(ids) or len(acked) + len(wire["retried"]) != len(ids):
+        raise SerializationError("the queue handler's outcome does not name each message of the batch once")
+    for id_, delay in retried.items():
+        number = isinstance(delay, (int, float)) and math.isfinite(delay)
+        if delay is not None and not (number and 0 <= delay <= MAX_RETRY_DELAY_S):
+            raise SerializationError(
+                f"message {id_!r}: a retry delay is 0 to {MAX_RETRY_DELAY_S} seconds, not {delay!r}"
+            )
+    error = None
+    if info is not None:
         error = GuestError(f"{info['name']}: {info['message']}")
         error.name, error.guest_message, error.stack = info["name"], info["message"], info["stack"]
-    return QueueResult(list(wire["acked"]), {id_: delay for id_, delay in wire["retried"]}, error)
+    return QueueResult(acked, retried, error)
 
 
 def raise_scheduled(call: Callable[..., Any], host: Any, cron: str, scheduled_time: Any) -> ScheduledResult:
@@ -101,4 +120,5 @@ def raise_scheduled(call: Callable[..., Any], host: Any, cron: str, scheduled_ti
 
 
 def raise_queue(call: Callable[..., Any], host: Any, queue: str, messages: Iterable[Any]) -> QueueResult:
-    return queue_result(call(QUEUE, queue_args(queue, messages), host))
+    args = queue_args(queue, messages)
+    return queue_result(call(QUEUE, args, host), [wire["id"] for wire in args[1]])

@@ -81,9 +81,10 @@ type Properties<'py> = Vec<(Bound<'py, PyAny>, String)>;
 static NEXT_STUB: AtomicU64 = AtomicU64::new(1);
 
 impl Stubs {
-    /// Keeps `target` for the call; returns its stub name, exposed methods, and its exposed
-    /// properties with their values now.
-    fn register<'py>(&self, target: &Bound<'py, PyAny>) -> PyResult<(String, Vec<String>, Properties<'py>)> {
+    /// Names a stub for `target`; returns the name, its exposed methods, and its exposed
+    /// properties with their values now. The stub is kept only once its value is sent whole
+    /// (`keep`): a target in a reply that failed to encode is never reachable.
+    fn prepare<'py>(&self, target: &Bound<'py, PyAny>) -> PyResult<(String, Vec<String>, Properties<'py>)> {
         static EXPOSED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         static PROPERTIES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
         let py = target.py();
@@ -94,9 +95,13 @@ impl Stubs {
         let properties =
             names.into_iter().map(|name| Ok((target.getattr(name.as_str())?, name))).collect::<PyResult<Vec<_>>>()?;
         let name = format!("{STUB_PREFIX}{}", NEXT_STUB.fetch_add(1, Ordering::Relaxed));
-        let mut targets = self.targets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        targets.insert(name.clone(), (target.clone().unbind(), methods.clone()));
         Ok((name, methods, properties))
+    }
+
+    /// Keeps the stubs of a value that was sent, for the rest of the call.
+    fn keep(&self, stubs: Vec<(String, Exposed)>) {
+        let mut targets = self.targets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        targets.extend(stubs);
     }
 
     /// The target behind `stub` (a stub name) and whether it exposes `method`; `None` for a stub
@@ -129,8 +134,12 @@ struct Writer<'s> {
     limit: u64,
     /// Where `RpcTarget`s become stubs (an env call's result); `None` where they cannot cross.
     stubs: Option<&'s Stubs>,
-    /// Containers written so far, by address, and their index for references.
+    /// The stubs of this value, kept in `stubs` once it is written whole.
+    new_stubs: Vec<(String, Exposed)>,
+    /// Containers written so far, by address, and their index for references; `held` keeps each
+    /// alive until the end, so no address is reused by an object made meanwhile (a property read).
     seen: HashMap<usize, u32>,
+    held: Vec<Py<PyAny>>,
     /// Objects written so far (the guest counts the same ones): the next one's index.
     objects: u32,
 }
@@ -172,6 +181,7 @@ impl Writer<'_> {
                 return false;
             }
             self.seen.insert(address, self.objects);
+            self.held.push(value.clone().unbind());
         }
         self.objects += 1;
         true
@@ -291,7 +301,8 @@ impl Writer<'_> {
             };
             if self.begin(value, true) {
                 let (name, methods, properties) =
-                    stubs.register(value).map_err(|e| Error::Serialization(format!("{}: {e}", path())))?;
+                    stubs.prepare(value).map_err(|e| Error::Serialization(format!("{}: {e}", path())))?;
+                self.new_stubs.push((name.clone(), (value.clone().unbind(), methods.clone())));
                 self.buf.push(CLONE_STUB);
                 self.text(&name, path)?;
                 self.u32(methods.len(), path)?;
@@ -365,15 +376,33 @@ fn bytes_of(value: &Bound<'_, PyAny>) -> Option<Vec<u8>> {
 /// Encodes `value` as a clone (with its leading [`CLONE_MAGIC`]); `RpcTarget`s in it become stubs
 /// kept in `stubs`, if given. `what` names it in errors.
 pub fn to_clone(value: &Bound<'_, PyAny>, limit: u64, what: &str, stubs: Option<&Stubs>) -> Result<Vec<u8>, Error> {
-    let mut writer = Writer { buf: vec![CLONE_MAGIC], limit, stubs, seen: HashMap::new(), objects: 0 };
+    let mut writer = Writer {
+        buf: vec![CLONE_MAGIC],
+        limit,
+        stubs,
+        new_stubs: Vec::new(),
+        seen: HashMap::new(),
+        held: Vec::new(),
+        objects: 0,
+    };
     writer.value(value, 0, &|| what.to_owned())?;
+    if let Some(stubs) = stubs {
+        stubs.keep(writer.new_stubs);
+    }
     Ok(writer.buf)
 }
 
 /// Encodes call arguments as a clone of their array.
 pub fn args_to_clone(args: &Bound<'_, PyTuple>, limit: u64) -> Result<Vec<u8>, Error> {
-    let mut writer =
-        Writer { buf: vec![CLONE_MAGIC, CLONE_ARRAY], limit, stubs: None, seen: HashMap::new(), objects: 1 };
+    let mut writer = Writer {
+        buf: vec![CLONE_MAGIC, CLONE_ARRAY],
+        limit,
+        stubs: None,
+        new_stubs: Vec::new(),
+        seen: HashMap::new(),
+        held: Vec::new(),
+        objects: 1,
+    };
     let path = || "arguments".to_owned();
     writer.u32(args.len(), &path)?;
     writer.items(args.iter(), 0, &path)?;
@@ -388,8 +417,17 @@ struct Reader<'a, 'py> {
     bytes: &'a [u8],
     at: usize,
     objects: Vec<Bound<'py, PyAny>>,
+    /// Each object's size as a tree (references followed; 1 while it is still being read), so
+    /// a few bytes of references to references cannot stand for a value too large to walk.
+    weights: Vec<u64>,
+    /// The largest tree a value may stand for.
+    max_weight: u64,
     what: &'a str,
 }
+
+/// How many values more than its own a clone may stand for through shared references: a host
+/// that walks it as a tree (`json.dumps`, a deep copy) does at most this much more work.
+const MAX_SHARED_VALUES: u64 = 1 << 20;
 
 impl<'py> Reader<'_, 'py> {
     fn malformed(&self) -> Error {
@@ -453,11 +491,26 @@ impl<'py> Reader<'_, 'py> {
         Ok(String::from_utf8_lossy(self.take(len)?).into_owned())
     }
 
-    fn remember(&mut self, value: &Bound<'py, PyAny>) {
+    fn remember(&mut self, value: &Bound<'py, PyAny>) -> usize {
         self.objects.push(value.clone());
+        self.weights.push(1);
+        self.objects.len() - 1
     }
 
-    fn value(&mut self, depth: usize) -> Result<Bound<'py, PyAny>, Error> {
+    /// Records the tree size of object `index` once read; refuses a value too large as a tree.
+    fn weigh(&mut self, index: usize, weight: u64) -> Result<u64, Error> {
+        if weight > self.max_weight {
+            return Err(Error::Serialization(format!(
+                "the guest's {} stands for more than {} values through shared references",
+                self.what, self.max_weight
+            )));
+        }
+        self.weights[index] = weight;
+        Ok(weight)
+    }
+
+    /// The next value, and its size as a tree (1 for a scalar).
+    fn value(&mut self, depth: usize) -> Result<(Bound<'py, PyAny>, u64), Error> {
         if depth > CLONE_MAX_DEPTH {
             return Err(Error::Serialization(format!(
                 "the guest's {} nests deeper than {CLONE_MAX_DEPTH} levels",
@@ -466,6 +519,7 @@ impl<'py> Reader<'_, 'py> {
         }
         let py = self.py;
         let tag = self.take(1)?[0];
+        let mut weight: u64 = 1;
         let value = match tag {
             CLONE_UNDEFINED => undefined(py).map_err(|e| self.py_err(e))?.clone(),
             CLONE_NULL => py.None().into_bound(py),
@@ -525,22 +579,27 @@ impl<'py> Reader<'_, 'py> {
             CLONE_ARRAY => {
                 let count = self.u32()?;
                 let list = PyList::empty(py);
-                self.remember(list.as_any());
+                let index = self.remember(list.as_any());
                 for _ in 0..count {
-                    let item = self.value(depth + 1)?;
+                    let (item, size) = self.value(depth + 1)?;
+                    weight = weight.saturating_add(size);
                     list.append(item).map_err(|e| self.py_err(e))?;
                 }
+                self.weigh(index, weight)?;
                 list.into_any()
             }
             CLONE_OBJECT | CLONE_MAP => {
                 let count = self.u32()?;
                 let dict = PyDict::new(py);
-                self.remember(dict.as_any());
+                let index = self.remember(dict.as_any());
                 for _ in 0..count {
-                    let key = if tag == CLONE_OBJECT { self.string()? } else { self.value(depth + 1)? };
-                    let item = self.value(depth + 1)?;
+                    let (key, key_size) =
+                        if tag == CLONE_OBJECT { (self.string()?, 1) } else { self.value(depth + 1)? };
+                    let (item, size) = self.value(depth + 1)?;
+                    weight = weight.saturating_add(key_size).saturating_add(size);
                     dict.set_item(&key, item).map_err(|_| self.unhashable("Map key", "dict key", &key))?;
                 }
+                self.weigh(index, weight)?;
                 if dict.len() != count {
                     return Err(self.merged("Map keys", "dict"));
                 }
@@ -549,11 +608,13 @@ impl<'py> Reader<'_, 'py> {
             CLONE_SET => {
                 let count = self.u32()?;
                 let set = PySet::empty(py).map_err(|e| self.py_err(e))?;
-                self.remember(set.as_any());
+                let index = self.remember(set.as_any());
                 for _ in 0..count {
-                    let item = self.value(depth + 1)?;
+                    let (item, size) = self.value(depth + 1)?;
+                    weight = weight.saturating_add(size);
                     set.add(&item).map_err(|_| self.unhashable("Set member", "set member", &item))?;
                 }
+                self.weigh(index, weight)?;
                 if set.len() != count {
                     return Err(self.merged("Set members", "set"));
                 }
@@ -561,21 +622,23 @@ impl<'py> Reader<'_, 'py> {
             }
             CLONE_REF => {
                 let index = self.u32()?;
-                self.objects.get(index).cloned().ok_or_else(|| self.malformed())?
+                weight = *self.weights.get(index).ok_or_else(|| self.malformed())?;
+                self.objects[index].clone()
             }
             _ => return Err(self.malformed()),
         };
-        Ok(value)
+        Ok((value, weight))
     }
 }
 
 /// Decodes a clone a guest wrote (starting with [`CLONE_MAGIC`]) into Python values.
 pub fn from_clone<'py>(py: Python<'py>, bytes: &[u8], what: &str) -> Result<Bound<'py, PyAny>, Error> {
-    let mut reader = Reader { py, bytes, at: 1, objects: Vec::new(), what };
+    let max_weight = bytes.len() as u64 + MAX_SHARED_VALUES;
+    let mut reader = Reader { py, bytes, at: 1, objects: Vec::new(), weights: Vec::new(), max_weight, what };
     if bytes.first() != Some(&CLONE_MAGIC) {
         return Err(reader.malformed());
     }
-    let value = reader.value(0)?;
+    let (value, _) = reader.value(0)?;
     if reader.at != bytes.len() {
         return Err(reader.malformed());
     }

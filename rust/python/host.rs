@@ -47,15 +47,17 @@ fn sanitise(py: Python<'_>, err: &PyErr) -> Vec<u8> {
 pub struct PyHost {
     dispatch: Py<PyAny>,
     outbound: bool,
+    /// The guest reads and writes clones (JavaScript); else only JSON crosses (a wasm guest).
+    clones: bool,
     /// The `RpcTarget`s env calls of this call returned (a host serves one call).
     stubs: Stubs,
 }
 
 impl PyHost {
-    pub fn shared(dispatch: Py<PyAny>) -> Arc<dyn Host> {
+    pub fn shared(dispatch: Py<PyAny>, clones: bool) -> Arc<dyn Host> {
         let outbound =
             Python::attach(|py| dispatch.bind(py).getattr("outbound").is_ok_and(|handler| !handler.is_none()));
-        Arc::new(PyHost { dispatch, outbound, stubs: Stubs::default() })
+        Arc::new(PyHost { dispatch, outbound, clones, stubs: Stubs::default() })
     }
 
     /// Calls `f(decoded)` with the GIL held and wraps its result in an `ok` envelope (or sends it
@@ -69,12 +71,14 @@ impl PyHost {
         f: impl for<'py> FnOnce(&Bound<'py, PyAny>, Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>>,
     ) -> wasmtime::Result<Vec<u8>> {
         Python::attach(|py| {
-            let decoded = match convert::from_wire(py, json, what) {
-                Ok(value) => value,
-                Err(e) => return Ok(error_envelope("TypeError", &e.to_string())),
-            };
+            let decoded =
+                match if self.clones { convert::from_wire(py, json, what) } else { convert::from_json(py, json, what) }
+                {
+                    Ok(value) => value,
+                    Err(e) => return Ok(error_envelope("TypeError", &e.to_string())),
+                };
             match f(self.dispatch.bind(py), decoded) {
-                Ok(value) => match match stubs {
+                Ok(value) => match match stubs.filter(|_| self.clones) {
                     Some(stubs) => convert::to_wire(&value, MAX_ENV_RESULT_BYTES, "the host's reply", Some(stubs)),
                     None => convert::to_json(&value, MAX_ENV_RESULT_BYTES, "the host's reply"),
                 } {

@@ -29,7 +29,9 @@ impl Prepared {
     ) -> PyResult<Self> {
         let export = worker.wasm_export(name).or_raise(py)?;
         let args = Args::convert(export, args, worker.limits().max_payload_bytes).or_raise(py)?;
-        Ok(Prepared { args, host: host.map(PyHost::shared) })
+        // Only a JavaScript guest reads clones; a wasm guest's env calls are JSON both ways.
+        let clones = matches!(worker, Worker::Js(_));
+        Ok(Prepared { args, host: host.map(|dispatch| PyHost::shared(dispatch, clones)) })
     }
 
     fn call<'a>(&'a self, name: &'a str, fetch: bool, props: bool) -> Call<'a> {

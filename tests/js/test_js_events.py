@@ -178,3 +178,37 @@ def test_events_without_a_handler_fail_the_call(loader: dynisolate.Loader) -> No
     with pytest.raises(dynisolate.GuestError, match="default.scheduled is not a function"):
         worker.scheduled("* * * * *")
     assert worker.get_entrypoint().hello() == 1
+
+
+def test_a_session_cannot_redefine_its_context(loader: dynisolate.Loader) -> None:
+    source = """export default {
+      tamper(env, ctx) {
+        const forged = { get: () => ({ account: "forged" }) };
+        try { Object.defineProperty(ctx, "props", forged); } catch (e) { return e.name; }
+        return "redefined";
+      },
+      read(env, ctx) { return ctx.props; },
+    };"""
+    worker = loader.load({"a.js": source})
+    with worker.session() as session:
+        assert session.get_entrypoint(props={"account": "acme"}).tamper() == "TypeError"
+        assert session.get_entrypoint(props={"account": "acme"}).read() == {"account": "acme"}
+
+
+def test_a_tampered_queue_outcome_is_refused_not_believed(loader: dynisolate.Loader) -> None:
+    source = """export default {
+      async queue(batch) {
+        if (batch.queue === "delay") { batch.messages[0].retry({ delaySeconds: NaN }); return; }
+        Object.defineProperty(Array.prototype, "0", { configurable: true, set(v) {
+          delete Array.prototype[0];
+          const own = { value: "foreign", writable: true, enumerable: true, configurable: true };
+          Object.defineProperty(this, "0", own);
+        } });
+      },
+    };"""
+    worker = loader.load({"a.js": source})
+    with pytest.raises(dynisolate.SerializationError, match="does not name each message of the batch once"):
+        worker.queue("q", [QueueMessage(1, id="real")])
+    delayed = worker.queue("delay", [QueueMessage(1, id="m")])
+    assert delayed.error is not None and delayed.error.name == "RangeError"
+    assert delayed.retried == {"m": None} and delayed.acked == []

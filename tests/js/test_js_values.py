@@ -432,3 +432,74 @@ def test_stubs_do_not_travel_back_nor_targets_to_guests_unasked(database: dyniso
         entry.give()
     with pytest.raises(dynisolate.SerializationError, match="an RpcTarget, which crosses only as what"):
         entry.call("chain", Database())
+
+
+class Mixin:
+    def close(self) -> str:
+        return "the mixin's close, which no allow-list names"
+
+
+class Closable(dynisolate.RpcTarget):
+    def close(self) -> str:
+        return "closed"
+
+    def opened(self) -> Closable:
+        return self
+
+
+class Mixed(Mixin, Closable):
+    pass
+
+
+def test_methods_resolve_where_the_allow_list_found_them(loader: dynisolate.Loader) -> None:
+    target = Mixed()
+    target.opened = lambda: "an instance attribute"  # type: ignore[method-assign]
+    source = """export default {
+      async run(env) { return [await env.T.close(), await (await env.T.opened()).close()]; },
+    };"""
+    entry = loader.load({"a.js": source}, env={"T": target}).get_entrypoint()
+    assert entry.run() == ["closed", "closed"]
+
+
+def test_references_cannot_stand_for_a_value_too_large_to_walk(loader: dynisolate.Loader) -> None:
+    source = """export default {
+      async bomb(env) {
+        let a = [];
+        for (let i = 0; i < 64; i++) a = [a, a]; // a few hundred bytes, 2**64 values as a tree
+        try { await env.SINK(a); return "sent"; } catch (e) { return `${e.name}: ${e.message}`; }
+      },
+      async fine(env) { const shared = { k: 1 }; await env.SINK([shared, shared, shared]); return "sent"; },
+    };"""
+    received: list[Any] = []
+    entry = loader.load({"a.js": source}, env={"SINK": received.append}).get_entrypoint()
+    message = entry.bomb()
+    assert message.startswith("TypeError:") and "through shared references" in message
+    assert received == []
+    assert entry.fine() == "sent" and received == [[{"k": 1}] * 3]
+
+
+def test_an_env_call_made_while_arguments_are_sent_is_refused(loader: dynisolate.Loader) -> None:
+    source = """export default {
+      async run(env) {
+        const sneaky = { get x() { env.SINK("inner"); return 1; } };
+        try { await env.SINK(sneaky); return "sent"; } catch (e) { return e.message; }
+      },
+    };"""
+    received: list[Any] = []
+    entry = loader.load({"a.js": source}, env={"SINK": received.append}).get_entrypoint()
+    assert entry.run() == "sent"
+    assert received == [{"x": 1}]  # the inner call was refused (its promise rejected), the outer intact
+
+
+def test_objects_made_by_getters_are_never_taken_for_each_other(loader: dynisolate.Loader) -> None:
+    source = """export default {
+      fresh() {
+        const out = {};
+        for (let i = 0; i < 200; i++) {
+          Object.defineProperty(out, "k" + i, { get: () => ({ i }), enumerable: true });
+        }
+        return out;
+      },
+    };"""
+    result = loader.load({"a.js": source}).get_entrypoint().fresh()
+    assert result == {f"k{i}": {"i": i} for i in range(200)}

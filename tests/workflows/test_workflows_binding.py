@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 import dynisolate
-from dynisolate.workflows import Engine, WorkflowBinding
+from dynisolate.workflows import Engine, WorkflowBinding, engine_instance_id
 
 WORKFLOW = """
 import { WorkflowEntrypoint } from "cloudflare:workers";
@@ -59,6 +59,8 @@ export default {
       () => env.GREET.create("x"),
       () => env.GREET.create({ bogus: 1 }),
       () => env.GREET.get(7),
+      () => env.GREET.create({ id: "../other" }),
+      () => env.GREET.createBatch(Array.from({ length: 101 }, () => ({}))),
     ];
     for (const bad of attempts) {
       try { await bad(); out.push("accepted"); } catch (e) { out.push(e.name); }
@@ -75,14 +77,16 @@ def engine(loader: dynisolate.Loader) -> Iterator[Engine]:
         yield engine
 
 
-def tenant_worker(loader: dynisolate.Loader, engine: Engine, tenant: str) -> dynisolate.Entrypoint:
+def tenant_worker(
+    loader: dynisolate.Loader, engine: Engine, tenant: str
+) -> tuple[dynisolate.Entrypoint, WorkflowBinding]:
     binding = WorkflowBinding(engine, tenant=tenant, entrypoint="Greet", code={"wf.js": WORKFLOW})
-    return loader.load({"worker.js": WORKER}, env={"GREET": binding}).get_entrypoint()
+    return loader.load({"worker.js": WORKER}, env={"GREET": binding}).get_entrypoint(), binding
 
 
-def until(engine: Engine, id: str, status: str, timeout: float = 30) -> None:
+def until(engine: Engine, binding: WorkflowBinding, id: str, status: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
-    while (now := engine.status(id)).status != status:
+    while (now := engine.status(engine_instance_id(binding, id))).status != status:
         assert time.monotonic() < deadline, f"still {now.status} ({now.error}, {now.steps}), not {status}"
         time.sleep(0.01)
 
@@ -90,35 +94,40 @@ def until(engine: Engine, id: str, status: str, timeout: float = 30) -> None:
 def test_a_worker_starts_and_finishes_its_workflow_through_the_binding(
     loader: dynisolate.Loader, engine: Engine
 ) -> None:
-    acme = tenant_worker(loader, engine, "acme")
+    acme, binding = tenant_worker(loader, engine, "acme")
     instance_id, status = acme.start("ada")
     assert instance_id == "greet-ada" and status in ("queued", "running", "waiting")
-    until(engine, "greet-ada", "waiting")
+    until(engine, binding, "greet-ada", "waiting")
     assert acme.approve("greet-ada") == "greet-ada"
-    until(engine, "greet-ada", "complete")
+    until(engine, binding, "greet-ada", "complete")
     assert acme.status("greet-ada") == {"status": "complete", "output": {"hello": "ADA", "approvedBy": "ops"}}
-    stored = engine.status("greet-ada")
+    stored = engine.status(engine_instance_id(binding, "greet-ada"))
     assert (stored.tenant, stored.workflow) == ("acme", "Greet")
+    assert stored.id != "greet-ada"  # the engine's id carries the tenant's tag
 
 
 def test_batches_pipelining_and_instance_control(loader: dynisolate.Loader, engine: Engine) -> None:
-    acme = tenant_worker(loader, engine, "acme")
+    acme, binding = tenant_worker(loader, engine, "acme")
     ids = acme.batch()
-    assert len(ids) == 2 and all(engine.status(i).tenant == "acme" for i in ids)
+    assert len(ids) == 2 and all(engine.status(engine_instance_id(binding, i)).tenant == "acme" for i in ids)
     piped = acme.pipelined()
-    assert engine.status(piped).tenant == "acme"
-    until(engine, ids[0], "waiting")
+    assert engine.status(engine_instance_id(binding, piped)).tenant == "acme"
+    until(engine, binding, ids[0], "waiting")
     assert acme.control(ids[0]) == ["paused", "terminated"]
 
 
 def test_a_tenant_reaches_only_its_own_instances(loader: dynisolate.Loader, engine: Engine) -> None:
-    acme = tenant_worker(loader, engine, "acme")
-    rival = tenant_worker(loader, engine, "rival")
+    acme, _ = tenant_worker(loader, engine, "acme")
+    rival, _ = tenant_worker(loader, engine, "rival")
     acme.start("secret")
     assert acme.peek("greet-secret") == "found"
     missing = rival.peek("greet-secret")
     assert missing == "Error: no workflow instance has id 'greet-secret'"
     assert rival.peek("greet-nothing") == "Error: no workflow instance has id 'greet-nothing'"
+    # The same id is the rival's own to take: no clash, and nothing tells it that acme has one.
+    assert rival.start("secret")[0] == "greet-secret"
+    assert rival.peek("greet-secret") == "found"
+    assert len(engine.list(tenant="acme")) == len(engine.list(tenant="rival")) == 1
     other_workflow = WorkflowBinding(engine, tenant="acme", entrypoint="Other", code={"wf.js": WORKFLOW})
     other = loader.load({"worker.js": WORKER}, env={"GREET": other_workflow}).get_entrypoint()
     assert other.peek("greet-secret").startswith("Error: no workflow instance")
@@ -127,6 +136,6 @@ def test_a_tenant_reaches_only_its_own_instances(loader: dynisolate.Loader, engi
 def test_bad_arguments_are_type_errors_and_nothing_is_created(
     loader: dynisolate.Loader, engine: Engine
 ) -> None:
-    acme = tenant_worker(loader, engine, "acme")
-    assert acme.misuse() == ["TypeError", "TypeError", "TypeError"]
+    acme, _ = tenant_worker(loader, engine, "acme")
+    assert acme.misuse() == ["TypeError", "TypeError", "TypeError", "TypeError", "TypeError"]
     assert engine.list(tenant="acme") == []

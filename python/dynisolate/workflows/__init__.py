@@ -16,7 +16,7 @@ from ..exceptions import (
     WorkflowError,
     WorkflowTimeoutError,
 )
-from ._binding import WorkflowBinding, WorkflowInstance
+from ._binding import WorkflowBinding, WorkflowInstance, engine_instance_id
 from ._engine import Engine
 from ._instance import Instance, InstanceStatus, StepInfo
 from ._step import Step, StepError, WorkflowEvent
@@ -39,4 +39,5 @@ __all__ = [
     "WorkflowEvent",
     "WorkflowInstance",
     "WorkflowTimeoutError",
+    "engine_instance_id",
 ]

@@ -3,18 +3,30 @@ platform puts in a tenant's env so the tenant's code starts and drives its own w
 
 from __future__ import annotations
 
+import hashlib
+import re
+import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._env import RpcTarget
 from .._values import undefined
-from ..exceptions import InstanceNotFoundError
+from ..exceptions import InstanceExistsError, InstanceNotFoundError
 from ._store import not_found
 
 if TYPE_CHECKING:
     from ._engine import Engine
 
-__all__ = ["WorkflowBinding", "WorkflowInstance"]
+__all__ = ["WorkflowBinding", "WorkflowInstance", "engine_instance_id"]
+
+# Cloudflare's batch limit for createBatch.
+MAX_BATCH = 100
+# The engine's ids are global; a binding's are its own: stored as `TAG-ID`, TAG derived from the
+# tenant and the workflow, so one tenant can neither find nor take another's ids. An id a tenant
+# chooses is what is left of the engine's 100 characters.
+_TAG_CHARS = 12
+MAX_ID_CHARS = 100 - _TAG_CHARS - 1
+_GUEST_ID = re.compile(rf"[A-Za-z0-9_][A-Za-z0-9_-]{{0,{MAX_ID_CHARS - 1}}}")
 
 
 def _options(options: Any, what: str) -> Mapping[str, Any]:
@@ -31,13 +43,14 @@ def _options(options: Any, what: str) -> Mapping[str, Any]:
 class WorkflowInstance(RpcTarget):
     """One instance, as the binding hands it to the tenant (`id`, `status()`, `pause()`, ...)."""
 
-    def __init__(self, engine: Engine, id: str) -> None:
+    def __init__(self, engine: Engine, id: str, stored_id: str) -> None:
         self._engine = engine
-        self._id = id
+        self._guest_id = id
+        self._id = stored_id
 
     @property
     def id(self) -> str:
-        return self._id
+        return self._guest_id
 
     def status(self) -> dict[str, Any]:
         """Cloudflare's `{status, error?, output?}`."""
@@ -89,34 +102,58 @@ class WorkflowBinding(RpcTarget):
         self._tenant = tenant
         self._entrypoint = entrypoint
         self._code = code if code is None or isinstance(code, str) else engine.put_bundle(code, main_module)
+        digest = hashlib.sha256(f"{tenant}\0{entrypoint}".encode()).hexdigest()
+        self._tag = digest[:_TAG_CHARS]
 
-    def _item(self, options: Mapping[str, Any]) -> dict[str, Any]:
+    def _stored(self, id: Any) -> str:
+        if not isinstance(id, str) or not _GUEST_ID.fullmatch(id):
+            raise TypeError(f"an instance id is 1 to {MAX_ID_CHARS} of A-Z a-z 0-9 _ - (not starting with -)")
+        return f"{self._tag}-{id}"
+
+    def _create(self, options: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         params = options.get("params")
-        return {
+        id = options.get("id")
+        if id is None:
+            id = uuid.uuid4().hex
+        item = {
             "tenant": self._tenant,
             "entrypoint": self._entrypoint,
             "code": self._code,
             "params": None if params is undefined else params,
-            "id": options.get("id"),
+            "id": self._stored(id),
         }
+        return id, item
 
     def create(self, options: Any = None) -> WorkflowInstance:
-        instance = self._engine.create(**self._item(_options(options, "create")))
-        return WorkflowInstance(self._engine, instance.id)
+        id, item = self._create(_options(options, "create"))
+        try:
+            instance = self._engine.create(**item)
+        except InstanceExistsError:
+            raise InstanceExistsError(f"a workflow instance with id {id!r} already exists") from None
+        return WorkflowInstance(self._engine, id, instance.id)
 
     def createBatch(self, batch: Any) -> list[WorkflowInstance]:  # noqa: N802 (Cloudflare's name)
-        if not isinstance(batch, list) or not batch:
-            raise TypeError("createBatch takes a non-empty array of {id, params}")
-        items = [self._item(_options(options, "createBatch")) for options in batch]
-        return [WorkflowInstance(self._engine, instance.id) for instance in self._engine.create_batch(items)]
+        if not isinstance(batch, list) or not 0 < len(batch) <= MAX_BATCH:
+            raise TypeError(f"createBatch takes an array of 1 to {MAX_BATCH} {{id, params}}")
+        made = [self._create(_options(options, "createBatch")) for options in batch]
+        try:
+            self._engine.create_batch([item for _, item in made])
+        except InstanceExistsError:
+            raise InstanceExistsError("an instance id of the batch is taken") from None
+        return [WorkflowInstance(self._engine, id, item["id"]) for id, item in made]
 
     def get(self, id: Any) -> WorkflowInstance:
-        if not isinstance(id, str):
-            raise TypeError("get takes an instance id (a string)")
+        stored = self._stored(id)
         try:
-            status = self._engine.status(id)
+            status = self._engine.status(stored)
         except InstanceNotFoundError:
-            status = None
-        if status is None or status.tenant != self._tenant or status.workflow != self._entrypoint:
-            raise not_found(id)
-        return WorkflowInstance(self._engine, id)
+            raise not_found(id) from None
+        if status.tenant != self._tenant or status.workflow != self._entrypoint:
+            raise not_found(id)  # (cannot happen: the tag says whose; checked all the same)
+        return WorkflowInstance(self._engine, id, stored)
+
+
+def engine_instance_id(binding: WorkflowBinding, id: str) -> str:
+    """The engine's id of the instance `binding`'s tenant knows as `id` (for `Engine.get` and
+    friends on the platform's side; the tenant never sees it)."""
+    return binding._stored(id)
