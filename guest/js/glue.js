@@ -902,11 +902,11 @@
 
   // The request, as shim.c decodes it: `op` (OP_*), `flags` (FLAG_*); for a load the main
   // module's namespace (C evaluated it); for a call the entry (null: the default export) and the
-  // method's name, the arguments (parsed by C, or their text when they did not parse) and the
-  // isolate's env. Returns the reply text of a failure, true once C's `finish` has written the
+  // method's name, the arguments (parsed by C, or their text when they did not parse), the
+  // isolate's env and whether the method is one the host raises (`#...`). Returns the reply text of a failure, true once C's `finish` has written the
   // reply of a result, or the call's result when it is a thenable, which C awaits: a method that
   // returns a plain value costs no promise machinery.
-  function run(op, flags, ns, entry, method, parsed, payloadText, envObject) {
+  function run(op, flags, ns, entry, method, parsed, payloadText, envObject, special) {
     let result;
     try {
       outboundAllowed = (flags & FLAG_OUTBOUND) !== 0;
@@ -924,12 +924,11 @@
           result = fetchOp(entry, method, payload);
         } else if (op !== OP_CALL) {
           throw new TypeErrorClass(`unknown request op ${op}`);
-        } else if (method === WORKFLOW_RUN) {
-          result = workflowRun(entry, payload);
-        } else if (method === SCHEDULED) {
-          result = scheduledOp(entry, payload);
-        } else if (method === QUEUE) {
-          result = queueOp(entry, payload);
+        } else if (special) {
+          if (method === WORKFLOW_RUN) result = workflowRun(entry, payload);
+          else if (method === SCHEDULED) result = scheduledOp(entry, payload);
+          else if (method === QUEUE) result = queueOp(entry, payload);
+          else throw new TypeErrorClass(`unknown host event ${method}`);
         } else {
           const fn = target(entry, method, env, payload);
           const object = targetObject;

@@ -721,6 +721,10 @@ fail:
 static char *name_cache;
 static size_t name_cache_len = (size_t)-1;
 static JSValue name_entry = JS_NULL, name_method = JS_UNDEFINED;
+/* The method is one the host raises (`#workflow`, `#scheduled`, `#queue`; glue.js names them):
+ * told to the glue as a flag, so an ordinary call compares no strings (each string it reads is
+ * a refcount written, on a page a fresh isolate would then copy). */
+static int name_special;
 
 static JSValue atom_string(const char *s, size_t len) {
     JSAtom atom = JS_NewAtomLen(context, s, len);
@@ -739,6 +743,8 @@ static int split_name(const char *name, size_t len) {
     JS_FreeValue(context, name_method);
     name_entry = JS_NULL;
     const char *dot = memchr(name, '.', len);
+    const char *method = dot ? dot + 1 : name;
+    name_special = method < name + len && *method == '#';
     if (dot) {
         name_entry = JS_NewStringLen(context, name, dot - name);
         name_method = atom_string(dot + 1, len - (dot + 1 - name));
@@ -926,9 +932,10 @@ static int64_t handle(const Request *r) {
         parsed,
         text,
         JS_DupValue(context, env_object),
+        JS_NewBool(context, name_special),
     };
-    reply = JS_Call(context, glue_run, JS_UNDEFINED, 8, args);
-    for (int i = 0; i < 8; i++) JS_FreeValue(context, args[i]);
+    reply = JS_Call(context, glue_run, JS_UNDEFINED, 9, args);
+    for (int i = 0; i < 9; i++) JS_FreeValue(context, args[i]);
     return reply_of(reply);
 }
 

@@ -42,6 +42,14 @@ struct Writer {
     containers: HashSet<usize>,
 }
 
+/// Can `value` be met twice in one value? Only if two containers refer to it, besides the
+/// reference the walk holds: below three references it is met once, and need not be tracked (an
+/// argument dict of a call has two).
+fn may_be_shared(value: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: `value` is a live object; reading its reference count has no side effects.
+    unsafe { pyo3::ffi::Py_REFCNT(value.as_ptr()) >= 3 }
+}
+
 fn type_name(value: &Bound<'_, PyAny>) -> String {
     value.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
@@ -98,6 +106,7 @@ impl Writer {
         } else if let Ok(s) = value.cast::<PyString>() {
             self.string(s, path)?;
         } else if self.clone_allowed
+            && may_be_shared(value)
             && (value.is_instance_of::<PyList>()
                 || value.is_instance_of::<PyDict>()
                 || value.is_instance_of::<PyTuple>())
