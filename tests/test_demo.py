@@ -10,7 +10,10 @@ import pytest
 DEMO = Path(__file__).parent.parent / "examples" / "demo.py"
 
 
-def test_the_demo_runs_a_tenant_project_end_to_end(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_demo_runs_a_tenant_project_end_to_end(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # the demo's loader caches there, not in ~
     runpy.run_path(str(DEMO), run_name="__main__")
     out = capsys.readouterr().out
     assert "POST /signup -> 202" in out
