@@ -316,9 +316,10 @@ impl Writer<'_> {
                 }
             }
         } else {
+            let stubs = if self.stubs.is_some() { ", RpcTarget objects" } else { "" };
             return Err(Error::Serialization(format!(
                 "{} is a {}; what can cross: None, bool, int, float, str, bytes, list, tuple, dict, set, \
-                 datetime (aware), exceptions and dynisolate.undefined",
+                 datetime (aware), exceptions{stubs} and dynisolate.undefined",
                 path(),
                 type_name(value)
             )));

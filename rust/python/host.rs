@@ -67,6 +67,7 @@ impl PyHost {
         &self,
         json: &[u8],
         what: &str,
+        result: &str,
         stubs: Option<&Stubs>,
         f: impl for<'py> FnOnce(&Bound<'py, PyAny>, Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>>,
     ) -> wasmtime::Result<Vec<u8>> {
@@ -79,12 +80,12 @@ impl PyHost {
                 };
             match f(self.dispatch.bind(py), decoded) {
                 Ok(value) => match match stubs.filter(|_| self.clones) {
-                    Some(stubs) => convert::to_wire(&value, MAX_ENV_RESULT_BYTES, "the host's reply", Some(stubs)),
-                    None => convert::to_json(&value, MAX_ENV_RESULT_BYTES, "the host's reply"),
+                    Some(stubs) => convert::to_wire(&value, MAX_ENV_RESULT_BYTES, result, Some(stubs)),
+                    None => convert::to_json(&value, MAX_ENV_RESULT_BYTES, result),
                 } {
                     Ok(wire) if wire.first() == Some(&CLONE_MAGIC) => Ok(wire), // a clone is its own reply
                     Ok(json) => Ok(ok_envelope(&json)),
-                    Err(e) => Ok(error_envelope("TypeError", &format!("{what}: {e}"))),
+                    Err(e) => Ok(error_envelope("TypeError", &e.to_string())),
                 },
                 // Ordinary exceptions are the guest's to handle; KeyboardInterrupt, SystemExit
                 // and friends end the call and surface to the Python caller unchanged.
@@ -112,7 +113,8 @@ impl PyHost {
         if !exposed {
             return Ok(error_envelope("TypeError", &format!("the RpcTarget's {method} is not a function")));
         }
-        self.dispatch(args_json, "RPC stub call arguments", Some(&self.stubs), |dispatch, args| {
+        let result = format!("the result of the RpcTarget's {method}()");
+        self.dispatch(args_json, "RPC stub call arguments", &result, Some(&self.stubs), |dispatch, args| {
             dispatch.call_method1("call_target", (target.bind(dispatch.py()), method, args))
         })
     }
@@ -123,15 +125,20 @@ impl Host for PyHost {
         if let Some(stub_call) = name.strip_prefix(STUB_PREFIX) {
             return self.stub_call(stub_call, args_json);
         }
-        self.dispatch(args_json, "env call arguments", Some(&self.stubs), |dispatch, args| {
+        let result = format!("the result of env.{name}()");
+        self.dispatch(args_json, "env call arguments", &result, Some(&self.stubs), |dispatch, args| {
             dispatch.call1((PyString::new(dispatch.py(), name), args))
         })
     }
 
     fn fetch(&self, request_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
-        self.dispatch(request_json, "the outbound request", None, |dispatch, request| {
-            dispatch.call_method1("fetch", (request,))
-        })
+        self.dispatch(
+            request_json,
+            "the outbound request",
+            "the outbound handler's response",
+            None,
+            |dispatch, request| dispatch.call_method1("fetch", (request,)),
+        )
     }
 
     fn has_outbound(&self) -> bool {

@@ -503,3 +503,27 @@ def test_objects_made_by_getters_are_never_taken_for_each_other(loader: dynisola
     };"""
     result = loader.load({"a.js": source}).get_entrypoint().fresh()
     assert result == {f"k{i}": {"i": i} for i in range(200)}
+
+
+class NotATarget:
+    def get(self) -> int:
+        return 1
+
+
+class Factory(dynisolate.RpcTarget):
+    def make(self) -> NotATarget:
+        return NotATarget()
+
+
+def test_a_binding_returning_an_object_that_is_not_an_rpc_target_is_refused_by_name(
+    loader: dynisolate.Loader,
+) -> None:
+    source = """export default {
+      async run(env) {
+        try { await env.F.make(); return "sent"; } catch (e) { return `${e.name}: ${e.message}`; }
+      },
+    };"""
+    entry = loader.load({"a.js": source}, env={"F": Factory()}).get_entrypoint()
+    message = entry.run()
+    assert message.startswith("TypeError: the result of env.F.make() is a NotATarget; what can cross:")
+    assert "RpcTarget objects" in message
