@@ -97,9 +97,13 @@ def queue_result(wire: Any, ids: list[str]) -> QueueResult:
         acked = list(wire["acked"])
         retried = {id_: delay for id_, delay in wire["retried"]}
         info = wire["error"]
+        if info is not None:
+            name, message, stack = (str(info[key]) for key in ("name", "message", "stack"))
+        named = [*acked, *retried]
+        every_once = all(isinstance(id_, str) for id_ in named) and sorted(named) == sorted(ids)
     except (KeyError, TypeError, ValueError) as e:
         raise SerializationError(f"the queue handler's outcome is malformed: {e}") from None
-    if sorted(acked + list(retried)) != sorted(ids) or len(acked) + len(wire["retried"]) != len(ids):
+    if not every_once or len(acked) + len(wire["retried"]) != len(ids):
         raise SerializationError("the queue handler's outcome does not name each message of the batch once")
     for id_, delay in retried.items():
         number = isinstance(delay, (int, float)) and math.isfinite(delay)
@@ -109,8 +113,8 @@ def queue_result(wire: Any, ids: list[str]) -> QueueResult:
             )
     error = None
     if info is not None:
-        error = GuestError(f"{info['name']}: {info['message']}")
-        error.name, error.guest_message, error.stack = info["name"], info["message"], info["stack"]
+        error = GuestError(f"{name}: {message}")
+        error.name, error.guest_message, error.stack = name, message, stack
     return QueueResult(acked, retried, error)
 
 

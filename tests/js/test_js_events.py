@@ -212,3 +212,22 @@ def test_a_tampered_queue_outcome_is_refused_not_believed(loader: dynisolate.Loa
     delayed = worker.queue("delay", [QueueMessage(1, id="m")])
     assert delayed.error is not None and delayed.error.name == "RangeError"
     assert delayed.retried == {"m": None} and delayed.acked == []
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        {"acked": [1], "retried": [], "error": None},  # an id that is not a str
+        {"acked": [["a"]], "retried": [], "error": None},
+        {"acked": ["a", "a"], "retried": [], "error": None},
+        {"acked": [], "retried": [["a", "soon"]], "error": None},
+        {"acked": ["a"], "retried": [], "error": {"name": "E"}},  # an error without its message
+        {"acked": ["a"], "retried": "x", "error": None},
+        ["not", "a", "dict"],
+    ],
+)
+def test_every_malformed_queue_outcome_is_a_serialization_error(outcome: object) -> None:
+    from dynisolate._events import queue_result
+
+    with pytest.raises(dynisolate.SerializationError):
+        queue_result(outcome, ["a"])
