@@ -48,6 +48,29 @@ static int clone_init(JSContext *ctx, JSValueConst primordials) {
 
 /* ---- writing ---- */
 
+/* A growing list of values, each held (a reference of its own) until the list is freed. */
+typedef struct {
+    JSValue *items;
+    uint32_t count, capacity;
+} Values;
+
+static int values_push(JSContext *ctx, Values *list, JSValueConst v) {
+    if (list->count == list->capacity) {
+        uint32_t capacity = list->capacity ? list->capacity * 2 : 16;
+        JSValue *grown = js_realloc(ctx, list->items, capacity * sizeof *grown);
+        if (!grown) return -1;
+        list->items = grown;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = JS_DupValue(ctx, v);
+    return 0;
+}
+
+static void values_free(JSContext *ctx, Values *list) {
+    for (uint32_t i = 0; i < list->count; i++) JS_FreeValue(ctx, list->items[i]);
+    js_free(ctx, list->items);
+}
+
 typedef struct {
     JSContext *ctx;
     DynBuf *b;
@@ -55,21 +78,8 @@ typedef struct {
     uint32_t objects; /* objects written so far: the next one's index */
     /* The objects in `seen`, kept alive to the end: one a getter made and dropped could
      * otherwise be freed, and a later object at its address taken for it. */
-    JSValue *held;
-    uint32_t held_count, held_capacity;
+    Values held;
 } CloneWriter;
-
-static int hold(CloneWriter *w, JSValueConst v) {
-    if (w->held_count == w->held_capacity) {
-        uint32_t capacity = w->held_capacity ? w->held_capacity * 2 : 16;
-        JSValue *grown = js_realloc(w->ctx, w->held, capacity * sizeof *grown);
-        if (!grown) return -1;
-        w->held = grown;
-        w->held_capacity = capacity;
-    }
-    w->held[w->held_count++] = JS_DupValue(w->ctx, v);
-    return 0;
-}
 
 static void clone_put_u32(DynBuf *b, uint32_t v) {
     uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
@@ -280,7 +290,7 @@ static int clone_object(CloneWriter *w, JSValueConst v, JSAtom key, int depth) {
             return clone_refuse(w, what, key); /* as Workers RPC: only plain objects travel by value */
         }
     }
-    if (hold(w, v) || seen_add(ctx, &w->seen, p, w->objects++)) {
+    if (values_push(ctx, &w->held, v) || seen_add(ctx, &w->seen, p, w->objects++)) {
         JS_ThrowOutOfMemory(ctx);
         return -1;
     }
@@ -366,13 +376,12 @@ static int clone_value(CloneWriter *w, JSValueConst v, JSAtom key, int depth) {
  * cannot be sent, or out of memory) and `b` restored on failure. */
 static int clone_write(JSContext *ctx, DynBuf *b, JSValueConst v) {
     size_t start = b->size;
-    CloneWriter w = {ctx, b, {NULL, NULL, 0, 0}, 0, NULL, 0, 0};
+    CloneWriter w = {ctx, b, {NULL, NULL, 0, 0}, 0, {NULL, 0, 0}};
     dbuf_putc(b, CLONE_MAGIC);
     int failed = clone_value(&w, v, JS_ATOM_NULL, 0);
     js_free(ctx, w.seen.keys);
     js_free(ctx, w.seen.indices);
-    for (uint32_t i = 0; i < w.held_count; i++) JS_FreeValue(ctx, w.held[i]);
-    js_free(ctx, w.held);
+    values_free(ctx, &w.held);
     if (!failed && b->error) {
         JS_ThrowOutOfMemory(ctx);
         failed = -1;
@@ -389,8 +398,7 @@ static int clone_write(JSContext *ctx, DynBuf *b, JSValueConst v) {
 typedef struct {
     JSContext *ctx;
     const uint8_t *p, *end;
-    JSValue *objects; /* every object read so far, for references */
-    uint32_t count, capacity;
+    Values objects; /* every object read so far, for references */
 } CloneReader;
 
 static int take(CloneReader *r, size_t n, const uint8_t **out) {
@@ -416,15 +424,7 @@ static JSValue read_string(CloneReader *r) {
 
 /* Keeps `v` (a new object) for later references; `v` stays owned by the caller. */
 static int remember(CloneReader *r, JSValueConst v) {
-    if (r->count == r->capacity) {
-        uint32_t capacity = r->capacity ? r->capacity * 2 : 16;
-        JSValue *grown = js_realloc(r->ctx, r->objects, capacity * sizeof *grown);
-        if (!grown) return -1;
-        r->objects = grown;
-        r->capacity = capacity;
-    }
-    r->objects[r->count++] = JS_DupValue(r->ctx, v);
-    return 0;
+    return values_push(r->ctx, &r->objects, v);
 }
 
 static JSValue read_value(CloneReader *r, int depth);
@@ -621,8 +621,8 @@ static JSValue read_value(CloneReader *r, int depth) {
         return read_container(r, tag, depth);
     case CLONE_REF: {
         uint32_t index;
-        if (take_u32(r, &index) || index >= r->count) break;
-        return JS_DupValue(ctx, r->objects[index]);
+        if (take_u32(r, &index) || index >= r->objects.count) break;
+        return JS_DupValue(ctx, r->objects.items[index]);
     }
     }
     return JS_ThrowInternalError(ctx, "a host value is malformed");
@@ -630,12 +630,11 @@ static JSValue read_value(CloneReader *r, int depth) {
 
 /* The value `len` bytes at `p` hold (after CLONE_MAGIC), or an exception. */
 static JSValue clone_read(JSContext *ctx, const uint8_t *p, size_t len) {
-    CloneReader r = {ctx, p, p + len, NULL, 0, 0};
+    CloneReader r = {ctx, p, p + len, {NULL, 0, 0}};
     if (len == 0 || *p != CLONE_MAGIC) return JS_ThrowInternalError(ctx, "a host value is malformed");
     r.p++;
     JSValue v = read_value(&r, 0);
-    for (uint32_t i = 0; i < r.count; i++) JS_FreeValue(ctx, r.objects[i]);
-    js_free(ctx, r.objects);
+    values_free(ctx, &r.objects);
     if (!JS_IsException(v) && r.p != r.end) {
         JS_FreeValue(ctx, v);
         return JS_ThrowInternalError(ctx, "a host value is malformed");
