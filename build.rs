@@ -14,6 +14,7 @@ fn main() {
         "guest/js/wire.c",
         "guest/js/clone.c",
         "guest/js/env.c",
+        "guest/js/node.c",
         "guest/js/primordials.js",
         "guest/js/glue.js",
         "guest/js/web.js",

@@ -90,7 +90,49 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
 
 
 # Our C: shim.c, which includes quickjs.c and these parts of ours.
-C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c")
+C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c", "node.c")
+
+# Three edits to quickjs.c, made at build time, so that a promise reaction runs in the async context
+# (node:async_hooks, guest/js/node.c) that was current when it was registered (by `then` or
+# `await`), which QuickJS-ng's promise hooks cannot tell us: the reaction record keeps the context,
+# and its job carries it as a sixth argument to a wrapper of ours. Each anchor must occur exactly
+# as often as given, so a changed upstream fails the build instead of being patched wrongly.
+QUICKJS_PATCHES = (
+    (
+        "    JSValue handler;\n} JSPromiseReactionData;\n",
+        "    JSValue handler;\n    JSValue async_context;\n} JSPromiseReactionData;\n"
+        "static JSValue dynisolate_reaction_context(JSContext *ctx);\n"
+        "static int dynisolate_enqueue_reaction(JSContext *ctx, JSValueConst *args, JSValueConst context);\n",
+        1,
+    ),
+    (
+        "    JS_FreeValueRT(rt, rd->handler);\n    js_free_rt(rt, rd);\n",
+        "    JS_FreeValueRT(rt, rd->handler);\n    JS_FreeValueRT(rt, rd->async_context);\n    js_free_rt(rt, rd);\n",
+        1,
+    ),
+    (
+        "        rd->handler = js_dup(handler);\n",
+        "        rd->handler = js_dup(handler);\n        rd->async_context = dynisolate_reaction_context(ctx);\n",
+        1,
+    ),
+    (
+        "JS_EnqueueJob(ctx, promise_reaction_job, 5, args);",
+        "dynisolate_enqueue_reaction(ctx, args, rd->async_context);",
+        2,
+    ),
+)
+
+
+def patched_quickjs(upstream: Path, out: Path) -> None:
+    """quickjs.c with QUICKJS_PATCHES applied, written to `out`."""
+    source = (upstream / "quickjs.c").read_text()
+    for anchor, replacement, count in QUICKJS_PATCHES:
+        found = source.count(anchor)
+        if found != count:
+            raise SystemExit(f"quickjs.c: expected {count} of {anchor!r}, found {found}")
+        source = source.replace(anchor, replacement)
+    out.write_text(source)
+
 
 # Our JavaScript, compiled into the engine as C string literals (file -> C name).
 SCRIPTS = {"primordials.js": "PRIMORDIALS_JS", "web.js": "WEB_JS", "glue.js": "GLUE_JS"}
@@ -119,6 +161,7 @@ def build(out: Path, cache: Path) -> None:
         work = cache / "work" / key
         work.mkdir(parents=True, exist_ok=True)
         scripts_header(work / "scripts.h")
+        patched_quickjs(upstream, work / "quickjs_patched.c")
         cc = [python, "-m", "ziglang", "cc", *CFLAGS, f"-I{upstream}", f"-I{work}"]
         env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": os.fspath(cache / "zig-cache")}
         sources = [upstream / src for src in ENGINE_SOURCES] + [HERE / "shim.c"]

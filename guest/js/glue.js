@@ -16,6 +16,8 @@
     armTimers,
     refuseInGlobalScope,
     waiting,
+    asyncContext,
+    runInAsyncContext,
   } = native;
   const {
     JSONParse: parse,
@@ -158,7 +160,9 @@
     }
     const ms = isFinite(+delay) && +delay > 0 ? +delay : 0;
     const id = nextTimerId++;
-    mapSet(timers, id, { due: now() + ms, seq: timerSeq++, ms, callback, args, repeat });
+    // The async context (node:async_hooks) the callback will run in; undefined until one is used.
+    const context = asyncContext();
+    mapSet(timers, id, { due: now() + ms, seq: timerSeq++, ms, callback, args, repeat, context });
     return id;
   }
   function clearTimer(id) {
@@ -199,7 +203,9 @@
       mapDelete(timers, earliestId);
     }
     try {
-      apply(earliest.callback, globalThis, earliest.args);
+      const timer = earliest;
+      if (timer.context === undefined) apply(timer.callback, globalThis, timer.args);
+      else runInAsyncContext(timer.context, () => apply(timer.callback, globalThis, timer.args));
     } catch (e) {
       hostLog(3, "Uncaught (in timer) " + inspect(e, 0, new SetClass()));
     }

@@ -25,7 +25,7 @@
  * context's RNG state (a pre-initialised snapshot would otherwise give every isolate the same
  * Math.random() sequence), objects' shapes (wire.c) and the module loader.
  */
-#include "quickjs.c"
+#include "quickjs_patched.c" /* quickjs.c with build.py's QUICKJS_PATCHES */
 
 #define EXPORT(name) __attribute__((export_name(name)))
 #define IMPORT(module, name) __attribute__((import_module(module), import_name(name)))
@@ -108,6 +108,7 @@ static uint32_t read_u32(const uint8_t *p) {
 #include "wire.c"
 #include "clone.c"
 #include "env.c"
+#include "node.c"
 
 static int64_t pack(const char *ptr, size_t len) {
     return (int64_t)(((uint64_t)(uintptr_t)ptr << 32) | (uint32_t)len);
@@ -399,7 +400,7 @@ EXPORT("js_init") int32_t js_init(void) {
     native(hooks, "randomFill", js_random_fill, 1);
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
     JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 2, web_args);
-    if (JS_IsException(web)) return -2;
+    if (JS_IsException(web) || node_init(context)) return -2;
     JSValue natives = JS_NewObject(context);
     native(natives, "hostCall", js_host_call, 2);
     native(natives, "hostFetch", js_host_fetch, 1);
@@ -410,6 +411,8 @@ EXPORT("js_init") int32_t js_init(void) {
     native(natives, "armTimers", js_arm_timers, 0);
     native(natives, "waiting", js_waiting, 1);
     native(natives, "refuseInGlobalScope", js_refuse_in_global_scope, 0);
+    native(natives, "asyncContext", js_async_context, 0);
+    native(natives, "runInAsyncContext", js_run_in_async_context, 2);
     JSValue glue_args[] = {primordials, natives, web};
     JSValue glue = run_script(GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", 3, glue_args);
     if (JS_IsException(glue)) return -3;
@@ -630,7 +633,7 @@ static JSValue js_on_rejected(JSContext *ctx, JSValueConst this_val, int argc, J
 static void run_jobs(int (*done)(JSValueConst), JSValueConst arg) {
     JSContext *job_context;
     while (!done(arg)) {
-        int ran = JS_ExecutePendingJob(runtime, &job_context);
+        int ran = run_job(&job_context);
         if (ran > 0) continue;
         if (ran < 0) JS_FreeValue(context, JS_GetException(context)); /* a job failed to start */
         if (!timers_armed) break;
@@ -661,7 +664,7 @@ static int waits_settled(JSValueConst unused) {
  * included, while promises given to ctx.waitUntil are unsettled. Then its timers are dropped. */
 static void end_call(void) {
     JSContext *job_context;
-    while (JS_ExecutePendingJob(runtime, &job_context) != 0) {
+    while (run_job(&job_context) != 0) {
         if (JS_HasException(context)) JS_FreeValue(context, JS_GetException(context));
     }
     if (waits_unsettled > 0) run_jobs(waits_settled, JS_UNDEFINED);

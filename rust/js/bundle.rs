@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Limits;
 use crate::error::{Error, Result};
+use crate::js::builtins::{self, BUILTINS};
 use crate::js::protocol::{
     self, ENTRY_BYTECODE, ENTRY_SOURCE, EXPORT_COMPILE, FLAG_DESCRIBE, MAX_BUNDLE_ENTRIES, MAX_BUNDLE_MODULES,
 };
@@ -28,24 +29,6 @@ use crate::pool::{Code, MAX_MODULE_BYTES};
 use crate::runtime::cache;
 use crate::sandbox::guest::{ExportKind, Guest};
 use crate::sandbox::host::EnvData;
-
-/// Modules every bundle can import.
-const BUILTIN_MODULES: &[(&str, &str)] = &[
-    (
-        "cloudflare:workers",
-        "const hook = globalThis[Symbol.for(\"dynisolate.workers\")];\n\
-         export class WorkerEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
-         export class WorkflowEntrypoint { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
-         export class DurableObject { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }\n\
-         export const { env, waitUntil, RpcTarget } = hook;\n",
-    ),
-    (
-        "cloudflare:workflows",
-        "export class NonRetryableError extends Error {\n\
-           constructor(message, name = \"NonRetryableError\") { super(message); this.name = name; }\n\
-         }\n",
-    ),
-];
 
 /// How long a load waits for the slots of its throwaway isolates.
 const LOAD_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -119,6 +102,7 @@ fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
         digest.update(include_bytes!("bundle.rs"));
         digest.update(include_bytes!("typescript.rs"));
         digest.update(include_bytes!("resolve.rs"));
+        builtins::texts().for_each(|text| digest.update(text));
         digest.update(env!("CARGO_PKG_VERSION"));
         digest.finalize().into()
     });
@@ -142,36 +126,48 @@ fn compile(
     modules: &[(String, String)],
     wasm: &nested::Modules,
 ) -> Result<Vec<u8>> {
-    let sources = modules
+    // Every built-in is in the bundle the compiler sees; only those the modules reach are kept.
+    let all_sources = modules
         .iter()
         .map(|(name, text)| Ok((name.as_str(), module_source(name, text)?)))
-        .chain(BUILTIN_MODULES.iter().map(|(name, text)| Ok((*name, Cow::Borrowed(*text)))))
+        .chain(BUILTINS.iter().map(|(name, text)| Ok((*name, Cow::Borrowed(*text)))))
         .collect::<Result<Vec<_>>>()?;
-    let source_bundle = |links: &[Link]| {
+    let bundle_of = |sources: &[&(&str, Cow<'_, str>)], links: &[Link]| {
         protocol::bundle(sources.iter().map(|(name, text)| (*name, text.as_bytes())), ENTRY_SOURCE, links)
     };
+    let resolver = Resolver::new(modules.iter().map(|(name, text)| (name.as_str(), text.as_str())));
     // All modules in one throwaway isolate that runs no tenant code: compiling only parses, so
     // no module can affect how another compiles.
-    let unlinked = source_bundle(&[]);
-    let mut compiled = Vec::with_capacity(sources.len());
+    let unlinked = bundle_of(&all_sources.iter().collect::<Vec<_>>(), &[]);
+    let mut compiled: Vec<Option<(Vec<String>, Vec<u8>)>> = vec![None; all_sources.len()];
     {
         let mut isolate = worker::boot_bundle(interpreter, &unlinked, LOAD_ACQUIRE_TIMEOUT)?;
-        for (index, (name, _)) in sources.iter().enumerate() {
+        let mut pending: Vec<usize> = (0..modules.len()).rev().collect();
+        while let Some(index) = pending.pop() {
+            if compiled[index].is_some() {
+                continue;
+            }
             let reply = worker::call_export(&mut isolate, EXPORT_COMPILE, &[index.to_string().as_bytes()], None, None)?;
-            match protocol::compiled(&reply) {
-                Some((imports, bytecode)) => compiled.push((imports, bytecode.to_vec())),
+            let Some((imports, bytecode)) = protocol::compiled(&reply) else {
                 // A syntax error: evaluating the source says where, as a load error.
-                None => {
-                    describe(interpreter, &unlinked, main, wasm)?;
-                    protocol::envelope(&reply)?;
-                    return Err(Error::Load(format!("{name}: the module does not compile")));
+                describe(interpreter, &unlinked, main, wasm)?;
+                protocol::envelope(&reply)?;
+                return Err(Error::Load(format!("{}: the module does not compile", all_sources[index].0)));
+            };
+            let importer = all_sources[index].0;
+            for specifier in &imports {
+                // Unresolved imports are reported when the links are made, below.
+                if let Ok(target) = resolver.resolve(importer, specifier)
+                    && builtins::is_builtin(&target)
+                {
+                    pending.extend(all_sources.iter().position(|(name, _)| *name == target));
                 }
             }
+            compiled[index] = Some((imports, bytecode.to_vec()));
         }
     }
-    let resolver = Resolver::new(
-        modules.iter().map(|(name, text)| (name.as_str(), text.as_str())).chain(BUILTIN_MODULES.iter().copied()),
-    );
+    let (sources, compiled): (Vec<_>, Vec<_>) =
+        all_sources.iter().zip(compiled).filter_map(|(source, code)| Some((source, code?))).unzip();
     let links =
         resolver.links(sources.iter().zip(&compiled).map(|((name, _), (imports, _))| (*name, imports.as_slice())))?;
     if sources.len() + links.len() > MAX_BUNDLE_ENTRIES {
@@ -181,7 +177,7 @@ fn compile(
             MAX_BUNDLE_ENTRIES - sources.len()
         )));
     }
-    let described = describe(interpreter, &source_bundle(&links), main, wasm)?;
+    let described = describe(interpreter, &bundle_of(&sources, &links), main, wasm)?;
     let bytecode = protocol::bundle(
         sources.iter().zip(&compiled).map(|((name, _), (_, code))| (*name, code.as_slice())),
         ENTRY_BYTECODE,
@@ -256,13 +252,11 @@ pub fn load(
             return Err(Error::Load(format!("JavaScript worker module {name:?} must be str (text), not bytes")));
         }
     }
-    let count = modules.len() + wasm.len() + BUILTIN_MODULES.len();
-    if count > MAX_BUNDLE_MODULES {
-        let most = MAX_BUNDLE_MODULES - BUILTIN_MODULES.len();
-        return Err(Error::Load(format!(
-            "a bundle holds at most {most} modules; this one has {}",
-            count - BUILTIN_MODULES.len()
-        )));
+    // Room is kept for every built-in, whether or not the bundle reaches it.
+    let most = MAX_BUNDLE_MODULES - BUILTINS.len();
+    let count = modules.len() + wasm.len();
+    if count > most {
+        return Err(Error::Load(format!("a bundle holds at most {most} modules; this one has {count}")));
     }
     if !modules.iter().any(|(name, _)| name == main) {
         return Err(Error::Load(format!("main module {main:?} is not in the bundle")));

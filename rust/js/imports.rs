@@ -1,11 +1,13 @@
 //! The imports only the JavaScript interpreter links, never offered to tenant wasm: `outbound`
-//! (`fetch()`), `sleep` (timers), `random` (`crypto`), and the five WASI functions wasi-libc
+//! (`fetch()`), `sleep` (timers), `random` (`crypto`), `digest` (`node:crypto`'s hashes), and the five WASI functions wasi-libc
 //! needs, stubbed so the interpreter gets a coarse clock and no files. It also links `log` and
 //! `env_call` from the tenant surface (`sandbox/imports.rs`).
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use hmac::{Hmac, Mac};
+use sha2::Digest;
 use wasmtime::{Caller, Linker};
 
 use crate::error::Error;
@@ -74,6 +76,74 @@ fn random(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Re
     getrandom::fill(dst).map_err(|e| fail(Error::Host(wasmtime::Error::msg(format!("no OS randomness: {e}")))))
 }
 
+/// Bytes hashed between checks of the call's deadline.
+const DIGEST_CHUNK_BYTES: usize = 1 << 20;
+
+/// `digest(name, name_len, key, key_len, data, data_len, out) -> i32`: the hash named `name` of
+/// guest bytes `data`, or their HMAC when `key_len >= 0`, written to `out` (64 bytes); returns
+/// its length, or -1 for a hash it does not offer (it offers md5, sha1, sha224, sha256, sha384 and
+/// sha512, by the names Node.js gives them). Long inputs are hashed in chunks,
+/// with the call's deadline checked between them.
+#[allow(clippy::too_many_arguments)]
+fn digest(
+    mut caller: Caller<'_, StoreData>,
+    name: i32,
+    name_len: i32,
+    key: i32,
+    key_len: i32,
+    data: i32,
+    data_len: i32,
+    out: i32,
+) -> wasmtime::Result<i32> {
+    let memory = imports::memory(&mut caller)?;
+    let range = |ptr: i32, len: i32| {
+        let start = ptr as u32 as usize;
+        start..start.saturating_add(len as u32 as usize)
+    };
+    let outside = || fail(Error::Serialization("digest() was given a range outside guest memory".into()));
+    let bytes = memory.data(&caller);
+    let algorithm = bytes.get(range(name, name_len)).ok_or_else(outside)?;
+    let key = if key_len < 0 { None } else { Some(bytes.get(range(key, key_len)).ok_or_else(outside)?) };
+    let input = bytes.get(range(data, data_len)).ok_or_else(outside)?;
+    let state = caller.data();
+    let hash = |update: &mut dyn FnMut(&[u8])| {
+        for chunk in input.chunks(DIGEST_CHUNK_BYTES) {
+            state.check_budget().map_err(fail)?;
+            update(chunk);
+        }
+        wasmtime::Result::<()>::Ok(())
+    };
+    macro_rules! run {
+        ($hasher:ty) => {
+            match key {
+                None => {
+                    let mut hasher = <$hasher>::new();
+                    hash(&mut |chunk| hasher.update(chunk))?;
+                    hasher.finalize().to_vec()
+                }
+                Some(key) => {
+                    let mut mac = <Hmac<$hasher>>::new_from_slice(key).expect("HMAC takes keys of any length");
+                    hash(&mut |chunk| mac.update(chunk))?;
+                    mac.finalize().into_bytes().to_vec()
+                }
+            }
+        };
+    }
+    let result = match algorithm {
+        b"md5" => run!(md5::Md5),
+        b"sha1" => run!(sha1::Sha1),
+        b"sha224" => run!(sha2::Sha224),
+        b"sha256" => run!(sha2::Sha256),
+        b"sha384" => run!(sha2::Sha384),
+        b"sha512" => run!(sha2::Sha512),
+        _ => return Ok(-1),
+    };
+    let len = result.len();
+    let slot = memory.data_mut(&mut caller).get_mut(range(out, len as i32)).ok_or_else(outside)?;
+    slot.copy_from_slice(&result);
+    Ok(len as i32)
+}
+
 fn clock_time_get(mut caller: Caller<'_, StoreData>, clock: i32, _precision: i64, out: i32) -> i32 {
     static START: OnceLock<Instant> = OnceLock::new();
     let ns = match clock {
@@ -100,6 +170,7 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "outbound", outbound)?;
     linker.func_wrap("dynisolate", "sleep", sleep)?;
     linker.func_wrap("dynisolate", "random", random)?;
+    linker.func_wrap("dynisolate", "digest", digest)?;
     linker.func_wrap(WASI, "clock_time_get", clock_time_get)?;
     linker.func_wrap(WASI, "fd_close", |_: i32| EBADF)?;
     linker.func_wrap(WASI, "fd_fdstat_get", |_: i32, _: i32| EBADF)?;

@@ -8,6 +8,7 @@
 //! `bundle` (a tenant's modules to bytecode), `nested` (WebAssembly inside a JS isolate),
 //! `worker` (calls and sessions).
 
+mod builtins;
 pub(crate) mod bundle;
 mod imports;
 pub(crate) mod interpreter;

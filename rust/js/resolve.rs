@@ -23,6 +23,7 @@ use std::ops::Bound;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::js::builtins::{self, BUILTINS};
 
 /// Endings tried, in order, for a specifier that names a module without one.
 const EXTENSIONS: &[&str] = &[".ts", ".js", ".mjs", ".json"];
@@ -83,6 +84,10 @@ impl<'a> Resolver<'a> {
         if specifier.contains('\0') {
             return Err(fail("a module name cannot contain NUL".into()));
         }
+        // Built-ins come first, as in Node.js: a package cannot shadow `buffer`.
+        if let Some(builtin) = builtins::builtin_for(specifier) {
+            return Ok(builtin.into());
+        }
         if self.names.contains(specifier) && !specifier.starts_with(['.', '/']) {
             return Ok(specifier.into());
         }
@@ -94,7 +99,11 @@ impl<'a> Resolver<'a> {
                 .ok_or_else(|| fail(format!("no module {path:?} (nor with {}) in the bundle", tried())));
         }
         if specifier.starts_with("node:") {
-            return Err(fail("Node.js built-in modules are not available".into()));
+            let offered: Vec<&str> = BUILTINS.iter().filter_map(|(name, _)| name.strip_prefix("node:")).collect();
+            return Err(fail(format!(
+                "this Node.js module is not available; the ones offered are {}",
+                offered.join(", ")
+            )));
         }
         let (package, subpath) = split_package(specifier).ok_or_else(|| fail("not a valid package name".into()))?;
         let root = self
@@ -406,10 +415,13 @@ mod tests {
     }
 
     #[test]
-    fn bundle_names_such_as_built_ins_resolve_to_themselves() {
-        let r = resolver(&[("cloudflare:workers", ""), ("main.js", "")]);
+    fn built_ins_resolve_before_packages_and_unknown_node_modules_are_named() {
+        let r = resolver(&[("main.js", ""), ("node_modules/buffer/index.js", "")]);
         assert_eq!(r.resolve("main.js", "cloudflare:workers").unwrap(), "cloudflare:workers");
-        assert!(message(r.resolve("main.js", "node:buffer")).contains("not available"));
+        assert_eq!(r.resolve("main.js", "buffer").unwrap(), "node:buffer");
+        assert_eq!(r.resolve("main.js", "node:util/types").unwrap(), "node:util/types");
+        let text = message(r.resolve("main.js", "node:fs"));
+        assert!(text.contains("not available; the ones offered are assert, assert/strict, async_hooks"), "{text}");
     }
 
     #[test]
