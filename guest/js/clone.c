@@ -28,6 +28,8 @@
 #define CLONE_ERROR 'E'
 #define CLONE_REF 'r'
 #define CLONE_STUB 'S'
+#define CLONE_REQUEST 'Q'
+#define CLONE_RESPONSE 'P'
 
 /* env.c: adds RPC stub methods to `object` (each name NUL-terminated in `methods`). */
 static int add_stub_methods(JSContext *ctx, JSValueConst object, const char *name, uint32_t name_len,
@@ -35,6 +37,20 @@ static int add_stub_methods(JSContext *ctx, JSValueConst object, const char *nam
 
 /* Intrinsics from primordials.js, captured before any tenant code runs. */
 static JSValue clone_map, clone_set, clone_map_set, clone_set_add, clone_bigint;
+
+/* web.js's Request and Response helpers: [0] isRequest, [1] isResponse, [2] requestToClone,
+ * [3] responseToClone, [4] requestFromClone, [5] responseFromClone. */
+static JSValue clone_http[6];
+
+static int clone_web_init(JSContext *ctx, JSValueConst web) {
+    static const char *names[6] = {"isRequest",      "isResponse",       "requestToClone",
+                                   "responseToClone", "requestFromClone", "responseFromClone"};
+    for (int i = 0; i < 6; i++) {
+        clone_http[i] = JS_GetPropertyStr(ctx, web, names[i]);
+        if (!JS_IsFunction(ctx, clone_http[i])) return -1;
+    }
+    return 0;
+}
 
 static int clone_init(JSContext *ctx, JSValueConst primordials) {
     static const char *names[5] = {"MapCtor", "SetCtor", "MapPrototypeSet", "SetPrototypeAdd", "BigIntCtor"};
@@ -251,6 +267,33 @@ static int clone_bytes(CloneWriter *w, const uint8_t *bytes, size_t len) {
     return 0;
 }
 
+/* 1 for a Request, 2 for a Response, 0 for anything else; -1 with an exception. */
+static int clone_http_kind(JSContext *ctx, JSValueConst v) {
+    for (int kind = 0; kind < 2; kind++) {
+        JSValue is = JS_Call(ctx, clone_http[kind], JS_UNDEFINED, 1, &v);
+        if (JS_IsException(is)) return -1;
+        int yes = JS_ToBool(ctx, is);
+        JS_FreeValue(ctx, is);
+        if (yes) return kind + 1;
+    }
+    return 0;
+}
+
+/* A Request or Response: counted as an object, then its record (consuming its body). */
+static int clone_http_message(CloneWriter *w, JSValueConst v, JSObject *p, int request, int depth) {
+    JSContext *ctx = w->ctx;
+    if (values_push(ctx, &w->held, v) || seen_add(ctx, &w->seen, p, w->objects++)) {
+        JS_ThrowOutOfMemory(ctx);
+        return -1;
+    }
+    JSValue record = JS_Call(ctx, clone_http[request ? 2 : 3], JS_UNDEFINED, 1, &v);
+    if (JS_IsException(record)) return -1;
+    dbuf_putc(w->b, request ? CLONE_REQUEST : CLONE_RESPONSE);
+    int failed = clone_value(w, record, JS_ATOM_NULL, depth + 1);
+    JS_FreeValue(ctx, record);
+    return failed;
+}
+
 static int clone_object(CloneWriter *w, JSValueConst v, JSAtom key, int depth) {
     JSContext *ctx = w->ctx;
     JSObject *p = JS_VALUE_GET_OBJ(v);
@@ -285,6 +328,9 @@ static int clone_object(CloneWriter *w, JSValueConst v, JSAtom key, int depth) {
     if (p->class_id == JS_CLASS_OBJECT) {
         JSObject *proto = p->shape->proto;
         if (proto && proto != JS_VALUE_GET_OBJ(ctx->class_proto[JS_CLASS_OBJECT])) {
+            int http = clone_http_kind(ctx, v);
+            if (http < 0) return -1;
+            if (http) return clone_http_message(w, v, p, http == 1, depth);
             char what[96];
             class_name(ctx, p, what, sizeof what);
             return clone_refuse(w, what, key); /* as Workers RPC: only plain objects travel by value */
@@ -513,6 +559,20 @@ static JSValue read_error(CloneReader *r) {
     return error;
 }
 
+/* A Request or Response: its place among the objects is taken before its record is read, as the
+ * host counted it before writing the record. */
+static JSValue read_http_message(CloneReader *r, int request, int depth) {
+    JSContext *ctx = r->ctx;
+    uint32_t index = r->objects.count;
+    if (remember(r, JS_UNDEFINED)) return JS_ThrowOutOfMemory(ctx);
+    JSValue record = read_value(r, depth + 1);
+    if (JS_IsException(record)) return record;
+    JSValue message = JS_Call(ctx, clone_http[request ? 4 : 5], JS_UNDEFINED, 1, &record);
+    JS_FreeValue(ctx, record);
+    if (!JS_IsException(message)) r->objects.items[index] = JS_DupValue(ctx, message);
+    return message;
+}
+
 /* A container: made, remembered (so its own entries may refer to it), then filled. */
 static JSValue read_container(CloneReader *r, uint8_t tag, int depth) {
     JSContext *ctx = r->ctx;
@@ -617,6 +677,7 @@ static JSValue read_value(CloneReader *r, int depth) {
     }
     case CLONE_ERROR: return read_error(r);
     case CLONE_STUB: return read_stub(r, depth);
+    case CLONE_REQUEST: case CLONE_RESPONSE: return read_http_message(r, tag == CLONE_REQUEST, depth);
     case CLONE_ARRAY: case CLONE_OBJECT: case CLONE_MAP: case CLONE_SET:
         return read_container(r, tag, depth);
     case CLONE_REF: {

@@ -9,7 +9,7 @@
  *
  * Layout (rust/js/protocol.rs): u32 count, then per binding u8 kind, u32 name length, u32 value
  * length, the name, the value. ENV_DATA's value is JSON text or a clone, ENV_FUNCTION's is empty, and
- * ENV_OBJECT's is the method names, each followed by a NUL. */
+ * ENV_OBJECT's and ENV_SERVICE's are the method names, each followed by a NUL. */
 
 static JSValue glue_invoke; /* glue's invoke(name, args): one env call, a promise of its result */
 
@@ -116,7 +116,12 @@ static JSValue env_build(JSContext *ctx, const uint8_t *section, uint32_t len) {
         if ((uint64_t)(end - p) < (uint64_t)name_len + value_len) goto malformed;
         const char *name = (const char *)p, *value = (const char *)p + name_len;
         p += name_len + value_len;
-        JSAtom atom = JS_NewAtomLen(ctx, name, name_len);
+        /* A service binding is named `service:NAME`: its calls carry the whole name, the env
+         * property is NAME. */
+        const char *colon = kind == ENV_SERVICE ? memchr(name, ':', name_len) : NULL;
+        if (kind == ENV_SERVICE && !colon) goto malformed;
+        const char *property = colon ? colon + 1 : name;
+        JSAtom atom = JS_NewAtomLen(ctx, property, name_len - (size_t)(property - name));
         if (atom == JS_ATOM_NULL) goto fail;
         int defined = -1;
         if (kind == ENV_DATA) {
@@ -136,7 +141,7 @@ static JSValue env_build(JSContext *ctx, const uint8_t *section, uint32_t len) {
                                                       JS_PROP_ENUMERABLE | JS_PROP_CONFIGURABLE);
             }
             JS_FreeValue(ctx, data[0]);
-        } else if (kind == ENV_FUNCTION || kind == ENV_OBJECT) {
+        } else if (kind == ENV_FUNCTION || kind == ENV_OBJECT || kind == ENV_SERVICE) {
             JSValue stub = kind == ENV_FUNCTION ? env_stub(ctx, name, name_len)
                                                 : env_object_stub(ctx, name, name_len, value, value_len);
             if (!JS_IsException(stub)) defined = JS_DefinePropertyValue(ctx, env, atom, stub, JS_PROP_C_W_E);

@@ -52,6 +52,7 @@ IMPORT("dynisolate", "random") void host_random(uint8_t *buf, int32_t len);
 #define ENV_DATA 0
 #define ENV_FUNCTION 1
 #define ENV_OBJECT 2
+#define ENV_SERVICE 3
 
 #include "scripts.h" /* PRIMORDIALS_JS, WEB_JS and GLUE_JS, generated from the .js files by build.py */
 
@@ -400,7 +401,7 @@ EXPORT("js_init") int32_t js_init(void) {
     native(hooks, "randomFill", js_random_fill, 1);
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
     JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 2, web_args);
-    if (JS_IsException(web) || node_init(context)) return -2;
+    if (JS_IsException(web) || node_init(context) || clone_web_init(context, web)) return -2;
     JSValue natives = JS_NewObject(context);
     native(natives, "hostCall", js_host_call, 2);
     native(natives, "hostFetch", js_host_fetch, 1);

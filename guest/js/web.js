@@ -2588,7 +2588,51 @@
   }
 
   const bodyFromWire = (body) => (body === null || body === undefined ? null : newBody(base64ToBytes(toStr(body))));
-  const bodyToWire = (body) => (body === null ? null : bytesToBase64(takeBytes(body)));
+
+  // A message as a record: {method, url, headers: [[name, value], ...], body, cf?} or {status,
+  // statusText, headers, body}, the body's bytes (or null) taken, so the message is consumed.
+  function requestRecord(request) {
+    const inner = requestInner(request);
+    const body = inner.body === null ? null : takeBytes(inner.body);
+    const record = { method: inner.method, url: inner.url, headers: copyHeaderList(inner.headers), body };
+    if (inner.cf !== undefined) record.cf = inner.cf;
+    return record;
+  }
+
+  function responseRecord(response) {
+    const inner = responseInner(response);
+    const body = inner.body === null ? null : takeBytes(inner.body);
+    return { status: inner.status, statusText: inner.statusText, headers: copyHeaderList(inner.headers), body };
+  }
+
+  function withBase64Body(record) {
+    if (record.body !== null) record.body = bytesToBase64(record.body);
+    return record;
+  }
+
+  // A message from a record (the host's wire form or a clone's) and its body, already made.
+  function requestFromRecord(record, body) {
+    return new Request(INTERNAL, {
+      method: normalizeMethod(toStr(record.method)),
+      url: serializeURL(parseOrThrow(toUSV(record.url), null)),
+      headers: headersFromWire(record.headers),
+      redirect: "follow",
+      body,
+      cf: record.cf ?? undefined,
+    });
+  }
+
+  function responseFromRecord(record, body) {
+    return new Response(INTERNAL, {
+      type: "default",
+      status: toUnsignedShort(record.status),
+      statusText: toByteString(record.statusText ?? "", "Status text"),
+      url: record.url === undefined ? "" : toUSV(record.url),
+      redirected: !!record.redirected,
+      headers: headersFromWire(record.headers),
+      body,
+    });
+  }
 
   return ObjectFreeze({
     __proto__: null,
@@ -2596,46 +2640,28 @@
     // {method, url, headers: [[name, value], ...], body: base64 or null}; consumes the body.
     async requestToWire(request) {
       if (!isRequest(request)) throw new TypeErrorCtor("Expected a Request.");
-      const inner = requestInner(request);
-      const body = bodyToWire(inner.body);
-      const wire = { method: inner.method, url: inner.url, headers: copyHeaderList(inner.headers), body };
-      if (inner.cf !== undefined) wire.cf = inner.cf;
-      return wire;
+      return withBase64Body(requestRecord(request));
     },
 
-    requestFromWire(wire) {
-      return new Request(INTERNAL, {
-        method: normalizeMethod(wire.method),
-        url: serializeURL(parseOrThrow(toUSV(wire.url), null)),
-        headers: headersFromWire(wire.headers),
-        redirect: "follow",
-        body: bodyFromWire(wire.body),
-        cf: wire.cf ?? undefined,
-      });
-    },
+    requestFromWire: (wire) => requestFromRecord(wire, bodyFromWire(wire.body)),
 
     // {status, statusText, headers: [[name, value], ...], body: base64 or null}; consumes the body.
     async responseToWire(response) {
       if (!isResponse(response)) {
         throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
       }
-      const inner = responseInner(response);
-      const body = bodyToWire(inner.body);
-      return { status: inner.status, statusText: inner.statusText, headers: copyHeaderList(inner.headers), body };
+      return withBase64Body(responseRecord(response));
     },
 
     // Also takes the optional `url` and `redirected` a fetched response reports.
-    responseFromWire(wire) {
-      return new Response(INTERNAL, {
-        type: "default",
-        status: toUnsignedShort(wire.status),
-        statusText: toByteString(wire.statusText ?? "", "Status text"),
-        url: wire.url === undefined ? "" : toUSV(wire.url),
-        redirected: !!wire.redirected,
-        headers: headersFromWire(wire.headers),
-        body: bodyFromWire(wire.body),
-      });
-    },
+    responseFromWire: (wire) => responseFromRecord(wire, bodyFromWire(wire.body)),
+
+    // Request and Response as structured-clone values (clone.c): the same records with the body as
+    // bytes. Sending one consumes its body, as passing it over Workers RPC does.
+    requestToClone: requestRecord,
+    requestFromClone: (record) => requestFromRecord(record, record.body === null ? null : newBody(record.body)),
+    responseToClone: responseRecord,
+    responseFromClone: (record) => responseFromRecord(record, record.body === null ? null : newBody(record.body)),
 
     isRequest,
     isResponse,

@@ -3,7 +3,9 @@
 Plain data (None, bool, int, float, str, list, tuple, dict) is copied into the isolate. A
 function becomes a callable binding. An `RpcTarget` exposes the public methods its own
 subclasses define; nothing inherited from other classes, no attributes, no dunders, no
-`_private` names. Any other object is refused at load time.
+`_private` names. A `Worker` or an `Entrypoint` is a service binding: its exports (`fetch` with
+a `Request`, RPC methods with values) are the binding's methods, each call a sub-request of the
+caller's, run under the bound worker's own limits. Any other object is refused at load time.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ _CONNECTION_HEADERS = frozenset(
 )
 _BINDING_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,127}")
 _PLAIN_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, functools.partial)
+# The env_call prefix of service bindings (rust/sandbox/host.rs, SERVICE_PREFIX).
+_SERVICE_PREFIX = "service:"
 # Results that cannot be awaitable: checked first, since `inspect.isawaitable` costs an env call
 # a tenth of its round trip.
 _NEVER_AWAITABLE = frozenset({type(None), bool, int, float, str, list, dict, tuple})
@@ -116,7 +120,7 @@ class Dispatcher:
     interrupted.)
     """
 
-    __slots__ = ("_functions", "_targets", "_routes", "_loop", "outbound", "timeout_s")
+    __slots__ = ("_functions", "_targets", "_services", "_routes", "_loop", "outbound", "timeout_s")
 
     def __init__(
         self,
@@ -125,31 +129,38 @@ class Dispatcher:
         outbound: Callable[[Request], Any] | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
         timeout_s: float | None = None,
+        services: dict[str, tuple[Any, frozenset[str]]] | None = None,
     ) -> None:
         self._functions = functions
         self._targets = targets
+        self._services = services or {}
         # Every name a guest may call, resolved once: a call is one dictionary lookup.
         self._routes: dict[str, Callable[..., Any]] = dict(functions)
         for binding, (target, methods) in targets.items():
             self._routes.update((f"{binding}.{method}", bound_method(target, method)) for method in methods)
+        for binding, (entrypoint, methods) in self._services.items():
+            prefix = f"{_SERVICE_PREFIX}{binding}."
+            self._routes.update((prefix + method, getattr(entrypoint, method)) for method in methods)
         self.outbound = outbound
         self._loop = loop
         self.timeout_s = timeout_s
 
     def stubs(self) -> list[tuple[str, list[str] | None]]:
-        """What a JavaScript guest's env gets: `None` for a function, the method names of a target."""
+        """What a JavaScript guest's env gets: `None` for a function, the method names of a target
+        or a service (named `service:NAME`, which the core makes a service binding `NAME`)."""
         stubs: list[tuple[str, list[str] | None]] = [(name, None) for name in self._functions]
         stubs += [(name, sorted(methods)) for name, (_, methods) in self._targets.items()]
+        stubs += [(_SERVICE_PREFIX + name, sorted(methods)) for name, (_, methods) in self._services.items()]
         return stubs
 
     def bound_to(self, loop: asyncio.AbstractEventLoop) -> Dispatcher:
         """A dispatcher that awaits async env methods on `loop`."""
-        return Dispatcher(self._functions, self._targets, self.outbound, loop, self.timeout_s)
+        return Dispatcher(self._functions, self._targets, self.outbound, loop, self.timeout_s, self._services)
 
     def __call__(self, name: str, args: list[Any]) -> Any:
         function = self._routes.get(name)
         if function is None:
-            raise TypeError(f"env.{name} is not a function")
+            raise TypeError(f"env.{name.removeprefix(_SERVICE_PREFIX)} is not a function")
         result = function(*args)
         if type(result) not in _NEVER_AWAITABLE and inspect.isawaitable(result):
             result = self._wait(result)
@@ -212,14 +223,26 @@ def split_env(
         return {}, Dispatcher({}, {}, outbound, timeout_s=timeout_s) if outbound is not None else None
     if not isinstance(env, Mapping):
         raise LoadError(f"env must be a mapping of names to values, not {type(env).__name__}")
+    from ._worker import AsyncEntrypoint, Entrypoint, Worker  # they build on this module
+
     data: dict[str, Any] = {}
     functions: dict[str, Callable[..., Any]] = {}
     targets: dict[str, tuple[RpcTarget, frozenset[str]]] = {}
+    services: dict[str, tuple[Any, frozenset[str]]] = {}
     for name, value in env.items():
         if not isinstance(name, str) or not _BINDING_NAME.fullmatch(name):
             raise LoadError(f"env binding name {name!r} must be an identifier of at most 128 characters")
         if isinstance(value, RpcTarget):
             targets[name] = (value, exposed_methods(value))
+        elif isinstance(value, (Worker, Entrypoint)):
+            entrypoint = value.get_entrypoint() if isinstance(value, Worker) else value
+            methods = frozenset(m for m in dir(entrypoint) if "." not in m)
+            services[name] = (entrypoint, methods)
+        elif isinstance(value, AsyncEntrypoint):
+            raise LoadError(
+                f"env[{name!r}] is an AsyncEntrypoint: bind the Worker or its get_entrypoint() "
+                "(a service call runs on the calling guest's thread)"
+            )
         elif isinstance(value, _PLAIN_FUNCTIONS):
             functions[name] = value
         elif _is_data(value):
@@ -227,8 +250,12 @@ def split_env(
         else:
             raise LoadError(
                 f"env[{name!r}] is a {type(value).__name__}: pass plain data, a function, "
-                "or an instance of a dynisolate.RpcTarget subclass"
+                "an instance of a dynisolate.RpcTarget subclass, or a Worker or Entrypoint (a service)"
             )
-    has_host_side = functions or targets or outbound
-    dispatcher = Dispatcher(functions, targets, outbound, timeout_s=timeout_s) if has_host_side else None
+    has_host_side = functions or targets or services or outbound
+    dispatcher = (
+        Dispatcher(functions, targets, outbound, timeout_s=timeout_s, services=services)
+        if has_host_side
+        else None
+    )
     return data, dispatcher

@@ -60,6 +60,16 @@ class _Message:
     def _wire_body(self) -> str | None:
         return base64.b64encode(self.body).decode() if self.body else None
 
+    def _clone_record(self) -> dict[str, Any]:
+        """The message as an RPC value carries it (rust/js/protocol.rs, CLONE_REQUEST and
+        CLONE_RESPONSE): the wire form with the body as bytes."""
+        record = self._to_wire()
+        record["body"] = self.body if self.body else None
+        return record
+
+    def _to_wire(self) -> dict[str, Any]:
+        raise NotImplementedError
+
 
 class Request(_Message):
     """An HTTP request: from a guest's `fetch()` to the outbound handler, or from the host to a
@@ -112,6 +122,16 @@ class Request(_Message):
             headers=[(n, v) for n, v in wire["headers"]],
             body=_decode_body(wire.get("body")),
             cf=wire.get("cf"),
+        )
+
+    @classmethod
+    def _from_clone(cls, record: Mapping[str, Any]) -> Request:
+        return cls(
+            record["url"],
+            method=record["method"],
+            headers=[(n, v) for n, v in record["headers"]],
+            body=record["body"],
+            cf=record.get("cf"),
         )
 
 
@@ -167,6 +187,15 @@ class Response(_Message):
             wire["status"],
             [(n, v) for n, v in wire["headers"]],
             status_text=wire.get("statusText") or "",
+        )
+
+    @classmethod
+    def _from_clone(cls, record: Mapping[str, Any]) -> Response:
+        return cls(
+            record["body"],
+            record["status"],
+            [(n, v) for n, v in record["headers"]],
+            status_text=record.get("statusText") or "",
         )
 
 

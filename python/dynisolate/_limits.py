@@ -25,8 +25,9 @@ class Limits:
         max_payload_bytes: Largest argument, result or env payload, in bytes (default 16 MiB).
         max_host_calls: Env calls one call may make (default 10,000).
         max_log_bytes: Log bytes one call may write (default 1 MiB).
-        sub_requests: Outbound requests (JavaScript `fetch()`) one call may make (default 50,
-            as Cloudflare's); one more ends the call with `SubRequestLimitError`.
+        sub_requests: Outbound requests (JavaScript `fetch()`) and calls through service bindings
+            one call may make (default 50, as Cloudflare's); one more ends the call with
+            `SubRequestLimitError`.
     """
 
     cpu_ms: int = 1_000

@@ -145,7 +145,8 @@ class LogLimitError(LimitError):
 
 
 class SubRequestLimitError(LimitError):
-    """The call made more outbound requests (`fetch()`) than `Limits.sub_requests` allows."""
+    """The call made more outbound requests (`fetch()`) and service-binding calls than
+    `Limits.sub_requests` allows."""
 
     limit: int
 

@@ -23,7 +23,8 @@ use crate::js::protocol::{
     self, ENTRY_BYTECODE, ENTRY_SOURCE, EXPORT_COMPILE, FLAG_DESCRIBE, MAX_BUNDLE_ENTRIES, MAX_BUNDLE_MODULES,
 };
 use crate::js::resolve::{Link, Resolver};
-use crate::js::worker::{self, Description, JsWorker};
+use crate::js::transform::SourcePositions;
+use crate::js::worker::{self, Description, JsWorker, POSITIONS_KEY};
 use crate::js::{INTERPRETER_WASM, JsRuntime, nested, typescript};
 use crate::pool::{Code, MAX_MODULE_BYTES};
 use crate::runtime::cache;
@@ -71,14 +72,20 @@ fn kind_of(name: &str) -> Result<ModuleKind> {
     }
 }
 
-/// The JavaScript the interpreter evaluates for module `name`.
-fn module_source<'a>(name: &str, text: &'a str) -> Result<Cow<'a, str>> {
+/// The JavaScript the interpreter evaluates for module `name`; a TypeScript module that needed code
+/// generation adds its position map to `positions`.
+fn module_source<'a>(name: &str, text: &'a str, positions: &mut SourcePositions) -> Result<Cow<'a, str>> {
     let literal = |s: &str| serde_json::to_string(s).expect("a str always encodes");
     match kind_of(name)? {
         ModuleKind::JavaScript => Ok(Cow::Borrowed(text)),
-        ModuleKind::TypeScript => typescript::strip_types(text, name)
-            .map(Cow::Owned)
-            .map_err(|e| Error::Load(format!("{name}:{}:{}: {}", e.line, e.column, e.message))),
+        ModuleKind::TypeScript => {
+            let (code, map) = typescript::to_javascript(text, name)
+                .map_err(|e| Error::Load(format!("{name}:{}:{}: {}", e.line, e.column, e.message)))?;
+            if let Some(map) = map {
+                positions.insert(name, map);
+            }
+            Ok(Cow::Owned(code))
+        }
         ModuleKind::Json => {
             serde_json::from_str::<Value>(text)
                 .map_err(|e| Error::Load(format!("{name}:{}:{}: invalid JSON: {e}", e.line(), e.column())))?;
@@ -101,6 +108,7 @@ fn bundle_key(main: &str, modules: &[(String, String)]) -> [u8; 32] {
         let mut digest = Sha256::new();
         digest.update(include_bytes!("bundle.rs"));
         digest.update(include_bytes!("typescript.rs"));
+        digest.update(include_bytes!("transform.rs"));
         digest.update(include_bytes!("resolve.rs"));
         builtins::texts().for_each(|text| digest.update(text));
         digest.update(env!("CARGO_PKG_VERSION"));
@@ -127,9 +135,10 @@ fn compile(
     wasm: &nested::Modules,
 ) -> Result<Vec<u8>> {
     // Every built-in is in the bundle the compiler sees; only those the modules reach are kept.
+    let mut positions = SourcePositions::default();
     let all_sources = modules
         .iter()
-        .map(|(name, text)| Ok((name.as_str(), module_source(name, text)?)))
+        .map(|(name, text)| Ok((name.as_str(), module_source(name, text, &mut positions)?)))
         .chain(BUILTINS.iter().map(|(name, text)| Ok((*name, Cow::Borrowed(*text)))))
         .collect::<Result<Vec<_>>>()?;
     let bundle_of = |sources: &[&(&str, Cow<'_, str>)], links: &[Link]| {
@@ -150,7 +159,7 @@ fn compile(
             let reply = worker::call_export(&mut isolate, EXPORT_COMPILE, &[index.to_string().as_bytes()], None, None)?;
             let Some((imports, bytecode)) = protocol::compiled(&reply) else {
                 // A syntax error: evaluating the source says where, as a load error.
-                describe(interpreter, &unlinked, main, wasm)?;
+                describe(interpreter, &unlinked, main, wasm, &positions)?;
                 protocol::envelope(&reply)?;
                 return Err(Error::Load(format!("{}: the module does not compile", all_sources[index].0)));
             };
@@ -177,7 +186,10 @@ fn compile(
             MAX_BUNDLE_ENTRIES - sources.len()
         )));
     }
-    let described = describe(interpreter, &bundle_of(&sources, &links), main, wasm)?;
+    let mut described = describe(interpreter, &bundle_of(&sources, &links), main, wasm, &positions)?;
+    if !positions.is_empty() {
+        described[POSITIONS_KEY] = positions.to_json();
+    }
     let bytecode = protocol::bundle(
         sources.iter().zip(&compiled).map(|((name, _), (_, code))| (*name, code.as_slice())),
         ENTRY_BYTECODE,
@@ -194,7 +206,13 @@ fn compile(
 /// Evaluates `bundle` (source modules) from `main` in a throwaway isolate and returns what the
 /// main module exports; the guest's errors (syntax, imports, a throwing module body) are load
 /// errors.
-fn describe(interpreter: &Arc<Guest>, bundle: &[u8], main: &str, wasm: &nested::Modules) -> Result<Value> {
+fn describe(
+    interpreter: &Arc<Guest>,
+    bundle: &[u8],
+    main: &str,
+    wasm: &nested::Modules,
+    positions: &SourcePositions,
+) -> Result<Value> {
     let load = protocol::load_request(main, FLAG_DESCRIBE, worker::seed());
     let described = interpreter.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| {
         if !wasm.is_empty() {
@@ -204,6 +222,7 @@ fn describe(interpreter: &Arc<Guest>, bundle: &[u8], main: &str, wasm: &nested::
     });
     match described {
         Err(Error::Guest { name, message, stack }) => {
+            let stack = positions.remap_text(&stack);
             let at = if stack.is_empty() { String::new() } else { format!("\n{stack}") };
             Err(Error::Load(format!("{name}: {message}{at}")))
         }

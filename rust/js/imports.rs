@@ -31,12 +31,8 @@ const MAX_RANDOM_BYTES: usize = 65_536;
 /// `outbound(ptr, len) -> i64`: one `fetch()`, counted against `sub_requests`.
 fn outbound(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<i64> {
     count_host_call(&mut caller)?;
-    let state = caller.data_mut();
-    state.sub_requests += 1;
-    if state.sub_requests > state.limits.sub_requests {
-        return Err(fail(Error::SubRequestLimit { limit: state.limits.sub_requests }));
-    }
-    let limit = state.limits.max_payload_bytes;
+    caller.data_mut().count_sub_request().map_err(fail)?;
+    let limit = caller.data().limits.max_payload_bytes;
     let request = imports::read(&mut caller, ptr, len, limit)?;
     let envelope = match caller.data().host.clone() {
         Some(host) => host.fetch(&request)?,

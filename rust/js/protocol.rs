@@ -27,8 +27,10 @@
 //!
 //! The env section: `u32 count`, then per binding `u8 kind | u32 name_len | u32 value_len |
 //! name | value`: [`ENV_DATA`] (the value's JSON, parsed when first read), [`ENV_FUNCTION`]
-//! (an RPC stub function; no value) or [`ENV_OBJECT`] (an object of RPC stub methods; the value
-//! is their names, each followed by a NUL).
+//! (an RPC stub function; no value), [`ENV_OBJECT`] (an object of RPC stub methods; the value
+//! is their names, each followed by a NUL) or [`ENV_SERVICE`] (a service binding: as
+//! `ENV_OBJECT`, but named `service:NAME`; the env property is `NAME` and its calls are
+//! `service:NAME.method`, each a sub-request of the caller's; see [`SERVICE_PREFIX`]).
 //!
 //! A bundle: `u32 count`, then per entry `u32 name_len | u32 data_len | u32 kind`, the name, a
 //! NUL, the data, a NUL. An entry is a module ([`ENTRY_SOURCE`] or [`ENTRY_BYTECODE`]) or, after
@@ -52,9 +54,12 @@
 //! (key, value)*`); [`CLONE_STUB`] (host to guest only: a string, the stub's name, `u32 count |
 //! method names`, then `u32 count | (string name, value)*` of its properties: an object whose
 //! methods make env calls named `NAME.method`, for an `RpcTarget` the host returned; see
-//! [`STUB_PREFIX`]); [`CLONE_REF`] (`u32 index`: the
-//! index-th object of the value, counting arrays, objects, maps, sets, bytes, dates, errors and
-//! stubs in the order they began). Nesting is
+//! [`STUB_PREFIX`]); [`CLONE_REQUEST`] and [`CLONE_RESPONSE`] (a `Request` or `Response`, body
+//! and all: then one value, an object `{method, url, headers, body, cf?}` or `{status, statusText,
+//! headers, body}` with `headers` a list of `[name, value]` and `body` bytes or null; sending one
+//! consumes its body, as Workers RPC does); [`CLONE_REF`] (`u32 index`: the
+//! index-th object of the value, counting arrays, objects, maps, sets, bytes, dates, errors,
+//! stubs, requests and responses in the order they began). Nesting is
 //! bounded by [`CLONE_MAX_DEPTH`] both ways. Both sides write JSON when they can: the plain-data
 //! path costs nothing more for the clone's existence.
 //!
@@ -67,6 +72,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::js::resolve::Link;
+pub use crate::sandbox::host::SERVICE_PREFIX;
 use crate::sandbox::host::{MAX_ERROR_MESSAGE_BYTES, guest_error, truncate};
 
 /// `json:start`: boot a fresh isolate (load, and make the call that follows).
@@ -104,6 +110,8 @@ pub const ENV_DATA: u8 = 0;
 pub const ENV_FUNCTION: u8 = 1;
 /// An env binding the host serves as an object of methods.
 pub const ENV_OBJECT: u8 = 2;
+/// An env binding that is another worker (a service binding).
+pub const ENV_SERVICE: u8 = 3;
 
 /// Bytes before a request's name: op, flags, the three lengths and the seed.
 pub const REQUEST_HEADER_BYTES: usize = 22;
@@ -145,6 +153,8 @@ pub const CLONE_DATE: u8 = b'D';
 pub const CLONE_ERROR: u8 = b'E';
 pub const CLONE_REF: u8 = b'r';
 pub const CLONE_STUB: u8 = b'S';
+pub const CLONE_REQUEST: u8 = b'Q';
+pub const CLONE_RESPONSE: u8 = b'P';
 
 /// The prefix of a stub's name: `stub:ID`, ID unique in the process, so a stub kept past the call
 /// that received it never reaches another call's object.
@@ -205,7 +215,8 @@ pub fn env_section<'a>(
             None => binding(ENV_FUNCTION, name, &[]),
             Some(methods) => {
                 let names: Vec<u8> = methods.iter().flat_map(|m| m.bytes().chain([0])).collect();
-                binding(ENV_OBJECT, name, &names);
+                let kind = if name.starts_with(SERVICE_PREFIX) { ENV_SERVICE } else { ENV_OBJECT };
+                binding(kind, name, &names);
             }
         }
     }

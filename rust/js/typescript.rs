@@ -29,13 +29,16 @@
 //! stays as the JavaScript field `x;` (initialised to `undefined`, as with `useDefineForClassFields`);
 //! `declare x: T;` vanishes.
 //!
-//! Syntax with runtime semantics cannot be erased and is rejected with a [`TypeScriptError`] naming the
-//! construct: `enum` and `const enum` (unless `declare`), namespaces and `module` blocks holding values
-//! (type-only or `declare` ones are erased), constructor parameter properties
+//! Syntax with runtime semantics cannot be erased. [`strip_types`] rejects it with a [`TypeScriptError`]
+//! naming the construct: `enum` and `const enum` (unless `declare`), namespaces and `module` blocks
+//! holding values (type-only or `declare` ones are erased), constructor parameter properties
 //! (`constructor(private x: T)`), `import x = require(…)` and `import x = A.B`, `export =`, decorators
 //! (QuickJS has none), and angle-bracket assertions `<T>x` in the two places where erasing them would
 //! change the program (before `{`/`function`/`class`/`let`/`async` at the start of a statement or an
-//! arrow body, and split from the operand by a line break after `return`/`throw`/`yield`). JSX is not
+//! arrow body, and split from the operand by a line break after `return`/`throw`/`yield`).
+//! [`to_javascript`], what bundles use, hands the module to oxc's transformer instead when the
+//! construct has a JavaScript equivalent (`transform.rs`; all of the above but `require`, `export =`
+//! and decorators). JSX is not
 //! parsed (`.tsx` is out of scope). Positions are 1-based lines (counted by `\n`) and 1-based UTF-8
 //! byte columns, the convention QuickJS-ng uses for its own errors.
 //!
@@ -53,6 +56,8 @@ use oxc_span::{GetSpan, SourceType, Span};
 use oxc_str::{IdentHashMap, IdentHashSet};
 use oxc_syntax::scope::ScopeFlags;
 
+use crate::js::transform::{self, PositionMap};
+
 /// Why a TypeScript module could not be turned into JavaScript: a syntax error, or syntax that needs
 /// code generation. Displays as `{filename}:{line}:{column}: {message}`; `message` has no position.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +73,7 @@ pub struct TypeScriptError {
 }
 
 impl TypeScriptError {
-    fn at(source: &str, filename: &str, offset: u32, message: String) -> Self {
+    pub(crate) fn at(source: &str, filename: &str, offset: u32, message: String) -> Self {
         let offset = (offset as usize).min(source.len());
         let before = &source.as_bytes()[..offset];
         let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -106,17 +111,40 @@ const STACK_BASE: usize = 256 << 10;
 /// Runs on the caller's stack when it has room for the worst case, else on a freshly mapped stack of
 /// that size (virtual memory: only the pages actually used are touched).
 pub fn strip_types(source: &str, filename: &str) -> Result<String, TypeScriptError> {
+    on_parser_stack(source, filename, || strip_on_this_stack(source, filename))
+}
+
+/// JavaScript for the TypeScript module `source`: its types stripped, or, for syntax that needs
+/// code generation (`enum`, namespaces with values, parameter properties, ...), rewritten by oxc's
+/// transformer (`transform.rs`), with the map from generated positions back to the source.
+pub(crate) fn to_javascript(source: &str, filename: &str) -> Result<(String, Option<PositionMap>), TypeScriptError> {
+    on_parser_stack(source, filename, || match strip_on_this_stack(source, filename) {
+        Ok(code) => Ok((code, None)),
+        Err(e) if NEEDS_CODE_GENERATION.contains(&e.message.as_str()) => {
+            transform::generate(source, filename).map(|generated| (generated.code, Some(generated.positions)))
+        }
+        Err(e) => Err(e),
+    })
+}
+
+/// Runs `parse` (oxc's parser and what walks its tree) on a stack with room for any nesting of
+/// `source`, turning a panic into an error against the module.
+fn on_parser_stack<R>(
+    source: &str,
+    filename: &str,
+    parse: impl FnOnce() -> Result<R, TypeScriptError>,
+) -> Result<R, TypeScriptError> {
     let fail = |message: String| Err(TypeScriptError::at(source, filename, 0, message));
     if source.len() > MAX_SOURCE_BYTES {
         let len = source.len();
         return fail(format!("a TypeScript module can be at most {MAX_SOURCE_BYTES} bytes; this one is {len}"));
     }
     let stack = STACK_BASE + source.len() * STACK_PER_SOURCE_BYTE;
-    let strip = || stacker::maybe_grow(stack, stack, || strip_on_this_stack(source, filename));
+    let on_stack = || stacker::maybe_grow(stack, stack, parse);
     // A panic here (an oxc bug, or no memory for the stack) is reported against this module rather
     // than unwinding into the caller.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(strip))
-        .unwrap_or_else(|_| fail("internal error while stripping types".to_owned()))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(on_stack))
+        .unwrap_or_else(|_| fail("internal error while compiling TypeScript".to_owned()))
 }
 
 fn strip_on_this_stack(source: &str, filename: &str) -> Result<String, TypeScriptError> {
@@ -161,6 +189,12 @@ const ASSERTION_LINE_BREAK: &str = "an angle-bracket type assertion `<T>` follow
     `return`/`throw`/`yield` cannot be stripped: the value would move to the next line (use `x as T`)";
 const ARROW_RETURN_TYPE: &str = "cannot strip this arrow function's return type: it spans lines and leaves no room \
     to move `)` next to `=>`";
+
+/// What stripping refuses but oxc's transformer turns into JavaScript that means the same.
+/// (`import x = require()` and `export =` would become CommonJS, which a Worker cannot run, and
+/// decorators are refused until QuickJS-ng runs them, so those stay errors.)
+const NEEDS_CODE_GENERATION: &[&str] =
+    &[ENUM, NAMESPACE, PARAMETER_PROPERTY, IMPORT_ALIAS, ASSERTION_AT_START, ASSERTION_LINE_BREAK, ARROW_RETURN_TYPE];
 
 /// What becomes of a statement.
 enum Fate {

@@ -21,18 +21,24 @@ use crate::js::protocol::{
     self, EXPORT_BUNDLE, EXPORT_RUN, EXPORT_START, FLAG_ENV, FLAG_OUTBOUND, FLAG_PROPS, OP_CALL, OP_FETCH, Request,
 };
 use crate::js::snapshot::Heap;
+use crate::js::transform::SourcePositions;
 use crate::js::{JsRuntime, nested};
 use crate::runtime::cache::CacheOutcome;
 use crate::sandbox::guest::Guest;
 use crate::sandbox::host::Host;
 use crate::sandbox::isolate::{CallReport, Input, Isolate, Output};
 
-/// What a loaded bundle exports: the default object's methods and each class's methods.
+/// What a loaded bundle exports: the default object's methods and each class's methods; and where
+/// the positions of its generated modules came from.
 #[derive(Clone, Debug, Default)]
 pub struct Description {
     pub default_methods: Vec<String>,
     pub classes: Vec<(String, Vec<String>)>,
+    pub(crate) positions: SourcePositions,
 }
+
+/// Where a cached bundle's description keeps its [`SourcePositions`].
+pub(crate) const POSITIONS_KEY: &str = "positions";
 
 /// A JavaScript worker: the interpreter guest, the tenant's modules as QuickJS bytecode, and the
 /// env section its isolates are given.
@@ -229,7 +235,7 @@ impl JsWorker {
             start(&mut isolate, &self.bytecode, &load, Some(&request), host, interrupt)
         };
         let result = reply.and_then(|reply| call_output(&isolate, &reply));
-        CallReport { result, logs: isolate.take_logs() }
+        CallReport { result: result.map_err(|e| self.description.positions.remap(e)), logs: isolate.take_logs() }
     }
 
     /// Boots one isolate that keeps its JavaScript state (module globals) across calls.
@@ -290,6 +296,7 @@ impl JsSession {
             self.has_env = true;
         }
         let result = reply.and_then(|reply| call_output(&self.isolate, &reply));
+        let result = result.map_err(|e| self.worker.description.positions.remap(e));
         CallReport { result, logs: self.isolate.take_logs() }
     }
 
@@ -308,7 +315,11 @@ pub(crate) fn description(reply: Value) -> Description {
     let names = |v: &Value| -> Vec<String> {
         v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()).unwrap_or_default()
     };
-    let mut description = Description { default_methods: names(&reply["default"]), classes: Vec::new() };
+    let mut description = Description {
+        default_methods: names(&reply["default"]),
+        classes: Vec::new(),
+        positions: SourcePositions::from_json(&reply[POSITIONS_KEY]),
+    };
     if let Some(classes) = reply["classes"].as_object() {
         description.classes = classes.iter().map(|(k, v)| (k.clone(), names(v))).collect();
     }

@@ -13,6 +13,7 @@
 //! | `Set`                   | `set` (`frozenset` on the way in)                    |
 //! | `Error`                 | `dynisolate.GuestError` (any exception on the way in) |
 //! | an object of methods    | an `RpcTarget` an env call returns (a stub; [`Stubs`]) |
+//! | `Request`, `Response`   | `dynisolate.Request`, `dynisolate.Response` (bodies as bytes) |
 //!
 //! Shared and cyclic references survive both ways. A guest is hostile: every length is checked
 //! against the bytes left, nesting is bounded, and nothing is allocated ahead of the data.
@@ -31,14 +32,14 @@ use pyo3::types::{
 use crate::error::Error;
 use crate::js::protocol::{
     CLONE_ARRAY, CLONE_BIGINT, CLONE_BYTES, CLONE_DATE, CLONE_ERROR, CLONE_FALSE, CLONE_FLOAT, CLONE_INT, CLONE_MAGIC,
-    CLONE_MAP, CLONE_MAX_DEPTH, CLONE_NULL, CLONE_OBJECT, CLONE_REF, CLONE_SET, CLONE_STRING, CLONE_STUB, CLONE_TRUE,
-    CLONE_UNDEFINED, STUB_PREFIX,
+    CLONE_MAP, CLONE_MAX_DEPTH, CLONE_NULL, CLONE_OBJECT, CLONE_REF, CLONE_REQUEST, CLONE_RESPONSE, CLONE_SET,
+    CLONE_STRING, CLONE_STUB, CLONE_TRUE, CLONE_UNDEFINED, STUB_PREFIX,
 };
 
 /// Integers beyond this magnitude are not exact as JavaScript numbers: they cross as BigInts.
 const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 /// The error constructors a guest has; an exception of another class arrives as an `Error`.
-const JS_ERROR_NAMES: &[&str] =
+pub(crate) const JS_ERROR_NAMES: &[&str] =
     &["Error", "EvalError", "RangeError", "ReferenceError", "SyntaxError", "TypeError", "URIError", "AggregateError"];
 
 /// `dynisolate.undefined` and `dynisolate.GuestError`, imported once.
@@ -49,7 +50,7 @@ fn undefined(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
         .bind(py))
 }
 
-fn guest_error_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+pub(crate) fn guest_error_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     static GUEST_ERROR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     Ok(GUEST_ERROR
         .get_or_try_init(py, || py.import("dynisolate.exceptions")?.getattr("GuestError").map(Bound::unbind))?
@@ -110,6 +111,26 @@ impl Stubs {
         let targets = self.targets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let (target, methods) = targets.get(stub)?;
         Some((target.clone_ref(py), methods.iter().any(|m| m == method)))
+    }
+}
+
+/// `dynisolate.Request` (`request` true) or `dynisolate.Response`.
+fn http_class(py: Python<'_>, request: bool) -> PyResult<&Bound<'_, PyAny>> {
+    static REQUEST: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    static RESPONSE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let (cell, name) = if request { (&REQUEST, "Request") } else { (&RESPONSE, "Response") };
+    Ok(cell.get_or_try_init(py, || py.import("dynisolate._http")?.getattr(name).map(Bound::unbind))?.bind(py))
+}
+
+/// The clone tag of a `dynisolate.Request` or `Response`, if `value` is one.
+fn http_tag(value: &Bound<'_, PyAny>) -> Option<u8> {
+    let is = |request| http_class(value.py(), request).is_ok_and(|class| value.is_instance(class).unwrap_or(false));
+    if is(true) {
+        Some(CLONE_REQUEST)
+    } else if is(false) {
+        Some(CLONE_RESPONSE)
+    } else {
+        None
     }
 }
 
@@ -292,6 +313,15 @@ impl Writer<'_> {
         } else if value.is_instance_of::<pyo3::exceptions::PyBaseException>() {
             self.begin(value, false);
             self.error(value)?;
+        } else if let Some(tag) = http_tag(value) {
+            // Counted as an object, then its record (a dict, counted too), as the guest reads it.
+            if self.begin(value, true) {
+                let record = value
+                    .call_method0("_clone_record")
+                    .map_err(|e| Error::Serialization(format!("{}: {e}", path())))?;
+                self.buf.push(tag);
+                self.value(&record, depth + 1, path)?;
+            }
         } else if is_rpc_target(value) {
             let Some(stubs) = self.stubs else {
                 return Err(Error::Serialization(format!(
@@ -319,7 +349,7 @@ impl Writer<'_> {
             let stubs = if self.stubs.is_some() { ", RpcTarget objects" } else { "" };
             return Err(Error::Serialization(format!(
                 "{} is a {}; what can cross: None, bool, int, float, str, bytes, list, tuple, dict, set, \
-                 datetime (aware), exceptions{stubs} and dynisolate.undefined",
+                 datetime (aware), exceptions, dynisolate.Request and Response{stubs} and dynisolate.undefined",
                 path(),
                 type_name(value)
             )));
@@ -620,6 +650,20 @@ impl<'py> Reader<'_, 'py> {
                     return Err(self.merged("Set members", "set"));
                 }
                 set.into_any()
+            }
+            CLONE_REQUEST | CLONE_RESPONSE => {
+                let index = self.remember(&py.None().into_bound(py));
+                let (record, size) = self.value(depth + 1)?;
+                weight = weight.saturating_add(size);
+                let message = http_class(py, tag == CLONE_REQUEST)
+                    .and_then(|class| class.call_method1("_from_clone", (record,)))
+                    .map_err(|e| {
+                        let what = if tag == CLONE_REQUEST { "Request" } else { "Response" };
+                        Error::Serialization(format!("the guest's {} holds a {what} that is not valid: {e}", self.what))
+                    })?;
+                self.objects[index] = message.clone();
+                self.weigh(index, weight)?;
+                message
             }
             CLONE_REF => {
                 let index = self.u32()?;

@@ -9,7 +9,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyString;
 
 use crate::js::protocol::{CLONE_MAGIC, STUB_PREFIX};
-use crate::python::clone::Stubs;
+use crate::python::clone::{JS_ERROR_NAMES, Stubs, guest_error_class};
 use crate::python::convert;
 use crate::sandbox::host::{Host, MAX_ERROR_MESSAGE_BYTES, error_envelope, ok_envelope, truncate};
 
@@ -32,6 +32,12 @@ const MAX_ENV_RESULT_BYTES: u64 = 16 << 20;
 /// The guest-facing form of a Python exception: an allow-listed name and a bounded message,
 /// never a traceback, a cause or a repr of host objects.
 fn sanitise(py: Python<'_>, err: &PyErr) -> Vec<u8> {
+    // Another guest's error (a service binding's callee threw): its own name, for the error
+    // constructors a guest has, and its own message, as Workers RPC carries a thrown error.
+    if let Some((name, message)) = guest_error_parts(py, err) {
+        let name = if JS_ERROR_NAMES.contains(&name.as_str()) { name.as_str() } else { "Error" };
+        return error_envelope(name, &truncate(message, MAX_ERROR_MESSAGE_BYTES));
+    }
     let class = err.get_type(py).name().map(|n| n.to_string()).unwrap_or_default();
     let name = if GUEST_VISIBLE_ERRORS.contains(&class.as_str()) { class.as_str() } else { "Error" };
     let message = err
@@ -40,6 +46,16 @@ fn sanitise(py: Python<'_>, err: &PyErr) -> Vec<u8> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|_| "the host raised an error".into());
     error_envelope(name, &truncate(message, MAX_ERROR_MESSAGE_BYTES))
+}
+
+/// The name and message of a `dynisolate.GuestError`.
+fn guest_error_parts(py: Python<'_>, err: &PyErr) -> Option<(String, String)> {
+    let value = err.value(py);
+    if !value.is_instance(guest_error_class(py).ok()?).ok()? {
+        return None;
+    }
+    let read = |attr: &str| value.getattr(attr).ok()?.extract::<String>().ok();
+    Some((read("name")?, read("guest_message")?))
 }
 
 /// Routes env calls and outbound requests to a Python dispatcher (`dynisolate._env.Dispatcher`):

@@ -9,6 +9,11 @@ use crate::error::Error;
 /// What one log record counts against `max_log_bytes` on top of its text.
 pub const LOG_RECORD_OVERHEAD_BYTES: u64 = 64;
 
+/// The prefix of env calls through a service binding (`service:NAME.method`): another worker the
+/// embedder bound, each call a sub-request of the caller's. Binding names cannot contain `:`, so
+/// no other binding has it.
+pub const SERVICE_PREFIX: &str = "service:";
+
 /// Largest env binding name, in bytes.
 pub const MAX_BINDING_NAME_BYTES: usize = 256;
 /// Longest error message carried into a guest or out of one, in bytes.

@@ -25,8 +25,8 @@ use wasmtime::{Caller, Linker, Memory};
 use crate::error::Error;
 use crate::sandbox::abi;
 use crate::sandbox::host::{
-    LOG_RECORD_OVERHEAD_BYTES, LogLevel, LogRecord, MAX_BINDING_NAME_BYTES, MAX_ERROR_STACK_BYTES, error_envelope,
-    guest_error, ok_envelope,
+    LOG_RECORD_OVERHEAD_BYTES, LogLevel, LogRecord, MAX_BINDING_NAME_BYTES, MAX_ERROR_STACK_BYTES, SERVICE_PREFIX,
+    error_envelope, guest_error, ok_envelope,
 };
 use crate::sandbox::state::StoreData;
 
@@ -88,6 +88,9 @@ fn env_call(
 ) -> wasmtime::Result<i64> {
     count_host_call(&mut caller)?;
     let name = binding_name(&mut caller, name_ptr, name_len)?;
+    if name.starts_with(SERVICE_PREFIX) {
+        caller.data_mut().count_sub_request().map_err(fail)?;
+    }
     let limit = caller.data().limits.max_payload_bytes;
     let args = read(&mut caller, args_ptr, args_len, limit)?;
     let host = caller.data().host.clone();

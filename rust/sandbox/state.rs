@@ -95,4 +95,14 @@ impl StoreData {
         }
         Ok(())
     }
+
+    /// Counts one sub-request (an outbound `fetch()`, a call through a service binding) against
+    /// `sub_requests`.
+    pub fn count_sub_request(&mut self) -> Result<()> {
+        self.sub_requests += 1;
+        if self.sub_requests > self.limits.sub_requests {
+            return Err(Error::SubRequestLimit { limit: self.limits.sub_requests });
+        }
+        Ok(())
+    }
 }
