@@ -10,8 +10,8 @@
     hostCall,
     hostFetch,
     hostLog,
-    wire: nativeWire,
     invoke: nativeInvoke,
+    hostCallValue,
     finish,
     armTimers,
     refuseInGlobalScope,
@@ -45,8 +45,6 @@
     PromiseReject: reject,
     PromisePrototypeThen: promiseThen,
     NumberIsFinite: isFinite,
-    ArrayBufferIsView: isView,
-    ArrayBufferCtor: ArrayBufferClass,
     DateCtor: DateClass,
     DateNow: now,
     DatePrototypeGetTime: dateTime,
@@ -210,53 +208,6 @@
       hostLog(3, "Uncaught (in timer) " + inspect(e, 0, new SetClass()));
     }
     return 0;
-  }
-
-  // ---- values crossing to the host: strict JSON, no silent loss ----
-  // A walk in JS before a plain JSON.stringify: much cheaper than a replacer, which costs a call
-  // from C into JS per value. Values with toJSON (Date) are left to it; cycles are left to
-  // stringify, which refuses them (the walk stops at MAX_WIRE_DEPTH).
-  const MAX_WIRE_DEPTH = 512;
-
-  function refuse(what, key) {
-    const where = key === "" ? "" : ` (at key ${stringify(key)})`;
-    throw new TypeErrorClass(`${what} cannot be sent to the host${where}`);
-  }
-
-  function checkWire(value, key, depth) {
-    switch (typeof value) {
-      case "function":
-      case "symbol":
-      case "bigint":
-        return refuse(`a ${typeof value}`, key);
-      case "number":
-        if (!isFinite(value)) refuse(StringOf(value), key);
-        return;
-      case "object":
-        break;
-      default:
-        return;
-    }
-    if (value === null || depth > MAX_WIRE_DEPTH || typeof value.toJSON === "function") return;
-    // JSON would turn these into {} and lose their contents.
-    if (value instanceof MapClass || value instanceof SetClass || isView(value) || value instanceof ArrayBufferClass) {
-      refuse(`a ${getPrototypeOf(value)?.constructor?.name ?? "collection"}`, key);
-    }
-    if (isArray(value)) {
-      for (let i = 0; i < value.length; i++) checkWire(value[i], StringOf(i), depth + 1);
-      return;
-    }
-    const names = keys(value);
-    for (let i = 0; i < names.length; i++) checkWire(value[names[i]], names[i], depth + 1);
-  }
-
-  // Plain data is written by C (no JavaScript runs, so nothing can steer it); anything else takes
-  // the walk and JSON.stringify, which refuse or convert it.
-  function toWire(value) {
-    const text = nativeWire(value);
-    if (text !== undefined) return text;
-    checkWire(value, "", 0);
-    return stringify(value);
   }
 
   // What the host learns of a thrown value. Tenant values may throw from their getters or
@@ -745,10 +696,12 @@
   let parkedWaits = 0;
   let defaultConfig = null; // ctx.config of steps without a config of their own
 
-  function stepCall(op, argsWire) {
-    const reply = parse(hostCall("step:" + op, argsWire));
-    if (!hasOwn(reply, "ok")) throw hostError(reply);
-    return reply.ok;
+  // One step operation: its arguments and the host's reply cross as env calls' do, so step
+  // results carry what structured clone carries (bytes, Date, Map, Set, BigInt, undefined).
+  function stepCall(op, args) {
+    const reply = hostCallValue("step:" + op, args);
+    if (isArray(reply)) return reply[0];
+    throw hostError(parse(reply));
   }
 
   // A wait not yet due: a promise that never settles in this isolate. The instance suspends
@@ -768,7 +721,7 @@
     addTimer(
       () => {
         suspendArmed = false;
-        if (running === 0 && parkedWaits > 0) stepCall("suspend", "[]");
+        if (running === 0 && parkedWaits > 0) stepCall("suspend", []);
       },
       0,
       [],
@@ -786,11 +739,11 @@
   }
 
   function timedOut(ms) {
-    return "false," + stringify({ name: "WorkflowTimeoutError", message: `Execution timed out after ${ms}ms` });
+    return [false, { name: "WorkflowTimeoutError", message: `Execution timed out after ${ms}ms` }];
   }
 
-  // Runs one attempt of a step. Resolves with the outcome as the host records it ("true,<value>"
-  // or "false,<error>") when the callback settles or its timeout passes, whichever is first.
+  // Runs one attempt of a step. Resolves with the outcome as the host records it ([true, value]
+  // or [false, error]) when the callback settles or its timeout passes, whichever is first.
   function attempt(callback, name, run) {
     running++;
     return new PromiseClass((settle) => {
@@ -804,18 +757,12 @@
       };
       const failed = (e) => {
         const info = errorInfo(e);
-        finish("false," + stringify({ name: info.name, message: info.message }));
+        finish([false, { name: info.name, message: info.message }]);
       };
-      const succeeded = (value) => {
-        let wire;
-        try {
-          wire = value === undefined ? "null" : toWire(value);
-        } catch (e) {
-          // Not retried: the same code would return the same value.
-          return finish("false," + stringify({ name: "SerializationError", message: errorInfo(e).message }));
-        }
-        finish("true," + wire);
-      };
+      // The value is serialised when the outcome is sent (advance), where a value that cannot be
+      // sent is recorded as a SerializationError, which is not retried: the same code would
+      // return the same value.
+      const succeeded = (value) => finish([true, value]);
       const ms = run.timeoutMs;
       const timer = ms === null ? 0 : addTimer(() => finish(timedOut(ms)), ms, [], false);
       let result;
@@ -836,14 +783,14 @@
     if (hasOwn(reply, "wait")) return park();
     const run = reply.run;
     return promiseThen(attempt(callback, name, run), (outcome) => {
-      const head = "[" + stringify(run.key) + "," + run.attempt + ",";
       let next;
       try {
-        next = stepCall("done", head + outcome + "]");
+        next = stepCall("done", [run.key, run.attempt, outcome[0], outcome[1]]);
       } catch (e) {
-        // The host could not take the outcome (too deep, too large to decode): record that.
+        // The value cannot be sent, or the host could not take it (too deep, too large to
+        // decode): record that.
         const info = { name: "SerializationError", message: errorInfo(e).message };
-        next = stepCall("done", head + "false," + stringify(info) + "]");
+        next = stepCall("done", [run.key, run.attempt, false, info]);
       }
       if (running === 0 && parkedWaits > 0) armSuspend();
       return advance(name, callback, next);
@@ -865,24 +812,24 @@
         if (typeof config?.retries?.delay === "function") {
           throw new TypeErrorClass(`step ${stringify(StringOf(name))}: a retry delay function is not supported; give a duration`);
         }
-        return resolve(advance(name, callback, stepCall("do", toWire([name, config ?? null, running, parkedWaits]))));
+        return resolve(advance(name, callback, stepCall("do", [name, config ?? null, running, parkedWaits])));
       } catch (e) {
         return reject(e);
       }
     },
     async sleep(name, duration) {
-      const reply = stepCall("sleep", toWire([name, duration, running, parkedWaits]));
+      const reply = stepCall("sleep", [name, duration, running, parkedWaits]);
       if (hasOwn(reply, "wait")) return park();
     },
     async sleepUntil(name, timestamp) {
       const ms = timestamp instanceof DateClass ? dateTime(timestamp) : timestamp;
-      const reply = stepCall("sleepUntil", toWire([name, ms, running, parkedWaits]));
+      const reply = stepCall("sleepUntil", [name, ms, running, parkedWaits]);
       if (hasOwn(reply, "wait")) return park();
     },
     async waitForEvent(name, options) {
       const type = options?.type;
       const timeout = options?.timeout ?? null;
-      const reply = stepCall("waitForEvent", toWire([name, type, timeout, running, parkedWaits]));
+      const reply = stepCall("waitForEvent", [name, type, timeout, running, parkedWaits]);
       if (hasOwn(reply, "error")) throw errorFrom(reply.error);
       if (hasOwn(reply, "wait")) return park();
       const event = reply.event;

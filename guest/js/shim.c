@@ -246,54 +246,101 @@ static JSValue settled_promise(JSContext *ctx, JSValue value) {
     return promise;
 }
 
-/* glue: invoke(name, args) -> one env call. `args` (the argument array) is sent as JSON when it
- * is plain data, else as a clone; a value that cannot be sent throws. Returns a promise of the
- * value when the host replied with one ({"ok":value} or a clone), else the reply text. */
+/* One env call named `name`, with `args` (the argument array) sent as JSON when it is plain data,
+ * else as a clone; a value that cannot be sent throws. 0 with the host's packed reply in *packed,
+ * or -1 with an exception. */
 static int sending; /* an env call's arguments are being written (getters may run) */
-static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+static int send_env_call(JSContext *ctx, JSValueConst name_value, JSValueConst args, int64_t *packed) {
     size_t name_len;
     /* One buffer serves every env call: a getter that made another env call while this call's
      * arguments are written would overwrite them. */
-    if (sending) return JS_ThrowTypeError(ctx, "an env call cannot be made while another call's arguments are sent");
+    if (sending) {
+        JS_ThrowTypeError(ctx, "an env call cannot be made while another call's arguments are sent");
+        return -1;
+    }
     sending = 1;
     wire_buf.size = 0;
-    int unsendable = wire(ctx, &wire_buf, argv[1]) && clone_write(ctx, &wire_buf, argv[1]);
+    int unsendable = wire(ctx, &wire_buf, args) && clone_write(ctx, &wire_buf, args);
     sending = 0;
-    if (unsendable) return JS_EXCEPTION;
-    const char *name = JS_ToCStringLen(ctx, &name_len, argv[0]);
-    if (!name) return JS_EXCEPTION;
-    int64_t packed = host_env_call(name, (int32_t)name_len, (const char *)wire_buf.buf, (int32_t)wire_buf.size);
+    if (unsendable) return -1;
+    const char *name = JS_ToCStringLen(ctx, &name_len, name_value);
+    if (!name) return -1;
+    *packed = host_env_call(name, (int32_t)name_len, (const char *)wire_buf.buf, (int32_t)wire_buf.size);
     JS_FreeCString(ctx, name);
+    return 0;
+}
+
+/* The value of a reply that holds one ({"ok":value} or a clone): 1 with it in *value, 0 for any
+ * other reply (left for the glue to read as text), -1 with an exception. Releases the reply
+ * when it returns 1 or -1. */
+static int reply_value(JSContext *ctx, int64_t packed, JSValue *value) {
     char *reply = (char *)(uintptr_t)((uint64_t)packed >> 32);
     uint32_t len = (uint32_t)packed;
     if (len && (uint8_t)reply[0] == CLONE_MAGIC) {
-        JSValue value = clone_read(ctx, (const uint8_t *)reply, len);
-        int stub = len > 1 && reply[1] == CLONE_STUB;
+        *value = clone_read(ctx, (const uint8_t *)reply, len);
         release(reply);
-        if (JS_IsException(value)) return value;
-        if (!stub) return settled_promise(ctx, value);
-        /* A stub: its methods are on the promise too, so calls pipeline as on Workers RPC
-         * (`env.DB.prepare(sql).bind(x).all()`); each one is an env call of its own. */
-        JSValue methods = JS_DupValue(ctx, value);
-        JSValue promise = settled_promise(ctx, value);
-        if (!JS_IsException(promise) && JS_CopyDataProperties(ctx, promise, methods, JS_UNDEFINED, false) < 0) {
-            JS_FreeValue(ctx, promise);
-            promise = JS_EXCEPTION;
-        }
-        JS_FreeValue(ctx, methods);
-        return promise;
+        return JS_IsException(*value) ? -1 : 1;
     }
     if (len >= 7 && !memcmp(reply, "{\"ok\":", 6) && reply[len - 1] == '}') {
         reply[len - 1] = '\0'; /* JS_ParseJSON wants the text NUL-terminated */
-        JSValue value = JS_ParseJSON(ctx, reply + 6, len - 7, "<env reply>");
+        *value = JS_ParseJSON(ctx, reply + 6, len - 7, "<env reply>");
         reply[len - 1] = '}';
-        if (!JS_IsException(value)) {
+        if (!JS_IsException(*value)) {
             release(reply);
-            return settled_promise(ctx, value);
+            return 1;
         }
         JS_FreeValue(ctx, JS_GetException(ctx)); /* not one value: the glue parses the whole reply */
     }
-    return reply_string(ctx, packed);
+    return 0;
+}
+
+/* glue: invoke(name, args) -> one env call: a promise of the value when the host replied with
+ * one, else the reply text. */
+static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    int64_t packed;
+    JSValue value;
+    if (send_env_call(ctx, argv[0], argv[1], &packed)) return JS_EXCEPTION;
+    const char *reply = (const char *)(uintptr_t)((uint64_t)packed >> 32);
+    int stub = (uint32_t)packed > 1 && (uint8_t)reply[0] == CLONE_MAGIC && reply[1] == CLONE_STUB;
+    switch (reply_value(ctx, packed, &value)) {
+    case -1: return JS_EXCEPTION;
+    case 0: return reply_string(ctx, packed);
+    }
+    if (!stub) return settled_promise(ctx, value);
+    /* A stub: its methods are on the promise too, so calls pipeline as on Workers RPC
+     * (`env.DB.prepare(sql).bind(x).all()`); each one is an env call of its own. */
+    JSValue methods = JS_DupValue(ctx, value);
+    JSValue promise = settled_promise(ctx, value);
+    if (!JS_IsException(promise) && JS_CopyDataProperties(ctx, promise, methods, JS_UNDEFINED, false) < 0) {
+        JS_FreeValue(ctx, promise);
+        promise = JS_EXCEPTION;
+    }
+    JS_FreeValue(ctx, methods);
+    return promise;
+}
+
+/* glue: hostCallValue(name, args) -> [value] when the host replied with one, else the reply text
+ * (an error): a synchronous env call, for the durable engine's step operations, whose values
+ * (step results) cross as an env call's do. */
+static JSValue js_host_call_value(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    int64_t packed;
+    JSValue value;
+    if (send_env_call(ctx, argv[0], argv[1], &packed)) return JS_EXCEPTION;
+    switch (reply_value(ctx, packed, &value)) {
+    case -1: return JS_EXCEPTION;
+    case 0: return reply_string(ctx, packed);
+    }
+    JSValue boxed = JS_NewArray(ctx);
+    if (JS_IsException(boxed)) {
+        JS_FreeValue(ctx, value);
+        return boxed;
+    }
+    /* Defined, not set: no index setter a tenant put on Array.prototype runs. */
+    if (JS_DefinePropertyValueUint32(ctx, boxed, 0, value, JS_PROP_C_W_E) < 0) {
+        JS_FreeValue(ctx, boxed);
+        return JS_EXCEPTION;
+    }
+    return boxed;
 }
 
 /* glue: waiting(n) -> n promises given to ctx.waitUntil are still unsettled. */
@@ -407,7 +454,7 @@ EXPORT("js_init") int32_t js_init(void) {
     native(natives, "hostFetch", js_host_fetch, 1);
     native(natives, "hostLog", js_host_log, 2);
     native(natives, "invoke", js_host_invoke, 2);
-    native(natives, "wire", js_wire, 1);
+    native(natives, "hostCallValue", js_host_call_value, 2);
     native(natives, "finish", js_finish, 1);
     native(natives, "armTimers", js_arm_timers, 0);
     native(natives, "waiting", js_waiting, 1);

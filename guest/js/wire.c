@@ -10,7 +10,7 @@
  * then crosses as a clone (clone.c), or, for the glue's own JSON, through JSON.stringify. It runs
  * no JavaScript, so tenant code cannot steer it. */
 #define WIRE_MAX_DEPTH 64
-static DynBuf wire_buf;                  /* what `js_wire` and env calls serialise into */
+static DynBuf wire_buf;                  /* what env calls serialise into */
 static JSObject *wire_has_instance;      /* the intrinsic Function.prototype[@@hasInstance] */
 static JSObject *wire_ctors[3];          /* Map, Set, ArrayBuffer: what checkWire's instanceof uses */
 
@@ -295,11 +295,4 @@ static int wire(JSContext *ctx, DynBuf *b, JSValueConst v) {
         return 1;
     }
     return 0;
-}
-
-/* glue: wire(value) -> its JSON text, or undefined when it is not plain data. */
-static JSValue js_wire(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    wire_buf.size = 0;
-    if (wire(ctx, &wire_buf, argv[0])) return JS_UNDEFINED;
-    return JS_NewStringLen(ctx, (const char *)wire_buf.buf, wire_buf.size);
 }

@@ -12,6 +12,8 @@ __all__ = [
     "Worker",
     "__version__",
     "check_limits",
+    "decode_value",
+    "encode_value",
 ]
 
 __version__: Final[str]
@@ -21,6 +23,13 @@ _Logs = list[tuple[str, str]]
 
 def check_limits(limits: Limits) -> None:
     """Checks each limit's range (raises `ConfigError`); the one place those rules live."""
+
+def encode_value(value: Any, limit: int, what: str) -> bytes:
+    """`value` as a JavaScript guest receives it: JSON when that carries it exactly, else a clone
+    (raises `SerializationError`, or `PayloadTooLargeError` past `limit` bytes)."""
+
+def decode_value(data: bytes, what: str) -> Any:
+    """The value `data` (from `encode_value`) holds."""
 
 @final
 class Pool:

@@ -3,6 +3,7 @@
 
 mod call;
 mod clone;
+mod codec;
 mod convert;
 mod errors;
 mod host;
@@ -19,6 +20,8 @@ mod _core {
 
     #[pymodule_export]
     use super::call::PyCancelToken;
+    #[pymodule_export]
+    use super::codec::{decode_value, encode_value};
     #[cfg(feature = "bench")]
     #[pymodule_export]
     use super::pool::interpreter_wasm;

@@ -598,13 +598,40 @@ def test_unserialisable_step_results_fail_the_step_without_retries(engine: Engin
         try {
           await step.do("bad", { retries: { limit: 3, delay: 0 } }, async () => {
             await this.env.PROBE.hit("bad");
-            return new Map();
+            return { callback() {} };
           });
         } catch (e) { return e.name; }
         """,
     )
     assert status.output == "SerializationError"
     assert probe.hits["bad"] == 1
+
+
+def test_step_results_and_the_output_keep_what_structured_clone_carries(engine: Engine, probe: Probe) -> None:
+    status = run(
+        engine,
+        """
+        const made = await step.do("make", async () => {
+          await this.env.PROBE.hit("make");
+          const shared = { n: 1 };
+          return { bytes: new Uint8Array([0, 255]), when: new Date(0), map: new Map([[1, "one"]]),
+                   set: new Set(["a"]), big: 2n ** 70n, nothing: undefined, twice: [shared, shared] };
+        });
+        await step.sleep("nap", 20);  // the next run replays "make" from the store
+        const again = await step.do("check", async () => [
+          made.bytes instanceof Uint8Array, made.when instanceof Date, made.map.get(1), made.set.has("a"),
+          typeof made.big, "nothing" in made && made.nothing === undefined, made.twice[0] === made.twice[1],
+        ]);
+        return { again, bytes: made.bytes, big: made.big };
+        """,
+    )
+    assert status.status == "complete", status.error
+    assert status.output == {
+        "again": [True, True, "one", True, "bigint", True, True],
+        "bytes": b"\x00\xff",
+        "big": 2**70,
+    }
+    assert probe.hits["make"] == 1
 
 
 def test_typescript_workflows(engine: Engine) -> None:

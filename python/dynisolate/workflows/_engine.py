@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .._codec import decode, encode
 from .._limits import Limits
 from .._loader import Loader, default_loader
 from .._worker import Worker
@@ -64,6 +65,17 @@ class _Bundle:
     main: str
     modules: dict[str, str | bytes]
     workflows: frozenset[str]  # classes with a run method
+
+
+def _stored(value: Any, what: str, limit: int) -> str | bytes:
+    """`value` as the store keeps it: JSON text, or the bytes of a structured clone for what JSON
+    cannot hold (bytes, dates, maps, sets, BigInts, `undefined`), at most `limit` bytes."""
+    stored = encode(value, what, 1 << 62)
+    if len(stored) > limit:
+        error = PayloadTooLargeError(f"{what} is {len(stored)} bytes; the limit is {limit}")
+        error.bytes, error.limit = len(stored), limit
+        raise error
+    return stored
 
 
 def _json(value: Any, what: str, limit: int) -> str:
@@ -285,7 +297,7 @@ class Engine:
             tenant=tenant,
             workflow=entrypoint,
             bundle=bundle,
-            params=_json(params, "params", self.max_payload_bytes),
+            params=_stored(params, "params", self.max_payload_bytes),
             metadata=_json(metadata, "metadata", self.max_payload_bytes),
             status="queued",
             created_at=now,
@@ -478,14 +490,14 @@ class Engine:
             release("errored", error=(diverged.name, diverged.message))
             return
         try:
-            output = _json(value, "the workflow's result", self.max_payload_bytes)
+            output = _stored(value, "the workflow's result", self.max_payload_bytes)
         except DynisolateError as error:
             release("errored", error=(type(error).__name__, error.message))
             return
         release("complete", output=output)
 
     def _invoke(self, row: InstanceRow, replay: Replay) -> Any:
-        params = json.loads(row.params)
+        params = decode(row.params, "params")
         if row.bundle is None:
             run = self._workflows.get(row.workflow)
             if run is None:

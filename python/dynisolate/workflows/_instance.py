@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .._codec import decode
 from ._store import FINISHED, InstanceRow, StepRow
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def status_of(row: InstanceRow, steps: list[StepRow]) -> InstanceStatus:
         row.tenant,
         row.workflow,
         row.status,
-        None if row.output is None else json.loads(row.output),
+        None if row.output is None else decode(row.output, "the workflow's result"),
         error,
         [_step_info(s) for s in steps],
         row.created_at,

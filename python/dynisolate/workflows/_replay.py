@@ -13,7 +13,8 @@ import re
 import time
 from typing import Any
 
-from ..exceptions import ArgumentError
+from .._codec import decode, encode
+from ..exceptions import ArgumentError, SerializationError
 from ._config import (
     DEFAULT_CONFIG,
     DEFAULT_EVENT_TIMEOUT_MS,
@@ -170,7 +171,8 @@ class Replay:
         now = time.time()
         if step is not None:
             if step.state == "complete":
-                return {"value": json.loads(step.value or "null")}
+                value = None if step.value is None else decode(step.value, f"the output of step {key!r}")
+                return {"value": value}
             if step.state == "errored":
                 return {"error": _error(step.error_name, step.error_message)}
             resolved = StepConfig.from_wire(json.loads(step.config or "{}"))
@@ -213,18 +215,19 @@ class Replay:
         step.ended_at = now
         final = False  # fails the step without retrying
         if ok:
-            try:
-                text = json.dumps(outcome, separators=(",", ":"), allow_nan=False)
-            except (TypeError, ValueError) as e:  # a Python step's result that is not JSON data
-                outcome = {"name": "SerializationError", "message": f"the output of step {key!r}: {e}"}
+            try:  # JSON text, or a structured clone for what JSON cannot hold
+                stored = encode(outcome, f"the output of step {key!r}", 1 << 62)
+            except SerializationError as e:  # a Python step's result that cannot cross to a guest
+                outcome = {"name": "SerializationError", "message": e.message}
             else:
-                if len(text) <= self.max_payload_bytes:
-                    step.state, step.value, step.error_name, step.error_message = "complete", text, None, None
+                if len(stored) <= self.max_payload_bytes:
+                    step.state, step.value = "complete", stored
+                    step.error_name = step.error_message = None
                     self._commit(step)
                     return {"value": outcome}
                 outcome = {
                     "name": "PayloadTooLargeError",
-                    "message": f"the output of step {key!r} is {len(text)} bytes; "
+                    "message": f"the output of step {key!r} is {len(stored)} bytes; "
                     f"the limit is {self.max_payload_bytes}",
                 }
             final = True

@@ -336,7 +336,7 @@ class SqliteStore:
         status: str,
         wake_at: float | None = None,
         waiting_for: str | None = None,
-        output: str | None = None,
+        output: str | bytes | None = None,
         error: tuple[str, str] | None = None,
     ) -> bool:
         name, message = error if error is not None else (None, None)

@@ -32,13 +32,13 @@ class InstanceRow:
     tenant: str
     workflow: str
     bundle: str | None  # content hash of the tenant's code; None for a Python workflow
-    params: str
+    params: str | bytes  # JSON text, or a structured clone (dynisolate._codec)
     metadata: str
     status: str
     created_at: float
     wake_at: float | None = None
     waiting_for: str | None = None  # the event type a suspended wait expects ("*": several)
-    output: str | None = None
+    output: str | bytes | None = None
     error_name: str | None = None
     error_message: str | None = None
     # Starts random and is bumped on every claim, terminate and restart: a run writes only while
@@ -60,7 +60,7 @@ class StepRow:
     concurrent: bool  # another step was in flight when this one was called
     state: str  # "complete", "errored", "retrying", "waiting"
     attempts: int = 0
-    value: str | None = None
+    value: str | bytes | None = None
     error_name: str | None = None
     error_message: str | None = None
     wake_at: float | None = None
@@ -125,7 +125,7 @@ class Store(Protocol):
         status: str,
         wake_at: float | None = None,
         waiting_for: str | None = None,
-        output: str | None = None,
+        output: str | bytes | None = None,
         error: tuple[str, str] | None = None,
     ) -> bool:
         """Ends a run: finished, or suspended until `wake_at`. False when fenced out."""
