@@ -36,6 +36,7 @@ int64_t host_env_call(const char *name, int32_t name_len, const char *args, int3
 IMPORT("dynisolate", "outbound") int64_t host_outbound(const char *request, int32_t len);
 IMPORT("dynisolate", "sleep") void host_sleep(int32_t ms);
 IMPORT("dynisolate", "random") void host_random(uint8_t *buf, int32_t len);
+IMPORT("dynisolate", "early_reply") void host_early_reply(const char *reply, int32_t len);
 
 /* Layouts, ops, flags and env kinds of rust/js/protocol.rs. */
 #define REQUEST_HEADER_BYTES 22 /* u8 op, u8 flags, u32 name, env and payload lengths, i64 seed */
@@ -699,6 +700,12 @@ static int promise_settled(JSValueConst promise) {
     return JS_PromiseState(context, promise) != JS_PROMISE_PENDING;
 }
 
+/* The call's reply is ready while promises given to ctx.waitUntil still run: the host may hand it
+ * to its caller now (as Cloudflare sends the response first), while the isolate goes on. */
+static void reply_early(void) {
+    if (waits_unsettled > 0) host_early_reply((const char *)reply_buf.buf, (int32_t)reply_buf.size);
+}
+
 static int call_settled(JSValueConst unused) {
     return settled != 0;
 }
@@ -893,14 +900,16 @@ static int64_t reply_of(JSValue reply) {
             return internal_error("the request handler failed (out of memory or stack?)");
         }
         if (outcome == 1) {
+            reply_early();
             end_call();
             return output((const char *)reply_buf.buf, reply_buf.size);
         }
         reply = settled_text;
         settled_text = JS_UNDEFINED;
     }
+    if (JS_IsBool(reply)) reply_early(); /* glue's finish wrote it */
     end_call();
-    if (JS_IsBool(reply)) return output((const char *)reply_buf.buf, reply_buf.size); /* glue's finish wrote it */
+    if (JS_IsBool(reply)) return output((const char *)reply_buf.buf, reply_buf.size);
     size_t reply_len;
     const char *text = JS_IsString(reply) ? JS_ToCStringLen(context, &reply_len, reply) : NULL;
     int64_t packed = text ? output(text, reply_len) : internal_error("the reply is not a string");

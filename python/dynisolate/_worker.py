@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -64,7 +66,10 @@ def _fetch(
 ) -> Response:
     if not isinstance(request, Request):
         raise TypeError(f"fetch() takes a dynisolate.Request, not {type(request).__name__}")
-    wire = call(name, (request._to_wire(),), host, cancel, None, True)
+    return _response(call(name, (request._to_wire(),), host, cancel, None, True))
+
+
+def _response(wire: Any) -> Response:
     try:
         return Response._from_wire(wire)
     except (KeyError, TypeError, ValueError) as e:
@@ -101,6 +106,26 @@ def _sync_method(call: _Call, name: str, dispatcher: Dispatcher | None, http: bo
             return call(name, args, dispatcher)
 
         method = with_env
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+def _early_method(
+    call: _Call, name: str, dispatcher: Dispatcher | None, executor: Executor, http: bool
+) -> Callable[..., Any]:
+    """A method that returns once the result is ready, leaving `ctx.waitUntil` work running."""
+
+    def method(*args: Any) -> Any:
+        if not http:
+            return _returning_early(lambda host: call(name, args, host), dispatcher, executor)
+        (request,) = args
+        if not isinstance(request, Request):
+            raise TypeError(f"fetch() takes a dynisolate.Request, not {type(request).__name__}")
+        wire = _returning_early(
+            lambda host: call(name, (request._to_wire(),), host, None, None, True), dispatcher, executor
+        )
+        return _response(wire)
+
     method.__name__ = method.__qualname__ = name
     return method
 
@@ -167,7 +192,15 @@ class Entrypoint(_Exports):
     with the GIL released. Attribute access fails with `ExportNotFoundError` for a missing export.
     """
 
+    def __init__(self, call: _Call, prefix: str, worker: Worker, *, return_early: bool = False) -> None:
+        super().__init__(call, prefix, worker)
+        self._return_early = return_early
+
     def _make(self, name: str) -> Callable[..., Any]:
+        if self._return_early:
+            return _early_method(
+                self._call, name, self._dispatcher, self._worker._executor(), self._is_http(name)
+            )
         return _sync_method(self._call, name, self._dispatcher, self._is_http(name))
 
     def call(self, name: str, *args: Any) -> Any:
@@ -285,20 +318,17 @@ class Session:
         self.close()
 
 
-class _WorkflowHost:
-    """The dispatcher of one workflow run (see `dynisolate._env.Dispatcher` for the protocol):
-    step operations to the durable engine, everything else to the worker's env."""
+class _RunHost:
+    """The dispatcher of one call (see `dynisolate._env.Dispatcher` for the protocol) that adds
+    something to the worker's env: env calls, stubs and outbound requests go to the env."""
 
-    __slots__ = ("_steps", "_env", "outbound")
+    __slots__ = ("_env", "outbound")
 
-    def __init__(self, steps: Callable[[str, list[Any]], Any], env: Dispatcher | None) -> None:
-        self._steps = steps
+    def __init__(self, env: Dispatcher | None) -> None:
         self._env = env
         self.outbound = env.outbound if env is not None else None
 
     def __call__(self, name: str, args: list[Any]) -> Any:
-        if name.startswith(_STEP_PREFIX):
-            return self._steps(name[len(_STEP_PREFIX) :], args)
         if self._env is None:
             raise TypeError(f"env.{name.partition('.')[0]} is not a function")
         return self._env(name, args)
@@ -312,6 +342,59 @@ class _WorkflowHost:
         if self._env is None:
             raise TypeError("this worker has no outbound handler")
         return self._env.fetch(wire)
+
+
+class _WorkflowHost(_RunHost):
+    """The dispatcher of one workflow run: step operations to the durable engine, everything else
+    to the worker's env."""
+
+    __slots__ = ("_steps",)
+
+    def __init__(self, steps: Callable[[str, list[Any]], Any], env: Dispatcher | None) -> None:
+        super().__init__(env)
+        self._steps = steps
+
+    def __call__(self, name: str, args: list[Any]) -> Any:
+        if name.startswith(_STEP_PREFIX):
+            return self._steps(name[len(_STEP_PREFIX) :], args)
+        return super().__call__(name, args)
+
+
+class _EarlyReply(_RunHost):
+    """The dispatcher of one call whose caller takes the result as soon as it is ready: the core
+    calls `reply_ready` when the result is there while `ctx.waitUntil` work goes on."""
+
+    __slots__ = ("result",)
+
+    def __init__(self, env: Dispatcher | None) -> None:
+        super().__init__(env)
+        self.result: Future[Any] = Future()
+
+    def reply_ready(self, value: Any) -> None:
+        if not self.result.done():
+            self.result.set_result(value)
+
+
+_background_log = logging.getLogger("dynisolate.guest")
+
+
+def _log_background_failure(call: Future[Any]) -> None:
+    error = call.exception()
+    if error is not None:
+        _background_log.warning("work after the result (ctx.waitUntil) failed: %s", error, exc_info=error)
+
+
+def _returning_early(run: Callable[[_EarlyReply], Any], env: Dispatcher | None, executor: Executor) -> Any:
+    """Runs `run(host)` on `executor` and returns its result as soon as the guest has one: when
+    the call ends, or earlier, when `ctx.waitUntil` work is still running (that work goes on, under
+    the call's limits; a failure of it is logged to `dynisolate.guest`)."""
+    host = _EarlyReply(env)
+    call = executor.submit(run, host)
+    wait([host.result, call], return_when=FIRST_COMPLETED)
+    if host.result.done():
+        call.add_done_callback(_log_background_failure)
+        return host.result.result()
+    return call.result()
 
 
 class Worker:
@@ -334,12 +417,20 @@ class Worker:
         self._javascript = guest.kind == "javascript"
         self.global_outbound = global_outbound
 
-    def get_entrypoint(self, name: str | None = None, *, props: Any = None) -> Entrypoint:
+    def get_entrypoint(
+        self, name: str | None = None, *, props: Any = None, return_early: bool = False
+    ) -> Entrypoint:
         """The default entrypoint, or the named one (exports named `NAME.method`). `props`, for a
         JavaScript worker, is what its calls see as `ctx.props` (as Cloudflare's
         `getEntrypoint(name, {props})`): per-tenant data the platform binds to the entrypoint,
-        such as an account id, which the tenant's code cannot change for the next call."""
-        return Entrypoint(_with_props(self._guest.call, props, self), _prefix(name, self._exports), self)
+        such as an account id, which the tenant's code cannot change for the next call.
+
+        With `return_early`, a call returns as soon as its result is ready, as Cloudflare sends a
+        response first: work given to `ctx.waitUntil` goes on in the background (on the loader's
+        threads, under the call's limits; a failure of it is logged to `dynisolate.guest`).
+        Without it, the call returns when that work is done too."""
+        call = _with_props(self._guest.call, props, self)
+        return Entrypoint(call, _prefix(name, self._exports), self, return_early=return_early)
 
     def get_async_entrypoint(self, name: str | None = None, *, props: Any = None) -> AsyncEntrypoint:
         """The awaitable form of `get_entrypoint`: methods are coroutine functions."""

@@ -1,5 +1,6 @@
 //! The imports only the JavaScript interpreter links, never offered to tenant wasm: `outbound`
-//! (`fetch()`), `sleep` (timers), `random` (`crypto`), `digest` (`node:crypto`'s hashes), and the five WASI functions wasi-libc
+//! (`fetch()`), `sleep` (timers), `random` (`crypto`), `digest` (`node:crypto`'s hashes),
+//! `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five WASI functions wasi-libc
 //! needs, stubbed so the interpreter gets a coarse clock and no files. It also links `log` and
 //! `env_call` from the tenant surface (`sandbox/imports.rs`).
 
@@ -11,6 +12,7 @@ use sha2::Digest;
 use wasmtime::{Caller, Linker};
 
 use crate::error::Error;
+use crate::js::protocol;
 use crate::sandbox::host::error_envelope;
 use crate::sandbox::imports;
 use crate::sandbox::imports::{check_reply, count_host_call, fail, link_shared, reply};
@@ -140,6 +142,18 @@ fn digest(
     Ok(len as i32)
 }
 
+/// `early_reply(ptr, len)`: the call's reply envelope, ready while promises given to
+/// `ctx.waitUntil` still run. The host may hand its value to the caller now; the call goes on
+/// under its limits, and its final reply is the same.
+fn early_reply(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    let limit = caller.data().limits.max_payload_bytes;
+    let reply = imports::read(&mut caller, ptr, len, limit)?;
+    if let (Some(host), Some(value)) = (caller.data().host.clone(), protocol::ok_value(&reply)) {
+        host.reply_ready(value);
+    }
+    Ok(())
+}
+
 fn clock_time_get(mut caller: Caller<'_, StoreData>, clock: i32, _precision: i64, out: i32) -> i32 {
     static START: OnceLock<Instant> = OnceLock::new();
     let ns = match clock {
@@ -167,6 +181,7 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "sleep", sleep)?;
     linker.func_wrap("dynisolate", "random", random)?;
     linker.func_wrap("dynisolate", "digest", digest)?;
+    linker.func_wrap("dynisolate", "early_reply", early_reply)?;
     linker.func_wrap(WASI, "clock_time_get", clock_time_get)?;
     linker.func_wrap(WASI, "fd_close", |_: i32| EBADF)?;
     linker.func_wrap(WASI, "fd_fdstat_get", |_: i32, _: i32| EBADF)?;

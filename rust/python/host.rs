@@ -160,4 +160,18 @@ impl Host for PyHost {
     fn has_outbound(&self) -> bool {
         self.outbound
     }
+
+    /// Hands the result to `dispatcher.reply_ready(value)` when the dispatcher has one (a caller
+    /// that returns early); looked up only now, so other calls pay nothing for it.
+    fn reply_ready(&self, value: &[u8]) {
+        Python::attach(|py| {
+            let Ok(take) = self.dispatch.bind(py).getattr("reply_ready") else { return };
+            // A result that does not decode is left for the call's end, which reports it.
+            if let Ok(decoded) = convert::from_wire(py, value, "result")
+                && let Err(err) = take.call1((decoded,))
+            {
+                err.write_unraisable(py, None);
+            }
+        })
+    }
 }

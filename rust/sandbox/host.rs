@@ -41,6 +41,10 @@ pub trait Host: Send + Sync {
     fn has_outbound(&self) -> bool {
         false
     }
+
+    /// The call's result, ready before the call ends (a JavaScript call whose `ctx.waitUntil`
+    /// work goes on): `value` as the call will return it (JSON or a clone). Ignored by default.
+    fn reply_ready(&self, _value: &[u8]) {}
 }
 
 /// Severity of a guest log record.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -36,6 +37,7 @@ export default {
   },
   forever(env, ctx) { ctx.waitUntil(new Promise(() => setInterval(() => {}, 5))); return "lost"; },
   plain() { return "plain"; },
+  fails(env, ctx) { ctx.waitUntil(nap(5)); throw new TypeError("failed before its result"); },
   async fetch(request, env, ctx) {
     ctx.passThroughOnException();
     ctx.waitUntil(nap(5).then(() => env.NOTE("fetch done")));
@@ -112,3 +114,49 @@ def test_a_sessions_earlier_wait_until_does_not_hold_its_next_calls(later: dynis
 
 def test_the_global_scope_is_self_and_navigator_names_workers(later: dynisolate.Worker) -> None:
     assert later.get_entrypoint().scope() == [True, "Cloudflare-Workers", "[object Navigator]"]
+
+
+def eventually(check: Callable[[], bool], timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "the background work did not finish"
+        time.sleep(0.005)
+
+
+def test_return_early_hands_the_result_over_while_wait_until_work_goes_on(
+    later: dynisolate.Worker, notes: list[str]
+) -> None:
+    early = later.get_entrypoint(return_early=True)
+    started = time.monotonic()
+    assert early.early(300) == "early"
+    assert time.monotonic() - started < 0.25 and notes == ["result"]
+    eventually(lambda: notes == ["result", "after 300"])
+    response = early.fetch(dynisolate.Request("https://example.com/"))
+    assert (response.status, response.text()) == (200, "ok")
+    eventually(lambda: notes[-1] == "fetch done")
+    assert later.get_entrypoint("Job", return_early=True).run() == "job"
+    eventually(lambda: notes[-1] == "job done")
+
+
+def test_return_early_without_wait_until_work_or_with_a_failure_is_an_ordinary_call(
+    later: dynisolate.Worker,
+) -> None:
+    early = later.get_entrypoint(return_early=True)
+    assert early.plain() == "plain"
+    with pytest.raises(dynisolate.GuestError, match="failed before its result"):
+        early.fails()
+
+
+def test_background_work_stopped_at_the_limit_is_logged(
+    later: dynisolate.Worker, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="dynisolate.guest"):
+        assert later.get_entrypoint(return_early=True).forever() == "lost"
+        eventually(
+            lambda: any(
+                isinstance(r.exc_info and r.exc_info[1], dynisolate.CpuLimitError) for r in caplog.records
+            )
+        )
+    record = next(r for r in caplog.records if r.exc_info)
+    assert record.getMessage().startswith("work after the result (ctx.waitUntil) failed:")
+    assert later.get_entrypoint().plain() == "plain"
