@@ -92,10 +92,11 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
 # Our C: shim.c, which includes quickjs.c and these parts of ours.
 C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c", "node.c")
 
-# Three edits to quickjs.c, made at build time, so that a promise reaction runs in the async context
+# Edits to quickjs.c, made at build time, so that a promise reaction runs in the async context
 # (node:async_hooks, guest/js/node.c) that was current when it was registered (by `then` or
-# `await`), which QuickJS-ng's promise hooks cannot tell us: the reaction record keeps the context,
-# and its job carries it as a sixth argument to a wrapper of ours. Each anchor must occur exactly
+# `await`), which QuickJS-ng's promise hooks cannot tell us: the reaction record keeps the context
+# (made, freed and marked for the cycle collector with the record's other values), and its job
+# carries it as a sixth argument to a wrapper of ours. Each anchor must occur exactly
 # as often as given, so a changed upstream fails the build instead of being patched wrongly.
 QUICKJS_PATCHES = (
     (
@@ -107,12 +108,21 @@ QUICKJS_PATCHES = (
     ),
     (
         "    JS_FreeValueRT(rt, rd->handler);\n    js_free_rt(rt, rd);\n",
-        "    JS_FreeValueRT(rt, rd->handler);\n    JS_FreeValueRT(rt, rd->async_context);\n    js_free_rt(rt, rd);\n",
+        "    JS_FreeValueRT(rt, rd->handler);\n"
+        "    JS_FreeValueRT(rt, rd->async_context);\n"
+        "    js_free_rt(rt, rd);\n",
         1,
     ),
     (
         "        rd->handler = js_dup(handler);\n",
-        "        rd->handler = js_dup(handler);\n        rd->async_context = dynisolate_reaction_context(ctx);\n",
+        "        rd->handler = js_dup(handler);\n"
+        "        rd->async_context = dynisolate_reaction_context(ctx);\n",
+        1,
+    ),
+    (
+        "            JS_MarkValue(rt, rd->handler, mark_func);\n",
+        "            JS_MarkValue(rt, rd->handler, mark_func);\n"
+        "            JS_MarkValue(rt, rd->async_context, mark_func);\n",
         1,
     ),
     (

@@ -140,7 +140,8 @@ class Dispatcher:
             self._routes.update((f"{binding}.{method}", bound_method(target, method)) for method in methods)
         for binding, (entrypoint, methods) in self._services.items():
             prefix = f"{_SERVICE_PREFIX}{binding}."
-            self._routes.update((prefix + method, getattr(entrypoint, method)) for method in methods)
+            # By export name, never attribute lookup: an export named `call` is that export.
+            self._routes.update((prefix + method, entrypoint._method(method)) for method in methods)
         self.outbound = outbound
         self._loop = loop
         self.timeout_s = timeout_s

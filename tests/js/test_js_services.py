@@ -104,6 +104,14 @@ def test_only_the_bound_entrypoints_exports_are_reachable(
     assert probe.get_entrypoint().f() == [["check", "explode", "spin"], True, False]
 
 
+def test_exports_named_like_entrypoint_methods_are_those_exports(loader: dynisolate.Loader) -> None:
+    inner = loader.load({"inner.js": "export default { call(x) { return `export call ${x}`; } };"})
+    outer = loader.load(
+        {"outer.js": "export default { async f(env) { return env.SVC.call('x'); } };"}, env={"SVC": inner}
+    )
+    assert outer.get_entrypoint().f() == "export call x"
+
+
 def test_an_async_entrypoint_is_refused_as_a_service(
     loader: dynisolate.Loader, auth: dynisolate.Worker
 ) -> None:
