@@ -118,8 +118,11 @@ static JSValue reaction_job_in_context(JSContext *ctx, int argc, JSValueConst *a
     return result;
 }
 
-/* For quickjs.c: queues a reaction's job (args: its five arguments) to run in `context`. */
+/* For quickjs.c: queues a reaction's job (args: its five arguments) to run in `context`; upstream's
+ * own job while no async context is in use (every `await` queues one: the wrapper would cost each
+ * a call and an argument). */
 static int dynisolate_enqueue_reaction(JSContext *ctx, JSValueConst *args, JSValueConst context) {
+    if (!async_context_on) return JS_EnqueueJob(ctx, promise_reaction_job, 5, args);
     JSValueConst with_context[6] = {args[0], args[1], args[2], args[3], args[4], context};
     return JS_EnqueueJob(ctx, reaction_job_in_context, 6, with_context);
 }
