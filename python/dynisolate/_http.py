@@ -116,21 +116,20 @@ class Request(_Message):
 
     @classmethod
     def _from_wire(cls, wire: Mapping[str, Any]) -> Request:
-        return cls(
-            wire["url"],
-            method=wire["method"],
-            headers=[(n, v) for n, v in wire["headers"]],
-            body=_decode_body(wire.get("body")),
-            cf=wire.get("cf"),
-        )
+        return cls._from_record(wire, _decode_body(wire.get("body")))
 
     @classmethod
     def _from_clone(cls, record: Mapping[str, Any]) -> Request:
+        return cls._from_record(record, record["body"])
+
+    @classmethod
+    def _from_record(cls, record: Mapping[str, Any], body: bytes | None) -> Request:
+        """A request from its wire form or its clone record, and its body, already decoded."""
         return cls(
             record["url"],
             method=record["method"],
             headers=[(n, v) for n, v in record["headers"]],
-            body=record["body"],
+            body=body,
             cf=record.get("cf"),
         )
 
@@ -182,17 +181,17 @@ class Response(_Message):
 
     @classmethod
     def _from_wire(cls, wire: Mapping[str, Any]) -> Response:
-        return cls(
-            _decode_body(wire.get("body")),
-            wire["status"],
-            [(n, v) for n, v in wire["headers"]],
-            status_text=wire.get("statusText") or "",
-        )
+        return cls._from_record(wire, _decode_body(wire.get("body")))
 
     @classmethod
     def _from_clone(cls, record: Mapping[str, Any]) -> Response:
+        return cls._from_record(record, record["body"])
+
+    @classmethod
+    def _from_record(cls, record: Mapping[str, Any], body: bytes | None) -> Response:
+        """A response from its wire form or its clone record, and its body, already decoded."""
         return cls(
-            record["body"],
+            body,
             record["status"],
             [(n, v) for n, v in record["headers"]],
             status_text=record.get("statusText") or "",
