@@ -52,6 +52,38 @@ pub enum Error {
 }
 
 impl Error {
+    /// A copy for a second reader: a host's own error travels on as its text.
+    pub fn duplicate(&self) -> Error {
+        match self {
+            Error::Config(m) => Error::Config(m.clone()),
+            Error::Load(m) => Error::Load(m.clone()),
+            Error::ExportNotFound { name } => Error::ExportNotFound { name: name.clone() },
+            Error::Argument(m) => Error::Argument(m.clone()),
+            Error::Serialization(m) => Error::Serialization(m.clone()),
+            Error::Guest { name, message, stack } => {
+                Error::Guest { name: name.clone(), message: message.clone(), stack: stack.clone() }
+            }
+            Error::Trap { code, message, backtrace } => {
+                Error::Trap { code, message: message.clone(), backtrace: backtrace.clone() }
+            }
+            Error::CpuLimit { cpu_ms } => Error::CpuLimit { cpu_ms: *cpu_ms },
+            Error::MemoryLimit { memory_bytes } => Error::MemoryLimit { memory_bytes: *memory_bytes },
+            Error::TableLimit { elements } => Error::TableLimit { elements: *elements },
+            Error::FuelExhausted { fuel } => Error::FuelExhausted { fuel: *fuel },
+            Error::StackOverflow => Error::StackOverflow,
+            Error::PayloadTooLarge { bytes, limit } => Error::PayloadTooLarge { bytes: *bytes, limit: *limit },
+            Error::HostCallLimit { limit } => Error::HostCallLimit { limit: *limit },
+            Error::LogLimit { limit } => Error::LogLimit { limit: *limit },
+            Error::SubRequestLimit { limit } => Error::SubRequestLimit { limit: *limit },
+            Error::Cancelled => Error::Cancelled,
+            Error::PoolExhausted { max_isolates, waited_ms } => {
+                Error::PoolExhausted { max_isolates: *max_isolates, waited_ms: *waited_ms }
+            }
+            Error::Closed(m) => Error::Closed(m.clone()),
+            Error::Host(e) => Error::Host(wasmtime::Error::msg(e.to_string())),
+        }
+    }
+
     /// True when the isolate that produced this error must not run guest code again.
     pub fn is_fatal_to_isolate(&self) -> bool {
         !matches!(self, Error::ExportNotFound { .. } | Error::Argument(_) | Error::Serialization(_) | Error::Closed(_))

@@ -4,9 +4,10 @@
  * section; tests/rust/protocol.rs checks the tags below against it.
  *
  * Writing is one pass over the value: each property is read once (a getter runs once), and what
- * is read is what is written. Anything Workers RPC would not carry (functions, symbols, proxies,
- * class instances, WeakMaps, typed arrays other than Uint8Array) throws a TypeError naming it,
- * rather than arriving as {} or not at all. Reading builds values with the intrinsics only, and
+ * is read is what is written. A function in an env call's arguments crosses as one the host
+ * may call while it serves that env call. Anything else Workers RPC would not carry (other
+ * functions, symbols, proxies, class instances, WeakMaps, typed arrays other than Uint8Array)
+ * throws a TypeError naming it, rather than arriving as {} or not at all. Reading builds values with the intrinsics only, and
  * defines properties rather than setting them, so no tenant setter or prototype runs. */
 
 #define CLONE_MAGIC 0xC1
@@ -30,6 +31,7 @@
 #define CLONE_STUB 'S'
 #define CLONE_REQUEST 'Q'
 #define CLONE_RESPONSE 'P'
+#define CLONE_FUNCTION 'F'
 
 /* env.c: adds RPC stub methods to `object` (each name NUL-terminated in `methods`). */
 static int add_stub_methods(JSContext *ctx, JSValueConst object, const char *name, uint32_t name_len,
@@ -90,6 +92,7 @@ static void values_free(JSContext *ctx, Values *list) {
 typedef struct {
     JSContext *ctx;
     DynBuf *b;
+    int functions; /* functions cross as CLONE_FUNCTION (an env call's arguments), else are refused */
     Seen seen;
     uint32_t objects; /* objects written so far: the next one's index */
     /* The objects in `seen`, kept alive to the end: one a getter made and dropped could
@@ -294,6 +297,34 @@ static int clone_http_message(CloneWriter *w, JSValueConst v, JSObject *p, int r
     return failed;
 }
 
+/* The functions the env calls in progress passed to the host, by index: the host may call one
+ * (dynisolate_call_function) until the env call that sent it returns, which drops its own. */
+static Values clone_functions;
+
+/* Drops the functions sent since the table held `count`. */
+static void clone_functions_drop(JSContext *ctx, uint32_t count) {
+    while (clone_functions.count > count) JS_FreeValue(ctx, clone_functions.items[--clone_functions.count]);
+}
+
+static JSValue js_env_stub(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv, int magic,
+                           JSValueConst *func_data);
+
+/* A function in an env call's arguments: an index into clone_functions. Never remembered as an
+ * object: the same function twice is two entries, each callable. An env binding's or a stub's
+ * own method is refused: it would only call the host back. */
+static int clone_function(CloneWriter *w, JSValueConst v, JSAtom key) {
+    JSObject *p = JS_VALUE_GET_OBJ(v);
+    if (p->class_id == JS_CLASS_C_FUNCTION_DATA && p->u.c_function_data_record->func == js_env_stub)
+        return clone_refuse(w, "an env binding or RPC stub", key);
+    if (values_push(w->ctx, &clone_functions, v)) {
+        JS_ThrowOutOfMemory(w->ctx);
+        return -1;
+    }
+    dbuf_putc(w->b, CLONE_FUNCTION);
+    clone_put_u32(w->b, clone_functions.count - 1);
+    return 0;
+}
+
 static int clone_object(CloneWriter *w, JSValueConst v, JSAtom key, int depth) {
     JSContext *ctx = w->ctx;
     JSObject *p = JS_VALUE_GET_OBJ(v);
@@ -309,7 +340,7 @@ static int clone_object(CloneWriter *w, JSValueConst v, JSAtom key, int depth) {
         JS_ThrowRangeError(ctx, "a value nested deeper than %d levels cannot be sent to the host", CLONE_MAX_DEPTH);
         return -1;
     }
-    if (JS_IsFunction(ctx, v)) return clone_refuse(w, "a function", key);
+    if (JS_IsFunction(ctx, v)) return w->functions ? clone_function(w, v, key) : clone_refuse(w, "a function", key);
     switch (p->class_id) {
     case JS_CLASS_ARRAY: case JS_CLASS_OBJECT: case JS_CLASS_MAP: case JS_CLASS_SET: case JS_CLASS_DATE:
     case JS_CLASS_ERROR: case JS_CLASS_ARRAY_BUFFER: case JS_CLASS_UINT8_ARRAY:
@@ -418,11 +449,12 @@ static int clone_value(CloneWriter *w, JSValueConst v, JSAtom key, int depth) {
     }
 }
 
-/* Appends CLONE_MAGIC and the clone of `v` to `b`; -1 with an exception (a TypeError naming what
- * cannot be sent, or out of memory) and `b` restored on failure. */
-static int clone_write(JSContext *ctx, DynBuf *b, JSValueConst v) {
+/* Appends CLONE_MAGIC and the clone of `v` to `b`, with functions as CLONE_FUNCTION when
+ * `functions` is set; -1 with an exception (a TypeError naming what cannot be sent, or out of
+ * memory) and `b` restored on failure. */
+static int clone_write(JSContext *ctx, DynBuf *b, JSValueConst v, int functions) {
     size_t start = b->size;
-    CloneWriter w = {ctx, b, {NULL, NULL, 0, 0}, 0, {NULL, 0, 0}};
+    CloneWriter w = {ctx, b, functions, {NULL, NULL, 0, 0}, 0, {NULL, 0, 0}};
     dbuf_putc(b, CLONE_MAGIC);
     int failed = clone_value(&w, v, JS_ATOM_NULL, 0);
     js_free(ctx, w.seen.keys);

@@ -88,6 +88,7 @@ static int in_global_scope;   /* the bundle's modules are being evaluated */
 static char *last_output;     /* freed when the next export call starts */
 static DynBuf parse_buf;      /* a request's payload, NUL-terminated for JS_ParseJSON */
 static DynBuf reply_buf;      /* a reply written in C */
+static DynBuf function_reply_buf; /* the reply of a function the host called (js_call_guest_function) */
 
 /* The tenant's modules, as the host laid them out (see `json:bundle`). */
 typedef struct {
@@ -248,10 +249,12 @@ static JSValue settled_promise(JSContext *ctx, JSValue value) {
 }
 
 /* One env call named `name`, with `args` (the argument array) sent as JSON when it is plain data,
- * else as a clone; a value that cannot be sent throws. 0 with the host's packed reply in *packed,
- * or -1 with an exception. */
+ * else as a clone, in which functions cross when `functions` is set (the host may call them until
+ * it replies); a value that cannot be sent throws. 0 with the host's packed reply in *packed, or
+ * -1 with an exception. */
 static int sending; /* an env call's arguments are being written (getters may run) */
-static int send_env_call(JSContext *ctx, JSValueConst name_value, JSValueConst args, int64_t *packed) {
+static int send_env_call(JSContext *ctx, JSValueConst name_value, JSValueConst args, int functions_cross,
+                         int64_t *packed) {
     size_t name_len;
     /* One buffer serves every env call: a getter that made another env call while this call's
      * arguments are written would overwrite them. */
@@ -261,14 +264,16 @@ static int send_env_call(JSContext *ctx, JSValueConst name_value, JSValueConst a
     }
     sending = 1;
     wire_buf.size = 0;
-    int unsendable = wire(ctx, &wire_buf, args) && clone_write(ctx, &wire_buf, args);
+    uint32_t functions = clone_functions.count;
+    int unsendable = wire(ctx, &wire_buf, args) && clone_write(ctx, &wire_buf, args, functions_cross);
     sending = 0;
-    if (unsendable) return -1;
-    const char *name = JS_ToCStringLen(ctx, &name_len, name_value);
-    if (!name) return -1;
-    *packed = host_env_call(name, (int32_t)name_len, (const char *)wire_buf.buf, (int32_t)wire_buf.size);
-    JS_FreeCString(ctx, name);
-    return 0;
+    const char *name = unsendable ? NULL : JS_ToCStringLen(ctx, &name_len, name_value);
+    if (name) {
+        *packed = host_env_call(name, (int32_t)name_len, (const char *)wire_buf.buf, (int32_t)wire_buf.size);
+        JS_FreeCString(ctx, name);
+    }
+    clone_functions_drop(ctx, functions); /* the call is over: the host can no longer call them */
+    return name ? 0 : -1;
 }
 
 /* The value of a reply that holds one ({"ok":value} or a clone): 1 with it in *value, 0 for any
@@ -300,7 +305,7 @@ static int reply_value(JSContext *ctx, int64_t packed, JSValue *value) {
 static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     int64_t packed;
     JSValue value;
-    if (send_env_call(ctx, argv[0], argv[1], &packed)) return JS_EXCEPTION;
+    if (send_env_call(ctx, argv[0], argv[1], 1, &packed)) return JS_EXCEPTION;
     const char *reply = (const char *)(uintptr_t)((uint64_t)packed >> 32);
     int stub = (uint32_t)packed > 1 && (uint8_t)reply[0] == CLONE_MAGIC && reply[1] == CLONE_STUB;
     switch (reply_value(ctx, packed, &value)) {
@@ -322,11 +327,11 @@ static JSValue js_host_invoke(JSContext *ctx, JSValueConst this_val, int argc, J
 
 /* glue: hostCallValue(name, args) -> [value] when the host replied with one, else the reply text
  * (an error): a synchronous env call, for the durable engine's step operations, whose values
- * (step results) cross as an env call's do. */
+ * (step results) cross as an env call's do, functions excepted (a step result is stored). */
 static JSValue js_host_call_value(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     int64_t packed;
     JSValue value;
-    if (send_env_call(ctx, argv[0], argv[1], &packed)) return JS_EXCEPTION;
+    if (send_env_call(ctx, argv[0], argv[1], 0, &packed)) return JS_EXCEPTION;
     switch (reply_value(ctx, packed, &value)) {
     case -1: return JS_EXCEPTION;
     case 0: return reply_string(ctx, packed);
@@ -445,6 +450,7 @@ EXPORT("js_init") int32_t js_init(void) {
      * pages it writes anyway, where libc would open two fresh pages (see settle). */
     js_dbuf_init(context, &parse_buf);
     js_dbuf_init(context, &reply_buf);
+    js_dbuf_init(context, &function_reply_buf);
     JSValue hooks = JS_NewObject(context);
     native(hooks, "randomFill", js_random_fill, 1);
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
@@ -623,50 +629,51 @@ EXPORT("json:compile") int64_t js_compile(char *request, int32_t len) {
 static int settled;
 static JSValue settled_text;
 
-/* Writes the reply for a call's result into reply_buf: {"ok":JSON} for plain data (null for
- * undefined: a call that returns nothing), CLONE_MAGIC and the clone for other values, and
- * {"serialization":message} for a value that cannot be sent. -1 when out of memory. */
-static int write_result(JSContext *ctx, JSValueConst value) {
-    reply_buf.size = 0;
+/* Writes the reply for a call's result (or for a function the host called) into `out`:
+ * {"ok":JSON} for plain data (null for undefined: a call that returns nothing), CLONE_MAGIC and
+ * the clone for other values, and {"serialization":message} for a value that cannot be sent. -1
+ * when out of memory. */
+static int write_result(JSContext *ctx, DynBuf *out, JSValueConst value) {
+    out->size = 0;
     if (JS_IsNull(value) || JS_IsUndefined(value)) {
-        dbuf_put(&reply_buf, (const uint8_t *)"{\"ok\":null}", 11);
-        return reply_buf.error ? -1 : 0;
+        dbuf_put(out, (const uint8_t *)"{\"ok\":null}", 11);
+        return out->error ? -1 : 0;
     }
-    dbuf_put(&reply_buf, (const uint8_t *)"{\"ok\":", 6);
-    if (!wire(ctx, &reply_buf, value)) {
-        dbuf_putc(&reply_buf, '}');
-        return reply_buf.error ? -1 : 0;
+    dbuf_put(out, (const uint8_t *)"{\"ok\":", 6);
+    if (!wire(ctx, out, value)) {
+        dbuf_putc(out, '}');
+        return out->error ? -1 : 0;
     }
-    reply_buf.size = 0;
-    if (!clone_write(ctx, &reply_buf, value)) return 0;
+    out->size = 0;
+    if (!clone_write(ctx, out, value, 0)) return 0;
     JSValue error = JS_GetException(ctx);
     JSValue message = JS_IsObject(error) ? JS_GetProperty(ctx, error, JS_ATOM_message) : JS_UNDEFINED;
     JSValue text = JS_ConcatString3(ctx, "the result cannot be sent to the host: ",
                                     JS_IsString(message) ? JS_DupValue(ctx, message) : JS_NewString(ctx, "out of memory"), "");
-    reply_buf.size = 0;
+    out->size = 0;
     if (!JS_IsString(text)) {
         JS_FreeValue(ctx, JS_GetException(ctx));
-        reply_buf.error = true;
+        out->error = true;
     } else {
-        dbuf_put(&reply_buf, (const uint8_t *)"{\"serialization\":", 17);
-        wire_string(&reply_buf, JS_VALUE_GET_STRING(text));
-        dbuf_putc(&reply_buf, '}');
+        dbuf_put(out, (const uint8_t *)"{\"serialization\":", 17);
+        wire_string(out, JS_VALUE_GET_STRING(text));
+        dbuf_putc(out, '}');
     }
     JS_FreeValue(ctx, text);
     JS_FreeValue(ctx, message);
     JS_FreeValue(ctx, error);
-    return reply_buf.error ? -1 : 0;
+    return out->error ? -1 : 0;
 }
 
 static JSValue js_on_fulfilled(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    settled = write_result(ctx, argv[0]) ? 3 : 1;
+    settled = write_result(ctx, &reply_buf, argv[0]) ? 3 : 1;
     return JS_UNDEFINED;
 }
 
 /* glue: finish(value) -> true: the reply for a result that is not a promise is in reply_buf, as
  * the reaction to a call's promise writes it; reply_of sends it. */
 static JSValue js_finish(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    return write_result(ctx, argv[0]) ? JS_ThrowOutOfMemory(ctx) : JS_TRUE;
+    return write_result(ctx, &reply_buf, argv[0]) ? JS_ThrowOutOfMemory(ctx) : JS_TRUE;
 }
 
 static JSValue js_on_rejected(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
@@ -1045,4 +1052,79 @@ EXPORT("json:start") int64_t js_start(uint8_t *buf, int32_t len) {
     free(last_output);
     last_output = NULL;
     return handle(&call);
+}
+
+/* ---- functions the host calls ---- */
+
+/* Writes the error reply for `reason` (an exception value, taken) into function_reply_buf. */
+static void function_failed(JSValue reason) {
+    JSValue text = JS_Call(context, glue_fail, JS_UNDEFINED, 1, vc(&reason));
+    JS_FreeValue(context, reason);
+    size_t len;
+    const char *reply = JS_IsString(text) ? JS_ToCStringLen(context, &len, text) : NULL;
+    function_reply_buf.size = 0;
+    if (reply) dbuf_put(&function_reply_buf, (const uint8_t *)reply, len);
+    else dbuf_putstr(&function_reply_buf, "{\"error\":{\"name\":\"InternalError\",\"message\":\"out of memory\"}}");
+    if (JS_IsException(text)) JS_FreeValue(context, JS_GetException(context));
+    JS_FreeCString(context, reply);
+    JS_FreeValue(context, text);
+}
+
+/* Calls `fn` with the argument array `args` (taken) and awaits a promise it returns by running
+ * queued jobs, never timers: the host waits inside an env call, where no timer may fire. */
+static JSValue call_function(JSValueConst fn, JSValue args) {
+    JSValue *argv;
+    uint32_t argc;
+    JSValue result = !js_get_fast_array(context, args, &argv, &argc)
+        ? JS_ThrowTypeError(context, "a function's arguments must be an array")
+        : JS_Call(context, fn, JS_UNDEFINED, (int)argc, vc(argv));
+    JS_FreeValue(context, args);
+    if (JS_IsException(result) || !JS_IsPromise(result)) return result;
+    JSContext *job_context;
+    while (JS_PromiseState(context, result) == JS_PROMISE_PENDING) {
+        int ran = run_job(&job_context);
+        if (ran == 0) break;
+        if (ran < 0) JS_FreeValue(context, JS_GetException(context)); /* a job failed to start */
+    }
+    JSPromiseStateEnum state = JS_PromiseState(context, result);
+    JSValue value = state == JS_PROMISE_PENDING ? JS_UNDEFINED : JS_PromiseResult(context, result);
+    JS_FreeValue(context, result);
+    if (state == JS_PROMISE_FULFILLED) return value;
+    if (state == JS_PROMISE_REJECTED) return JS_Throw(context, value);
+    return JS_ThrowTypeError(context, "the function's promise did not settle while the host waited for it (a "
+                                      "function the host calls may await env calls, not timers)");
+}
+
+/* Calls function `index` of the env calls in progress (clone_functions) for the host serving one
+ * of them, with the argument array at `buf` (JSON or a clone; freed unless it is the inbox).
+ * Replies as a call does: {"ok":...} or a clone, {"error":...}, or {"serialization":...}. */
+EXPORT("dynisolate_call_function") int64_t js_call_guest_function(int32_t index, uint8_t *buf, int32_t len) {
+    size_t size = len > 0 ? (size_t)len : 0;
+    JSValue args;
+    if (size && buf[0] == CLONE_MAGIC) {
+        args = clone_read(context, buf, size);
+    } else {
+        parse_buf.size = 0;
+        args = dbuf_put(&parse_buf, buf, size) || dbuf_putc(&parse_buf, 0)
+            ? JS_ThrowOutOfMemory(context)
+            : JS_ParseJSON(context, (const char *)parse_buf.buf, size, "<arguments>");
+    }
+    release(buf);
+    JSValue result;
+    if (JS_IsException(args)) result = args;
+    else if ((uint32_t)index >= clone_functions.count) {
+        JS_FreeValue(context, args);
+        result = JS_ThrowTypeError(context, "no function has this index: its env call has returned");
+    } else {
+        JSValue fn = JS_DupValue(context, clone_functions.items[index]);
+        result = call_function(fn, args);
+        JS_FreeValue(context, fn);
+    }
+    if (JS_IsException(result)) function_failed(JS_GetException(context));
+    else if (write_result(context, &function_reply_buf, result)) {
+        JS_ThrowOutOfMemory(context);
+        function_failed(JS_GetException(context));
+    }
+    JS_FreeValue(context, result);
+    return pack((const char *)function_reply_buf.buf, function_reply_buf.size);
 }

@@ -5,7 +5,7 @@ worker.get_entrypoint().add(2, 3)
 """
 
 from . import exceptions
-from ._core import __version__
+from ._core import GuestFunction, __version__
 from ._env import RpcTarget
 from ._events import QueueMessage, QueueResult, ScheduledResult
 from ._http import Request, Response
@@ -22,6 +22,7 @@ from .exceptions import (
     DynisolateError,
     ExportNotFoundError,
     FuelExhaustedError,
+    FunctionUnavailableError,
     GuestError,
     HostCallLimitError,
     LimitError,
@@ -49,7 +50,9 @@ __all__ = [
     "Entrypoint",
     "ExportNotFoundError",
     "FuelExhaustedError",
+    "FunctionUnavailableError",
     "GuestError",
+    "GuestFunction",
     "HostCallLimitError",
     "LimitError",
     "Limits",

@@ -7,6 +7,7 @@ from ._limits import Limits
 
 __all__ = [
     "CancelToken",
+    "GuestFunction",
     "Pool",
     "Session",
     "Worker",
@@ -139,3 +140,12 @@ class CancelToken:
     @property
     def cancelled(self) -> bool: ...
     def cancel(self) -> None: ...
+
+@final
+class GuestFunction:
+    """A JavaScript function a guest passed in an env call's arguments. Calling it runs the
+    function in the guest and returns its result (a promise awaited; a throw raises `GuestError`).
+    Callable only while the host serves that env call, on the thread serving it; otherwise it
+    raises `FunctionUnavailableError`. A limit hit inside ends the guest's whole call."""
+
+    def __call__(self, *args: Any) -> Any: ...

@@ -17,6 +17,7 @@ __all__ = [
     "DynisolateError",
     "ExportNotFoundError",
     "FuelExhaustedError",
+    "FunctionUnavailableError",
     "GuestError",
     "HostCallLimitError",
     "InstanceExistsError",
@@ -160,6 +161,11 @@ class PoolExhaustedError(DynisolateError, TimeoutError):
 
 class CallCancelledError(DynisolateError):
     """The caller cancelled the call (an awaiting task was cancelled); the guest was stopped."""
+
+
+class FunctionUnavailableError(DynisolateError, RuntimeError):
+    """A `GuestFunction` was called when it cannot run: the env call that passed it has returned
+    (or the call comes from another thread), or it or a later env call is running."""
 
 
 class ClosedError(DynisolateError):

@@ -57,7 +57,10 @@
 //! [`STUB_PREFIX`]); [`CLONE_REQUEST`] and [`CLONE_RESPONSE`] (a `Request` or `Response`, body
 //! and all: then one value, an object `{method, url, headers, body, cf?}` or `{status, statusText,
 //! headers, body}` with `headers` a list of `[name, value]` and `body` bytes or null; sending one
-//! consumes its body, as Workers RPC does); [`CLONE_REF`] (`u32 index`: the
+//! consumes its body, as Workers RPC does); [`CLONE_FUNCTION`] (guest to host, in an env call's
+//! arguments only: `u32 index`, a function the host may call while it serves that env call,
+//! through the `dynisolate_call_function` export; see `sandbox::host::GuestFunctions`; not an
+//! object for references); [`CLONE_REF`] (`u32 index`: the
 //! index-th object of the value, counting arrays, objects, maps, sets, bytes, dates, errors,
 //! stubs, requests and responses in the order they began). Nesting is
 //! bounded by [`CLONE_MAX_DEPTH`] both ways. Both sides write JSON when they can: the plain-data
@@ -155,6 +158,7 @@ pub const CLONE_REF: u8 = b'r';
 pub const CLONE_STUB: u8 = b'S';
 pub const CLONE_REQUEST: u8 = b'Q';
 pub const CLONE_RESPONSE: u8 = b'P';
+pub const CLONE_FUNCTION: u8 = b'F';
 
 /// The prefix of a stub's name: `stub:ID`, ID unique in the process, so a stub kept past the call
 /// that received it never reaches another call's object.

@@ -14,6 +14,7 @@
 //! | `Error`                 | `dynisolate.GuestError` (any exception on the way in) |
 //! | an object of methods    | an `RpcTarget` an env call returns (a stub; [`Stubs`]) |
 //! | `Request`, `Response`   | `dynisolate.Request`, `dynisolate.Response` (bodies as bytes) |
+//! | a function (env call arguments only) | a `dynisolate.GuestFunction` (`functions.rs`) |
 //!
 //! Shared and cyclic references survive both ways. A guest is hostile: every length is checked
 //! against the bytes left, nesting is bounded, and nothing is allocated ahead of the data.
@@ -31,10 +32,11 @@ use pyo3::types::{
 
 use crate::error::Error;
 use crate::js::protocol::{
-    CLONE_ARRAY, CLONE_BIGINT, CLONE_BYTES, CLONE_DATE, CLONE_ERROR, CLONE_FALSE, CLONE_FLOAT, CLONE_INT, CLONE_MAGIC,
-    CLONE_MAP, CLONE_MAX_DEPTH, CLONE_NULL, CLONE_OBJECT, CLONE_REF, CLONE_REQUEST, CLONE_RESPONSE, CLONE_SET,
-    CLONE_STRING, CLONE_STUB, CLONE_TRUE, CLONE_UNDEFINED, STUB_PREFIX,
+    CLONE_ARRAY, CLONE_BIGINT, CLONE_BYTES, CLONE_DATE, CLONE_ERROR, CLONE_FALSE, CLONE_FLOAT, CLONE_FUNCTION,
+    CLONE_INT, CLONE_MAGIC, CLONE_MAP, CLONE_MAX_DEPTH, CLONE_NULL, CLONE_OBJECT, CLONE_REF, CLONE_REQUEST,
+    CLONE_RESPONSE, CLONE_SET, CLONE_STRING, CLONE_STUB, CLONE_TRUE, CLONE_UNDEFINED, STUB_PREFIX,
 };
+use crate::python::functions::GuestFunction;
 
 /// Integers beyond this magnitude are not exact as JavaScript numbers: they cross as BigInts.
 const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
@@ -345,6 +347,12 @@ impl Writer<'_> {
                     self.value(property, depth + 1, &|| format!("{}.{key}", path()))?;
                 }
             }
+        } else if value.is_instance_of::<GuestFunction>() {
+            return Err(Error::Serialization(format!(
+                "{} is a function a guest passed to the host: only the host can call it, so it cannot be sent to \
+                 a guest (through a service binding either)",
+                path()
+            )));
         } else {
             let stubs = if self.stubs.is_some() { ", RpcTarget objects" } else { "" };
             return Err(Error::Serialization(format!(
@@ -454,6 +462,8 @@ struct Reader<'a, 'py> {
     /// The largest tree a value may stand for.
     max_weight: u64,
     what: &'a str,
+    /// The env call whose arguments these are, when they may hold functions (`functions.rs`).
+    frame: Option<u64>,
 }
 
 /// How many values more than its own a clone may stand for through shared references: a host
@@ -554,6 +564,11 @@ impl<'py> Reader<'_, 'py> {
         let value = match tag {
             CLONE_UNDEFINED => undefined(py).map_err(|e| self.py_err(e))?.clone(),
             CLONE_NULL => py.None().into_bound(py),
+            CLONE_FUNCTION => {
+                let frame = self.frame.ok_or_else(|| self.malformed())?;
+                let index = u32::try_from(self.u32()?).map_err(|_| self.malformed())?;
+                Bound::new(py, GuestFunction::new(frame, index)).map_err(|e| self.py_err(e))?.into_any()
+            }
             CLONE_TRUE => PyBool::new(py, true).to_owned().into_any(),
             CLONE_FALSE => PyBool::new(py, false).to_owned().into_any(),
             CLONE_INT => {
@@ -676,10 +691,17 @@ impl<'py> Reader<'_, 'py> {
     }
 }
 
-/// Decodes a clone a guest wrote (starting with [`CLONE_MAGIC`]) into Python values.
-pub fn from_clone<'py>(py: Python<'py>, bytes: &[u8], what: &str) -> Result<Bound<'py, PyAny>, Error> {
+/// Decodes a clone a guest wrote (starting with [`CLONE_MAGIC`]) into Python values; with
+/// `frame`, the arguments of the env call it numbers, in which functions become
+/// `GuestFunction`s (elsewhere a function is malformed).
+pub fn from_clone<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    what: &str,
+    frame: Option<u64>,
+) -> Result<Bound<'py, PyAny>, Error> {
     let max_weight = bytes.len() as u64 + MAX_SHARED_VALUES;
-    let mut reader = Reader { py, bytes, at: 1, objects: Vec::new(), weights: Vec::new(), max_weight, what };
+    let mut reader = Reader { py, bytes, at: 1, objects: Vec::new(), weights: Vec::new(), max_weight, what, frame };
     if bytes.first() != Some(&CLONE_MAGIC) {
         return Err(reader.malformed());
     }

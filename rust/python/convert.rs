@@ -226,8 +226,19 @@ const GUEST_JSON: jiter::PythonParse = jiter::PythonParse {
 
 /// Decodes a value a guest wrote, as JSON or a clone, into Python data. `what` names it in errors.
 pub fn from_wire<'py>(py: Python<'py>, bytes: &[u8], what: &str) -> Result<Bound<'py, PyAny>, Error> {
+    args_from_wire(py, bytes, what, None)
+}
+
+/// As [`from_wire`], for the arguments of the env call `frame` numbers (if given): functions in
+/// them become `GuestFunction`s.
+pub fn args_from_wire<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    what: &str,
+    frame: Option<u64>,
+) -> Result<Bound<'py, PyAny>, Error> {
     if bytes.first() == Some(&CLONE_MAGIC) {
-        return clone::from_clone(py, bytes, what);
+        return clone::from_clone(py, bytes, what, frame);
     }
     from_json(py, bytes, what)
 }

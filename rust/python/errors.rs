@@ -80,6 +80,12 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
     }
 }
 
+/// A `dynisolate.GuestFunction` called when it cannot be (`why`): its env call has returned, or
+/// it or a later env call is running. A condition of the binding layer, not a core error.
+pub fn function_unavailable(py: Python<'_>, why: &str) -> PyErr {
+    raise(py, "FunctionUnavailableError", format!("this guest function cannot be called: {why}"), &[])
+}
+
 /// Shorthand for `Result<T, Error>` -> `PyResult<T>`.
 pub trait IntoPyResult<T> {
     fn or_raise(self, py: Python<'_>) -> PyResult<T>;

@@ -10,8 +10,8 @@ use pyo3::types::PyString;
 
 use crate::js::protocol::{CLONE_MAGIC, STUB_PREFIX};
 use crate::python::clone::{JS_ERROR_NAMES, Stubs, guest_error_class};
-use crate::python::convert;
-use crate::sandbox::host::{Host, MAX_ERROR_MESSAGE_BYTES, error_envelope, ok_envelope, truncate};
+use crate::python::{convert, functions};
+use crate::sandbox::host::{GuestFunctions, Host, MAX_ERROR_MESSAGE_BYTES, error_envelope, ok_envelope, truncate};
 
 /// Exception names a guest may see; any other Python exception reaches it as a plain `Error`.
 const GUEST_VISIBLE_ERRORS: &[&str] = &[
@@ -79,21 +79,24 @@ impl PyHost {
     /// Calls `f(decoded)` with the GIL held and wraps its result in an `ok` envelope (or sends it
     /// as a clone, in which `RpcTarget`s become stubs of this call, when `stubs` is given; else
     /// as JSON); ordinary Python exceptions become sanitised error envelopes for the guest.
+    /// Functions in the value become `GuestFunction`s of env call `frame`, if given.
     fn dispatch(
         &self,
         json: &[u8],
         what: &str,
         result: &str,
-        stubs: Option<&Stubs>,
+        (stubs, frame): (Option<&Stubs>, Option<u64>),
         f: impl for<'py> FnOnce(&Bound<'py, PyAny>, Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>>,
     ) -> wasmtime::Result<Vec<u8>> {
         Python::attach(|py| {
-            let decoded =
-                match if self.clones { convert::from_wire(py, json, what) } else { convert::from_json(py, json, what) }
-                {
-                    Ok(value) => value,
-                    Err(e) => return Ok(error_envelope("TypeError", &e.to_string())),
-                };
+            let decoded = match if self.clones {
+                convert::args_from_wire(py, json, what, frame)
+            } else {
+                convert::from_json(py, json, what)
+            } {
+                Ok(value) => value,
+                Err(e) => return Ok(error_envelope("TypeError", &e.to_string())),
+            };
             match f(self.dispatch.bind(py), decoded) {
                 Ok(value) => match match stubs.filter(|_| self.clones) {
                     Some(stubs) => convert::to_wire(&value, MAX_ENV_RESULT_BYTES, result, Some(stubs)),
@@ -115,7 +118,12 @@ impl PyHost {
 impl PyHost {
     /// A call of a stub's method (`stub_call` is `ID.method` of the env call `stub:ID.method`):
     /// served only if this call handed the stub out and its target exposes the method.
-    fn stub_call(&self, stub_call: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
+    fn stub_call(
+        &self,
+        stub_call: &str,
+        args_json: &[u8],
+        functions: &mut dyn GuestFunctions,
+    ) -> wasmtime::Result<Vec<u8>> {
         let (id, method) = stub_call.split_once('.').unwrap_or((stub_call, ""));
         let stub = format!("{STUB_PREFIX}{id}");
         let found = Python::attach(|py| self.stubs.target(py, &stub, method));
@@ -130,20 +138,26 @@ impl PyHost {
             return Ok(error_envelope("TypeError", &format!("the RpcTarget's {method} is not a function")));
         }
         let result = format!("the result of the RpcTarget's {method}()");
-        self.dispatch(args_json, "RPC stub call arguments", &result, Some(&self.stubs), |dispatch, args| {
-            dispatch.call_method1("call_target", (target.bind(dispatch.py()), method, args))
+        functions::serve(functions, |frame| {
+            let context = (Some(&self.stubs), Some(frame));
+            self.dispatch(args_json, "RPC stub call arguments", &result, context, |dispatch, args| {
+                dispatch.call_method1("call_target", (target.bind(dispatch.py()), method, args))
+            })
         })
     }
 }
 
 impl Host for PyHost {
-    fn env_call(&self, name: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>> {
+    fn env_call(&self, name: &str, args_json: &[u8], functions: &mut dyn GuestFunctions) -> wasmtime::Result<Vec<u8>> {
         if let Some(stub_call) = name.strip_prefix(STUB_PREFIX) {
-            return self.stub_call(stub_call, args_json);
+            return self.stub_call(stub_call, args_json, functions);
         }
         let result = format!("the result of env.{name}()");
-        self.dispatch(args_json, "env call arguments", &result, Some(&self.stubs), |dispatch, args| {
-            dispatch.call1((PyString::new(dispatch.py(), name), args))
+        functions::serve(functions, |frame| {
+            let context = (Some(&self.stubs), Some(frame));
+            self.dispatch(args_json, "env call arguments", &result, context, |dispatch, args| {
+                dispatch.call1((PyString::new(dispatch.py(), name), args))
+            })
         })
     }
 
@@ -152,7 +166,7 @@ impl Host for PyHost {
             request_json,
             "the outbound request",
             "the outbound handler's response",
-            None,
+            (None, None),
             |dispatch, request| dispatch.call_method1("fetch", (request,)),
         )
     }

@@ -6,6 +6,7 @@ mod clone;
 mod codec;
 mod convert;
 mod errors;
+mod functions;
 mod host;
 mod pool;
 mod session;
@@ -22,6 +23,8 @@ mod _core {
     use super::call::PyCancelToken;
     #[pymodule_export]
     use super::codec::{decode_value, encode_value};
+    #[pymodule_export]
+    use super::functions::GuestFunction;
     #[cfg(feature = "bench")]
     #[pymodule_export]
     use super::pool::interpreter_wasm;

@@ -29,6 +29,10 @@ pub const ALLOC_EXPORT: &str = "dynisolate_alloc";
 pub const MEMORY_EXPORT: &str = "memory";
 /// The optional buffer the host writes inputs into when they fit.
 pub const INBOX_EXPORT: &str = "dynisolate_inbox";
+/// The optional export that calls a function the guest passed in the env call being served:
+/// `(index: i32, ptr: i32, len: i32) -> i64`, the arguments in and the reply out as a JSON
+/// method's (see `host::GuestFunctions`).
+pub const CALL_FUNCTION_EXPORT: &str = "dynisolate_call_function";
 
 /// Packs a pointer and a length into the `i64` a JSON function returns.
 pub fn pack(ptr: u32, len: u32) -> i64 {

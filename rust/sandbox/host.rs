@@ -23,11 +23,23 @@ pub const MAX_ERROR_NAME_BYTES: usize = 64;
 /// Longest guest stack carried out of a guest, in bytes.
 pub const MAX_ERROR_STACK_BYTES: usize = 4 * MAX_ERROR_MESSAGE_BYTES;
 
+/// The functions a guest passed in the env call the host is serving (a JavaScript guest's, clone
+/// tag `F`), callable until the host replies to it. The guest is entered again for each call, on
+/// the same stack and under the same limits. An error calling one ends the whole call whatever
+/// the host then does: the guest may have stopped anywhere.
+pub trait GuestFunctions {
+    /// Calls function `index` with `args` (the argument array, as JSON or a clone). Replies with
+    /// the guest's envelope, as a call's: `{"ok": value}` or a clone, `{"error": ...}` (the
+    /// function threw), or `{"serialization": ...}` (its result cannot cross).
+    fn call(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error>;
+}
+
 /// Dispatches env calls and outbound requests to the embedder (the Python layer implements this).
 pub trait Host: Send + Sync {
-    /// Calls binding `name` with `args_json` (a JSON array). `Ok` carries the envelope bytes the
-    /// guest will read, including errors the guest may handle; `Err` ends the whole call.
-    fn env_call(&self, name: &str, args_json: &[u8]) -> wasmtime::Result<Vec<u8>>;
+    /// Calls binding `name` with `args_json` (a JSON array, or a clone for a JavaScript guest);
+    /// `functions` calls back the functions among them. `Ok` carries the envelope bytes the guest
+    /// will read, including errors the guest may handle; `Err` ends the whole call.
+    fn env_call(&self, name: &str, args_json: &[u8], functions: &mut dyn GuestFunctions) -> wasmtime::Result<Vec<u8>>;
 
     /// Serves one outbound request (`{method, url, headers, body}` as JSON, body in base64);
     /// replies with an envelope whose `ok` is `{status, statusText, headers, body}`. A JavaScript

@@ -7,7 +7,9 @@
 //! - `env_call(name_ptr, name_len, args_ptr, args_len) -> i64`: call the env binding `name`
 //!   (`"NAME"` or `"NAME.method"`) with a JSON array of arguments. Returns a packed pointer/length
 //!   (see [`abi`]) of a JSON envelope the host wrote through `dynisolate_alloc`:
-//!   `{"ok": value}` or `{"error": {"name": ..., "message": ...}}`.
+//!   `{"ok": value}` or `{"error": {"name": ..., "message": ...}}`. While the host serves it, it
+//!   may call functions the guest passed (a JavaScript guest's; see `host::GuestFunctions`),
+//!   which enters the guest again on the same stack and under the same limits.
 //! - `env_get(name_ptr, name_len) -> i64`: the JSON value of a data binding, in the same envelope.
 //! - `log(level, ptr, len)`: a UTF-8 log record; levels 0 debug, 1 info, 2 warn, 3 error.
 //! - `throw(ptr, len)`: end the call with a guest error; the payload is a JSON object with
@@ -20,15 +22,15 @@
 //! interpreter links `env_call` and `log` from here plus imports of its own (`js/imports.rs`),
 //! which tenant wasm never sees.
 
-use wasmtime::{Caller, Linker, Memory};
+use wasmtime::{Caller, Extern, Linker, Memory};
 
 use crate::error::Error;
-use crate::sandbox::abi;
+use crate::sandbox::abi::{self, CALL_FUNCTION_EXPORT};
 use crate::sandbox::host::{
-    LOG_RECORD_OVERHEAD_BYTES, LogLevel, LogRecord, MAX_BINDING_NAME_BYTES, MAX_ERROR_STACK_BYTES, SERVICE_PREFIX,
-    error_envelope, guest_error, ok_envelope,
+    GuestFunctions, LOG_RECORD_OVERHEAD_BYTES, LogLevel, LogRecord, MAX_BINDING_NAME_BYTES, MAX_ERROR_STACK_BYTES,
+    SERVICE_PREFIX, error_envelope, guest_error, ok_envelope,
 };
-use crate::sandbox::state::StoreData;
+use crate::sandbox::state::{StoreData, classify};
 
 /// A core error as the trap that ends the call.
 pub fn fail(e: Error) -> wasmtime::Error {
@@ -99,11 +101,61 @@ fn env_call(
     let claimed = caller.data_mut().extension.as_mut().and_then(|ext| ext.env_call(&name, &args, host.clone()));
     let envelope = match (claimed, host) {
         (Some(served), _) => served.map_err(fail)?,
-        (None, Some(host)) => host.env_call(&name, &args)?,
+        (None, Some(host)) => {
+            let mut functions = CallerFunctions { caller: &mut caller, ended: None };
+            let envelope = host.env_call(&name, &args, &mut functions);
+            if let Some(ended) = functions.ended {
+                return Err(fail(ended)); // whatever the host made of it, the call is over
+            }
+            envelope?
+        }
         (None, None) => error_envelope("TypeError", &format!("env has no callable binding {name:?}")),
     };
     check_reply(&caller, &envelope)?;
     reply(&mut caller, &envelope)
+}
+
+/// The functions of the env call being served, called by entering the guest again through its
+/// `dynisolate_call_function` export (the JavaScript interpreter's).
+struct CallerFunctions<'a, 'b> {
+    caller: &'a mut Caller<'b, StoreData>,
+    /// Why a call failed: it ends the env call's whole call.
+    ended: Option<Error>,
+}
+
+impl CallerFunctions<'_, '_> {
+    fn enter(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error> {
+        let caller = &mut *self.caller;
+        caller.data().check_budget()?; // the host may have spent the call's time before it called
+        let limit = caller.data().limits.max_payload_bytes;
+        if args.len() as u64 > limit {
+            return Err(Error::PayloadTooLarge { bytes: args.len() as u64, limit });
+        }
+        let Some(Extern::Func(func)) = caller.get_export(CALL_FUNCTION_EXPORT) else {
+            return Err(Error::Argument("this guest passes no functions".into()));
+        };
+        let func = func.typed::<(i32, i32, i32), i64>(&*caller).map_err(Error::Host)?;
+        let classify = |e: wasmtime::Error, caller: &Caller<'_, StoreData>| classify(e, &caller.data().limits);
+        let (ptr, len) = abi::unpack(reply(caller, args).map_err(|e| classify(e, caller))?);
+        let packed =
+            func.call(&mut *caller, (index as i32, ptr as i32, len as i32)).map_err(|e| classify(e, caller))?;
+        let (ptr, len) = abi::unpack(packed);
+        let memory = memory(caller).map_err(|e| classify(e, caller))?;
+        abi::copy_out(memory.data(&*caller), ptr, len, limit)
+    }
+}
+
+impl GuestFunctions for CallerFunctions<'_, '_> {
+    fn call(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error> {
+        if let Some(ended) = &self.ended {
+            return Err(ended.duplicate());
+        }
+        self.enter(index, args).map_err(|e| {
+            let copy = e.duplicate();
+            self.ended = Some(e);
+            copy
+        })
+    }
 }
 
 fn env_get(mut caller: Caller<'_, StoreData>, name_ptr: i32, name_len: i32) -> wasmtime::Result<i64> {

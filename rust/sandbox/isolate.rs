@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use wasmtime::{Extern, Func, Instance, Store, StoreContextMut, Trap, TypedFunc, UpdateDeadline, Val, WasmBacktrace};
+use wasmtime::{Extern, Func, Instance, Store, StoreContextMut, TypedFunc, UpdateDeadline, Val};
 
 use crate::error::{Error, Result};
 use crate::runtime::slots::SlotPermit;
 use crate::sandbox::abi::JsonAbi;
 use crate::sandbox::guest::{Export, ExportKind, Guest, Instantiation, NumType};
 use crate::sandbox::host::{Host, LogRecord};
-use crate::sandbox::state::{Extension, StoreData};
+use crate::sandbox::state::{Extension, StoreData, classify};
 
 /// A call's arguments.
 #[derive(Clone, Copy)]
@@ -91,37 +91,6 @@ fn check_deadline(ctx: StoreContextMut<'_, StoreData>) -> wasmtime::Result<Updat
     Ok(UpdateDeadline::Continue(1))
 }
 
-/// Turns whatever wasmtime returned into the error the caller should see.
-fn classify(err: wasmtime::Error, store: &Store<StoreData>) -> Error {
-    let err = match err.downcast::<Error>() {
-        Ok(ours) => return ours,
-        Err(err) => err,
-    };
-    let Some(trap) = err.downcast_ref::<Trap>().copied() else {
-        return Error::Host(err);
-    };
-    let limits = &store.data().limits;
-    let code = match trap {
-        Trap::StackOverflow => return Error::StackOverflow,
-        Trap::OutOfFuel => return Error::FuelExhausted { fuel: limits.fuel.unwrap_or(u64::MAX) },
-        // Epoch interruption stops a guest only at its deadline (cancellation reports itself
-        // through `check_budget`), so an interrupt is the deadline: `cpu_ms` is wall-clock.
-        Trap::Interrupt => return Error::CpuLimit { cpu_ms: limits.cpu_ms },
-        Trap::MemoryOutOfBounds => "memory_out_of_bounds",
-        Trap::HeapMisaligned => "heap_misaligned",
-        Trap::TableOutOfBounds => "table_out_of_bounds",
-        Trap::IndirectCallToNull => "indirect_call_to_null",
-        Trap::BadSignature => "bad_signature",
-        Trap::IntegerOverflow => "integer_overflow",
-        Trap::IntegerDivisionByZero => "integer_division_by_zero",
-        Trap::BadConversionToInteger => "bad_conversion_to_integer",
-        Trap::UnreachableCodeReached => "unreachable",
-        _ => "other",
-    };
-    let backtrace = err.downcast_ref::<WasmBacktrace>().map(|bt| format!("{bt}")).unwrap_or_default();
-    Error::Trap { code, message: trap.to_string(), backtrace }
-}
-
 fn check_args(export: &Export, params: &[NumType], args: &[Val]) -> Result<()> {
     export.check_arity(args.len())?;
     for (i, (want, got)) in params.iter().zip(args).enumerate() {
@@ -181,7 +150,7 @@ impl Isolate {
         };
         let instance = match booted {
             Ok(instance) => instance,
-            Err(e) => return Err(classify(e, &store)),
+            Err(e) => return Err(classify(e, &store.data().limits)),
         };
         if guest.uses_json {
             store.data_mut().abi = Some(JsonAbi::of(&mut store, &instance)?);
@@ -286,7 +255,7 @@ impl From<Error> for Failure {
 }
 
 fn in_guest(e: wasmtime::Error, store: &Store<StoreData>) -> Failure {
-    Failure { error: classify(e, store), in_guest: true }
+    Failure { error: classify(e, &store.data().limits), in_guest: true }
 }
 
 fn run(live: &mut Live, export: &Export, input: Input<'_>) -> Result<Output, Failure> {

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use wasmtime::{Trap, WasmBacktrace};
+
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::runtime::limits::MemoryLimiter;
@@ -105,4 +107,34 @@ impl StoreData {
         }
         Ok(())
     }
+}
+
+/// Turns whatever wasmtime returned into the error the caller should see, under `limits`.
+pub fn classify(err: wasmtime::Error, limits: &Limits) -> Error {
+    let err = match err.downcast::<Error>() {
+        Ok(ours) => return ours,
+        Err(err) => err,
+    };
+    let Some(trap) = err.downcast_ref::<Trap>().copied() else {
+        return Error::Host(err);
+    };
+    let code = match trap {
+        Trap::StackOverflow => return Error::StackOverflow,
+        Trap::OutOfFuel => return Error::FuelExhausted { fuel: limits.fuel.unwrap_or(u64::MAX) },
+        // Epoch interruption stops a guest only at its deadline (cancellation reports itself
+        // through `check_budget`), so an interrupt is the deadline: `cpu_ms` is wall-clock.
+        Trap::Interrupt => return Error::CpuLimit { cpu_ms: limits.cpu_ms },
+        Trap::MemoryOutOfBounds => "memory_out_of_bounds",
+        Trap::HeapMisaligned => "heap_misaligned",
+        Trap::TableOutOfBounds => "table_out_of_bounds",
+        Trap::IndirectCallToNull => "indirect_call_to_null",
+        Trap::BadSignature => "bad_signature",
+        Trap::IntegerOverflow => "integer_overflow",
+        Trap::IntegerDivisionByZero => "integer_division_by_zero",
+        Trap::BadConversionToInteger => "bad_conversion_to_integer",
+        Trap::UnreachableCodeReached => "unreachable",
+        _ => "other",
+    };
+    let backtrace = err.downcast_ref::<WasmBacktrace>().map(|bt| format!("{bt}")).unwrap_or_default();
+    Error::Trap { code, message: trap.to_string(), backtrace }
 }

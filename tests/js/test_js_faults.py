@@ -91,7 +91,7 @@ def test_results_that_cannot_cross_are_serialization_errors(
 def test_env_arguments_that_are_not_json_reject_in_the_guest(loader: dynisolate.Loader) -> None:
     calls = []
     source = """export default {
-      async send(x, env) { try { await env.SINK(() => 1); } catch (e) { return e.name; } },
+      async send(x, env) { try { await env.SINK(Symbol("s")); } catch (e) { return e.name; } },
     };"""
     worker = loader.load({"agent.js": source}, env={"SINK": calls.append})
     assert worker.get_entrypoint().send(1) == "TypeError"

@@ -81,7 +81,7 @@ export default {
     return [e instanceof Error, e.name, e.message];
   },
   async send(what, env) {
-    const values = { fn: [() => 1], sym: Symbol("s"), proxy: new Proxy({}, {}), weak: new WeakSet() };
+    const values = { stub: [env.HOST.echo], sym: Symbol("s"), proxy: new Proxy({}, {}), weak: new WeakSet() };
     try { await env.HOST.echo(values[what]); return "sent"; } catch (e) { return `${e.name}: ${e.message}`; }
   },
 };
@@ -223,7 +223,7 @@ def test_env_calls_carry_every_kind_both_ways(entry: dynisolate.Entrypoint, host
 @pytest.mark.parametrize(
     ("what", "message"),
     [
-        ("fn", "TypeError: a function cannot be sent to the host"),
+        ("stub", "TypeError: an env binding or RPC stub cannot be sent to the host"),
         ("sym", "TypeError: a symbol cannot be sent to the host"),
         ("proxy", "TypeError: a Proxy cannot be sent to the host"),
         ("weak", "TypeError: a WeakSet cannot be sent to the host"),
@@ -427,7 +427,7 @@ def test_a_stub_kept_past_its_call_is_refused_clearly(database: dynisolate.Worke
 
 def test_stubs_do_not_travel_back_nor_targets_to_guests_unasked(database: dynisolate.Worker) -> None:
     entry = database.get_entrypoint()
-    assert "a function cannot be sent to the host" in entry.back()
+    assert "an env binding or RPC stub cannot be sent to the host" in entry.back()
     with pytest.raises(dynisolate.SerializationError, match="a function cannot be sent"):
         entry.give()
     with pytest.raises(dynisolate.SerializationError, match="an RpcTarget, which crosses only as what"):

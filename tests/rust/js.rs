@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use _core::js::{JsCall, JsRuntime, JsWorker};
-use _core::{EnvData, Error, Limits, Output, Pool};
+use _core::{EnvData, Error, GuestFunctions, Limits, Output, Pool};
 
 use crate::support::*;
 
@@ -166,7 +166,7 @@ fn a_pre_initialised_engine_keeps_working_across_many_isolates() {
 struct Rooms;
 
 impl _core::Host for Rooms {
-    fn env_call(&self, name: &str, args: &[u8]) -> wasmtime::Result<Vec<u8>> {
+    fn env_call(&self, name: &str, args: &[u8], _: &mut dyn GuestFunctions) -> wasmtime::Result<Vec<u8>> {
         let args: serde_json::Value = serde_json::from_slice(args)?;
         let reply = match name {
             "greet" => serde_json::json!({ "ok": format!("hello {}", args[0].as_str().unwrap_or("?")) }),
@@ -204,4 +204,51 @@ fn env_stubs_call_the_host_and_return_promises() {
         String::from_utf8(out).unwrap(),
         r#"{"greeting":"hello ada","length":8,"failure":"no method; TypeError","thenable":"undefined","keys":["post"]}"#
     );
+}
+
+/// Serves `twice(fn)` by calling the guest's function with 21, twice (its reply is the env
+/// call's), and `keep(fn)` by calling it after a first call failed: the call must end.
+struct CallsBack;
+
+impl _core::Host for CallsBack {
+    fn env_call(&self, name: &str, args: &[u8], functions: &mut dyn GuestFunctions) -> wasmtime::Result<Vec<u8>> {
+        // The one argument is a function: the clone of [fn] is MAGIC, 'a', 1, 'F', index 0.
+        assert_eq!(args, b"\xc1a\x01\x00\x00\x00F\x00\x00\x00\x00", "{name}");
+        match name {
+            "twice" => {
+                let first = functions.call(0, b"[21]").map_err(wasmtime::Error::new)?;
+                assert_eq!(first, b"{\"ok\":42}");
+                Ok(functions.call(0, b"[21]").map_err(wasmtime::Error::new)?)
+            }
+            _ => {
+                let failed = functions.call(0, b"[]").unwrap_err();
+                assert!(matches!(failed, Error::CpuLimit { .. }), "{failed}");
+                Ok(b"{\"ok\":\"carry on\"}".to_vec()) // ignored: the call has ended
+            }
+        }
+    }
+}
+
+#[test]
+fn the_host_calls_functions_the_guest_passed_and_a_failure_there_ends_the_call() {
+    let pool = js_pool();
+    let source = r#"
+        export default {
+          async double(env) { return await env.twice(async (n) => { await null; return n * 2; }); },
+          async spin(env) { return await env.keep(() => { for (;;) {} }); },
+        };
+    "#;
+    let stubs = [("twice".to_owned(), None), ("keep".to_owned(), None)];
+    let js = JsRuntime::shared(&pool).unwrap();
+    let limits = Limits { cpu_ms: 200, ..Limits::default() };
+    let guest = js.load("agent.js", &bundle(source), &[], &EnvData::default(), &stubs, limits).unwrap();
+    let double = JsCall { name: "double", args_json: b"[]", fetch: false, props: false };
+    let report = guest.call(&double, Some(Arc::new(CallsBack)), None, ACQUIRE);
+    let Output::Json(out) = report.result.unwrap() else { unreachable!() };
+    assert_eq!(out, b"42");
+    let spin = JsCall { name: "spin", args_json: b"[]", fetch: false, props: false };
+    let report = guest.call(&spin, Some(Arc::new(CallsBack)), None, ACQUIRE);
+    assert!(matches!(report.result, Err(Error::CpuLimit { .. })), "{:?}", report.result.err());
+    let report = guest.call(&double, Some(Arc::new(CallsBack)), None, ACQUIRE);
+    assert!(report.result.is_ok(), "the pool serves the next call");
 }

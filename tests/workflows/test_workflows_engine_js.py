@@ -673,3 +673,14 @@ def test_time_spent_paused_does_not_count_toward_a_sleep(engine: Engine, probe: 
     instance.wait(timeout=30)
     # The nap had (paused - started) behind it; the rest of its 300 ms runs after the resume.
     assert probe.times["after"][0] >= resumed + 0.3 - (paused - started) - 0.02
+
+
+def test_a_step_output_holding_a_function_fails_the_step_by_name(engine: Engine) -> None:
+    status = run(
+        engine,
+        """
+        try { await step.do("f", async () => ({ later: () => 1 })); }
+        catch (e) { return `${e.name}: ${e.message}`; }
+        """,
+    )
+    assert status.output == 'SerializationError: a function cannot be sent to the host (at key "later")'
