@@ -388,6 +388,8 @@ static char *normalize_module(JSContext *ctx, const char *base, const char *name
 /* Set while `json:compile` parses a module. QuickJS resolves a module's imports as it compiles
  * it; the host resolves them afterwards (from the specifiers the reply lists), so here every
  * import is one empty stand-in module: compiling one module never parses another. */
+#define NODE_GLOBALS "dynisolate:node-globals"
+
 static int compiling;
 static JSModuleDef *stand_in;
 
@@ -740,11 +742,11 @@ static void end_call(void) {
 
 /* ---- loading ---- */
 
-/* Loads, links and evaluates the main module, as `import(main)` would without the dynamic-import
- * job and its promises, with randomness, timers and I/O refused. 0 with its namespace in *ns;
- * -1 with the reason (what import() would have rejected with) in *reason; -2 if evaluation never
+/* Loads, links and evaluates module `name`, as `import(name)` would without the dynamic-import
+ * job and its promises, with randomness, timers and I/O refused. 0 with it in *module; -1 with
+ * the reason (what import() would have rejected with) in *reason; -2 if evaluation never
  * settles. */
-static int load_main(const char *name, JSValue *ns, JSValue *reason) {
+static int evaluate_module(const char *name, JSModuleDef **module, JSValue *reason) {
     in_global_scope = 1;
     JSModuleDef *m = js_host_resolve_imported_module(context, "<dynisolate>", name, JS_UNDEFINED);
     if (!m) goto fail;
@@ -767,16 +769,28 @@ static int load_main(const char *name, JSValue *ns, JSValue *reason) {
         return -1;
     }
     JS_FreeValue(context, promise);
+    *module = m;
+    return 0;
+fail:
+    in_global_scope = 0;
+    *reason = JS_GetException(context);
+    return -1;
+}
+
+/* Evaluates the main module as evaluate_module does, after the module defining Node's globals
+ * when the bundle holds it; 0 with the main module's namespace in *ns. */
+static int load_main(const char *name, JSValue *ns, JSValue *reason) {
+    JSModuleDef *m;
+    /* The bundle holds it when a module names `Buffer` or `process` (rust/js/builtins.rs). */
+    int status = find_module(NODE_GLOBALS) ? evaluate_module(NODE_GLOBALS, &m, reason) : 0;
+    if (status == 0) status = evaluate_module(name, &m, reason);
+    if (status) return status;
     *ns = JS_GetModuleNamespace(context, m);
     if (JS_IsException(*ns)) {
         *reason = JS_GetException(context);
         return -1;
     }
     return 0;
-fail:
-    in_global_scope = 0;
-    *reason = JS_GetException(context);
-    return -1;
 }
 
 /* ---- requests ---- */

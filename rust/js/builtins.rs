@@ -6,6 +6,28 @@
 //! Node's names resolve with and without the `node:` prefix (`buffer` and `node:buffer` are one
 //! module), as Cloudflare and Node.js accept both; a `node_modules` package never shadows them.
 
+/// The module that defines the `Buffer` and `process` globals; the interpreter evaluates it before
+/// the main module when a bundle holds it (`guest/js/shim.c` names it too).
+pub const NODE_GLOBALS: &str = "dynisolate:node-globals";
+
+/// The globals [`NODE_GLOBALS`] defines.
+const NODE_GLOBAL_NAMES: &[&str] = &["Buffer", "process"];
+
+/// Whether `source` may use a global [`NODE_GLOBALS`] defines: it names one other than as a
+/// property (`x.process`). Comments and strings count too; a false positive only costs the
+/// bundle the two modules.
+pub fn uses_node_globals(source: &str) -> bool {
+    let is_ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$';
+    let bytes = source.as_bytes();
+    NODE_GLOBAL_NAMES.iter().any(|name| {
+        source.match_indices(name).any(|(at, _)| {
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(at + name.len()).copied();
+            !before.is_some_and(|c| is_ident(c) || c == b'.') && !after.is_some_and(is_ident)
+        })
+    })
+}
+
 /// Every built-in module: its name and its JavaScript.
 pub const BUILTINS: &[(&str, &str)] = &[
     (
@@ -24,6 +46,7 @@ pub const BUILTINS: &[(&str, &str)] = &[
     ),
     ("dynisolate:node-errors", include_str!("../../guest/js/node/errors.js")),
     ("dynisolate:node-compare", include_str!("../../guest/js/node/compare.js")),
+    (NODE_GLOBALS, include_str!("../../guest/js/node/globals.js")),
     ("node:assert", include_str!("../../guest/js/node/assert.js")),
     ("node:assert/strict", "import assert from \"node:assert\";\nexport default assert.strict;\n"),
     ("node:async_hooks", include_str!("../../guest/js/node/async_hooks.js")),
@@ -73,5 +96,14 @@ mod tests {
         assert_eq!(builtin_for("node:fs"), None);
         assert_eq!(builtin_for("left-pad"), None);
         assert_eq!(builtin_for("node:cloudflare:workers"), None);
+    }
+
+    #[test]
+    fn node_globals_are_found_where_named_as_globals() {
+        assert!(uses_node_globals("const b = Buffer.from(x);"));
+        assert!(uses_node_globals("if (process.env.DEBUG) {}"));
+        assert!(uses_node_globals("Buffer"));
+        assert!(!uses_node_globals("job.process(); const processed = 1; MyBuffer; Buffers; $process"));
+        assert!(!uses_node_globals(""));
     }
 }

@@ -152,6 +152,10 @@ fn compile(
     {
         let mut isolate = worker::boot_bundle(interpreter, &unlinked, LOAD_ACQUIRE_TIMEOUT)?;
         let mut pending: Vec<usize> = (0..modules.len()).rev().collect();
+        let is_code = |name: &str| matches!(kind_of(name), Ok(ModuleKind::JavaScript | ModuleKind::TypeScript));
+        if modules.iter().any(|(name, text)| is_code(name) && builtins::uses_node_globals(text)) {
+            pending.extend(all_sources.iter().position(|(name, _)| *name == builtins::NODE_GLOBALS));
+        }
         while let Some(index) = pending.pop() {
             if compiled[index].is_some() {
                 continue;

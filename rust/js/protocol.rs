@@ -74,7 +74,9 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+pub use crate::js::builtins::NODE_GLOBALS;
 use crate::js::resolve::Link;
+pub use crate::sandbox::abi::CALL_FUNCTION_EXPORT;
 pub use crate::sandbox::host::SERVICE_PREFIX;
 use crate::sandbox::host::{MAX_ERROR_MESSAGE_BYTES, guest_error, truncate};
 

@@ -541,6 +541,48 @@ def test_process_env_holds_the_workers_variables_only(loader: dynisolate.Loader)
     ]
 
 
+def test_buffer_and_process_are_globals_as_nodejs_compat_defines_them(loader: dynisolate.Loader) -> None:
+    # A package written for Node.js uses them without importing them.
+    package = """export const encode = (text) => Buffer.from(text, "utf8").toString("base64");
+export const mode = () => process.env.MODE;"""
+    main = """import { encode, mode } from "lib";
+import { Buffer as Imported } from "node:buffer";
+import imported from "node:process";
+export default {
+  f() {
+    const own = Object.getOwnPropertyDescriptor(globalThis, "Buffer");
+    return [encode("hi"), mode(), Buffer === Imported, process === imported,
+            own.enumerable, own.writable, Object.keys(globalThis).includes("process")];
+  },
+};"""
+    modules = {"main.js": main, "node_modules/lib/package.json": '{"main": "index.js"}'}
+    modules["node_modules/lib/index.js"] = package
+    worker = loader.load(modules, env={"MODE": "test"})
+    assert worker.get_entrypoint().f() == [
+        base64.b64encode(b"hi").decode(),
+        "test",
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]
+
+
+def test_node_globals_are_absent_from_bundles_that_never_name_them(loader: dynisolate.Loader) -> None:
+    # Named only as properties and in longer names: the bundle pays nothing for the modules.
+    source = """export default { f() { const job = {}; job.process = 1; const Buffers = 2;
+      return [job.process, Buffers, typeof globalThis["Buf" + "fer"],
+              typeof globalThis["proc" + "ess"]]; } };"""
+    assert loader.load({"main.js": source}).get_entrypoint().f() == [1, 2, "undefined", "undefined"]
+
+
+def test_a_tenants_own_buffer_global_is_kept(loader: dynisolate.Loader) -> None:
+    source = """globalThis.Buffer = "mine";
+export default { f() { return [Buffer, typeof process]; } };"""
+    assert loader.load({"main.js": source}).get_entrypoint().f() == ["mine", "object"]
+
+
 # ---- node:crypto ----
 
 

@@ -11,6 +11,8 @@ use _core::js::protocol::{
     START_HEADER_BYTES,
 };
 
+use _core::js::protocol::{CALL_FUNCTION_EXPORT, NODE_GLOBALS};
+
 fn guest_source(name: &str) -> String {
     let path = format!("{}/guest/js/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -56,6 +58,8 @@ fn glue_names_the_ops_and_flags_of_the_protocol() {
 fn shim_reads_the_layouts_of_the_protocol() {
     let shim = guest_source("shim.c");
     let define = |name| defined(&shim, "#define ", name, " ");
+    assert!(shim.contains(&format!("#define NODE_GLOBALS \"{NODE_GLOBALS}\"\n")), "NODE_GLOBALS");
+    assert!(shim.contains(&format!("EXPORT(\"{CALL_FUNCTION_EXPORT}\")")), "CALL_FUNCTION_EXPORT");
     assert_eq!(define("REQUEST_HEADER_BYTES"), REQUEST_HEADER_BYTES as u64);
     assert_eq!(define("START_HEADER_BYTES"), START_HEADER_BYTES as u64);
     assert_eq!(define("MODULE_HEADER_BYTES"), MODULE_HEADER_BYTES as u64);
