@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -197,6 +198,28 @@ def test_events_are_buffered_per_type_in_order(engine: Engine) -> None:
     instance.send_event("vote", "no")
     status = instance.wait(timeout=30)
     assert status.output == ["yes", "no", 3, "vote", True]
+
+
+def test_event_payloads_keep_what_structured_clone_carries_across_replays(engine: Engine) -> None:
+    code = {
+        "wf.js": HEADER
+        + """export class Flow extends WorkflowEntrypoint { async run(event, step) {
+            const { payload } = await step.waitForEvent("data", { type: "data" });
+            await step.sleep("replay after this", 10);
+            return [payload.bytes instanceof Uint8Array && [...payload.bytes], payload.when instanceof Date,
+                    payload.tags instanceof Set && [...payload.tags], payload.big === 2n ** 70n,
+                    payload.none === undefined && "none" in payload, payload];
+        } }"""
+    }
+    instance = engine.create(tenant="t", code=code, entrypoint="Flow")
+    when = datetime.datetime(2026, 12, 7, tzinfo=datetime.UTC)
+    payload = {"bytes": b"\x01\x02", "when": when, "tags": {"a"}, "big": 2**70, "none": dynisolate.undefined}
+    instance.send_event("data", payload)
+    status = instance.wait(timeout=30)
+    assert status.output[:5] == [[1, 2], True, ["a"], True, True]
+    assert status.output[5] == payload
+    with pytest.raises(dynisolate.SerializationError, match="the event payload"):
+        instance.send_event("data", object())
 
 
 def test_wait_for_event_times_out_catchably_and_replays(engine: Engine) -> None:

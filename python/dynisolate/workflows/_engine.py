@@ -398,7 +398,7 @@ class Engine:
         for id, type, payload in events:
             if not isinstance(type, str) or not EVENT_TYPE.fullmatch(type):
                 raise ValueError(f"an event type is 1 to 100 of A-Z a-z 0-9 . _ -, not {type!r}")
-            batch.append((id, type, _json(payload, "the event payload", self.max_payload_bytes)))
+            batch.append((id, type, encode(payload, "the event payload", self.max_payload_bytes)))
         self._store.send_events(batch, time.time())
         self._scheduler.notify()
 

@@ -108,7 +108,9 @@ class Instance:
 
     def send_event(self, type: str, payload: Any = None) -> None:
         """Delivers an event; it is committed before this returns, buffered per type until a
-        `wait_for_event` of that type takes it, and wakes the instance if it waits for it."""
+        `wait_for_event` of that type takes it, and wakes the instance if it waits for it. The
+        payload is any value a guest's env call could return (bytes, datetime, dict, set, ...),
+        kept as structured clone keeps it."""
         self._engine.send_events([(self.id, type, payload)])
 
     def delete(self) -> None:

@@ -324,18 +324,17 @@ class Replay:
                 started_at=now,
             )
         if step.state == "complete":
-            return {"event": json.loads(step.value or "null")}
+            return {"event": None if step.value is None else decode(step.value, f"the event of step {key!r}")}
         if step.state == "errored":
             return {"error": _error(step.error_name, step.error_message)}
         event = self.store.next_event(self.row.id, event_type)
         if event is not None:
             step.state, step.ended_at = "complete", now
-            stamp = event.timestamp * 1000
-            step.value = (
-                f'{{"payload":{event.payload},"timestamp":{stamp!r},"type":{json.dumps(event_type)}}}'
-            )
+            payload = decode(event.payload, "the event payload")
+            taken = {"payload": payload, "timestamp": event.timestamp * 1000, "type": event_type}
+            step.value = encode(taken, f"the event of step {key!r}", 1 << 62)
             self._commit(step, event.seq)
-            return {"event": json.loads(step.value)}
+            return {"event": taken}
         assert step.wake_at is not None
         if step.wake_at <= now:
             step.state, step.ended_at = "errored", now

@@ -414,7 +414,7 @@ class SqliteStore:
             raise not_found(id)
         return row[0], row[1]
 
-    def send_events(self, events: list[tuple[str, str, str]], now: float) -> None:
+    def send_events(self, events: list[tuple[str, str, str | bytes]], now: float) -> None:
         def write(conn: sqlite3.Connection) -> None:
             for id, type, payload in events:
                 status, waiting_for = self._status(conn, id)

@@ -2,7 +2,8 @@
 PostgreSQL backend implements the same methods with row leases and `FOR UPDATE SKIP LOCKED`.
 
 Every method is one transaction. Values (params, outputs, step results, event payloads) are JSON
-text; times are Unix seconds as floats.
+text, or the bytes of a structured clone where JSON cannot hold them (`dynisolate._codec`); times
+are Unix seconds as floats.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class StepRow:
 class EventRow:
     seq: int
     type: str
-    payload: str
+    payload: str | bytes
     timestamp: float
     consumed_by: str | None
 
@@ -142,7 +143,7 @@ class Store(Protocol):
 
     def set_tenant_limit(self, tenant: str, max_running: int | None) -> None: ...
 
-    def send_events(self, events: list[tuple[str, str, str]], now: float) -> None:
+    def send_events(self, events: list[tuple[str, str, str | bytes]], now: float) -> None:
         """Buffers (id, type, payload) events, all or none (committed on return), and wakes each
         instance that waits for its event's type."""
 
