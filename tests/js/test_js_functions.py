@@ -4,6 +4,7 @@ function as a stub), and never after it."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import threading
 from typing import Any
@@ -277,4 +278,42 @@ def test_a_function_cannot_be_passed_through_a_service_binding(loader: dynisolat
     assert caller.get_entrypoint().go() == (
         "arguments[0] is a function a guest passed to the host: only the host can call it, so it cannot be "
         "sent to a guest (through a service binding either)"
+    )
+
+
+class AsyncHost(dynisolate.RpcTarget):
+    def each(self, items: list[Any], fn: GuestFunction) -> list[Any]:
+        return [fn(item, i) for i, item in enumerate(items)]
+
+    async def later_each(self, items: list[Any], fn: GuestFunction) -> list[Any]:
+        await asyncio.sleep(0)
+        try:
+            return [fn(item, i) for i, item in enumerate(items)]
+        except FunctionUnavailableError as e:
+            return [str(e)]
+
+
+ASYNC_SOURCE = """
+export default {
+  async each(items, env) { return await env.HOST.each(items, (item, i) => `${i}:${item}`); },
+  async laterEach(items, env) { return await env.HOST.later_each(items, (item, i) => `${i}:${item}`); },
+};
+"""
+
+
+def test_async_calls_and_async_env_methods(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"async.js": ASYNC_SOURCE}, env={"HOST": AsyncHost()})
+    # A sync call awaits an async env method on a private loop, on the thread serving the call.
+    assert worker.get_entrypoint().laterEach(["a"]) == ["0:a"]
+
+    async def main() -> tuple[Any, Any]:
+        entry = worker.get_async_entrypoint()
+        return await entry.each(["b"]), await entry.laterEach(["c"])
+
+    # An async call's sync env methods run on the thread running the guest; its async ones on
+    # the caller's loop, another thread, where the function cannot be called.
+    synced, awaited = asyncio.run(main())
+    assert synced == ["0:b"]
+    assert awaited[0].startswith(
+        "this guest function cannot be called: the env call that passed it has returned"
     )
