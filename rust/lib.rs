@@ -28,6 +28,6 @@ pub use error::{Error, Result};
 pub use pool::{Code, MAX_MODULE_BYTES, Pool, PoolStats};
 pub use runtime::cache::CacheOutcome;
 pub use sandbox::guest::{Export, ExportKind, Guest, NumType};
-pub use sandbox::host::{EnvData, GuestFunctions, Host, LogLevel, LogRecord};
+pub use sandbox::host::{EnvData, Host, LogLevel, LogRecord, WaitingGuest};
 pub use sandbox::isolate::{CallReport, Input, Isolate, Output};
 pub use worker::{Call, Session, Worker};

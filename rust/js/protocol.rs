@@ -59,7 +59,7 @@
 //! headers, body}` with `headers` a list of `[name, value]` and `body` bytes or null; sending one
 //! consumes its body, as Workers RPC does); [`CLONE_FUNCTION`] (guest to host, in an env call's
 //! arguments only: `u32 index`, a function the host may call while it serves that env call,
-//! through the `dynisolate_call_function` export; see `sandbox::host::GuestFunctions`; not an
+//! through the `dynisolate_call_function` export; see `sandbox::host::WaitingGuest`; not an
 //! object for references); [`CLONE_REF`] (`u32 index`: the
 //! index-th object of the value, counting arrays, objects, maps, sets, bytes, dates, errors,
 //! stubs, requests and responses in the order they began). Nesting is

@@ -3,7 +3,7 @@
 //! the host serves the env call that brought it, and only on the thread serving it: calling one
 //! enters the guest again, on that thread's stack, under the call's limits.
 //!
-//! While `serve` runs the host's handler, the env call's [`GuestFunctions`] sit on a
+//! While `serve` runs the host's handler, the env call's [`WaitingGuest`] sits on a
 //! thread-local stack of frames (an env call made by a called function pushes its own). A
 //! function is callable when its frame is on top and not already calling, which is exactly when
 //! the guest is waiting in that env call and nowhere else: the frame's pointer is then the only
@@ -12,6 +12,7 @@
 use std::cell::RefCell;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
@@ -20,16 +21,18 @@ use crate::error::Error;
 use crate::js::protocol;
 use crate::python::convert;
 use crate::python::errors::{function_unavailable, to_pyerr};
-use crate::sandbox::host::GuestFunctions;
+use crate::sandbox::host::WaitingGuest;
 
 /// The largest argument array the host sends to a guest function before the guest's own
 /// `max_payload_bytes` applies.
 const MAX_ARGS_BYTES: u64 = 16 << 20;
 
-/// One env call being served: its number and its functions (`None` while one of them runs).
+/// One env call being served: its number, its guest (`None` while one of its functions runs),
+/// and when the guest's call ends.
 struct Frame {
     id: u64,
-    functions: Option<NonNull<dyn GuestFunctions + 'static>>,
+    functions: Option<NonNull<dyn WaitingGuest + 'static>>,
+    deadline: Instant,
 }
 
 thread_local! {
@@ -40,14 +43,16 @@ thread_local! {
 /// later one's.
 static NEXT_FRAME: AtomicU64 = AtomicU64::new(1);
 
-/// Runs `serve(frame)` with `functions` callable through the `GuestFunction`s made for `frame`.
-pub fn serve<R>(functions: &mut dyn GuestFunctions, serve: impl FnOnce(u64) -> R) -> R {
+/// Runs `serve(frame)` with `guest`'s functions callable through the `GuestFunction`s made for
+/// `frame`.
+pub fn serve<R>(guest: &mut dyn WaitingGuest, serve: impl FnOnce(u64) -> R) -> R {
     let id = NEXT_FRAME.fetch_add(1, Ordering::Relaxed);
-    let borrowed = NonNull::from(functions);
+    let deadline = guest.deadline();
+    let borrowed = NonNull::from(guest);
     // SAFETY: only the lifetime is erased. The pointer is used only while this frame is on the
-    // thread's stack, which `Pop` ends before `functions`' borrow does.
-    let erased: NonNull<dyn GuestFunctions + 'static> = unsafe { std::mem::transmute(borrowed) };
-    FRAMES.with_borrow_mut(|frames| frames.push(Frame { id, functions: Some(erased) }));
+    // thread's stack, which `Pop` ends before `guest`'s borrow does.
+    let erased: NonNull<dyn WaitingGuest + 'static> = unsafe { std::mem::transmute(borrowed) };
+    FRAMES.with_borrow_mut(|frames| frames.push(Frame { id, functions: Some(erased), deadline }));
     struct Pop;
     impl Drop for Pop {
         fn drop(&mut self) {
@@ -58,8 +63,14 @@ pub fn serve<R>(functions: &mut dyn GuestFunctions, serve: impl FnOnce(u64) -> R
     serve(id)
 }
 
+/// The earliest deadline of the guests whose env calls this thread is serving: a call made now
+/// (a service binding's, or any the host makes) must end by it.
+pub fn serving_deadline() -> Option<Instant> {
+    FRAMES.with_borrow(|frames| frames.iter().map(|frame| frame.deadline).min())
+}
+
 /// Takes frame `id`'s functions for one call, or says why it cannot be called now.
-fn take(id: u64) -> Result<NonNull<dyn GuestFunctions>, &'static str> {
+fn take(id: u64) -> Result<NonNull<dyn WaitingGuest>, &'static str> {
     FRAMES.with_borrow_mut(|frames| match frames.iter().rposition(|frame| frame.id == id) {
         Some(at) if at + 1 == frames.len() => frames[at]
             .functions
@@ -72,7 +83,7 @@ fn take(id: u64) -> Result<NonNull<dyn GuestFunctions>, &'static str> {
     })
 }
 
-fn give_back(id: u64, functions: NonNull<dyn GuestFunctions>) {
+fn give_back(id: u64, functions: NonNull<dyn WaitingGuest>) {
     FRAMES.with_borrow_mut(|frames| {
         if let Some(frame) = frames.iter_mut().rev().find(|frame| frame.id == id) {
             frame.functions = Some(functions);
@@ -82,7 +93,7 @@ fn give_back(id: u64, functions: NonNull<dyn GuestFunctions>) {
 
 /// The functions pointer, for the thread that released the GIL to call the guest (the same one:
 /// `detach` runs the closure in place).
-struct Borrowed(NonNull<dyn GuestFunctions>);
+struct Borrowed(NonNull<dyn WaitingGuest>);
 // SAFETY: `detach` runs its closure on the calling thread; the pointer never leaves it.
 unsafe impl Send for Borrowed {}
 
@@ -115,7 +126,7 @@ impl GuestFunction {
             // SAFETY: the frame is on top of this thread's stack (so its env call is being
             // served and the guest waits in it) and its pointer was taken out, so this is the
             // only use until `give_back`.
-            let reply = unsafe { functions.0.as_mut() }.call(index, &wire);
+            let reply = unsafe { functions.0.as_mut() }.call_function(index, &wire);
             (functions, reply)
         });
         let (functions, reply) = reply;

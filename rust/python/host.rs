@@ -3,6 +3,7 @@
 //! for the call, and turns Python exceptions into sanitised error envelopes for the guest.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -11,7 +12,9 @@ use pyo3::types::PyString;
 use crate::js::protocol::{CLONE_MAGIC, STUB_PREFIX};
 use crate::python::clone::{JS_ERROR_NAMES, Stubs, guest_error_class};
 use crate::python::{convert, functions};
-use crate::sandbox::host::{GuestFunctions, Host, MAX_ERROR_MESSAGE_BYTES, error_envelope, ok_envelope, truncate};
+use crate::sandbox::host::{
+    Host, MAX_ERROR_MESSAGE_BYTES, WaitingGuest, error_envelope, no_binding, ok_envelope, truncate,
+};
 
 /// Exception names a guest may see; any other Python exception reaches it as a plain `Error`.
 const GUEST_VISIBLE_ERRORS: &[&str] = &[
@@ -67,13 +70,31 @@ pub struct PyHost {
     clones: bool,
     /// The `RpcTarget`s env calls of this call returned (a host serves one call).
     stubs: Stubs,
+    /// The deadline of the guest whose env call this thread serves, if any (`Host::deadline`).
+    deadline: Option<Instant>,
 }
 
 impl PyHost {
     pub fn shared(dispatch: Py<PyAny>, clones: bool) -> Arc<dyn Host> {
         let outbound =
             Python::attach(|py| dispatch.bind(py).getattr("outbound").is_ok_and(|handler| !handler.is_none()));
-        Arc::new(PyHost { dispatch, outbound, clones, stubs: Stubs::default() })
+        let deadline = functions::serving_deadline();
+        Arc::new(PyHost { dispatch, outbound, clones, stubs: Stubs::default(), deadline })
+    }
+
+    /// The host of a call without env that this thread makes while serving a guest's env call:
+    /// it serves no binding, and the call ends by that guest's deadline.
+    pub fn bounded() -> Option<Arc<dyn Host>> {
+        struct Bounded(Instant);
+        impl Host for Bounded {
+            fn env_call(&self, name: &str, _: &[u8], _: &mut dyn WaitingGuest) -> wasmtime::Result<Vec<u8>> {
+                Ok(no_binding(name))
+            }
+            fn deadline(&self) -> Option<Instant> {
+                Some(self.0)
+            }
+        }
+        functions::serving_deadline().map(|deadline| Arc::new(Bounded(deadline)) as Arc<dyn Host>)
     }
 
     /// Calls `f(decoded)` with the GIL held and wraps its result in an `ok` envelope (or sends it
@@ -118,12 +139,7 @@ impl PyHost {
 impl PyHost {
     /// A call of a stub's method (`stub_call` is `ID.method` of the env call `stub:ID.method`):
     /// served only if this call handed the stub out and its target exposes the method.
-    fn stub_call(
-        &self,
-        stub_call: &str,
-        args_json: &[u8],
-        functions: &mut dyn GuestFunctions,
-    ) -> wasmtime::Result<Vec<u8>> {
+    fn stub_call(&self, stub_call: &str, args_json: &[u8], guest: &mut dyn WaitingGuest) -> wasmtime::Result<Vec<u8>> {
         let (id, method) = stub_call.split_once('.').unwrap_or((stub_call, ""));
         let stub = format!("{STUB_PREFIX}{id}");
         let found = Python::attach(|py| self.stubs.target(py, &stub, method));
@@ -138,7 +154,7 @@ impl PyHost {
             return Ok(error_envelope("TypeError", &format!("the RpcTarget's {method} is not a function")));
         }
         let result = format!("the result of the RpcTarget's {method}()");
-        functions::serve(functions, |frame| {
+        functions::serve(guest, |frame| {
             let context = (Some(&self.stubs), Some(frame));
             self.dispatch(args_json, "RPC stub call arguments", &result, context, |dispatch, args| {
                 dispatch.call_method1("call_target", (target.bind(dispatch.py()), method, args))
@@ -148,12 +164,12 @@ impl PyHost {
 }
 
 impl Host for PyHost {
-    fn env_call(&self, name: &str, args_json: &[u8], functions: &mut dyn GuestFunctions) -> wasmtime::Result<Vec<u8>> {
+    fn env_call(&self, name: &str, args_json: &[u8], guest: &mut dyn WaitingGuest) -> wasmtime::Result<Vec<u8>> {
         if let Some(stub_call) = name.strip_prefix(STUB_PREFIX) {
-            return self.stub_call(stub_call, args_json, functions);
+            return self.stub_call(stub_call, args_json, guest);
         }
         let result = format!("the result of env.{name}()");
-        functions::serve(functions, |frame| {
+        functions::serve(guest, |frame| {
             let context = (Some(&self.stubs), Some(frame));
             self.dispatch(args_json, "env call arguments", &result, context, |dispatch, args| {
                 dispatch.call1((PyString::new(dispatch.py(), name), args))
@@ -173,6 +189,10 @@ impl Host for PyHost {
 
     fn has_outbound(&self) -> bool {
         self.outbound
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.deadline
     }
 
     /// Hands the result to `dispatcher.reply_ready(value)` when the dispatcher has one (a caller

@@ -31,7 +31,11 @@ impl Prepared {
         let args = Args::convert(export, args, worker.limits().max_payload_bytes).or_raise(py)?;
         // Only a JavaScript guest reads clones; a wasm guest's env calls are JSON both ways.
         let clones = matches!(worker, Worker::Js(_));
-        Ok(Prepared { args, host: host.map(|dispatch| PyHost::shared(dispatch, clones)) })
+        let host = match host {
+            Some(dispatch) => Some(PyHost::shared(dispatch, clones)),
+            None => PyHost::bounded(),
+        };
+        Ok(Prepared { args, host })
     }
 
     fn call<'a>(&'a self, name: &'a str, fetch: bool, props: bool) -> Call<'a> {

@@ -31,7 +31,7 @@ pub const MEMORY_EXPORT: &str = "memory";
 pub const INBOX_EXPORT: &str = "dynisolate_inbox";
 /// The optional export that calls a function the guest passed in the env call being served:
 /// `(index: i32, ptr: i32, len: i32) -> i64`, the arguments in and the reply out as a JSON
-/// method's (see `host::GuestFunctions`).
+/// method's (see `host::WaitingGuest`).
 pub const CALL_FUNCTION_EXPORT: &str = "dynisolate_call_function";
 
 /// Packs a pointer and a length into the `i64` a JSON function returns.

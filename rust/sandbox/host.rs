@@ -3,6 +3,7 @@
 //! and the reply envelopes host calls answer with.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::error::Error;
 
@@ -23,23 +24,26 @@ pub const MAX_ERROR_NAME_BYTES: usize = 64;
 /// Longest guest stack carried out of a guest, in bytes.
 pub const MAX_ERROR_STACK_BYTES: usize = 4 * MAX_ERROR_MESSAGE_BYTES;
 
-/// The functions a guest passed in the env call the host is serving (a JavaScript guest's, clone
-/// tag `F`), callable until the host replies to it. The guest is entered again for each call, on
-/// the same stack and under the same limits. An error calling one ends the whole call whatever
-/// the host then does: the guest may have stopped anywhere.
-pub trait GuestFunctions {
+/// The guest waiting in the env call the host is serving. Its functions (a JavaScript guest's,
+/// passed as clone tag `F`) can be called until the host replies: each call enters the guest
+/// again, on the same stack and under the same limits. An error calling one ends the whole call
+/// whatever the host then does: the guest may have stopped anywhere.
+pub trait WaitingGuest {
     /// Calls function `index` with `args` (the argument array, as JSON or a clone). Replies with
     /// the guest's envelope, as a call's: `{"ok": value}` or a clone, `{"error": ...}` (the
     /// function threw), or `{"serialization": ...}` (its result cannot cross).
-    fn call(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error>;
+    fn call_function(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error>;
+
+    /// When the guest's call ends (its `cpu_ms`, or an earlier deadline it inherited).
+    fn deadline(&self) -> Instant;
 }
 
 /// Dispatches env calls and outbound requests to the embedder (the Python layer implements this).
 pub trait Host: Send + Sync {
     /// Calls binding `name` with `args_json` (a JSON array, or a clone for a JavaScript guest);
-    /// `functions` calls back the functions among them. `Ok` carries the envelope bytes the guest
+    /// `guest` calls back the functions among them. `Ok` carries the envelope bytes the guest
     /// will read, including errors the guest may handle; `Err` ends the whole call.
-    fn env_call(&self, name: &str, args_json: &[u8], functions: &mut dyn GuestFunctions) -> wasmtime::Result<Vec<u8>>;
+    fn env_call(&self, name: &str, args_json: &[u8], guest: &mut dyn WaitingGuest) -> wasmtime::Result<Vec<u8>>;
 
     /// Serves one outbound request (`{method, url, headers, body}` as JSON, body in base64);
     /// replies with an envelope whose `ok` is `{status, statusText, headers, body}`. A JavaScript
@@ -52,6 +56,12 @@ pub trait Host: Send + Sync {
     /// Whether `fetch` serves requests.
     fn has_outbound(&self) -> bool {
         false
+    }
+
+    /// A deadline for the call besides its `cpu_ms` (it ends at the earlier): a call made while
+    /// the host serves another guest's env call ends by that guest's deadline.
+    fn deadline(&self) -> Option<Instant> {
+        None
     }
 
     /// The call's result, ready before the call ends (a JavaScript call whose `ctx.waitUntil`
@@ -120,6 +130,11 @@ impl EnvData {
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &[u8])> {
         self.0.iter().map(|(name, json)| (name.as_str(), &json[..]))
     }
+}
+
+/// The reply to an env call of `name` that no binding serves.
+pub fn no_binding(name: &str) -> Vec<u8> {
+    error_envelope("TypeError", &format!("env has no callable binding {name:?}"))
 }
 
 /// The reply envelope of a failed host call: `{"error": {"name", "message"}}`.

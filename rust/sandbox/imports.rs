@@ -8,7 +8,7 @@
 //!   (`"NAME"` or `"NAME.method"`) with a JSON array of arguments. Returns a packed pointer/length
 //!   (see [`abi`]) of a JSON envelope the host wrote through `dynisolate_alloc`:
 //!   `{"ok": value}` or `{"error": {"name": ..., "message": ...}}`. While the host serves it, it
-//!   may call functions the guest passed (a JavaScript guest's; see `host::GuestFunctions`),
+//!   may call functions the guest passed (a JavaScript guest's; see `host::WaitingGuest`),
 //!   which enters the guest again on the same stack and under the same limits.
 //! - `env_get(name_ptr, name_len) -> i64`: the JSON value of a data binding, in the same envelope.
 //! - `log(level, ptr, len)`: a UTF-8 log record; levels 0 debug, 1 info, 2 warn, 3 error.
@@ -22,13 +22,15 @@
 //! interpreter links `env_call` and `log` from here plus imports of its own (`js/imports.rs`),
 //! which tenant wasm never sees.
 
+use std::time::Instant;
+
 use wasmtime::{Caller, Extern, Linker, Memory};
 
 use crate::error::Error;
 use crate::sandbox::abi::{self, CALL_FUNCTION_EXPORT};
 use crate::sandbox::host::{
-    GuestFunctions, LOG_RECORD_OVERHEAD_BYTES, LogLevel, LogRecord, MAX_BINDING_NAME_BYTES, MAX_ERROR_STACK_BYTES,
-    SERVICE_PREFIX, error_envelope, guest_error, ok_envelope,
+    LOG_RECORD_OVERHEAD_BYTES, LogLevel, LogRecord, MAX_BINDING_NAME_BYTES, MAX_ERROR_STACK_BYTES, SERVICE_PREFIX,
+    WaitingGuest, error_envelope, guest_error, no_binding, ok_envelope,
 };
 use crate::sandbox::state::{StoreData, classify};
 
@@ -102,14 +104,14 @@ fn env_call(
     let envelope = match (claimed, host) {
         (Some(served), _) => served.map_err(fail)?,
         (None, Some(host)) => {
-            let mut functions = CallerFunctions { caller: &mut caller, ended: None };
-            let envelope = host.env_call(&name, &args, &mut functions);
-            if let Some(ended) = functions.ended {
+            let mut guest = WaitingCaller { caller: &mut caller, ended: None };
+            let envelope = host.env_call(&name, &args, &mut guest);
+            if let Some(ended) = guest.ended {
                 return Err(fail(ended)); // whatever the host made of it, the call is over
             }
             envelope?
         }
-        (None, None) => error_envelope("TypeError", &format!("env has no callable binding {name:?}")),
+        (None, None) => no_binding(&name),
     };
     check_reply(&caller, &envelope)?;
     reply(&mut caller, &envelope)
@@ -117,13 +119,13 @@ fn env_call(
 
 /// The functions of the env call being served, called by entering the guest again through its
 /// `dynisolate_call_function` export (the JavaScript interpreter's).
-struct CallerFunctions<'a, 'b> {
+struct WaitingCaller<'a, 'b> {
     caller: &'a mut Caller<'b, StoreData>,
     /// Why a call failed: it ends the env call's whole call.
     ended: Option<Error>,
 }
 
-impl CallerFunctions<'_, '_> {
+impl WaitingCaller<'_, '_> {
     fn enter(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error> {
         let caller = &mut *self.caller;
         caller.data().check_budget()?; // the host may have spent the call's time before it called
@@ -145,8 +147,12 @@ impl CallerFunctions<'_, '_> {
     }
 }
 
-impl GuestFunctions for CallerFunctions<'_, '_> {
-    fn call(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error> {
+impl WaitingGuest for WaitingCaller<'_, '_> {
+    fn deadline(&self) -> Instant {
+        self.caller.data().deadline
+    }
+
+    fn call_function(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error> {
         if let Some(ended) = &self.ended {
             return Err(ended.duplicate());
         }

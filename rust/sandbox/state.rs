@@ -62,9 +62,10 @@ impl StoreData {
 
     /// Starts a call's budget (deadline and counters) and connects it to its host.
     pub fn begin_call(&mut self, host: Option<Arc<dyn Host>>, interrupt: Option<Arc<AtomicBool>>) {
+        let own = Instant::now() + Duration::from_millis(self.limits.cpu_ms);
+        self.deadline = host.as_ref().and_then(|host| host.deadline()).map_or(own, |inherited| inherited.min(own));
         self.host = host;
         self.interrupt = interrupt;
-        self.deadline = Instant::now() + Duration::from_millis(self.limits.cpu_ms);
         self.host_calls = 0;
         self.sub_requests = 0;
         self.log_bytes = 0;

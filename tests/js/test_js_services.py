@@ -4,6 +4,8 @@ an Entrypoint in env is another worker the tenant calls, by `fetch` and by RPC; 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import dynisolate
@@ -127,6 +129,41 @@ def test_a_worker_calling_itself_is_stopped_by_a_limit(loader: dynisolate.Loader
     assert outer.get_entrypoint().f(1) == 1
     with pytest.raises(dynisolate.GuestError, match="TypeError"):
         outer.get_entrypoint().f(2)
+
+
+SPIN = "export default { spin() { for (;;) {} }, f() { return 1; } };"
+
+
+def test_a_service_call_ends_by_the_callers_deadline(loader: dynisolate.Loader) -> None:
+    callee = loader.load({"spin.js": SPIN}, limits=dynisolate.Limits(cpu_ms=30_000))
+    source = "export default { async go(env) { return await env.SVC.spin(); } };"
+    caller = loader.load({"caller.js": source}, env={"SVC": callee}, limits=dynisolate.Limits(cpu_ms=300))
+    started = time.monotonic()
+    with pytest.raises(dynisolate.CpuLimitError):
+        caller.get_entrypoint().go()
+    # Stopped near the caller's 300 ms, not the callee's 30 s.
+    assert time.monotonic() - started < 5
+    assert callee.get_entrypoint().f() == 1  # alone, the callee keeps its own limit
+
+
+def test_any_call_a_host_makes_while_serving_ends_by_the_callers_deadline(loader: dynisolate.Loader) -> None:
+    callee = loader.load({"spin.js": SPIN}, limits=dynisolate.Limits(cpu_ms=30_000))
+    seen: list[str] = []
+
+    def relay() -> int:
+        try:
+            return callee.get_entrypoint().spin()
+        except dynisolate.CpuLimitError as e:
+            seen.append(type(e).__name__)
+            raise
+
+    source = "export default { async go(env) { return await env.relay(); } };"
+    caller = loader.load({"caller.js": source}, env={"relay": relay}, limits=dynisolate.Limits(cpu_ms=300))
+    started = time.monotonic()
+    with pytest.raises(dynisolate.CpuLimitError):
+        caller.get_entrypoint().go()
+    assert time.monotonic() - started < 5
+    assert seen == ["CpuLimitError"]
 
 
 # ---- Request and Response as RPC values ----

@@ -168,3 +168,31 @@ fn an_interrupt_stops_a_running_guest() {
     assert!(start.elapsed() < Duration::from_millis(500));
     still_healthy(&guest);
 }
+
+/// A host whose calls must end by a deadline of its own (`Host::deadline`), as a call made while
+/// another guest's env call is served must.
+struct Deadline(Instant);
+
+impl _core::Host for Deadline {
+    fn env_call(&self, _: &str, _: &[u8], _: &mut dyn _core::WaitingGuest) -> wasmtime::Result<Vec<u8>> {
+        Ok(b"{\"ok\":null}".to_vec())
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn a_hosts_deadline_ends_a_call_before_its_cpu_limit() {
+    use std::sync::Arc;
+    let pool = small_pool(2);
+    let guest = load(&pool, "numeric.wat", Limits { cpu_ms: 10_000, ..Limits::default() });
+    let export = guest.export("spin").unwrap().clone();
+    let start = Instant::now();
+    let host = Arc::new(Deadline(start + Duration::from_millis(50)));
+    let report = guest.call_interruptible(&export, _core::Input::Numeric(&[]), Some(host), None, ACQUIRE);
+    assert!(matches!(report.result, Err(Error::CpuLimit { .. })), "{:?}", report.result);
+    assert!(start.elapsed() < Duration::from_millis(1_000));
+    still_healthy(&guest);
+}

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use _core::{Code, EnvData, Error, GuestFunctions, Host, Limits, LogLevel};
+use _core::{Code, EnvData, Error, Host, Limits, LogLevel, WaitingGuest};
 
 use crate::support::*;
 
@@ -9,7 +9,7 @@ use crate::support::*;
 struct TestHost(AtomicU32);
 
 impl Host for TestHost {
-    fn env_call(&self, name: &str, args: &[u8], _: &mut dyn GuestFunctions) -> wasmtime::Result<Vec<u8>> {
+    fn env_call(&self, name: &str, args: &[u8], _: &mut dyn WaitingGuest) -> wasmtime::Result<Vec<u8>> {
         self.0.fetch_add(1, Ordering::SeqCst);
         let args: serde_json::Value = serde_json::from_slice(args)?;
         Ok(match name {

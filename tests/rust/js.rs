@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use _core::js::{JsCall, JsRuntime, JsWorker};
-use _core::{EnvData, Error, GuestFunctions, Limits, Output, Pool};
+use _core::{EnvData, Error, Limits, Output, Pool, WaitingGuest};
 
 use crate::support::*;
 
@@ -167,7 +167,7 @@ fn a_pre_initialised_engine_keeps_working_across_many_isolates() {
 struct Rooms;
 
 impl _core::Host for Rooms {
-    fn env_call(&self, name: &str, args: &[u8], _: &mut dyn GuestFunctions) -> wasmtime::Result<Vec<u8>> {
+    fn env_call(&self, name: &str, args: &[u8], _: &mut dyn WaitingGuest) -> wasmtime::Result<Vec<u8>> {
         let args: serde_json::Value = serde_json::from_slice(args)?;
         let reply = match name {
             "greet" => serde_json::json!({ "ok": format!("hello {}", args[0].as_str().unwrap_or("?")) }),
@@ -212,17 +212,17 @@ fn env_stubs_call_the_host_and_return_promises() {
 struct CallsBack;
 
 impl _core::Host for CallsBack {
-    fn env_call(&self, name: &str, args: &[u8], functions: &mut dyn GuestFunctions) -> wasmtime::Result<Vec<u8>> {
+    fn env_call(&self, name: &str, args: &[u8], guest: &mut dyn WaitingGuest) -> wasmtime::Result<Vec<u8>> {
         // The one argument is a function: the clone of [fn] is MAGIC, 'a', 1, 'F', index 0.
         assert_eq!(args, b"\xc1a\x01\x00\x00\x00F\x00\x00\x00\x00", "{name}");
         match name {
             "twice" => {
-                let first = functions.call(0, b"[21]").map_err(wasmtime::Error::new)?;
+                let first = guest.call_function(0, b"[21]").map_err(wasmtime::Error::new)?;
                 assert_eq!(first, b"{\"ok\":42}");
-                Ok(functions.call(0, b"[21]").map_err(wasmtime::Error::new)?)
+                Ok(guest.call_function(0, b"[21]").map_err(wasmtime::Error::new)?)
             }
             _ => {
-                let failed = functions.call(0, b"[]").unwrap_err();
+                let failed = guest.call_function(0, b"[]").unwrap_err();
                 assert!(matches!(failed, Error::CpuLimit { .. }), "{failed}");
                 Ok(b"{\"ok\":\"carry on\"}".to_vec()) // ignored: the call has ended
             }
