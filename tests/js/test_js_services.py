@@ -134,35 +134,44 @@ def test_a_worker_calling_itself_is_stopped_by_a_limit(loader: dynisolate.Loader
 SPIN = "export default { spin() { for (;;) {} }, f() { return 1; } };"
 
 
-def test_a_service_call_ends_by_the_callers_deadline(loader: dynisolate.Loader) -> None:
-    callee = loader.load({"spin.js": SPIN}, limits=dynisolate.Limits(cpu_ms=30_000))
-    source = "export default { async go(env) { return await env.SVC.spin(); } };"
-    caller = loader.load({"caller.js": source}, env={"SVC": callee}, limits=dynisolate.Limits(cpu_ms=300))
+def stopped_by_the_callers_deadline(loader: dynisolate.Loader, source: str, env: dict[str, object]) -> None:
+    """Calls `go` of a worker allowed 300 ms whose env reaches a callee allowed 30 s that spins:
+    it must stop near 300 ms."""
+    caller = loader.load({"caller.js": source}, env=env, limits=dynisolate.Limits(cpu_ms=300))
     started = time.monotonic()
     with pytest.raises(dynisolate.CpuLimitError):
         caller.get_entrypoint().go()
-    # Stopped near the caller's 300 ms, not the callee's 30 s.
     assert time.monotonic() - started < 5
-    assert callee.get_entrypoint().f() == 1  # alone, the callee keeps its own limit
 
 
-def test_any_call_a_host_makes_while_serving_ends_by_the_callers_deadline(loader: dynisolate.Loader) -> None:
-    callee = loader.load({"spin.js": SPIN}, limits=dynisolate.Limits(cpu_ms=30_000))
+@pytest.fixture
+def spinner(loader: dynisolate.Loader) -> dynisolate.Worker:
+    return loader.load({"spin.js": SPIN}, limits=dynisolate.Limits(cpu_ms=30_000))
+
+
+def test_a_service_call_ends_by_the_callers_deadline(
+    loader: dynisolate.Loader, spinner: dynisolate.Worker
+) -> None:
+    source = "export default { async go(env) { return await env.SVC.spin(); } };"
+    stopped_by_the_callers_deadline(loader, source, {"SVC": spinner})
+    assert spinner.get_entrypoint().f() == 1  # alone, the callee keeps its own limit
+
+
+def test_any_call_a_host_makes_while_serving_ends_by_the_callers_deadline(
+    loader: dynisolate.Loader, spinner: dynisolate.Worker
+) -> None:
     seen: list[str] = []
 
     def relay() -> int:
         try:
-            return callee.get_entrypoint().spin()
+            return spinner.get_entrypoint().spin()
         except dynisolate.CpuLimitError as e:
             seen.append(type(e).__name__)
             raise
 
-    source = "export default { async go(env) { return await env.relay(); } };"
-    caller = loader.load({"caller.js": source}, env={"relay": relay}, limits=dynisolate.Limits(cpu_ms=300))
-    started = time.monotonic()
-    with pytest.raises(dynisolate.CpuLimitError):
-        caller.get_entrypoint().go()
-    assert time.monotonic() - started < 5
+    stopped_by_the_callers_deadline(
+        loader, "export default { async go(env) { return await env.relay(); } };", {"relay": relay}
+    )
     assert seen == ["CpuLimitError"]
 
 
