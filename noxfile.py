@@ -115,6 +115,14 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def wpt(session: nox.Session) -> None:
+    """Web-platform-tests as a Worker meets them: prints the pass rate per area (tests/conformance;
+    the test suite checks every subtest against tests/conformance/wpt_expectations.json)."""
+    _develop(session)
+    session.run("python", "tests/conformance/wpt.py")
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff and clippy."""
     session.install("ruff")

@@ -145,7 +145,12 @@ def patched_quickjs(upstream: Path, out: Path) -> None:
 
 
 # Our JavaScript, compiled into the engine as C string literals (file -> C name).
-SCRIPTS = {"primordials.js": "PRIMORDIALS_JS", "web.js": "WEB_JS", "glue.js": "GLUE_JS"}
+SCRIPTS = {
+    "primordials.js": "PRIMORDIALS_JS",
+    "events.js": "EVENTS_JS",
+    "web.js": "WEB_JS",
+    "glue.js": "GLUE_JS",
+}
 
 
 def scripts_header(out: Path) -> None:

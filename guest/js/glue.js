@@ -18,6 +18,7 @@
     waiting,
     asyncContext,
     runInAsyncContext,
+    events,
   } = native;
   const {
     JSONParse: parse,
@@ -174,6 +175,9 @@
   });
   define("clearTimeout", clearTimer);
   define("clearInterval", clearTimer);
+  // AbortSignal.timeout's timer, and where an exception in an event listener goes (events.js).
+  events.useTimers((callback, ms) => addTimer(callback, ms, [], false));
+  events.useReporter((error) => hostLog(LEVELS.error, "Uncaught " + inspect(error, 0, new SetClass())));
 
   // Called by C when no job is left: fires the earliest due timer (one, so its promise jobs run
   // before the next), and returns 0 after firing, the ms until the next timer, or -1 for none.
@@ -251,6 +255,8 @@
     refuseInGlobalScope();
     if (!outboundAllowed) throw new TypeErrorClass(NOT_PERMITTED);
     const request = new RequestClass(input, init);
+    const signal = web.requestSignal(request);
+    if (signal !== null && events.aborted(signal)) throw events.reason(signal);
     const scheme = new URLClass(request.url).protocol;
     if (scheme !== "http:" && scheme !== "https:") {
       throw new TypeErrorClass(`Fetch API cannot load ${request.url}: only http: and https: URLs are supported`);

@@ -453,8 +453,12 @@ EXPORT("js_init") int32_t js_init(void) {
     js_dbuf_init(context, &parse_buf);
     js_dbuf_init(context, &reply_buf);
     js_dbuf_init(context, &function_reply_buf);
+    JSValue events_args[] = {JS_DupValue(context, primordials)};
+    JSValue events = run_script(EVENTS_JS, sizeof EVENTS_JS - 1, "<dynisolate:events>", 1, events_args);
+    if (JS_IsException(events)) return -2;
     JSValue hooks = JS_NewObject(context);
     native(hooks, "randomFill", js_random_fill, 1);
+    JS_SetPropertyStr(context, hooks, "events", JS_DupValue(context, events));
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
     JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 2, web_args);
     if (JS_IsException(web) || node_init(context) || clone_web_init(context, web)) return -2;
@@ -470,6 +474,7 @@ EXPORT("js_init") int32_t js_init(void) {
     native(natives, "refuseInGlobalScope", js_refuse_in_global_scope, 0);
     native(natives, "asyncContext", js_async_context, 0);
     native(natives, "runInAsyncContext", js_run_in_async_context, 2);
+    JS_SetPropertyStr(context, natives, "events", events);
     JSValue glue_args[] = {primordials, natives, web};
     JSValue glue = run_script(GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", 3, glue_args);
     if (JS_IsException(glue)) return -3;

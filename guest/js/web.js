@@ -13,6 +13,7 @@
   "use strict";
 
   const randomFill = hooks.randomFill;
+  const events = hooks.events;
   const {
     ArrayCtor,
     ArrayIsArray,
@@ -2061,13 +2062,16 @@
 
   let requestInner;
   let isRequest;
+  let requestSignal;
 
   class Request {
     #inner; // {method, url, headers, redirect, body, cf}
+    #signal = null; // what `init.signal` (or the input request's) says; `signal` follows it
 
     static {
       requestInner = (request) => request.#inner;
       isRequest = (x) => isObject(x) && #inner in x;
+      requestSignal = (request) => request.#signal;
     }
 
     constructor(input, init = undefined) {
@@ -2113,6 +2117,18 @@
       // the options an outbound one carries; kept as given.
       const cf = options.cf !== undefined ? options.cf : source?.cf;
       this.#inner = { method, url, headers, redirect, body, cf };
+      const signal = options.signal !== undefined ? options.signal : (isRequest(input) ? input.#signal : null);
+      if (signal !== null && !events.isSignal(signal)) {
+        throw new TypeErrorCtor("Failed to construct 'Request': member signal is not of type AbortSignal.");
+      }
+      if (signal !== null) this.#signal = events.follow(signal);
+    }
+
+    // A signal that aborts when the one the request was made with does (one that never aborts
+    // for a request made without one).
+    get signal() {
+      if (this.#signal === null) this.#signal = events.newSignal();
+      return this.#signal;
     }
 
     get method() {
@@ -2139,7 +2155,7 @@
       const inner = this.#inner;
       if (unusable(inner.body)) throw new TypeErrorCtor("Request.clone: the body has already been used.");
       const headers = inner.headers;
-      return new Request(INTERNAL, {
+      const clone = new Request(INTERNAL, {
         method: inner.method,
         url: inner.url,
         headers: newHeaders(copyHeaderList(headers), headersGuard(headers)),
@@ -2147,6 +2163,8 @@
         body: cloneBody(inner.body),
         cf: inner.cf,
       });
+      if (this.#signal !== null) clone.#signal = events.follow(this.#signal);
+      return clone;
     }
   }
   defineTag(Request.prototype, "Request");
@@ -2644,6 +2662,9 @@
     },
 
     requestFromWire: (wire) => requestFromRecord(wire, bodyFromWire(wire.body)),
+
+    // The AbortSignal a request was made with (followed), or null.
+    requestSignal: (request) => requestSignal(request),
 
     // {status, statusText, headers: [[name, value], ...], body: base64 or null}; consumes the body.
     async responseToWire(response) {

@@ -1,0 +1,151 @@
+"""A runner for web-platform-tests files, as a Worker meets them: each `.any.js` file runs in a
+fresh worker whose global scope evaluates, as classic scripts, `resources/testharness.js`, the
+file's META scripts and the file itself; results stream to the host through an env function, so
+a file stopped by a limit still reports what ran. The global is a Worker's: `self`, no `document`,
+no `location`, no base URL.
+
+`python tests/conformance/wpt.py` prints the pass rate per area; `test_wpt.py` compares every
+subtest with `wpt_expectations.json`, where each known failure is listed with its reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dynisolate
+
+HERE = Path(__file__).parent
+EXPECTATIONS = HERE / "wpt_expectations.json"
+
+# The areas the runner covers so far, each a folder of the WPT subset.
+AREAS = {"abort": "dom/abort", "events": "dom/events"}
+
+# testharness.js's codes.
+SUBTEST_STATUS = {0: "PASS", 1: "FAIL", 2: "TIMEOUT", 3: "NOTRUN", 4: "PRECONDITION_FAILED"}
+HARNESS_STATUS = {0: "OK", 1: "ERROR", 2: "TIMEOUT", 3: "PRECONDITION_FAILED"}
+
+# What upstream's wrapper defines before the harness: this global is none of a window, a worker or
+# a shadow realm, so testharness.js takes its shell environment.
+PRELUDE = (
+    "self.GLOBAL = { isWindow() { return false; }, isWorker() { return false; },"
+    " isShadowRealm() { return false; } };"
+)
+
+RUNNER = """
+{imports}
+const SCRIPTS = [{names}];
+export default {{
+  async run(env) {{
+    // Indirect eval: each script runs in the global scope, as a classic script would.
+    const evaluate = eval;
+    evaluate(prelude);
+    evaluate(harness);
+    let finish;
+    const finished = new Promise((resolve) => {{ finish = resolve; }});
+    add_result_callback((test) => env.report(test.name, test.status, String(test.message ?? "")));
+    add_completion_callback((tests, status) => finish([status.status, String(status.message ?? "")]));
+    for (const script of SCRIPTS) {{
+      try {{ evaluate(script); }} catch (error) {{ return [1, `uncaught: ${{error}}`]; }}
+    }}
+    done();
+    return await finished;
+  }},
+}};
+"""
+
+META = re.compile(r"^//\s*META:\s*script=(\S+)\s*$", re.M)
+
+
+def wpt_root() -> Path:
+    """The WPT subset: `../shared/conformance/wpt/` beside the repository, or `$DYNISOLATE_WPT`."""
+    candidates = [
+        os.environ.get("DYNISOLATE_WPT"),
+        HERE.parents[2] / "shared/conformance/wpt",
+        "/work/shared/conformance/wpt",
+    ]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "resources/testharness.js").is_file():
+            return Path(candidate)
+    raise FileNotFoundError("the web-platform-tests subset is missing: set DYNISOLATE_WPT to its folder")
+
+
+def test_files(root: Path, area: str) -> list[str]:
+    """The `.any.js` files of `area`, as paths relative to the WPT root."""
+    return sorted(str(p.relative_to(root)) for p in (root / AREAS[area]).glob("*.any.js"))
+
+
+def meta_scripts(root: Path, test: str) -> list[str]:
+    """The META scripts of `test`, in order, as paths relative to the WPT root."""
+    text = (root / test).read_text()
+    out = []
+    for path in META.findall(text):
+        resolved = (root / path.lstrip("/")) if path.startswith("/") else (root / test).parent / path
+        out.append(str(resolved.resolve().relative_to(root.resolve())))
+    return out
+
+
+@dataclass
+class FileResult:
+    harness: str  # OK, ERROR, TIMEOUT, PRECONDITION_FAILED, or LIMIT (the call was stopped)
+    message: str = ""
+    subtests: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (status, message)
+
+
+def run_file(loader: dynisolate.Loader, root: Path, test: str, cpu_ms: int = 20_000) -> FileResult:
+    """Runs one test file in a fresh worker and returns what the harness reported."""
+    scripts = [*meta_scripts(root, test), test]
+    modules = {
+        "prelude.txt": PRELUDE,
+        "harness.txt": (root / "resources/testharness.js").read_text(),
+        **{f"script{i}.txt": (root / path).read_text() for i, path in enumerate(scripts)},
+    }
+    imports = ['import prelude from "./prelude.txt";', 'import harness from "./harness.txt";']
+    imports += [f'import script{i} from "./script{i}.txt";' for i in range(len(scripts))]
+    names = ", ".join(f"script{i}" for i in range(len(scripts)))
+    modules["runner.js"] = RUNNER.format(imports="\n".join(imports), names=names)
+    result = FileResult(harness="OK")
+
+    def report(name: str, status: int, message: str) -> None:
+        result.subtests[name] = (SUBTEST_STATUS.get(status, str(status)), message)
+
+    limits = dynisolate.Limits(cpu_ms=cpu_ms, max_host_calls=100_000, max_log_bytes=1 << 20)
+    worker = loader.load(modules, main_module="runner.js", env={"report": report}, limits=limits)
+    try:
+        status, message = worker.get_entrypoint().run()
+        result.harness, result.message = HARNESS_STATUS.get(status, str(status)), message
+    except dynisolate.DynisolateError as e:
+        result.harness, result.message = "LIMIT", f"{type(e).__name__}: {e}"
+    return result
+
+
+def load_expectations() -> dict[str, dict[str, str]]:
+    """Known failures: test file -> subtest name (or "*" for the harness) -> reason."""
+    return json.loads(EXPECTATIONS.read_text())
+
+
+def main() -> int:
+    """Prints the pass rate per area (subtests passed, of those run)."""
+    root = wpt_root()
+    rows = []
+    with dynisolate.Loader(cache_dir=None) as loader:
+        for area in AREAS:
+            passed = total = 0
+            for test in test_files(root, area):
+                result = run_file(loader, root, test)
+                total += len(result.subtests)
+                passed += sum(1 for status, _ in result.subtests.values() if status == "PASS")
+            rows.append((area, passed, total))
+    print("| area | subtests passed | of | rate |")
+    print("|---|---:|---:|---:|")
+    for area, passed, total in rows:
+        print(f"| {area} | {passed} | {total} | {100 * passed / total if total else 0:.1f} % |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
