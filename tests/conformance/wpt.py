@@ -23,7 +23,16 @@ HERE = Path(__file__).parent
 EXPECTATIONS = HERE / "wpt_expectations.json"
 
 # The areas the runner covers so far, each a folder of the WPT subset.
-AREAS = {"abort": "dom/abort", "events": "dom/events"}
+AREAS = {"abort": "dom/abort", "events": "dom/events", "url": "url"}
+
+# Where the runner serves the subset's files: a test's `fetch()` of a relative URL resolves against
+# the test's own path here, as upstream's server answers it, through the worker's outbound handler.
+ORIGIN = "http://wpt.test/"
+CONTENT_TYPES = {".json": "application/json", ".js": "text/javascript", ".txt": "text/plain"}
+
+# META scripts that pick a subset of subtests from `location.search` (upstream runs a file once
+# per variant): given an empty one, they run every subtest at once.
+SUBSET_SCRIPTS = ("common/subset-tests.js", "common/subset-tests-by-key.js")
 
 # testharness.js's codes.
 SUBTEST_STATUS = {0: "PASS", 1: "FAIL", 2: "TIMEOUT", 3: "NOTRUN", 4: "PRECONDITION_FAILED"}
@@ -34,7 +43,11 @@ HARNESS_STATUS = {0: "OK", 1: "ERROR", 2: "TIMEOUT", 3: "PRECONDITION_FAILED"}
 PRELUDE = (
     "self.GLOBAL = { isWindow() { return false; }, isWorker() { return false; },"
     " isShadowRealm() { return false; } };"
+    # A relative fetch() resolves against the test's URL on ORIGIN (Workers have no base URL).
+    "{ const base = BASE, fetchAbsolute = fetch; self.fetch = (input, init) =>"
+    " fetchAbsolute(typeof input === 'string' ? new URL(input, base).href : input, init); }"
 )
+SUBSET_PRELUDE = "self.location = { search: '' };"
 
 RUNNER = """
 {imports}
@@ -99,8 +112,11 @@ class FileResult:
 def run_file(loader: dynisolate.Loader, root: Path, test: str, cpu_ms: int = 20_000) -> FileResult:
     """Runs one test file in a fresh worker and returns what the harness reported."""
     scripts = [*meta_scripts(root, test), test]
+    prelude = PRELUDE.replace("BASE", json.dumps(ORIGIN + test))
+    if any(script in SUBSET_SCRIPTS for script in scripts):
+        prelude += SUBSET_PRELUDE
     modules = {
-        "prelude.txt": PRELUDE,
+        "prelude.txt": prelude,
         "harness.txt": (root / "resources/testharness.js").read_text(),
         **{f"script{i}.txt": (root / path).read_text() for i, path in enumerate(scripts)},
     }
@@ -113,8 +129,23 @@ def run_file(loader: dynisolate.Loader, root: Path, test: str, cpu_ms: int = 20_
     def report(name: str, status: int, message: str) -> None:
         result.subtests[name] = (SUBTEST_STATUS.get(status, str(status)), message)
 
-    limits = dynisolate.Limits(cpu_ms=cpu_ms, max_host_calls=100_000, max_log_bytes=1 << 20)
-    worker = loader.load(modules, main_module="runner.js", env={"report": report}, limits=limits)
+    def serve(request: dynisolate.Request) -> dynisolate.Response:
+        """The subset's files, read-only, under ORIGIN."""
+        file = (root / request.url.removeprefix(ORIGIN).split("?")[0]).resolve()
+        if not request.url.startswith(ORIGIN) or root.resolve() not in file.parents or not file.is_file():
+            return dynisolate.Response(b"not found", 404)
+        content_type = CONTENT_TYPES.get(file.suffix, "application/octet-stream")
+        return dynisolate.Response(file.read_bytes(), 200, headers={"content-type": content_type})
+
+    limits = dynisolate.Limits(
+        cpu_ms=cpu_ms,
+        max_host_calls=100_000,
+        max_log_bytes=1 << 20,
+        sub_requests=1_000,
+        max_payload_bytes=16 << 20,
+    )
+    env = {"report": report}
+    worker = loader.load(modules, main_module="runner.js", env=env, global_outbound=serve, limits=limits)
     try:
         status, message = worker.get_entrypoint().run()
         result.harness, result.message = HARNESS_STATUS.get(status, str(status)), message
