@@ -964,6 +964,11 @@
           } else if (c === 0x23) {
             url.fragment = "";
             state = FRAGMENT;
+          } else if (c === 0x20) {
+            // A space just before the query or fragment is encoded, so that removing them (the
+            // search and hash setters) never leaves a path ending in a space.
+            const next = p + 1 < length ? charCodeAt(input, p + 1) : EOF;
+            url.path += next === 0x3f || next === 0x23 ? "%20" : " ";
           } else if (c !== EOF) {
             url.path += encodeChar(c, ch, C0_SET);
           }
@@ -1288,13 +1293,6 @@
     return url.scheme + "://" + url.host + (url.port === null ? "" : ":" + url.port);
   }
 
-  function stripTrailingSpacesFromOpaquePath(url) {
-    if (!hasOpaquePath(url) || url.fragment !== null || url.query !== null) return;
-    let end = url.path.length;
-    while (end > 0 && charCodeAt(url.path, end - 1) === 0x20) end--;
-    url.path = slice(url.path, 0, end);
-  }
-
   const cannotHaveCredentialsOrPort = (url) => url.host === null || url.host === "" || url.scheme === "file";
 
   function parseOrThrow(input, base) {
@@ -1390,10 +1388,22 @@
       }
       return pairs;
     }
+    // A record: keys that convert to the same string (lone surrogates replaced) are one entry, in
+    // the first one's place, with the last one's value (WebIDL's record conversion).
     const keys = ReflectOwnKeys(init);
+    const at = new MapCtor();
     for (let i = 0; i < keys.length; i++) {
       const descriptor = ObjectGetOwnPropertyDescriptor(init, keys[i]);
-      if (descriptor !== undefined && descriptor.enumerable) push(pairs, [convert(keys[i]), convert(init[keys[i]])]);
+      if (descriptor === undefined || !descriptor.enumerable) continue;
+      const key = convert(keys[i]);
+      const value = convert(init[keys[i]]);
+      const index = MapPrototypeGet(at, key);
+      if (index !== undefined) {
+        pairs[index][1] = value;
+      } else {
+        MapPrototypeSet(at, key, pairs.length);
+        push(pairs, [key, value]);
+      }
     }
     return pairs;
   }
@@ -1525,7 +1535,6 @@
       setURLQuery = (object, query) => {
         const url = object.#url;
         url.query = query;
-        if (query === null) stripTrailingSpacesFromOpaquePath(url);
       };
     }
 
@@ -1646,7 +1655,6 @@
       if (input === "") {
         url.query = null;
         setSearchParamsList(this.#searchParams, []);
-        stripTrailingSpacesFromOpaquePath(url);
         return;
       }
       const query = input[0] === "?" ? slice(input, 1) : input;
@@ -1669,7 +1677,6 @@
       const url = this.#url;
       if (input === "") {
         url.fragment = null;
-        stripTrailingSpacesFromOpaquePath(url);
         return;
       }
       url.fragment = "";
