@@ -7,7 +7,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Self
 
 __all__ = ["Request", "Response"]
 
@@ -70,6 +70,19 @@ class _Message:
     def _to_wire(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    @classmethod
+    def _from_wire(cls, wire: Mapping[str, Any]) -> Self:
+        return cls._from_record(wire, _decode_body(wire.get("body")))
+
+    @classmethod
+    def _from_clone(cls, record: Mapping[str, Any]) -> Self:
+        return cls._from_record(record, record["body"])
+
+    @classmethod
+    def _from_record(cls, record: Mapping[str, Any], body: bytes | None) -> Self:
+        """A message from its wire form or its clone record, and its body, already decoded."""
+        raise NotImplementedError
+
 
 class Request(_Message):
     """An HTTP request: from a guest's `fetch()` to the outbound handler, or from the host to a
@@ -113,14 +126,6 @@ class Request(_Message):
         if self.cf is not None:
             wire["cf"] = self.cf
         return wire
-
-    @classmethod
-    def _from_wire(cls, wire: Mapping[str, Any]) -> Request:
-        return cls._from_record(wire, _decode_body(wire.get("body")))
-
-    @classmethod
-    def _from_clone(cls, record: Mapping[str, Any]) -> Request:
-        return cls._from_record(record, record["body"])
 
     @classmethod
     def _from_record(cls, record: Mapping[str, Any], body: bytes | None) -> Request:
@@ -178,14 +183,6 @@ class Response(_Message):
             "headers": self._wire_headers(),
             "body": self._wire_body(),
         }
-
-    @classmethod
-    def _from_wire(cls, wire: Mapping[str, Any]) -> Response:
-        return cls._from_record(wire, _decode_body(wire.get("body")))
-
-    @classmethod
-    def _from_clone(cls, record: Mapping[str, Any]) -> Response:
-        return cls._from_record(record, record["body"])
 
     @classmethod
     def _from_record(cls, record: Mapping[str, Any], body: bytes | None) -> Response:
