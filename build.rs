@@ -15,10 +15,12 @@ fn main() {
         "guest/js/clone.c",
         "guest/js/env.c",
         "guest/js/node.c",
+        "guest/js/subtle.c",
         "guest/js/primordials.js",
         "guest/js/events.js",
         "guest/js/glue.js",
         "guest/js/web.js",
+        "guest/js/subtle.js",
     ] {
         println!("cargo:rerun-if-changed={input}");
     }

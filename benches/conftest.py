@@ -80,6 +80,17 @@ WF_ROWS = [
 ]
 
 
+# The web platform table: (ours, a peer's figure or None) per measure.
+WEB_FIGURES: dict[str, tuple[float, float | None]] = {}
+# (key, label, unit, peer, target text, lower is better)
+WEB_ROWS = [
+    ("digest_sha256_1mib_ms", "digest SHA-256 of 1 MiB", "ms", "hashlib", "within 2x of hashlib", True),
+    ("hmac_sign_100b_us", "HMAC-SHA256 sign of 100 bytes, in the guest", "µs", "hmac", "< 10 µs", True),
+    ("url_parse_us", "URL parse, median over WPT's URL inputs", "µs", "", "< 2 µs", True),
+    ("url_inputs", "of which inputs", "", "", "", True),
+    ("fresh_median_us", "fresh isolate + first call, median (same run)", "µs", "", "no slower", True),
+]
+
 WF_TOTALS = frozenset({"waiting", "rss_growth_mib", "send_s", "complete_after_events_s"})
 
 
@@ -107,6 +118,11 @@ def wf_figures() -> dict[str, dict[str, float]]:
 @pytest.fixture(scope="session")
 def wf_notes() -> list[str]:
     return WF_NOTES
+
+
+@pytest.fixture(scope="session")
+def web_figures() -> dict[str, tuple[float, float | None]]:
+    return WEB_FIGURES
 
 
 @pytest.fixture(scope="session")
@@ -214,6 +230,21 @@ def _wf_table(write) -> None:  # type: ignore[no-untyped-def]
         write(f"- {note}")
 
 
+def _web_table(write) -> None:  # type: ignore[no-untyped-def]
+    write("")
+    write(f"Web platform in a JavaScript isolate, {_machine()}")
+    write("| measure | dynisolate | peer | peer's figure | ratio | target |")
+    write("|---|---|---|---|---|---|")
+    for key, label, unit, peer, target, lower_better in WEB_ROWS:
+        if key not in WEB_FIGURES:
+            continue
+        ours, theirs = WEB_FIGURES[key]
+        shown = f"{ours:,.0f}" if not unit else _format(ours, unit)
+        peer_shown = "" if theirs is None else _format(theirs, unit)
+        ratio = "" if theirs is None else _js_ratio(ours, theirs, lower_better)
+        write(f"| {label} | {shown} | {peer} | {peer_shown} | {ratio} | {target} |")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     write = terminalreporter.write_line
     if FIGURES:
@@ -222,3 +253,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         _js_table(write)
     if WF_FIGURES:
         _wf_table(write)
+    if WEB_FIGURES:
+        _web_table(write)

@@ -136,6 +136,8 @@ static void release(void *buf) {
     if ((uint8_t *)buf != inbox) free(buf);
 }
 
+#include "subtle.c"
+
 /* A buffer the guest keeps (a bundle): the inbox's content is copied out of it. */
 static uint8_t *keep(uint8_t *buf, size_t len) {
     if (buf != inbox) return buf;
@@ -462,6 +464,13 @@ EXPORT("js_init") int32_t js_init(void) {
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
     JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 2, web_args);
     if (JS_IsException(web) || node_init(context) || clone_web_init(context, web)) return -2;
+    JSValue subtle_natives = JS_NewObject(context);
+    native(subtle_natives, "subtle", js_subtle, 1);
+    native(subtle_natives, "randomFill", js_random_fill, 1);
+    JSValue subtle_args[] = {JS_DupValue(context, primordials), subtle_natives, JS_DupValue(context, web)};
+    JSValue subtle = run_script(SUBTLE_JS, sizeof SUBTLE_JS - 1, "<dynisolate:subtle>", 3, subtle_args);
+    if (JS_IsException(subtle)) return -2;
+    JS_FreeValue(context, subtle);
     JSValue natives = JS_NewObject(context);
     native(natives, "hostCall", js_host_call, 2);
     native(natives, "hostFetch", js_host_fetch, 1);

@@ -2531,13 +2531,48 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // crypto (no crypto.subtle)
+  // crypto (crypto.subtle is subtle.js's)
 
   const INTEGER_ARRAYS = [
     "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array", "Uint16Array", "Int32Array", "Uint32Array",
     "BigInt64Array", "BigUint64Array",
   ];
   const HEX_LOWER = "0123456789abcdef";
+
+  // WebIDL's QuotaExceededError: a DOMException named so, with the quota and the amount asked for
+  // when they are known (null otherwise).
+  function checkQuotaMember(value) {
+    if (value === null) return;
+    if (!NumberIsFinite(value)) throw new TypeErrorCtor("QuotaExceededError: quota and requested must be finite.");
+    if (value < 0) throw new RangeErrorCtor("QuotaExceededError: quota and requested cannot be negative.");
+  }
+
+  class QuotaExceededError extends DOMExceptionCtor {
+    #quota;
+    #requested;
+
+    constructor(message = "", options = undefined) {
+      super(message, "QuotaExceededError");
+      const dict = toDict(options, "QuotaExceededError");
+      const quota = dict.quota === undefined ? null : NumberCtor(dict.quota);
+      const requested = dict.requested === undefined ? null : NumberCtor(dict.requested);
+      checkQuotaMember(quota);
+      checkQuotaMember(requested);
+      if (quota !== null && requested !== null && requested < quota) {
+        throw new RangeErrorCtor("QuotaExceededError: requested cannot be less than quota.");
+      }
+      this.#quota = quota;
+      this.#requested = requested;
+    }
+
+    get quota() {
+      return this.#quota;
+    }
+
+    get requested() {
+      return this.#requested;
+    }
+  }
 
   class Crypto {
     constructor(token) {
@@ -2556,9 +2591,8 @@
       }
       const length = TypedArrayGetByteLength(array);
       if (length > 65536) {
-        throw new DOMExceptionCtor(
+        throw new QuotaExceededError(
           `The ArrayBufferView's byte length (${length}) exceeds the number of bytes of entropy available via this API (65536).`,
-          "QuotaExceededError",
         );
       }
       if (length > 0) randomFill(new Uint8ArrayCtor(TypedArrayGetBuffer(array), TypedArrayGetByteOffset(array), length));
@@ -2591,6 +2625,7 @@
   defineGlobal("Request", Request);
   defineGlobal("Response", Response);
   defineGlobal("structuredClone", structuredClone);
+  defineGlobal("QuotaExceededError", QuotaExceededError);
   defineGlobal("Crypto", Crypto);
   defineGlobal("crypto", new Crypto(INTERNAL));
   // What Workers report: `self` is the global scope, and `navigator.userAgent` names the runtime.
@@ -2693,5 +2728,14 @@
 
     isRequest,
     isResponse,
+
+    // For subtle.js (evaluated next).
+    Crypto,
+    INTERNAL,
+    bufferSourceBytes,
+    utf8Encode,
+    utf8Decode: (bytes) => decodeUtf8(bytes, false),
+    requireArgs,
+    defineGlobal,
   });
 })

@@ -1,9 +1,11 @@
 //! The imports only the JavaScript interpreter links, never offered to tenant wasm: `outbound`
 //! (`fetch()`), `sleep` (timers), `random` (`crypto`), `digest` (`node:crypto`'s hashes),
-//! `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five WASI functions wasi-libc
-//! needs, stubbed so the interpreter gets a coarse clock and no files. It also links `log` and
-//! `env_call` from the tenant surface (`sandbox/imports.rs`).
+//! `subtle` (`crypto.subtle`, served by `js/subtle/`), `early_reply` (a result ready before
+//! `ctx.waitUntil` work ends), and the five WASI functions wasi-libc needs, stubbed so the
+//! interpreter gets a coarse clock and no files. It also links `log` and `env_call` from the
+//! tenant surface (`sandbox/imports.rs`).
 
+use std::ops::Range;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +14,7 @@ use sha2::Digest;
 use wasmtime::{Caller, Linker};
 
 use crate::error::Error;
-use crate::js::protocol;
+use crate::js::{protocol, subtle};
 use crate::sandbox::host::error_envelope;
 use crate::sandbox::imports;
 use crate::sandbox::imports::{check_reply, count_host_call, fail, link_shared, reply};
@@ -142,6 +144,55 @@ fn digest(
     Ok(len as i32)
 }
 
+/// Most fields one `subtle` request may name.
+const MAX_SUBTLE_FIELDS: usize = 16;
+
+/// `subtle(req_ptr, req_len) -> i64`: one `crypto.subtle` operation. The request descriptor at
+/// `req_ptr` (`count: u32 LE`, then `count` pairs `(ptr: u32 LE, len: u32 LE)`) names each field's
+/// bytes in guest memory, which are read in place; the reply (see `js/subtle/`) is written through
+/// `dynisolate_alloc` and its packed pointer/length returned. Long work checks the call's
+/// deadline between chunks; running out of time ends the call.
+fn subtle(mut caller: Caller<'_, StoreData>, req_ptr: i32, req_len: i32) -> wasmtime::Result<i64> {
+    let memory = imports::memory(&mut caller)?;
+    let bytes = memory.data(&caller);
+    let Some(descriptor) = bytes.get(guest_span(req_ptr as u32, req_len as u32)) else {
+        return Err(fail(Error::Serialization("subtle() was given a request outside guest memory".into())));
+    };
+    let fields = subtle_fields(bytes, descriptor)?;
+    let state = caller.data();
+    let answer = subtle::run(&fields, &mut || state.check_budget()).map_err(fail)?;
+    reply(&mut caller, &answer.encode())
+}
+
+/// The fields a `subtle` request descriptor names, borrowed from guest memory.
+fn subtle_fields<'m>(memory: &'m [u8], descriptor: &[u8]) -> wasmtime::Result<Vec<&'m [u8]>> {
+    let malformed = |why: String| fail(Error::Serialization(format!("subtle() was given a malformed request: {why}")));
+    let Some((count, pairs)) = descriptor.split_first_chunk::<4>() else {
+        return Err(malformed(format!("{} bytes cannot hold a field count", descriptor.len())));
+    };
+    let count = u32::from_le_bytes(*count) as usize;
+    if count > MAX_SUBTLE_FIELDS {
+        return Err(malformed(format!("{count} fields; the limit is {MAX_SUBTLE_FIELDS}")));
+    }
+    if pairs.len() != 8 * count {
+        return Err(malformed(format!("{count} fields described in {} bytes", descriptor.len())));
+    }
+    let word = |bytes: &[u8]| u32::from_le_bytes(bytes.try_into().expect("chunks_exact gives 4-byte halves"));
+    pairs
+        .chunks_exact(8)
+        .map(|pair| {
+            let (ptr, len) = pair.split_at(4);
+            memory.get(guest_span(word(ptr), word(len))).ok_or_else(|| malformed("a field outside guest memory".into()))
+        })
+        .collect()
+}
+
+/// The guest bytes `len` long at `ptr`, as a range that only fits memory when they do.
+fn guest_span(ptr: u32, len: u32) -> Range<usize> {
+    let start = ptr as usize;
+    start..start.saturating_add(len as usize)
+}
+
 /// `early_reply(ptr, len)`: the call's reply envelope, ready while promises given to
 /// `ctx.waitUntil` still run. The host may hand its value to the caller now; the call goes on
 /// under its limits, and its final reply is the same.
@@ -181,6 +232,7 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "sleep", sleep)?;
     linker.func_wrap("dynisolate", "random", random)?;
     linker.func_wrap("dynisolate", "digest", digest)?;
+    linker.func_wrap("dynisolate", "subtle", subtle)?;
     linker.func_wrap("dynisolate", "early_reply", early_reply)?;
     linker.func_wrap(WASI, "clock_time_get", clock_time_get)?;
     linker.func_wrap(WASI, "fd_close", |_: i32| EBADF)?;

@@ -16,6 +16,7 @@ pub(crate) mod nested;
 pub mod protocol;
 pub(crate) mod resolve;
 pub(crate) mod snapshot;
+pub mod subtle;
 pub(crate) mod transform;
 pub mod typescript;
 pub(crate) mod worker;

@@ -10,4 +10,5 @@ mod js;
 mod layers;
 mod pool;
 mod protocol;
+mod subtle;
 mod typescript;
