@@ -18,6 +18,7 @@ fn main() {
         "guest/js/subtle.c",
         "guest/js/primordials.js",
         "guest/js/events.js",
+        "guest/js/streams.js",
         "guest/js/glue.js",
         "guest/js/web.js",
         "guest/js/subtle.js",

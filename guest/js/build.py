@@ -148,6 +148,7 @@ def patched_quickjs(upstream: Path, out: Path) -> None:
 SCRIPTS = {
     "primordials.js": "PRIMORDIALS_JS",
     "events.js": "EVENTS_JS",
+    "streams.js": "STREAMS_JS",
     "web.js": "WEB_JS",
     "subtle.js": "SUBTLE_JS",
     "glue.js": "GLUE_JS",

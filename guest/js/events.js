@@ -598,6 +598,17 @@
     newSignal,
     follow: (signal) => dependentSignal([signal]),
     onAbort,
+    // streams.js: a pipe forgets its abort algorithm when it ends; a writable stream's controller
+    // aborts its own signal.
+    removeAbort(signal, algorithm) {
+      const state = signalState(signal);
+      const kept = [];
+      for (let i = 0; i < state.algorithms.length; i++) {
+        if (state.algorithms[i] !== algorithm) kept[kept.length] = state.algorithms[i];
+      }
+      state.algorithms = kept;
+    },
+    abort: signalAbort,
     // glue.js: how AbortSignal.timeout sets a timer, and where a listener's exception goes.
     useTimers(setTimer) {
       hooks.setTimer = setTimer;

@@ -17,6 +17,16 @@
     ["s", "dotAll"], ["u", "unicode"], ["v", "unicodeSets"], ["y", "sticky"]]) {
     if (Object.hasOwn(RegExp.prototype, name)) RegExpFlagGetters.push([flag, getter(RegExp.prototype, name)]);
   }
+  // Brand checks by a getter that throws on anything else (instanceof could be fooled).
+  const brandCheck = (read) => (x) => {
+    try {
+      read(x);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
   const TypedArrayCtors = {
     __proto__: null,
     Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
@@ -64,6 +74,7 @@
     BigIntCtor: BigInt,
     BigIntPrototypeValueOf: uncurry(BigInt.prototype.valueOf),
     MathTrunc: Math.trunc,
+    MathMin: Math.min,
     JSONParse: JSON.parse,
     JSONStringify: JSON.stringify,
     MapCtor: Map,
@@ -98,6 +109,9 @@
     ArrayBufferGetResizable: getter(ArrayBuffer.prototype, "resizable"),
     ArrayBufferGetDetached: getter(ArrayBuffer.prototype, "detached"),
     ArrayBufferPrototypeTransfer: uncurry(ArrayBuffer.prototype.transfer),
+    ArrayBufferPrototypeSlice: uncurry(ArrayBuffer.prototype.slice),
+    isArrayBuffer: brandCheck(getter(ArrayBuffer.prototype, "byteLength")),
+    isDataView: brandCheck(getter(DataView.prototype, "buffer")),
     DataViewCtor: DataView,
     DataViewGetBuffer: getter(DataView.prototype, "buffer"),
     DataViewGetByteOffset: getter(DataView.prototype, "byteOffset"),
@@ -141,5 +155,6 @@
     SymbolAsyncIterator: Symbol.asyncIterator,
     SymbolToStringTag: Symbol.toStringTag,
     IteratorPrototype: Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())),
+    AsyncIteratorPrototype: Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype),
   });
 })

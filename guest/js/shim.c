@@ -458,9 +458,13 @@ EXPORT("js_init") int32_t js_init(void) {
     JSValue events_args[] = {JS_DupValue(context, primordials)};
     JSValue events = run_script(EVENTS_JS, sizeof EVENTS_JS - 1, "<dynisolate:events>", 1, events_args);
     if (JS_IsException(events)) return -2;
+    JSValue streams_args[] = {JS_DupValue(context, primordials), JS_DupValue(context, events)};
+    JSValue streams = run_script(STREAMS_JS, sizeof STREAMS_JS - 1, "<dynisolate:streams>", 2, streams_args);
+    if (JS_IsException(streams)) return -2;
     JSValue hooks = JS_NewObject(context);
     native(hooks, "randomFill", js_random_fill, 1);
     JS_SetPropertyStr(context, hooks, "events", JS_DupValue(context, events));
+    JS_SetPropertyStr(context, hooks, "streams", streams);
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
     JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 2, web_args);
     if (JS_IsException(web) || node_init(context) || clone_web_init(context, web)) return -2;

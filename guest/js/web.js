@@ -19,6 +19,10 @@
     ArrayIsArray,
     ArrayPrototypePush,
     ArrayPrototypeSort,
+    PromiseCtor,
+    PromiseResolve,
+    isArrayBuffer,
+    isDataView,
     StringFromCharCode,
     StringPrototypeCharCodeAt,
     StringPrototypeIndexOf,
@@ -205,24 +209,6 @@
       if (d >= 0xdc00 && d <= 0xdfff) return 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
     }
     return 0xfffd;
-  }
-
-  function isArrayBuffer(x) {
-    try {
-      ArrayBufferGetByteLength(x);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  function isDataView(x) {
-    try {
-      DataViewGetBuffer(x);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   // The bytes of a BufferSource as a Uint8Array over the same memory, or null if x is not one.
@@ -489,6 +475,96 @@
     }
   }
   defineTag(TextDecoder.prototype, "TextDecoder");
+
+  // TextEncoderStream and TextDecoderStream: the Encoding standard's transforms over the encoder and
+  // decoder above (called through their original methods, whatever the tenant does to the
+  // prototypes), as GenericTransformStreams whose algorithms are internal (streams.js).
+  const textDecoderDecode = TextDecoder.prototype.decode;
+  const textDecoderGetter = (name) => ObjectGetOwnPropertyDescriptor(TextDecoder.prototype, name).get;
+  const textDecoderGetters = { encoding: textDecoderGetter("encoding"), fatal: textDecoderGetter("fatal"), ignoreBOM: textDecoderGetter("ignoreBOM") };
+
+  class TextEncoderStream {
+    #transform;
+
+    constructor() {
+      let pendingLead = ""; // a lead surrogate that ended the last chunk, waiting for its trail
+      this.#transform = streams.newTransform(
+        (chunk, enqueue) => {
+          let text = pendingLead + toStr(chunk);
+          pendingLead = "";
+          const last = text.length > 0 ? charCodeAt(text, text.length - 1) : 0;
+          if (last >= 0xd800 && last <= 0xdbff) {
+            pendingLead = slice(text, text.length - 1);
+            text = slice(text, 0, text.length - 1);
+          }
+          if (text.length > 0) enqueue(utf8Encode(text));
+        },
+        (enqueue) => {
+          if (pendingLead !== "") enqueue(utf8Encode(pendingLead));
+        },
+      );
+      WeakSetPrototypeAdd(platformObjects, this);
+    }
+
+    get encoding() {
+      this.#transform; // brand check
+      return "utf-8";
+    }
+
+    get readable() {
+      return this.#transform.readable;
+    }
+
+    get writable() {
+      return this.#transform.writable;
+    }
+  }
+  defineTag(TextEncoderStream.prototype, "TextEncoderStream");
+
+  class TextDecoderStream {
+    #decoder;
+    #transform;
+
+    constructor(label = "utf-8", options = undefined) {
+      const decoder = new TextDecoder(label, options);
+      this.#decoder = decoder;
+      const streamOptions = { __proto__: null, stream: true };
+      this.#transform = streams.newTransform(
+        (chunk, enqueue) => {
+          const bytes = bufferSourceBytes(chunk);
+          if (bytes === null) throw new TypeErrorCtor("TextDecoderStream: chunks must be ArrayBuffers or ArrayBufferViews.");
+          const text = ReflectApply(textDecoderDecode, decoder, [bytes, streamOptions]);
+          if (text.length > 0) enqueue(text);
+        },
+        (enqueue) => {
+          const text = ReflectApply(textDecoderDecode, decoder, []);
+          if (text.length > 0) enqueue(text);
+        },
+      );
+      WeakSetPrototypeAdd(platformObjects, this);
+    }
+
+    get encoding() {
+      return ReflectApply(textDecoderGetters.encoding, this.#decoder, []);
+    }
+
+    get fatal() {
+      return ReflectApply(textDecoderGetters.fatal, this.#decoder, []);
+    }
+
+    get ignoreBOM() {
+      return ReflectApply(textDecoderGetters.ignoreBOM, this.#decoder, []);
+    }
+
+    get readable() {
+      return this.#transform.readable;
+    }
+
+    get writable() {
+      return this.#transform.writable;
+    }
+  }
+  defineTag(TextDecoderStream.prototype, "TextDecoderStream");
 
   // ---------------------------------------------------------------------------------------------
   // Percent-encoding (https://url.spec.whatwg.org/#percent-encoded-bytes)
@@ -1875,122 +1951,128 @@
   const headersFromInit = (init) => (isHeaders(init) ? newHeaders(copyHeaderList(init), "none") : new Headers(init));
 
   // ---------------------------------------------------------------------------------------------
-  // Bodies. There are no streams here: a body is its bytes, held in a record
-  // {bytes, disturbed, locked, stream}. `body` is null when there is none, and otherwise a small
-  // stand-in for a ReadableStream (getReader(), `for await`, or passing it to new Response()).
+  // Bodies. A body is a record {bytes, stream, disturbed}: its bytes until its stream is asked
+  // for (a body read whole, the common case, never makes one), and from then on a ReadableStream
+  // (streams.js) that yields those bytes. A body made from a tenant's ReadableStream is that
+  // stream from the start.
+
+  const streams = hooks.streams;
 
   // `bytes` always spans its whole ArrayBuffer, so arrayBuffer() can hand that buffer out.
-  const newBody = (bytes) => ({ bytes, disturbed: false, locked: false, stream: null });
-  const unusable = (body) => body !== null && (body.disturbed || body.locked);
+  const newBody = (bytes) => ({ __proto__: null, bytes, stream: null, disturbed: false });
+  const streamBody = (stream) => ({ __proto__: null, bytes: null, stream, disturbed: false });
+
+  function unusable(body) {
+    if (body === null) return false;
+    if (body.stream !== null) return streams.isDisturbed(body.stream) || streams.isLocked(body.stream);
+    return body.disturbed;
+  }
+
+  function isBodyUsed(body) {
+    if (body === null) return false;
+    return body.stream !== null ? streams.isDisturbed(body.stream) : body.disturbed;
+  }
 
   function usedError() {
     return new TypeErrorCtor("Body has already been used. It can only be used once. Use tee() first if you need to read it twice.");
   }
 
-  // Takes the bytes of a body for consumption; a body is read once.
-  function takeBytes(body) {
+  // The body's stream, made from its bytes the first time it is asked for.
+  function bodyStream(body) {
+    if (body.stream !== null) return body.stream;
+    let bytes = body.bytes;
+    body.bytes = null;
+    const stream = streams.createReadableByteStream(
+      () => undefined,
+      () => {
+        const chunk = bytes;
+        bytes = null;
+        if (chunk !== null && TypedArrayGetLength(chunk) > 0) streams.byteControllerEnqueue(stream.controller, chunk);
+        streams.byteControllerClose(stream.controller);
+        return PromiseResolve(undefined);
+      },
+      () => {
+        bytes = null;
+        return PromiseResolve(undefined);
+      },
+    );
+    if (body.disturbed) stream.disturbed = true;
+    body.stream = stream;
+    return stream;
+  }
+
+  // Every chunk of a stream, read to its end, as one Uint8Array (the fetch standard's "fully read").
+  async function readAllBytes(stream) {
+    const reader = streams.acquireDefaultReader(stream);
+    const chunks = [];
+    let total = 0;
+    for (;;) {
+      const chunk = await new PromiseCtor((resolve, reject) =>
+        streams.defaultReaderRead(reader, { __proto__: null, chunk: resolve, close: () => resolve(null), error: reject }),
+      );
+      if (chunk === null) break;
+      if (TypedArrayGetTag(chunk) !== "Uint8Array") {
+        throw new TypeErrorCtor("A body's stream may only yield Uint8Array chunks.");
+      }
+      push(chunks, chunk);
+      total += TypedArrayGetLength(chunk);
+    }
+    // The reader is kept: a body read to its end stays locked, as fetch has it.
+    if (chunks.length === 1 && TypedArrayGetByteOffset(chunks[0]) === 0 &&
+        TypedArrayGetByteLength(chunks[0]) === ArrayBufferGetByteLength(TypedArrayGetBuffer(chunks[0]))) {
+      return chunks[0];
+    }
+    const out = new Uint8ArrayCtor(total);
+    let at = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      TypedArrayPrototypeSet(out, chunks[i], at);
+      at += TypedArrayGetLength(chunks[i]);
+    }
+    return out;
+  }
+
+  // Consumes a body: its bytes, read through its stream when it has one.
+  async function consumeBody(body) {
     if (body === null) return new Uint8ArrayCtor(0);
     if (unusable(body)) throw usedError();
+    if (body.stream !== null) return readAllBytes(body.stream);
     const bytes = body.bytes;
     body.bytes = new Uint8ArrayCtor(0);
     body.disturbed = true;
     return bytes;
   }
 
-  const cloneBody = (body) => (body === null ? null : newBody(copyBytes(body.bytes)));
-
-  let isBodyStream;
-  let bodyOfStream;
-
-  class BodyStream {
-    #body;
-
-    static {
-      isBodyStream = (x) => isObject(x) && #body in x;
-      bodyOfStream = (stream) => stream.#body;
+  // Takes a body's bytes when it has no stream yet (a structured clone must be made at once).
+  function takeBytes(body) {
+    if (unusable(body)) throw usedError();
+    if (body.stream !== null) {
+      throw new TypeErrorCtor(
+        "A Request or Response whose body is a ReadableStream cannot be sent this way; read its body first (await arrayBuffer()).",
+      );
     }
-
-    constructor(token, body) {
-      if (token !== INTERNAL) throw new TypeErrorCtor("Illegal constructor");
-      this.#body = body;
-      WeakSetPrototypeAdd(platformObjects, this);
-    }
-
-    get locked() {
-      return this.#body.locked;
-    }
-
-    getReader() {
-      if (this.#body.locked) throw new TypeErrorCtor("ReadableStream is locked.");
-      this.#body.locked = true;
-      return new BodyReader(INTERNAL, this.#body);
-    }
-
-    async cancel() {
-      if (this.#body.locked) throw new TypeErrorCtor("ReadableStream is locked.");
-      this.#body.disturbed = true;
-      this.#body.bytes = new Uint8ArrayCtor(0);
-    }
-
-    async *[SymbolAsyncIterator]() {
-      const reader = this.getReader();
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) return;
-          yield value;
-        }
-      } finally {
-        reader.releaseLock();
-      }
-    }
+    const bytes = body.bytes;
+    body.bytes = new Uint8ArrayCtor(0);
+    body.disturbed = true;
+    return bytes;
   }
-  defineTag(BodyStream.prototype, "ReadableStream");
 
-  class BodyReader {
-    #body;
-
-    constructor(token, body) {
-      if (token !== INTERNAL) throw new TypeErrorCtor("Illegal constructor");
-      this.#body = body;
-      WeakSetPrototypeAdd(platformObjects, this);
-    }
-
-    // The whole body arrives as one chunk.
-    async read() {
-      const body = this.#body;
-      if (body === null) throw new TypeErrorCtor("This reader has been released.");
-      body.disturbed = true;
-      const chunk = body.bytes;
-      if (TypedArrayGetLength(chunk) === 0) return { value: undefined, done: true };
-      body.bytes = new Uint8ArrayCtor(0);
-      return { value: chunk, done: false };
-    }
-
-    releaseLock() {
-      if (this.#body === null) return;
-      this.#body.locked = false;
-      this.#body = null;
-    }
-
-    async cancel() {
-      const body = this.#body;
-      if (body === null) throw new TypeErrorCtor("This reader has been released.");
-      body.disturbed = true;
-      body.bytes = new Uint8ArrayCtor(0);
-    }
+  // A copy of a body for clone(): the bytes copied, or the stream teed (this body keeps one branch).
+  function cloneBody(body) {
+    if (body === null) return null;
+    if (body.stream === null) return newBody(copyBytes(body.bytes));
+    const branches = streams.readableTee(body.stream, true);
+    body.stream = branches[0];
+    return streamBody(branches[1]);
   }
-  defineTag(BodyReader.prototype, "ReadableStreamDefaultReader");
 
   // https://fetch.spec.whatwg.org/#concept-bodyinit-extract; returns {body, type}.
   function extractBody(init) {
-    if (isBodyStream(init)) {
-      const source = bodyOfStream(init);
-      if (unusable(source)) throw usedError();
-      const bytes = source.bytes;
-      source.locked = true; // the new body owns the bytes now
-      source.bytes = new Uint8ArrayCtor(0);
-      return { body: newBody(bytes), type: null };
+    if (streams.isReadableStream(init)) {
+      const stream = streams.readableRecord(init);
+      if (streams.isDisturbed(stream) || streams.isLocked(stream)) {
+        throw new TypeErrorCtor("The ReadableStream given as a body is locked or has been read from.");
+      }
+      return { body: streamBody(stream), type: null };
     }
     if (isURLSearchParams(init)) {
       return {
@@ -2015,25 +2097,22 @@
     defineMembers(Class.prototype, {
       get body() {
         const body = innerOf(this).body;
-        if (body === null) return null;
-        if (body.stream === null) body.stream = new BodyStream(INTERNAL, body);
-        return body.stream;
+        return body === null ? null : bodyStream(body).object;
       },
       get bodyUsed() {
-        const body = innerOf(this).body;
-        return body !== null && body.disturbed;
+        return isBodyUsed(innerOf(this).body);
       },
       async arrayBuffer() {
-        return TypedArrayGetBuffer(takeBytes(innerOf(this).body));
+        return TypedArrayGetBuffer(await consumeBody(innerOf(this).body));
       },
       async bytes() {
-        return takeBytes(innerOf(this).body);
+        return consumeBody(innerOf(this).body);
       },
       async text() {
-        return decodeUtf8(takeBytes(innerOf(this).body), true);
+        return decodeUtf8(await consumeBody(innerOf(this).body), true);
       },
       async json() {
-        return JSONParse(decodeUtf8(takeBytes(innerOf(this).body), true));
+        return JSONParse(decodeUtf8(await consumeBody(innerOf(this).body), true));
       },
     });
   }
@@ -2116,9 +2195,13 @@
       } else if (inputBody !== null) {
         // The new request takes over the input's body, which counts as used from now on.
         if (unusable(inputBody)) throw usedError();
-        body = newBody(inputBody.bytes);
-        inputBody.bytes = new Uint8ArrayCtor(0);
-        inputBody.disturbed = true;
+        if (inputBody.stream === null) {
+          body = newBody(inputBody.bytes);
+          inputBody.bytes = new Uint8ArrayCtor(0);
+          inputBody.disturbed = true;
+        } else {
+          body = streamBody(streams.proxy(inputBody.stream));
+        }
       }
       // Cloudflare's `cf`: what the platform says about an incoming request (the host's dict), or
       // the options an outbound one carries; kept as given.
@@ -2375,6 +2458,8 @@
     for (let i = 0; i < transfer.length; i++) ArrayBufferPrototypeTransfer(transfer[i]);
     return clone;
   }
+  // A teed body's second branch gets copies of the chunks, as clone() asks.
+  streams.setStructuredClone((chunk) => structuredClone(chunk));
 
   // Transferred ArrayBuffers are copied into the clone and then detached, which is what a transfer
   // looks like from JavaScript.
@@ -2619,6 +2704,8 @@
 
   defineGlobal("TextEncoder", TextEncoder);
   defineGlobal("TextDecoder", TextDecoder);
+  defineGlobal("TextEncoderStream", TextEncoderStream);
+  defineGlobal("TextDecoderStream", TextDecoderStream);
   defineGlobal("URL", URL);
   defineGlobal("URLSearchParams", URLSearchParams);
   defineGlobal("Headers", Headers);
@@ -2651,17 +2738,17 @@
 
   // A message as a record: {method, url, headers: [[name, value], ...], body, cf?} or {status,
   // statusText, headers, body}, the body's bytes (or null) taken, so the message is consumed.
-  function requestRecord(request) {
+  function requestRecord(request, bytes = undefined) {
     const inner = requestInner(request);
-    const body = inner.body === null ? null : takeBytes(inner.body);
+    const body = bytes !== undefined ? bytes : inner.body === null ? null : takeBytes(inner.body);
     const record = { method: inner.method, url: inner.url, headers: copyHeaderList(inner.headers), body };
     if (inner.cf !== undefined) record.cf = inner.cf;
     return record;
   }
 
-  function responseRecord(response) {
+  function responseRecord(response, bytes = undefined) {
     const inner = responseInner(response);
-    const body = inner.body === null ? null : takeBytes(inner.body);
+    const body = bytes !== undefined ? bytes : inner.body === null ? null : takeBytes(inner.body);
     return { status: inner.status, statusText: inner.statusText, headers: copyHeaderList(inner.headers), body };
   }
 
@@ -2700,7 +2787,9 @@
     // {method, url, headers: [[name, value], ...], body: base64 or null}; consumes the body.
     async requestToWire(request) {
       if (!isRequest(request)) throw new TypeErrorCtor("Expected a Request.");
-      return withBase64Body(requestRecord(request));
+      const inner = requestInner(request);
+      const bytes = inner.body === null ? null : await consumeBody(inner.body);
+      return withBase64Body(requestRecord(request, bytes));
     },
 
     requestFromWire: (wire) => requestFromRecord(wire, bodyFromWire(wire.body)),
@@ -2713,7 +2802,9 @@
       if (!isResponse(response)) {
         throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
       }
-      return withBase64Body(responseRecord(response));
+      const inner = responseInner(response);
+      const bytes = inner.body === null ? null : await consumeBody(inner.body);
+      return withBase64Body(responseRecord(response, bytes));
     },
 
     // Also takes the optional `url` and `redirected` a fetched response reports.
@@ -2721,9 +2812,9 @@
 
     // Request and Response as structured-clone values (clone.c): the same records with the body as
     // bytes. Sending one consumes its body, as passing it over Workers RPC does.
-    requestToClone: requestRecord,
+    requestToClone: (request) => requestRecord(request),
     requestFromClone: (record) => requestFromRecord(record, record.body === null ? null : newBody(record.body)),
-    responseToClone: responseRecord,
+    responseToClone: (response) => responseRecord(response),
     responseFromClone: (record) => responseFromRecord(record, record.body === null ? null : newBody(record.body)),
 
     isRequest,
