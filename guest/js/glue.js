@@ -261,10 +261,11 @@
     if (scheme !== "http:" && scheme !== "https:") {
       throw new TypeErrorClass(`Fetch API cannot load ${request.url}: only http: and https: URLs are supported`);
     }
-    const wire = await web.requestToWire(request);
-    const reply = parse(hostFetch(stringify(wire)));
-    if (!hasOwn(reply, "ok")) throw hostError(reply);
-    return web.responseFromWire(reply.ok);
+    return web.fetch(request, (wire) => {
+      const reply = parse(hostFetch(stringify(wire)));
+      if (!hasOwn(reply, "ok")) throw hostError(reply);
+      return reply.ok;
+    });
   });
 
   // ---- WebAssembly: the bundle's .wasm modules, instantiated and run by the host ----

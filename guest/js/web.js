@@ -1402,6 +1402,7 @@
     }
     ObjectSetPrototypeOf(PairIterator.prototype, IteratorPrototype);
     delete PairIterator.prototype.constructor;
+    ObjectDefineProperty(PairIterator.prototype, "next", { __proto__: null, enumerable: true }); // as WebIDL has it
     defineTag(PairIterator.prototype, tag);
 
     const members = {
@@ -1427,6 +1428,11 @@
       },
     };
     defineMembers(Class.prototype, members);
+    // WebIDL: an iterable's entries, keys, values and forEach are enumerable operations.
+    const names = ["entries", "keys", "values", "forEach"];
+    for (let i = 0; i < names.length; i++) {
+      ObjectDefineProperty(Class.prototype, names[i], { __proto__: null, enumerable: true });
+    }
     defineData(Class.prototype, SymbolIterator, members.entries, false);
   }
 
@@ -1860,7 +1866,7 @@
       WeakSetPrototypeAdd(platformObjects, this);
       if (init === undefined) return;
       if (!isObject(init)) throw new TypeErrorCtor("Headers: init must be an object, a sequence of pairs or a record.");
-      const pairs = pairsFromInit(init, toStr, "Headers");
+      const pairs = pairsFromInit(init, (x) => toByteString(x, "Header"), "Headers");
       for (let i = 0; i < pairs.length; i++) this.#add(headerName(pairs[i][0]), headerValue(pairs[i][1]));
     }
 
@@ -1996,21 +2002,34 @@
         return PromiseResolve(undefined);
       },
     );
-    if (body.disturbed) stream.disturbed = true;
     body.stream = stream;
+    if (body.disturbed) {
+      // Read whole already: as if through this stream, which that left disturbed and locked.
+      stream.disturbed = true;
+      streams.acquireDefaultReader(stream);
+    }
     return stream;
   }
 
-  // Every chunk of a stream, read to its end, as one Uint8Array (the fetch standard's "fully read").
+  // Every chunk of a stream, read to its end, as one Uint8Array (the fetch standard's "fully read");
+  // the promise settles with {bytes}, never with the array itself.
   async function readAllBytes(stream) {
     const reader = streams.acquireDefaultReader(stream);
     const chunks = [];
     let total = 0;
     for (;;) {
-      const chunk = await new PromiseCtor((resolve, reject) =>
-        streams.defaultReaderRead(reader, { __proto__: null, chunk: resolve, close: () => resolve(null), error: reject }),
+      // Each chunk arrives wrapped in a record without a prototype: resolving a promise with the
+      // chunk itself would look up `then` on it, which tenant code may have planted.
+      const step = await new PromiseCtor((resolve, reject) =>
+        streams.defaultReaderRead(reader, {
+          __proto__: null,
+          chunk: (chunk) => resolve({ __proto__: null, chunk }),
+          close: () => resolve(null),
+          error: reject,
+        }),
       );
-      if (chunk === null) break;
+      if (step === null) break;
+      const chunk = step.chunk;
       if (TypedArrayGetTag(chunk) !== "Uint8Array") {
         throw new TypeErrorCtor("A body's stream may only yield Uint8Array chunks.");
       }
@@ -2020,7 +2039,7 @@
     // The reader is kept: a body read to its end stays locked, as fetch has it.
     if (chunks.length === 1 && TypedArrayGetByteOffset(chunks[0]) === 0 &&
         TypedArrayGetByteLength(chunks[0]) === ArrayBufferGetByteLength(TypedArrayGetBuffer(chunks[0]))) {
-      return chunks[0];
+      return { __proto__: null, bytes: chunks[0] };
     }
     const out = new Uint8ArrayCtor(total);
     let at = 0;
@@ -2028,18 +2047,19 @@
       TypedArrayPrototypeSet(out, chunks[i], at);
       at += TypedArrayGetLength(chunks[i]);
     }
-    return out;
+    return { __proto__: null, bytes: out };
   }
 
-  // Consumes a body: its bytes, read through its stream when it has one.
+  // Consumes a body: {bytes}, read through its stream when it has one. (The bytes come wrapped,
+  // so settling the promise never looks up a tenant's `then` on them.)
   async function consumeBody(body) {
-    if (body === null) return new Uint8ArrayCtor(0);
+    if (body === null) return { __proto__: null, bytes: new Uint8ArrayCtor(0) };
     if (unusable(body)) throw usedError();
     if (body.stream !== null) return readAllBytes(body.stream);
     const bytes = body.bytes;
     body.bytes = new Uint8ArrayCtor(0);
     body.disturbed = true;
-    return bytes;
+    return { __proto__: null, bytes };
   }
 
   // Takes a body's bytes when it has no stream yet (a structured clone must be made at once).
@@ -2103,16 +2123,16 @@
         return isBodyUsed(innerOf(this).body);
       },
       async arrayBuffer() {
-        return TypedArrayGetBuffer(await consumeBody(innerOf(this).body));
+        return TypedArrayGetBuffer((await consumeBody(innerOf(this).body)).bytes);
       },
       async bytes() {
-        return consumeBody(innerOf(this).body);
+        return (await consumeBody(innerOf(this).body)).bytes;
       },
       async text() {
-        return decodeUtf8(await consumeBody(innerOf(this).body), true);
+        return decodeUtf8((await consumeBody(innerOf(this).body)).bytes, true);
       },
       async json() {
-        return JSONParse(decodeUtf8(await consumeBody(innerOf(this).body), true));
+        return JSONParse(decodeUtf8((await consumeBody(innerOf(this).body)).bytes, true));
       },
     });
   }
@@ -2781,16 +2801,85 @@
     });
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // fetch()'s redirects, as the fetch standard's "HTTP-redirect fetch" and Workers have them: a
+  // redirect is followed by default (at most 20), "manual" hands the 3xx response back, "error"
+  // rejects. Every hop is a request of its own through `send` (the host's outbound handler), so
+  // the platform's policy sees each target.
+
+  const MAX_REDIRECTS = 20;
+  const REQUEST_BODY_HEADERS = ["content-encoding", "content-language", "content-location", "content-type"];
+
+  function wireHeader(pairs, name) {
+    for (let i = 0; i < pairs.length; i++) if (pairs[i][0] === name) return pairs[i][1];
+    return null;
+  }
+
+  function withoutHeaders(pairs, names) {
+    const kept = [];
+    for (let i = 0; i < pairs.length; i++) if (!includes(names, pairs[i][0])) push(kept, pairs[i]);
+    return kept;
+  }
+
+  function withoutFragment(url) {
+    const record = parseOrThrow(url, null);
+    record.fragment = null;
+    return serializeURL(record);
+  }
+
+  // The request of the next hop: a 303 (or a 301/302 answering a POST) turns into a GET without a
+  // body, and a hop to another origin drops the credentials meant for the first.
+  function redirectedWire(wire, status, url) {
+    const next = { method: wire.method, url, headers: wire.headers, body: wire.body };
+    if (wire.cf !== undefined) next.cf = wire.cf;
+    const method = wire.method;
+    if ((status === 303 && method !== "GET" && method !== "HEAD") || ((status === 301 || status === 302) && method === "POST")) {
+      next.method = "GET";
+      next.body = null;
+      next.headers = withoutHeaders(next.headers, REQUEST_BODY_HEADERS);
+    }
+    if (serializeOrigin(parseOrThrow(wire.url, null)) !== serializeOrigin(parseOrThrow(url, null))) {
+      next.headers = withoutHeaders(next.headers, ["authorization"]);
+    }
+    return next;
+  }
+
+  async function fetchFollowingRedirects(request, send) {
+    const inner = requestInner(request);
+    const mode = inner.redirect;
+    const bytes = inner.body === null ? null : (await consumeBody(inner.body)).bytes;
+    let wire = withBase64Body(requestRecord(request, bytes));
+    wire.url = withoutFragment(wire.url); // a fragment never goes on the wire
+    for (let redirects = 0; ; redirects++) {
+      const answer = send(wire);
+      const location = includes(REDIRECT_STATUSES, answer.status) ? wireHeader(answer.headers ?? [], "location") : null;
+      if (location === null || mode === "manual") {
+        answer.url = wire.url;
+        answer.redirected = redirects > 0;
+        return responseFromRecord(answer, bodyFromWire(answer.body));
+      }
+      if (mode === "error") {
+        throw new TypeErrorCtor(`fetch failed: ${wire.url} answered with a redirect, and the request's redirect mode is "error".`);
+      }
+      if (redirects === MAX_REDIRECTS) {
+        throw new TypeErrorCtor(`fetch failed: more than ${MAX_REDIRECTS} redirects (the last to ${location}).`);
+      }
+      const target = basicParse(toUSV(location), parseOrThrow(wire.url, null));
+      if (target === null) throw new TypeErrorCtor(`fetch failed: the redirect's Location "${location}" is not a valid URL.`);
+      if (target.scheme !== "http" && target.scheme !== "https") {
+        throw new TypeErrorCtor(`fetch failed: a redirect to ${serializeURL(target)} leaves http: and https:.`);
+      }
+      target.fragment = null;
+      wire = redirectedWire(wire, answer.status, serializeURL(target));
+    }
+  }
+
   return ObjectFreeze({
     __proto__: null,
 
-    // {method, url, headers: [[name, value], ...], body: base64 or null}; consumes the body.
-    async requestToWire(request) {
-      if (!isRequest(request)) throw new TypeErrorCtor("Expected a Request.");
-      const inner = requestInner(request);
-      const bytes = inner.body === null ? null : await consumeBody(inner.body);
-      return withBase64Body(requestRecord(request, bytes));
-    },
+    // fetch(request) with `send(wire) -> response wire` reaching the host once per hop.
+    fetch: fetchFollowingRedirects,
+
 
     requestFromWire: (wire) => requestFromRecord(wire, bodyFromWire(wire.body)),
 
@@ -2803,7 +2892,7 @@
         throw new TypeErrorCtor("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
       }
       const inner = responseInner(response);
-      const bytes = inner.body === null ? null : await consumeBody(inner.body);
+      const bytes = inner.body === null ? null : (await consumeBody(inner.body)).bytes;
       return withBase64Body(responseRecord(response, bytes));
     },
 

@@ -24,7 +24,8 @@ from .exceptions import LoadError
 
 __all__ = ["RpcTarget"]
 
-# Headers about the connection, not the request: never handed to an outbound handler.
+# Headers about the connection or a proxy, not the request: never handed to an outbound handler
+# (nor is any header the request's `Connection` header names).
 _CONNECTION_HEADERS = frozenset(
     {
         "host",
@@ -32,12 +33,17 @@ _CONNECTION_HEADERS = frozenset(
         "connection",
         "keep-alive",
         "proxy-connection",
+        "proxy-authorization",
         "transfer-encoding",
         "te",
         "trailer",
         "upgrade",
     }
 )
+# The most headers, and header bytes (names and values), a guest's request may carry: Cloudflare
+# refuses request headers beyond 128 KiB in all; the count is our own bound on a request's size.
+MAX_OUTBOUND_HEADERS = 256
+MAX_OUTBOUND_HEADER_BYTES = 128 * 1024
 _BINDING_NAME = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,127}")
 _PLAIN_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, functools.partial)
 # The env_call prefix of service bindings (rust/sandbox/host.rs, SERVICE_PREFIX).
@@ -180,16 +186,20 @@ class Dispatcher:
 
         The handler only ever sees absolute http(s) URLs without credentials, and no header that
         describes the connection rather than the request (`Host`, `Content-Length`, hop-by-hop
-        headers): a handler that forwards requests as they come cannot be steered by them."""
+        headers, `Proxy-Authorization`, and any header the request's `Connection` names), and at
+        most MAX_OUTBOUND_HEADERS headers of MAX_OUTBOUND_HEADER_BYTES in all: a handler that
+        forwards requests as they come cannot be steered by them."""
         if self.outbound is None:
             raise TypeError("this worker has no outbound handler")
+        _check_header_size(wire["headers"])
         request = Request._from_wire(wire)
         url = urlsplit(request.url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise TypeError(f"fetch() only reaches http: and https: URLs, not {request.url!r}")
         if url.username is not None or url.password is not None:
             raise TypeError("fetch() URLs may not carry credentials; put them in a header")
-        for name in _CONNECTION_HEADERS.intersection(request.headers):
+        named = {token.strip().lower() for token in request.headers.get("connection", "").split(",")}
+        for name in _CONNECTION_HEADERS.union(named).intersection(request.headers):
             del request.headers[name]
         response = self.outbound(request)
         if inspect.isawaitable(response):
@@ -211,6 +221,20 @@ class Dispatcher:
         except TimeoutError:
             # The guest sees a TimeoutError; the call's own deadline has passed by now too.
             raise TimeoutError(f"the host handler did not finish within {self.timeout_s:g} s") from None
+
+
+def _check_header_size(pairs: list[list[str]]) -> None:
+    """Refuses a guest's request whose headers pass MAX_OUTBOUND_HEADERS or
+    MAX_OUTBOUND_HEADER_BYTES, before any of them is looked at."""
+    if len(pairs) > MAX_OUTBOUND_HEADERS:
+        raise TypeError(
+            f"fetch() request has {len(pairs)} headers; at most {MAX_OUTBOUND_HEADERS} are allowed"
+        )
+    size = sum(len(name) + len(value) for name, value in pairs)
+    if size > MAX_OUTBOUND_HEADER_BYTES:
+        raise TypeError(
+            f"fetch() request headers take {size} bytes; at most {MAX_OUTBOUND_HEADER_BYTES} are allowed"
+        )
 
 
 def split_env(

@@ -253,3 +253,137 @@ def test_an_async_handler_that_never_finishes_does_not_hold_the_call(
             worker.get_entrypoint().get("https://api.example/slow")
     assert time.perf_counter() - start < 2
     assert loader.stats()["live_isolates"] == 0
+
+
+REDIRECTS = """
+export default {
+  async go(url, init) {
+    try {
+      const r = await fetch(url, init);
+      return { status: r.status, url: r.url, redirected: r.redirected, body: await r.text(),
+               location: r.headers.get("location") };
+    } catch (e) {
+      return `${e.name}: ${e.message}`;
+    }
+  },
+};
+"""
+
+
+class Redirector:
+    """Answers /to/<n> with a redirect to /to/<n-1> (status from the query), /to/0 with the
+    request it saw; keeps every request."""
+
+    def __init__(self, status: int = 302) -> None:
+        self.status = status
+        self.requests: list[dynisolate.Request] = []
+
+    def __call__(self, request: dynisolate.Request) -> dynisolate.Response:
+        self.requests.append(request)
+        path = request.url.split("://", 1)[1].split("/", 1)[1]
+        if path.startswith("to/") and path != "to/0":
+            left = int(path.removeprefix("to/")) - 1
+            return dynisolate.Response(b"", self.status, {"location": f"/to/{left}"})
+        if path == "away":
+            return dynisolate.Response(b"", 307, {"location": "https://other.example/to/0"})
+        if path == "ftp":
+            return dynisolate.Response(b"", 302, {"location": "ftp://files.example/"})
+        return dynisolate.Response(f"{request.method} {request.body!r}".encode(), 200)
+
+
+def test_fetch_follows_redirects_through_the_handler_hop_by_hop(loader: dynisolate.Loader) -> None:
+    outbound = Redirector()
+    worker = loader.load({"agent.js": REDIRECTS}, global_outbound=outbound)
+    result = worker.get_entrypoint().go("https://api.example/to/3#frag", None)
+    assert result == {
+        "status": 200,
+        "url": "https://api.example/to/0",
+        "redirected": True,
+        "body": "GET b''",
+        "location": None,
+    }
+    assert [r.url for r in outbound.requests] == [f"https://api.example/to/{n}" for n in (3, 2, 1, 0)]
+
+
+def test_a_302_turns_a_post_into_a_get_and_a_307_keeps_it(loader: dynisolate.Loader) -> None:
+    cases = ((302, "GET b''"), (303, "GET b''"), (307, "POST b'data'"), (308, "POST b'data'"))
+    for status, expected in cases:
+        outbound = Redirector(status)
+        worker = loader.load({"agent.js": REDIRECTS}, global_outbound=outbound)
+        init = {"method": "POST", "body": "data", "headers": {"content-type": "text/plain"}}
+        assert worker.get_entrypoint().go("https://api.example/to/1", init)["body"] == expected, status
+        if expected.startswith("GET"):
+            assert "content-type" not in outbound.requests[-1].headers
+
+
+def test_redirect_modes_manual_and_error(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": REDIRECTS}, global_outbound=Redirector())
+    entry = worker.get_entrypoint()
+    manual = entry.go("https://api.example/to/2", {"redirect": "manual"})
+    assert (manual["status"], manual["location"], manual["redirected"]) == (302, "/to/1", False)
+    refused = entry.go("https://api.example/to/2", {"redirect": "error"})
+    assert refused == (
+        "TypeError: fetch failed: https://api.example/to/2 answered with a redirect,"
+        ' and the request\'s redirect mode is "error".'
+    )
+
+
+def test_at_most_twenty_redirects_and_only_to_http(loader: dynisolate.Loader) -> None:
+    outbound = Redirector()
+    worker = loader.load(
+        {"agent.js": REDIRECTS}, global_outbound=outbound, limits=dynisolate.Limits(sub_requests=100)
+    )
+    entry = worker.get_entrypoint()
+    assert entry.go("https://api.example/to/20", None)["url"] == "https://api.example/to/0"
+    assert entry.go("https://api.example/to/21", None) == (
+        "TypeError: fetch failed: more than 20 redirects (the last to /to/0)."
+    )
+    assert entry.go("https://api.example/ftp", None) == (
+        "TypeError: fetch failed: a redirect to ftp://files.example/ leaves http: and https:."
+    )
+
+
+def test_each_hop_is_a_sub_request(loader: dynisolate.Loader) -> None:
+    worker = loader.load(
+        {"agent.js": REDIRECTS}, global_outbound=Redirector(), limits=dynisolate.Limits(sub_requests=3)
+    )
+    with pytest.raises(dynisolate.SubRequestLimitError):
+        worker.get_entrypoint().go("https://api.example/to/5", None)
+
+
+def test_a_redirect_to_another_origin_drops_authorization(loader: dynisolate.Loader) -> None:
+    outbound = Redirector()
+    worker = loader.load({"agent.js": REDIRECTS}, global_outbound=outbound)
+    init = {"headers": {"authorization": "Bearer secret", "x-kept": "1"}}
+    assert worker.get_entrypoint().go("https://api.example/away", init)["url"] == "https://other.example/to/0"
+    first, second = outbound.requests
+    assert first.headers["authorization"] == "Bearer secret"
+    assert second.headers == {"x-kept": "1"}
+
+
+def test_proxy_and_connection_named_headers_never_reach_the_handler(loader: dynisolate.Loader) -> None:
+    outbound = Recorder()
+    source = """export default { async send() {
+      await fetch("https://api.example/x", { headers: {
+        "Proxy-Authorization": "Basic c2VjcmV0", Connection: "X-Secret, keep-alive", "X-Secret": "s",
+        "X-Kept": "1" } });
+    } };"""
+    worker = loader.load({"agent.js": source}, global_outbound=outbound)
+    worker.get_entrypoint().send()
+    assert outbound.requests[0].headers == {"x-kept": "1"}
+
+
+def test_request_headers_are_capped_in_count_and_size(loader: dynisolate.Loader) -> None:
+    outbound = Recorder()
+    source = """export default { async send(count, size) {
+      const headers = new Headers();
+      for (let i = 0; i < count; i++) headers.set(`x-h${i}`, "v".repeat(size));
+      try { await fetch("https://api.example/x", { headers }); return "sent"; }
+      catch (e) { return `${e.name}: ${e.message}`; }
+    } };"""
+    worker = loader.load({"agent.js": source}, global_outbound=outbound)
+    entry = worker.get_entrypoint()
+    assert entry.send(256, 1) == "sent"
+    assert entry.send(257, 1) == "TypeError: fetch() request has 257 headers; at most 256 are allowed"
+    assert entry.send(2, 70_000).startswith("TypeError: fetch() request headers take 140")
+    assert len(outbound.requests) == 1
