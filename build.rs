@@ -22,6 +22,7 @@ fn main() {
         "guest/js/glue.js",
         "guest/js/web.js",
         "guest/js/subtle.js",
+        "guest/js/inspect.js",
     ] {
         println!("cargo:rerun-if-changed={input}");
     }

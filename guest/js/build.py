@@ -151,6 +151,7 @@ SCRIPTS = {
     "streams.js": "STREAMS_JS",
     "web.js": "WEB_JS",
     "subtle.js": "SUBTLE_JS",
+    "inspect.js": "INSPECT_JS",
     "glue.js": "GLUE_JS",
 }
 

@@ -35,8 +35,6 @@
     ReflectApply: apply,
     ArrayIsArray: isArray,
     ArrayPrototypeIncludes: includes,
-    ArrayPrototypeJoin: join,
-    StringPrototypeTrimEnd: trimEnd,
     StringCtor: StringOf,
     ErrorCtor: ErrorClass,
     TypeErrorCtor: TypeErrorClass,
@@ -55,10 +53,6 @@
     MapPrototypeDelete: mapDelete,
     MapPrototypeClear: mapClear,
     MapPrototypeForEach: mapForEach,
-    SetCtor: SetClass,
-    SetPrototypeHas: setHas,
-    SetPrototypeAdd: setAdd,
-    SetPrototypeDelete: setDelete,
     WeakMapCtor: WeakMapClass,
     WeakMapPrototypeGet: bundledGet,
     WeakMapPrototypeSet: bundledSet,
@@ -87,52 +81,10 @@
   // ---- console: structured records (level, message) for the host ----
   const LEVELS = { debug: 0, log: 1, info: 1, warn: 2, error: 3, trace: 0 };
 
-  function inspect(value, depth, seen) {
-    switch (typeof value) {
-      case "string":
-        return depth === 0 ? value : stringify(value);
-      case "function":
-        return `[Function ${value.name || "(anonymous)"}]`;
-      case "bigint":
-        return `${value}n`;
-      case "symbol":
-        return StringOf(value);
-      case "object":
-        break;
-      default:
-        return StringOf(value);
-    }
-    if (value === null) return "null";
-    if (value instanceof ErrorClass) {
-      const stack = trimEnd(StringOf(value.stack ?? ""));
-      return `${value.name}: ${value.message}` + (stack ? "\n" + stack : "");
-    }
-    if (setHas(seen, value)) return "[Circular]";
-    if (depth > 3) return isArray(value) ? "[Array]" : "[Object]";
-    setAdd(seen, value);
-    const parts = [];
-    try {
-      if (isArray(value)) {
-        for (let i = 0; i < value.length && i < 100; i++) parts[parts.length] = inspect(value[i], depth + 1, seen);
-        return `[${join(parts, ", ")}]`;
-      }
-      const names = keys(value);
-      for (let i = 0; i < names.length && i < 100; i++) {
-        parts[parts.length] = `${names[i]}: ${inspect(value[names[i]], depth + 1, seen)}`;
-      }
-      return parts.length ? `{ ${join(parts, ", ")} }` : "{}";
-    } catch {
-      return "[Object]";
-    } finally {
-      setDelete(seen, value);
-    }
-  }
-
-  function format(args) {
-    const parts = [];
-    for (let i = 0; i < args.length; i++) parts[i] = inspect(args[i], 0, new SetClass());
-    return join(parts, " ");
-  }
+  // Values as workerd's console prints them (inspect.js).
+  const inspector = native.inspect;
+  const inspect = (value) => inspector.inspect(value);
+  const format = (args) => inspector.format(args);
 
   const console = {};
   for (const name of keys(LEVELS)) {
@@ -177,7 +129,7 @@
   define("clearInterval", clearTimer);
   // AbortSignal.timeout's timer, and where an exception in an event listener goes (events.js).
   events.useTimers((callback, ms) => addTimer(callback, ms, [], false));
-  events.useReporter((error) => hostLog(LEVELS.error, "Uncaught " + inspect(error, 0, new SetClass())));
+  events.useReporter((error) => hostLog(LEVELS.error, "Uncaught " + inspect(error)));
 
   // Called by C when no job is left: fires the earliest due timer (one, so its promise jobs run
   // before the next), and returns 0 after firing, the ms until the next timer, or -1 for none.
@@ -209,7 +161,7 @@
       if (timer.context === undefined) apply(timer.callback, globalThis, timer.args);
       else runInAsyncContext(timer.context, () => apply(timer.callback, globalThis, timer.args));
     } catch (e) {
-      hostLog(3, "Uncaught (in timer) " + inspect(e, 0, new SetClass()));
+      hostLog(3, "Uncaught (in timer) " + inspect(e));
     }
     return 0;
   }
@@ -427,7 +379,7 @@
     };
     waiting(++waitsUnsettled);
     promiseThen(awaited, settled, (e) => {
-      hostLog(3, "Uncaught (in waitUntil) " + inspect(e, 0, new SetClass()));
+      hostLog(3, "Uncaught (in waitUntil) " + inspect(e));
       settled();
     });
   }
@@ -526,7 +478,7 @@
     targetObject = null;
     const response = await apply(method, object, args);
     if (!web.isResponse(response)) {
-      throw new TypeErrorClass("the fetch handler must return a Response, got " + inspect(response, 1, new SetClass()));
+      throw new TypeErrorClass("the fetch handler must return a Response, got " + inspect(response));
     }
     return web.responseToWire(response);
   }

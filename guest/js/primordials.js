@@ -74,6 +74,7 @@
     BigIntCtor: BigInt,
     BigIntPrototypeValueOf: uncurry(BigInt.prototype.valueOf),
     MathTrunc: Math.trunc,
+    MathFloor: Math.floor,
     MathMin: Math.min,
     JSONParse: JSON.parse,
     JSONStringify: JSON.stringify,
@@ -130,10 +131,15 @@
     DateCtor: Date,
     DateNow: Date.now,
     DatePrototypeGetTime: uncurry(Date.prototype.getTime),
+    DatePrototypeToISOString: uncurry(Date.prototype.toISOString),
     RegExpCtor: RegExp,
     RegExpPrototype: RegExp.prototype,
     RegExpGetSource: getter(RegExp.prototype, "source"),
+    RegExpPrototypeToString: uncurry(RegExp.prototype.toString),
     RegExpFlagGetters: Object.freeze(RegExpFlagGetters),
+    FunctionPrototypeToString: uncurry(Function.prototype.toString),
+    // QuickJS-ng keeps an error's stack behind an accessor on Error.prototype.
+    ErrorPrototypeGetStack: getter(Error.prototype, "stack"),
     ErrorCtor: Error,
     ErrorIsError: Error.isError,
     ErrorCtors: Object.freeze({

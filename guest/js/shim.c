@@ -178,6 +178,29 @@ static JSValue js_host_fetch(JSContext *ctx, JSValueConst this_val, int argc, JS
     return reply_string(ctx, packed);
 }
 
+/* inspect.js: promiseState(value) -> -1 (not a promise), 0 pending, 1 fulfilled, 2 rejected. */
+static JSValue js_promise_state(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    JSPromiseStateEnum state = JS_PromiseState(ctx, argv[0]);
+    return JS_NewInt32(ctx, state == JS_PROMISE_PENDING ? 0 : state == JS_PROMISE_FULFILLED ? 1 : state == JS_PROMISE_REJECTED ? 2 : -1);
+}
+
+/* inspect.js: promiseResult(promise) -> its value or reason (undefined while pending). */
+static JSValue js_promise_result(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    return JS_PromiseState(ctx, argv[0]) < 0 ? JS_UNDEFINED : JS_PromiseResult(ctx, argv[0]);
+}
+
+/* inspect.js: proxyTarget(value) -> a proxy's target (innermost), else undefined; no trap runs. */
+static JSValue js_proxy_target(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    if (!JS_IsProxy(argv[0])) return JS_UNDEFINED;
+    JSValue target = JS_GetProxyTarget(ctx, argv[0]);
+    while (JS_IsProxy(target)) {
+        JSValue inner = JS_GetProxyTarget(ctx, target);
+        JS_FreeValue(ctx, target);
+        target = inner;
+    }
+    return target;
+}
+
 /* glue: refuseInGlobalScope() throws while the bundle's modules are evaluated. */
 static JSValue js_refuse_in_global_scope(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     if (in_global_scope) return JS_ThrowTypeError(ctx, "%s", GLOBAL_SCOPE_REFUSAL);
@@ -475,7 +498,15 @@ EXPORT("js_init") int32_t js_init(void) {
     JSValue subtle = run_script(SUBTLE_JS, sizeof SUBTLE_JS - 1, "<dynisolate:subtle>", 3, subtle_args);
     if (JS_IsException(subtle)) return -2;
     JS_FreeValue(context, subtle);
+    JSValue inspect_natives = JS_NewObject(context);
+    native(inspect_natives, "promiseState", js_promise_state, 1);
+    native(inspect_natives, "promiseResult", js_promise_result, 1);
+    native(inspect_natives, "proxyTarget", js_proxy_target, 1);
+    JSValue inspect_args[] = {JS_DupValue(context, primordials), inspect_natives};
+    JSValue inspect = run_script(INSPECT_JS, sizeof INSPECT_JS - 1, "<dynisolate:inspect>", 2, inspect_args);
+    if (JS_IsException(inspect)) return -2;
     JSValue natives = JS_NewObject(context);
+    JS_SetPropertyStr(context, natives, "inspect", inspect);
     native(natives, "hostCall", js_host_call, 2);
     native(natives, "hostFetch", js_host_fetch, 1);
     native(natives, "hostLog", js_host_log, 2);

@@ -211,7 +211,7 @@ def test_call_logged_returns_structured_records(agent: dynisolate.Worker) -> Non
     levels = [(r.level, r.message.splitlines()[0]) for r in info.value.logs]
     assert levels == [
         ("debug", "d 1"),
-        ("info", '{ a: [1, "two"] }'),
+        ("info", "{ a: [ 1, 'two' ] }"),
         ("warn", "w"),
         ("error", "TypeError: e"),
     ]
