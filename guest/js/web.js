@@ -14,6 +14,10 @@
 
   const randomFill = hooks.randomFill;
   const events = hooks.events;
+  // The host's encodings and IDNA (guest/js/web.c).
+  const encodingName = hooks.encodingName;
+  const textDecode = hooks.textDecode;
+  const hostDomainToASCII = hooks.domainToASCII;
   const {
     ArrayCtor,
     ArrayIsArray,
@@ -419,39 +423,40 @@
   }
   defineTag(TextEncoder.prototype, "TextEncoder");
 
-  const UTF8_LABELS = ["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"];
+  // textDecode's flags (rust/js/encoding.rs).
+  const DECODE_FATAL = 1;
+  const DECODE_IGNORE_BOM = 2;
+  const DECODE_CONTINUE = 4;
+  const DECODE_STREAM = 8;
 
-  // Labels are matched after trimming ASCII whitespace, case-insensitively. Only UTF-8 is offered.
-  function isUtf8Label(label) {
-    let start = 0;
-    let end = label.length;
-    const isSpace = (c) => c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d || c === 0x20;
-    while (start < end && isSpace(charCodeAt(label, start))) start++;
-    while (end > start && isSpace(charCodeAt(label, end - 1))) end--;
-    const name = asciiLower(slice(label, start, end));
-    for (let i = 0; i < UTF8_LABELS.length; i++) if (UTF8_LABELS[i] === name) return true;
-    return false;
-  }
+  // The id the next TextDecoder to stream on the host gets; the host keeps each stream's decoder
+  // under it until the stream is flushed (see rust/js/encoding.rs).
+  let nextStreamId = 1;
 
+  // UTF-8 is decoded here (see utf8Decode); every other encoding of the Encoding Standard by the
+  // host's encoding_rs, which also resolves labels.
   class TextDecoder {
+    #encoding;
     #fatal;
     #ignoreBOM;
-    #state = newUtf8State();
-    #bomSeen = false;
-    #streaming = false;
+    #streaming = false; // the last decode() had {stream: true}
+    #state = newUtf8State(); // UTF-8 only
+    #bomSeen = false; // UTF-8 only
+    #streamId = 0; // others: the host stream's id, given at the first streamed decode()
 
     constructor(label = "utf-8", options = undefined) {
       const name = toStr(label);
       const dict = toDict(options, "TextDecoder");
-      if (!isUtf8Label(name)) throw new RangeErrorCtor(`TextDecoder: the "${name}" encoding is not supported.`);
       this.#fatal = !!dict.fatal;
       this.#ignoreBOM = !!dict.ignoreBOM;
+      const encoding = name === "utf-8" ? name : encodingName(name);
+      if (encoding === null) throw new RangeErrorCtor(`TextDecoder: the "${name}" encoding is not supported.`);
+      this.#encoding = encoding;
       WeakSetPrototypeAdd(platformObjects, this);
     }
 
     get encoding() {
-      this.#fatal; // brand check
-      return "utf-8";
+      return this.#encoding;
     }
 
     get fatal() {
@@ -471,6 +476,7 @@
         }
       }
       const stream = !!toDict(options, "TextDecoder.decode").stream;
+      if (this.#encoding !== "utf-8") return this.#decodeOnHost(bytes, stream);
       if (!this.#streaming) {
         this.#state = newUtf8State();
         this.#bomSeen = false;
@@ -485,6 +491,21 @@
         this.#bomSeen = true;
         if (charCodeAt(text, 0) === 0xfeff) text = slice(text, 1);
       }
+      return text;
+    }
+
+    // A decode that starts no stream and ends none keeps nothing on the host; a fatal error ends
+    // the stream there and here alike (the next decode starts afresh, as after a flush).
+    #decodeOnHost(bytes, stream) {
+      let flags = (this.#fatal ? DECODE_FATAL : 0) | (this.#ignoreBOM ? DECODE_IGNORE_BOM : 0);
+      if (this.#streaming) flags |= DECODE_CONTINUE;
+      if (stream) {
+        flags |= DECODE_STREAM;
+        if (this.#streamId === 0) this.#streamId = nextStreamId++;
+      }
+      this.#streaming = false;
+      const text = textDecode(this.#encoding, bytes, flags, this.#streamId);
+      this.#streaming = stream;
       return text;
     }
   }
@@ -598,9 +619,8 @@
   //
   // A URL record is {scheme, username, password, host, port, path, query, fragment}. `host` is null
   // or its serialization ("" is the empty host); `path` is a list of segments, or a string for an
-  // opaque path (`mailto:x`). Hostnames are not run through IDNA: ASCII domains are lower-cased
-  // (which is all UTS #46 does to them) and non-ASCII ones are refused, so `new URL("http://ü.de")`
-  // throws instead of producing punycode.
+  // opaque path (`mailto:x`). Domains go through IDNA (domainToASCII), so `new URL("http://ü.de")`
+  // has the host "xn--tda.de".
 
   const SPECIAL_SCHEMES = { __proto__: null, ftp: 21, file: null, http: 80, https: 443, ws: 80, wss: 443 };
   const isSpecialScheme = (scheme) => SPECIAL_SCHEMES[scheme] !== undefined;
@@ -666,13 +686,17 @@
     return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
   }
 
+  // https://url.spec.whatwg.org/#concept-domain-to-ascii, null for failure. For an ASCII domain
+  // with no label starting "xn--", UTS #46 is ASCII lower-casing (the standard's own shortcut),
+  // done here; any other goes to the host's IDNA (rust/js/domain.rs), which also refuses the
+  // forbidden domain code points.
   function domainToASCII(domain) {
+    const lower = asciiLower(domain);
+    if (slice(lower, 0, 4) === "xn--" || StringPrototypeIndexOf(lower, ".xn--") !== -1) return hostDomainToASCII(domain);
+    for (let i = 0; i < domain.length; i++) if (charCodeAt(domain, i) > 0x7f) return hostDomainToASCII(domain);
     if (domain === "") return null;
-    for (let i = 0; i < domain.length; i++) {
-      const c = charCodeAt(domain, i);
-      if (c > 0x7f || isForbiddenDomain(c)) return null;
-    }
-    return asciiLower(domain);
+    for (let i = 0; i < domain.length; i++) if (isForbiddenDomain(charCodeAt(domain, i))) return null;
+    return lower;
   }
 
   // An IPv4 number: decimal, octal with a leading 0, or hex with 0x. NaN when invalid.

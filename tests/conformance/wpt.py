@@ -24,7 +24,13 @@ HERE = Path(__file__).parent
 EXPECTATIONS = HERE / "wpt_expectations.json"
 
 # The areas the runner covers so far, each a folder of the WPT subset.
-AREAS = {"abort": "dom/abort", "events": "dom/events", "url": "url", "crypto": "WebCryptoAPI"}
+AREAS = {
+    "abort": "dom/abort",
+    "events": "dom/events",
+    "url": "url",
+    "crypto": "WebCryptoAPI",
+    "encoding": "encoding",
+}
 
 # Where the runner serves the subset's files: a test's `fetch()` of a relative URL resolves against
 # the test's own path here, as upstream's server answers it, through the worker's outbound handler.
