@@ -88,11 +88,8 @@
     DOMExceptionCtor,
     DOMExceptionGetName,
     DOMExceptionGetMessage,
-    atob,
     btoa,
     encodeURIComponent,
-    decodeURIComponent,
-    escape,
     unescape,
     SymbolIterator,
     SymbolAsyncIterator,
@@ -249,15 +246,10 @@
     return copy;
   }
 
-  // Decoded text is built from code units in chunks, never one huge argument list.
-  const CHUNK = 0x2000;
-  const stringFromUnits = (units) => ReflectApply(StringFromCharCode, null, units);
-
   // Base64 and binary strings (one char per byte) by the engine's own Uint8Array.fromBase64,
-  // Uint8Array.prototype.toBase64, atob and btoa, so large bodies never loop byte by byte in JS.
+  // Uint8Array.prototype.toBase64 and btoa, so large bodies never loop byte by byte in JS.
   const bytesToBase64 = (bytes) => Uint8ArrayPrototypeToBase64(bytes);
   const base64ToBytes = (text) => Uint8ArrayFromBase64(text);
-  const bytesToBinary = (bytes) => atob(Uint8ArrayPrototypeToBase64(bytes));
   const binaryToBytes = (binary) => Uint8ArrayFromBase64(btoa(binary));
 
   // ---------------------------------------------------------------------------------------------
@@ -296,108 +288,15 @@
   // encodeURIComponent would otherwise refuse.
   const utf8Encode = (s) => binaryToBytes(unescape(encodeURIComponent(StringPrototypeToWellFormed(s))));
 
-  // Well-formed UTF-8 decodes in C the other way round: escape writes bytes >= 0x80 as %XX and
-  // decodeURIComponent reads them as UTF-8, throwing URIError on anything malformed or truncated.
-  function decodeWellFormedUtf8(bytes) {
-    try {
-      return decodeURIComponent(escape(bytesToBinary(bytes)));
-    } catch {
-      return null;
-    }
-  }
+  // textDecode's flags (rust/js/encoding.rs).
+  const DECODE_FATAL = 1;
+  const DECODE_IGNORE_BOM = 2;
+  const DECODE_CONTINUE = 4;
+  const DECODE_STREAM = 8;
 
-  const newUtf8State = () => ({ needed: 0, seen: 0, cp: 0, lower: 0x80, upper: 0xbf });
-
-  // The WHATWG UTF-8 decoder. `state` holds a partial sequence between streamed chunks; `flush`
-  // ends the stream. A broken sequence becomes one U+FFFD and the byte that broke it is read again,
-  // which is the "maximal subpart" replacement. Returns null at the first error when fatal.
-  function utf8Decode(state, bytes, flush, fatal) {
-    if (state.needed === 0) {
-      const text = decodeWellFormedUtf8(bytes);
-      if (text !== null) return text;
-    }
-    let needed = state.needed;
-    let seen = state.seen;
-    let cp = state.cp;
-    let lower = state.lower;
-    let upper = state.upper;
-    const length = TypedArrayGetLength(bytes);
-    let units = [];
-    let count = 0;
-    let text = "";
-    let failed = false;
-    for (let i = 0; i < length && !(failed && fatal); ) {
-      const byte = bytes[i];
-      if (needed === 0) {
-        i++;
-        if (byte < 0x80) {
-          units[count++] = byte;
-        } else if (byte >= 0xc2 && byte <= 0xdf) {
-          needed = 1;
-          cp = byte & 0x1f;
-        } else if (byte >= 0xe0 && byte <= 0xef) {
-          if (byte === 0xe0) lower = 0xa0;
-          if (byte === 0xed) upper = 0x9f;
-          needed = 2;
-          cp = byte & 0xf;
-        } else if (byte >= 0xf0 && byte <= 0xf4) {
-          if (byte === 0xf0) lower = 0x90;
-          if (byte === 0xf4) upper = 0x8f;
-          needed = 3;
-          cp = byte & 0x7;
-        } else {
-          units[count++] = 0xfffd;
-          failed = true;
-        }
-      } else if (byte < lower || byte > upper) {
-        needed = seen = cp = 0;
-        lower = 0x80;
-        upper = 0xbf;
-        units[count++] = 0xfffd;
-        failed = true;
-      } else {
-        i++;
-        lower = 0x80;
-        upper = 0xbf;
-        cp = (cp << 6) | (byte & 0x3f);
-        if (++seen === needed) {
-          if (cp > 0xffff) {
-            units[count++] = 0xd800 + ((cp - 0x10000) >> 10);
-            units[count++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-          } else {
-            units[count++] = cp;
-          }
-          needed = seen = cp = 0;
-        }
-      }
-      if (count >= CHUNK) {
-        text += stringFromUnits(units);
-        units = [];
-        count = 0;
-      }
-    }
-    if (flush && needed !== 0 && !(failed && fatal)) {
-      units[count++] = 0xfffd; // the stream ended inside a sequence
-      failed = true;
-    }
-    if (flush || (failed && fatal)) {
-      needed = seen = cp = 0;
-      lower = 0x80;
-      upper = 0xbf;
-    }
-    state.needed = needed;
-    state.seen = seen;
-    state.cp = cp;
-    state.lower = lower;
-    state.upper = upper;
-    return failed && fatal ? null : text + stringFromUnits(units);
-  }
-
-  // "UTF-8 decode" (leading BOM dropped) or "UTF-8 decode without BOM", never failing.
-  function decodeUtf8(bytes, dropBOM) {
-    const text = utf8Decode(newUtf8State(), bytes, true, false);
-    return dropBOM && charCodeAt(text, 0) === 0xfeff ? slice(text, 1) : text;
-  }
+  // "UTF-8 decode" (leading BOM dropped) or "UTF-8 decode without BOM", never failing. Decoding
+  // is the host's (encoding_rs) for UTF-8 too: even a few bytes decode faster there than here.
+  const decodeUtf8 = (bytes, dropBOM) => textDecode("utf-8", bytes, dropBOM ? 0 : DECODE_IGNORE_BOM, 0);
 
   class TextEncoder {
     constructor() {
@@ -423,26 +322,18 @@
   }
   defineTag(TextEncoder.prototype, "TextEncoder");
 
-  // textDecode's flags (rust/js/encoding.rs).
-  const DECODE_FATAL = 1;
-  const DECODE_IGNORE_BOM = 2;
-  const DECODE_CONTINUE = 4;
-  const DECODE_STREAM = 8;
-
   // The id the next TextDecoder to stream on the host gets; the host keeps each stream's decoder
   // under it until the stream is flushed (see rust/js/encoding.rs).
   let nextStreamId = 1;
 
-  // UTF-8 is decoded here (see utf8Decode); every other encoding of the Encoding Standard by the
-  // host's encoding_rs, which also resolves labels.
+  // Every encoding of the Encoding Standard, labels resolved and bytes decoded by the host's
+  // encoding_rs.
   class TextDecoder {
     #encoding;
     #fatal;
     #ignoreBOM;
     #streaming = false; // the last decode() had {stream: true}
-    #state = newUtf8State(); // UTF-8 only
-    #bomSeen = false; // UTF-8 only
-    #streamId = 0; // others: the host stream's id, given at the first streamed decode()
+    #streamId = 0; // the host stream's id, given at the first streamed decode()
 
     constructor(label = "utf-8", options = undefined) {
       const name = toStr(label);
@@ -476,27 +367,8 @@
         }
       }
       const stream = !!toDict(options, "TextDecoder.decode").stream;
-      if (this.#encoding !== "utf-8") return this.#decodeOnHost(bytes, stream);
-      if (!this.#streaming) {
-        this.#state = newUtf8State();
-        this.#bomSeen = false;
-      }
-      this.#streaming = stream;
-      let text = utf8Decode(this.#state, bytes, !stream, this.#fatal);
-      if (text === null) {
-        this.#streaming = false;
-        throw new TypeErrorCtor("TextDecoder.decode: the encoded data was not valid utf-8.");
-      }
-      if (!this.#ignoreBOM && !this.#bomSeen && text.length > 0) {
-        this.#bomSeen = true;
-        if (charCodeAt(text, 0) === 0xfeff) text = slice(text, 1);
-      }
-      return text;
-    }
-
-    // A decode that starts no stream and ends none keeps nothing on the host; a fatal error ends
-    // the stream there and here alike (the next decode starts afresh, as after a flush).
-    #decodeOnHost(bytes, stream) {
+      // A decode that starts no stream and ends none keeps nothing on the host; a fatal error
+      // ends the stream there and here alike (the next decode starts afresh, as after a flush).
       let flags = (this.#fatal ? DECODE_FATAL : 0) | (this.#ignoreBOM ? DECODE_IGNORE_BOM : 0);
       if (this.#streaming) flags |= DECODE_CONTINUE;
       if (stream) {
