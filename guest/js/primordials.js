@@ -98,6 +98,7 @@
     ArrayBufferGetResizable: getter(ArrayBuffer.prototype, "resizable"),
     ArrayBufferGetDetached: getter(ArrayBuffer.prototype, "detached"),
     ArrayBufferPrototypeTransfer: uncurry(ArrayBuffer.prototype.transfer),
+    SharedArrayBufferGetByteLength: getter(SharedArrayBuffer.prototype, "byteLength"),
     DataViewCtor: DataView,
     DataViewGetBuffer: getter(DataView.prototype, "buffer"),
     DataViewGetByteOffset: getter(DataView.prototype, "byteOffset"),

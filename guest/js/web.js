@@ -53,6 +53,7 @@
     ArrayBufferGetResizable,
     ArrayBufferGetDetached,
     ArrayBufferPrototypeTransfer,
+    SharedArrayBufferGetByteLength,
     DataViewCtor,
     DataViewGetBuffer,
     DataViewGetByteOffset,
@@ -217,6 +218,15 @@
     }
   }
 
+  function isSharedArrayBuffer(x) {
+    try {
+      SharedArrayBufferGetByteLength(x);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   function isDataView(x) {
     try {
       DataViewGetBuffer(x);
@@ -226,17 +236,20 @@
     }
   }
 
-  // The bytes of a BufferSource as a Uint8Array over the same memory, or null if x is not one.
-  function bufferSourceBytes(x) {
+  // The bytes of a BufferSource as a Uint8Array over the same memory, or null if x is not one;
+  // `allowShared` (WebIDL's [AllowShared]) admits a SharedArrayBuffer too. Typed arrays, the usual
+  // argument, are tried first: the other checks throw (and catch) for them.
+  function bufferSourceBytes(x, allowShared = false) {
     if (!isObject(x)) return null;
     // A detached buffer reads as empty, and cannot be viewed at all.
     const view = (buffer, offset, length) =>
       length === 0 ? new Uint8ArrayCtor(0) : new Uint8ArrayCtor(buffer, offset, length);
-    if (isArrayBuffer(x)) return view(x, 0, ArrayBufferGetByteLength(x));
     if (TypedArrayGetTag(x) !== undefined) {
       return view(TypedArrayGetBuffer(x), TypedArrayGetByteOffset(x), TypedArrayGetByteLength(x));
     }
+    if (isArrayBuffer(x)) return view(x, 0, ArrayBufferGetByteLength(x));
     if (isDataView(x)) return view(DataViewGetBuffer(x), DataViewGetByteOffset(x), DataViewGetByteLength(x));
+    if (allowShared && isSharedArrayBuffer(x)) return view(x, 0, SharedArrayBufferGetByteLength(x));
     return null;
   }
 
@@ -361,9 +374,9 @@
     decode(input = undefined, options = undefined) {
       let bytes = new Uint8ArrayCtor(0);
       if (input !== undefined) {
-        bytes = bufferSourceBytes(input);
+        bytes = bufferSourceBytes(input, true);
         if (bytes === null) {
-          throw new TypeErrorCtor("TextDecoder.decode: input must be an ArrayBuffer or ArrayBufferView.");
+          throw new TypeErrorCtor("TextDecoder.decode: input must be an ArrayBuffer, SharedArrayBuffer or ArrayBufferView.");
         }
       }
       const stream = !!toDict(options, "TextDecoder.decode").stream;
@@ -564,7 +577,8 @@
   // forbidden domain code points.
   function domainToASCII(domain) {
     const lower = asciiLower(domain);
-    if (slice(lower, 0, 4) === "xn--" || StringPrototypeIndexOf(lower, ".xn--") !== -1) return hostDomainToASCII(domain);
+    const punycode = slice(lower, 0, 4) === "xn--" || StringPrototypeIndexOf(lower, ".xn--") !== -1;
+    if (punycode) return hostDomainToASCII(domain);
     for (let i = 0; i < domain.length; i++) if (charCodeAt(domain, i) > 0x7f) return hostDomainToASCII(domain);
     if (domain === "") return null;
     for (let i = 0; i < domain.length; i++) if (isForbiddenDomain(charCodeAt(domain, i))) return null;

@@ -48,6 +48,11 @@ export default {
     const another = errorOf(() => new TextDecoder("euc-jp").decode(new Uint8Array([0xa4]), { stream: true }));
     return { opened: decoders.length, refused, whole, flushed, another };
   },
+  shared() {
+    const sab = new SharedArrayBuffer(4);
+    new Uint8Array(sab).set([0x93, 0xfa, 0x96, 0x7b]);
+    return [new TextDecoder("shift_jis").decode(sab), new TextDecoder("sjis").decode(new DataView(sab, 2))];
+  },
   async fetch(request) {
     const charset = new URL(request.url).searchParams.get("charset");
     const text = new TextDecoder(charset).decode(await request.arrayBuffer());
@@ -171,3 +176,7 @@ def test_a_stream_left_open_by_module_evaluation_survives_every_call(loader: dyn
     # fresh call evaluates the module again and finds its decoder.
     entry = loader.load({"open.js": MODULE_SCOPE_STREAM}).get_entrypoint()
     assert [entry.finish() for _ in range(5)] == ["日"] * 5
+
+
+def test_shared_array_buffers_are_decoded(agent: dynisolate.Entrypoint) -> None:
+    assert agent.shared() == ["日本", "本"]
