@@ -16,6 +16,7 @@ fn main() {
         "guest/js/env.c",
         "guest/js/node.c",
         "guest/js/subtle.c",
+        "guest/js/web.c",
         "guest/js/primordials.js",
         "guest/js/events.js",
         "guest/js/streams.js",

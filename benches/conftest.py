@@ -86,6 +86,8 @@ WEB_FIGURES: dict[str, tuple[float, float | None]] = {}
 WEB_ROWS = [
     ("digest_sha256_1mib_ms", "digest SHA-256 of 1 MiB", "ms", "hashlib", "within 2x of hashlib", True),
     ("hmac_sign_100b_us", "HMAC-SHA256 sign of 100 bytes, in the guest", "µs", "hmac", "< 10 µs", True),
+    ("decode_utf8_1mib_ms", "TextDecoder UTF-8 of 1 MiB (CJK, emoji)", "ms", "bytes.decode", "", True),
+    ("decode_shift_jis_1mib_ms", "TextDecoder Shift_JIS of 1 MiB", "ms", "bytes.decode", "", True),
     ("url_parse_us", "URL parse, median over WPT's URL inputs", "µs", "", "< 2 µs", True),
     ("url_inputs", "of which inputs", "", "", "", True),
     ("fresh_median_us", "fresh isolate + first call, median (same run)", "µs", "", "no slower", True),

@@ -1,7 +1,7 @@
-"""The web platform inside a JavaScript isolate: WebCrypto against Python's hashlib and hmac, URL
-parsing over web-platform-tests' URL inputs, and a fresh isolate's boot measured in the same run
-(the APIs live in the interpreter's snapshot, so they must not slow it). Figures land in the web
-table printed at the end of the run (benches/conftest.py).
+"""The web platform inside a JavaScript isolate: WebCrypto against Python's hashlib and hmac,
+TextDecoder against Python's codecs, URL parsing over web-platform-tests' URL inputs, and a fresh
+isolate's boot measured in the same run (the APIs live in the interpreter's snapshot, so they must
+not slow it). Figures land in the web table printed at the end of the run (benches/conftest.py).
 
 How each figure is taken. Per-operation costs inside the guest come from one warm session: a call
 that runs the operation `n` times in a loop, timed from Python, minus a call that runs it zero
@@ -39,6 +39,13 @@ export default {
     const algorithm = { name: "HMAC", hash: "SHA-256" };
     hmacKey ??= await crypto.subtle.importKey("raw", new Uint8Array(32), algorithm, false, ["sign"]);
     for (let i = 0; i < n; i++) await crypto.subtle.sign("HMAC", hmacKey, HUNDRED);
+    return n;
+  },
+  // TextDecoder over 1 MiB of text in `label`, n times (the bytes made once, by the caller).
+  decode(label, bytes, n) {
+    const decoder = new TextDecoder(label);
+    const view = new Uint8Array(bytes);
+    for (let i = 0; i < n; i++) decoder.decode(view);
     return n;
   },
   // Each input parsed n times against its base.
@@ -111,6 +118,19 @@ def test_hmac_sha256_sign_100b(benchmark, web_figures, entry) -> None:  # type: 
     ours = benchmark.pedantic(_per_op_s, args=(entry.hmac, 5_000), rounds=1, iterations=1)
     python = _python_per_op_s(lambda: hmac.new(key, message, hashlib.sha256).digest(), 5_000)
     web_figures["hmac_sign_100b_us"] = (ours * 1e6, python * 1e6)
+
+
+# A mostly-ASCII body with some CJK and an emoji, as a page or API response might be, 1 MiB long.
+TEXT = ("<p>Encoding: 日本語のテキスト, café, 😀</p>\n" * 40_000)[: 1 << 19]
+
+
+@pytest.mark.parametrize(("label", "codec"), [("utf-8", "utf-8"), ("shift_jis", "shift_jis")])
+def test_text_decoder_1mib(benchmark, web_figures, entry, label, codec) -> None:  # type: ignore[no-untyped-def]
+    data = TEXT.encode(codec, errors="replace")[: 1 << 20]
+    decode = lambda n: entry.decode(label, data, n)  # noqa: E731
+    ours = benchmark.pedantic(_per_op_s, args=(decode, 20), rounds=1, iterations=1)
+    python = _python_per_op_s(lambda: data.decode(codec, errors="replace"), 20)
+    web_figures[f"decode_{codec.replace('-', '')}_1mib_ms"] = (ours * 1e3, python * 1e3)
 
 
 def test_url_parse_over_wpt_inputs(benchmark, web_figures, entry) -> None:  # type: ignore[no-untyped-def]

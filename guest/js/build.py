@@ -90,7 +90,7 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
 
 
 # Our C: shim.c, which includes quickjs.c and these parts of ours.
-C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c", "node.c", "subtle.c")
+C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c", "node.c", "subtle.c", "web.c")
 
 # Edits to quickjs.c, made at build time, so that a promise reaction runs in the async context
 # (node:async_hooks, guest/js/node.c) that was current when it was registered (by `then` or

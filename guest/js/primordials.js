@@ -113,6 +113,8 @@
     ArrayBufferPrototypeSlice: uncurry(ArrayBuffer.prototype.slice),
     isArrayBuffer: brandCheck(getter(ArrayBuffer.prototype, "byteLength")),
     isDataView: brandCheck(getter(DataView.prototype, "buffer")),
+    isSharedArrayBuffer: brandCheck(getter(SharedArrayBuffer.prototype, "byteLength")),
+    SharedArrayBufferGetByteLength: getter(SharedArrayBuffer.prototype, "byteLength"),
     DataViewCtor: DataView,
     DataViewGetBuffer: getter(DataView.prototype, "buffer"),
     DataViewGetByteOffset: getter(DataView.prototype, "byteOffset"),

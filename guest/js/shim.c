@@ -168,6 +168,8 @@ static JSValue reply_string(JSContext *ctx, int64_t packed) {
     return text;
 }
 
+#include "web.c"
+
 /* glue: hostFetch(requestJson) -> reply envelope text, from the host's outbound handler. */
 static JSValue js_host_fetch(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     size_t len;
@@ -486,6 +488,9 @@ EXPORT("js_init") int32_t js_init(void) {
     if (JS_IsException(streams)) return -2;
     JSValue hooks = JS_NewObject(context);
     native(hooks, "randomFill", js_random_fill, 1);
+    native(hooks, "encodingName", js_encoding_name, 1);
+    native(hooks, "textDecode", js_text_decode, 4);
+    native(hooks, "domainToASCII", js_domain_to_ascii, 1);
     JS_SetPropertyStr(context, hooks, "events", JS_DupValue(context, events));
     JS_SetPropertyStr(context, hooks, "streams", streams);
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};

@@ -14,6 +14,10 @@
 
   const randomFill = hooks.randomFill;
   const events = hooks.events;
+  // The host's encodings and IDNA (guest/js/web.c).
+  const encodingName = hooks.encodingName;
+  const textDecode = hooks.textDecode;
+  const hostDomainToASCII = hooks.domainToASCII;
   const {
     ArrayCtor,
     ArrayIsArray,
@@ -23,6 +27,7 @@
     PromiseResolve,
     isArrayBuffer,
     isDataView,
+    isSharedArrayBuffer,
     StringFromCharCode,
     StringPrototypeCharCodeAt,
     StringPrototypeIndexOf,
@@ -53,6 +58,7 @@
     ArrayBufferGetResizable,
     ArrayBufferGetDetached,
     ArrayBufferPrototypeTransfer,
+    SharedArrayBufferGetByteLength,
     DataViewCtor,
     DataViewGetBuffer,
     DataViewGetByteOffset,
@@ -88,11 +94,8 @@
     DOMExceptionCtor,
     DOMExceptionGetName,
     DOMExceptionGetMessage,
-    atob,
     btoa,
     encodeURIComponent,
-    decodeURIComponent,
-    escape,
     unescape,
     SymbolIterator,
     SymbolAsyncIterator,
@@ -211,17 +214,20 @@
     return 0xfffd;
   }
 
-  // The bytes of a BufferSource as a Uint8Array over the same memory, or null if x is not one.
-  function bufferSourceBytes(x) {
+  // The bytes of a BufferSource as a Uint8Array over the same memory, or null if x is not one;
+  // `allowShared` (WebIDL's [AllowShared]) admits a SharedArrayBuffer too. Typed arrays, the usual
+  // argument, are tried first: the other checks throw (and catch) for them.
+  function bufferSourceBytes(x, allowShared = false) {
     if (!isObject(x)) return null;
     // A detached buffer reads as empty, and cannot be viewed at all.
     const view = (buffer, offset, length) =>
       length === 0 ? new Uint8ArrayCtor(0) : new Uint8ArrayCtor(buffer, offset, length);
-    if (isArrayBuffer(x)) return view(x, 0, ArrayBufferGetByteLength(x));
     if (TypedArrayGetTag(x) !== undefined) {
       return view(TypedArrayGetBuffer(x), TypedArrayGetByteOffset(x), TypedArrayGetByteLength(x));
     }
+    if (isArrayBuffer(x)) return view(x, 0, ArrayBufferGetByteLength(x));
     if (isDataView(x)) return view(DataViewGetBuffer(x), DataViewGetByteOffset(x), DataViewGetByteLength(x));
+    if (allowShared && isSharedArrayBuffer(x)) return view(x, 0, SharedArrayBufferGetByteLength(x));
     return null;
   }
 
@@ -231,15 +237,10 @@
     return copy;
   }
 
-  // Decoded text is built from code units in chunks, never one huge argument list.
-  const CHUNK = 0x2000;
-  const stringFromUnits = (units) => ReflectApply(StringFromCharCode, null, units);
-
   // Base64 and binary strings (one char per byte) by the engine's own Uint8Array.fromBase64,
-  // Uint8Array.prototype.toBase64, atob and btoa, so large bodies never loop byte by byte in JS.
+  // Uint8Array.prototype.toBase64 and btoa, so large bodies never loop byte by byte in JS.
   const bytesToBase64 = (bytes) => Uint8ArrayPrototypeToBase64(bytes);
   const base64ToBytes = (text) => Uint8ArrayFromBase64(text);
-  const bytesToBinary = (bytes) => atob(Uint8ArrayPrototypeToBase64(bytes));
   const binaryToBytes = (binary) => Uint8ArrayFromBase64(btoa(binary));
 
   // ---------------------------------------------------------------------------------------------
@@ -278,108 +279,15 @@
   // encodeURIComponent would otherwise refuse.
   const utf8Encode = (s) => binaryToBytes(unescape(encodeURIComponent(StringPrototypeToWellFormed(s))));
 
-  // Well-formed UTF-8 decodes in C the other way round: escape writes bytes >= 0x80 as %XX and
-  // decodeURIComponent reads them as UTF-8, throwing URIError on anything malformed or truncated.
-  function decodeWellFormedUtf8(bytes) {
-    try {
-      return decodeURIComponent(escape(bytesToBinary(bytes)));
-    } catch {
-      return null;
-    }
-  }
+  // textDecode's flags (rust/js/encoding.rs).
+  const DECODE_FATAL = 1;
+  const DECODE_IGNORE_BOM = 2;
+  const DECODE_CONTINUE = 4;
+  const DECODE_STREAM = 8;
 
-  const newUtf8State = () => ({ needed: 0, seen: 0, cp: 0, lower: 0x80, upper: 0xbf });
-
-  // The WHATWG UTF-8 decoder. `state` holds a partial sequence between streamed chunks; `flush`
-  // ends the stream. A broken sequence becomes one U+FFFD and the byte that broke it is read again,
-  // which is the "maximal subpart" replacement. Returns null at the first error when fatal.
-  function utf8Decode(state, bytes, flush, fatal) {
-    if (state.needed === 0) {
-      const text = decodeWellFormedUtf8(bytes);
-      if (text !== null) return text;
-    }
-    let needed = state.needed;
-    let seen = state.seen;
-    let cp = state.cp;
-    let lower = state.lower;
-    let upper = state.upper;
-    const length = TypedArrayGetLength(bytes);
-    let units = [];
-    let count = 0;
-    let text = "";
-    let failed = false;
-    for (let i = 0; i < length && !(failed && fatal); ) {
-      const byte = bytes[i];
-      if (needed === 0) {
-        i++;
-        if (byte < 0x80) {
-          units[count++] = byte;
-        } else if (byte >= 0xc2 && byte <= 0xdf) {
-          needed = 1;
-          cp = byte & 0x1f;
-        } else if (byte >= 0xe0 && byte <= 0xef) {
-          if (byte === 0xe0) lower = 0xa0;
-          if (byte === 0xed) upper = 0x9f;
-          needed = 2;
-          cp = byte & 0xf;
-        } else if (byte >= 0xf0 && byte <= 0xf4) {
-          if (byte === 0xf0) lower = 0x90;
-          if (byte === 0xf4) upper = 0x8f;
-          needed = 3;
-          cp = byte & 0x7;
-        } else {
-          units[count++] = 0xfffd;
-          failed = true;
-        }
-      } else if (byte < lower || byte > upper) {
-        needed = seen = cp = 0;
-        lower = 0x80;
-        upper = 0xbf;
-        units[count++] = 0xfffd;
-        failed = true;
-      } else {
-        i++;
-        lower = 0x80;
-        upper = 0xbf;
-        cp = (cp << 6) | (byte & 0x3f);
-        if (++seen === needed) {
-          if (cp > 0xffff) {
-            units[count++] = 0xd800 + ((cp - 0x10000) >> 10);
-            units[count++] = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-          } else {
-            units[count++] = cp;
-          }
-          needed = seen = cp = 0;
-        }
-      }
-      if (count >= CHUNK) {
-        text += stringFromUnits(units);
-        units = [];
-        count = 0;
-      }
-    }
-    if (flush && needed !== 0 && !(failed && fatal)) {
-      units[count++] = 0xfffd; // the stream ended inside a sequence
-      failed = true;
-    }
-    if (flush || (failed && fatal)) {
-      needed = seen = cp = 0;
-      lower = 0x80;
-      upper = 0xbf;
-    }
-    state.needed = needed;
-    state.seen = seen;
-    state.cp = cp;
-    state.lower = lower;
-    state.upper = upper;
-    return failed && fatal ? null : text + stringFromUnits(units);
-  }
-
-  // "UTF-8 decode" (leading BOM dropped) or "UTF-8 decode without BOM", never failing.
-  function decodeUtf8(bytes, dropBOM) {
-    const text = utf8Decode(newUtf8State(), bytes, true, false);
-    return dropBOM && charCodeAt(text, 0) === 0xfeff ? slice(text, 1) : text;
-  }
+  // "UTF-8 decode" (leading BOM dropped) or "UTF-8 decode without BOM", never failing. Decoding
+  // is the host's (encoding_rs) for UTF-8 too: even a few bytes decode faster there than here.
+  const decodeUtf8 = (bytes, dropBOM) => textDecode("utf-8", bytes, dropBOM ? 0 : DECODE_IGNORE_BOM, 0);
 
   class TextEncoder {
     constructor() {
@@ -405,39 +313,32 @@
   }
   defineTag(TextEncoder.prototype, "TextEncoder");
 
-  const UTF8_LABELS = ["unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"];
+  // The id the next TextDecoder to stream on the host gets; the host keeps each stream's decoder
+  // under it until the stream is flushed (see rust/js/encoding.rs).
+  let nextStreamId = 1;
 
-  // Labels are matched after trimming ASCII whitespace, case-insensitively. Only UTF-8 is offered.
-  function isUtf8Label(label) {
-    let start = 0;
-    let end = label.length;
-    const isSpace = (c) => c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d || c === 0x20;
-    while (start < end && isSpace(charCodeAt(label, start))) start++;
-    while (end > start && isSpace(charCodeAt(label, end - 1))) end--;
-    const name = asciiLower(slice(label, start, end));
-    for (let i = 0; i < UTF8_LABELS.length; i++) if (UTF8_LABELS[i] === name) return true;
-    return false;
-  }
-
+  // Every encoding of the Encoding Standard, labels resolved and bytes decoded by the host's
+  // encoding_rs.
   class TextDecoder {
+    #encoding;
     #fatal;
     #ignoreBOM;
-    #state = newUtf8State();
-    #bomSeen = false;
-    #streaming = false;
+    #streaming = false; // the last decode() had {stream: true}
+    #streamId = 0; // the host stream's id, given at the first streamed decode()
 
     constructor(label = "utf-8", options = undefined) {
       const name = toStr(label);
       const dict = toDict(options, "TextDecoder");
-      if (!isUtf8Label(name)) throw new RangeErrorCtor(`TextDecoder: the "${name}" encoding is not supported.`);
       this.#fatal = !!dict.fatal;
       this.#ignoreBOM = !!dict.ignoreBOM;
+      const encoding = name === "utf-8" ? name : encodingName(name);
+      if (encoding === null) throw new RangeErrorCtor(`TextDecoder: the "${name}" encoding is not supported.`);
+      this.#encoding = encoding;
       WeakSetPrototypeAdd(platformObjects, this);
     }
 
     get encoding() {
-      this.#fatal; // brand check
-      return "utf-8";
+      return this.#encoding;
     }
 
     get fatal() {
@@ -451,26 +352,23 @@
     decode(input = undefined, options = undefined) {
       let bytes = new Uint8ArrayCtor(0);
       if (input !== undefined) {
-        bytes = bufferSourceBytes(input);
+        bytes = bufferSourceBytes(input, true);
         if (bytes === null) {
-          throw new TypeErrorCtor("TextDecoder.decode: input must be an ArrayBuffer or ArrayBufferView.");
+          throw new TypeErrorCtor("TextDecoder.decode: input must be an ArrayBuffer, SharedArrayBuffer or ArrayBufferView.");
         }
       }
       const stream = !!toDict(options, "TextDecoder.decode").stream;
-      if (!this.#streaming) {
-        this.#state = newUtf8State();
-        this.#bomSeen = false;
+      // A decode that starts no stream and ends none keeps nothing on the host; a fatal error
+      // ends the stream there and here alike (the next decode starts afresh, as after a flush).
+      let flags = (this.#fatal ? DECODE_FATAL : 0) | (this.#ignoreBOM ? DECODE_IGNORE_BOM : 0);
+      if (this.#streaming) flags |= DECODE_CONTINUE;
+      if (stream) {
+        flags |= DECODE_STREAM;
+        if (this.#streamId === 0) this.#streamId = nextStreamId++;
       }
+      this.#streaming = false;
+      const text = textDecode(this.#encoding, bytes, flags, this.#streamId);
       this.#streaming = stream;
-      let text = utf8Decode(this.#state, bytes, !stream, this.#fatal);
-      if (text === null) {
-        this.#streaming = false;
-        throw new TypeErrorCtor("TextDecoder.decode: the encoded data was not valid utf-8.");
-      }
-      if (!this.#ignoreBOM && !this.#bomSeen && text.length > 0) {
-        this.#bomSeen = true;
-        if (charCodeAt(text, 0) === 0xfeff) text = slice(text, 1);
-      }
       return text;
     }
   }
@@ -674,9 +572,8 @@
   //
   // A URL record is {scheme, username, password, host, port, path, query, fragment}. `host` is null
   // or its serialization ("" is the empty host); `path` is a list of segments, or a string for an
-  // opaque path (`mailto:x`). Hostnames are not run through IDNA: ASCII domains are lower-cased
-  // (which is all UTS #46 does to them) and non-ASCII ones are refused, so `new URL("http://ü.de")`
-  // throws instead of producing punycode.
+  // opaque path (`mailto:x`). Domains go through IDNA (domainToASCII), so `new URL("http://ü.de")`
+  // has the host "xn--tda.de".
 
   const SPECIAL_SCHEMES = { __proto__: null, ftp: 21, file: null, http: 80, https: 443, ws: 80, wss: 443 };
   const isSpecialScheme = (scheme) => SPECIAL_SCHEMES[scheme] !== undefined;
@@ -742,13 +639,18 @@
     return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
   }
 
+  // https://url.spec.whatwg.org/#concept-domain-to-ascii, null for failure. For an ASCII domain
+  // with no label starting "xn--", UTS #46 is ASCII lower-casing (the standard's own shortcut),
+  // done here; any other goes to the host's IDNA (rust/js/domain.rs), which also refuses the
+  // forbidden domain code points.
   function domainToASCII(domain) {
+    const lower = asciiLower(domain);
+    const punycode = slice(lower, 0, 4) === "xn--" || StringPrototypeIndexOf(lower, ".xn--") !== -1;
+    if (punycode) return hostDomainToASCII(domain);
+    for (let i = 0; i < domain.length; i++) if (charCodeAt(domain, i) > 0x7f) return hostDomainToASCII(domain);
     if (domain === "") return null;
-    for (let i = 0; i < domain.length; i++) {
-      const c = charCodeAt(domain, i);
-      if (c > 0x7f || isForbiddenDomain(c)) return null;
-    }
-    return asciiLower(domain);
+    for (let i = 0; i < domain.length; i++) if (isForbiddenDomain(charCodeAt(domain, i))) return null;
+    return lower;
   }
 
   // An IPv4 number: decimal, octal with a leading 0, or hex with 0x. NaN when invalid.

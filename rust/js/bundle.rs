@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Limits;
 use crate::error::{Error, Result};
 use crate::js::builtins::{self, BUILTINS};
+use crate::js::extension::JsExtension;
 use crate::js::protocol::{
     self, ENTRY_BYTECODE, ENTRY_SOURCE, EXPORT_COMPILE, FLAG_DESCRIBE, MAX_BUNDLE_ENTRIES, MAX_BUNDLE_MODULES,
 };
@@ -220,7 +221,7 @@ fn describe(
     let load = protocol::load_request(main, FLAG_DESCRIBE, worker::seed());
     let described = interpreter.boot(None, LOAD_ACQUIRE_TIMEOUT).and_then(|mut isolate| {
         if !wasm.is_empty() {
-            isolate.set_extension(Box::new(nested::Nested::new(wasm.clone())));
+            isolate.set_extension(JsExtension::with_wasm(Box::new(nested::Nested::new(wasm.clone()))));
         }
         protocol::envelope(&worker::start(&mut isolate, bundle, &load, None, None, None)?)
     });

@@ -1,7 +1,9 @@
 //! The imports only the JavaScript interpreter links, never offered to tenant wasm: `outbound`
 //! (`fetch()`), `sleep` (timers), `random` (`crypto`), `digest` (`node:crypto`'s hashes),
-//! `subtle` (`crypto.subtle`, served by `js/subtle/`), `early_reply` (a result ready before
-//! `ctx.waitUntil` work ends), and the five WASI functions wasi-libc needs, stubbed so the
+//! `subtle` (`crypto.subtle`, served by `js/subtle/`), `encoding_name` and `text_decode`
+//! (TextDecoder, served by `js/encoding.rs`), `domain_to_ascii` (the URL parser's IDNA, by
+//! `js/domain.rs`), `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five
+//! WASI functions wasi-libc needs, stubbed so the
 //! interpreter gets a coarse clock and no files. It also links `log` and `env_call` from the
 //! tenant surface (`sandbox/imports.rs`).
 
@@ -14,7 +16,8 @@ use sha2::Digest;
 use wasmtime::{Caller, Linker};
 
 use crate::error::Error;
-use crate::js::{protocol, subtle};
+use crate::js::extension::JsExtension;
+use crate::js::{domain, encoding, protocol, subtle};
 use crate::sandbox::host::error_envelope;
 use crate::sandbox::imports;
 use crate::sandbox::imports::{check_reply, count_host_call, fail, link_shared, reply};
@@ -71,7 +74,7 @@ fn random(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Re
         ))));
     }
     let Some(dst) = memory.data_mut(&mut caller).get_mut(start..start.saturating_add(len)) else {
-        return Err(fail(Error::Serialization("random() was given a range outside guest memory".into())));
+        return Err(outside("random"));
     };
     getrandom::fill(dst).map_err(|e| fail(Error::Host(wasmtime::Error::msg(format!("no OS randomness: {e}")))))
 }
@@ -100,11 +103,11 @@ fn digest(
         let start = ptr as u32 as usize;
         start..start.saturating_add(len as u32 as usize)
     };
-    let outside = || fail(Error::Serialization("digest() was given a range outside guest memory".into()));
+    let outside_memory = || outside("digest");
     let bytes = memory.data(&caller);
-    let algorithm = bytes.get(range(name, name_len)).ok_or_else(outside)?;
-    let key = if key_len < 0 { None } else { Some(bytes.get(range(key, key_len)).ok_or_else(outside)?) };
-    let input = bytes.get(range(data, data_len)).ok_or_else(outside)?;
+    let algorithm = bytes.get(range(name, name_len)).ok_or_else(outside_memory)?;
+    let key = if key_len < 0 { None } else { Some(bytes.get(range(key, key_len)).ok_or_else(outside_memory)?) };
+    let input = bytes.get(range(data, data_len)).ok_or_else(outside_memory)?;
     let state = caller.data();
     let hash = |update: &mut dyn FnMut(&[u8])| {
         for chunk in input.chunks(DIGEST_CHUNK_BYTES) {
@@ -139,7 +142,7 @@ fn digest(
         _ => return Ok(-1),
     };
     let len = result.len();
-    let slot = memory.data_mut(&mut caller).get_mut(range(out, len as i32)).ok_or_else(outside)?;
+    let slot = memory.data_mut(&mut caller).get_mut(range(out, len as i32)).ok_or_else(outside_memory)?;
     slot.copy_from_slice(&result);
     Ok(len as i32)
 }
@@ -187,10 +190,74 @@ fn subtle_fields<'m>(memory: &'m [u8], descriptor: &[u8]) -> wasmtime::Result<Ve
         .collect()
 }
 
+/// The error of an import given guest bytes that are not all in guest memory.
+fn outside(import: &str) -> wasmtime::Error {
+    fail(Error::Serialization(format!("{import}() was given a range outside guest memory")))
+}
+
 /// The guest bytes `len` long at `ptr`, as a range that only fits memory when they do.
 fn guest_span(ptr: u32, len: u32) -> Range<usize> {
     let start = ptr as usize;
     start..start.saturating_add(len as usize)
+}
+
+/// `encoding_name(label, label_len, out, out_len) -> i32`: writes to `out` the name TextDecoder
+/// gives the encoding that the guest string `label` names, and returns its length; -1 when it
+/// names none TextDecoder offers.
+fn encoding_name(
+    mut caller: Caller<'_, StoreData>,
+    label: i32,
+    label_len: i32,
+    out: i32,
+    out_len: i32,
+) -> wasmtime::Result<i32> {
+    let memory = imports::memory(&mut caller)?;
+    let outside_memory = || outside("encoding_name");
+    let label = memory.data(&caller).get(guest_span(label as u32, label_len as u32)).ok_or_else(outside_memory)?;
+    let Some(name) = encoding::name_for_label(label) else { return Ok(-1) };
+    let slot =
+        memory.data_mut(&mut caller).get_mut(guest_span(out as u32, out_len as u32)).ok_or_else(outside_memory)?;
+    let Some(slot) = slot.get_mut(..name.len()) else {
+        return Err(fail(Error::Serialization(format!("encoding_name() was given {out_len} bytes for {name:?}"))));
+    };
+    slot.copy_from_slice(name.as_bytes());
+    Ok(name.len() as i32)
+}
+
+/// `text_decode(name, name_len, data, data_len, flags, stream) -> i64`: guest bytes `data` decoded
+/// as the encoding `name` (see `js/encoding.rs` for the flags, the stream ids and the reply),
+/// read in place; long inputs check the call's deadline between chunks.
+fn text_decode(
+    mut caller: Caller<'_, StoreData>,
+    name: i32,
+    name_len: i32,
+    data: i32,
+    data_len: i32,
+    flags: i32,
+    stream: i32,
+) -> wasmtime::Result<i64> {
+    let memory = imports::memory(&mut caller)?;
+    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+    let outside_memory = || outside("text_decode");
+    let name = bytes.get(guest_span(name as u32, name_len as u32)).ok_or_else(outside_memory)?;
+    let input = bytes.get(guest_span(data as u32, data_len as u32)).ok_or_else(outside_memory)?;
+    // Out of the store while they decode, so the deadline can be read meanwhile.
+    let mut streams = std::mem::take(&mut JsExtension::of_store(state).streams);
+    let decoded = streams.decode(name, input, flags, stream as u32, &mut || state.check_budget());
+    JsExtension::of_store(state).streams = streams;
+    reply(&mut caller, &decoded.map_err(fail)?.encode())
+}
+
+/// `domain_to_ascii(ptr, len) -> i64`: the URL Standard's domain to ASCII of the guest's UTF-8
+/// `domain` (`js/domain.rs`), read in place; the reply is the ASCII domain, or empty when the URL
+/// parser must fail.
+fn domain_to_ascii(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<i64> {
+    let memory = imports::memory(&mut caller)?;
+    let Some(domain) = memory.data(&caller).get(guest_span(ptr as u32, len as u32)) else {
+        return Err(outside("domain_to_ascii"));
+    };
+    let ascii = domain::to_ascii(domain).unwrap_or_default();
+    reply(&mut caller, ascii.as_bytes())
 }
 
 /// `early_reply(ptr, len)`: the call's reply envelope, ready while promises given to
@@ -233,6 +300,9 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "random", random)?;
     linker.func_wrap("dynisolate", "digest", digest)?;
     linker.func_wrap("dynisolate", "subtle", subtle)?;
+    linker.func_wrap("dynisolate", "encoding_name", encoding_name)?;
+    linker.func_wrap("dynisolate", "text_decode", text_decode)?;
+    linker.func_wrap("dynisolate", "domain_to_ascii", domain_to_ascii)?;
     linker.func_wrap("dynisolate", "early_reply", early_reply)?;
     linker.func_wrap(WASI, "clock_time_get", clock_time_get)?;
     linker.func_wrap(WASI, "fd_close", |_: i32| EBADF)?;

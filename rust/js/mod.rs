@@ -10,6 +10,9 @@
 
 mod builtins;
 pub(crate) mod bundle;
+pub mod domain;
+pub mod encoding;
+pub(crate) mod extension;
 mod imports;
 pub(crate) mod interpreter;
 pub(crate) mod nested;

@@ -10,7 +10,8 @@
 //! are refused (as on Cloudflare), so the heap holds nothing that differs between isolates but
 //! what any evaluation of the same code would hold, and `Math.random` is reseeded per isolate. A
 //! bundle that instantiates WebAssembly while its modules are evaluated is never snapshotted:
-//! those instances live on the host, outside the heap. Module-scope values (`Date.now()`, a
+//! those instances live on the host, outside the heap; nor is one whose evaluation leaves a
+//! TextDecoder stream open (its decoder is on the host too). Module-scope values (`Date.now()`, a
 //! `Math.random()` there) are those of the evaluation that made the heap, shared by every isolate
 //! restored from it, as an isolate's are by every request it serves on Cloudflare.
 //!
@@ -26,6 +27,7 @@ use std::time::Duration;
 use wasmtime::Module;
 
 use crate::error::{Error, Result};
+use crate::js::extension::JsExtension;
 use crate::js::interpreter::Interpreter;
 use crate::js::protocol::{self, FLAG_SETTLE, WASM_PREFIX};
 use crate::js::worker::{self, JsWorker};
@@ -137,17 +139,19 @@ impl Extension for NoWebAssembly {
 }
 
 /// Evaluates `worker`'s bundle in a throwaway isolate and returns its memory as a heap: `Ok(None)`
-/// when the bundle cannot be snapshotted (it instantiated WebAssembly, or its evaluation failed,
-/// which the first call will report).
+/// when the bundle cannot be snapshotted (it instantiated WebAssembly, left a TextDecoder stream
+/// open, or its evaluation failed, which the first call will report).
 pub(crate) fn take(pool: &Arc<Pool>, interpreter: &Interpreter, worker: &JsWorker) -> Result<Option<Module>> {
     let mut isolate = worker.interpreter.boot(None, SNAPSHOT_ACQUIRE_TIMEOUT)?;
     let asked_for_wasm = Arc::new(AtomicBool::new(false));
-    isolate.set_extension(Box::new(NoWebAssembly(asked_for_wasm.clone())));
+    isolate.set_extension(JsExtension::with_wasm(Box::new(NoWebAssembly(asked_for_wasm.clone()))));
     let load = protocol::load_request(&worker.main, FLAG_SETTLE, worker::seed());
     let loaded = worker::start(&mut isolate, &worker.bytecode, &load, None, None, None)
         .and_then(|reply| protocol::envelope(&reply));
+    // A TextDecoder stream left open keeps its decoder on the host, outside the heap.
+    let streams_open = isolate.extension().and_then(JsExtension::of).is_some_and(|js| !js.streams.is_empty());
     match loaded {
-        Ok(_) if !asked_for_wasm.load(Ordering::Relaxed) => {}
+        Ok(_) if !asked_for_wasm.load(Ordering::Relaxed) && !streams_open => {}
         Ok(_) | Err(Error::Guest { .. }) => return Ok(None),
         Err(e) => return Err(e),
     }

@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::js::extension::JsExtension;
 use crate::js::protocol::{
     self, EXPORT_BUNDLE, EXPORT_RUN, EXPORT_START, FLAG_ENV, FLAG_OUTBOUND, FLAG_PROPS, OP_CALL, OP_FETCH, Request,
 };
@@ -188,7 +189,7 @@ impl JsWorker {
     fn boot(&self, guest: &Arc<Guest>, acquire_timeout: Duration) -> Result<Isolate> {
         let mut isolate = guest.boot(None, acquire_timeout)?;
         if !self.wasm.is_empty() {
-            isolate.set_extension(Box::new(nested::Nested::new(self.wasm.clone())));
+            isolate.set_extension(JsExtension::with_wasm(Box::new(nested::Nested::new(self.wasm.clone()))));
         }
         Ok(isolate)
     }

@@ -240,6 +240,11 @@ impl Isolate {
             live.store.data_mut().extension = Some(extension);
         }
     }
+
+    /// The per-isolate state of a layer above, if it has any.
+    pub fn extension(&mut self) -> Option<&mut dyn Extension> {
+        self.live.as_mut()?.store.data_mut().extension.as_deref_mut()
+    }
 }
 
 /// Why a call failed, and whether the guest was running when it did.

@@ -2,6 +2,7 @@
 //! (deadline and counters), the log records it wrote, its connection to the host, and one slot
 //! for a layer above to keep per-isolate state in (see [`Extension`]).
 
+use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -16,8 +17,9 @@ use crate::sandbox::host::{EnvData, Host, LogRecord};
 
 /// Per-isolate state a layer above the sandbox attaches to a store, reached through env calls it
 /// claims by name. The sandbox never knows what it is (wasmtime-wasi reaches its context in the
-/// embedder's `T` the same way, through a trait the feature owns).
-pub trait Extension: Send {
+/// embedder's `T` the same way, through a trait the feature owns). `Any`, so the layer's own
+/// imports can reach their state.
+pub trait Extension: Any + Send {
     /// Serves the env call `name` if this extension owns it; `None` passes it to the host.
     /// `Some(Err)` ends the whole call.
     fn env_call(&mut self, name: &str, args: &[u8], host: Option<Arc<dyn Host>>) -> Option<Result<Vec<u8>>>;

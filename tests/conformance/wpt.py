@@ -33,6 +33,7 @@ AREAS = {
     "fetch": "fetch",
     "html": "html",
     "hr-time": "hr-time",
+    "encoding": "encoding",
 }
 
 # Where the runner serves the subset's files: a test's `fetch()` of a relative URL resolves against

@@ -4,6 +4,8 @@ mod support;
 
 mod cache;
 mod calls;
+mod domain;
+mod encoding;
 mod faults;
 mod host;
 mod js;

@@ -1,0 +1,72 @@
+/* The natives web.js asks the host for (included by shim.c, after reply_string): TextDecoder's encodings (served by
+ * rust/js/encoding.rs with encoding_rs) and the URL parser's domain to ASCII (rust/js/domain.rs,
+ * with idna). The host reads the guest's bytes where they lie. */
+
+IMPORT("dynisolate", "encoding_name")
+int32_t host_encoding_name(const char *label, int32_t label_len, char *out, int32_t out_len);
+IMPORT("dynisolate", "text_decode")
+int64_t host_text_decode(const char *name, int32_t name_len, const uint8_t *data, int32_t data_len, int32_t flags,
+                         int32_t stream);
+IMPORT("dynisolate", "domain_to_ascii") int64_t host_domain_to_ascii(const char *domain, int32_t len);
+
+/* Room for the longest encoding name (x-mac-cyrillic), with some to spare. */
+#define ENCODING_NAME_BYTES 32
+
+/* encodingName(label) -> the name TextDecoder's `encoding` reports, or null when the label names
+ * no encoding TextDecoder offers. */
+static JSValue js_encoding_name(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    size_t len;
+    const char *label = JS_ToCStringLen(ctx, &len, argv[0]);
+    if (!label) return JS_EXCEPTION;
+    char name[ENCODING_NAME_BYTES];
+    int32_t found = len > INT32_MAX ? -1 : host_encoding_name(label, (int32_t)len, name, sizeof name);
+    JS_FreeCString(ctx, label);
+    return found < 0 ? JS_NULL : JS_NewStringLen(ctx, name, (size_t)found);
+}
+
+/* textDecode(name, bytes, flags, stream) -> the text of a Uint8Array in encoding `name`; throws
+ * the TypeError (malformed input under `fatal`) or RangeError the host names. The flags and stream
+ * ids are rust/js/encoding.rs's. */
+static JSValue js_text_decode(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    int32_t flags, stream;
+    size_t name_len, len;
+    if (JS_ToInt32(ctx, &flags, argv[2]) || JS_ToInt32(ctx, &stream, argv[3])) return JS_EXCEPTION;
+    const uint8_t *bytes = JS_GetUint8Array(ctx, &len, argv[1]);
+    if (!bytes) {
+        if (JS_HasException(ctx)) return JS_EXCEPTION;
+        bytes = (const uint8_t *)""; /* an empty array may have no storage */
+    }
+    if (len > INT32_MAX) return JS_ThrowRangeError(ctx, "TextDecoder.decode: the input is longer than 2 GiB");
+    const char *name = JS_ToCStringLen(ctx, &name_len, argv[0]);
+    if (!name) return JS_EXCEPTION;
+    int64_t packed = host_text_decode(name, (int32_t)name_len, bytes, (int32_t)len, flags, stream);
+    JS_FreeCString(ctx, name);
+    uint8_t *reply = (uint8_t *)(uintptr_t)((uint64_t)packed >> 32);
+    size_t reply_len = (uint32_t)packed;
+    JSValue result;
+    if (reply_len < 1) {
+        result = JS_ThrowInternalError(ctx, "textDecode: empty reply from the host");
+    } else {
+        const char *text = (const char *)reply + 1;
+        int text_len = (int)(reply_len - 1);
+        if (reply[0] == 0) result = JS_NewStringLen(ctx, text, reply_len - 1);
+        else if (reply[0] == 1) result = JS_ThrowTypeError(ctx, "%.*s", text_len, text);
+        else result = JS_ThrowRangeError(ctx, "%.*s", text_len, text);
+    }
+    release(reply);
+    return result;
+}
+
+/* domainToASCII(domain) -> the URL Standard's domain to ASCII of `domain`, or null for failure. */
+static JSValue js_domain_to_ascii(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    size_t len;
+    const char *domain = JS_ToCStringLen(ctx, &len, argv[0]);
+    if (!domain) return JS_EXCEPTION;
+    int64_t packed = host_domain_to_ascii(domain, (int32_t)len);
+    JS_FreeCString(ctx, domain);
+    if ((uint32_t)packed == 0) { /* the host's failure */
+        release((void *)(uintptr_t)((uint64_t)packed >> 32));
+        return JS_NULL;
+    }
+    return reply_string(ctx, packed);
+}

@@ -1,0 +1,49 @@
+//! What the host keeps for one JavaScript isolate, in its store's extension slot: whatever serves
+//! the bundle's WebAssembly (`nested.rs`, or the refusal while a snapshot is taken) and the
+//! TextDecoder streams in progress (`encoding.rs`). Every JavaScript isolate gets one: those
+//! booted with WebAssembly at hand from the start, the others when an import first needs it.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::js::encoding::Streams;
+use crate::sandbox::host::Host;
+use crate::sandbox::state::{Extension, StoreData};
+
+/// See the module docs.
+#[derive(Default)]
+pub struct JsExtension {
+    /// Claims the `wasm:*` env calls when set; without it they reach the embedder.
+    wasm: Option<Box<dyn Extension>>,
+    pub streams: Streams,
+}
+
+impl JsExtension {
+    pub fn with_wasm(wasm: Box<dyn Extension>) -> Box<JsExtension> {
+        Box::new(JsExtension { wasm: Some(wasm), streams: Streams::default() })
+    }
+
+    /// The JavaScript state of `extension`, when it is one.
+    pub fn of(extension: &mut dyn Extension) -> Option<&mut JsExtension> {
+        (extension as &mut dyn Any).downcast_mut()
+    }
+
+    /// The JavaScript state of an interpreter's store, attached now if it had none.
+    pub fn of_store(data: &mut StoreData) -> &mut JsExtension {
+        let extension = data.extension.get_or_insert_with(|| Box::new(JsExtension::default()));
+        if JsExtension::of(extension.as_mut()).is_none() {
+            // Interpreter isolates carry no other extension; should one appear, the JavaScript
+            // state wraps it rather than losing it.
+            let other = data.extension.take().expect("inserted above");
+            data.extension = Some(JsExtension::with_wasm(other));
+        }
+        JsExtension::of(data.extension.as_deref_mut().expect("inserted above")).expect("a JsExtension")
+    }
+}
+
+impl Extension for JsExtension {
+    fn env_call(&mut self, name: &str, args: &[u8], host: Option<Arc<dyn Host>>) -> Option<Result<Vec<u8>>> {
+        self.wasm.as_mut()?.env_call(name, args, host)
+    }
+}
