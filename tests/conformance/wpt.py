@@ -30,6 +30,8 @@ AREAS = {
     "url": "url",
     "crypto": "WebCryptoAPI",
     "streams": "streams",
+    "FileAPI": "FileAPI",
+    "xhr": "xhr",
 }
 
 # Where the runner serves the subset's files: a test's `fetch()` of a relative URL resolves against
