@@ -2127,11 +2127,12 @@
     return { body: newBody(utf8Encode(toUSV(init))), type: "text/plain;charset=UTF-8" };
   }
 
+  // A Blob's type may have spaces around it (" image/gif "), which the header loses, as append does.
   function addContentType(headers, type) {
     if (type === null) return;
     const list = headersList(headers);
     for (let i = 0; i < list.length; i++) if (list[i][0] === "content-type") return;
-    addHeader(headers, "content-type", type);
+    addHeader(headers, "content-type", headerValue(type));
   }
 
   // The Body mixin, shared by Request and Response. `inner` is the object's internal record.

@@ -90,13 +90,14 @@ export default {
   async blobBodies() {
     const typed = new Response(new Blob(["x"], { type: "Text/CSV" }));
     const untyped = new Response(new Blob(["y"]));
+    const spaced = new Response(new Blob(["s"], { type: " image/gif " }));
     const explicit = new Response(new Blob(["z"], { type: "text/csv" }),
       { headers: { "content-type": "text/x" } });
     const read = await new Response("hi", { headers: { "Content-Type": "Text/Plain;Charset=UTF-8" } }).blob();
     const none = await new Response(new Uint8Array([1, 2])).blob();
     return {
       types: [typed.headers.get("content-type"), untyped.headers.get("content-type"),
-        explicit.headers.get("content-type")],
+        explicit.headers.get("content-type"), spaced.headers.get("content-type")],
       read: [read.type, await read.text(), read instanceof Blob],
       none: [none.type, [...await none.bytes()]],
       text: await typed.text(),
@@ -423,7 +424,7 @@ def test_large_files_cross_in_both_directions(forms: dynisolate.Worker, outbound
 
 def test_blobs_and_files_as_bodies(forms: dynisolate.Worker) -> None:
     assert forms.get_entrypoint().blobBodies() == {
-        "types": ["text/csv", None, "text/x"],
+        "types": ["text/csv", None, "text/x", "image/gif"],
         "read": ["text/plain;charset=UTF-8", "hi", True],
         "none": ["", [1, 2]],
         "text": "x",
