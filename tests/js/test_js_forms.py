@@ -473,3 +473,17 @@ def test_replaced_intrinsics_do_not_steer_forms(forms: dynisolate.Worker) -> Non
         "all": ["2"],
         "blob": 4,
     }
+
+
+def test_node_buffer_offers_blob_and_file(loader: dynisolate.Loader) -> None:
+    source = """
+import { Blob as NodeBlob, File as NodeFile, Buffer } from "node:buffer";
+import buffer from "node:buffer";
+export default {
+  async f() {
+    const file = new NodeFile([Buffer.from("héllo")], "h.txt");
+    return [NodeBlob === Blob, NodeFile === File, buffer.Blob === Blob, file.size, await file.text()];
+  },
+};
+"""
+    assert loader.load({"main.js": source}).get_entrypoint().f() == [True, True, True, 6, "héllo"]
