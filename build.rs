@@ -22,6 +22,7 @@ fn main() {
         "guest/js/streams.js",
         "guest/js/glue.js",
         "guest/js/web.js",
+        "guest/js/forms.js",
         "guest/js/subtle.js",
         "guest/js/inspect.js",
     ] {

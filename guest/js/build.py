@@ -150,6 +150,7 @@ SCRIPTS = {
     "events.js": "EVENTS_JS",
     "streams.js": "STREAMS_JS",
     "web.js": "WEB_JS",
+    "forms.js": "FORMS_JS",
     "subtle.js": "SUBTLE_JS",
     "inspect.js": "INSPECT_JS",
     "glue.js": "GLUE_JS",

@@ -13,9 +13,9 @@
  *   isolate, or one restored from a snapshot of the evaluated bundle.
  * - `json:bundle` and `json:compile` turn source modules into bytecode when a bundle is loaded.
  *
- * Request handling in JavaScript lives in glue.js, the web platform in web.js, both built on the
- * intrinsics primordials.js captures; all three are compiled in here as strings and evaluated
- * once in `js_init` (so they are part of the pre-initialised snapshot). What the hot path does in
+ * Request handling in JavaScript lives in glue.js, the web platform in web.js (and beside it
+ * events.js, streams.js, forms.js and subtle.js), all built on the intrinsics primordials.js
+ * captures; they are compiled in here as strings and evaluated once in `js_init` (so they are part of the pre-initialised snapshot). What the hot path does in
  * C instead (it costs the interpreter far less): strict JSON of plain data (wire.c), the env and
  * its RPC stubs (env.c), parsing the request's arguments, awaiting the call, loading the main
  * module. The functions the scripts hand back are held only by this file, never reachable from
@@ -55,7 +55,7 @@ IMPORT("dynisolate", "early_reply") void host_early_reply(const char *reply, int
 #define ENV_OBJECT 2
 #define ENV_SERVICE 3
 
-#include "scripts.h" /* PRIMORDIALS_JS, WEB_JS and GLUE_JS, generated from the .js files by build.py */
+#include "scripts.h" /* PRIMORDIALS_JS, WEB_JS, FORMS_JS, ..., generated from the .js files by build.py */
 
 /* Heap growth allowed after a snapshot before QuickJS's first garbage collection. */
 #define GC_HEADROOM_BYTES (4u << 20)
@@ -496,6 +496,12 @@ EXPORT("js_init") int32_t js_init(void) {
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};
     JSValue web = run_script(WEB_JS, sizeof WEB_JS - 1, "<dynisolate:web>", 2, web_args);
     if (JS_IsException(web) || node_init(context) || clone_web_init(context, web)) return -2;
+    JSValue forms_natives = JS_NewObject(context);
+    native(forms_natives, "randomFill", js_random_fill, 1);
+    JSValue forms_args[] = {JS_DupValue(context, primordials), forms_natives, JS_DupValue(context, web)};
+    JSValue forms = run_script(FORMS_JS, sizeof FORMS_JS - 1, "<dynisolate:forms>", 3, forms_args);
+    if (JS_IsException(forms)) return -2;
+    JS_FreeValue(context, forms);
     JSValue subtle_natives = JS_NewObject(context);
     native(subtle_natives, "subtle", js_subtle, 1);
     native(subtle_natives, "randomFill", js_random_fill, 1);

@@ -70,6 +70,7 @@
     TypedArrayGetByteLength,
     TypedArrayGetLength,
     TypedArrayPrototypeSet,
+    TypedArrayPrototypeIndexOf,
     Uint8ArrayCtor,
     Uint8ArrayFromBase64,
     Uint8ArrayPrototypeToBase64,
@@ -526,8 +527,9 @@
   }
 
   // Percent-decodes the UTF-8 bytes of s (a "%" not followed by two hex digits stays as it is).
-  function percentDecode(s, plusAsSpace = false) {
-    const bytes = utf8Encode(s);
+  const percentDecode = (s) => percentDecodeBytes(utf8Encode(s), false);
+
+  function percentDecodeBytes(bytes, plusAsSpace) {
     const length = TypedArrayGetLength(bytes);
     const out = new Uint8ArrayCtor(length);
     let n = 0;
@@ -543,17 +545,30 @@
     return new Uint8ArrayCtor(TypedArrayGetBuffer(out), 0, n);
   }
 
-  // application/x-www-form-urlencoded parsing and serializing, as URLSearchParams uses them.
-  function parseForm(input) {
+  // A view of bytes[start, end), over the same memory (subarray would run the tenant's
+  // Uint8Array[Symbol.species]).
+  const byteView = (bytes, start, end) =>
+    new Uint8ArrayCtor(TypedArrayGetBuffer(bytes), TypedArrayGetByteOffset(bytes) + start, end - start);
+
+  // application/x-www-form-urlencoded parsing and serializing, as URLSearchParams uses them. The
+  // parser reads bytes, as the standard does: a string's UTF-8 for URLSearchParams, a body's bytes
+  // for formData().
+  const parseForm = (input) => parseFormBytes(utf8Encode(input));
+
+  function parseFormBytes(bytes) {
     const list = [];
-    const sequences = splitOn(input, "&");
-    for (let i = 0; i < sequences.length; i++) {
-      const sequence = sequences[i];
-      if (sequence === "") continue;
-      const eq = StringPrototypeIndexOf(sequence, "=");
-      const name = eq === -1 ? sequence : slice(sequence, 0, eq);
-      const value = eq === -1 ? "" : slice(sequence, eq + 1);
-      push(list, [decodeUtf8(percentDecode(name, true), false), decodeUtf8(percentDecode(value, true), false)]);
+    const length = TypedArrayGetLength(bytes);
+    for (let start = 0; start < length; ) {
+      let end = TypedArrayPrototypeIndexOf(bytes, 0x26, start); // &
+      if (end === -1) end = length;
+      if (end > start) {
+        const sequence = byteView(bytes, start, end);
+        const eq = TypedArrayPrototypeIndexOf(sequence, 0x3d); // =
+        const name = eq === -1 ? sequence : byteView(sequence, 0, eq);
+        const value = eq === -1 ? new Uint8ArrayCtor(0) : byteView(sequence, eq + 1, end - start);
+        push(list, [decodeUtf8(percentDecodeBytes(name, true), false), decodeUtf8(percentDecodeBytes(value, true), false)]);
+      }
+      start = end + 1;
     }
     return list;
   }
@@ -1341,8 +1356,9 @@
   // ---------------------------------------------------------------------------------------------
   // URLSearchParams and URL
 
-  // A sequence argument read through its iterator, as WebIDL converts sequence<T>.
-  function iterableToList(iterable, method) {
+  // A sequence argument read through its iterator, as WebIDL converts sequence<T>: each item is
+  // converted (by `convert`, when given) as soon as it is read, before the next one is asked for.
+  function iterableToList(iterable, method, convert = null) {
     const iterator = ReflectApply(method, iterable, []);
     if (!isObject(iterator)) throw new TypeErrorCtor("Result of the Symbol.iterator method is not an object.");
     const next = iterator.next;
@@ -1351,7 +1367,7 @@
       const result = ReflectApply(next, iterator, []);
       if (!isObject(result)) throw new TypeErrorCtor("Iterator result is not an object.");
       if (result.done) return list;
-      push(list, result.value);
+      push(list, convert === null ? result.value : convert(result.value));
     }
   }
 
@@ -1451,45 +1467,24 @@
 
     get(name) {
       requireArgs(arguments.length, 1, "URLSearchParams.get");
-      const key = toUSV(name);
-      const list = this.#list;
-      for (let i = 0; i < list.length; i++) if (list[i][0] === key) return list[i][1];
-      return null;
+      return firstValue(this.#list, toUSV(name));
     }
 
     getAll(name) {
       requireArgs(arguments.length, 1, "URLSearchParams.getAll");
-      const key = toUSV(name);
-      const list = this.#list;
-      const values = [];
-      for (let i = 0; i < list.length; i++) if (list[i][0] === key) push(values, list[i][1]);
-      return values;
+      return allValues(this.#list, toUSV(name));
     }
 
     has(name, value = undefined) {
       requireArgs(arguments.length, 1, "URLSearchParams.has");
       const key = toUSV(name);
-      const only = value === undefined ? undefined : toUSV(value);
-      const list = this.#list;
-      for (let i = 0; i < list.length; i++) {
-        if (list[i][0] === key && (only === undefined || list[i][1] === only)) return true;
-      }
-      return false;
+      return hasPair(this.#list, key, value === undefined ? undefined : toUSV(value));
     }
 
     set(name, value) {
       requireArgs(arguments.length, 2, "URLSearchParams.set");
       const key = toUSV(name);
-      const val = toUSV(value);
-      let found = false;
-      this.#list = filterPairs(this.#list, (pair) => {
-        if (pair[0] !== key) return true;
-        if (found) return false;
-        found = true;
-        pair[1] = val;
-        return true;
-      });
-      if (!found) push(this.#list, [key, val]);
+      this.#list = setPair(this.#list, key, toUSV(value));
       this.#update();
     }
 
@@ -1508,6 +1503,40 @@
   function filterPairs(list, keep) {
     const kept = [];
     for (let i = 0; i < list.length; i++) if (keep(list[i])) push(kept, list[i]);
+    return kept;
+  }
+
+  // Name-value lists, URLSearchParams' and FormData's: the first value of a name (or null), all of
+  // them, whether a pair of that name (and value, when given) is there, and the list with the first
+  // pair of a name given the value and the others dropped (or the pair added).
+  function firstValue(list, name) {
+    for (let i = 0; i < list.length; i++) if (list[i][0] === name) return list[i][1];
+    return null;
+  }
+
+  function allValues(list, name) {
+    const values = [];
+    for (let i = 0; i < list.length; i++) if (list[i][0] === name) push(values, list[i][1]);
+    return values;
+  }
+
+  function hasPair(list, name, value = undefined) {
+    for (let i = 0; i < list.length; i++) {
+      if (list[i][0] === name && (value === undefined || list[i][1] === value)) return true;
+    }
+    return false;
+  }
+
+  function setPair(list, name, value) {
+    let found = false;
+    const kept = filterPairs(list, (pair) => {
+      if (pair[0] !== name) return true;
+      if (found) return false;
+      found = true;
+      pair[1] = value;
+      return true;
+    });
+    if (!found) push(kept, [name, value]);
     return kept;
   }
 
@@ -1720,6 +1749,16 @@
     return normalized;
   }
 
+  // The values of the lower-cased `name` in a header list joined by ", " (the standard's "get"), or
+  // null.
+  function combinedValue(list, name) {
+    let value = null;
+    for (let i = 0; i < list.length; i++) {
+      if (list[i][0] === name) value = value === null ? list[i][1] : value + ", " + list[i][1];
+    }
+    return value;
+  }
+
   const compareNames = (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
   // The spec's "sort and combine": lower-cased names in order, values of one name joined by ", ",
@@ -1804,13 +1843,7 @@
 
     get(name) {
       requireArgs(arguments.length, 1, "Headers.get");
-      const key = headerName(name);
-      const list = this.#list;
-      let value = null;
-      for (let i = 0; i < list.length; i++) {
-        if (list[i][0] === key) value = value === null ? list[i][1] : value + ", " + list[i][1];
-      }
-      return value;
+      return combinedValue(this.#list, headerName(name));
     }
 
     getSetCookie() {
@@ -1865,6 +1898,13 @@
   // stream from the start.
 
   const streams = hooks.streams;
+
+  // Blob, File and FormData are forms.js's, evaluated after this file; it installs these hooks
+  // (installForms below) before any tenant code runs: `extract(init)` gives {body, type} for a
+  // Blob or FormData body (else null), `blobFromBody(bytes, contentType)` and
+  // `formDataFromBody(bytes, contentType)` are the Body mixin's blob() and formData() once the
+  // bytes are read, and `cloneBlob(value)` is a structured clone of a Blob or File (else null).
+  let forms = null;
 
   // `bytes` always spans its whole ArrayBuffer, so arrayBuffer() can hand that buffer out.
   const newBody = (bytes) => ({ __proto__: null, bytes, stream: null, disturbed: false });
@@ -1989,6 +2029,8 @@
 
   // https://fetch.spec.whatwg.org/#concept-bodyinit-extract; returns {body, type}.
   function extractBody(init) {
+    const formBody = forms.extract(init);
+    if (formBody !== null) return formBody;
     if (streams.isReadableStream(init)) {
       const stream = streams.readableRecord(init);
       if (streams.isDisturbed(stream) || streams.isLocked(stream)) {
@@ -2007,11 +2049,12 @@
     return { body: newBody(utf8Encode(toUSV(init))), type: "text/plain;charset=UTF-8" };
   }
 
+  // A Blob's type may have spaces around it (" image/gif "), which the header loses, as append does.
   function addContentType(headers, type) {
     if (type === null) return;
     const list = headersList(headers);
     for (let i = 0; i < list.length; i++) if (list[i][0] === "content-type") return;
-    addHeader(headers, "content-type", type);
+    addHeader(headers, "content-type", headerValue(type));
   }
 
   // The Body mixin, shared by Request and Response. `inner` is the object's internal record.
@@ -2035,6 +2078,17 @@
       },
       async json() {
         return JSONParse(decodeUtf8((await consumeBody(innerOf(this).body)).bytes, true));
+      },
+      // The content type is read once the bytes are, as the standard's "consume body" does.
+      async blob() {
+        const inner = innerOf(this);
+        const bytes = (await consumeBody(inner.body)).bytes;
+        return forms.blobFromBody(bytes, combinedValue(headersList(inner.headers), "content-type"));
+      },
+      async formData() {
+        const inner = innerOf(this);
+        const bytes = (await consumeBody(inner.body)).bytes;
+        return forms.formDataFromBody(bytes, combinedValue(headersList(inner.headers), "content-type"));
       },
     });
   }
@@ -2429,6 +2483,11 @@
     if (typeof value === "symbol") throw dataCloneError(StringCtor(value));
     if (!isObject(value)) return value;
     if (MapPrototypeHas(memory, value)) return MapPrototypeGet(memory, value);
+    const blob = forms.cloneBlob(value); // Blob and File are serializable platform objects
+    if (blob !== null) {
+      MapPrototypeSet(memory, value, blob);
+      return blob;
+    }
     if (typeof value === "function" || WeakSetPrototypeHas(platformObjects, value)) {
       throw dataCloneError(typeof value === "function" ? "A function" : "A platform object");
     }
@@ -2811,13 +2870,42 @@
     isRequest,
     isResponse,
 
-    // For subtle.js (evaluated next).
+    // For forms.js and subtle.js (evaluated next).
     Crypto,
     INTERNAL,
     bufferSourceBytes,
+    copyBytes,
+    byteView,
     utf8Encode,
     utf8Decode: (bytes) => decodeUtf8(bytes, false),
+    decodeUtf8,
     requireArgs,
     defineGlobal,
+    defineTag,
+    defineMembers,
+    definePairIterable,
+    iterableToList,
+    isObject,
+    toStr,
+    toUSV,
+    toDict,
+    isToken,
+    isHttpWhitespace,
+    asciiLower,
+    parseFormBytes,
+    filterPairs,
+    firstValue,
+    allValues,
+    hasPair,
+    setPair,
+    // A ReadableStream (byte stream) that yields `bytes`, which it takes over.
+    bytesStream: (bytes) => bodyStream(newBody(bytes)).object,
+    newBody,
+    // Marks an instance of a class defined elsewhere as a platform object structuredClone refuses.
+    markPlatformObject: (object) => WeakSetPrototypeAdd(platformObjects, object),
+    installForms(hooks) {
+      if (forms !== null) throw new TypeErrorCtor("forms.js is installed already.");
+      forms = hooks;
+    },
   });
 })

@@ -34,6 +34,8 @@ AREAS = {
     "html": "html",
     "hr-time": "hr-time",
     "encoding": "encoding",
+    "FileAPI": "FileAPI",
+    "xhr": "xhr",
 }
 
 # Where the runner serves the subset's files: a test's `fetch()` of a relative URL resolves against

@@ -599,5 +599,11 @@ export function transcode(source, fromEncoding, toEncoding) {
 
 export const atob = globalThis.atob;
 export const btoa = globalThis.btoa;
+// Node's buffer module also offers the web's Blob and File (guest/js/forms.js).
+export const Blob = globalThis.Blob;
+export const File = globalThis.File;
 
-export default { Buffer, SlowBuffer, kMaxLength, kStringMaxLength, constants, INSPECT_MAX_BYTES, isUtf8, isAscii, transcode, atob, btoa };
+export default {
+  Buffer, SlowBuffer, kMaxLength, kStringMaxLength, constants, INSPECT_MAX_BYTES, isUtf8, isAscii, transcode, atob, btoa,
+  Blob, File,
+};
