@@ -115,9 +115,9 @@ class Dispatcher:
     """Routes a guest's env calls (`"NAME"` or `"NAME.method"`) and outbound requests to the host.
 
     Awaitable results are awaited: on the caller's event loop for async calls, else on a private
-    loop, for at most `timeout_s` (the worker's `cpu_ms`): a call never outlives its deadline
-    waiting on a handler that does not finish. (A handler that blocks synchronously cannot be
-    interrupted.)
+    loop, for at most `timeout_s` (the worker's `wall_ms`): a call never outlives its wall-clock
+    deadline waiting on a handler that does not finish. (A handler that blocks synchronously
+    cannot be interrupted.)
     """
 
     __slots__ = ("_functions", "_targets", "_services", "_routes", "_loop", "outbound", "timeout_s")

@@ -35,7 +35,9 @@ def test_every_area_has_files() -> None:
 # A file marked `timeout=long` may run past the suite's per-test timeout (PBKDF2's file takes about
 # four minutes in a dev build); its own CPU limit (wpt.LONG_CPU_MS) still bounds it.
 PARAMS = [
-    pytest.param(test, marks=pytest.mark.timeout(wpt.LONG_CPU_MS / 1000 * 2)) if wpt.is_long(ROOT, test) else test
+    pytest.param(test, marks=pytest.mark.timeout(wpt.LONG_CPU_MS / 1000 * 2))
+    if wpt.is_long(ROOT, test)
+    else test
     for test in FILES
 ]
 
