@@ -63,6 +63,7 @@
     BooleanPrototypeValueOf: uncurry(Boolean.prototype.valueOf),
     BigIntCtor: BigInt,
     BigIntPrototypeValueOf: uncurry(BigInt.prototype.valueOf),
+    MathCeil: Math.ceil,
     MathTrunc: Math.trunc,
     JSONParse: JSON.parse,
     JSONStringify: JSON.stringify,

@@ -2729,6 +2729,9 @@
     isRequest,
     isResponse,
 
+    // For glue.js: what setTimeout throws past the timer cap, as workerd's does.
+    QuotaExceededError,
+
     // For subtle.js (evaluated next).
     Crypto,
     INTERNAL,
