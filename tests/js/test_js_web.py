@@ -595,7 +595,7 @@ def test_get_random_values(web: dynisolate.Worker) -> None:
     assert len(a) == 64 and all(0 <= x <= 255 for x in a)
     assert a != b and len(set(a)) > 16
     assert entry.randomErrors() == [
-        "DOMException:QuotaExceededError",
+        "QuotaExceededError:QuotaExceededError",  # WebIDL's DOMException subclass
         "DOMException:TypeMismatchError",
         "TypeError:TypeError",
     ]
