@@ -104,7 +104,16 @@ fn env_call(
     // embedder sees only the rest.
     let claimed = caller.data_mut().extension.as_mut().and_then(|ext| ext.env_call(&name, &args, host.clone()));
     let envelope = match (claimed, host) {
-        (Some(served), _) => served.map_err(fail)?,
+        (Some(served), _) => {
+            // The extension's work is this guest's, but not the waits on the host it made.
+            let state = caller.data_mut();
+            if let Some(waited) = state.extension.as_mut().map(|ext| ext.take_waited())
+                && !waited.is_zero()
+            {
+                state.credit_wait(waited);
+            }
+            served.map_err(fail)?
+        }
         (None, Some(host)) => {
             caller.data_mut().begin_wait();
             let mut guest = WaitingCaller { caller: &mut caller, ended: None };

@@ -27,6 +27,12 @@ pub trait Extension: Send {
     /// Serves the env call `name` if this extension owns it; `None` passes it to the host.
     /// `Some(Err)` ends the whole call.
     fn env_call(&mut self, name: &str, args: &[u8], host: Option<Arc<dyn Host>>) -> Option<Result<Vec<u8>>>;
+
+    /// How long the env call it last served waited on the host (a guest of its own making env
+    /// calls), which is not the calling guest's CPU time either. Taken once.
+    fn take_waited(&mut self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// The time of the call in progress: its deadlines, its waits on the host, and its I/O events.
@@ -42,6 +48,8 @@ struct CallTime {
     wall_budget_ms: u64,
     /// Since when the guest waits on the host, while it does.
     waiting_since: Option<Instant>,
+    /// How long the call has waited on the host so far.
+    waited: Duration,
     /// The last I/O event: the call's start, or the end of its last wait.
     io_at: Instant,
     /// The call's start, and the Unix time then: the guest's calendar clock is this plus the
@@ -59,6 +67,7 @@ impl CallTime {
             wall_deadline,
             wall_budget_ms: wall_deadline.saturating_duration_since(now).as_millis() as u64,
             waiting_since: None,
+            waited: Duration::ZERO,
             io_at: now,
             started: (now, SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()),
         }
@@ -136,11 +145,21 @@ impl StoreData {
     /// The wait ends, an I/O event: its length is added to the CPU deadline, and the guest's
     /// clock moves on to now.
     pub fn end_wait(&mut self) {
-        let now = Instant::now();
-        if let Some(since) = self.time.waiting_since.take() {
-            self.time.cpu_deadline += now.saturating_duration_since(since);
-        }
-        self.time.io_at = now;
+        let since = self.time.waiting_since.take();
+        self.credit_wait(since.map_or(Duration::ZERO, |since| since.elapsed()));
+    }
+
+    /// Counts `waited` as time the guest waited on the host rather than ran (also what a guest of
+    /// an [`Extension`]'s waited while serving it), and moves the guest's clock on to now.
+    pub fn credit_wait(&mut self, waited: Duration) {
+        self.time.cpu_deadline += waited;
+        self.time.waited += waited;
+        self.time.io_at = Instant::now();
+    }
+
+    /// How long the call has waited on the host so far.
+    pub fn waited(&self) -> Duration {
+        self.time.waited
     }
 
     /// The time of the call's last I/O event (its start, or the end of its last wait): what the

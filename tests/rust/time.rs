@@ -155,3 +155,31 @@ fn a_timer_past_wall_ms_ends_the_call_and_a_busy_loop_still_ends_at_cpu_ms() {
     assert!(matches!(result, Err(Error::CpuLimit { cpu_ms: 200 })), "{result:?}");
     assert_eq!(js_call(&worker, "nap", "[0]", None).unwrap(), "[0,true,true]", "the pool serves the next call");
 }
+
+/// A module of the bundle whose `ping` makes one env call (`PING`) and returns 1.
+const PING_WAT: &str = r#"(module
+  (import "dynisolate" "env_call" (func $env_call (param i32 i32 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "PING[]")
+  (func (export "dynisolate_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "ping") (result i32)
+    (drop (call $env_call (i32.const 0) (i32.const 4) (i32.const 4) (i32.const 2)))
+    (i32.const 1)))"#;
+
+#[test]
+fn a_bundles_webassembly_waiting_on_env_calls_is_not_the_callers_cpu_time() {
+    let modules = vec![(
+        "agent.js".to_owned(),
+        r#"import ping from "./ping.wasm";
+           export default { ping() { return new WebAssembly.Instance(ping).exports.ping(); } };"#
+            .to_owned(),
+    )];
+    let wasm = vec![("ping.wasm".to_owned(), wat::parse_str(PING_WAT).unwrap())];
+    let limits = Limits { cpu_ms: 30, ..Limits::default() };
+    let worker = JsRuntime::shared(&js_pool())
+        .unwrap()
+        .load("agent.js", &modules, &wasm, &EnvData::default(), &[], limits)
+        .unwrap();
+    let host = Arc::new(Slow { wait: Duration::from_millis(120) });
+    assert_eq!(js_call(&worker, "ping", "[]", Some(host)).unwrap(), "1");
+}
