@@ -203,3 +203,20 @@ def test_live_timers_are_capped_with_workers_error(
         entry.uncaught()
     assert info.value.name == "QuotaExceededError"
     _still_serves(healthy, loader)
+
+
+def test_pending_promises_and_jobs_are_bounded_by_memory_bytes(
+    loader: dynisolate.Loader, healthy: dynisolate.Worker
+) -> None:
+    # No count of their own (QuickJS cannot count unsettled promises, and a refused job would be a
+    # lost reaction): each is heap, so a flood ends at the memory limit, which the guest cannot catch.
+    source = """export default {
+      jobs() { for (;;) Promise.resolve().then(() => {}); },
+      pending() { const kept = []; for (;;) kept.push(new Promise(() => {})); },
+      chain() { const next = () => Promise.resolve().then(next); next(); return new Promise(() => {}); },
+    };"""
+    worker = loader.load({"agent.js": source})  # the loader's 16 MiB
+    for method in ("jobs", "pending", "chain"):
+        with pytest.raises(dynisolate.MemoryLimitError):
+            worker.get_entrypoint().call(method)
+    _still_serves(healthy, loader)
