@@ -209,7 +209,7 @@ class Dispatcher:
                 return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
             return asyncio.run(run())
         except TimeoutError:
-            # The guest sees a TimeoutError; the call's own deadline has passed by now too.
+            # The guest sees a TimeoutError; the call's own wall-clock deadline has passed by now too.
             raise TimeoutError(f"the host handler did not finish within {self.timeout_s:g} s") from None
 
 
