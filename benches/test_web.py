@@ -97,7 +97,7 @@ def loader() -> Iterator[dynisolate.Loader]:
 
 @pytest.fixture(scope="module")
 def worker(loader: dynisolate.Loader) -> dynisolate.Worker:
-    return loader.load({"web.js": SOURCE}, limits=dynisolate.Limits(cpu_ms=60_000))
+    return loader.load({"web.js": SOURCE}, limits=dynisolate.Limits(cpu_ms=60_000, wall_ms=60_000))
 
 
 @pytest.fixture(scope="module")

@@ -64,12 +64,20 @@ impl PoolConfig {
 
 /// Longest `cpu_ms`: a day.
 pub const MAX_CPU_MS: u64 = 24 * 3_600_000;
+/// Longest `wall_ms`: a day.
+pub const MAX_WALL_MS: u64 = 24 * 3_600_000;
 
 /// Per-isolate budgets. A limit that is hit ends the call with a typed error and the isolate is discarded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limits {
-    /// Wall-clock budget of one call, host calls included, in milliseconds. Default 1,000.
+    /// Time the guest may run in one call, in milliseconds: the call's wall-clock time less the
+    /// time it waits on the host (timers, env calls, outbound requests), which counts against
+    /// `wall_ms` only. Checked once per epoch tick while the guest runs. Default 1,000.
     pub cpu_ms: u64,
+    /// Wall-clock budget of one call, waits included, in milliseconds. A call made while the host
+    /// serves another guest's env call (a service binding's) also ends by that guest's wall-clock
+    /// deadline. Default 30,000.
+    pub wall_ms: u64,
     /// Linear memory cap. Default: the pool's `max_memory_bytes`.
     pub memory_bytes: Option<u64>,
     /// Fuel per call (needs `PoolConfig::consume_fuel`). Default: unmetered.
@@ -88,6 +96,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             cpu_ms: 1_000,
+            wall_ms: 30_000,
             memory_bytes: None,
             fuel: None,
             max_payload_bytes: 16 << 20,
@@ -104,6 +113,9 @@ impl Limits {
     pub fn check(&self) -> Result<()> {
         if self.cpu_ms == 0 || self.cpu_ms > MAX_CPU_MS {
             return Err(Error::Config(format!("Limits.cpu_ms must be 1..={MAX_CPU_MS}, got {}", self.cpu_ms)));
+        }
+        if self.wall_ms == 0 || self.wall_ms > MAX_WALL_MS {
+            return Err(Error::Config(format!("Limits.wall_ms must be 1..={MAX_WALL_MS}, got {}", self.wall_ms)));
         }
         if self.max_payload_bytes == 0 || self.max_payload_bytes > u32::MAX as u64 {
             return Err(Error::Config(format!(

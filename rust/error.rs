@@ -23,8 +23,11 @@ pub enum Error {
     Guest { name: String, message: String, stack: String },
     /// The guest trapped (`unreachable`, out-of-bounds access, ...).
     Trap { code: &'static str, message: String, backtrace: String },
-    /// The call ran past its `cpu_ms` deadline.
+    /// The guest ran for longer than `cpu_ms` in one call (time spent waiting on the host aside).
     CpuLimit { cpu_ms: u64 },
+    /// The call, waits included, ran past its wall-clock budget: `wall_ms`, or less when it
+    /// inherited an earlier deadline from the guest whose env call its host was serving.
+    WallTimeLimit { wall_ms: u64 },
     /// Linear memory (or a table) would have grown past the isolate's cap.
     MemoryLimit { memory_bytes: u64 },
     /// A table would have grown past the pool's `max_table_elements`.
@@ -67,6 +70,7 @@ impl Error {
                 Error::Trap { code, message: message.clone(), backtrace: backtrace.clone() }
             }
             Error::CpuLimit { cpu_ms } => Error::CpuLimit { cpu_ms: *cpu_ms },
+            Error::WallTimeLimit { wall_ms } => Error::WallTimeLimit { wall_ms: *wall_ms },
             Error::MemoryLimit { memory_bytes } => Error::MemoryLimit { memory_bytes: *memory_bytes },
             Error::TableLimit { elements } => Error::TableLimit { elements: *elements },
             Error::FuelExhausted { fuel } => Error::FuelExhausted { fuel: *fuel },
@@ -100,6 +104,9 @@ impl fmt::Display for Error {
             Error::Guest { name, message, .. } => write!(f, "{name}: {message}"),
             Error::Trap { message, .. } => write!(f, "guest trapped: {message}"),
             Error::CpuLimit { cpu_ms } => write!(f, "the call exceeded its CPU limit of {cpu_ms} ms"),
+            Error::WallTimeLimit { wall_ms } => {
+                write!(f, "the call exceeded its wall-clock limit of {wall_ms} ms (time spent waiting included)")
+            }
             Error::MemoryLimit { memory_bytes } => {
                 write!(f, "the guest tried to grow past its memory limit of {memory_bytes} bytes")
             }

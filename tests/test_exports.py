@@ -42,6 +42,7 @@ EXPECTED = [
     "SubRequestLimitError",
     "TableLimitError",
     "TrapError",
+    "WallTimeLimitError",
     "Worker",
     "__version__",
     "default_cache_dir",

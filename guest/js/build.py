@@ -92,12 +92,14 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
 # Our C: shim.c, which includes quickjs.c and these parts of ours.
 C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c", "node.c", "subtle.c", "web.c")
 
-# Edits to quickjs.c, made at build time, so that a promise reaction runs in the async context
+# Edits to quickjs.c, made at build time. Most make a promise reaction run in the async context
 # (node:async_hooks, guest/js/node.c) that was current when it was registered (by `then` or
 # `await`), which QuickJS-ng's promise hooks cannot tell us: the reaction record keeps the context
 # (made, freed and marked for the cycle collector with the record's other values), and its job
-# carries it as a sixth argument to a wrapper of ours. Each anchor must occur exactly
-# as often as given, so a changed upstream fails the build instead of being patched wrongly.
+# carries it as a sixth argument to a wrapper of ours. The last makes `Date` read its time through
+# shim.c (0 while the modules are evaluated, as workerd's clock reads outside a request). Each
+# anchor must occur exactly as often as given, so a changed upstream fails the build instead of
+# being patched wrongly.
 QUICKJS_PATCHES = (
     (
         "    JSValue handler;\n} JSPromiseReactionData;\n",
@@ -129,6 +131,12 @@ QUICKJS_PATCHES = (
         "JS_EnqueueJob(ctx, promise_reaction_job, 5, args);",
         "dynisolate_enqueue_reaction(ctx, args, rd->async_context);",
         2,
+    ),
+    (
+        "static int64_t date_now(void) {\n    return js__gettimeofday_us() / 1000;\n}\n",
+        "static int64_t dynisolate_date_now(void);\n"
+        "static int64_t date_now(void) {\n    return dynisolate_date_now();\n}\n",
+        1,
     ),
 )
 

@@ -53,6 +53,8 @@
     MapPrototypeDelete: mapDelete,
     MapPrototypeClear: mapClear,
     MapPrototypeForEach: mapForEach,
+    MapPrototypeGetSize: mapSize,
+    MathCeil: ceil,
     WeakMapCtor: WeakMapClass,
     WeakMapPrototypeGet: bundledGet,
     WeakMapPrototypeSet: bundledSet,
@@ -96,15 +98,30 @@
   define("console", console);
 
   // ---- timers: they fire within the call that set them; the host sleeps between them ----
+  // Due times are read on the guest's clock (Date.now()), which stands still between I/O events:
+  // a timer set after a long computation is due that long earlier in real time, as on Workers,
+  // and the host's sleep counts its wait from the same reading.
   const timers = new MapClass();
   const MAX_TIMER_WAIT_MS = 0x7fffffff; // C reads the wait as an int32
+  // Live timers one call may hold (workerd's MAX_TIMEOUTS); the glue's own (a step's timeout, a
+  // workflow's suspension) are not held to it.
+  const MAX_TIMERS = 10000;
   let nextTimerId = 1;
   let timerSeq = 0;
+  let timersFinished = 0;
 
   let timersArmed = false; // C asks for due timers only once a call set one
-  function addTimer(callback, delay, args, repeat) {
+  function addTimer(callback, delay, args, repeat, own = false) {
     refuseInGlobalScope();
     if (typeof callback !== "function") throw new TypeErrorClass("the timer callback must be a function");
+    if (!own && mapSize(timers) >= MAX_TIMERS) {
+      // workerd's words and error.
+      throw new web.QuotaExceededError(
+        "You have exceeded the number of active timeouts you may set. " +
+          `max active timeouts: ${MAX_TIMERS}, current active timeouts: ${mapSize(timers)}, ` +
+          `finished timeouts: ${timersFinished}`,
+      );
+    }
     if (!timersArmed) {
       timersArmed = true;
       armTimers();
@@ -117,7 +134,7 @@
     return id;
   }
   function clearTimer(id) {
-    mapDelete(timers, +id);
+    if (mapDelete(timers, +id)) timersFinished++;
   }
   define("setTimeout", function setTimeout(callback, delay = 0, ...args) {
     return addTimer(callback, delay, args, false);
@@ -137,6 +154,7 @@
     if (clear === true) {
       mapClear(timers); // timers do not outlive the call that set them
       timersArmed = false;
+      timersFinished = 0;
       return -1;
     }
     let earliest = null;
@@ -148,13 +166,16 @@
       }
     });
     if (earliest === null) return -1;
-    const wait = earliest.due - now();
+    // Whole milliseconds, rounded up: the clock moves on only when the host sleeps, so a wait
+    // that rounded down to 0 would never end.
+    const wait = ceil(earliest.due - now());
     if (wait > 0) return wait < MAX_TIMER_WAIT_MS ? wait : MAX_TIMER_WAIT_MS;
     if (earliest.repeat) {
       earliest.due = now() + (earliest.ms || 1);
       earliest.seq = timerSeq++;
     } else {
       mapDelete(timers, earliestId);
+      timersFinished++;
     }
     try {
       const timer = earliest;
@@ -685,6 +706,7 @@
       0,
       [],
       false,
+      true,
     );
   }
 
@@ -723,7 +745,7 @@
       // return the same value.
       const succeeded = (value) => finish([true, value]);
       const ms = run.timeoutMs;
-      const timer = ms === null ? 0 : addTimer(() => finish(timedOut(ms)), ms, [], false);
+      const timer = ms === null ? 0 : addTimer(() => finish(timedOut(ms)), ms, [], false, true);
       let result;
       try {
         const config = run.config ?? defaultConfig;

@@ -73,6 +73,7 @@
     BooleanPrototypeValueOf: uncurry(Boolean.prototype.valueOf),
     BigIntCtor: BigInt,
     BigIntPrototypeValueOf: uncurry(BigInt.prototype.valueOf),
+    MathCeil: Math.ceil,
     MathTrunc: Math.trunc,
     MathFloor: Math.floor,
     MathMin: Math.min,

@@ -388,6 +388,36 @@ static JSValue js_arm_timers(JSContext *ctx, JSValueConst this_val, int argc, JS
     return JS_UNDEFINED;
 }
 
+/* ---- time ----
+ * The host's clock reads the time of the call's last I/O event (its start, or the end of a wait
+ * on the host: a timer, an env call, fetch()), so it stands still while JavaScript runs
+ * (rust/js/imports.rs), as workerd's does. */
+
+/* For quickjs.c: what Date.now() and new Date() read. 0 while the modules are evaluated, as
+ * workerd's clock reads outside a request: an evaluated heap may be shared by every isolate of
+ * the bundle, and no time belongs to all of them. */
+static int64_t dynisolate_date_now(void) {
+    return in_global_scope ? 0 : js__gettimeofday_us() / 1000;
+}
+
+/* performance.now(): Date.now(), as on Workers, which report a timeOrigin of 0 (QuickJS's own
+ * counts from an origin read at start-up, which the pre-initialised snapshot would freeze). */
+static JSValue js_performance_now(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    return js_float64((double)dynisolate_date_now());
+}
+
+/* Replaces QuickJS's global `performance` with Workers' (now() and timeOrigin). */
+static int add_performance(JSContext *ctx) {
+    JSValue performance = JS_NewObject(ctx);
+    if (JS_IsException(performance) ||
+        JS_DefinePropertyValueStr(ctx, performance, "now", JS_NewCFunction(ctx, js_performance_now, "now", 0),
+                                  JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE | JS_PROP_ENUMERABLE) < 0 ||
+        JS_DefinePropertyValueStr(ctx, performance, "timeOrigin", js_float64(0), JS_PROP_ENUMERABLE) < 0)
+        return -1;
+    return JS_DefinePropertyValueStr(ctx, ctx->global_obj, "performance", performance,
+                                     JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE | JS_PROP_ENUMERABLE) < 0 ? -1 : 0;
+}
+
 /* ---- start-up ---- */
 
 static const Module *find_module(const char *name) {
@@ -472,7 +502,7 @@ EXPORT("js_init") int32_t js_init(void) {
     JS_SetMaxStackSize(runtime, 256 * 1024);
     JS_SetModuleLoaderFunc(runtime, normalize_module, load_module, NULL);
     context = JS_NewContext(runtime);
-    if (!context) return -1;
+    if (!context || add_performance(context)) return -1;
     JSValue primordials = run_script(PRIMORDIALS_JS, sizeof PRIMORDIALS_JS - 1, "<dynisolate:primordials>", 0, NULL);
     if (JS_IsException(primordials) || wire_init(context, primordials) || clone_init(context, primordials)) return -2;
     /* The interpreter's allocator, not libc's: it takes a snapshot isolate's first reply from

@@ -2870,6 +2870,9 @@
     isRequest,
     isResponse,
 
+    // For glue.js: what setTimeout throws past the timer cap, as workerd's does.
+    QuotaExceededError,
+
     // For forms.js and subtle.js (evaluated next).
     Crypto,
     INTERNAL,

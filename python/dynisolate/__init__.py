@@ -36,6 +36,7 @@ from .exceptions import (
     SubRequestLimitError,
     TableLimitError,
     TrapError,
+    WallTimeLimitError,
 )
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "SubRequestLimitError",
     "TableLimitError",
     "TrapError",
+    "WallTimeLimitError",
     "Worker",
     "__version__",
     "default_cache_dir",

@@ -8,6 +8,7 @@ dynisolate workflows --db PATH list | show ID | send-event ID TYPE JSON
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import json
 import os
@@ -37,9 +38,10 @@ def _when(stamp: float | None) -> str:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from ._limits import Limits
     from .workflows import Engine
+    from .workflows._engine import DEFAULT_RUN_LIMITS
 
+    given = {name: value for name in ("cpu_ms", "wall_ms") if (value := getattr(args, name)) is not None}
     engine = Engine(
         args.db,
         workers=args.workers,
@@ -47,7 +49,7 @@ def _worker(args: argparse.Namespace) -> int:
         env_factory=_import(args.env_factory) if args.env_factory else None,
         global_outbound=_import(args.outbound) if args.outbound else None,
         workflows=_import(args.workflows) if args.workflows else None,
-        limits=Limits(cpu_ms=args.cpu_ms),
+        limits=dataclasses.replace(DEFAULT_RUN_LIMITS, **given),
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -120,7 +122,8 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--synchronous", choices=("full", "normal"), default="full")
     worker.add_argument("--env-factory", help="MODULE:FUNCTION building env from (tenant, metadata)")
     worker.add_argument("--outbound", help="MODULE:FUNCTION, the outbound handler of JavaScript runs")
-    worker.add_argument("--cpu-ms", type=int, default=30_000, help="the budget of one run (default 30,000)")
+    worker.add_argument("--cpu-ms", type=int, help="the CPU budget of one run, waits aside (default 30,000)")
+    worker.add_argument("--wall-ms", type=int, help="the wall-clock budget of one run (default 900,000)")
     worker.add_argument("--workflows", help="MODULE:ATTRIBUTE, a dict of Python workflows by name")
     worker.set_defaults(run=_worker)
 

@@ -121,9 +121,9 @@ class Dispatcher:
     """Routes a guest's env calls (`"NAME"` or `"NAME.method"`) and outbound requests to the host.
 
     Awaitable results are awaited: on the caller's event loop for async calls, else on a private
-    loop, for at most `timeout_s` (the worker's `cpu_ms`): a call never outlives its deadline
-    waiting on a handler that does not finish. (A handler that blocks synchronously cannot be
-    interrupted.)
+    loop, for at most `timeout_s` (the worker's `wall_ms`): a call never outlives its wall-clock
+    deadline waiting on a handler that does not finish. (A handler that blocks synchronously
+    cannot be interrupted.)
     """
 
     __slots__ = ("_functions", "_targets", "_services", "_routes", "_loop", "outbound", "timeout_s")
@@ -219,7 +219,7 @@ class Dispatcher:
                 return asyncio.run_coroutine_threadsafe(run(), self._loop).result()
             return asyncio.run(run())
         except TimeoutError:
-            # The guest sees a TimeoutError; the call's own deadline has passed by now too.
+            # The guest sees a TimeoutError; the call's own wall-clock deadline has passed by now too.
             raise TimeoutError(f"the host handler did not finish within {self.timeout_s:g} s") from None
 
 

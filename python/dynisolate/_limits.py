@@ -16,10 +16,17 @@ class Limits:
     the isolate is discarded.
 
     Attributes:
-        cpu_ms: Wall-clock budget of one call, env calls and timers included, in milliseconds
-            (default 1,000). Enforced to within one epoch tick (0.5 ms) while the guest runs; an
-            env or outbound handler that blocks is not interrupted, the deadline takes effect when
-            it returns.
+        cpu_ms: Time the guest may run in one call, in milliseconds (default 1,000): the call's
+            wall-clock time less the time it waits on the host (timers, env calls, outbound
+            requests, service bindings), which counts against `wall_ms` only, as Cloudflare
+            counts CPU time. Measured on the wall clock while the guest runs, so a busy machine
+            that takes the thread away still charges the guest. Enforced to within one epoch tick
+            (0.5 ms); running past it raises `CpuLimitError`.
+        wall_ms: Wall-clock budget of one call, waits included, in milliseconds (default 30,000).
+            A timer or an async env or outbound handler still pending at it ends the call with
+            `WallTimeLimitError`; a handler that blocks synchronously is not interrupted, the
+            deadline takes effect when it returns. A call made while the host serves another
+            guest's env call (a service binding's) also ends by that guest's wall-clock deadline.
         memory_bytes: Linear-memory cap of one isolate (default: the loader's `max_memory_bytes`).
         fuel: Instructions' worth of fuel per call; needs `Loader(consume_fuel=True)` (default: unmetered).
         max_payload_bytes: Largest argument, result or env payload, in bytes (default 16 MiB).
@@ -31,6 +38,7 @@ class Limits:
     """
 
     cpu_ms: int = 1_000
+    wall_ms: int = 30_000
     memory_bytes: int | None = None
     fuel: int | None = None
     max_payload_bytes: int = 16 * _MIB

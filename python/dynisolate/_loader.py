@@ -184,7 +184,7 @@ class Loader:
             raise ConfigError(f"limits must be a dynisolate.Limits, not {type(limits).__name__}")
         if global_outbound is not None and not callable(global_outbound):
             raise LoadError("global_outbound must be None or a callable")
-        data, dispatcher = split_env(env, global_outbound, timeout_s=limits.cpu_ms / 1000)
+        data, dispatcher = split_env(env, global_outbound, timeout_s=limits.wall_ms / 1000)
         guest: _core.Worker
         if kind == "js":
             stubs = dispatcher.stubs() if dispatcher is not None else []

@@ -37,6 +37,7 @@ __all__ = [
     "SubRequestLimitError",
     "TableLimitError",
     "TrapError",
+    "WallTimeLimitError",
     "WorkflowError",
     "WorkflowTimeoutError",
 ]
@@ -99,9 +100,18 @@ class LimitError(DynisolateError):
 
 
 class CpuLimitError(LimitError, TimeoutError):
-    """The call ran past `Limits.cpu_ms` (`cpu_ms` holds the limit)."""
+    """The guest ran for longer than `Limits.cpu_ms` in one call, time spent waiting on the host
+    aside (`cpu_ms` holds the limit)."""
 
     cpu_ms: int
+
+
+class WallTimeLimitError(LimitError, TimeoutError):
+    """The call, waits on timers, env calls and outbound requests included, ran past its
+    wall-clock budget: `Limits.wall_ms`, or what was left of the wall-clock budget of the guest
+    whose env call was being served when it was made. `wall_ms` holds that budget."""
+
+    wall_ms: int
 
 
 class MemoryLimitError(LimitError):

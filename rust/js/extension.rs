@@ -5,6 +5,7 @@
 
 use std::any::Any;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::error::Result;
 use crate::js::encoding::Streams;
@@ -45,5 +46,10 @@ impl JsExtension {
 impl Extension for JsExtension {
     fn env_call(&mut self, name: &str, args: &[u8], host: Option<Arc<dyn Host>>) -> Option<Result<Vec<u8>>> {
         self.wasm.as_mut()?.env_call(name, args, host)
+    }
+
+    // What the bundle's WebAssembly waited on the host is not the JavaScript call's CPU time.
+    fn take_waited(&mut self) -> Duration {
+        self.wasm.as_mut().map_or(Duration::ZERO, |wasm| wasm.take_waited())
     }
 }

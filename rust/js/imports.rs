@@ -6,10 +6,15 @@
 //! WASI functions wasi-libc needs, stubbed so the
 //! interpreter gets a coarse clock and no files. It also links `log` and `env_call` from the
 //! tenant surface (`sandbox/imports.rs`).
+//!
+//! `outbound`, `sleep` and `early_reply` wait on the host: their time counts against the call's
+//! `wall_ms`, not its `cpu_ms`, and their return is an I/O event, the only thing that moves the
+//! guest's clock on (`StoreData::io_at`): `Date.now()` and `performance.now()` stand still while
+//! JavaScript runs, as on Cloudflare.
 
 use std::ops::Range;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use sha2::Digest;
@@ -42,26 +47,38 @@ fn outbound(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::
     let limit = caller.data().limits.max_payload_bytes;
     let request = imports::read(&mut caller, ptr, len, limit)?;
     let envelope = match caller.data().host.clone() {
-        Some(host) => host.fetch(&request)?,
+        Some(host) => {
+            caller.data_mut().begin_wait();
+            let response = host.fetch(&request);
+            caller.data_mut().end_wait();
+            response?
+        }
         None => error_envelope("TypeError", "this worker has no outbound handler"),
     };
     check_reply(&caller, &envelope)?;
     reply(&mut caller, &envelope)
 }
 
-/// `sleep(ms)`: waits for a JavaScript timer. The wait counts against the call's deadline like
-/// any other time, and ends early (with the deadline's error) when the deadline comes first.
-fn sleep(caller: Caller<'_, StoreData>, ms: i32) -> wasmtime::Result<()> {
-    let state = caller.data();
-    let wake = Instant::now() + Duration::from_millis(ms.max(0) as u64);
-    loop {
-        state.check_budget().map_err(fail)?;
+/// `sleep(ms)`: waits until `ms` after the guest's clock reading (the last I/O event, from which
+/// the guest computed its next timer's wait), for a JavaScript timer. The wait counts against the
+/// call's `wall_ms`, not its `cpu_ms`, and ends early (with the wall-clock limit's error) when
+/// that deadline comes first, or when the call is cancelled.
+fn sleep(mut caller: Caller<'_, StoreData>, ms: i32) -> wasmtime::Result<()> {
+    let state = caller.data_mut();
+    let wake = state.io_at() + Duration::from_millis(ms.max(0) as u64);
+    state.begin_wait();
+    let slept = loop {
+        if let Err(e) = state.check_budget() {
+            break Err(fail(e));
+        }
         let now = Instant::now();
         if now >= wake {
-            return Ok(());
+            break Ok(());
         }
-        std::thread::sleep((wake.min(state.deadline) - now).min(SLEEP_SLICE));
-    }
+        std::thread::sleep((wake.min(state.wall_deadline()) - now).min(SLEEP_SLICE));
+    };
+    state.end_wait();
+    slept
 }
 
 /// `random(ptr, len)`: fills guest bytes from the operating system's CSPRNG (`crypto.*`).
@@ -267,16 +284,22 @@ fn early_reply(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtim
     let limit = caller.data().limits.max_payload_bytes;
     let reply = imports::read(&mut caller, ptr, len, limit)?;
     if let (Some(host), Some(value)) = (caller.data().host.clone(), protocol::ok_value(&reply)) {
+        caller.data_mut().begin_wait();
         host.reply_ready(value);
+        caller.data_mut().end_wait();
     }
     Ok(())
 }
 
+/// `clock_time_get(clock, precision, out)`: the time of the call's last I/O event
+/// (`StoreData::io_at`), in whole milliseconds, on the calendar clock (0) or a monotonic one (1),
+/// so tenant code gets no timer finer than its own I/O.
 fn clock_time_get(mut caller: Caller<'_, StoreData>, clock: i32, _precision: i64, out: i32) -> i32 {
     static START: OnceLock<Instant> = OnceLock::new();
+    let state = caller.data();
     let ns = match clock {
-        0 => SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64,
-        1 => START.get_or_init(Instant::now).elapsed().as_nanos() as u64,
+        0 => state.io_unix_time().as_nanos() as u64,
+        1 => state.io_at().saturating_duration_since(*START.get_or_init(Instant::now)).as_nanos() as u64,
         _ => return EINVAL,
     };
     let ns = ns - ns % CLOCK_GRANULARITY_NS;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use wasmtime::{Linker, Module};
 
-use crate::config::{Limits, MAX_CPU_MS};
+use crate::config::{Limits, MAX_CPU_MS, MAX_WALL_MS};
 use crate::error::{Error, Result};
 use crate::pool::Pool;
 use crate::runtime::heap::{self, Split};
@@ -83,7 +83,7 @@ fn compile_code(pool: &Arc<Pool>, linker: Arc<Linker<StoreData>>, wasm: &[u8], s
 /// Runs the init function on the interpreter's initial heap and returns the resulting memory.
 fn initialized_memory(pool: &Arc<Pool>, code: &Arc<Code>, split: &Split) -> Result<Vec<u8>> {
     let initial = Module::new(&pool.runtime.engine, &split.heap).map_err(init_failed)?;
-    let limits = Limits { cpu_ms: MAX_CPU_MS, ..Limits::default() };
+    let limits = Limits { cpu_ms: MAX_CPU_MS, wall_ms: MAX_WALL_MS, ..Limits::default() };
     let runtime = pool.runtime.clone();
     let guest = Arc::new(Guest::split(runtime, code.clone(), &initial, Arc::new(EnvData::default()), limits)?);
     let mut isolate = guest.boot(None, INIT_ACQUIRE_TIMEOUT)?;

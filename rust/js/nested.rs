@@ -30,6 +30,8 @@ pub type Modules = Arc<[Arc<Guest>]>;
 pub struct Nested {
     modules: Modules,
     instances: Vec<Isolate>,
+    /// How long the request being served waited on the host (an instance's own env calls).
+    waited: Duration,
 }
 
 /// What a request yields: a reply envelope for the guest, or an error that ends the whole call.
@@ -67,7 +69,7 @@ fn to_json(value: &Val) -> Value {
 
 impl Nested {
     pub fn new(modules: Modules) -> Nested {
-        Nested { modules, instances: Vec::new() }
+        Nested { modules, instances: Vec::new(), waited: Duration::ZERO }
     }
 
     /// Serves `wasm:<op>` with a JSON array of arguments.
@@ -94,6 +96,7 @@ impl Nested {
         }
         match module.boot(host, ACQUIRE_TIMEOUT) {
             Ok(isolate) => {
+                self.waited = isolate.waited(); // its start function's env calls
                 self.instances.push(isolate);
                 ok(Value::from(self.instances.len() - 1))
             }
@@ -132,7 +135,9 @@ impl Nested {
             };
             vals.push(val);
         }
-        match isolate.call(export, Input::Numeric(&vals), host) {
+        let called = isolate.call(export, Input::Numeric(&vals), host);
+        self.waited = isolate.waited();
+        match called {
             Ok(Output::Numeric(out)) => match out.as_slice() {
                 [] => ok(Value::Null),
                 [one] => ok(to_json(one)),
@@ -156,5 +161,9 @@ impl Extension for Nested {
     fn env_call(&mut self, name: &str, args: &[u8], host: Option<Arc<dyn Host>>) -> Option<Reply> {
         let op = name.strip_prefix("wasm:")?;
         Some(self.serve(op, args, host))
+    }
+
+    fn take_waited(&mut self) -> Duration {
+        std::mem::take(&mut self.waited)
     }
 }

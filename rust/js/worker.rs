@@ -214,8 +214,9 @@ impl JsWorker {
     }
 
     /// Runs `call` in a fresh isolate, in one entry into the guest and under one budget
-    /// (`cpu_ms`, host calls, logs, sub-requests): from the bundle's heap, or loading the bundle
-    /// first. `host` serves the env stubs and outbound requests; setting `interrupt` stops it.
+    /// (`cpu_ms`, `wall_ms`, host calls, logs, sub-requests): from the bundle's heap, or loading
+    /// the bundle first. `host` serves the env stubs and outbound requests; setting `interrupt`
+    /// stops it.
     pub fn call(
         &self,
         call: &JsCall<'_>,

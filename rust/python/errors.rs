@@ -52,6 +52,7 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
             ],
         ),
         Error::CpuLimit { cpu_ms } => raise(py, "CpuLimitError", message, &[("cpu_ms", obj(py, cpu_ms))]),
+        Error::WallTimeLimit { wall_ms } => raise(py, "WallTimeLimitError", message, &[("wall_ms", obj(py, wall_ms))]),
         Error::MemoryLimit { memory_bytes } => {
             raise(py, "MemoryLimitError", message, &[("memory_bytes", obj(py, memory_bytes))])
         }

@@ -28,11 +28,11 @@ use crate::sandbox::host::WaitingGuest;
 const MAX_ARGS_BYTES: u64 = 16 << 20;
 
 /// One env call being served: its number, its guest (`None` while one of its functions runs),
-/// and when the guest's call ends.
+/// and when the guest's call must end (its wall-clock deadline).
 struct Frame {
     id: u64,
     functions: Option<NonNull<dyn WaitingGuest + 'static>>,
-    deadline: Instant,
+    wall_deadline: Instant,
 }
 
 thread_local! {
@@ -47,12 +47,12 @@ static NEXT_FRAME: AtomicU64 = AtomicU64::new(1);
 /// `frame`.
 pub fn serve<R>(guest: &mut dyn WaitingGuest, serve: impl FnOnce(u64) -> R) -> R {
     let id = NEXT_FRAME.fetch_add(1, Ordering::Relaxed);
-    let deadline = guest.deadline();
+    let wall_deadline = guest.wall_deadline();
     let borrowed = NonNull::from(guest);
     // SAFETY: only the lifetime is erased. The pointer is used only while this frame is on the
     // thread's stack, which `Pop` ends before `guest`'s borrow does.
     let erased: NonNull<dyn WaitingGuest + 'static> = unsafe { std::mem::transmute(borrowed) };
-    FRAMES.with_borrow_mut(|frames| frames.push(Frame { id, functions: Some(erased), deadline }));
+    FRAMES.with_borrow_mut(|frames| frames.push(Frame { id, functions: Some(erased), wall_deadline }));
     struct Pop;
     impl Drop for Pop {
         fn drop(&mut self) {
@@ -63,10 +63,10 @@ pub fn serve<R>(guest: &mut dyn WaitingGuest, serve: impl FnOnce(u64) -> R) -> R
     serve(id)
 }
 
-/// The earliest deadline of the guests whose env calls this thread is serving: a call made now
-/// (a service binding's, or any the host makes) must end by it.
-pub fn serving_deadline() -> Option<Instant> {
-    FRAMES.with_borrow(|frames| frames.iter().map(|frame| frame.deadline).min())
+/// The earliest wall-clock deadline of the guests whose env calls this thread is serving: a call
+/// made now (a service binding's, or any the host makes) must end by it.
+pub fn serving_wall_deadline() -> Option<Instant> {
+    FRAMES.with_borrow(|frames| frames.iter().map(|frame| frame.wall_deadline).min())
 }
 
 /// Takes frame `id`'s functions for one call, or says why it cannot be called now.

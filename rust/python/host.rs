@@ -70,31 +70,32 @@ pub struct PyHost {
     clones: bool,
     /// The `RpcTarget`s env calls of this call returned (a host serves one call).
     stubs: Stubs,
-    /// The deadline of the guest whose env call this thread serves, if any (`Host::deadline`).
-    deadline: Option<Instant>,
+    /// The wall-clock deadline of the guest whose env call this thread serves, if any
+    /// (`Host::wall_deadline`).
+    wall_deadline: Option<Instant>,
 }
 
 impl PyHost {
     pub fn shared(dispatch: Py<PyAny>, clones: bool) -> Arc<dyn Host> {
         let outbound =
             Python::attach(|py| dispatch.bind(py).getattr("outbound").is_ok_and(|handler| !handler.is_none()));
-        let deadline = functions::serving_deadline();
-        Arc::new(PyHost { dispatch, outbound, clones, stubs: Stubs::default(), deadline })
+        let wall_deadline = functions::serving_wall_deadline();
+        Arc::new(PyHost { dispatch, outbound, clones, stubs: Stubs::default(), wall_deadline })
     }
 
     /// The host of a call without env that this thread makes while serving a guest's env call:
-    /// it serves no binding, and the call ends by that guest's deadline.
+    /// it serves no binding, and the call ends by that guest's wall-clock deadline.
     pub fn bounded() -> Option<Arc<dyn Host>> {
         struct Bounded(Instant);
         impl Host for Bounded {
             fn env_call(&self, name: &str, _: &[u8], _: &mut dyn WaitingGuest) -> wasmtime::Result<Vec<u8>> {
                 Ok(no_binding(name))
             }
-            fn deadline(&self) -> Option<Instant> {
+            fn wall_deadline(&self) -> Option<Instant> {
                 Some(self.0)
             }
         }
-        functions::serving_deadline().map(|deadline| Arc::new(Bounded(deadline)) as Arc<dyn Host>)
+        functions::serving_wall_deadline().map(|deadline| Arc::new(Bounded(deadline)) as Arc<dyn Host>)
     }
 
     /// Calls `f(decoded)` with the GIL held and wraps its result in an `ok` envelope (or sends it
@@ -191,8 +192,8 @@ impl Host for PyHost {
         self.outbound
     }
 
-    fn deadline(&self) -> Option<Instant> {
-        self.deadline
+    fn wall_deadline(&self) -> Option<Instant> {
+        self.wall_deadline
     }
 
     /// Hands the result to `dispatcher.reply_ready(value)` when the dispatcher has one (a caller

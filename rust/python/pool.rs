@@ -46,6 +46,7 @@ fn limits_of(py: Python<'_>, limits: &Bound<'_, PyAny>) -> PyResult<Limits> {
     };
     let limits = Limits {
         cpu_ms: int_setting(py, &int("cpu_ms")?, "Limits.cpu_ms")?,
+        wall_ms: int_setting(py, &int("wall_ms")?, "Limits.wall_ms")?,
         memory_bytes: optional("memory_bytes")?,
         fuel: optional("fuel")?,
         max_payload_bytes: int_setting(py, &int("max_payload_bytes")?, "Limits.max_payload_bytes")?,

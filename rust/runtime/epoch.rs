@@ -7,7 +7,8 @@ use std::sync::{Arc, Weak};
 use std::thread::{self, Thread};
 use std::time::Duration;
 
-/// One epoch tick. A `cpu_ms` deadline is checked once per tick, so it is honoured to within a tick.
+/// One epoch tick. A running call's deadlines (`cpu_ms`, `wall_ms`) are checked once per tick, so
+/// they are honoured to within a tick.
 pub const EPOCH_TICK: Duration = Duration::from_micros(500);
 
 /// Ticks without a running guest before the ticker parks.

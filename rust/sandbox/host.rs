@@ -34,8 +34,10 @@ pub trait WaitingGuest {
     /// function threw), or `{"serialization": ...}` (its result cannot cross).
     fn call_function(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error>;
 
-    /// When the guest's call ends (its `cpu_ms`, or an earlier deadline it inherited).
-    fn deadline(&self) -> Instant;
+    /// When the guest's call must end, waits included (its `wall_ms`, or an earlier deadline it
+    /// inherited): a call the host makes while this guest waits must end by then too. (Its CPU
+    /// deadline is no bound on such a call: it stands still while the guest waits.)
+    fn wall_deadline(&self) -> Instant;
 }
 
 /// Dispatches env calls and outbound requests to the embedder (the Python layer implements this).
@@ -58,9 +60,10 @@ pub trait Host: Send + Sync {
         false
     }
 
-    /// A deadline for the call besides its `cpu_ms` (it ends at the earlier): a call made while
-    /// the host serves another guest's env call ends by that guest's deadline.
-    fn deadline(&self) -> Option<Instant> {
+    /// A wall-clock deadline for the call besides its own `wall_ms` (it ends at the earlier): a
+    /// call made while the host serves another guest's env call ends by that guest's
+    /// [`WaitingGuest::wall_deadline`].
+    fn wall_deadline(&self) -> Option<Instant> {
         None
     }
 

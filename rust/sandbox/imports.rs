@@ -16,9 +16,11 @@
 //!   `name`, `message` and `stack` (or an env error envelope, re-thrown as it came), or plain
 //!   text used as the message.
 //!
-//! Every call counts against the call's limits (host calls, payload bytes, log bytes). Time spent
-//! in the host counts against the deadline, but a host function that blocks (in Python) is not
-//! interrupted: the deadline takes effect when control returns to the guest. The JavaScript
+//! Every call counts against the call's limits (host calls, payload bytes, log bytes). An env
+//! call the embedder serves is a wait, as I/O is on Cloudflare: its time counts against the
+//! call's `wall_ms` but not its `cpu_ms`, except while the host calls back into the guest (see
+//! `StoreData::begin_wait`). A host function that blocks (in Python) is not interrupted: the
+//! wall-clock deadline takes effect when control returns to the guest. The JavaScript
 //! interpreter links `env_call` and `log` from here plus imports of its own (`js/imports.rs`),
 //! which tenant wasm never sees.
 
@@ -102,11 +104,23 @@ fn env_call(
     // embedder sees only the rest.
     let claimed = caller.data_mut().extension.as_mut().and_then(|ext| ext.env_call(&name, &args, host.clone()));
     let envelope = match (claimed, host) {
-        (Some(served), _) => served.map_err(fail)?,
+        (Some(served), _) => {
+            // The extension's work is this guest's, but not the waits on the host it made.
+            let state = caller.data_mut();
+            if let Some(waited) = state.extension.as_mut().map(|ext| ext.take_waited())
+                && !waited.is_zero()
+            {
+                state.credit_wait(waited);
+            }
+            served.map_err(fail)?
+        }
         (None, Some(host)) => {
+            caller.data_mut().begin_wait();
             let mut guest = WaitingCaller { caller: &mut caller, ended: None };
             let envelope = host.env_call(&name, &args, &mut guest);
-            if let Some(ended) = guest.ended {
+            let ended = guest.ended;
+            caller.data_mut().end_wait();
+            if let Some(ended) = ended {
                 return Err(fail(ended)); // whatever the host made of it, the call is over
             }
             envelope?
@@ -126,7 +140,15 @@ struct WaitingCaller<'a, 'b> {
 }
 
 impl WaitingCaller<'_, '_> {
+    /// Runs the guest's function: the guest's own time, so its wait pauses meanwhile.
     fn enter(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error> {
+        self.caller.data_mut().end_wait();
+        let result = self.run(index, args);
+        self.caller.data_mut().begin_wait();
+        result
+    }
+
+    fn run(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error> {
         let caller = &mut *self.caller;
         caller.data().check_budget()?; // the host may have spent the call's time before it called
         let limit = caller.data().limits.max_payload_bytes;
@@ -148,8 +170,8 @@ impl WaitingCaller<'_, '_> {
 }
 
 impl WaitingGuest for WaitingCaller<'_, '_> {
-    fn deadline(&self) -> Instant {
-        self.caller.data().deadline
+    fn wall_deadline(&self) -> Instant {
+        self.caller.data().wall_deadline()
     }
 
     fn call_function(&mut self, index: u32, args: &[u8]) -> Result<Vec<u8>, Error> {

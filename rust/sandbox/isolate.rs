@@ -84,6 +84,8 @@ pub struct Isolate {
     guest: Arc<Guest>,
     logs: Vec<LogRecord>,
     ended_by: Option<String>,
+    /// How long its last call (or its boot) waited on the host.
+    waited: Duration,
 }
 
 fn check_deadline(ctx: StoreContextMut<'_, StoreData>) -> wasmtime::Result<UpdateDeadline> {
@@ -156,11 +158,13 @@ impl Isolate {
             store.data_mut().abi = Some(JsonAbi::of(&mut store, &instance)?);
         }
         let logs = store.data_mut().end_call();
+        let waited = store.data().waited();
         Ok(Isolate {
             live: Some(Live { store, instance, funcs: Vec::new(), _slot: slot }),
             guest,
             logs,
             ended_by: None,
+            waited,
         })
     }
 
@@ -172,6 +176,11 @@ impl Isolate {
     /// Whether the isolate can still take calls.
     pub fn is_alive(&self) -> bool {
         self.live.is_some()
+    }
+
+    /// How long its last call (or its boot, before any call) waited on the host.
+    pub fn waited(&self) -> Duration {
+        self.waited
     }
 
     /// Log records written since the last `take_logs`.
@@ -213,6 +222,7 @@ impl Isolate {
             run(live, export, input)
         };
         self.logs.append(&mut live.store.data_mut().end_call());
+        self.waited = live.store.data().waited();
         match result {
             Ok(output) => Ok(output),
             Err(Failure { error, in_guest }) => {

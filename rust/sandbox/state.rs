@@ -1,11 +1,17 @@
 //! The `T` of every `Store<T>`: one isolate's limits, its budget for the call in progress
-//! (deadline and counters), the log records it wrote, its connection to the host, and one slot
+//! (deadlines and counters), the log records it wrote, its connection to the host, and one slot
 //! for a layer above to keep per-isolate state in (see [`Extension`]).
+//!
+//! A call has two clocks. Its wall-clock deadline (`wall_ms`) is fixed when it starts. Its CPU
+//! deadline (`cpu_ms`) is pushed back by every wait on the host (a timer, an env call, an
+//! outbound request) when the wait ends, so only the time the guest runs counts against it. The
+//! guest's own clock reads the time of the last I/O event, the call's start or the end of a
+//! wait, and stands still in between (see [`StoreData::io_at`]).
 
 use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::{Trap, WasmBacktrace};
 
@@ -23,13 +29,58 @@ pub trait Extension: Any + Send {
     /// Serves the env call `name` if this extension owns it; `None` passes it to the host.
     /// `Some(Err)` ends the whole call.
     fn env_call(&mut self, name: &str, args: &[u8], host: Option<Arc<dyn Host>>) -> Option<Result<Vec<u8>>>;
+
+    /// How long the env call it last served waited on the host (a guest of its own making env
+    /// calls), which is not the calling guest's CPU time either. Taken once.
+    fn take_waited(&mut self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// The time of the call in progress: its deadlines, its waits on the host, and its I/O events.
+struct CallTime {
+    /// When `cpu_ms` runs out if the guest never waits again: each wait pushes it back by its
+    /// length when it ends.
+    cpu_deadline: Instant,
+    /// When the call must end, waits included: its own `wall_ms`, or an earlier deadline it
+    /// inherited from its host. Never moves.
+    wall_deadline: Instant,
+    /// The wall-clock budget the call started with, in ms (`wall_ms`, or what an inherited
+    /// deadline left), for the error that reports it.
+    wall_budget_ms: u64,
+    /// Since when the guest waits on the host, while it does.
+    waiting_since: Option<Instant>,
+    /// How long the call has waited on the host so far.
+    waited: Duration,
+    /// The last I/O event: the call's start, or the end of its last wait.
+    io_at: Instant,
+    /// The call's start, and the Unix time then: the guest's calendar clock is this plus the
+    /// monotonic time since, so it never steps back within a call.
+    started: (Instant, Duration),
+}
+
+impl CallTime {
+    fn new(limits: &Limits, inherited: Option<Instant>) -> CallTime {
+        let now = Instant::now();
+        let own = now + Duration::from_millis(limits.wall_ms);
+        let wall_deadline = inherited.map_or(own, |inherited| inherited.min(own));
+        CallTime {
+            cpu_deadline: now + Duration::from_millis(limits.cpu_ms),
+            wall_deadline,
+            wall_budget_ms: wall_deadline.saturating_duration_since(now).as_millis() as u64,
+            waiting_since: None,
+            waited: Duration::ZERO,
+            io_at: now,
+            started: (now, SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()),
+        }
+    }
 }
 
 /// See the module docs.
 pub struct StoreData {
     pub limiter: MemoryLimiter,
     pub limits: Limits,
-    pub deadline: Instant,
+    time: CallTime,
     pub env: Arc<EnvData>,
     pub host: Option<Arc<dyn Host>>,
     /// Set by the caller to stop the running call at the next epoch tick.
@@ -48,8 +99,8 @@ impl StoreData {
     pub fn new(limits: Limits, memory_bytes: u64, table_elements: usize, env: Arc<EnvData>) -> Self {
         StoreData {
             limiter: MemoryLimiter { memory_bytes, table_elements },
+            time: CallTime::new(&limits, None),
             limits,
-            deadline: Instant::now(),
             env,
             host: None,
             interrupt: None,
@@ -62,10 +113,11 @@ impl StoreData {
         }
     }
 
-    /// Starts a call's budget (deadline and counters) and connects it to its host.
+    /// Starts a call's budget (deadlines and counters) and connects it to its host. The call
+    /// inherits its host's wall-clock deadline, if it has one (`Host::wall_deadline`): never a
+    /// CPU deadline, which stands still while its guest waits for this call.
     pub fn begin_call(&mut self, host: Option<Arc<dyn Host>>, interrupt: Option<Arc<AtomicBool>>) {
-        let own = Instant::now() + Duration::from_millis(self.limits.cpu_ms);
-        self.deadline = host.as_ref().and_then(|host| host.deadline()).map_or(own, |inherited| inherited.min(own));
+        self.time = CallTime::new(&self.limits, host.as_ref().and_then(|host| host.wall_deadline()));
         self.host = host;
         self.interrupt = interrupt;
         self.host_calls = 0;
@@ -80,14 +132,69 @@ impl StoreData {
         std::mem::take(&mut self.logs)
     }
 
-    /// Whether the call may go on: `Cancelled` once the caller interrupted it, `CpuLimit` once
-    /// its deadline passed. Checked at every epoch tick and while the guest waits on the host.
+    /// When the call must end, waits included (see [`Limits::wall_ms`]): what a call the host
+    /// makes while this guest waits on it inherits.
+    pub fn wall_deadline(&self) -> Instant {
+        self.time.wall_deadline
+    }
+
+    /// The guest starts waiting on the host (a timer, an env call, an outbound request): until
+    /// [`end_wait`](Self::end_wait), time counts against `wall_ms` only.
+    pub fn begin_wait(&mut self) {
+        self.time.waiting_since.get_or_insert_with(Instant::now);
+    }
+
+    /// The wait ends, an I/O event: its length is added to the CPU deadline, and the guest's
+    /// clock moves on to now.
+    pub fn end_wait(&mut self) {
+        let since = self.time.waiting_since.take();
+        self.credit_wait(since.map_or(Duration::ZERO, |since| since.elapsed()));
+    }
+
+    /// Counts `waited` as time the guest waited on the host rather than ran (also what a guest of
+    /// an [`Extension`]'s waited while serving it), and moves the guest's clock on to now.
+    pub fn credit_wait(&mut self, waited: Duration) {
+        self.time.cpu_deadline += waited;
+        self.time.waited += waited;
+        self.time.io_at = Instant::now();
+    }
+
+    /// How long the call has waited on the host so far.
+    pub fn waited(&self) -> Duration {
+        self.time.waited
+    }
+
+    /// The time of the call's last I/O event (its start, or the end of its last wait): what the
+    /// guest's clock reads. It stands still while the guest runs, as workerd's clock does (a
+    /// Spectre mitigation: a guest cannot time its own code).
+    pub fn io_at(&self) -> Instant {
+        self.time.io_at
+    }
+
+    /// [`io_at`](Self::io_at) as a Unix time.
+    pub fn io_unix_time(&self) -> Duration {
+        let (instant, unix) = self.time.started;
+        unix + self.time.io_at.saturating_duration_since(instant)
+    }
+
+    /// Whether the call may go on: `Cancelled` once the caller interrupted it, `CpuLimit` once the
+    /// guest ran for `cpu_ms` (while it waits, only if it had before the wait began),
+    /// `WallTimeLimit` once its wall-clock deadline passed; when both have, the one that passed
+    /// first (a busy machine may delay the check past both). Checked at every epoch tick and
+    /// while the guest waits on the host.
     pub fn check_budget(&self) -> Result<()> {
         if self.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed)) {
             return Err(Error::Cancelled);
         }
-        if Instant::now() >= self.deadline {
+        let now = Instant::now();
+        let time = &self.time;
+        let cpu_spent = time.waiting_since.unwrap_or(now) >= time.cpu_deadline;
+        let wall_spent = now >= time.wall_deadline;
+        if cpu_spent && (!wall_spent || time.cpu_deadline <= time.wall_deadline) {
             return Err(Error::CpuLimit { cpu_ms: self.limits.cpu_ms });
+        }
+        if wall_spent {
+            return Err(Error::WallTimeLimit { wall_ms: time.wall_budget_ms });
         }
         Ok(())
     }
@@ -124,8 +231,8 @@ pub fn classify(err: wasmtime::Error, limits: &Limits) -> Error {
     let code = match trap {
         Trap::StackOverflow => return Error::StackOverflow,
         Trap::OutOfFuel => return Error::FuelExhausted { fuel: limits.fuel.unwrap_or(u64::MAX) },
-        // Epoch interruption stops a guest only at its deadline (cancellation reports itself
-        // through `check_budget`), so an interrupt is the deadline: `cpu_ms` is wall-clock.
+        // The epoch deadline callback ends a call with its own error (`check_budget`'s), so an
+        // interrupt trap is never raised; were it, running past `cpu_ms` would be its cause.
         Trap::Interrupt => return Error::CpuLimit { cpu_ms: limits.cpu_ms },
         Trap::MemoryOutOfBounds => "memory_out_of_bounds",
         Trap::HeapMisaligned => "heap_misaligned",

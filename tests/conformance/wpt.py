@@ -165,6 +165,7 @@ def run_file(loader: dynisolate.Loader, root: Path, test: str, cpu_ms: int | Non
 
     limits = dynisolate.Limits(
         cpu_ms=cpu_ms,
+        wall_ms=cpu_ms,  # a long file's timers and fetches need the same room as its work
         max_host_calls=100_000,
         max_log_bytes=1 << 20,
         sub_requests=1_000,

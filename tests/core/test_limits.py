@@ -22,15 +22,28 @@ def test_an_infinite_loop_stops_within_twice_cpu_ms(loader: dynisolate.Loader) -
     assert_healthy(worker)
 
 
-def test_the_cpu_limit_counts_time_spent_in_env_calls(loader: dynisolate.Loader) -> None:
+def test_time_spent_in_env_calls_is_not_cpu_time(loader: dynisolate.Loader) -> None:
     def slow() -> None:
-        time.sleep(0.002)
+        time.sleep(0.2)
 
     worker = loader.load(
         {"json.wat": wat("json.wat")}, env={"noop": slow}, limits=dynisolate.Limits(cpu_ms=50)
     )
-    with pytest.raises(dynisolate.CpuLimitError):
+    assert worker.get_entrypoint().env("noop") == {"ok": None}
+
+
+def test_the_wall_clock_limit_counts_time_spent_in_env_calls(loader: dynisolate.Loader) -> None:
+    def slow() -> None:
+        time.sleep(0.002)
+
+    worker = loader.load(
+        {"json.wat": wat("json.wat")},
+        env={"noop": slow},
+        limits=dynisolate.Limits(cpu_ms=10_000, wall_ms=100),
+    )
+    with pytest.raises(dynisolate.WallTimeLimitError) as info:
         worker.get_entrypoint().env_forever()
+    assert info.value.wall_ms == 100
     assert_healthy(worker)
 
 

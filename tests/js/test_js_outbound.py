@@ -244,9 +244,9 @@ def test_an_async_handler_that_never_finishes_does_not_hold_the_call(
         await asyncio.sleep(30)
         raise AssertionError("unreachable")
 
-    worker = loader.load({"agent.js": AGENT}, global_outbound=hang, limits=dynisolate.Limits(cpu_ms=100))
+    worker = loader.load({"agent.js": AGENT}, global_outbound=hang, limits=dynisolate.Limits(wall_ms=100))
     start = time.perf_counter()
-    with pytest.raises(dynisolate.CpuLimitError):
+    with pytest.raises(dynisolate.WallTimeLimitError):
         if from_async:
             asyncio.run(worker.get_async_entrypoint().get("https://api.example/slow"))
         else:

@@ -13,4 +13,5 @@ mod layers;
 mod pool;
 mod protocol;
 mod subtle;
+mod time;
 mod typescript;

@@ -462,9 +462,10 @@ def test_missing_workflow_class_is_refused_at_create(engine: Engine) -> None:
 
 
 def test_runaway_runs_error_the_instance_and_the_engine_goes_on(loader: dynisolate.Loader) -> None:
-    # The budget covers a run's host calls too, so a pause of this process can cut a healthy
-    # attempt (late in the full suite, with 50 ms, "fine" was seen still running after 20 s, as a
-    # step waiting out the default 10 s retry delays would be): a roomier budget, quick retries.
+    # The CPU budget is measured on the wall clock while the guest runs, so a pause of this
+    # process can cut a healthy attempt (late in the full suite, with 50 ms, "fine" was seen still
+    # running after 20 s, as a step waiting out the default 10 s retry delays would be): a roomier
+    # budget, quick retries.
     with Engine(":memory:", loader=loader, limits=dynisolate.Limits(cpu_ms=300), poll_s=0.01) as engine:
         spin = run(engine, 'await step.do("warm", async () => 1); while (true) {}')
         assert (spin.status, spin.error["name"]) == ("errored", "CpuLimitError")
@@ -538,14 +539,14 @@ def test_a_limit_hit_inside_a_step_fails_that_attempt_and_it_retries(loader: dyn
     def slow_once() -> str:
         calls.append(time.time())
         if len(calls) == 1:
-            time.sleep(0.3)  # past the run's budget: this attempt fails
+            time.sleep(0.4)  # past the run's wall-clock budget: this attempt fails
         return "fast"
 
     with Engine(
         ":memory:",
         loader=loader,
         env_factory=lambda t, m: {"work": slow_once},
-        limits=dynisolate.Limits(cpu_ms=150),
+        limits=dynisolate.Limits(cpu_ms=150, wall_ms=250),
         poll_s=0.01,
     ) as engine:
         status = run(

@@ -32,8 +32,8 @@ const envView = new Proxy(
   },
 );
 
-const started = performance.now();
-
+// As workerd's: the clock is Date.now()'s (performance.now() is the same), which stands still
+// between I/O events, in whole milliseconds.
 function hrtime(previous) {
   const ns = BigInt(Math.round(performance.now() * 1e6));
   const seconds = Number(ns / 1_000_000_000n);
@@ -69,7 +69,8 @@ Object.assign(process, {
     throw new Error("process.chdir() is not supported in Workers");
   },
   umask: () => 0o22,
-  uptime: () => (performance.now() - started) / 1000,
+  // 0, as workerd's: an isolate has no start a tenant could time itself against.
+  uptime: () => 0,
   memoryUsage: Object.assign(() => ({ rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 }), { rss: () => 0 }),
   emitWarning(warning) {
     console.warn(typeof warning === "string" ? `Warning: ${warning}` : String(warning));

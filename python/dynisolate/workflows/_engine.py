@@ -52,6 +52,10 @@ _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
 _ENTRYPOINT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _MIB = 1 << 20
 _MAX_CACHED_BUNDLES = 256
+# A run's budgets unless the engine is given others: Cloudflare's 30 s of CPU per step, and a
+# wall-clock budget past a step's default 10 minute timeout, so that the timeout, which the
+# workflow sees and retries by its own rules, ends a slow step first.
+DEFAULT_RUN_LIMITS = Limits(cpu_ms=30_000, wall_ms=15 * 60_000)
 # Runs in a row whose worker died (a step that kills its process, say) before the instance is
 # errored instead of replayed again.
 MAX_CRASHES = 10
@@ -112,9 +116,11 @@ class Engine:
             Cloudflare's dispatcher builds env per run (metadata must not be secret).
         global_outbound: The outbound handler of JavaScript runs (None: `fetch()` is refused).
         workflows: Python workflows by name: `run(event, step)` functions (trusted code).
-        limits: Budgets of one JavaScript run, from boot to suspension or end (default: 30 s,
-            as Cloudflare's CPU per step). A limit hit while steps are in flight fails their
-            attempts, which retry as configured; hit outside any step, it errors the instance.
+        limits: Budgets of one JavaScript run, from boot to suspension or end (default: 30 s of
+            CPU, as Cloudflare's per step, and 15 minutes of wall-clock time, past a step's default
+            10 minute timeout). A limit hit while steps are in flight fails their attempts, which
+            retry as configured; hit outside any step, it errors the instance. `step.sleep` and
+            `step.waitForEvent` suspend the run, so their waits count against neither.
         loader: The loader whose pool runs the isolates (default: the shared one).
         workers: Worker threads `start()` runs (default: three per CPU, at most 32). Runs release
             the GIL while the guest runs and while SQLite syncs, and group commits gather more
@@ -154,7 +160,7 @@ class Engine:
         self._workflows: dict[str, PythonWorkflow] = {}
         for name, fn in (workflows or {}).items():
             self.register(name, fn)
-        self._limits = limits or Limits(cpu_ms=30_000)
+        self._limits = limits or DEFAULT_RUN_LIMITS
         self._loader = loader
         self.max_steps = max_steps
         self.max_payload_bytes = max_payload_bytes

@@ -1,0 +1,222 @@
+"""Time as Cloudflare keeps it: `cpu_ms` counts the time the guest runs, not its waits on timers,
+env calls and outbound requests, which only `wall_ms` bounds; the guest's clock (`Date.now()`,
+`performance.now()`) stands still while JavaScript runs and moves on at I/O; live timers are
+capped. Each limit is hit on purpose and followed by a healthy call."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+import dynisolate
+
+HEALTHY = "export default { ok(x) { return { x }; } };"
+
+SOURCE = """
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const evaluated = [Date.now(), performance.now(), new Date().getTime()];
+export default {
+  async nap(ms) { await sleep(ms); return "rested"; },
+  async ticking() { setInterval(() => {}, 10); await new Promise(() => {}); },
+  spin() { for (;;) {} },
+  async clock(env) {
+    const start = [Date.now(), performance.now(), new Date().getTime()];
+    let sum = 0;
+    for (let i = 0; i < 300_000; i++) sum += i;  // some 20 ms of work, which the clock does not see
+    const worked = Date.now();
+    await sleep(20);
+    const slept = Date.now();
+    await env.PING();
+    const pinged = Date.now();
+    return { start, worked, slept, pinged, perf: performance.now(), origin: performance.timeOrigin };
+  },
+  async call(env) { return await env.WAIT(); },
+  async get(url) { return (await fetch(url)).status; },
+  evaluated() { return evaluated; },
+};
+"""
+
+
+@pytest.fixture
+def healthy(loader: dynisolate.Loader) -> dynisolate.Worker:
+    return loader.load({"agent.js": HEALTHY})
+
+
+def _still_serves(healthy: dynisolate.Worker, loader: dynisolate.Loader) -> None:
+    assert healthy.get_entrypoint().ok(1) == {"x": 1}
+    assert loader.stats()["live_isolates"] == 0
+
+
+def test_a_timer_longer_than_cpu_ms_is_a_wait_not_cpu_time(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": SOURCE}, limits=dynisolate.Limits(cpu_ms=100))
+    assert worker.get_entrypoint().nap(300) == "rested"
+
+
+def test_wall_ms_ends_a_long_timer_wait(loader: dynisolate.Loader, healthy: dynisolate.Worker) -> None:
+    worker = loader.load({"agent.js": SOURCE}, limits=dynisolate.Limits(cpu_ms=100, wall_ms=500))
+    for method, args in (("nap", (10_000,)), ("ticking", ())):
+        with pytest.raises(dynisolate.WallTimeLimitError) as info:
+            worker.get_entrypoint().call(method, *args)
+        assert info.value.wall_ms == 500
+        assert isinstance(info.value, TimeoutError)
+        assert "wall-clock limit of 500 ms" in info.value.message
+    _still_serves(healthy, loader)
+
+
+def test_a_busy_loop_still_ends_at_cpu_ms(loader: dynisolate.Loader, healthy: dynisolate.Worker) -> None:
+    worker = loader.load({"agent.js": SOURCE}, limits=dynisolate.Limits(cpu_ms=100, wall_ms=60_000))
+    with pytest.raises(dynisolate.CpuLimitError) as info:
+        worker.get_entrypoint().spin()
+    assert info.value.cpu_ms == 100
+    _still_serves(healthy, loader)
+
+
+def test_waiting_on_env_calls_longer_than_cpu_ms_is_not_cpu_time(loader: dynisolate.Loader) -> None:
+    def blocking() -> str:
+        time.sleep(0.3)
+        return "blocked"
+
+    async def awaiting() -> str:
+        await asyncio.sleep(0.3)
+        return "awaited"
+
+    for wait, expected in ((blocking, "blocked"), (awaiting, "awaited")):
+        worker = loader.load({"agent.js": SOURCE}, env={"WAIT": wait}, limits=dynisolate.Limits(cpu_ms=100))
+        assert worker.get_entrypoint().call("call") == expected
+
+
+def test_waiting_on_the_outbound_handler_longer_than_cpu_ms_is_not_cpu_time(
+    loader: dynisolate.Loader,
+) -> None:
+    def slow(request: dynisolate.Request) -> dynisolate.Response:
+        time.sleep(0.3)
+        return dynisolate.Response(b"", status=204)
+
+    worker = loader.load({"agent.js": SOURCE}, global_outbound=slow, limits=dynisolate.Limits(cpu_ms=100))
+    assert worker.get_entrypoint().get("https://api.example/slow") == 204
+
+
+def test_waiting_on_a_service_longer_than_cpu_ms_is_not_cpu_time(loader: dynisolate.Loader) -> None:
+    callee = loader.load({"agent.js": SOURCE}, limits=dynisolate.Limits(cpu_ms=100))
+    caller = loader.load(
+        {"caller.js": "export default { async go(env) { return await env.SVC.nap(300); } };"},
+        env={"SVC": callee},
+        limits=dynisolate.Limits(cpu_ms=100),
+    )
+    assert caller.get_entrypoint().go() == "rested"
+
+
+def test_wall_ms_ends_a_long_env_wait(loader: dynisolate.Loader, healthy: dynisolate.Worker) -> None:
+    def blocking() -> None:
+        time.sleep(0.4)  # not interrupted: the call ends when it returns
+
+    async def hanging() -> None:
+        await asyncio.sleep(30)  # given up on at wall_ms
+
+    for wait in (blocking, hanging):
+        worker = loader.load(
+            {"agent.js": SOURCE}, env={"WAIT": wait}, limits=dynisolate.Limits(cpu_ms=100, wall_ms=200)
+        )
+        started = time.monotonic()
+        with pytest.raises(dynisolate.WallTimeLimitError):
+            worker.get_entrypoint().call("call")
+        assert time.monotonic() - started < 10
+    _still_serves(healthy, loader)
+
+
+def test_the_clock_stands_still_while_javascript_runs_and_moves_on_at_io(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": SOURCE}, env={"PING": lambda: None})
+    before = time.time() * 1000
+    seen = worker.get_entrypoint().clock()
+    after = time.time() * 1000
+    start = seen["start"][0]
+    assert seen["start"] == [start, start, start]  # Date.now(), performance.now(), new Date()
+    assert before - 1 <= start <= after  # the call's start, on the calendar clock
+    assert seen["worked"] == start  # the loop's milliseconds did not move it
+    assert seen["slept"] >= start + 20  # a timer fired: I/O
+    assert seen["pinged"] >= seen["slept"]  # an env call returned: I/O
+    assert seen["pinged"] <= after
+    assert seen["perf"] == seen["pinged"]  # performance.now() is Date.now(), as on Workers
+    assert seen["origin"] == 0  # Workers' timeOrigin
+
+
+def test_the_clock_reads_0_while_the_modules_are_evaluated(loader: dynisolate.Loader) -> None:
+    # As workerd's, outside any request: an evaluated heap serves every isolate of the bundle.
+    worker = loader.load({"agent.js": SOURCE})
+    for _ in range(3):  # the load's own evaluation, then isolates restored from its heap
+        assert worker.get_entrypoint().evaluated() == [0, 0, 0]
+
+
+def test_performance_now_is_never_negative(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": "export default { now() { return performance.now(); } };"})
+    before = time.time() * 1000
+    assert before - 1 <= worker.get_entrypoint().now() <= time.time() * 1000
+
+
+TIMERS = """
+export default {
+  many(n) {
+    const ids = [];
+    for (let i = 0; i < n; i++) ids.push(setTimeout(() => {}, 60_000));
+    return ids.length;
+  },
+  past() {
+    for (let i = 0; i < 10_000; i++) setTimeout(() => {}, 60_000);
+    try {
+      setInterval(() => {}, 60_000);
+      return "set";
+    } catch (e) {
+      return [e.name, e instanceof QuotaExceededError, e instanceof DOMException, e.message];
+    }
+  },
+  cleared() {
+    const ids = [];
+    for (let i = 0; i < 10_000; i++) ids.push(setTimeout(() => {}, 60_000));
+    clearTimeout(ids[0]);
+    const last = setTimeout(() => {}, 60_000);
+    for (const id of ids) clearTimeout(id);
+    clearTimeout(last);
+    return "cleared";
+  },
+  uncaught() { for (;;) setTimeout(() => {}, 60_000); },
+};
+"""
+
+
+def test_live_timers_are_capped_with_workers_error(
+    loader: dynisolate.Loader, healthy: dynisolate.Worker
+) -> None:
+    # Timers still pending when a call returns are dropped with it, so each call may set 10,000.
+    worker = loader.load({"agent.js": TIMERS})
+    entry = worker.get_entrypoint()
+    assert entry.many(10_000) == 10_000
+    name, is_quota, is_dom, message = entry.past()
+    assert (name, is_quota, is_dom) == ("QuotaExceededError", True, True)
+    assert message == (
+        "You have exceeded the number of active timeouts you may set. max active timeouts: 10000, "
+        "current active timeouts: 10000, finished timeouts: 0"
+    )
+    assert entry.cleared() == "cleared"  # a cleared timer frees its place
+    with pytest.raises(dynisolate.GuestError) as info:
+        entry.uncaught()
+    assert info.value.name == "QuotaExceededError"
+    _still_serves(healthy, loader)
+
+
+def test_pending_promises_and_jobs_are_bounded_by_memory_bytes(
+    loader: dynisolate.Loader, healthy: dynisolate.Worker
+) -> None:
+    # No count of their own (QuickJS cannot count unsettled promises, and a refused job would be a
+    # lost reaction): each is heap, so a flood ends at the memory limit, which the guest cannot catch.
+    source = """export default {
+      jobs() { for (;;) Promise.resolve().then(() => {}); },
+      pending() { const kept = []; for (;;) kept.push(new Promise(() => {})); },
+      chain() { const next = () => Promise.resolve().then(next); next(); return new Promise(() => {}); },
+    };"""
+    worker = loader.load({"agent.js": source})  # the loader's 16 MiB
+    for method in ("jobs", "pending", "chain"):
+        with pytest.raises(dynisolate.MemoryLimitError):
+            worker.get_entrypoint().call(method)
+    _still_serves(healthy, loader)
