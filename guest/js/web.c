@@ -1,6 +1,6 @@
-/* The natives web.js asks the host for (included by shim.c, after reply_string): TextDecoder's encodings (served by
- * rust/js/encoding.rs with encoding_rs) and the URL parser's domain to ASCII (rust/js/domain.rs,
- * with idna). The host reads the guest's bytes where they lie. */
+/* The natives web.js asks the host for (included by shim.c, after reply_string): TextDecoder's
+ * encodings (served by rust/js/encoding.rs with encoding_rs) and the URL parser's domain to ASCII
+ * (rust/js/domain.rs, with idna). The host reads the guest's bytes where they lie. */
 
 IMPORT("dynisolate", "encoding_name")
 int32_t host_encoding_name(const char *label, int32_t label_len, char *out, int32_t out_len);
