@@ -10,6 +10,10 @@
 //! past that, a new stream fails with a RangeError that says so. A decode that is not part of a
 //! stream (the usual `decode(bytes)`) keeps nothing. An isolate whose module evaluation leaves a
 //! stream open is not snapshotted (`snapshot.rs`), so a heap never names a decoder it lacks.
+//!
+//! A fatal error ends its stream, as a flush would: the next decode starts afresh. (The standard
+//! would keep the rest of the failing chunk queued for a stream that goes on; keeping it here
+//! would hold tenant bytes on the host, outside the isolate's memory limit.)
 
 use std::collections::HashMap;
 
