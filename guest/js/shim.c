@@ -125,7 +125,7 @@ EXPORT("dynisolate_alloc") void *js_alloc(int32_t len) {
  * through dynisolate_alloc first (rust/sandbox/abi.rs). Never freed, never kept: a request is
  * consumed before anything can make a host call, a reply as soon as it arrives. */
 #define INBOX_BYTES (64u << 10)
-static uint8_t inbox[INBOX_BYTES];
+static uint8_t inbox[INBOX_BYTES] __attribute__((aligned(16))); /* a reply may hold UTF-16 */
 
 EXPORT("dynisolate_inbox") int64_t js_inbox(void) {
     return pack((const char *)inbox, sizeof inbox);

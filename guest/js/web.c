@@ -1,6 +1,6 @@
-/* The natives web.js asks the host for (included by shim.c, after reply_string): TextDecoder's encodings (served by
- * rust/js/encoding.rs with encoding_rs) and the URL parser's domain to ASCII (rust/js/domain.rs,
- * with idna). The host reads the guest's bytes where they lie. */
+/* The natives web.js asks the host for (included by shim.c, after reply_string): TextDecoder's
+ * encodings (served by rust/js/encoding.rs with encoding_rs) and the URL parser's domain to ASCII
+ * (rust/js/domain.rs, with idna). The host reads the guest's bytes where they lie. */
 
 IMPORT("dynisolate", "encoding_name")
 int32_t host_encoding_name(const char *label, int32_t label_len, char *out, int32_t out_len);
@@ -8,6 +8,12 @@ IMPORT("dynisolate", "text_decode")
 int64_t host_text_decode(const char *name, int32_t name_len, const uint8_t *data, int32_t data_len, int32_t flags,
                          int32_t stream);
 IMPORT("dynisolate", "domain_to_ascii") int64_t host_domain_to_ascii(const char *domain, int32_t len);
+
+/* The status byte of a text_decode reply (rust/js/encoding.rs). */
+#define TEXT_LATIN1 0
+#define TEXT_TYPE_ERROR 1
+#define TEXT_RANGE_ERROR 2
+#define TEXT_UTF16 3
 
 /* Room for the longest encoding name (x-mac-cyrillic), with some to spare. */
 #define ENCODING_NAME_BYTES 32
@@ -47,11 +53,17 @@ static JSValue js_text_decode(JSContext *ctx, JSValueConst this_val, int argc, J
     if (reply_len < 1) {
         result = JS_ThrowInternalError(ctx, "textDecode: empty reply from the host");
     } else {
+        /* The text comes in the form of a QuickJS string (Latin-1, or UTF-16 after a pad byte),
+         * so it is copied as it is; an error's message is UTF-8. */
         const char *text = (const char *)reply + 1;
         int text_len = (int)(reply_len - 1);
-        if (reply[0] == 0) result = JS_NewStringLen(ctx, text, reply_len - 1);
-        else if (reply[0] == 1) result = JS_ThrowTypeError(ctx, "%.*s", text_len, text);
-        else result = JS_ThrowRangeError(ctx, "%.*s", text_len, text);
+        if (reply[0] == TEXT_LATIN1)
+            result = text_len == 0 ? js_empty_string(ctx->rt) : js_new_string8_len(ctx, text, text_len);
+        else if (reply[0] == TEXT_UTF16 && reply_len % 2 == 0)
+            result = JS_NewStringUTF16(ctx, (const uint16_t *)(reply + 2), (reply_len - 2) / 2);
+        else if (reply[0] == TEXT_TYPE_ERROR) result = JS_ThrowTypeError(ctx, "%.*s", text_len, text);
+        else if (reply[0] == TEXT_RANGE_ERROR) result = JS_ThrowRangeError(ctx, "%.*s", text_len, text);
+        else result = JS_ThrowInternalError(ctx, "textDecode: malformed reply from the host");
     }
     release(reply);
     return result;

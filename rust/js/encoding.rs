@@ -10,10 +10,15 @@
 //! past that, a new stream fails with a RangeError that says so. A decode that is not part of a
 //! stream (the usual `decode(bytes)`) keeps nothing. An isolate whose module evaluation leaves a
 //! stream open is not snapshotted (`snapshot.rs`), so a heap never names a decoder it lacks.
+//!
+//! A fatal error ends its stream, as a flush would: the next decode starts afresh. (The standard
+//! would keep the rest of the failing chunk queued for a stream that goes on; keeping it here
+//! would hold tenant bytes on the host, outside the isolate's memory limit.)
 
 use std::collections::HashMap;
 
-use encoding_rs::{CoderResult, Decoder, DecoderResult, Encoding};
+use encoding_rs::{CoderResult, Decoder, DecoderResult, Encoding, mem};
+use zerocopy::IntoBytes;
 
 use crate::error::{Error, Result};
 
@@ -49,19 +54,55 @@ pub enum Decoded {
 }
 
 impl Decoded {
-    /// The reply the guest reads (`web.c`): a status byte (0 text, 1 TypeError, 2 RangeError), then
-    /// the text or the error's message as UTF-8.
+    /// The reply the guest reads (`web.c`): a status byte, then
+    /// - 0 ([`LATIN1`]): the text as Latin-1, when every character is below U+0100 (ASCII
+    ///   included), or
+    /// - 3 ([`UTF16`]): a pad byte, then the text as UTF-16LE,
+    ///
+    /// the forms of QuickJS's own strings, so the guest copies the text into a string as it is
+    /// (making one from UTF-8 would decode it again, in the interpreter); or
+    /// - 1 ([`TYPE_ERROR`]) / 2 ([`RANGE_ERROR`]): the message of the error to throw, as UTF-8.
     pub fn encode(self) -> Vec<u8> {
-        let (status, text) = match self {
-            Decoded::Text(text) => (0, text),
-            Decoded::Malformed(message) => (1, message),
-            Decoded::Refused(message) => (2, message),
+        let (status, message) = match self {
+            Decoded::Text(text) => return text_reply(&text),
+            Decoded::Malformed(message) => (TYPE_ERROR, message),
+            Decoded::Refused(message) => (RANGE_ERROR, message),
         };
-        let mut out = Vec::with_capacity(1 + text.len());
+        let mut out = Vec::with_capacity(1 + message.len());
         out.push(status);
-        out.extend_from_slice(text.as_bytes());
+        out.extend_from_slice(message.as_bytes());
         out
     }
+}
+
+/// Reply statuses (see [`Decoded::encode`]).
+pub const LATIN1: u8 = 0;
+pub const TYPE_ERROR: u8 = 1;
+pub const RANGE_ERROR: u8 = 2;
+pub const UTF16: u8 = 3;
+
+// QuickJS's UTF-16 strings are little-endian (wasm is), and the reply is the host's own units.
+const _: () = assert!(cfg!(target_endian = "little"), "text replies are written in the host's byte order");
+
+/// The work is encoding_rs's (checks and conversions fast even in a debug build of this crate).
+fn text_reply(text: &str) -> Vec<u8> {
+    if mem::is_ascii(text.as_bytes()) {
+        let mut out = Vec::with_capacity(1 + text.len());
+        out.push(LATIN1);
+        out.extend_from_slice(text.as_bytes());
+        return out;
+    }
+    if mem::is_str_latin1(text) {
+        let mut out = vec![0; 1 + text.len()];
+        let written = mem::convert_utf8_to_latin1_lossy(text.as_bytes(), &mut out[1..]);
+        out.truncate(1 + written);
+        return out;
+    }
+    // UTF-16 never takes more units than UTF-8 takes bytes; the first unit is the status and pad.
+    let mut units = vec![0u16; 1 + text.len()];
+    units[0] = u16::from(UTF16);
+    let count = mem::convert_str_to_utf16(text, &mut units[1..]);
+    units[..1 + count].as_bytes().to_vec()
 }
 
 /// The decoders of one isolate's TextDecoder streams in progress, by the guest's id.

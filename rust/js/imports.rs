@@ -3,9 +3,8 @@
 //! `subtle` (`crypto.subtle`, served by `js/subtle/`), `encoding_name` and `text_decode`
 //! (TextDecoder, served by `js/encoding.rs`), `domain_to_ascii` (the URL parser's IDNA, by
 //! `js/domain.rs`), `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five
-//! WASI functions wasi-libc needs, stubbed so the
-//! interpreter gets a coarse clock and no files. It also links `log` and `env_call` from the
-//! tenant surface (`sandbox/imports.rs`).
+//! WASI functions wasi-libc needs, stubbed so the interpreter gets a coarse clock and no files. It
+//! also links `log` and `env_call` from the tenant surface (`sandbox/imports.rs`).
 //!
 //! `outbound`, `sleep` and `early_reply` wait on the host: their time counts against the call's
 //! `wall_ms`, not its `cpu_ms`, and their return is an I/O event, the only thing that moves the

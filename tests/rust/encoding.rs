@@ -1,10 +1,15 @@
 //! TextDecoder's host half (`rust/js/encoding.rs`) called directly, as the `encoding_name` and
 //! `text_decode` imports would: labels, one-shot and streamed decoding (a multi-byte sequence
 //! split across chunks, ISO-2022-JP's mode kept between them), BOM handling, fatal errors, the
-//! cap on open streams, and the deadline check.
+//! cap on open streams, the deadline check, and the reply's form and numbers as the guest reads them.
 
 use _core::error::{Error, Result};
-use _core::js::encoding::{CONTINUE, Decoded, FATAL, IGNORE_BOM, MAX_STREAMS, STREAM, Streams, name_for_label};
+use _core::js::encoding::{
+    CONTINUE, Decoded, FATAL, IGNORE_BOM, LATIN1, MAX_STREAMS, RANGE_ERROR, STREAM, Streams, TYPE_ERROR, UTF16,
+    name_for_label,
+};
+
+use crate::protocol::{defined, guest_source};
 
 fn no_deadline() -> Result<()> {
     Ok(())
@@ -138,8 +143,25 @@ fn unknown_names_are_refused_and_the_deadline_ends_long_decodes() {
 }
 
 #[test]
-fn replies_carry_a_status_byte_then_utf8() {
-    assert_eq!(text("é").encode(), b"\x00\xc3\xa9");
+fn replies_carry_a_status_byte_then_the_text_as_quickjs_strings_hold_it() {
+    assert_eq!(text("").encode(), b"\x00");
+    assert_eq!(text("ok").encode(), b"\x00ok");
+    assert_eq!(text("café ÿ").encode(), b"\x00caf\xe9 \xff", "Latin-1, one byte each");
+    assert_eq!(text("a€😀").encode(), b"\x03\x00a\x00\xac\x20\x3d\xd8\x00\xde", "a pad byte, then UTF-16LE");
     assert_eq!(Decoded::Malformed("m".into()).encode(), b"\x01m");
-    assert_eq!(Decoded::Refused("r".into()).encode(), b"\x02r");
+    assert_eq!(Decoded::Refused("é".into()).encode(), b"\x02\xc3\xa9", "messages are UTF-8");
+}
+
+#[test]
+fn the_guest_restates_the_flags_and_statuses() {
+    let web_c = guest_source("web.c");
+    for (name, value) in [("TEXT_LATIN1", LATIN1), ("TEXT_TYPE_ERROR", TYPE_ERROR), ("TEXT_RANGE_ERROR", RANGE_ERROR)] {
+        assert_eq!(defined(&web_c, "#define ", name, " "), value as u64, "{name}");
+    }
+    assert_eq!(defined(&web_c, "#define ", "TEXT_UTF16", " "), UTF16 as u64);
+    let web_js = guest_source("web.js");
+    for (name, value) in [("DECODE_FATAL", FATAL), ("DECODE_IGNORE_BOM", IGNORE_BOM), ("DECODE_CONTINUE", CONTINUE)] {
+        assert_eq!(defined(&web_js, "const ", name, " = "), value as u64, "{name}");
+    }
+    assert_eq!(defined(&web_js, "const ", "DECODE_STREAM", " = "), STREAM as u64);
 }

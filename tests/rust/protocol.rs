@@ -13,13 +13,13 @@ use _core::js::protocol::{
 
 use _core::js::protocol::{CALL_FUNCTION_EXPORT, NODE_GLOBALS};
 
-fn guest_source(name: &str) -> String {
+pub fn guest_source(name: &str) -> String {
     let path = format!("{}/guest/js/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// The number a line `<prefix><name><separator><number>` gives `name`, if exactly one line does.
-fn defined(source: &str, prefix: &str, name: &str, separator: &str) -> u64 {
+pub fn defined(source: &str, prefix: &str, name: &str, separator: &str) -> u64 {
     let head = format!("{prefix}{name}{separator}");
     let values: Vec<u64> = source
         .lines()
