@@ -1,8 +1,9 @@
 // The web-platform subset tenant code expects, as Cloudflare Workers provide it: TextEncoder and
 // TextDecoder, URL and URLSearchParams, Headers, Request and Response (bodies held as bytes),
-// structuredClone and crypto. shim.c evaluates this once, before any tenant code, and the result
-// is kept in the engine snapshot. The function defines the globals and returns the wire helpers
-// glue.js uses to carry Request and Response objects to and from the host as JSON.
+// structuredClone and crypto (Blob, File and FormData are forms.js's, streams streams.js's). shim.c
+// evaluates this once, before any tenant code, and the result is kept in the engine snapshot. The
+// function defines the globals and returns the wire helpers glue.js uses to carry Request and
+// Response objects to and from the host as JSON, and the helpers forms.js and subtle.js share.
 //
 // Every built-in the library calls comes from primordials.js, captured before any tenant code, so a
 // tenant that later replaces JSON, Array.prototype.push, Map.prototype.get and the like cannot
