@@ -1,5 +1,5 @@
 // The web-platform subset tenant code expects, as Cloudflare Workers provide it: TextEncoder and
-// TextDecoder, URL and URLSearchParams, Headers, Request and Response (bodies held as bytes),
+// TextDecoder, URL and URLSearchParams, Headers, Request and Response (bodies as bytes or streams),
 // structuredClone and crypto (Blob, File and FormData are forms.js's, streams streams.js's). shim.c
 // evaluates this once, before any tenant code, and the result is kept in the engine snapshot. The
 // function defines the globals and returns the wire helpers glue.js uses to carry Request and
