@@ -48,6 +48,22 @@ export default {
     for (let i = 0; i < n; i++) decoder.decode(view);
     return n;
   },
+  // 10 MiB in 64 KiB chunks through a TransformStream that passes each chunk on, n times.
+  async transform(n) {
+    const chunk = new Uint8Array(64 << 10);
+    for (let i = 0; i < n; i++) {
+      let left = 160;
+      const source = new ReadableStream({
+        pull(controller) { if (left-- === 0) controller.close(); else controller.enqueue(chunk); },
+      });
+      const pass = new TransformStream({ transform(c, controller) { controller.enqueue(c); } });
+      const passed = source.pipeThrough(pass);
+      let total = 0;
+      for await (const part of passed) total += part.byteLength;
+      if (total !== 10 << 20) throw new Error(`piped ${total} bytes`);
+    }
+    return n;
+  },
   // Each input parsed n times against its base.
   urls(inputs, n) {
     for (const [input, base] of inputs) {
@@ -145,6 +161,11 @@ def test_url_parse_over_wpt_inputs(benchmark, web_figures, entry) -> None:  # ty
     benchmark.pedantic(measure, rounds=1, iterations=1)
     web_figures["url_parse_us"] = (statistics.median(per_input) * 1e6, None)
     web_figures["url_inputs"] = (len(inputs), None)
+
+
+def test_transform_stream_10mib(benchmark, web_figures, entry) -> None:  # type: ignore[no-untyped-def]
+    seconds = benchmark.pedantic(_per_op_s, args=(entry.transform, 3), rounds=1, iterations=1)
+    web_figures["transform_mib_per_s"] = (10 / seconds, None)
 
 
 def test_fresh_isolate_boot(benchmark, web_figures, loader) -> None:  # type: ignore[no-untyped-def]
