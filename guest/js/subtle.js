@@ -14,12 +14,9 @@
 
   const {
     ObjectDefineProperty,
-    ObjectFreeze,
     ObjectKeys,
-    ArrayIsArray,
     ArrayPrototypeIncludes: includes,
     ArrayPrototypePush: push,
-    ArrayPrototypeJoin: join,
     StringFromCharCode,
     StringPrototypeCharCodeAt,
     StringPrototypeIndexOf,
