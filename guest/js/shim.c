@@ -485,6 +485,17 @@ static JSValue run_script(const char *source, size_t len, const char *name, int 
     return result;
 }
 
+/* Runs a script that extends web.js (forms.js, subtle.js): it is called with primordials, its
+ * natives (taken) and web.js's helpers, and installs what it defines itself. 0, or -1 if it threw. */
+static int run_web_script(const char *source, size_t len, const char *name, JSValueConst primordials, JSValue natives,
+                          JSValueConst web) {
+    JSValue args[] = {JS_DupValue(context, primordials), natives, JS_DupValue(context, web)};
+    JSValue result = run_script(source, len, name, 3, args);
+    if (JS_IsException(result)) return -1;
+    JS_FreeValue(context, result);
+    return 0;
+}
+
 static JSValue js_on_fulfilled(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 static JSValue js_on_rejected(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
 static JSValue js_finish(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv);
@@ -528,17 +539,12 @@ EXPORT("js_init") int32_t js_init(void) {
     if (JS_IsException(web) || node_init(context) || clone_web_init(context, web)) return -2;
     JSValue forms_natives = JS_NewObject(context);
     native(forms_natives, "randomFill", js_random_fill, 1);
-    JSValue forms_args[] = {JS_DupValue(context, primordials), forms_natives, JS_DupValue(context, web)};
-    JSValue forms = run_script(FORMS_JS, sizeof FORMS_JS - 1, "<dynisolate:forms>", 3, forms_args);
-    if (JS_IsException(forms)) return -2;
-    JS_FreeValue(context, forms);
+    if (run_web_script(FORMS_JS, sizeof FORMS_JS - 1, "<dynisolate:forms>", primordials, forms_natives, web)) return -2;
     JSValue subtle_natives = JS_NewObject(context);
     native(subtle_natives, "subtle", js_subtle, 1);
     native(subtle_natives, "randomFill", js_random_fill, 1);
-    JSValue subtle_args[] = {JS_DupValue(context, primordials), subtle_natives, JS_DupValue(context, web)};
-    JSValue subtle = run_script(SUBTLE_JS, sizeof SUBTLE_JS - 1, "<dynisolate:subtle>", 3, subtle_args);
-    if (JS_IsException(subtle)) return -2;
-    JS_FreeValue(context, subtle);
+    if (run_web_script(SUBTLE_JS, sizeof SUBTLE_JS - 1, "<dynisolate:subtle>", primordials, subtle_natives, web))
+        return -2;
     JSValue inspect_natives = JS_NewObject(context);
     native(inspect_natives, "promiseState", js_promise_state, 1);
     native(inspect_natives, "promiseResult", js_promise_result, 1);
