@@ -807,15 +807,15 @@
         "Failed to parse the body as FormData: its Content-Type must be multipart/form-data or application/x-www-form-urlencoded.",
       );
     },
-
-    // The HTML standard's serialization of a Blob or File, deserialized at once: the bytes are
-    // immutable, so the copy shares them.
-    cloneBlob(value) {
-      if (!isBlob(value)) return null;
-      if (isFile(value)) return newFile(blobBytes(value), blobType(value), fileName(value), fileLastModified(value));
-      return new Blob(INTERNAL, { bytes: blobBytes(value), type: blobType(value) });
-    },
   }));
+
+  // structuredClone of a Blob or File: the HTML standard's serialization, deserialized at once. The
+  // bytes are immutable, so the copy shares them.
+  web.addSerializable((value) => {
+    if (!isBlob(value)) return null;
+    if (isFile(value)) return newFile(blobBytes(value), blobType(value), fileName(value), fileLastModified(value));
+    return new Blob(INTERNAL, { bytes: blobBytes(value), type: blobType(value) });
+  });
 
   defineGlobal("Blob", Blob);
   defineGlobal("File", File);

@@ -144,6 +144,36 @@
   });
   define("clearTimeout", clearTimer);
   define("clearInterval", clearTimer);
+  // Cloudflare's scheduler.wait(ms, {signal}): a promise for a timer, which an aborted signal
+  // rejects with its reason (clearing the timer). It is held to the same count as setTimeout.
+  class Scheduler {
+    wait(delay = 0, options = undefined) {
+      let signal = null;
+      if (options !== undefined && options !== null) {
+        if (typeof options !== "object") throw new TypeErrorClass("scheduler.wait: options must be an object");
+        const given = options.signal;
+        if (given !== undefined) {
+          if (!events.isSignal(given)) throw new TypeErrorClass("scheduler.wait: options.signal must be an AbortSignal");
+          signal = given;
+        }
+      }
+      if (signal !== null && events.aborted(signal)) return reject(events.reason(signal));
+      return new PromiseClass((resolveWait, rejectWait) => {
+        const onAbort = () => {
+          clearTimer(id);
+          rejectWait(events.reason(signal));
+        };
+        const fired = () => {
+          if (signal !== null) events.removeAbort(signal, onAbort); // a long-lived signal keeps nothing
+          resolveWait(undefined);
+        };
+        const id = addTimer(fired, delay, [], false);
+        if (signal !== null) events.onAbort(signal, onAbort);
+      });
+    }
+  }
+  define("scheduler", new Scheduler());
+
   // AbortSignal.timeout's timer, and where an exception in an event listener goes (events.js).
   events.useTimers((callback, ms) => addTimer(callback, ms, [], false));
   events.useReporter((error) => hostLog(LEVELS.error, "Uncaught " + inspect(error)));

@@ -532,6 +532,7 @@ EXPORT("js_init") int32_t js_init(void) {
     native(hooks, "encodingName", js_encoding_name, 1);
     native(hooks, "textDecode", js_text_decode, 4);
     native(hooks, "domainToASCII", js_domain_to_ascii, 1);
+    native(hooks, "viewLayout", js_view_layout, 1);
     JS_SetPropertyStr(context, hooks, "events", JS_DupValue(context, events));
     JS_SetPropertyStr(context, hooks, "streams", streams);
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};

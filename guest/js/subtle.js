@@ -1028,6 +1028,14 @@
   // Named with a trailing underscore where a parameter takes the plain name.
   const keyUsages_ = keyUsages;
 
+  // structuredClone of a CryptoKey (a serializable object in WebCrypto): the same type,
+  // extractability, algorithm and usages over the same material, which no operation changes.
+  web.addSerializable((value) => {
+    const slots = isObject(value) ? weakGet(keys, value) : undefined;
+    if (slots === undefined) return null;
+    return newKey(slots.type, slots.extractable, slots.algorithm, copyArray(slots.usages), slots.material);
+  });
+
   defineGlobal("CryptoKey", CryptoKey);
   defineGlobal("SubtleCrypto", SubtleCrypto);
   const subtle = new SubtleCrypto(INTERNAL);

@@ -82,3 +82,21 @@ static JSValue js_domain_to_ascii(JSContext *ctx, JSValueConst this_val, int arg
     }
     return reply_string(ctx, packed);
 }
+
+/* The layout of an ArrayBuffer view that its getters cannot tell (structuredClone needs both):
+ * VIEW_TRACKS_LENGTH when it follows a resizable buffer's length (constructed without one), and
+ * VIEW_OUT_OF_BOUNDS when its buffer shrank below it or was detached. */
+#define VIEW_TRACKS_LENGTH 1
+#define VIEW_OUT_OF_BOUNDS 2
+
+/* viewLayout(view) -> the VIEW_ flags of a TypedArray or DataView, or -1 for anything else. */
+static JSValue js_view_layout(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    if (JS_VALUE_GET_TAG(argv[0]) != JS_TAG_OBJECT) return JS_NewInt32(ctx, -1);
+    JSObject *p = JS_VALUE_GET_OBJ(argv[0]);
+    bool out_of_bounds;
+    if (is_typed_array(p->class_id)) out_of_bounds = typed_array_is_oob(p);
+    else if (p->class_id == JS_CLASS_DATAVIEW) out_of_bounds = dataview_is_oob(p);
+    else return JS_NewInt32(ctx, -1);
+    return JS_NewInt32(ctx, (p->u.typed_array->track_rab ? VIEW_TRACKS_LENGTH : 0) |
+                                (out_of_bounds ? VIEW_OUT_OF_BOUNDS : 0));
+}

@@ -19,6 +19,10 @@
   const encodingName = hooks.encodingName;
   const textDecode = hooks.textDecode;
   const hostDomainToASCII = hooks.domainToASCII;
+  // Whether a view tracks its buffer's length, or is out of its bounds (web.c's VIEW_ flags).
+  const viewLayout = hooks.viewLayout;
+  const VIEW_TRACKS_LENGTH = 1;
+  const VIEW_OUT_OF_BOUNDS = 2;
   const {
     ArrayCtor,
     ArrayIsArray,
@@ -1904,7 +1908,7 @@
   // (installForms below) before any tenant code runs: `extract(init)` gives {body, type} for a
   // Blob or FormData body (else null), `blobFromBody(bytes, contentType)` and
   // `formDataFromBody(bytes, contentType)` are the Body mixin's blob() and formData() once the
-  // bytes are read, and `cloneBlob(value)` is a structured clone of a Blob or File (else null).
+  // bytes are read.
   let forms = null;
 
   // `bytes` always spans its whole ArrayBuffer, so arrayBuffer() can hand that buffer out.
@@ -2425,6 +2429,10 @@
     return ErrorIsError(value) ? "Error" : "Object"; // an error whose prototype was replaced
   }
 
+  // The serializable platform objects other scripts define (Blob and File in forms.js, CryptoKey in
+  // subtle.js): each function gives the clone of a value of its kind, or null for any other value.
+  const serializables = [];
+
   const dataCloneError = (what) => new DOMExceptionCtor(`${what} could not be cloned.`, "DataCloneError");
 
   function structuredClone(value, options = undefined) {
@@ -2484,10 +2492,12 @@
     if (typeof value === "symbol") throw dataCloneError(StringCtor(value));
     if (!isObject(value)) return value;
     if (MapPrototypeHas(memory, value)) return MapPrototypeGet(memory, value);
-    const blob = forms.cloneBlob(value); // Blob and File are serializable platform objects
-    if (blob !== null) {
-      MapPrototypeSet(memory, value, blob);
-      return blob;
+    for (let i = 0; i < serializables.length; i++) {
+      const copy = serializables[i](value);
+      if (copy !== null) {
+        MapPrototypeSet(memory, value, copy);
+        return copy;
+      }
     }
     if (typeof value === "function" || WeakSetPrototypeHas(platformObjects, value)) {
       throw dataCloneError(typeof value === "function" ? "A function" : "A platform object");
@@ -2523,20 +2533,19 @@
       case "ArrayBuffer":
         clone = cloneArrayBuffer(value);
         break;
-      case "DataView": {
-        const buffer = cloneShallow(DataViewGetBuffer(value), memory, pending);
-        clone = new DataViewCtor(buffer, DataViewGetByteOffset(value), DataViewGetByteLength(value));
+      case "DataView":
+      case "TypedArray":
+        clone = cloneView(value, kind, memory, pending);
         break;
-      }
-      case "TypedArray": {
-        const buffer = cloneShallow(TypedArrayGetBuffer(value), memory, pending);
-        const Ctor = TypedArrayCtors[TypedArrayGetTag(value)];
-        clone = new Ctor(buffer, TypedArrayGetByteOffset(value), TypedArrayGetLength(value));
-        break;
-      }
-      case "Error":
+      case "Error": {
         clone = cloneError(value);
+        const cause = ObjectGetOwnPropertyDescriptor(value, "cause");
+        if (cause !== undefined && ObjectHasOwn(cause, "value")) {
+          items = [cause.value];
+          next = copyErrorCause;
+        }
         break;
+      }
       case "DOMException":
         clone = new DOMExceptionCtor(DOMExceptionGetMessage(value), DOMExceptionGetName(value));
         break;
@@ -2586,7 +2595,31 @@
     SetPrototypeAdd(task.clone, cloneShallow(task.items[task.index++], memory, pending));
   }
 
-  // Name (one of the standard error names, else "Error"), message and stack, as browsers keep them.
+  // A view over the clone of its buffer, with the same offset and either the same length or, for
+  // one that tracks a resizable buffer's length, tracking the clone's.
+  function cloneView(value, kind, memory, pending) {
+    const layout = viewLayout(value);
+    if ((layout & VIEW_OUT_OF_BOUNDS) !== 0) throw dataCloneError("An ArrayBuffer view out of its buffer's bounds");
+    const tracks = (layout & VIEW_TRACKS_LENGTH) !== 0;
+    if (kind === "DataView") {
+      const buffer = cloneShallow(DataViewGetBuffer(value), memory, pending);
+      const offset = DataViewGetByteOffset(value);
+      return tracks ? new DataViewCtor(buffer, offset) : new DataViewCtor(buffer, offset, DataViewGetByteLength(value));
+    }
+    const buffer = cloneShallow(TypedArrayGetBuffer(value), memory, pending);
+    const Ctor = TypedArrayCtors[TypedArrayGetTag(value)];
+    const offset = TypedArrayGetByteOffset(value);
+    return tracks ? new Ctor(buffer, offset) : new Ctor(buffer, offset, TypedArrayGetLength(value));
+  }
+
+  // An error's cause (an own data property, read by cloneShallow) is cloned as any other value is,
+  // after the error itself is in `memory`, so a cause may be an object holding the error.
+  function copyErrorCause(task, memory, pending) {
+    defineData(task.clone, "cause", cloneShallow(task.items[task.index++], memory, pending), false);
+  }
+
+  // Name (one of the standard error names, else "Error"), message and stack, as browsers keep them;
+  // the message only from an own data property, as the HTML standard reads it.
   function cloneError(value) {
     const name = value.name;
     const clone = new ErrorCtors[includes(ERROR_NAMES, name) ? name : "Error"]();
@@ -2681,6 +2714,29 @@
   }
   defineTag(Crypto.prototype, "Crypto");
 
+  // performance: an EventTarget, as the High Resolution Time standard makes it, over shim.c's
+  // clock (which stands still while JavaScript runs). Workers report a time origin of 0.
+  const performanceNow = globalThis.performance.now;
+  class Performance extends globalThis.EventTarget {
+    constructor(token) {
+      if (token !== INTERNAL) throw new TypeErrorCtor("Illegal constructor");
+      super();
+    }
+
+    get timeOrigin() {
+      return 0;
+    }
+
+    now() {
+      return performanceNow();
+    }
+
+    toJSON() {
+      return { timeOrigin: this.timeOrigin };
+    }
+  }
+  defineTag(Performance.prototype, "Performance");
+
   // ---------------------------------------------------------------------------------------------
   // Globals, and the wire helpers for glue.js
 
@@ -2697,6 +2753,8 @@
   defineGlobal("QuotaExceededError", QuotaExceededError);
   defineGlobal("Crypto", Crypto);
   defineGlobal("crypto", new Crypto(INTERNAL));
+  defineGlobal("Performance", Performance);
+  defineGlobal("performance", new Performance(INTERNAL));
   // What Workers report: `self` is the global scope, and `navigator.userAgent` names the runtime.
   defineGlobal("self", globalThis);
   class Navigator {
@@ -2907,6 +2965,8 @@
     newBody,
     // Marks an instance of a class defined elsewhere as a platform object structuredClone refuses.
     markPlatformObject: (object) => WeakSetPrototypeAdd(platformObjects, object),
+    // Makes a platform object serializable: `clone(value)` is its clone, or null for other values.
+    addSerializable: (clone) => push(serializables, clone),
     installForms(hooks) {
       if (forms !== null) throw new TypeErrorCtor("forms.js is installed already.");
       forms = hooks;

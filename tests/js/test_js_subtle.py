@@ -98,6 +98,18 @@ export default {
     try { type.call({}); } catch (e) { out.push(e.name); }
     return out;
   },
+  async cloneKey() {
+    const key = await subtle.importKey("raw", utf8("secret"), HMAC256, false, ["sign", "verify"]);
+    const [copy] = structuredClone([key]);
+    const data = utf8("payload");
+    copy.usages.push("encrypt");  // the clone's own cached array: the key's usages stay
+    return [
+      copy !== key && copy instanceof CryptoKey,
+      [copy.type, copy.extractable, copy.algorithm.name, copy.algorithm.hash.name, key.usages.join()],
+      hex(await subtle.sign("HMAC", copy, data)) === hex(await subtle.sign("HMAC", key, data)),
+      await subtle.exportKey("raw", copy).then(() => "exported", failure),
+    ];
+  },
   async wrongReceiver() {
     const digest = SubtleCrypto.prototype.digest;
     return digest.call({}, "SHA-256", new Uint8Array(1)).then(() => "resolved", (e) => e.name);
@@ -174,3 +186,9 @@ def test_keys_and_subtle_cannot_be_forged(worker: dynisolate.Worker) -> None:
     entry = worker.get_entrypoint()
     assert entry.forgeKey() == ["TypeError", "TypeError"]
     assert entry.wrongReceiver() == "TypeError"
+
+
+def test_a_structured_clone_of_a_key_is_the_same_key_and_as_unextractable(worker: dynisolate.Worker) -> None:
+    same, slots, signs_alike, export = worker.get_entrypoint().cloneKey()
+    assert (same, slots, signs_alike) == (True, ["secret", False, "HMAC", "SHA-256", "sign,verify"], True)
+    assert export.startswith("InvalidAccessError")

@@ -1,7 +1,7 @@
 """Time as Cloudflare keeps it: `cpu_ms` counts the time the guest runs, not its waits on timers,
 env calls and outbound requests, which only `wall_ms` bounds; the guest's clock (`Date.now()`,
 `performance.now()`) stands still while JavaScript runs and moves on at I/O; live timers are
-capped. Each limit is hit on purpose and followed by a healthy call."""
+capped; `scheduler.wait` is such a timer. Each limit is hit on purpose and followed by a healthy call."""
 
 from __future__ import annotations
 
@@ -220,3 +220,78 @@ def test_pending_promises_and_jobs_are_bounded_by_memory_bytes(
         with pytest.raises(dynisolate.MemoryLimitError):
             worker.get_entrypoint().call(method)
     _still_serves(healthy, loader)
+
+
+SCHEDULER = """
+export default {
+  async wait(ms) { const before = Date.now(); await scheduler.wait(ms); return Date.now() - before; },
+  async aborted() {
+    const controller = new AbortController();
+    const waited = scheduler.wait(60_000, { signal: controller.signal });
+    setTimeout(() => controller.abort(new RangeError("enough")), 10);
+    try { await waited; return "waited"; } catch (e) { return [e.name, e.message]; }
+  },
+  async abortedBefore() {
+    try { await scheduler.wait(10, { signal: AbortSignal.abort() }); return "waited"; }
+    catch (e) { return e.name; }
+  },
+  async badOptions() {
+    const names = [];
+    for (const options of [5, { signal: {} }]) {
+      try { await scheduler.wait(1, options); names.push("waited"); } catch (e) { names.push(e.name); }
+    }
+    return names;
+  },
+  async longLivedSignal(n) {
+    const controller = new AbortController();
+    for (let i = 0; i < n; i++) await scheduler.wait(0, { signal: controller.signal });
+    controller.abort();
+    return "done";
+  },
+  counted() {
+    for (let i = 0; i < 10_000; i++) setTimeout(() => {}, 60_000);
+    return scheduler.wait(1);
+  },
+};
+"""
+
+
+def test_scheduler_wait_is_a_timer_that_is_not_cpu_time(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"agent.js": SCHEDULER}, limits=dynisolate.Limits(cpu_ms=50))
+    entry = worker.get_entrypoint()
+    assert 200 <= entry.wait(200) < 2_000  # the guest's clock moved on by the wait
+
+
+def test_scheduler_wait_is_rejected_by_its_signal(
+    loader: dynisolate.Loader, healthy: dynisolate.Worker
+) -> None:
+    entry = loader.load({"agent.js": SCHEDULER}).get_entrypoint()
+    assert entry.aborted() == ["RangeError", "enough"]  # the 60 s timer was cleared: the call ends
+    assert entry.abortedBefore() == "AbortError"
+    assert entry.longLivedSignal(200) == "done"  # aborting after the waits ended rejects nothing
+    assert entry.badOptions() == ["TypeError", "TypeError"]
+    with pytest.raises(dynisolate.GuestError) as info:
+        entry.counted()  # a wait is a live timer, held to the same cap
+    assert info.value.name == "QuotaExceededError"
+    _still_serves(healthy, loader)
+
+
+def test_performance_is_an_event_target_with_workers_time_origin(loader: dynisolate.Loader) -> None:
+    source = """export default { perf() {
+      let heard = 0;
+      performance.addEventListener("tick", () => heard++, { once: true });
+      performance.dispatchEvent(new Event("tick"));
+      performance.dispatchEvent(new Event("tick"));
+      let constructed;
+      try { new Performance(); constructed = "constructed"; } catch (e) { constructed = e.name; }
+      return [heard, performance instanceof EventTarget, Object.prototype.toString.call(performance),
+              JSON.stringify(performance), constructed];
+    } };"""
+    worker = loader.load({"agent.js": source})
+    assert worker.get_entrypoint().perf() == [
+        1,
+        True,
+        "[object Performance]",
+        '{"timeOrigin":0}',
+        "TypeError",
+    ]

@@ -264,6 +264,39 @@ export default {
     return [buffer.byteLength, [...new Uint8Array(moved.buffer)], boxed.map((v) => typeof v),
       boxed.map((v) => String(v)), Object.is(boxed[5], -0)];
   },
+  cloneCauses() {
+    const inner = new TypeError("inner");
+    const outer = new Error("outer", { cause: { inner, n: 1 } });
+    const looped = new Error("looped");
+    looped.cause = looped;
+    let getterRan = false;
+    const guarded = new Error("guarded");
+    Object.defineProperty(guarded, "cause", { get() { getterRan = true; return 1; } });
+    const [a, b, c] = [outer, looped, guarded].map((e) => structuredClone(e));
+    return {
+      nested: [a.cause.inner instanceof TypeError, a.cause.inner.message, a.cause.n, a.cause !== outer.cause],
+      enumerable: Object.getOwnPropertyDescriptor(a, "cause").enumerable,
+      cycle: b.cause === b,
+      accessor: ["cause" in c, getterRan],
+    };
+  },
+  cloneResizableViews() {
+    const buffer = new ArrayBuffer(8, { maxByteLength: 64 });
+    const tracking = new Uint16Array(buffer, 2);
+    const fixed = new DataView(buffer, 0, 4);
+    const [t, f] = structuredClone([tracking, fixed]);
+    t.buffer.resize(32);
+    const shrunk = new ArrayBuffer(16, { maxByteLength: 16 });
+    const outside = new Uint8Array(shrunk, 8, 4);
+    const outsideView = new DataView(shrunk, 8, 4);
+    shrunk.resize(4);
+    return {
+      tracking: [t.buffer === f.buffer, t.buffer.resizable, t.length, f.byteLength],
+      outOfBounds: errorOf(() => structuredClone(outside)),
+      dataView: errorOf(() => structuredClone(outsideView, { transfer: [shrunk] })),
+      kept: shrunk.byteLength,
+    };
+  },
   uuid() { return crypto.randomUUID(); },
   randomBytes(n) { return [...crypto.getRandomValues(new Uint8Array(n))]; },
   randomErrors() {
@@ -581,6 +614,27 @@ def test_structured_clone_transfers_and_boxes(web: dynisolate.Worker) -> None:
         ["1", "s", "false", "2", "3", "0", "NaN"],
         True,
     ]
+
+
+def test_structured_clone_carries_an_errors_cause_as_a_value(web: dynisolate.Worker) -> None:
+    # The cause is cloned like any value (cycles included), and only from an own data property.
+    assert web.get_entrypoint().cloneCauses() == {
+        "nested": [True, "inner", 1, True],
+        "enumerable": False,
+        "cycle": True,
+        "accessor": [False, False],
+    }
+
+
+def test_structured_clone_keeps_length_tracking_views_and_refuses_views_out_of_bounds(
+    web: dynisolate.Worker,
+) -> None:
+    seen = web.get_entrypoint().cloneResizableViews()
+    # The clone's Uint16Array still follows its (cloned, resizable) buffer: (32 - 2) / 2 elements.
+    assert seen["tracking"] == [True, True, 15, 4]
+    assert seen["outOfBounds"] == "DOMException:DataCloneError"
+    assert seen["dataView"] == "DOMException:DataCloneError"  # its buffer shrank below it
+    assert seen["kept"] == 4  # a refused clone transfers nothing
 
 
 def test_random_uuids(web: dynisolate.Worker) -> None:
