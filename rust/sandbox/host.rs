@@ -9,6 +9,9 @@ use crate::error::Error;
 
 /// What one log record counts against `max_log_bytes` on top of its text.
 pub const LOG_RECORD_OVERHEAD_BYTES: u64 = 64;
+/// Longest text one log record keeps, in bytes: past it the text is cut (see [`LogRecord::new`]),
+/// so one record cannot flood a log line however much of the call's budget it spends.
+pub const MAX_LOG_RECORD_BYTES: usize = 16 * 1024;
 
 /// The prefix of env calls through a service binding (`service:NAME.method`): another worker the
 /// embedder bound, each call a sub-request of the caller's. Binding names cannot contain `:`, so
@@ -107,6 +110,20 @@ impl LogLevel {
 pub struct LogRecord {
     pub level: LogLevel,
     pub message: String,
+}
+
+impl LogRecord {
+    /// The record of `bytes` (UTF-8, invalid sequences replaced), its text cut at a character
+    /// boundary once it passes [`MAX_LOG_RECORD_BYTES`], with a note of how many bytes were cut.
+    pub fn new(level: LogLevel, bytes: &[u8]) -> LogRecord {
+        let text = String::from_utf8_lossy(bytes);
+        if text.len() <= MAX_LOG_RECORD_BYTES {
+            return LogRecord { level, message: text.into_owned() };
+        }
+        let kept = text.floor_char_boundary(MAX_LOG_RECORD_BYTES);
+        let message = format!("{}... [{} bytes cut]", &text[..kept], text.len() - kept);
+        LogRecord { level, message }
+    }
 }
 
 /// Data bindings of `env`, in the order the embedder gave them: JSON copied into every isolate

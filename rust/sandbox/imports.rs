@@ -206,8 +206,7 @@ fn log(mut caller: Caller<'_, StoreData>, level: i32, ptr: i32, len: i32) -> was
     if state.log_bytes > max {
         return Err(fail(Error::LogLimit { limit: max }));
     }
-    let message = String::from_utf8_lossy(&bytes).into_owned();
-    state.logs.push(LogRecord { level: LogLevel::from_guest(level), message });
+    state.logs.push(LogRecord::new(LogLevel::from_guest(level), &bytes));
     Ok(())
 }
 
