@@ -3078,7 +3078,7 @@
 
   // Sets up `object` (a TransformStream made with INTERNAL) with algorithms of ours:
   // transform(chunk, enqueue) and flush(enqueue); what they throw errors the stream.
-  function setUpInternalTransform(object, transform, flush) {
+  function setUpInternalTransform(object, transform, flush, cancel = undefined) {
     const stream = weakGet(records, object);
     const startPromise = deferred();
     initializeTransformStream(stream, startPromise.promise, 1, () => 1, 0, () => 1);
@@ -3097,7 +3097,7 @@
       controller,
       (chunk) => run(transform, [chunk, enqueue]),
       () => run(flush, [enqueue]),
-      () => resolved(undefined),
+      () => (cancel === undefined ? resolved(undefined) : run(cancel, [])),
     );
     startPromise.resolve(undefined);
     return stream;
@@ -3192,10 +3192,11 @@
       setHandled(pipeTo(stream, transform.writable, false, false, false, undefined));
       return transform.readable;
     },
-    // {readable, writable} of a new TransformStream running transform(chunk, enqueue) and
-    // flush(enqueue) (TextEncoderStream, TextDecoderStream, compression).
-    newTransform(transform, flush) {
-      const stream = setUpInternalTransform(new TransformStream(INTERNAL), transform, flush);
+    // {readable, writable} of a new TransformStream running transform(chunk, enqueue),
+    // flush(enqueue) and, when given, cancel() once the readable is cancelled or the writable
+    // aborted (TextEncoderStream, TextDecoderStream, compression).
+    newTransform(transform, flush, cancel = undefined) {
+      const stream = setUpInternalTransform(new TransformStream(INTERNAL), transform, flush, cancel);
       return ObjectFreeze({ __proto__: null, readable: stream.readable.object, writable: stream.writable.object });
     },
     setStructuredClone(fn) {
