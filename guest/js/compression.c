@@ -1,6 +1,6 @@
 /* The natives compression.js asks the host for (included by shim.c, after web.c): streams whose
  * state lives on the host, CompressionStream and DecompressionStream's zlib state
- * (rust/js/compression.rs, with flate2) and DigestStream's hash state (rust/js/digest_stream.rs).
+ * (rust/js/compression/, with flate2 and brotli) and DigestStream's hash state (rust/js/digest_stream.rs).
  * The host reads the guest's bytes where they lie. */
 
 IMPORT("dynisolate", "compression")
@@ -9,7 +9,7 @@ IMPORT("dynisolate", "digest_stream")
 int64_t host_digest_stream(int32_t stream, int32_t op, const char *name, int32_t name_len, const uint8_t *data,
                            int32_t data_len);
 
-/* The replies' statuses and layout (rust/js/compression.rs, digest_stream.rs). */
+/* The replies' statuses and layout (rust/js/compression/mod.rs, digest_stream.rs). */
 #define STREAM_OK 0
 #define STREAM_TYPE_ERROR 1
 #define STREAM_RANGE_ERROR 2
@@ -28,7 +28,7 @@ static JSValue throw_stream_reply(JSContext *ctx, uint8_t *reply, size_t len) {
 }
 
 /* compressionRun(id, flags, bytes, enqueue): runs the Uint8Array `bytes` through compression
- * stream `id` under `flags` (rust/js/compression.rs), handing each piece of output to `enqueue` as a
+ * stream `id` under `flags` (rust/js/compression/), handing each piece of output to `enqueue` as a
  * new Uint8Array as it comes; throws the TypeError (bad data) or RangeError (too many streams) the
  * host names. The array is looked up again after each enqueue, which could run tenant code (a
  * getter on Object.prototype.then, met while a read's result resolves) that detaches or shrinks

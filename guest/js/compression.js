@@ -1,6 +1,6 @@
 // Streams whose work runs on the host, as Workers have them: CompressionStream and
-// DecompressionStream ("gzip", "deflate", "deflate-raw"; rust/js/compression.rs, flate2 over
-// zlib-rs) and Cloudflare's crypto.DigestStream (rust/js/digest_stream.rs). shim.c evaluates this
+// DecompressionStream ("gzip", "deflate", "deflate-raw" by flate2 over zlib-rs, "brotli" by the
+// brotli crate; rust/js/compression/) and Cloudflare's crypto.DigestStream (rust/js/digest_stream.rs). shim.c evaluates this
 // after web.js and subtle.js; it defines the globals and gives `crypto` its DigestStream.
 //
 // A stream's state (zlib's, a hash's) lives on the host under an id chosen here, from the first
@@ -42,8 +42,8 @@
   // ---------------------------------------------------------------------------------------------
   // CompressionStream and DecompressionStream
 
-  // compressionRun's flags (rust/js/compression.rs).
-  const FORMATS = ObjectFreeze({ __proto__: null, gzip: 0, deflate: 1, "deflate-raw": 2 });
+  // compressionRun's flags (rust/js/compression/).
+  const FORMATS = ObjectFreeze({ __proto__: null, gzip: 0, deflate: 1, "deflate-raw": 2, brotli: 3 });
   const DECOMPRESS = 4;
   const START = 8;
   const FINISH = 16;
@@ -56,7 +56,7 @@
     const name = toStr(format);
     const formatFlag = FORMATS[name];
     if (formatFlag === undefined) {
-      throw new TypeErrorCtor("The compression format must be either 'deflate', 'deflate-raw' or 'gzip'.");
+      throw new TypeErrorCtor("The compression format must be either 'deflate', 'deflate-raw', 'gzip' or 'brotli'.");
     }
     const id = nextCompressionId++;
     const flags = formatFlag | (decompress ? DECOMPRESS : 0);

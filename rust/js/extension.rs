@@ -1,7 +1,7 @@
 //! What the host keeps for one JavaScript isolate, in its store's extension slot: whatever serves
 //! the bundle's WebAssembly (`nested.rs`, or the refusal while a snapshot is taken) and the
 //! streams in progress whose state lives on the host: TextDecoder's (`encoding.rs`), compression's
-//! (`compression.rs`) and DigestStream's (`digest_stream.rs`). Every JavaScript isolate gets one: those
+//! (`compression/`) and DigestStream's (`digest_stream.rs`). Every JavaScript isolate gets one: those
 //! booted with WebAssembly at hand from the start, the others when an import first needs it.
 
 use std::any::Any;

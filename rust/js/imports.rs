@@ -2,7 +2,7 @@
 //! (`fetch()`), `sleep` (timers), `random` (`crypto`), `digest` (`node:crypto`'s hashes),
 //! `subtle` (`crypto.subtle`, served by `js/subtle/`), `encoding_name` and `text_decode`
 //! (TextDecoder, served by `js/encoding.rs`), `compression` (CompressionStream and
-//! DecompressionStream, by `js/compression.rs`), `digest_stream` (`crypto.DigestStream`, by
+//! DecompressionStream, by `js/compression/`), `digest_stream` (`crypto.DigestStream`, by
 //! `js/digest_stream.rs`), `domain_to_ascii` (the URL parser's IDNA, by
 //! `js/domain.rs`), `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five
 //! WASI functions wasi-libc needs, stubbed so the interpreter gets a coarse clock and no files. It
@@ -267,7 +267,7 @@ fn text_decode(
 }
 
 /// `compression(stream, flags, data, data_len) -> i64`: guest bytes `data` run through compression
-/// stream `stream` (see `js/compression.rs` for the flags and the reply, at most one piece of
+/// stream `stream` (see `js/compression/` for the flags and the reply, at most one piece of
 /// output), read in place; the call's deadline is checked between pieces.
 fn compression(
     mut caller: Caller<'_, StoreData>,

@@ -1,14 +1,16 @@
-//! CompressionStream and DecompressionStream's host half: the "gzip", "deflate" and "deflate-raw"
-//! formats, compressed and decompressed by `flate2` over zlib-rs (zlib's own gzip framing, header
-//! and checksums), for the `compression` import (`imports.rs`); `guest/js/compression.c` and
-//! `compression.js` are the guest half.
+//! CompressionStream and DecompressionStream's host half, for the `compression` import
+//! (`imports.rs`): "gzip", "deflate" and "deflate-raw" by `flate2` over zlib-rs (zlib's own gzip
+//! framing, header and checksums; `zlib.rs`), and "brotli" by the `brotli` crate (`brotli.rs`).
+//! `guest/js/compression.c` and `compression.js` are the guest half.
 //!
-//! A stream's zlib state cannot be handed to the guest and back, so it stays here, in [`Streams`],
-//! under an id the guest chose, from the stream's first chunk until its end, its first error, an
-//! abort, or the end of the isolate (the store owns the streams). An isolate may hold
-//! [`MAX_STREAMS`] at once (a compressor's state is about 256 KiB, a decompressor's about 40 KiB,
-//! so a few MiB at most); past that, a new stream fails with a RangeError that says so. An isolate
-//! whose module evaluation leaves a stream open is not snapshotted (`snapshot.rs`).
+//! A stream's codec state cannot be handed to the guest and back, so it stays here, in
+//! [`Streams`], under an id the guest chose, from the stream's first chunk until its end, its first
+//! error, an abort, or the end of the isolate (the store owns the streams). An isolate may hold
+//! [`MAX_STREAMS`] at once, of them [`MAX_BROTLI_STREAMS`] brotli ones: a zlib compressor's state is
+//! about 256 KiB, a decompressor's about 40 KiB, a brotli encoder's about 5 MiB and a decoder's up
+//! to 16 MiB (its window, which the input chooses), so an isolate holds at most about 90 MiB here.
+//! Past a cap, a new stream fails with a RangeError that says so. An isolate whose module
+//! evaluation leaves a stream open is not snapshotted (`snapshot.rs`).
 //!
 //! Nothing else is kept: input is read where it lies in guest memory, and one call gives back at
 //! most [`MAX_PIECE_BYTES`] of output and how much input it consumed; the guest enqueues the
@@ -21,12 +23,16 @@
 
 use std::collections::HashMap;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+mod brotli;
+mod zlib;
 
 use crate::error::{Error, Result};
 
 /// Streams one isolate may keep open at once.
 pub const MAX_STREAMS: usize = 32;
+
+/// Of those, brotli streams: a brotli decoder's window is up to 16 MiB, as its input asks.
+pub const MAX_BROTLI_STREAMS: usize = 4;
 
 /// Bytes a reply spends before its output (see [`Step::encode`]).
 pub const HEADER_BYTES: usize = 8;
@@ -34,13 +40,14 @@ pub const HEADER_BYTES: usize = 8;
 /// Most output bytes one call gives back: with its header, a reply fits the guest's 64 KiB inbox.
 pub const MAX_PIECE_BYTES: usize = (64 << 10) - HEADER_BYTES;
 
-/// Input bytes run through zlib between checks of the call's deadline.
+/// Input bytes run through a codec between checks of the call's deadline.
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// `compression` flags: the format, in the low two bits.
 pub const GZIP: i32 = 0;
 pub const DEFLATE: i32 = 1;
 pub const DEFLATE_RAW: i32 = 2;
+pub const BROTLI: i32 = 3;
 const FORMAT_MASK: i32 = 3;
 /// `compression` flags: decompress (else compress).
 pub const DECOMPRESS: i32 = 4;
@@ -99,46 +106,54 @@ impl Step {
     }
 }
 
-/// One stream's zlib state.
-enum Coder {
-    Compress(Compress),
-    /// `ended` once the compressed data's end has been read: any byte after it is an error.
-    Decompress {
-        inflate: Decompress,
-        ended: bool,
-    },
+/// One stream's codec, and where it stands.
+struct Coder {
+    codec: Box<dyn Codec>,
+    decompress: bool,
+    brotli: bool,
+    /// The compressed data's end has been written or read: a decoder takes no byte after it.
+    ended: bool,
 }
 
 impl Coder {
     fn new(flags: i32) -> Result<Coder> {
-        let level = Compression::default();
-        let window_bits = 15; // zlib's largest window, as workerd and browsers use
         let format = flags & FORMAT_MASK;
         let decompress = flags & DECOMPRESS != 0;
-        Ok(match (format, decompress) {
-            (GZIP, false) => Coder::Compress(Compress::new_gzip(level, window_bits)),
-            (DEFLATE, false) => Coder::Compress(Compress::new(level, true)),
-            (DEFLATE_RAW, false) => Coder::Compress(Compress::new(level, false)),
-            (GZIP, true) => Coder::decompress(Decompress::new_gzip(window_bits)),
-            (DEFLATE, true) => Coder::decompress(Decompress::new(true)),
-            (DEFLATE_RAW, true) => Coder::decompress(Decompress::new(false)),
-            _ => return Err(Error::Serialization(format!("compression() was given format {format}, which is none"))),
-        })
-    }
-
-    fn decompress(inflate: Decompress) -> Coder {
-        Coder::Decompress { inflate, ended: false }
+        let codec = match (format, decompress) {
+            (BROTLI, false) => brotli::encoder(),
+            (BROTLI, true) => brotli::decoder(),
+            (_, false) => zlib::compressor(format),
+            (_, true) => zlib::decompressor(format),
+        };
+        Ok(Coder { codec, decompress, brotli: format == BROTLI, ended: false })
     }
 
     fn run(&mut self, input: &[u8], finish: bool, check: &mut dyn FnMut() -> Result<()>) -> Result<Step> {
-        match self {
-            Coder::Compress(deflate) => compress(deflate, input, finish, check),
-            Coder::Decompress { inflate, ended } => decompress(inflate, ended, input, finish, check),
+        if self.decompress {
+            decompress(self.codec.as_mut(), &mut self.ended, input, finish, check)
+        } else {
+            compress(self.codec.as_mut(), input, finish, check)
         }
     }
 }
 
-/// The zlib states of one isolate's compression streams in progress, by the guest's id.
+/// What one run of a codec over some input into some output room did.
+struct Pass {
+    took: usize,
+    gave: usize,
+    /// The compressed data's end was written (a compressor told to finish) or read.
+    ended: bool,
+}
+
+/// A compressor or decompressor of one format, as the loops below drive it.
+trait Codec: Send {
+    /// Runs `input` into `output`; a compressor told to `finish` ends the compressed data once
+    /// `input` is in (a decompressor is never told: the loops decide what an early close means).
+    /// `None` for data the codec refuses.
+    fn pass(&mut self, input: &[u8], output: &mut [u8], finish: bool) -> Option<Pass>;
+}
+
+/// The codec states of one isolate's compression streams in progress, by the guest's id.
 #[derive(Default)]
 pub struct Streams {
     coders: HashMap<u32, Coder>,
@@ -163,13 +178,17 @@ impl Streams {
         }
         let mut coder = if flags & START != 0 {
             self.coders.remove(&id); // a new stream replaces one the guest abandoned
-            if self.coders.len() >= MAX_STREAMS {
+            let coder = Coder::new(flags)?;
+            let brotli = self.coders.values().filter(|open| open.brotli).count();
+            if self.coders.len() >= MAX_STREAMS || (coder.brotli && brotli >= MAX_BROTLI_STREAMS) {
+                let (limit, kind) =
+                    if coder.brotli { (MAX_BROTLI_STREAMS, "brotli") } else { (MAX_STREAMS, "compression") };
                 return Ok(Step::Refused(format!(
-                    "{MAX_STREAMS} compression streams are already open in this isolate; close or abort one \
-                     before starting another."
+                    "{limit} {kind} streams are already open in this isolate; close or abort one before \
+                     starting another."
                 )));
             }
-            Coder::new(flags)?
+            coder
         } else {
             // A stream the guest began: its state is here unless a bug lost it, which must not
             // pass for a fresh start (the output would silently differ).
@@ -188,50 +207,34 @@ impl Streams {
     }
 }
 
-/// Bytes in and out of one zlib call, from its totals before and after.
-fn moved(before: (u64, u64), after: (u64, u64)) -> (usize, usize) {
-    ((after.0 - before.0) as usize, (after.1 - before.1) as usize)
-}
-
-/// Deflates `input` until it is used up or a piece of output is full; when `finish`, until the
-/// stream's end is written.
-fn compress(deflate: &mut Compress, input: &[u8], finish: bool, check: &mut dyn FnMut() -> Result<()>) -> Result<Step> {
+/// Compresses `input` until it is used up or a piece of output is full; when `finish`, until the
+/// compressed data's end is written.
+fn compress(codec: &mut dyn Codec, input: &[u8], finish: bool, check: &mut dyn FnMut() -> Result<()>) -> Result<Step> {
     let mut output = vec![0; MAX_PIECE_BYTES];
     let (mut read, mut written) = (0, 0);
     loop {
         check()?;
         let chunk = &input[read..read + (input.len() - read).min(CHUNK_BYTES)];
         let last = read + chunk.len() == input.len();
-        let flush = if finish && last { FlushCompress::Finish } else { FlushCompress::None };
-        let before = (deflate.total_in(), deflate.total_out());
-        let Ok(status) = deflate.compress(chunk, &mut output[written..], flush) else {
+        let Some(pass) = codec.pass(chunk, &mut output[written..], finish && last) else {
             return Ok(Step::Failed(COMPRESSION_FAILED));
         };
-        let (took, gave) = moved(before, (deflate.total_in(), deflate.total_out()));
-        (read, written) = (read + took, written + gave);
-        let piece = |more: bool, mut output: Vec<u8>| {
+        (read, written) = (read + pass.took, written + pass.gave);
+        let full = written == output.len();
+        if pass.ended || full || (read == input.len() && !finish) {
             output.truncate(written);
-            Ok(Step::Output { consumed: read, output, more })
-        };
-        if status == Status::StreamEnd {
-            return piece(false, output);
+            return Ok(Step::Output { consumed: read, output, more: !pass.ended && full });
         }
-        if written == output.len() {
-            return piece(true, output);
-        }
-        if read == input.len() && !finish {
-            return piece(false, output);
-        }
-        if took == 0 && gave == 0 {
-            return Ok(Step::Failed(COMPRESSION_FAILED)); // zlib can make no progress: a bug
+        if pass.took == 0 && pass.gave == 0 {
+            return Ok(Step::Failed(COMPRESSION_FAILED)); // the codec can make no progress: a bug
         }
     }
 }
 
-/// Inflates `input` until it is used up, a piece of output is full, or the compressed data ends;
-/// when `finish`, the data must have ended.
+/// Decompresses `input` until it is used up, a piece of output is full, or the compressed data
+/// ends; when `finish`, the data must have ended.
 fn decompress(
-    inflate: &mut Decompress,
+    codec: &mut dyn Codec,
     ended: &mut bool,
     input: &[u8],
     finish: bool,
@@ -240,41 +243,39 @@ fn decompress(
     let mut output = vec![0; MAX_PIECE_BYTES];
     let (mut read, mut written) = (0, 0);
     loop {
-        let piece = |more: bool, read: usize, written: usize, mut output: Vec<u8>| {
-            output.truncate(written);
-            Ok(Step::Output { consumed: read, output, more })
-        };
         if *ended {
-            if read == input.len() {
-                return piece(false, read, written, output);
-            }
-            // What came before the end reaches the guest before the error does.
-            return if written > 0 { piece(true, read, written, output) } else { Ok(Step::Failed(TRAILING)) };
+            // What came before the end reaches the guest before the error about what follows it.
+            return piece(output, read, written, read < input.len(), TRAILING);
         }
         check()?;
         let chunk = &input[read..read + (input.len() - read).min(CHUNK_BYTES)];
-        let before = (inflate.total_in(), inflate.total_out());
-        let Ok(status) = inflate.decompress(chunk, &mut output[written..], FlushDecompress::None) else {
+        let Some(pass) = codec.pass(chunk, &mut output[written..], false) else {
             return Ok(Step::Failed(CORRUPT));
         };
-        let (took, gave) = moved(before, (inflate.total_in(), inflate.total_out()));
-        (read, written) = (read + took, written + gave);
-        *ended = status == Status::StreamEnd;
+        (read, written) = (read + pass.took, written + pass.gave);
+        *ended = pass.ended;
         if *ended {
             continue;
         }
         if written == output.len() {
-            return piece(true, read, written, output);
+            return piece(output, read, written, true, CORRUPT);
         }
         if read == input.len() {
-            if !finish {
-                return piece(false, read, written, output);
-            }
             // Closed before the end: the output so far first, then the error.
-            return if written > 0 { piece(true, read, written, output) } else { Ok(Step::Failed(TRUNCATED)) };
+            return piece(output, read, written, finish, TRUNCATED);
         }
-        if took == 0 && gave == 0 {
-            return Ok(Step::Failed(CORRUPT)); // input zlib cannot use, and no room was lacking
+        if pass.took == 0 && pass.gave == 0 {
+            return Ok(Step::Failed(CORRUPT)); // input the codec cannot use, and no room was lacking
         }
     }
+}
+
+/// The first `written` bytes of `output`, made from `read` bytes of input, and whether to call
+/// again; or, when more was wanted but the call gave nothing, `error`.
+fn piece(mut output: Vec<u8>, read: usize, written: usize, more: bool, error: &'static str) -> Result<Step> {
+    if more && written == 0 {
+        return Ok(Step::Failed(error));
+    }
+    output.truncate(written);
+    Ok(Step::Output { consumed: read, output, more })
 }
