@@ -14,7 +14,6 @@ int64_t host_digest_stream(int32_t stream, int32_t op, const char *name, int32_t
 #define STREAM_TYPE_ERROR 1
 #define STREAM_RANGE_ERROR 2
 #define COMPRESSION_HEADER_BYTES 8
-#define COMPRESSION_START 8 /* the flag of a stream's first call */
 
 /* Throws the error a failed reply names (and frees it): JS_EXCEPTION. */
 static JSValue throw_stream_reply(JSContext *ctx, uint8_t *reply, size_t len) {
@@ -27,49 +26,54 @@ static JSValue throw_stream_reply(JSContext *ctx, uint8_t *reply, size_t len) {
     return JS_EXCEPTION;
 }
 
-/* compressionRun(id, flags, bytes, enqueue): runs the Uint8Array `bytes` through compression
- * stream `id` under `flags` (rust/js/compression/), handing each piece of output to `enqueue` as a
- * new Uint8Array as it comes; throws the TypeError (bad data) or RangeError (too many streams) the
- * host names. The array is looked up again after each enqueue, which could run tenant code (a
- * getter on Object.prototype.then, met while a read's result resolves) that detaches or shrinks
- * its buffer: the host is only ever given bytes the array still has. */
-static JSValue js_compression_run(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+/* compressionStep(id, flags, bytes, offset) -> [piece, offset, more]: runs the Uint8Array `bytes`
+ * from `offset` through compression stream `id` under `flags` (rust/js/compression/) for one
+ * piece of output (a new Uint8Array, or undefined when there is none), the offset of the first
+ * byte not yet consumed, and whether to call again for more; throws the TypeError (bad data) or
+ * RangeError (too many streams) the host names. compression.js calls it until `more` is false,
+ * enqueueing each piece; the array is looked up afresh each time, so the host is only ever given
+ * bytes it still has, whatever ran in between. */
+static JSValue js_compression_step(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     int32_t id, flags;
-    if (JS_ToInt32(ctx, &id, argv[0]) || JS_ToInt32(ctx, &flags, argv[1])) return JS_EXCEPTION;
-    size_t offset = 0;
-    for (;;) {
-        size_t len = 0;
-        const uint8_t *bytes = JS_GetUint8Array(ctx, &len, argv[2]);
-        if (!bytes) {
-            if (JS_HasException(ctx)) return JS_EXCEPTION;
-            bytes = (const uint8_t *)""; /* an empty or detached array has no storage */
-            len = 0;
-        }
-        if (offset > len) return JS_ThrowTypeError(ctx, "The chunk's buffer shrank while it was being compressed.");
-        if (len - offset > INT32_MAX) return JS_ThrowRangeError(ctx, "A compression chunk is longer than 2 GiB.");
-        int64_t packed = host_compression(id, flags, bytes + offset, (int32_t)(len - offset));
-        uint8_t *reply = (uint8_t *)(uintptr_t)((uint64_t)packed >> 32);
-        size_t reply_len = (uint32_t)packed;
-        if (reply_len < 1 || (reply[0] == STREAM_OK && reply_len < COMPRESSION_HEADER_BYTES)) {
-            release(reply);
-            return JS_ThrowInternalError(ctx, "compressionRun: malformed reply from the host");
-        }
-        if (reply[0] != STREAM_OK) return throw_stream_reply(ctx, reply, reply_len);
-        int more = reply[1];
-        offset += read_u32(reply + 4);
-        size_t out_len = reply_len - COMPRESSION_HEADER_BYTES;
-        JSValue piece = out_len > 0 ? JS_NewUint8ArrayCopy(ctx, reply + COMPRESSION_HEADER_BYTES, out_len) : JS_UNDEFINED;
-        release(reply);
-        if (JS_IsException(piece)) return piece;
-        if (out_len > 0) {
-            JSValue result = JS_Call(ctx, argv[3], JS_UNDEFINED, 1, (JSValueConst *)&piece);
-            JS_FreeValue(ctx, piece);
-            if (JS_IsException(result)) return result;
-            JS_FreeValue(ctx, result);
-        }
-        if (!more) return JS_UNDEFINED;
-        flags &= ~COMPRESSION_START;
+    int64_t offset;
+    if (JS_ToInt32(ctx, &id, argv[0]) || JS_ToInt32(ctx, &flags, argv[1]) || JS_ToInt64(ctx, &offset, argv[3]))
+        return JS_EXCEPTION;
+    size_t len = 0;
+    const uint8_t *bytes = JS_GetUint8Array(ctx, &len, argv[2]);
+    if (!bytes) {
+        if (JS_HasException(ctx)) return JS_EXCEPTION;
+        bytes = (const uint8_t *)""; /* an empty array has no storage */
+        len = 0;
     }
+    if (offset < 0 || (uint64_t)offset > len)
+        return JS_ThrowTypeError(ctx, "The chunk's buffer shrank while it was being compressed.");
+    if (len - (size_t)offset > INT32_MAX) return JS_ThrowRangeError(ctx, "A compression chunk is longer than 2 GiB.");
+    int64_t packed = host_compression(id, flags, bytes + offset, (int32_t)(len - (size_t)offset));
+    uint8_t *reply = (uint8_t *)(uintptr_t)((uint64_t)packed >> 32);
+    size_t reply_len = (uint32_t)packed;
+    if (reply_len < 1 || (reply[0] == STREAM_OK && reply_len < COMPRESSION_HEADER_BYTES)) {
+        release(reply);
+        return JS_ThrowInternalError(ctx, "compressionStep: malformed reply from the host");
+    }
+    if (reply[0] != STREAM_OK) return throw_stream_reply(ctx, reply, reply_len);
+    int more = reply[1];
+    offset += read_u32(reply + 4);
+    size_t out_len = reply_len - COMPRESSION_HEADER_BYTES;
+    JSValue piece = out_len > 0 ? JS_NewUint8ArrayCopy(ctx, reply + COMPRESSION_HEADER_BYTES, out_len) : JS_UNDEFINED;
+    release(reply);
+    if (JS_IsException(piece)) return piece;
+    JSValue result = JS_NewArray(ctx);
+    if (JS_IsException(result)) {
+        JS_FreeValue(ctx, piece);
+        return result;
+    }
+    if (JS_SetPropertyUint32(ctx, result, 0, piece) < 0 ||
+        JS_SetPropertyUint32(ctx, result, 1, JS_NewInt64(ctx, offset)) < 0 ||
+        JS_SetPropertyUint32(ctx, result, 2, JS_NewBool(ctx, more)) < 0) {
+        JS_FreeValue(ctx, result);
+        return JS_EXCEPTION;
+    }
+    return result;
 }
 
 /* digestStream(id, op, name, bytes) -> an ArrayBuffer: `bytes` (a Uint8Array) hashed into

@@ -6,8 +6,9 @@
 // A stream's state (zlib's, a hash's) lives on the host under an id chosen here, from the first
 // chunk (so a stream made but never written holds nothing there) until the stream ends, fails or
 // is aborted; the host caps how many one isolate holds. Output comes back in pieces of at most
-// 64 KiB, each enqueued as it arrives, so a decompression bomb grows this isolate's memory piece by
-// piece until its memory limit ends the call, and the host holds no output at all.
+// 64 KiB, each enqueued as it arrives and the next made only once the readable side wants more, so
+// a reader that keeps up holds one piece at a time, a decompression bomb kept whole grows this
+// isolate's memory until its memory limit ends the call, and the host holds no output at all.
 (function (primordials, natives, web) {
   "use strict";
 
@@ -18,14 +19,15 @@
     PromisePrototypeThen,
     Uint8ArrayCtor,
     TypedArrayGetBuffer,
+    TypedArrayGetByteOffset,
     TypedArrayGetLength,
     isSharedArrayBuffer,
     TypeErrorCtor,
     DOMExceptionCtor,
   } = primordials;
-  const { compressionRun, digestStream, streams } = natives;
-  const { bufferSourceBytes, utf8Encode, asciiLower, requireArgs, defineGlobal, defineTag, markPlatformObject, toStr } =
-    web;
+  const { compressionStep, digestStream, streams } = natives;
+  const { bufferSourceBytes, copyBytes, utf8Encode, asciiLower, requireArgs, defineGlobal, defineTag } = web;
+  const { markPlatformObject, toStr } = web;
   // Captured before any tenant code: DigestStream is one.
   const WritableStream = globalThis.WritableStream;
   const EMPTY = new Uint8ArrayCtor(0);
@@ -42,7 +44,7 @@
   // ---------------------------------------------------------------------------------------------
   // CompressionStream and DecompressionStream
 
-  // compressionRun's flags (rust/js/compression/).
+  // compressionStep's flags (rust/js/compression/).
   const FORMATS = ObjectFreeze({ __proto__: null, gzip: 0, deflate: 1, "deflate-raw": 2, brotli: 3 });
   const DECOMPRESS = 4;
   const START = 8;
@@ -62,31 +64,78 @@
     const flags = formatFlag | (decompress ? DECOMPRESS : 0);
     let state = "unstarted"; // then "open" while the host holds its state, then "over"
     const forget = () => {
-      if (state === "open") compressionRun(id, DROP, EMPTY, ignore);
+      if (state === "open") compressionStep(id, DROP, EMPTY, 0);
       state = "over";
     };
-    const run = (bytes, finish, enqueue) => {
-      const first = state === "unstarted" ? START : 0;
-      state = finish ? "over" : "open";
-      try {
-        compressionRun(id, flags | first | (finish ? FINISH : 0), bytes, enqueue);
-      } catch (error) {
-        // The host forgets a stream that failed; one whose enqueue threw must be forgotten too.
-        state = "open";
-        forget();
-        throw error;
-      }
+    // Runs `bytes` through the host piece by piece, enqueueing each; when the readable side has
+    // enough, waits until it wants more (so a reader that keeps up holds one piece at a time).
+    // The bytes not yet consumed are copied before the first wait: tenant code that runs
+    // meanwhile cannot change what is compressed.
+    const pump = (bytes, finish, enqueue, ready) => {
+      let offset = 0;
+      let copied = false;
+      let settle; // the promise's resolve and reject, once pumping waits
+      // Runs the host until the input is used up (true) or the readable side has enough (false:
+      // `resume` runs once it wants more).
+      const steps = () => {
+        try {
+          for (;;) {
+            if (state === "over") return true; // aborted or cancelled while waiting
+            const first = state === "unstarted" ? START : 0;
+            state = "open";
+            // Indexed, not destructured: destructuring would run the tenant's array iterator.
+            const result = compressionStep(id, flags | first | (finish ? FINISH : 0), bytes, offset);
+            const piece = result[0];
+            const more = result[2];
+            offset = result[1];
+            if (!more && finish) state = "over";
+            if (piece !== undefined) enqueue(piece);
+            if (!more) return true;
+            const wait = ready();
+            if (wait !== undefined) {
+              if (!copied) {
+                const length = TypedArrayGetLength(bytes) - offset;
+                bytes = copyBytes(new Uint8ArrayCtor(TypedArrayGetBuffer(bytes), TypedArrayGetByteOffset(bytes) + offset, length));
+                offset = 0;
+                copied = true;
+              }
+              PromisePrototypeThen(wait, resume);
+              return false;
+            }
+          }
+        } catch (error) {
+          // The host forgets a stream that failed; one whose enqueue threw must be forgotten too.
+          forget();
+          throw error;
+        }
+      };
+      // Settled with undefined, never with a promise: resolving with one would look up the
+      // tenant's Promise.prototype.then.
+      const resume = () => {
+        let done;
+        try {
+          done = steps();
+        } catch (error) {
+          settle.reject(error);
+          return;
+        }
+        if (done) settle.resolve(undefined);
+      };
+      if (steps()) return undefined;
+      return new PromiseCtor((resolve, reject) => {
+        settle = { __proto__: null, resolve, reject };
+      });
     };
     return streams.newTransform(
-      (chunk, enqueue) => {
+      (chunk, enqueue, ready) => {
         const bytes = unsharedBytes(chunk);
         if (bytes === null) {
           forget();
           throw new TypeErrorCtor(`${className}: chunks must be ArrayBuffers or ArrayBufferViews.`);
         }
-        if (TypedArrayGetLength(bytes) > 0) run(bytes, false, enqueue);
+        return TypedArrayGetLength(bytes) > 0 ? pump(bytes, false, enqueue, ready) : undefined;
       },
-      (enqueue) => run(EMPTY, true, enqueue),
+      (enqueue, ready) => pump(EMPTY, true, enqueue, ready),
       forget,
     );
   }

@@ -547,7 +547,7 @@ EXPORT("js_init") int32_t js_init(void) {
     if (run_web_script(SUBTLE_JS, sizeof SUBTLE_JS - 1, "<dynisolate:subtle>", primordials, subtle_natives, web))
         return -2;
     JSValue compression_natives = JS_NewObject(context);
-    native(compression_natives, "compressionRun", js_compression_run, 4);
+    native(compression_natives, "compressionStep", js_compression_step, 4);
     native(compression_natives, "digestStream", js_digest_stream, 4);
     JS_SetPropertyStr(context, compression_natives, "streams", streams);
     if (run_web_script(COMPRESSION_JS, sizeof COMPRESSION_JS - 1, "<dynisolate:compression>", primordials,
