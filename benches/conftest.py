@@ -91,6 +91,7 @@ WEB_ROWS = [
     ("url_parse_us", "URL parse, median over WPT's URL inputs", "µs", "", "< 2 µs", True),
     ("url_inputs", "of which inputs", "", "", "", True),
     ("transform_mib_per_s", "10 MiB piped through a TransformStream", "MiB/s", "", "≥ 100 MiB/s", False),
+    ("gzip_mib_per_s", "10 MiB gzipped through a CompressionStream", "MiB/s", "gzip (zlib)", "", False),
     ("fresh_median_us", "fresh isolate + first call, median (same run)", "µs", "", "no slower", True),
 ]
 

@@ -1,5 +1,6 @@
 """The web platform inside a JavaScript isolate: WebCrypto against Python's hashlib and hmac,
-TextDecoder against Python's codecs, URL parsing over web-platform-tests' URL inputs, and a fresh
+TextDecoder against Python's codecs, CompressionStream's gzip against Python's gzip module (zlib),
+URL parsing over web-platform-tests' URL inputs, and a fresh
 isolate's boot measured in the same run (the APIs live in the interpreter's snapshot, so they must
 not slow it). Figures land in the web table printed at the end of the run (benches/conftest.py).
 
@@ -11,6 +12,7 @@ times, divided by `n`; the median of several such rounds is reported. Python's f
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import json
@@ -63,6 +65,24 @@ export default {
       if (total !== 10 << 20) throw new Error(`piped ${total} bytes`);
     }
     return n;
+  },
+  // 10 MiB of text in 64 KiB chunks gzipped through a CompressionStream, n times (the bytes made
+  // once, by the caller); returns the compressed size.
+  async gzip(bytes, n) {
+    let size = 0;
+    for (let i = 0; i < n; i++) {
+      const stream = new CompressionStream("gzip");
+      const writer = stream.writable.getWriter();
+      const written = (async () => {
+        const step = 64 << 10;
+        for (let at = 0; at < bytes.length; at += step) await writer.write(bytes.subarray(at, at + step));
+        await writer.close();
+      })();
+      size = 0;
+      for await (const part of stream.readable) size += part.byteLength;
+      await written;
+    }
+    return size;
   },
   // Each input parsed n times against its base.
   urls(inputs, n) {
@@ -166,6 +186,17 @@ def test_url_parse_over_wpt_inputs(benchmark, web_figures, entry) -> None:  # ty
 def test_transform_stream_10mib(benchmark, web_figures, entry) -> None:  # type: ignore[no-untyped-def]
     seconds = benchmark.pedantic(_per_op_s, args=(entry.transform, 3), rounds=1, iterations=1)
     web_figures["transform_mib_per_s"] = (10 / seconds, None)
+
+
+def test_gzip_10mib(benchmark, web_figures, entry) -> None:  # type: ignore[no-untyped-def]
+    # Text that compresses about as a JSON or HTML body does.
+    line = b'{"id": %d, "name": "item %d", "tags": ["a", "b"], "price": %d.%02d},\n'
+    text = b"".join(line % (i, i * 7, i % 997, i % 100) for i in range(200_000))[: 10 << 20]
+    assert len(text) == 10 << 20
+
+    seconds = benchmark.pedantic(_per_op_s, args=(lambda n: entry.gzip(text, n), 2), rounds=1, iterations=1)
+    python = _python_per_op_s(lambda: gzip.compress(text, compresslevel=6), 2)
+    web_figures["gzip_mib_per_s"] = (10 / seconds, 10 / python)
 
 
 def test_fresh_isolate_boot(benchmark, web_figures, loader) -> None:  # type: ignore[no-untyped-def]

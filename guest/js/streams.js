@@ -3078,16 +3078,20 @@
 
   // Sets up `object` (a TransformStream made with INTERNAL) with algorithms of ours:
   // transform(chunk, enqueue) and flush(enqueue); what they throw errors the stream.
-  function setUpInternalTransform(object, transform, flush) {
+  function setUpInternalTransform(object, transform, flush, cancel = undefined) {
     const stream = weakGet(records, object);
     const startPromise = deferred();
     initializeTransformStream(stream, startPromise.promise, 1, () => 1, 0, () => 1);
     const controller = newTransformControllerRecord();
     const enqueue = (chunk) => transformControllerEnqueue(controller, chunk);
+    // undefined while the readable side wants more; else a promise that settles once it does (or
+    // once the stream is cancelled), for a transform that makes much output from one chunk.
+    const ready = () => (stream.backpressure ? stream.backpressureChangePromise.promise : undefined);
+    // A transform may return a promise (of this file's realm: only library code calls this).
     const run = (fn, args) => {
       try {
-        ReflectApply(fn, undefined, args);
-        return resolved(undefined);
+        const result = ReflectApply(fn, undefined, args);
+        return result === undefined ? resolved(undefined) : result;
       } catch (error) {
         return rejected(error);
       }
@@ -3095,9 +3099,9 @@
     setUpTransformController(
       stream,
       controller,
-      (chunk) => run(transform, [chunk, enqueue]),
-      () => run(flush, [enqueue]),
-      () => resolved(undefined),
+      (chunk) => run(transform, [chunk, enqueue, ready]),
+      () => run(flush, [enqueue, ready]),
+      () => (cancel === undefined ? resolved(undefined) : run(cancel, [])),
     );
     startPromise.resolve(undefined);
     return stream;
@@ -3192,10 +3196,13 @@
       setHandled(pipeTo(stream, transform.writable, false, false, false, undefined));
       return transform.readable;
     },
-    // {readable, writable} of a new TransformStream running transform(chunk, enqueue) and
-    // flush(enqueue) (TextEncoderStream, TextDecoderStream, compression).
-    newTransform(transform, flush) {
-      const stream = setUpInternalTransform(new TransformStream(INTERNAL), transform, flush);
+    // {readable, writable} of a new TransformStream running transform(chunk, enqueue, ready),
+    // flush(enqueue, ready) and, when given, cancel() once the readable is cancelled or the
+    // writable aborted (TextEncoderStream, TextDecoderStream, compression). `ready()` is undefined
+    // while the readable side wants more, else a promise of when it does; a transform or flush
+    // that waits on it returns a promise.
+    newTransform(transform, flush, cancel = undefined) {
+      const stream = setUpInternalTransform(new TransformStream(INTERNAL), transform, flush, cancel);
       return ObjectFreeze({ __proto__: null, readable: stream.readable.object, writable: stream.writable.object });
     },
     setStructuredClone(fn) {

@@ -1,6 +1,7 @@
 //! What the host keeps for one JavaScript isolate, in its store's extension slot: whatever serves
 //! the bundle's WebAssembly (`nested.rs`, or the refusal while a snapshot is taken) and the
-//! TextDecoder streams in progress (`encoding.rs`). Every JavaScript isolate gets one: those
+//! streams in progress whose state lives on the host: TextDecoder's (`encoding.rs`), compression's
+//! (`compression/`) and DigestStream's (`digest_stream.rs`). Every JavaScript isolate gets one: those
 //! booted with WebAssembly at hand from the start, the others when an import first needs it.
 
 use std::any::Any;
@@ -8,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::Result;
+use crate::js::compression;
+use crate::js::digest_stream::Digests;
 use crate::js::encoding::Streams;
 use crate::sandbox::host::Host;
 use crate::sandbox::state::{Extension, StoreData};
@@ -18,16 +21,23 @@ pub struct JsExtension {
     /// Claims the `wasm:*` env calls when set; without it they reach the embedder.
     wasm: Option<Box<dyn Extension>>,
     pub streams: Streams,
+    pub compression: compression::Streams,
+    pub digests: Digests,
 }
 
 impl JsExtension {
     pub fn with_wasm(wasm: Box<dyn Extension>) -> Box<JsExtension> {
-        Box::new(JsExtension { wasm: Some(wasm), streams: Streams::default() })
+        Box::new(JsExtension { wasm: Some(wasm), ..JsExtension::default() })
     }
 
     /// The JavaScript state of `extension`, when it is one.
     pub fn of(extension: &mut dyn Extension) -> Option<&mut JsExtension> {
         (extension as &mut dyn Any).downcast_mut()
+    }
+
+    /// Whether a stream's state is on the host (a heap taken now would name what it lacks).
+    pub fn has_open_streams(&self) -> bool {
+        !self.streams.is_empty() || !self.compression.is_empty() || !self.digests.is_empty()
     }
 
     /// The JavaScript state of an interpreter's store, attached now if it had none.

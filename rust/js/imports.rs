@@ -1,7 +1,9 @@
 //! The imports only the JavaScript interpreter links, never offered to tenant wasm: `outbound`
 //! (`fetch()`), `sleep` (timers), `random` (`crypto`), `digest` (`node:crypto`'s hashes),
 //! `subtle` (`crypto.subtle`, served by `js/subtle/`), `encoding_name` and `text_decode`
-//! (TextDecoder, served by `js/encoding.rs`), `domain_to_ascii` (the URL parser's IDNA, by
+//! (TextDecoder, served by `js/encoding.rs`), `compression` (CompressionStream and
+//! DecompressionStream, by `js/compression/`), `digest_stream` (`crypto.DigestStream`, by
+//! `js/digest_stream.rs`), `domain_to_ascii` (the URL parser's IDNA, by
 //! `js/domain.rs`), `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five
 //! WASI functions wasi-libc needs, stubbed so the interpreter gets a coarse clock and no files. It
 //! also links `log` and `env_call` from the tenant surface (`sandbox/imports.rs`).
@@ -264,6 +266,49 @@ fn text_decode(
     reply(&mut caller, &decoded.map_err(fail)?.encode())
 }
 
+/// `compression(stream, flags, data, data_len) -> i64`: guest bytes `data` run through compression
+/// stream `stream` (see `js/compression/` for the flags and the reply, at most one piece of
+/// output), read in place; the call's deadline is checked between pieces.
+fn compression(
+    mut caller: Caller<'_, StoreData>,
+    stream: i32,
+    flags: i32,
+    data: i32,
+    data_len: i32,
+) -> wasmtime::Result<i64> {
+    let memory = imports::memory(&mut caller)?;
+    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+    let input = bytes.get(guest_span(data as u32, data_len as u32)).ok_or_else(|| outside("compression"))?;
+    // Out of the store while they run, so the deadline can be read meanwhile.
+    let mut streams = std::mem::take(&mut JsExtension::of_store(state).compression);
+    let step = streams.step(stream as u32, flags, input, &mut || state.check_budget());
+    JsExtension::of_store(state).compression = streams;
+    reply(&mut caller, &step.map_err(fail)?.encode())
+}
+
+/// `digest_stream(stream, op, name, name_len, data, data_len) -> i64`: guest bytes `data` hashed
+/// into DigestStream `stream`, read in place (see `js/digest_stream.rs` for the operations and the
+/// reply); long inputs check the call's deadline between chunks.
+fn digest_stream(
+    mut caller: Caller<'_, StoreData>,
+    stream: i32,
+    op: i32,
+    name: i32,
+    name_len: i32,
+    data: i32,
+    data_len: i32,
+) -> wasmtime::Result<i64> {
+    let memory = imports::memory(&mut caller)?;
+    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+    let outside_memory = || outside("digest_stream");
+    let name = bytes.get(guest_span(name as u32, name_len as u32)).ok_or_else(outside_memory)?;
+    let input = bytes.get(guest_span(data as u32, data_len as u32)).ok_or_else(outside_memory)?;
+    let mut digests = std::mem::take(&mut JsExtension::of_store(state).digests);
+    let digested = digests.step(stream as u32, op, name, input, &mut || state.check_budget());
+    JsExtension::of_store(state).digests = digests;
+    reply(&mut caller, &digested.map_err(fail)?.encode())
+}
+
 /// `domain_to_ascii(ptr, len) -> i64`: the URL Standard's domain to ASCII of the guest's UTF-8
 /// `domain` (`js/domain.rs`), read in place; the reply is the ASCII domain, or empty when the URL
 /// parser must fail.
@@ -324,6 +369,8 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "subtle", subtle)?;
     linker.func_wrap("dynisolate", "encoding_name", encoding_name)?;
     linker.func_wrap("dynisolate", "text_decode", text_decode)?;
+    linker.func_wrap("dynisolate", "compression", compression)?;
+    linker.func_wrap("dynisolate", "digest_stream", digest_stream)?;
     linker.func_wrap("dynisolate", "domain_to_ascii", domain_to_ascii)?;
     linker.func_wrap("dynisolate", "early_reply", early_reply)?;
     linker.func_wrap(WASI, "clock_time_get", clock_time_get)?;

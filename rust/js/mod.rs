@@ -10,6 +10,8 @@
 
 mod builtins;
 pub(crate) mod bundle;
+pub mod compression;
+pub mod digest_stream;
 pub mod domain;
 pub mod encoding;
 pub(crate) mod extension;

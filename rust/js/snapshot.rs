@@ -11,7 +11,7 @@
 //! what any evaluation of the same code would hold, and `Math.random` is reseeded per isolate. A
 //! bundle that instantiates WebAssembly while its modules are evaluated is never snapshotted:
 //! those instances live on the host, outside the heap; nor is one whose evaluation leaves a
-//! TextDecoder stream open (its decoder is on the host too). Module-scope values (`Date.now()`, a
+//! TextDecoder, compression or DigestStream stream open (its state is on the host too). Module-scope values (`Date.now()`, a
 //! `Math.random()` there) are those of the evaluation that made the heap, shared by every isolate
 //! restored from it, as an isolate's are by every request it serves on Cloudflare.
 //!
@@ -139,7 +139,7 @@ impl Extension for NoWebAssembly {
 }
 
 /// Evaluates `worker`'s bundle in a throwaway isolate and returns its memory as a heap: `Ok(None)`
-/// when the bundle cannot be snapshotted (it instantiated WebAssembly, left a TextDecoder stream
+/// when the bundle cannot be snapshotted (it instantiated WebAssembly, left a stream with host state
 /// open, or its evaluation failed, which the first call will report).
 pub(crate) fn take(pool: &Arc<Pool>, interpreter: &Interpreter, worker: &JsWorker) -> Result<Option<Module>> {
     let mut isolate = worker.interpreter.boot(None, SNAPSHOT_ACQUIRE_TIMEOUT)?;
@@ -148,8 +148,9 @@ pub(crate) fn take(pool: &Arc<Pool>, interpreter: &Interpreter, worker: &JsWorke
     let load = protocol::load_request(&worker.main, FLAG_SETTLE, worker::seed());
     let loaded = worker::start(&mut isolate, &worker.bytecode, &load, None, None, None)
         .and_then(|reply| protocol::envelope(&reply));
-    // A TextDecoder stream left open keeps its decoder on the host, outside the heap.
-    let streams_open = isolate.extension().and_then(JsExtension::of).is_some_and(|js| !js.streams.is_empty());
+    // A stream left open (TextDecoder, compression, DigestStream) keeps its state on the host,
+    // outside the heap.
+    let streams_open = isolate.extension().and_then(JsExtension::of).is_some_and(|js| js.has_open_streams());
     match loaded {
         Ok(_) if !asked_for_wasm.load(Ordering::Relaxed) && !streams_open => {}
         Ok(_) | Err(Error::Guest { .. }) => return Ok(None),

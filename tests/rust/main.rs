@@ -4,6 +4,7 @@ mod support;
 
 mod cache;
 mod calls;
+mod compression;
 mod domain;
 mod encoding;
 mod faults;
