@@ -1,6 +1,6 @@
 //! What the host keeps for one JavaScript isolate, in its store's extension slot: whatever serves
-//! the bundle's WebAssembly (`nested.rs`, or the refusal while a snapshot is taken) and the
-//! TextDecoder streams in progress (`encoding.rs`). Every JavaScript isolate gets one: those
+//! the bundle's WebAssembly (`nested.rs`, or the refusal while a snapshot is taken), the
+//! TextDecoder streams in progress (`encoding.rs`) and the `Intl` formatters it built (`intl/`). Every JavaScript isolate gets one: those
 //! booted with WebAssembly at hand from the start, the others when an import first needs it.
 
 use std::any::Any;
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::js::encoding::Streams;
+use crate::js::intl::Formatters;
 use crate::sandbox::host::Host;
 use crate::sandbox::state::{Extension, StoreData};
 
@@ -18,11 +19,12 @@ pub struct JsExtension {
     /// Claims the `wasm:*` env calls when set; without it they reach the embedder.
     wasm: Option<Box<dyn Extension>>,
     pub streams: Streams,
+    pub formatters: Formatters,
 }
 
 impl JsExtension {
     pub fn with_wasm(wasm: Box<dyn Extension>) -> Box<JsExtension> {
-        Box::new(JsExtension { wasm: Some(wasm), streams: Streams::default() })
+        Box::new(JsExtension { wasm: Some(wasm), ..JsExtension::default() })
     }
 
     /// The JavaScript state of `extension`, when it is one.

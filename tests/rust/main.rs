@@ -8,6 +8,7 @@ mod domain;
 mod encoding;
 mod faults;
 mod host;
+mod intl;
 mod js;
 mod layers;
 mod pool;
