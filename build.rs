@@ -16,6 +16,7 @@ fn main() {
         "guest/js/env.c",
         "guest/js/node.c",
         "guest/js/subtle.c",
+        "guest/js/intl.c",
         "guest/js/web.c",
         "guest/js/primordials.js",
         "guest/js/events.js",
@@ -24,6 +25,7 @@ fn main() {
         "guest/js/web.js",
         "guest/js/forms.js",
         "guest/js/subtle.js",
+        "guest/js/intl.js",
         "guest/js/inspect.js",
     ] {
         println!("cargo:rerun-if-changed={input}");

@@ -128,6 +128,10 @@ impl PartsWrite for Parts {
         let start = self.text.len();
         let inner_from = self.spans.len();
         f(self)?;
+        // A date's field is one part, whatever number formatting wrote its digits.
+        if part.category == "datetime" {
+            self.spans.truncate(inner_from);
+        }
         // Inner parts keep their type (the group separators inside an integer); the rest of the
         // run is this part's.
         let mut gaps = Vec::new();
