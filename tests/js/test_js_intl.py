@@ -29,9 +29,12 @@ CASES: dict[str, str] = {
     "ja_yen": 'new Intl.NumberFormat("ja-JP", { style: "currency", currency: "JPY" }).format(1234.5)',
     "usd": 'new Intl.NumberFormat("en-US", { style: "currency", currency: "usd" }).format(-1234.5)',
     "eur_de": '(1234.5).toLocaleString("de-DE", { style: "currency", currency: "EUR" })',
-    "usd_whole": '(1234.5).toLocaleString("en-US", { style: "currency", currency: "USD", maximumFractionDigits: 0 })',
-    "usd_name": '(2).toLocaleString("en-US", { style: "currency", currency: "USD", currencyDisplay: "name" })',
-    "accounting": '(-5).toLocaleString("en-US", { style: "currency", currency: "USD", currencySign: "accounting" })',
+    "usd_whole": """(1234.5).toLocaleString("en-US", { style: "currency", currency: "USD",
+      maximumFractionDigits: 0 })""",
+    "usd_name": """(2).toLocaleString("en-US", { style: "currency", currency: "USD",
+      currencyDisplay: "name" })""",
+    "accounting": """(-5).toLocaleString("en-US", { style: "currency", currency: "USD",
+      currencySign: "accounting" })""",
     "percent": '(0.256).toLocaleString("en-US", { style: "percent" })',
     "percent_de": '(0.256).toLocaleString("de-DE", { style: "percent", minimumFractionDigits: 1 })',
     "compact": '[1234, 12345, 999999, 1.5e9].map((n) => n.toLocaleString("en-US", { notation: "compact" }))',
@@ -48,9 +51,12 @@ CASES: dict[str, str] = {
     "grouping": '(12345).toLocaleString("en-US", { useGrouping: false })',
     "significant": '(123.456).toLocaleString("en-US", { maximumSignificantDigits: 2 })',
     "min_integer": '(5).toLocaleString("en-US", { minimumIntegerDigits: 3 })',
-    "half_even": '[0.125, 0.135].map((n) => n.toLocaleString("en-US", { maximumFractionDigits: 2, roundingMode: "halfEven" }))',
-    "strip": '(5).toLocaleString("en-US", { minimumFractionDigits: 2, trailingZeroDisplay: "stripIfInteger" })',
-    "increment": '(1.23).toLocaleString("en-US", { maximumFractionDigits: 1, minimumFractionDigits: 1, roundingIncrement: 5 })',
+    "half_even": """[0.125, 0.135].map((n) => n.toLocaleString("en-US", { maximumFractionDigits: 2,
+      roundingMode: "halfEven" }))""",
+    "strip": """(5).toLocaleString("en-US", { minimumFractionDigits: 2,
+      trailingZeroDisplay: "stripIfInteger" })""",
+    "increment": """(1.23).toLocaleString("en-US", { maximumFractionDigits: 1,
+      minimumFractionDigits: 1, roundingIncrement: 5 })""",
     "parts": 'new Intl.NumberFormat("en-US", { style: "currency", currency: "EUR" }).formatToParts(-1234.5)',
     "nf_resolved": 'new Intl.NumberFormat("de-DE", { style: "currency", currency: "EUR" }).resolvedOptions()',
     "nf_resolved_ar": 'new Intl.NumberFormat("ar-EG").resolvedOptions().numberingSystem',
@@ -81,12 +87,14 @@ CASES: dict[str, str] = {
     "plural_ar": '[0, 1, 2, 3, 11, 100].map((n) => new Intl.PluralRules("ar").select(n))',
     "plural_en": '[1, 2, 1.0].map((n) => new Intl.PluralRules("en").select(n))',
     "plural_en_fraction": 'new Intl.PluralRules("en", { minimumFractionDigits: 1 }).select(1)',
-    "ordinal_en": '[1, 2, 3, 4, 11, 22].map((n) => new Intl.PluralRules("en", { type: "ordinal" }).select(n))',
+    "ordinal_en": """[1, 2, 3, 4, 11, 22].map((n) => new Intl.PluralRules("en",
+      { type: "ordinal" }).select(n))""",
     "plural_categories": 'new Intl.PluralRules("ru").resolvedOptions().pluralCategories',
     # Collation
     "sort_de": '["z", "ä", "a", "Ö", "o"].sort(new Intl.Collator("de").compare)',
     "sort_sv": '["z", "ä", "a", "ö", "o"].sort(new Intl.Collator("sv").compare)',
-    "locale_compare": '["résumé".localeCompare("resume", "en", { sensitivity: "base" }), "a".localeCompare("b")]',
+    "locale_compare": """["résumé".localeCompare("resume", "en", { sensitivity: "base" }),
+      "a".localeCompare("b")]""",
     "numeric": '["10", "9", "1"].sort(new Intl.Collator("en", { numeric: true }).compare)',
     "collator_resolved": 'new Intl.Collator("de-u-kn-true").resolvedOptions()',
     # Relative time
@@ -112,12 +120,14 @@ CASES: dict[str, str] = {
       timeZone: "UTC" }).format(0)""",
     "hour12_false": """new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit", hour12: false,
       timeZone: "UTC" }).format(Date.UTC(2024, 0, 5, 15, 4))""",
-    "offset_zone": """new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit", timeZone: "+05:30",
+    "offset_zone": """new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit",
+      timeZone: "+05:30",
       timeZoneName: "shortOffset" }).format(0)""",
     "dtf_parts": """new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", timeZone: "UTC" })
       .formatToParts(0).map((p) => p.type + "=" + p.value)""",
     "dtf_resolved": """(() => {
-      const r = new Intl.DateTimeFormat("en-US", { timeZone: "america/new_york", hour: "numeric" }).resolvedOptions();
+      const r = new Intl.DateTimeFormat("en-US", { timeZone: "america/new_york",
+      hour: "numeric" }).resolvedOptions();
       return [r.locale, r.calendar, r.numberingSystem, r.timeZone, r.hourCycle, r.hour12, r.hour];
     })()""",
     "invalid_date": 'new Date(NaN).toLocaleString("en-US")',
@@ -136,7 +146,8 @@ CASES: dict[str, str] = {
       String.prototype.indexOf = () => { throw new Error("indexOf"); };
       String.prototype.slice = () => { throw new Error("slice"); };
       JSON.parse = () => { throw new Error("parse"); };
-      Object.defineProperty(Object.prototype, "spec", { get() { throw new Error("spec"); }, configurable: true });
+      Object.defineProperty(Object.prototype, "spec", { get() { throw new Error("spec"); },
+      configurable: true });
       Object.defineProperty(Object.prototype, "style", { get() { return "percent"; }, configurable: true });
       const out = [
         new Intl.NumberFormat("de-DE-u-nu-latn", { style: "decimal" }).format(1234.5),

@@ -119,8 +119,8 @@ impl Rounding {
 
     /// `x` rounded as ECMA-402's FormatNumericToString rounds it (sign kept, not yet displayed).
     pub fn apply(&self, x: &Decimal) -> Decimal {
-        let by_fraction = || self.to_fraction_digits(x.clone());
-        let by_significance = || self.to_significant_digits(x.clone());
+        let by_fraction = || self.round_to_fraction_digits(x.clone());
+        let by_significance = || self.round_to_significant_digits(x.clone());
         let mut rounded = match self.kind {
             RoundingKind::FractionDigits => by_fraction().0,
             RoundingKind::SignificantDigits => by_significance().0,
@@ -143,7 +143,7 @@ impl Rounding {
     }
 
     /// `x` rounded to fraction digits, and the magnitude it was rounded at.
-    fn to_fraction_digits(&self, mut x: Decimal) -> (Decimal, i16) {
+    fn round_to_fraction_digits(&self, mut x: Decimal) -> (Decimal, i16) {
         let (increment, shift) = self.increment;
         let position = -self.max_fd + shift;
         x.round_with_mode_and_increment(position, self.mode, increment);
@@ -153,7 +153,7 @@ impl Rounding {
     }
 
     /// `x` rounded to significant digits, and the magnitude it was rounded at.
-    fn to_significant_digits(&self, mut x: Decimal) -> (Decimal, i16) {
+    fn round_to_significant_digits(&self, mut x: Decimal) -> (Decimal, i16) {
         if x.absolute.is_zero() {
             x.trim_end();
             x.pad_end(1 - self.min_sd);

@@ -39,7 +39,7 @@ impl Parts {
     pub fn range_of(&self, kinds: &[&str]) -> Option<(usize, usize)> {
         let mut matching = self.spans.iter().filter(|(_, _, kind)| kinds.contains(kind));
         let first = matching.next()?;
-        let last = matching.last().unwrap_or(first);
+        let last = matching.next_back().unwrap_or(first);
         Some((first.0, last.1))
     }
 
