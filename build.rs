@@ -16,6 +16,7 @@ fn main() {
         "guest/js/env.c",
         "guest/js/node.c",
         "guest/js/subtle.c",
+        "guest/js/intl.c",
         "guest/js/web.c",
         "guest/js/compression.c",
         "guest/js/primordials.js",
@@ -26,6 +27,7 @@ fn main() {
         "guest/js/forms.js",
         "guest/js/subtle.js",
         "guest/js/compression.js",
+        "guest/js/intl.js",
         "guest/js/inspect.js",
     ] {
         println!("cargo:rerun-if-changed={input}");

@@ -14,7 +14,7 @@
  * - `json:bundle` and `json:compile` turn source modules into bytecode when a bundle is loaded.
  *
  * Request handling in JavaScript lives in glue.js, the web platform in web.js (and beside it
- * events.js, streams.js, forms.js, subtle.js and compression.js), all built on the intrinsics
+ * events.js, streams.js, forms.js, subtle.js, compression.js and intl.js), all built on the intrinsics
  * primordials.js captures; they are compiled in here as strings and evaluated once in `js_init` (so they are part of the pre-initialised snapshot). What the hot path does in
  * C instead (it costs the interpreter far less): strict JSON of plain data (wire.c), the env and
  * its RPC stubs (env.c), parsing the request's arguments, awaiting the call, loading the main
@@ -137,6 +137,7 @@ static void release(void *buf) {
 }
 
 #include "subtle.c"
+#include "intl.c"
 
 /* A buffer the guest keeps (a bundle): the inbox's content is copied out of it. */
 static uint8_t *keep(uint8_t *buf, size_t len) {
@@ -486,7 +487,7 @@ static JSValue run_script(const char *source, size_t len, const char *name, int 
     return result;
 }
 
-/* Runs a script that extends web.js (forms.js, subtle.js, compression.js): it is called with
+/* Runs a script that extends web.js (forms.js, subtle.js, compression.js, intl.js): it is called with
  * primordials, its natives (taken) and web.js's helpers, and installs what it defines itself. 0, or -1 if it threw. */
 static int run_web_script(const char *source, size_t len, const char *name, JSValueConst primordials, JSValue natives,
                           JSValueConst web) {
@@ -554,6 +555,9 @@ EXPORT("js_init") int32_t js_init(void) {
     if (run_web_script(COMPRESSION_JS, sizeof COMPRESSION_JS - 1, "<dynisolate:compression>", primordials,
                        compression_natives, web))
         return -2;
+    JSValue intl_natives = JS_NewObject(context);
+    native(intl_natives, "intl", js_intl, 2);
+    if (run_web_script(INTL_JS, sizeof INTL_JS - 1, "<dynisolate:intl>", primordials, intl_natives, web)) return -2;
     JSValue inspect_natives = JS_NewObject(context);
     native(inspect_natives, "promiseState", js_promise_state, 1);
     native(inspect_natives, "promiseResult", js_promise_result, 1);

@@ -1,7 +1,8 @@
 //! What the host keeps for one JavaScript isolate, in its store's extension slot: whatever serves
-//! the bundle's WebAssembly (`nested.rs`, or the refusal while a snapshot is taken) and the
+//! the bundle's WebAssembly (`nested.rs`, or the refusal while a snapshot is taken), the
 //! streams in progress whose state lives on the host: TextDecoder's (`encoding.rs`), compression's
-//! (`compression/`) and DigestStream's (`digest_stream.rs`). Every JavaScript isolate gets one: those
+//! (`compression/`) and DigestStream's (`digest_stream.rs`), and the `Intl` formatters it built
+//! (`intl/`). Every JavaScript isolate gets one: those
 //! booted with WebAssembly at hand from the start, the others when an import first needs it.
 
 use std::any::Any;
@@ -12,6 +13,7 @@ use crate::error::Result;
 use crate::js::compression;
 use crate::js::digest_stream::Digests;
 use crate::js::encoding::Streams;
+use crate::js::intl::Formatters;
 use crate::sandbox::host::Host;
 use crate::sandbox::state::{Extension, StoreData};
 
@@ -23,6 +25,7 @@ pub struct JsExtension {
     pub streams: Streams,
     pub compression: compression::Streams,
     pub digests: Digests,
+    pub formatters: Formatters,
 }
 
 impl JsExtension {

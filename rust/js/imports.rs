@@ -3,7 +3,7 @@
 //! `subtle` (`crypto.subtle`, served by `js/subtle/`), `encoding_name` and `text_decode`
 //! (TextDecoder, served by `js/encoding.rs`), `compression` (CompressionStream and
 //! DecompressionStream, by `js/compression/`), `digest_stream` (`crypto.DigestStream`, by
-//! `js/digest_stream.rs`), `domain_to_ascii` (the URL parser's IDNA, by
+//! `js/digest_stream.rs`), `intl` (`Intl`, by `js/intl/`), `domain_to_ascii` (the URL parser's IDNA, by
 //! `js/domain.rs`), `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five
 //! WASI functions wasi-libc needs, stubbed so the interpreter gets a coarse clock and no files. It
 //! also links `log` and `env_call` from the tenant surface (`sandbox/imports.rs`).
@@ -165,8 +165,8 @@ fn digest(
     Ok(len as i32)
 }
 
-/// Most fields one `subtle` request may name.
-const MAX_SUBTLE_FIELDS: usize = 16;
+/// Most fields one `subtle` or `intl` request may name.
+const MAX_REQUEST_FIELDS: usize = 16;
 
 /// `subtle(req_ptr, req_len) -> i64`: one `crypto.subtle` operation. The request descriptor at
 /// `req_ptr` (`count: u32 LE`, then `count` pairs `(ptr: u32 LE, len: u32 LE)`) names each field's
@@ -179,21 +179,39 @@ fn subtle(mut caller: Caller<'_, StoreData>, req_ptr: i32, req_len: i32) -> wasm
     let Some(descriptor) = bytes.get(guest_span(req_ptr as u32, req_len as u32)) else {
         return Err(fail(Error::Serialization("subtle() was given a request outside guest memory".into())));
     };
-    let fields = subtle_fields(bytes, descriptor)?;
+    let fields = request_fields("subtle", bytes, descriptor)?;
     let state = caller.data();
     let answer = subtle::run(&fields, &mut || state.check_budget()).map_err(fail)?;
     reply(&mut caller, &answer.encode())
 }
 
-/// The fields a `subtle` request descriptor names, borrowed from guest memory.
-fn subtle_fields<'m>(memory: &'m [u8], descriptor: &[u8]) -> wasmtime::Result<Vec<&'m [u8]>> {
-    let malformed = |why: String| fail(Error::Serialization(format!("subtle() was given a malformed request: {why}")));
+/// `intl(req_ptr, req_len) -> i64`: one `Intl` operation (`js/intl/`), its request laid out as
+/// `subtle`'s; the reply is written through `dynisolate_alloc` and its packed pointer/length
+/// returned. The isolate's formatters stay in its store between calls.
+fn intl(mut caller: Caller<'_, StoreData>, req_ptr: i32, req_len: i32) -> wasmtime::Result<i64> {
+    let memory = imports::memory(&mut caller)?;
+    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+    let Some(descriptor) = bytes.get(guest_span(req_ptr as u32, req_len as u32)) else {
+        return Err(fail(Error::Serialization("intl() was given a request outside guest memory".into())));
+    };
+    let fields = request_fields("intl", bytes, descriptor)?;
+    // Out of the store while they work, so the deadline can be read meanwhile.
+    let mut formatters = std::mem::take(&mut JsExtension::of_store(state).formatters);
+    let answer = formatters.run(&fields, &mut || state.check_budget());
+    JsExtension::of_store(state).formatters = formatters;
+    reply(&mut caller, &answer.map_err(fail)?.encode())
+}
+
+/// The fields a `subtle` or `intl` request descriptor names, borrowed from guest memory.
+fn request_fields<'m>(import: &str, memory: &'m [u8], descriptor: &[u8]) -> wasmtime::Result<Vec<&'m [u8]>> {
+    let malformed =
+        |why: String| fail(Error::Serialization(format!("{import}() was given a malformed request: {why}")));
     let Some((count, pairs)) = descriptor.split_first_chunk::<4>() else {
         return Err(malformed(format!("{} bytes cannot hold a field count", descriptor.len())));
     };
     let count = u32::from_le_bytes(*count) as usize;
-    if count > MAX_SUBTLE_FIELDS {
-        return Err(malformed(format!("{count} fields; the limit is {MAX_SUBTLE_FIELDS}")));
+    if count > MAX_REQUEST_FIELDS {
+        return Err(malformed(format!("{count} fields; the limit is {MAX_REQUEST_FIELDS}")));
     }
     if pairs.len() != 8 * count {
         return Err(malformed(format!("{count} fields described in {} bytes", descriptor.len())));
@@ -367,6 +385,7 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "random", random)?;
     linker.func_wrap("dynisolate", "digest", digest)?;
     linker.func_wrap("dynisolate", "subtle", subtle)?;
+    linker.func_wrap("dynisolate", "intl", intl)?;
     linker.func_wrap("dynisolate", "encoding_name", encoding_name)?;
     linker.func_wrap("dynisolate", "text_decode", text_decode)?;
     linker.func_wrap("dynisolate", "compression", compression)?;

@@ -17,6 +17,7 @@ pub mod encoding;
 pub(crate) mod extension;
 mod imports;
 pub(crate) mod interpreter;
+pub mod intl;
 pub(crate) mod nested;
 pub mod protocol;
 pub(crate) mod resolve;

@@ -9,6 +9,7 @@ mod domain;
 mod encoding;
 mod faults;
 mod host;
+mod intl;
 mod js;
 mod layers;
 mod pool;
