@@ -17,6 +17,7 @@ fn main() {
         "guest/js/node.c",
         "guest/js/subtle.c",
         "guest/js/web.c",
+        "guest/js/urlpattern.c",
         "guest/js/primordials.js",
         "guest/js/events.js",
         "guest/js/streams.js",
@@ -24,6 +25,7 @@ fn main() {
         "guest/js/web.js",
         "guest/js/forms.js",
         "guest/js/subtle.js",
+        "guest/js/urlpattern.js",
         "guest/js/inspect.js",
     ] {
         println!("cargo:rerun-if-changed={input}");

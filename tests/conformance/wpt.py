@@ -36,6 +36,7 @@ AREAS = {
     "encoding": "encoding",
     "FileAPI": "FileAPI",
     "xhr": "xhr",
+    "urlpattern": "urlpattern",
 }
 
 # Where the runner serves the subset's files: a test's `fetch()` of a relative URL resolves against
