@@ -205,6 +205,7 @@ def test_ignore_case_applies_to_pathname_search_and_hash(agent: Any) -> None:
         ],
     ) == [True, True]
     assert agent.test([{"pathname": "/Books/:id"}], [{"pathname": "/books/1"}]) == [False]
+    assert agent.test([{"username": "Bob"}, {"ignoreCase": True}], [{"username": "bob"}]) == [False]
     assert agent.test(["https://h/Books", "https://h", {"ignoreCase": True}], ["https://h/BOOKS"]) == [True]
 
 
