@@ -15,3 +15,4 @@ mod protocol;
 mod subtle;
 mod time;
 mod typescript;
+mod urlpattern;
