@@ -82,18 +82,15 @@
 
     // WebIDL's two overloads: (input, baseURL, options) and (input, options), told apart by the
     // second argument when there are exactly two: a string (anything but an object, null or
-    // undefined) is a base URL.
+    // undefined) is a base URL. The arguments are converted in order, as WebIDL does.
     constructor(input = undefined, baseURLOrOptions = undefined, options = undefined) {
-      let baseURL = null;
-      if (arguments.length >= 3) {
-        baseURL = toUSV(baseURLOrOptions);
-      } else if (arguments.length === 2 && !isObject(baseURLOrOptions) && baseURLOrOptions != null) {
-        baseURL = toUSV(baseURLOrOptions);
-      } else {
-        options = baseURLOrOptions;
-      }
+      const pattern = toInput(input);
+      const second = baseURLOrOptions;
+      const hasBaseURL = arguments.length >= 3 || (arguments.length === 2 && !isObject(second) && second != null);
+      const baseURL = hasBaseURL ? toUSV(second) : null;
+      if (!hasBaseURL) options = second;
       const ignoreCase = !!toDict(options, "URLPattern").ignoreCase;
-      const request = { __proto__: null, input: toInput(input), baseURL, ignoreCase };
+      const request = { __proto__: null, input: pattern, baseURL, ignoreCase };
       const parsed = JSONParse(urlPatternParse(JSONStringify(request)));
       for (let i = 0; i < COMPONENTS.length; i++) {
         const reply = parsed.components[i]; // [pattern, regular expression source, group names]
@@ -151,14 +148,14 @@
     // The standard's "match": a URLPatternResult, or null.
     #match(rawInput, rawBaseURL) {
       const input = toInput(rawInput);
+      const baseURL = rawBaseURL === undefined ? undefined : toUSV(rawBaseURL);
       const inputs = [inputResult(input)];
       let parts;
       if (typeof input === "string") {
-        const baseURL = rawBaseURL === undefined ? undefined : toUSV(rawBaseURL);
         if (baseURL !== undefined) defineData(inputs, 1, baseURL);
         parts = urlPatternParts(input, baseURL);
       } else {
-        if (rawBaseURL !== undefined) {
+        if (baseURL !== undefined) {
           throw new TypeErrorCtor("URLPattern: a base URL cannot be given with a URLPatternInit.");
         }
         parts = JSONParse(urlPatternMatchInput(JSONStringify(input)));

@@ -60,6 +60,21 @@ export default {
       errorOf(() => structuredClone(p)),
     ];
   },
+  conversionOrder() {
+    const log = [];
+    const spy = (name, value) => ({ toString() { log.push(name); return value; } });
+    const init = {};
+    for (const key of ["username", "pathname", "baseURL", "hash"]) {
+      Object.defineProperty(init, key, { get() { log.push(key); return undefined; }, enumerable: true });
+    }
+    const options = { get ignoreCase() { log.push("ignoreCase"); return false; } };
+    // Both refused, once every argument is converted: a base URL beside an init.
+    const errors = [
+      errorOf(() => new URLPattern(init, spy("baseURL argument", "https://b/"), options)),
+      errorOf(() => new URLPattern({}).exec({}, spy("exec's baseURL", "https://b/"))),
+    ];
+    return [log, errors];
+  },
   constructError(args) { return errorOf(() => new URLPattern(...args)); },
   matchError(args, input, base) {
     return errorOf(() => new URLPattern(...args).exec(input, base ?? undefined));
@@ -233,6 +248,23 @@ def test_urlpattern_has_the_shape_of_a_web_class(agent: Any) -> None:
     assert shape[5].startswith("TypeError")  # called without new
     assert shape[6].startswith("TypeError") and shape[7].startswith("TypeError")  # not a URLPattern
     assert shape[8] == "DOMException: A platform object could not be cloned."
+
+
+def test_arguments_are_converted_in_webidls_order(agent: Any) -> None:
+    log, errors = agent.conversionOrder()
+    assert log == [
+        "baseURL",  # the input dictionary's members, lexicographically
+        "hash",
+        "pathname",
+        "username",
+        "baseURL argument",
+        "ignoreCase",
+        "exec's baseURL",
+    ]
+    assert errors == [
+        "TypeError: URLPattern: specifying both an init object, and a separate base URL is not valid",
+        "TypeError: URLPattern: a base URL cannot be given with a URLPatternInit.",
+    ]
 
 
 @pytest.mark.parametrize(
