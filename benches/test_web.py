@@ -1,8 +1,7 @@
 """The web platform inside a JavaScript isolate: WebCrypto against Python's hashlib and hmac,
 TextDecoder against Python's codecs, URL parsing over web-platform-tests' URL inputs, URLPattern
-matching, and a fresh
-isolate's boot measured in the same run (the APIs live in the interpreter's snapshot, so they must
-not slow it). Figures land in the web table printed at the end of the run (benches/conftest.py).
+matching, and a fresh isolate's boot measured in the same run (the APIs live in the interpreter's
+snapshot, so they must not slow it). Figures land in the web table printed at the end of the run (benches/conftest.py).
 
 How each figure is taken. Per-operation costs inside the guest come from one warm session: a call
 that runs the operation `n` times in a loop, timed from Python, minus a call that runs it zero

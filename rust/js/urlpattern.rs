@@ -19,7 +19,8 @@ use urlpattern::regexp::RegExp;
 use urlpattern::{RegexSyntax, UrlPatternOptions};
 
 /// Longest `urlpattern_parse` request (the pattern, its base URL and options, as JSON): far past
-/// any route, short enough that no pattern compiles to a regular expression worth fearing.
+/// any route, short enough that parsing and compiling one stay cheap. (What matching costs is not
+/// a matter of length: `cpu_ms` bounds it.)
 pub const MAX_PATTERN_BYTES: usize = 16 << 10;
 
 /// Most named and numbered groups one pattern may have, over all its components.
