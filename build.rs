@@ -19,6 +19,7 @@ fn main() {
         "guest/js/intl.c",
         "guest/js/web.c",
         "guest/js/compression.c",
+        "guest/js/urlpattern.c",
         "guest/js/primordials.js",
         "guest/js/events.js",
         "guest/js/streams.js",
@@ -28,6 +29,7 @@ fn main() {
         "guest/js/subtle.js",
         "guest/js/compression.js",
         "guest/js/intl.js",
+        "guest/js/urlpattern.js",
         "guest/js/inspect.js",
     ] {
         println!("cargo:rerun-if-changed={input}");

@@ -90,6 +90,7 @@ WEB_ROWS = [
     ("decode_shift_jis_1mib_ms", "TextDecoder Shift_JIS of 1 MiB", "ms", "bytes.decode", "", True),
     ("url_parse_us", "URL parse, median over WPT's URL inputs", "µs", "", "< 2 µs", True),
     ("url_inputs", "of which inputs", "", "", "", True),
+    ("urlpattern_exec_us", "URLPattern exec of a URL, two pathname groups", "µs", "", "", True),
     ("transform_mib_per_s", "10 MiB piped through a TransformStream", "MiB/s", "", "≥ 100 MiB/s", False),
     ("gzip_mib_per_s", "10 MiB gzipped through a CompressionStream", "MiB/s", "gzip (zlib)", "", False),
     ("fresh_median_us", "fresh isolate + first call, median (same run)", "µs", "", "no slower", True),

@@ -1,8 +1,8 @@
 """The web platform inside a JavaScript isolate: WebCrypto against Python's hashlib and hmac,
 TextDecoder against Python's codecs, CompressionStream's gzip against Python's gzip module (zlib),
-URL parsing over web-platform-tests' URL inputs, and a fresh
-isolate's boot measured in the same run (the APIs live in the interpreter's snapshot, so they must
-not slow it). Figures land in the web table printed at the end of the run (benches/conftest.py).
+URL parsing over web-platform-tests' URL inputs, URLPattern matching, and a fresh isolate's boot
+measured in the same run (the APIs live in the interpreter's snapshot, so they must not slow it).
+Figures land in the web table printed at the end of the run (benches/conftest.py).
 
 How each figure is taken. Per-operation costs inside the guest come from one warm session: a call
 that runs the operation `n` times in a loop, timed from Python, minus a call that runs it zero
@@ -31,6 +31,7 @@ SOURCE = """
 const MIB = new Uint8Array(1 << 20).map((_, i) => i * 7);
 const HUNDRED = new Uint8Array(100).map((_, i) => i);
 let hmacKey;
+const ROUTE = new URLPattern({ pathname: "/users/:id/posts/:post" });
 
 export default {
   async digest(n) {
@@ -83,6 +84,13 @@ export default {
       await written;
     }
     return size;
+  },
+  // A router's pattern matched against a request URL (which it parses) n times.
+  urlPatternExec(n) {
+    for (let i = 0; i < n; i++) {
+      if (ROUTE.exec("https://example.com/users/42/posts/7?ref=home") === null) throw new Error("no match");
+    }
+    return n;
   },
   // Each input parsed n times against its base.
   urls(inputs, n) {
@@ -181,6 +189,11 @@ def test_url_parse_over_wpt_inputs(benchmark, web_figures, entry) -> None:  # ty
     benchmark.pedantic(measure, rounds=1, iterations=1)
     web_figures["url_parse_us"] = (statistics.median(per_input) * 1e6, None)
     web_figures["url_inputs"] = (len(inputs), None)
+
+
+def test_urlpattern_exec(benchmark, web_figures, entry) -> None:  # type: ignore[no-untyped-def]
+    ours = benchmark.pedantic(_per_op_s, args=(entry.urlPatternExec, 2_000), rounds=1, iterations=1)
+    web_figures["urlpattern_exec_us"] = (ours * 1e6, None)
 
 
 def test_transform_stream_10mib(benchmark, web_figures, entry) -> None:  # type: ignore[no-untyped-def]

@@ -24,7 +24,8 @@ QUICKJS_SDIST = "quickjs-ng==0.17.0.2"
 QUICKJS_SDIST_FILE = "quickjs_ng-0.17.0.2.tar.gz"
 QUICKJS_SDIST_SHA256 = "43d2e48272208721a7aaea8e3f02d4b9318f12ef20cc4f5421b59d9a470706ef"
 ZIG = "ziglang==0.17.1"
-ENGINE_SOURCES = ["dtoa.c", "libregexp.c", "libunicode.c"]  # quickjs.c is compiled through shim.c
+# quickjs.c is compiled through shim.c, libregexp.c with LIBREGEXP_PATCHES applied.
+ENGINE_SOURCES = ["dtoa.c", "libunicode.c"]
 CFLAGS = ["-target", "wasm32-wasi", "-O2", "-mexec-model=reactor"]
 LDFLAGS = ["-Wl,-z,stack-size=1048576", "-Wl,--export=__stack_pointer", "-s"]
 
@@ -90,7 +91,7 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
 
 
 # Our C: shim.c, which includes quickjs.c and these parts of ours.
-C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c", "node.c", "subtle.c", "intl.c", "web.c", "compression.c")
+C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c", "node.c", "subtle.c", "intl.c", "web.c", "compression.c", "urlpattern.c")
 
 # Edits to quickjs.c, made at build time. Most make a promise reaction run in the async context
 # (node:async_hooks, guest/js/node.c) that was current when it was registered (by `then` or
@@ -141,13 +142,32 @@ QUICKJS_PATCHES = (
 )
 
 
-def patched_quickjs(upstream: Path, out: Path) -> None:
-    """quickjs.c with QUICKJS_PATCHES applied, written to `out`."""
-    source = (upstream / "quickjs.c").read_text()
-    for anchor, replacement, count in QUICKJS_PATCHES:
+# Edits to libregexp.c, the same way: with the `v` flag (unicodeSets), the characters a class may
+# not hold bare (`-`, `(`, `/`, ...) and its doubled punctuators (`::`, `..`, ...) are refused
+# outside classes too, so `/a-b/v` and `/\[::1\]/v` fail to compile (bellard/quickjs#520, the same
+# code in QuickJS-ng). URLPattern compiles every pattern with `v`, as its standard says, and a
+# host name or scheme with a hyphen needs it. The fix limits both checks to classes.
+LIBREGEXP_PATCHES = (
+    (
+        "        if (s->unicode_sets && p[1] == c) {\n",
+        "        if (s->unicode_sets && inclass && p[1] == c) {\n",
+        1,
+    ),
+    (
+        "        if (s->unicode_sets) {\n            /* invalid characters in unicode sets */\n",
+        "        if (s->unicode_sets && inclass) {\n            /* invalid characters in unicode sets */\n",
+        1,
+    ),
+)
+
+
+def patched(upstream: Path, name: str, patches: tuple[tuple[str, str, int], ...], out: Path) -> None:
+    """Upstream's source file `name` with `patches` applied, written to `out`."""
+    source = (upstream / name).read_text()
+    for anchor, replacement, count in patches:
         found = source.count(anchor)
         if found != count:
-            raise SystemExit(f"quickjs.c: expected {count} of {anchor!r}, found {found}")
+            raise SystemExit(f"{name}: expected {count} of {anchor!r}, found {found}")
         source = source.replace(anchor, replacement)
     out.write_text(source)
 
@@ -162,6 +182,7 @@ SCRIPTS = {
     "subtle.js": "SUBTLE_JS",
     "compression.js": "COMPRESSION_JS",
     "intl.js": "INTL_JS",
+    "urlpattern.js": "URLPATTERN_JS",
     "inspect.js": "INSPECT_JS",
     "glue.js": "GLUE_JS",
 }
@@ -190,10 +211,11 @@ def build(out: Path, cache: Path) -> None:
         work = cache / "work" / key
         work.mkdir(parents=True, exist_ok=True)
         scripts_header(work / "scripts.h")
-        patched_quickjs(upstream, work / "quickjs_patched.c")
+        patched(upstream, "quickjs.c", QUICKJS_PATCHES, work / "quickjs_patched.c")
+        patched(upstream, "libregexp.c", LIBREGEXP_PATCHES, work / "libregexp.c")
         cc = [python, "-m", "ziglang", "cc", *CFLAGS, f"-I{upstream}", f"-I{work}"]
         env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": os.fspath(cache / "zig-cache")}
-        sources = [upstream / src for src in ENGINE_SOURCES] + [HERE / "shim.c"]
+        sources = [upstream / src for src in ENGINE_SOURCES] + [work / "libregexp.c", HERE / "shim.c"]
         objects = [work / (src.name + ".o") for src in sources]
         jobs = [
             subprocess.Popen([*map(os.fspath, cc), "-c", os.fspath(src), "-o", os.fspath(obj)], env=env)

@@ -140,6 +140,7 @@
     RegExpCtor: RegExp,
     RegExpPrototype: RegExp.prototype,
     RegExpGetSource: getter(RegExp.prototype, "source"),
+    RegExpPrototypeExec: uncurry(RegExp.prototype.exec),
     RegExpPrototypeToString: uncurry(RegExp.prototype.toString),
     RegExpFlagGetters: Object.freeze(RegExpFlagGetters),
     FunctionPrototypeToString: uncurry(Function.prototype.toString),

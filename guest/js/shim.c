@@ -14,7 +14,7 @@
  * - `json:bundle` and `json:compile` turn source modules into bytecode when a bundle is loaded.
  *
  * Request handling in JavaScript lives in glue.js, the web platform in web.js (and beside it
- * events.js, streams.js, forms.js, subtle.js, compression.js and intl.js), all built on the intrinsics
+ * events.js, streams.js, forms.js, subtle.js, compression.js, intl.js and urlpattern.js), all built on the intrinsics
  * primordials.js captures; they are compiled in here as strings and evaluated once in `js_init` (so they are part of the pre-initialised snapshot). What the hot path does in
  * C instead (it costs the interpreter far less): strict JSON of plain data (wire.c), the env and
  * its RPC stubs (env.c), parsing the request's arguments, awaiting the call, loading the main
@@ -171,6 +171,7 @@ static JSValue reply_string(JSContext *ctx, int64_t packed) {
 
 #include "web.c"
 #include "compression.c"
+#include "urlpattern.c"
 
 /* glue: hostFetch(requestJson) -> reply envelope text, from the host's outbound handler. */
 static JSValue js_host_fetch(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
@@ -487,8 +488,9 @@ static JSValue run_script(const char *source, size_t len, const char *name, int 
     return result;
 }
 
-/* Runs a script that extends web.js (forms.js, subtle.js, compression.js, intl.js): it is called with
- * primordials, its natives (taken) and web.js's helpers, and installs what it defines itself. 0, or -1 if it threw. */
+/* Runs a script that extends web.js (forms.js, subtle.js, compression.js, intl.js, urlpattern.js): it
+ * is called with primordials, its natives (taken) and web.js's helpers, and installs what it defines
+ * itself. 0, or -1 if it threw. */
 static int run_web_script(const char *source, size_t len, const char *name, JSValueConst primordials, JSValue natives,
                           JSValueConst web) {
     JSValue args[] = {JS_DupValue(context, primordials), natives, JS_DupValue(context, web)};
@@ -558,6 +560,12 @@ EXPORT("js_init") int32_t js_init(void) {
     JSValue intl_natives = JS_NewObject(context);
     native(intl_natives, "intl", js_intl, 2);
     if (run_web_script(INTL_JS, sizeof INTL_JS - 1, "<dynisolate:intl>", primordials, intl_natives, web)) return -2;
+    JSValue urlpattern_natives = JS_NewObject(context);
+    native(urlpattern_natives, "urlPatternParse", js_urlpattern_parse, 1);
+    native(urlpattern_natives, "urlPatternMatchInput", js_urlpattern_match_input, 1);
+    if (run_web_script(URLPATTERN_JS, sizeof URLPATTERN_JS - 1, "<dynisolate:urlpattern>", primordials,
+                       urlpattern_natives, web))
+        return -2;
     JSValue inspect_natives = JS_NewObject(context);
     native(inspect_natives, "promiseState", js_promise_state, 1);
     native(inspect_natives, "promiseResult", js_promise_result, 1);

@@ -1717,6 +1717,17 @@
     return baseURL === null ? null : basicParse(input, baseURL);
   }
 
+  // The components URLPattern matches of the URL `input` parses to against `base` (a string or
+  // undefined), in the URL Pattern Standard's order, or null when either does not parse.
+  function urlPatternParts(input, base) {
+    const url = parseWithBase(input, base);
+    if (url === null) return null;
+    const host = url.host ?? "";
+    const port = url.port === null ? "" : `${url.port}`;
+    const path = serializePath(url);
+    return [url.scheme, url.username, url.password, host, port, path, url.query ?? "", url.fragment ?? ""];
+  }
+
   definePairIterable(URLSearchParams, "URLSearchParams Iterator", searchParamsList);
 
   // ---------------------------------------------------------------------------------------------
@@ -2932,7 +2943,7 @@
     // For glue.js: what setTimeout throws past the timer cap, as workerd's does.
     QuotaExceededError,
 
-    // For forms.js and subtle.js (evaluated next).
+    // For forms.js, subtle.js and urlpattern.js (evaluated next).
     Crypto,
     INTERNAL,
     bufferSourceBytes,
@@ -2955,6 +2966,7 @@
     isHttpWhitespace,
     asciiLower,
     parseFormBytes,
+    urlPatternParts,
     filterPairs,
     firstValue,
     allValues,

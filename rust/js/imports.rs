@@ -4,7 +4,8 @@
 //! (TextDecoder, served by `js/encoding.rs`), `compression` (CompressionStream and
 //! DecompressionStream, by `js/compression/`), `digest_stream` (`crypto.DigestStream`, by
 //! `js/digest_stream.rs`), `intl` (`Intl`, by `js/intl/`), `domain_to_ascii` (the URL parser's IDNA, by
-//! `js/domain.rs`), `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five
+//! `js/domain.rs`), `urlpattern_parse` and `urlpattern_match_input` (URLPattern, by
+//! `js/urlpattern.rs`), `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five
 //! WASI functions wasi-libc needs, stubbed so the interpreter gets a coarse clock and no files. It
 //! also links `log` and `env_call` from the tenant surface (`sandbox/imports.rs`).
 //!
@@ -23,7 +24,7 @@ use wasmtime::{Caller, Linker};
 
 use crate::error::Error;
 use crate::js::extension::JsExtension;
-use crate::js::{domain, encoding, protocol, subtle};
+use crate::js::{domain, encoding, protocol, subtle, urlpattern};
 use crate::sandbox::host::error_envelope;
 use crate::sandbox::imports;
 use crate::sandbox::imports::{check_reply, count_host_call, fail, link_shared, reply};
@@ -339,6 +340,34 @@ fn domain_to_ascii(mut caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> was
     reply(&mut caller, ascii.as_bytes())
 }
 
+/// `urlpattern_parse(ptr, len) -> i64`: a URLPattern's components from the guest's JSON request
+/// (`js/urlpattern.rs`, which refuses one too long before reading it), read in place.
+fn urlpattern_parse(caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<i64> {
+    serve_in_place(caller, ptr, len, "urlpattern_parse", urlpattern::parse)
+}
+
+/// `urlpattern_match_input(ptr, len) -> i64`: the components a URLPatternInit given to `test()` or
+/// `exec()` canonicalises to (`js/urlpattern.rs`), read in place.
+fn urlpattern_match_input(caller: Caller<'_, StoreData>, ptr: i32, len: i32) -> wasmtime::Result<i64> {
+    serve_in_place(caller, ptr, len, "urlpattern_match_input", urlpattern::match_input)
+}
+
+/// The reply `serve` makes to the guest bytes `len` long at `ptr`, read where they lie.
+fn serve_in_place(
+    mut caller: Caller<'_, StoreData>,
+    ptr: i32,
+    len: i32,
+    import: &str,
+    serve: fn(&[u8]) -> Vec<u8>,
+) -> wasmtime::Result<i64> {
+    let memory = imports::memory(&mut caller)?;
+    let Some(request) = memory.data(&caller).get(guest_span(ptr as u32, len as u32)) else {
+        return Err(outside(import));
+    };
+    let answer = serve(request);
+    reply(&mut caller, &answer)
+}
+
 /// `early_reply(ptr, len)`: the call's reply envelope, ready while promises given to
 /// `ctx.waitUntil` still run. The host may hand its value to the caller now; the call goes on
 /// under its limits, and its final reply is the same.
@@ -391,6 +420,8 @@ pub fn link(linker: &mut Linker<StoreData>) -> wasmtime::Result<()> {
     linker.func_wrap("dynisolate", "compression", compression)?;
     linker.func_wrap("dynisolate", "digest_stream", digest_stream)?;
     linker.func_wrap("dynisolate", "domain_to_ascii", domain_to_ascii)?;
+    linker.func_wrap("dynisolate", "urlpattern_parse", urlpattern_parse)?;
+    linker.func_wrap("dynisolate", "urlpattern_match_input", urlpattern_match_input)?;
     linker.func_wrap("dynisolate", "early_reply", early_reply)?;
     linker.func_wrap(WASI, "clock_time_get", clock_time_get)?;
     linker.func_wrap(WASI, "fd_close", |_: i32| EBADF)?;

@@ -25,6 +25,7 @@ pub(crate) mod snapshot;
 pub mod subtle;
 pub(crate) mod transform;
 pub mod typescript;
+pub mod urlpattern;
 pub(crate) mod worker;
 
 use std::collections::HashMap;

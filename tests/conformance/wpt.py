@@ -37,6 +37,7 @@ AREAS = {
     "FileAPI": "FileAPI",
     "xhr": "xhr",
     "compression": "compression",
+    "urlpattern": "urlpattern",
 }
 
 # Where the runner serves the subset's files: a test's `fetch()` of a relative URL resolves against

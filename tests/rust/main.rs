@@ -17,3 +17,4 @@ mod protocol;
 mod subtle;
 mod time;
 mod typescript;
+mod urlpattern;
