@@ -91,7 +91,18 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
 
 
 # Our C: shim.c, which includes quickjs.c and these parts of ours.
-C_SOURCES = ("shim.c", "wire.c", "clone.c", "env.c", "node.c", "subtle.c", "intl.c", "web.c", "compression.c", "urlpattern.c")
+C_SOURCES = (
+    "shim.c",
+    "wire.c",
+    "clone.c",
+    "env.c",
+    "node.c",
+    "subtle.c",
+    "intl.c",
+    "web.c",
+    "compression.c",
+    "urlpattern.c",
+)
 
 # Edits to quickjs.c, made at build time. Most make a promise reaction run in the async context
 # (node:async_hooks, guest/js/node.c) that was current when it was registered (by `then` or
