@@ -12,6 +12,7 @@ from typing import Any
 
 from . import _core
 from ._env import split_env
+from ._fingerprint import fingerprint
 from ._limits import Limits
 from ._worker import Worker
 from .exceptions import ConfigError, LoadError
@@ -23,6 +24,8 @@ _MIB = 1 << 20
 # large they may be, is the core's to decide.
 _JS_SUFFIXES = (".js", ".mjs", ".ts")
 _WORKER_CODE_KEYS = frozenset({"modules", "main_module", "env", "global_outbound", "limits"})
+# Ids whose fingerprint `get` remembers, per worker it caches: an evicted id is still checked.
+_FINGERPRINTS_PER_WORKER = 16
 
 
 def default_cache_dir() -> Path:
@@ -104,6 +107,7 @@ class Loader:
         acquire_timeout_ms: How long a call waits for a free slot before `PoolExhaustedError`
             (default 1,000).
         max_cached_workers: Workers kept by `get` (least recently used evicted; default 1,024).
+            The fingerprints of the code loaded under each id are kept for 16 times as many ids.
         executor_threads: Threads running async calls (default: min(32, CPUs + 4)).
     """
 
@@ -135,7 +139,9 @@ class Loader:
             raise ConfigError(f"max_cached_workers must be at least 1, got {max_cached_workers}")
         self._max_cached_workers = max_cached_workers
         self._executor_threads = executor_threads or min(32, (os.cpu_count() or 1) + 4)
-        self._workers: OrderedDict[str, Worker] = OrderedDict()
+        self._workers: OrderedDict[tuple[str, str], Worker] = OrderedDict()
+        # (tenant, id) -> fingerprint of the code loaded under it, kept past the worker's eviction.
+        self._fingerprints: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock = threading.Lock()
         self._executor_instance: ThreadPoolExecutor | None = None
 
@@ -194,19 +200,26 @@ class Loader:
             guest = self._pool.load(kind, code, data, limits, label=label)  # type: ignore[arg-type]
         return Worker(guest, dispatcher, self._executor, global_outbound)
 
-    def get(self, id: str, factory: Callable[[], Mapping[str, Any]]) -> Worker:
+    def get(self, id: str, factory: Callable[[], Mapping[str, Any]], *, tenant: str = "") -> Worker:
         """Returns the worker cached under `id`, loading it from `factory()` on a miss.
 
         `factory` returns the arguments of `load` as a mapping (`modules`, and optionally
-        `main_module`, `env`, `global_outbound`, `limits`). The same id must always mean the
-        same code: namespace ids by tenant and version (`"tenant-42:v7"`).
+        `main_module`, `env`, `global_outbound`, `limits`). It is called only on a miss, so the
+        same id must always mean the same code and env: name versions (`"tenant-42:v7"`). Ids are
+        kept apart by `tenant`, so an id a tenant can influence never reaches another tenant's
+        worker. Whenever the factory runs for an id that was loaded before (after an eviction, or
+        two callers missing at once), what it returns must match what was loaded then, or `get`
+        raises `LoadError` (see `dynisolate._fingerprint` for what is compared).
         """
         if not isinstance(id, str) or not id:
             raise LoadError("a worker id must be a non-empty str")
+        if not isinstance(tenant, str):
+            raise LoadError(f"tenant must be a str, not {type(tenant).__name__}")
+        key = (tenant, id)
         with self._lock:
-            worker = self._workers.get(id)
+            worker = self._workers.get(key)
             if worker is not None:
-                self._workers.move_to_end(id)
+                self._workers.move_to_end(key)
                 return worker
         code = factory()
         if not isinstance(code, Mapping):
@@ -217,15 +230,34 @@ class Loader:
                 f"the factory for {id!r} returned keys {sorted(code)}; "
                 f"expected 'modules' and optionally {sorted(_WORKER_CODE_KEYS - {'modules'})}"
             )
+        if not isinstance(code["modules"], Mapping):
+            raise LoadError("modules must be a non-empty mapping of module names to code")
+        seen = fingerprint(code)
+        self._check_fingerprint(key, seen)
         worker = self.load(**code)
         with self._lock:
-            existing = self._workers.get(id)
+            self._check_fingerprint(key, seen)
+            existing = self._workers.get(key)
             if existing is not None:
                 return existing
-            self._workers[id] = worker
+            self._workers[key] = worker
+            self._fingerprints[key] = seen
+            self._fingerprints.move_to_end(key)
             while len(self._workers) > self._max_cached_workers:
                 self._workers.popitem(last=False)
+            while len(self._fingerprints) > _FINGERPRINTS_PER_WORKER * self._max_cached_workers:
+                self._fingerprints.popitem(last=False)
         return worker
+
+    def _check_fingerprint(self, key: tuple[str, str], seen: str) -> None:
+        known = self._fingerprints.get(key)
+        if known is not None and known != seen:
+            tenant, id = key
+            where = f" (tenant {tenant!r})" if tenant else ""
+            raise LoadError(
+                f"worker id {id!r}{where} was loaded with other code or env; an id must name one "
+                "version of a worker: put the version in the id"
+            )
 
     def stats(self) -> dict[str, int]:
         """Pool counters: `max_isolates`, `live_isolates`, `compiles`, `memory_hits`, `disk_hits`,

@@ -166,3 +166,56 @@ def test_module_level_load_uses_the_default_loader() -> None:
     worker = dynisolate.load({"numeric.wat": wat("numeric.wat")})
     assert worker.get_entrypoint().add(20, 22) == 42
     assert dynisolate.default_loader().stats()["max_isolates"] == 10_000
+
+
+def test_get_refuses_other_code_or_env_under_an_id_it_loaded() -> None:
+    # One cached worker, so each get below evicts the other id and calls the factory again.
+    loader = dynisolate.Loader(max_isolates=4, max_memory_bytes=1 << 20, cache_dir=None, max_cached_workers=1)
+    numeric = wat("numeric.wat")
+
+    def code(env: dict | None = None, module: str = numeric) -> dict:
+        return {"modules": {"numeric.wat": module}, "env": env or {"REGION": "eu"}}
+
+    loader.get("t:v1", lambda: code())
+    loader.get("other", lambda: code())  # evicts t:v1
+    assert loader.get("t:v1", lambda: code()).get_entrypoint().add(2, 3) == 5  # same code: loads again
+    loader.get("other", lambda: code())
+    with pytest.raises(dynisolate.LoadError, match="'t:v1' was loaded with other code or env"):
+        loader.get("t:v1", lambda: code({"REGION": "us"}))  # changed data binding
+    with pytest.raises(dynisolate.LoadError, match="other code or env"):
+        loader.get("t:v1", lambda: code(module=numeric.replace("(module", "(module $changed", 1)))
+    with pytest.raises(dynisolate.LoadError, match="other code or env"):
+        loader.get("t:v1", lambda: {**code(), "limits": dynisolate.Limits(cpu_ms=7)})
+    # A binding compares by what it is, not by identity: a fresh closure per factory call is fine.
+    loader.get("fn", lambda: code({"LOOKUP": lambda key: key}))
+    loader.get("other", lambda: code())
+    loader.get("fn", lambda: code({"LOOKUP": lambda key: key}))
+    assert loader.stats()["cached_workers"] == 1
+
+
+def test_get_keeps_ids_of_different_tenants_apart() -> None:
+    loader = dynisolate.Loader(
+        max_isolates=4, max_memory_bytes=16 << 20, cache_dir=None, max_cached_workers=2
+    )
+    numeric = {"modules": {"numeric.wat": wat("numeric.wat")}}
+    agent = {"modules": {"agent.js": "export default { who() { return 'b'; } };"}}
+    first = loader.get("main", lambda: numeric, tenant="a")
+    second = loader.get("main", lambda: agent, tenant="b")
+    assert first is not second
+    assert (first.get_entrypoint().add(1, 2), second.get_entrypoint().who()) == (3, "b")
+    assert loader.get("main", lambda: {}, tenant="a") is first  # a hit never calls the factory
+    loader.get("x", lambda: numeric)
+    loader.get("y", lambda: numeric)  # both tenants' "main" evicted
+    with pytest.raises(dynisolate.LoadError, match=r"'main' \(tenant 'b'\) was loaded with other code"):
+        loader.get("main", lambda: numeric, tenant="b")
+
+
+def test_get_remembers_fingerprints_for_a_bounded_number_of_ids() -> None:
+    loader = dynisolate.Loader(max_isolates=4, max_memory_bytes=1 << 20, cache_dir=None, max_cached_workers=1)
+    code = {"modules": {"numeric.wat": wat("numeric.wat")}}
+    for i in range(40):
+        loader.get(f"id-{i}", lambda: code)
+    changed = {**code, "limits": dynisolate.Limits(cpu_ms=9)}
+    with pytest.raises(dynisolate.LoadError):
+        loader.get("id-24", lambda: changed)  # among the last 16 ids (16 per cached worker)
+    loader.get("id-23", lambda: changed)  # forgotten: loads as a new id
