@@ -111,7 +111,12 @@ C_SOURCES = (
 # carries it as a sixth argument to a wrapper of ours. The last makes `Date` read its time through
 # shim.c (0 while the modules are evaluated, as workerd's clock reads outside a request). Each
 # anchor must occur exactly as often as given, so a changed upstream fails the build instead of
-# being patched wrongly.
+# being patched wrongly. One closes a reflective path: `Error.prepareStackTrace` gets CallSites whose
+# `getFunction()` upstream answers with every frame's function object, our runtime's own among
+# them; as in V8, it now answers only for a sloppy-mode function (none here: modules and our scripts
+# are strict, and code from strings is refused), and undefined otherwise. Another keeps no source
+# text for the functions of the runtime's own scripts (while shim.c's `dynisolate_hide_source()`
+# says so), so `Function.prototype.toString` shows them as V8 shows built-ins: `[native code]`.
 QUICKJS_PATCHES = (
     (
         "    JSValue handler;\n} JSPromiseReactionData;\n",
@@ -143,6 +148,32 @@ QUICKJS_PATCHES = (
         "JS_EnqueueJob(ctx, promise_reaction_job, 5, args);",
         "dynisolate_enqueue_reaction(ctx, args, rd->async_context);",
         2,
+    ),
+    (
+        "    csd->func = js_dup(sf->cur_func);\n",
+        "    csd->func = js_class_has_bytecode(JS_VALUE_GET_OBJ(sf->cur_func)->class_id) &&\n"
+        "                        !JS_VALUE_GET_OBJ(sf->cur_func)->u.func.function_bytecode->is_strict_mode\n"
+        "                    ? js_dup(sf->cur_func)\n"
+        "                    : JS_UNDEFINED;\n",
+        1,
+    ),
+    (
+        "static JSValue js_new_callsite(JSContext *ctx, JSCallSiteData *csd);\n",
+        "static JSValue js_new_callsite(JSContext *ctx, JSCallSiteData *csd);\n"
+        "static bool dynisolate_hide_source(void);\n",
+        1,
+    ),
+    (
+        "    b->source = fd->source;\n    b->source_len = fd->source_len;\n",
+        "    if (dynisolate_hide_source()) {\n"
+        "        js_free(ctx, fd->source);\n"
+        "        b->source = NULL;\n"
+        "        b->source_len = 0;\n"
+        "    } else {\n"
+        "        b->source = fd->source;\n"
+        "        b->source_len = fd->source_len;\n"
+        "    }\n",
+        1,
     ),
     (
         "static int64_t date_now(void) {\n    return js__gettimeofday_us() / 1000;\n}\n",

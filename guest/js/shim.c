@@ -403,6 +403,15 @@ static int64_t dynisolate_date_now(void) {
     return in_global_scope ? 0 : js__gettimeofday_us() / 1000;
 }
 
+/* Set while js_init evaluates the runtime's own scripts. */
+static bool runtime_scripts;
+
+/* For quickjs.c: whether the function being compiled keeps its source text. The runtime's own do
+ * not, so Function.prototype.toString shows them as V8 shows built-ins, "[native code]". */
+static bool dynisolate_hide_source(void) {
+    return runtime_scripts;
+}
+
 /* performance.now(): Date.now(), as on Workers, which report a timeOrigin of 0 (QuickJS's own
  * counts from an origin read at start-up, which the pre-initialised snapshot would freeze). */
 static JSValue js_performance_now(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
@@ -510,7 +519,7 @@ static void native(JSValueConst object, const char *name, JSCFunction *fn, int l
 
 /* Creates the runtime, the context, the captured intrinsics (primordials.js), the web platform
  * (web.js) and the glue. Runs once, before any snapshot is taken. */
-EXPORT("js_init") int32_t js_init(void) {
+static int32_t init_runtime(void) {
     if (runtime) return 0;
     runtime = JS_NewRuntime();
     if (!runtime) return -1;
@@ -604,6 +613,14 @@ EXPORT("js_init") int32_t js_init(void) {
     for (int i = 0; i < 4; i++)
         if (!JS_IsFunction(context, glue_functions[i])) return -4;
     return 0;
+}
+
+/* js_init: init_runtime with the runtime's own scripts compiled without their source text. */
+EXPORT("js_init") int32_t js_init(void) {
+    runtime_scripts = true;
+    int32_t status = init_runtime();
+    runtime_scripts = false;
+    return status;
 }
 
 /* Collects the garbage of what ran so far and leaves room before the next collection: an isolate
