@@ -24,15 +24,17 @@ pub struct Runtime {
     pub engine: wasmtime::Engine,
     pub ticker: EpochTicker,
     pub slots: Arc<Slots>,
+    /// The address space the engine's memories reserve (after `engine`: given back once it is gone).
+    pub reservation: engine::Reservation,
 }
 
 impl Runtime {
     /// Builds the engine for `config` and starts its epoch ticker.
     pub fn new(config: PoolConfig) -> Result<Arc<Runtime>> {
-        let engine = engine::build(&config)?;
+        let (engine, reservation) = engine::build(&config)?;
         let ticker =
             EpochTicker::start(&engine).map_err(|e| Error::Config(format!("cannot start the epoch ticker: {e}")))?;
         let slots = Slots::new(config.max_isolates);
-        Ok(Arc::new(Runtime { config, engine, ticker, slots }))
+        Ok(Arc::new(Runtime { config, engine, ticker, slots, reservation }))
     }
 }

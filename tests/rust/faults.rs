@@ -197,3 +197,27 @@ fn a_hosts_deadline_ends_a_call_before_its_cpu_limit() {
     assert!(start.elapsed() < Duration::from_millis(1_000));
     still_healthy(&guest);
 }
+
+/// With 4 GiB reserved per memory, bounds come from inaccessible pages rather than checks
+/// compiled into the guest: an access past the memory's current size traps wherever it lands
+/// (just past the end, deep in the reservation, at the top of the 32-bit range), a page the guest
+/// can grow within the cap, and growing past the cap is the memory limit's error.
+#[test]
+fn accesses_past_the_memory_trap_however_far_they_land() {
+    const PROBE: &str = r#"(module
+      (memory 1)
+      (func (export "load") (param i32) (result i32) (i32.load (local.get 0)))
+      (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))"#;
+    let pool = small_pool(2); // a 16 MiB cap
+    let guest = pool.load(Code::Wat(PROBE), EnvData::default(), Limits::default()).unwrap().0;
+    for address in [65_536_i64, 65_533, 1 << 30, (1 << 32) - 4, (1 << 32) - 1] {
+        match call_num(&guest, "load", &[Val::I32(address as u32 as i32)]) {
+            Err(Error::Trap { code, .. }) => assert_eq!(code, "memory_out_of_bounds", "at {address}"),
+            other => panic!("a load at {address} gave {other:?}"),
+        }
+    }
+    assert_eq!(i32_of(&call_num(&guest, "load", &[Val::I32(65_532)]).unwrap()), 0);
+    assert!(matches!(call_num(&guest, "grow", &[Val::I32(256)]), Err(Error::MemoryLimit { .. }))); // past 16 MiB
+    assert_eq!(i32_of(&call_num(&guest, "grow", &[Val::I32(1)]).unwrap()), 1); // a fresh isolate grows
+    assert_eq!(pool.stats().live_isolates, 0);
+}
