@@ -1,4 +1,4 @@
-/* The one native intl.js needs (included by shim.c, after subtle.c): intl(operation, ...fields)
+/* The one native intl.js needs (included by shim.c, after subtle.c, whose field request it uses): intl(operation, ...fields)
  * runs one Intl operation on the host (rust/js/intl/, which documents the operations and the
  * specs), where ICU4X and all locale data live. Every field is a string, read by the host where
  * it lies in guest memory (as UTF-8); the result is the host's text, or the RangeError or
@@ -18,18 +18,7 @@ static JSValue js_intl(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
     uint32_t request[1 + 2 * INTL_MAX_FIELDS];
     const char *strings[INTL_MAX_FIELDS] = {0};
     JSValue result = JS_EXCEPTION;
-    request[0] = (uint32_t)argc;
-    for (int i = 0; i < argc; i++) {
-        size_t len;
-        strings[i] = JS_ToCStringLen(ctx, &len, argv[i]);
-        if (!strings[i]) goto done;
-        if (len > INT32_MAX) {
-            JS_ThrowRangeError(ctx, "Intl: an argument is longer than 2 GiB");
-            goto done;
-        }
-        request[1 + 2 * i] = (uint32_t)(uintptr_t)strings[i];
-        request[2 + 2 * i] = (uint32_t)len;
-    }
+    if (build_field_request(ctx, "intl", argc, argv, false, request, strings)) goto done;
     int64_t packed = host_intl(request, (int32_t)((1 + 2 * argc) * sizeof request[0]));
     uint8_t *reply = (uint8_t *)(uintptr_t)((uint64_t)packed >> 32);
     size_t reply_len = (uint32_t)packed;
@@ -42,7 +31,6 @@ static JSValue js_intl(JSContext *ctx, JSValueConst this_val, int argc, JSValueC
     else result = JS_ThrowInternalError(ctx, "intl: malformed reply from the host");
     release(reply);
 done:
-    for (int i = 0; i < argc; i++)
-        if (strings[i]) JS_FreeCString(ctx, strings[i]);
+    free_field_strings(ctx, argc, strings);
     return result;
 }

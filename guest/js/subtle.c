@@ -48,32 +48,45 @@ done:
     return result;
 }
 
+/* Lays out a field request (rust/js/imports.rs's `request_fields`): the count, then each field's
+ * address and length in guest memory, where the host reads it. A string is passed as UTF-8 (kept
+ * in `strings` until free_field_strings); with `bytes_allowed`, a Uint8Array is passed where it
+ * lies, else every value is converted to a string. 0, or -1 with an exception pending. */
+static int build_field_request(JSContext *ctx, const char *who, int argc, JSValueConst *argv, bool bytes_allowed,
+                               uint32_t *request, const char **strings) {
+    request[0] = (uint32_t)argc;
+    for (int i = 0; i < argc; i++) {
+        const uint8_t *bytes = NULL;
+        size_t len = 0;
+        if (!bytes_allowed || JS_IsString(argv[i])) {
+            strings[i] = JS_ToCStringLen(ctx, &len, argv[i]);
+            if (!strings[i]) return -1;
+            bytes = (const uint8_t *)strings[i];
+        } else if (!(bytes = JS_GetUint8Array(ctx, &len, argv[i]))) {
+            return -1;
+        }
+        if (len > INT32_MAX) {
+            JS_ThrowRangeError(ctx, "%s: a field is longer than 2 GiB", who);
+            return -1;
+        }
+        request[1 + 2 * i] = (uint32_t)(uintptr_t)bytes;
+        request[2 + 2 * i] = (uint32_t)len;
+    }
+    return 0;
+}
+
+static void free_field_strings(JSContext *ctx, int argc, const char **strings) {
+    for (int i = 0; i < argc; i++)
+        if (strings[i]) JS_FreeCString(ctx, strings[i]);
+}
+
 static JSValue js_subtle(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
     if (argc < 1 || argc > SUBTLE_MAX_FIELDS) return JS_ThrowRangeError(ctx, "subtle: 1 to %d fields", SUBTLE_MAX_FIELDS);
     uint32_t request[1 + 2 * SUBTLE_MAX_FIELDS];
     const char *strings[SUBTLE_MAX_FIELDS] = {0};
     JSValue result = JS_EXCEPTION;
-    request[0] = (uint32_t)argc;
-    for (int i = 0; i < argc; i++) {
-        const uint8_t *bytes = NULL;
-        size_t len = 0;
-        if (JS_IsString(argv[i])) {
-            strings[i] = JS_ToCStringLen(ctx, &len, argv[i]);
-            if (!strings[i]) goto done;
-            bytes = (const uint8_t *)strings[i];
-        } else if (!(bytes = JS_GetUint8Array(ctx, &len, argv[i]))) {
-            goto done;
-        }
-        if (len > INT32_MAX) {
-            JS_ThrowRangeError(ctx, "subtle: a field is longer than 2 GiB");
-            goto done;
-        }
-        request[1 + 2 * i] = (uint32_t)(uintptr_t)bytes;
-        request[2 + 2 * i] = (uint32_t)len;
-    }
-    result = subtle_reply(ctx, host_subtle(request, (int32_t)((1 + 2 * argc) * sizeof request[0])));
-done:
-    for (int i = 0; i < argc; i++)
-        if (strings[i]) JS_FreeCString(ctx, strings[i]);
+    if (!build_field_request(ctx, "subtle", argc, argv, true, request, strings))
+        result = subtle_reply(ctx, host_subtle(request, (int32_t)((1 + 2 * argc) * sizeof request[0])));
+    free_field_strings(ctx, argc, strings);
     return result;
 }
