@@ -20,6 +20,7 @@ fn main() {
         "guest/js/web.c",
         "guest/js/compression.c",
         "guest/js/urlpattern.c",
+        "guest/js/url.c",
         "guest/js/primordials.js",
         "guest/js/events.js",
         "guest/js/streams.js",

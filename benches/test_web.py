@@ -178,7 +178,7 @@ def test_text_decoder_1mib(benchmark, web_figures, entry, label, codec) -> None:
 
 
 # Parses of each input per timed call: WPT has some 900 inputs, each timed over ROUNDS calls.
-URL_PARSES = 20
+URL_PARSES = 200
 
 
 def test_url_parse_over_wpt_inputs(benchmark, web_figures, entry) -> None:  # type: ignore[no-untyped-def]

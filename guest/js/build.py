@@ -1,9 +1,10 @@
-"""Builds the JavaScript guest: QuickJS-ng compiled to wasm32-wasi with zig, plus shim.c.
+"""Builds the JavaScript guest: QuickJS-ng and ada (the WHATWG URL parser) compiled to wasm32-wasi
+with zig, plus shim.c.
 
-Nothing third-party is stored in the repository: the QuickJS-ng sources come from the pinned
-`quickjs-ng` sdist on PyPI (its sha256 is checked) and zig from the `ziglang` wheel, both installed
-into a private cache. The result is cached by a hash of every input, so a rebuild with nothing
-changed does no compiling.
+Nothing third-party is stored in the repository: the QuickJS-ng and ada sources come from the
+pinned `quickjs-ng` and `ada-url` sdists on PyPI (their sha256 is checked) and zig from the
+`ziglang` wheel, all installed into a private cache. The result is cached by a hash of every input,
+so a rebuild with nothing changed does no compiling.
 
     python3 guest/js/build.py OUT.wasm [--cache DIR]
 """
@@ -23,10 +24,16 @@ from pathlib import Path
 QUICKJS_SDIST = "quickjs-ng==0.17.0.2"
 QUICKJS_SDIST_FILE = "quickjs_ng-0.17.0.2.tar.gz"
 QUICKJS_SDIST_SHA256 = "43d2e48272208721a7aaea8e3f02d4b9318f12ef20cc4f5421b59d9a470706ef"
+ADA_SDIST = "ada-url==4.0.0"
+ADA_SDIST_FILE = "ada_url-4.0.0.tar.gz"
+ADA_SDIST_SHA256 = "9f399ec867349800a4c2d3aa8df8c533c340494b04d34b1f082b97d9a8b76a07"
 ZIG = "ziglang==0.17.1"
 # quickjs.c is compiled through shim.c, libregexp.c with LIBREGEXP_PATCHES applied.
 ENGINE_SOURCES = ["dtoa.c", "libunicode.c"]
 CFLAGS = ["-target", "wasm32-wasi", "-O2", "-mexec-model=reactor"]
+# ada is C++20; the guest has no exception support, and ada needs none (its C API reports failure
+# as values, and an allocation failure traps the guest as C's would).
+CXXFLAGS = ["-std=c++20", "-fno-exceptions", "-fno-rtti"]
 LDFLAGS = ["-Wl,-z,stack-size=1048576", "-Wl,--export=__stack_pointer", "-s"]
 
 HERE = Path(__file__).resolve().parent
@@ -50,14 +57,14 @@ def toolchain(cache: Path) -> Path:
     return python
 
 
-def quickjs_sources(python: Path, cache: Path) -> Path:
-    """The upstream QuickJS-ng sources from the pinned sdist; returns their folder."""
-    root = cache / "quickjs"
-    upstream = root / "upstream-quickjs"
-    if (upstream / "quickjs.c").exists():
-        return upstream
+def sdist_sources(python: Path, cache: Path, spec: str, file: str, sha256: str, folder: str) -> Path:
+    """`folder` of the pinned sdist `spec` (`file`, checked against `sha256`); returns its path."""
+    root = cache / file.removesuffix(".tar.gz")
+    sources = root / folder
+    if sources.is_dir():
+        return sources
     downloads = cache / "downloads"
-    sdist = downloads / QUICKJS_SDIST_FILE
+    sdist = downloads / file
     if not sdist.exists():
         run(
             python,
@@ -71,23 +78,23 @@ def quickjs_sources(python: Path, cache: Path) -> Path:
             "--no-deps",
             "-d",
             downloads,
-            QUICKJS_SDIST,
+            spec,
         )
     digest = hashlib.sha256(sdist.read_bytes()).hexdigest()
-    if digest != QUICKJS_SDIST_SHA256:
+    if digest != sha256:
         sdist.unlink()
-        raise SystemExit(f"{QUICKJS_SDIST_FILE} has sha256 {digest}, expected {QUICKJS_SDIST_SHA256}")
+        raise SystemExit(f"{file} has sha256 {digest}, expected {sha256}")
     with tarfile.open(sdist) as archive:
-        prefix = QUICKJS_SDIST_FILE.removesuffix(".tar.gz") + "/upstream-quickjs/"
+        prefix = file.removesuffix(".tar.gz") + "/" + folder + "/"
         members = [m for m in archive.getmembers() if m.name.startswith(prefix) and m.isfile()]
         tmp = root.with_suffix(".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         for member in members:
-            member.name = "upstream-quickjs/" + member.name.removeprefix(prefix)
+            member.name = folder + "/" + member.name.removeprefix(prefix)
             archive.extract(member, tmp, filter="data")
     shutil.rmtree(root, ignore_errors=True)
     tmp.rename(root)
-    return upstream
+    return sources
 
 
 # Our C: shim.c, which includes quickjs.c and these parts of ours.
@@ -102,6 +109,7 @@ C_SOURCES = (
     "web.c",
     "compression.c",
     "urlpattern.c",
+    "url.c",
 )
 
 # Edits to quickjs.c, made at build time. Most make a promise reaction run in the async context
@@ -241,7 +249,7 @@ def scripts_header(out: Path) -> None:
 
 def build(out: Path, cache: Path) -> None:
     inputs = hashlib.sha256()
-    for part in (QUICKJS_SDIST_SHA256, ZIG, " ".join(CFLAGS + LDFLAGS)):
+    for part in (QUICKJS_SDIST_SHA256, ADA_SDIST_SHA256, ZIG, " ".join(CFLAGS + CXXFLAGS + LDFLAGS)):
         inputs.update(part.encode())
     for name in (*C_SOURCES, "build.py", *SCRIPTS):
         inputs.update((HERE / name).read_bytes())
@@ -249,25 +257,30 @@ def build(out: Path, cache: Path) -> None:
     cached = cache / "out" / f"js-guest-{key}.wasm"
     if not cached.exists():
         python = toolchain(cache)
-        upstream = quickjs_sources(python, cache)
+        upstream = sdist_sources(
+            python, cache, QUICKJS_SDIST, QUICKJS_SDIST_FILE, QUICKJS_SDIST_SHA256, "upstream-quickjs"
+        )
+        ada = sdist_sources(python, cache, ADA_SDIST, ADA_SDIST_FILE, ADA_SDIST_SHA256, "ada_url")
         work = cache / "work" / key
         work.mkdir(parents=True, exist_ok=True)
         scripts_header(work / "scripts.h")
         patched(upstream, "quickjs.c", QUICKJS_PATCHES, work / "quickjs_patched.c")
         patched(upstream, "libregexp.c", LIBREGEXP_PATCHES, work / "libregexp.c")
-        cc = [python, "-m", "ziglang", "cc", *CFLAGS, f"-I{upstream}", f"-I{work}"]
+        cc = [python, "-m", "ziglang", "cc", *CFLAGS, f"-I{upstream}", f"-I{work}", f"-I{ada}"]
+        cxx = [python, "-m", "ziglang", "c++", *CFLAGS, *CXXFLAGS]
         env = {**os.environ, "ZIG_GLOBAL_CACHE_DIR": os.fspath(cache / "zig-cache")}
         sources = [upstream / src for src in ENGINE_SOURCES] + [work / "libregexp.c", HERE / "shim.c"]
-        objects = [work / (src.name + ".o") for src in sources]
+        compiles = [(cc, src) for src in sources] + [(cxx, ada / "ada.cpp")]
+        objects = [work / (src.name + ".o") for _, src in compiles]
         jobs = [
-            subprocess.Popen([*map(os.fspath, cc), "-c", os.fspath(src), "-o", os.fspath(obj)], env=env)
-            for src, obj in zip(sources, objects, strict=True)
+            subprocess.Popen([*map(os.fspath, compiler), "-c", os.fspath(src), "-o", os.fspath(obj)], env=env)
+            for (compiler, src), obj in zip(compiles, objects, strict=True)
         ]
         if any(job.wait() != 0 for job in jobs):
             raise SystemExit("compiling the JavaScript guest failed")
         cached.parent.mkdir(parents=True, exist_ok=True)
         tmp = cached.with_suffix(".tmp")
-        run(*cc, *objects, *LDFLAGS, "-o", tmp, env=env)
+        run(*cxx, *objects, *LDFLAGS, "-o", tmp, env=env)
         tmp.rename(cached)
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(cached, out)

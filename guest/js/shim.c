@@ -172,6 +172,7 @@ static JSValue reply_string(JSContext *ctx, int64_t packed) {
 #include "web.c"
 #include "compression.c"
 #include "urlpattern.c"
+#include "url.c"
 
 /* glue: hostFetch(requestJson) -> reply envelope text, from the host's outbound handler. */
 static JSValue js_host_fetch(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
@@ -544,7 +545,7 @@ static int32_t init_runtime(void) {
     native(hooks, "randomFill", js_random_fill, 1);
     native(hooks, "encodingName", js_encoding_name, 1);
     native(hooks, "textDecode", js_text_decode, 4);
-    native(hooks, "domainToASCII", js_domain_to_ascii, 1);
+    url_natives(context, hooks);
     native(hooks, "viewLayout", js_view_layout, 1);
     JS_SetPropertyStr(context, hooks, "events", JS_DupValue(context, events));
     JS_SetPropertyStr(context, hooks, "streams", JS_DupValue(context, streams));

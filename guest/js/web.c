@@ -1,13 +1,12 @@
 /* The natives web.js asks the host for (included by shim.c, after reply_string): TextDecoder's
- * encodings (served by rust/js/encoding.rs with encoding_rs) and the URL parser's domain to ASCII
- * (rust/js/domain.rs, with idna). The host reads the guest's bytes where they lie. */
+ * encodings (served by rust/js/encoding.rs with encoding_rs), which the host reads where they lie,
+ * and what only the engine can tell about a view's layout. */
 
 IMPORT("dynisolate", "encoding_name")
 int32_t host_encoding_name(const char *label, int32_t label_len, char *out, int32_t out_len);
 IMPORT("dynisolate", "text_decode")
 int64_t host_text_decode(const char *name, int32_t name_len, const uint8_t *data, int32_t data_len, int32_t flags,
                          int32_t stream);
-IMPORT("dynisolate", "domain_to_ascii") int64_t host_domain_to_ascii(const char *domain, int32_t len);
 
 /* The status byte of a text_decode reply (rust/js/encoding.rs). */
 #define TEXT_LATIN1 0
@@ -67,20 +66,6 @@ static JSValue js_text_decode(JSContext *ctx, JSValueConst this_val, int argc, J
     }
     release(reply);
     return result;
-}
-
-/* domainToASCII(domain) -> the URL Standard's domain to ASCII of `domain`, or null for failure. */
-static JSValue js_domain_to_ascii(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
-    size_t len;
-    const char *domain = JS_ToCStringLen(ctx, &len, argv[0]);
-    if (!domain) return JS_EXCEPTION;
-    int64_t packed = host_domain_to_ascii(domain, (int32_t)len);
-    JS_FreeCString(ctx, domain);
-    if ((uint32_t)packed == 0) { /* the host's failure */
-        release((void *)(uintptr_t)((uint64_t)packed >> 32));
-        return JS_NULL;
-    }
-    return reply_string(ctx, packed);
 }
 
 /* The layout of an ArrayBuffer view that its getters cannot tell (structuredClone needs both):

@@ -15,10 +15,9 @@
 
   const randomFill = hooks.randomFill;
   const events = hooks.events;
-  // The host's encodings and IDNA (guest/js/web.c).
+  // The host's encodings (guest/js/web.c).
   const encodingName = hooks.encodingName;
   const textDecode = hooks.textDecode;
-  const hostDomainToASCII = hooks.domainToASCII;
   // Whether a view tracks its buffer's length, or is out of its bounds (web.c's VIEW_ flags).
   const viewLayout = hooks.viewLayout;
   const VIEW_TRACKS_LENGTH = 1;
@@ -473,29 +472,15 @@
   // ---------------------------------------------------------------------------------------------
   // Percent-encoding (https://url.spec.whatwg.org/#percent-encoded-bytes)
 
-  // The encode sets as bit flags over ASCII; C0 controls, U+007F and every non-ASCII code point are
-  // in all of them.
-  const C0_SET = 1;
-  const FRAGMENT_SET = 2;
-  const QUERY_SET = 4;
-  const SPECIAL_QUERY_SET = 8;
-  const PATH_SET = 16;
-  const USERINFO_SET = 32;
-  const COMPONENT_SET = 64;
-  const FORM_SET = 128;
-  const ENCODE_SETS = new Uint8ArrayCtor(0x80);
-  for (let c = 0; c < 0x20; c++) ENCODE_SETS[c] = 0xff;
-  ENCODE_SETS[0x7f] = 0xff;
-  for (const [sets, chars] of [
-    [FRAGMENT_SET, ' "<>`'],
-    [QUERY_SET | SPECIAL_QUERY_SET | PATH_SET | USERINFO_SET | COMPONENT_SET | FORM_SET, ' "#<>'],
-    [SPECIAL_QUERY_SET, "'"],
-    [PATH_SET | USERINFO_SET | COMPONENT_SET | FORM_SET, "?^`{}"],
-    [USERINFO_SET | COMPONENT_SET | FORM_SET, "/:;=@[\\]^|"],
-    [COMPONENT_SET | FORM_SET, "$%&+,"],
-    [FORM_SET, "!'()~"],
-  ]) {
-    for (let i = 0; i < chars.length; i++) ENCODE_SETS[charCodeAt(chars, i)] |= sets;
+  const isAsciiAlpha = (c) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+  const isAsciiDigit = (c) => c >= 0x30 && c <= 0x39;
+
+  // The ASCII code points the application/x-www-form-urlencoded serializer keeps as they are: the
+  // alphanumerics and "*-._" (it writes a space as "+" and percent-encodes everything else). ada
+  // encodes URLs themselves (guest/js/url.c).
+  const FORM_KEPT = new Uint8ArrayCtor(0x80);
+  for (let c = 0; c < 0x80; c++) {
+    FORM_KEPT[c] = isAsciiAlpha(c) || isAsciiDigit(c) || c === 0x2a || c === 0x2d || c === 0x2e || c === 0x5f ? 1 : 0;
   }
 
   const HEX = "0123456789ABCDEF";
@@ -513,28 +498,23 @@
     return out;
   }
 
-  // The code point c, written as the string ch, UTF-8 percent-encoded if it is in `set`.
-  const encodeChar = (c, ch, set) => (c < 0x80 && (ENCODE_SETS[c] & set) === 0 ? ch : percentEncodeCodePoint(c));
-
-  // UTF-8 percent-encodes the code points of s that are in `set`; the form serializer also turns
-  // spaces into "+".
-  function percentEncode(s, set, spaceAsPlus = false) {
+  // s as the form serializer writes a name or value: UTF-8 percent-encoded but FORM_KEPT, a space as
+  // "+".
+  function formEncode(s) {
     let out = "";
     for (let i = 0; i < s.length; ) {
       const cp = scalarAt(s, i);
       const width = cp > 0xffff ? 2 : 1;
-      if (spaceAsPlus && cp === 0x20) out += "+";
-      else if (cp < 0x80 && (ENCODE_SETS[cp] & set) === 0) out += s[i];
+      if (cp === 0x20) out += "+";
+      else if (cp < 0x80 && FORM_KEPT[cp] === 1) out += s[i];
       else out += percentEncodeCodePoint(cp);
       i += width;
     }
     return out;
   }
 
-  // Percent-decodes the UTF-8 bytes of s (a "%" not followed by two hex digits stays as it is).
-  const percentDecode = (s) => percentDecodeBytes(utf8Encode(s), false);
-
-  function percentDecodeBytes(bytes, plusAsSpace) {
+  // Percent-decodes a form's bytes, "+" as a space (a "%" not followed by two hex digits stays).
+  function formDecodeBytes(bytes) {
     const length = TypedArrayGetLength(bytes);
     const out = new Uint8ArrayCtor(length);
     let n = 0;
@@ -544,7 +524,7 @@
         out[n++] = hexValue(bytes[i + 1]) * 16 + hexValue(bytes[i + 2]);
         i += 2;
       } else {
-        out[n++] = plusAsSpace && byte === 0x2b ? 0x20 : byte;
+        out[n++] = byte === 0x2b ? 0x20 : byte;
       }
     }
     return new Uint8ArrayCtor(TypedArrayGetBuffer(out), 0, n);
@@ -571,7 +551,7 @@
         const eq = TypedArrayPrototypeIndexOf(sequence, 0x3d); // =
         const name = eq === -1 ? sequence : byteView(sequence, 0, eq);
         const value = eq === -1 ? new Uint8ArrayCtor(0) : byteView(sequence, eq + 1, end - start);
-        push(list, [decodeUtf8(percentDecodeBytes(name, true), false), decodeUtf8(percentDecodeBytes(value, true), false)]);
+        push(list, [decodeUtf8(formDecodeBytes(name), false), decodeUtf8(formDecodeBytes(value), false)]);
       }
       start = end + 1;
     }
@@ -582,721 +562,75 @@
     let out = "";
     for (let i = 0; i < list.length; i++) {
       if (i > 0) out += "&";
-      out += percentEncode(list[i][0], FORM_SET, true) + "=" + percentEncode(list[i][1], FORM_SET, true);
+      out += formEncode(list[i][0]) + "=" + formEncode(list[i][1]);
     }
     return out;
   }
 
   // ---------------------------------------------------------------------------------------------
-  // URL parsing (https://url.spec.whatwg.org/#concept-basic-url-parser)
-  //
-  // A URL record is {scheme, username, password, host, port, path, query, fragment}. `host` is null
-  // or its serialization ("" is the empty host); `path` is a list of segments, or a string for an
-  // opaque path (`mailto:x`). Domains go through IDNA (domainToASCII), so `new URL("http://ü.de")`
-  // has the host "xn--tda.de".
+  // URL records. ada parses URLs (guest/js/url.c): a parsed URL is its record, an array of its href,
+  // which is always ASCII, and the offsets of its components in it (url.c's order), -1 for an
+  // absent port, query or fragment. Every component is a slice of the href.
 
-  const SPECIAL_SCHEMES = { __proto__: null, ftp: 21, file: null, http: 80, https: 443, ws: 80, wss: 443 };
-  const isSpecialScheme = (scheme) => SPECIAL_SCHEMES[scheme] !== undefined;
-  const defaultPort = (scheme) => (isSpecialScheme(scheme) ? SPECIAL_SCHEMES[scheme] : null);
+  const urlParse = hooks.urlParse; // (input, base string or undefined) -> record or null
+  const urlSet = hooks.urlSet; // (href, URL_SET_ setter, value) -> record, or null for no URL
+  const urlOrigin = hooks.urlOrigin; // (href) -> a blob: URL's origin
+  const HREF = 0;
+  const PROTOCOL_END = 1;
+  const USERNAME_END = 2;
+  const HOST_START = 3;
+  const HOST_END = 4;
+  const PORT = 5;
+  const PATHNAME_START = 6;
+  const SEARCH_START = 7;
+  const HASH_START = 8;
+  const URL_SET_HREF = 0;
+  const URL_SET_PROTOCOL = 1;
+  const URL_SET_USERNAME = 2;
+  const URL_SET_PASSWORD = 3;
+  const URL_SET_HOST = 4;
+  const URL_SET_HOSTNAME = 5;
+  const URL_SET_PORT = 6;
+  const URL_SET_PATHNAME = 7;
+  const URL_SET_SEARCH = 8;
+  const URL_SET_HASH = 9;
 
-  const newRecord = () => ({
-    scheme: "", username: "", password: "", host: null, port: null, path: [], query: null, fragment: null,
-  });
+  // The record `input` parses to against the href or URL string `base` (undefined for none), or
+  // null when either does not parse. Both are converted to strings; url.c makes them USV strings.
+  const parseURL = (input, base = undefined) => urlParse(`${input}`, base === undefined ? undefined : `${base}`);
 
-  const hasOpaquePath = (url) => typeof url.path === "string";
-
-  function shortenPath(url) {
-    const path = url.path;
-    if (url.scheme === "file" && path.length === 1 && isNormalizedDriveLetter(path[0])) return;
-    if (path.length > 0) path.length -= 1;
-  }
-
-  const isAsciiAlpha = (c) => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-  const isAsciiDigit = (c) => c >= 0x30 && c <= 0x39;
-  const isDriveLetter = (s) =>
-    s.length === 2 && isAsciiAlpha(charCodeAt(s, 0)) && (s[1] === ":" || s[1] === "|");
-  const isNormalizedDriveLetter = (s) => isDriveLetter(s) && s[1] === ":";
-
-  function startsWithDriveLetter(s, at) {
-    if (s.length - at < 2 || !isDriveLetter(slice(s, at, at + 2))) return false;
-    if (s.length - at === 2) return true;
-    const c = s[at + 2];
-    return c === "/" || c === "\\" || c === "?" || c === "#";
-  }
-
-  function isSingleDot(s) {
-    return s === "." || asciiLower(s) === "%2e";
-  }
-
-  function isDoubleDot(s) {
-    const lower = asciiLower(s);
-    return lower === ".." || lower === ".%2e" || lower === "%2e." || lower === "%2e%2e";
-  }
-
-  // Forbidden host code points; domains also forbid C0 controls, "%" and U+007F.
-  const FORBIDDEN_HOST = "\0\t\n\r #/:<>?@[\\]^|";
-
-  const isForbiddenHost = (c) => StringPrototypeIndexOf(FORBIDDEN_HOST, StringFromCharCode(c)) !== -1;
-  const isForbiddenDomain = (c) => c <= 0x1f || c === 0x25 || c === 0x7f || isForbiddenHost(c);
-
-  function parseHost(input, isOpaque) {
-    if (input[0] === "[") {
-      if (input[input.length - 1] !== "]") return null;
-      const address = parseIPv6(slice(input, 1, -1));
-      return address === null ? null : "[" + serializeIPv6(address) + "]";
-    }
-    if (isOpaque) {
-      for (let i = 0; i < input.length; i++) if (isForbiddenHost(charCodeAt(input, i))) return null;
-      return percentEncode(input, C0_SET);
-    }
-    // Percent-decoding then UTF-8 decoding gives back a string without "%" unchanged.
-    const decoded = StringPrototypeIndexOf(input, "%") === -1 ? input : decodeUtf8(percentDecode(input), false);
-    const domain = domainToASCII(decoded);
-    if (domain === null) return null;
-    if (!endsInNumber(domain)) return domain;
-    const address = parseIPv4(domain);
-    if (address === null) return null;
-    return `${address >>> 24}.${(address >>> 16) & 0xff}.${(address >>> 8) & 0xff}.${address & 0xff}`;
-  }
-
-  // https://url.spec.whatwg.org/#concept-domain-to-ascii, null for failure. For an ASCII domain
-  // with no label starting "xn--", UTS #46 is ASCII lower-casing (the standard's own shortcut),
-  // done here; any other goes to the host's IDNA (rust/js/domain.rs), which also refuses the
-  // forbidden domain code points.
-  function domainToASCII(domain) {
-    const lower = asciiLower(domain);
-    const punycode = slice(lower, 0, 4) === "xn--" || StringPrototypeIndexOf(lower, ".xn--") !== -1;
-    if (punycode) return hostDomainToASCII(domain);
-    for (let i = 0; i < domain.length; i++) if (charCodeAt(domain, i) > 0x7f) return hostDomainToASCII(domain);
-    if (domain === "") return null;
-    for (let i = 0; i < domain.length; i++) if (isForbiddenDomain(charCodeAt(domain, i))) return null;
-    return lower;
-  }
-
-  // An IPv4 number: decimal, octal with a leading 0, or hex with 0x. NaN when invalid.
-  function parseIPv4Number(s) {
-    if (s === "") return NaN;
-    let radix = 10;
-    let i = 0;
-    if (s.length >= 2 && s[0] === "0" && (s[1] === "x" || s[1] === "X")) {
-      radix = 16;
-      i = 2;
-    } else if (s.length >= 2 && s[0] === "0") {
-      radix = 8;
-      i = 1;
-    }
-    let n = 0;
-    for (; i < s.length; i++) {
-      const digit = hexValue(charCodeAt(s, i));
-      if (digit < 0 || digit >= radix) return NaN;
-      n = n * radix + digit;
-    }
-    return n;
-  }
-
-  function endsInNumber(domain) {
-    const parts = splitOn(domain, ".");
-    if (parts[parts.length - 1] === "") {
-      if (parts.length === 1) return false;
-      parts.length -= 1;
-    }
-    const last = parts[parts.length - 1];
-    let digits = last !== "";
-    for (let i = 0; i < last.length && digits; i++) digits = isAsciiDigit(charCodeAt(last, i));
-    return digits || !NumberIsNaN(parseIPv4Number(last));
-  }
-
-  function parseIPv4(input) {
-    const parts = splitOn(input, ".");
-    if (parts[parts.length - 1] === "" && parts.length > 1) parts.length -= 1;
-    if (parts.length > 4) return null;
-    const numbers = [];
-    for (let i = 0; i < parts.length; i++) {
-      const n = parseIPv4Number(parts[i]);
-      if (NumberIsNaN(n)) return null;
-      push(numbers, n);
-    }
-    for (let i = 0; i < numbers.length - 1; i++) if (numbers[i] > 255) return null;
-    let address = numbers[numbers.length - 1];
-    if (address >= 256 ** (5 - numbers.length)) return null;
-    for (let i = 0; i < numbers.length - 1; i++) address += numbers[i] * 256 ** (3 - i);
-    return address;
-  }
-
-  // https://url.spec.whatwg.org/#concept-ipv6-parser; returns eight 16-bit pieces or null.
-  function parseIPv6(input) {
-    const address = [0, 0, 0, 0, 0, 0, 0, 0];
-    let pieceIndex = 0;
-    let compress = null;
-    let p = 0;
-    const at = (i) => (i < input.length ? charCodeAt(input, i) : -1);
-    if (at(p) === 0x3a) {
-      if (at(p + 1) !== 0x3a) return null;
-      p += 2;
-      compress = ++pieceIndex;
-    }
-    while (at(p) !== -1) {
-      if (pieceIndex === 8) return null;
-      if (at(p) === 0x3a) {
-        if (compress !== null) return null;
-        p++;
-        compress = ++pieceIndex;
-        continue;
-      }
-      let value = 0;
-      let length = 0;
-      while (length < 4 && hexValue(at(p)) >= 0) {
-        value = value * 16 + hexValue(at(p));
-        p++;
-        length++;
-      }
-      if (at(p) === 0x2e) {
-        // An embedded IPv4 address fills the last two pieces.
-        if (length === 0) return null;
-        p -= length;
-        if (pieceIndex > 6) return null;
-        let numbersSeen = 0;
-        while (at(p) !== -1) {
-          let piece = null;
-          if (numbersSeen > 0) {
-            if (at(p) === 0x2e && numbersSeen < 4) p++;
-            else return null;
-          }
-          if (!isAsciiDigit(at(p))) return null;
-          while (isAsciiDigit(at(p))) {
-            const digit = at(p) - 0x30;
-            if (piece === null) piece = digit;
-            else if (piece === 0) return null;
-            else piece = piece * 10 + digit;
-            if (piece > 255) return null;
-            p++;
-          }
-          address[pieceIndex] = address[pieceIndex] * 0x100 + piece;
-          numbersSeen++;
-          if (numbersSeen === 2 || numbersSeen === 4) pieceIndex++;
-        }
-        if (numbersSeen !== 4) return null;
-        break;
-      } else if (at(p) === 0x3a) {
-        p++;
-        if (at(p) === -1) return null;
-      } else if (at(p) !== -1) {
-        return null;
-      }
-      address[pieceIndex++] = value;
-    }
-    if (compress !== null) {
-      let swaps = pieceIndex - compress;
-      pieceIndex = 7;
-      while (pieceIndex !== 0 && swaps > 0) {
-        const other = compress + swaps - 1;
-        const piece = address[pieceIndex];
-        address[pieceIndex] = address[other];
-        address[other] = piece;
-        pieceIndex--;
-        swaps--;
-      }
-    } else if (pieceIndex !== 8) {
-      return null;
-    }
-    return address;
-  }
-
-  // Lower-case hex pieces, the first longest run of two or more zero pieces written as "::".
-  function serializeIPv6(address) {
-    let compress = -1;
-    let longest = 1;
-    for (let i = 0; i < 8; ) {
-      let j = i;
-      while (j < 8 && address[j] === 0) j++;
-      if (j - i > longest) {
-        compress = i;
-        longest = j - i;
-      }
-      i = j === i ? i + 1 : j;
-    }
-    let out = "";
-    for (let i = 0; i < 8; i++) {
-      if (i === compress) {
-        out += i === 0 ? "::" : ":";
-        i += longest - 1;
-        continue;
-      }
-      out += NumberPrototypeToString(address[i], 16);
-      if (i < 7) out += ":";
-    }
-    return out;
-  }
-
-  const EOF = -1;
-  const SCHEME_START = 1;
-  const SCHEME = 2;
-  const NO_SCHEME = 3;
-  const SPECIAL_RELATIVE_OR_AUTHORITY = 4;
-  const PATH_OR_AUTHORITY = 5;
-  const RELATIVE = 6;
-  const RELATIVE_SLASH = 7;
-  const SPECIAL_AUTHORITY_SLASHES = 8;
-  const SPECIAL_AUTHORITY_IGNORE_SLASHES = 9;
-  const AUTHORITY = 10;
-  const HOST = 11;
-  const HOSTNAME = 12;
-  const PORT = 13;
-  const FILE = 14;
-  const FILE_SLASH = 15;
-  const FILE_HOST = 16;
-  const PATH_START = 17;
-  const PATH = 18;
-  const OPAQUE_PATH = 19;
-  const QUERY = 20;
-  const FRAGMENT = 21;
-
-  function trimControlAndSpace(s) {
-    let start = 0;
-    let end = s.length;
-    while (start < end && charCodeAt(s, start) <= 0x20) start++;
-    while (end > start && charCodeAt(s, end - 1) <= 0x20) end--;
-    return start === 0 && end === s.length ? s : slice(s, start, end);
-  }
-
-  function removeTabAndNewline(s) {
-    let out = "";
-    let start = 0;
-    for (let i = 0; i < s.length; i++) {
-      const c = charCodeAt(s, i);
-      if (c === 0x09 || c === 0x0a || c === 0x0d) {
-        out += slice(s, start, i);
-        start = i + 1;
-      }
-    }
-    return start === 0 ? s : out + slice(s, start);
-  }
-
-  function copyRecord(from, to, fields) {
-    for (let i = 0; i < fields.length; i++) {
-      const value = from[fields[i]];
-      to[fields[i]] = ArrayIsArray(value) ? copyList(value) : value;
-    }
-  }
-
-  function copyList(list) {
-    const copy = new ArrayCtor(list.length);
-    for (let i = 0; i < list.length; i++) copy[i] = list[i];
-    return copy;
-  }
-
-  // Whether what follows the ASCII code point at p starts with "/".
-  const remainingStartsWithSlash = (input, p) => charCodeAt(input, p + 1) === 0x2f;
-
-  const AUTHORITY_FIELDS = ["username", "password", "host", "port"];
-  const RELATIVE_FIELDS = ["username", "password", "host", "port", "path", "query"];
-
-  // The basic URL parser. Without `url` it returns a new record, or null on failure. With `url`
-  // and a state override (the URL setters) it edits url in place and returns null on failure.
-  function basicParse(input, base, url = null, override = 0) {
-    if (url === null) {
-      url = newRecord();
-      input = trimControlAndSpace(input);
-    }
-    input = removeTabAndNewline(input);
-    let state = override || SCHEME_START;
-    let buffer = "";
-    let atSignSeen = false;
-    let insideBrackets = false;
-    let passwordTokenSeen = false;
-    const length = input.length;
-    for (let p = 0; ; ) {
-      let c = p < length ? charCodeAt(input, p) : EOF;
-      if (c >= 0xd800 && c <= 0xdfff) c = scalarAt(input, p);
-      const width = c > 0xffff ? 2 : 1;
-      const ch = width === 1 ? input[p] : slice(input, p, p + 2); // c as a string
-      const special = isSpecialScheme(url.scheme);
-      const slash = c === 0x2f || (special && c === 0x5c); // "/", or "\" in special URLs
-      let again = false; // read c again in the new state ("decrease pointer by 1")
-      switch (state) {
-        // The busiest states come first: QuickJS tries the cases in order.
-        case PATH:
-          if (c === EOF || slash || (!override && (c === 0x3f || c === 0x23))) {
-            if (isDoubleDot(buffer)) {
-              shortenPath(url);
-              if (!slash) push(url.path, "");
-            } else if (isSingleDot(buffer) && !slash) {
-              push(url.path, "");
-            } else if (!isSingleDot(buffer)) {
-              if (url.scheme === "file" && url.path.length === 0 && isDriveLetter(buffer)) {
-                buffer = buffer[0] + ":";
-              }
-              push(url.path, buffer);
-            }
-            buffer = "";
-            if (c === 0x3f) {
-              url.query = "";
-              state = QUERY;
-            } else if (c === 0x23) {
-              url.fragment = "";
-              state = FRAGMENT;
-            }
-          } else {
-            buffer += encodeChar(c, ch, PATH_SET);
-          }
-          break;
-        case QUERY:
-          if ((!override && c === 0x23) || c === EOF) {
-            url.query += percentEncode(buffer, special ? SPECIAL_QUERY_SET : QUERY_SET);
-            buffer = "";
-            if (c === 0x23) {
-              url.fragment = "";
-              state = FRAGMENT;
-            }
-          } else {
-            buffer += ch;
-          }
-          break;
-        case FRAGMENT:
-          if (c !== EOF) url.fragment += encodeChar(c, ch, FRAGMENT_SET);
-          break;
-        case OPAQUE_PATH:
-          if (c === 0x3f) {
-            url.query = "";
-            state = QUERY;
-          } else if (c === 0x23) {
-            url.fragment = "";
-            state = FRAGMENT;
-          } else if (c === 0x20) {
-            // A space just before the query or fragment is encoded, so that removing them (the
-            // search and hash setters) never leaves a path ending in a space.
-            const next = p + 1 < length ? charCodeAt(input, p + 1) : EOF;
-            url.path += next === 0x3f || next === 0x23 ? "%20" : " ";
-          } else if (c !== EOF) {
-            url.path += encodeChar(c, ch, C0_SET);
-          }
-          break;
-        case AUTHORITY:
-          if (c === 0x40) {
-            if (atSignSeen) buffer = "%40" + buffer;
-            atSignSeen = true;
-            for (let i = 0; i < buffer.length; ) {
-              const cp = scalarAt(buffer, i);
-              const width = cp > 0xffff ? 2 : 1;
-              if (cp === 0x3a && !passwordTokenSeen) {
-                passwordTokenSeen = true;
-              } else {
-                const encoded = percentEncode(slice(buffer, i, i + width), USERINFO_SET);
-                if (passwordTokenSeen) url.password += encoded;
-                else url.username += encoded;
-              }
-              i += width;
-            }
-            buffer = "";
-          } else if (c === EOF || slash || c === 0x3f || c === 0x23) {
-            if (atSignSeen && buffer === "") return null;
-            p -= buffer.length; // back to where the host starts
-            buffer = "";
-            state = HOST;
-            again = true;
-          } else {
-            buffer += ch;
-          }
-          break;
-        case HOST:
-        case HOSTNAME:
-          if (override && url.scheme === "file") {
-            state = FILE_HOST;
-            again = true;
-          } else if (c === 0x3a && !insideBrackets) {
-            if (buffer === "" || override === HOSTNAME) return null;
-            const host = parseHost(buffer, !special);
-            if (host === null) return null;
-            url.host = host;
-            buffer = "";
-            state = PORT;
-          } else if (c === EOF || slash || c === 0x3f || c === 0x23) {
-            again = true;
-            if (special && buffer === "") return null;
-            if (override && buffer === "" && (url.username !== "" || url.password !== "" || url.port !== null)) {
-              return null;
-            }
-            const host = parseHost(buffer, !special);
-            if (host === null) return null;
-            url.host = host;
-            buffer = "";
-            state = PATH_START;
-            if (override) return url;
-          } else {
-            if (c === 0x5b) insideBrackets = true;
-            if (c === 0x5d) insideBrackets = false;
-            buffer += ch;
-          }
-          break;
-        case PORT:
-          if (isAsciiDigit(c)) {
-            buffer += ch;
-          } else if (c === EOF || slash || c === 0x3f || c === 0x23 || override) {
-            if (buffer !== "") {
-              let port = 0;
-              for (let i = 0; i < buffer.length && port <= 65535; i++) port = port * 10 + charCodeAt(buffer, i) - 0x30;
-              if (port > 65535) return null;
-              url.port = port === defaultPort(url.scheme) ? null : port;
-              buffer = "";
-              if (override) return url;
-            }
-            if (override) return null;
-            state = PATH_START;
-            again = true;
-          } else {
-            return null;
-          }
-          break;
-        case SCHEME:
-          if (isAsciiAlpha(c) || isAsciiDigit(c) || c === 0x2b || c === 0x2d || c === 0x2e) {
-            buffer += asciiLower(ch);
-          } else if (c === 0x3a) {
-            if (override) {
-              if (special !== isSpecialScheme(buffer)) return url;
-              if ((url.username !== "" || url.password !== "" || url.port !== null) && buffer === "file") return url;
-              if (url.scheme === "file" && url.host === "") return url;
-            }
-            url.scheme = buffer;
-            if (override) {
-              if (url.port === defaultPort(url.scheme)) url.port = null;
-              return url;
-            }
-            buffer = "";
-            if (url.scheme === "file") {
-              state = FILE;
-            } else if (isSpecialScheme(url.scheme) && base !== null && base.scheme === url.scheme) {
-              state = SPECIAL_RELATIVE_OR_AUTHORITY;
-            } else if (isSpecialScheme(url.scheme)) {
-              state = SPECIAL_AUTHORITY_SLASHES;
-            } else if (remainingStartsWithSlash(input, p)) {
-              state = PATH_OR_AUTHORITY;
-              p++;
-            } else {
-              url.path = "";
-              state = OPAQUE_PATH;
-            }
-          } else if (!override) {
-            buffer = "";
-            state = NO_SCHEME;
-            p = 0;
-            again = true;
-          } else {
-            return null;
-          }
-          break;
-        case SCHEME_START:
-          if (isAsciiAlpha(c)) {
-            buffer += asciiLower(ch);
-            state = SCHEME;
-          } else if (!override) {
-            state = NO_SCHEME;
-            again = true;
-          } else {
-            return null;
-          }
-          break;
-        case NO_SCHEME:
-          if (base === null || (hasOpaquePath(base) && c !== 0x23)) return null;
-          if (hasOpaquePath(base)) {
-            url.scheme = base.scheme;
-            url.path = base.path;
-            url.query = base.query;
-            url.fragment = "";
-            state = FRAGMENT;
-          } else {
-            state = base.scheme === "file" ? FILE : RELATIVE;
-            again = true;
-          }
-          break;
-        case SPECIAL_RELATIVE_OR_AUTHORITY:
-          if (c === 0x2f && remainingStartsWithSlash(input, p)) {
-            state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
-            p++;
-          } else {
-            state = RELATIVE;
-            again = true;
-          }
-          break;
-        case PATH_OR_AUTHORITY:
-          if (c === 0x2f) {
-            state = AUTHORITY;
-          } else {
-            state = PATH;
-            again = true;
-          }
-          break;
-        case RELATIVE:
-          url.scheme = base.scheme;
-          if (isSpecialScheme(url.scheme) ? c === 0x2f || c === 0x5c : c === 0x2f) {
-            state = RELATIVE_SLASH;
-          } else {
-            copyRecord(base, url, RELATIVE_FIELDS);
-            if (c === 0x3f) {
-              url.query = "";
-              state = QUERY;
-            } else if (c === 0x23) {
-              url.fragment = "";
-              state = FRAGMENT;
-            } else if (c !== EOF) {
-              url.query = null;
-              shortenPath(url);
-              state = PATH;
-              again = true;
-            }
-          }
-          break;
-        case RELATIVE_SLASH:
-          if (special && (c === 0x2f || c === 0x5c)) {
-            state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
-          } else if (c === 0x2f) {
-            state = AUTHORITY;
-          } else {
-            copyRecord(base, url, AUTHORITY_FIELDS);
-            state = PATH;
-            again = true;
-          }
-          break;
-        case SPECIAL_AUTHORITY_SLASHES:
-          state = SPECIAL_AUTHORITY_IGNORE_SLASHES;
-          if (c === 0x2f && remainingStartsWithSlash(input, p)) p++;
-          else again = true;
-          break;
-        case SPECIAL_AUTHORITY_IGNORE_SLASHES:
-          if (c !== 0x2f && c !== 0x5c) {
-            state = AUTHORITY;
-            again = true;
-          }
-          break;
-        case FILE:
-          url.scheme = "file";
-          url.host = "";
-          if (c === 0x2f || c === 0x5c) {
-            state = FILE_SLASH;
-          } else if (base !== null && base.scheme === "file") {
-            url.host = base.host;
-            url.path = copyList(base.path);
-            url.query = base.query;
-            if (c === 0x3f) {
-              url.query = "";
-              state = QUERY;
-            } else if (c === 0x23) {
-              url.fragment = "";
-              state = FRAGMENT;
-            } else if (c !== EOF) {
-              url.query = null;
-              if (!startsWithDriveLetter(input, p)) shortenPath(url);
-              else url.path = [];
-              state = PATH;
-              again = true;
-            }
-          } else {
-            state = PATH;
-            again = true;
-          }
-          break;
-        case FILE_SLASH:
-          if (c === 0x2f || c === 0x5c) {
-            state = FILE_HOST;
-          } else {
-            if (base !== null && base.scheme === "file") {
-              url.host = base.host;
-              if (!startsWithDriveLetter(input, p) && base.path.length > 0 && isNormalizedDriveLetter(base.path[0])) {
-                push(url.path, base.path[0]);
-              }
-            }
-            state = PATH;
-            again = true;
-          }
-          break;
-        case FILE_HOST:
-          if (c === EOF || c === 0x2f || c === 0x5c || c === 0x3f || c === 0x23) {
-            again = true;
-            if (!override && isDriveLetter(buffer)) {
-              state = PATH; // the buffer is a drive letter: left for the path state to take
-            } else if (buffer === "") {
-              url.host = "";
-              if (override) return url;
-              state = PATH_START;
-            } else {
-              let host = parseHost(buffer, !special);
-              if (host === null) return null;
-              if (host === "localhost") host = "";
-              url.host = host;
-              if (override) return url;
-              buffer = "";
-              state = PATH_START;
-            }
-          } else {
-            buffer += ch;
-          }
-          break;
-        case PATH_START:
-          if (special) {
-            state = PATH;
-            if (c !== 0x2f && c !== 0x5c) again = true;
-          } else if (!override && c === 0x3f) {
-            url.query = "";
-            state = QUERY;
-          } else if (!override && c === 0x23) {
-            url.fragment = "";
-            state = FRAGMENT;
-          } else if (c !== EOF) {
-            state = PATH;
-            if (c !== 0x2f) again = true;
-          } else if (override && url.host === null) {
-            push(url.path, "");
-          }
-          break;
-      }
-      if (!again) {
-        if (c === EOF) return url;
-        p += width;
-      }
-    }
-  }
-
-  function serializePath(url) {
-    if (hasOpaquePath(url)) return url.path;
-    let out = "";
-    for (let i = 0; i < url.path.length; i++) out += "/" + url.path[i];
-    return out;
-  }
-
-  function serializeURL(url) {
-    let out = url.scheme + ":";
-    if (url.host !== null) {
-      out += "//";
-      if (url.username !== "" || url.password !== "") {
-        out += url.username;
-        if (url.password !== "") out += ":" + url.password;
-        out += "@";
-      }
-      out += url.host;
-      if (url.port !== null) out += ":" + url.port;
-    } else if (!hasOpaquePath(url) && url.path.length > 1 && url.path[0] === "") {
-      out += "/."; // keeps "//" at the start of the path from reading as an authority
-    }
-    out += serializePath(url);
-    if (url.query !== null) out += "?" + url.query;
-    if (url.fragment !== null) out += "#" + url.fragment;
-    return out;
-  }
-
-  function serializeOrigin(url) {
-    if (url.scheme === "blob") {
-      const inner = basicParse(serializePath(url), null);
-      return inner !== null && (inner.scheme === "http" || inner.scheme === "https") ? serializeOrigin(inner) : "null";
-    }
-    if (!isSpecialScheme(url.scheme) || url.scheme === "file") return "null";
-    return url.scheme + "://" + url.host + (url.port === null ? "" : ":" + url.port);
-  }
-
-  const cannotHaveCredentialsOrPort = (url) => url.host === null || url.host === "" || url.scheme === "file";
-
-  function parseOrThrow(input, base) {
-    const url = basicParse(input, base);
-    if (url === null) throw new TypeErrorCtor(`Invalid URL: ${input}`);
+  function parseOrThrow(input, base = undefined) {
+    const text = `${input}`;
+    const url = urlParse(text, base === undefined ? undefined : `${base}`);
+    if (url === null) throw new TypeErrorCtor(`Invalid URL: ${text}`);
     return url;
+  }
+
+  // The components, as the URL class's getters give them. Where the href has "//" after the scheme,
+  // credentials sit between it and HOST_START, which then points at their "@".
+  const urlScheme = (url) => slice(url[HREF], 0, url[PROTOCOL_END] - 1);
+  const urlUsername = (url) =>
+    url[USERNAME_END] > url[PROTOCOL_END] + 2 ? slice(url[HREF], url[PROTOCOL_END] + 2, url[USERNAME_END]) : "";
+  const urlPassword = (url) =>
+    url[HOST_START] > url[USERNAME_END] ? slice(url[HREF], url[USERNAME_END] + 1, url[HOST_START]) : "";
+  const urlHostname = (url) =>
+    slice(url[HREF], url[HREF][url[HOST_START]] === "@" ? url[HOST_START] + 1 : url[HOST_START], url[HOST_END]);
+  const urlPort = (url) => (url[PORT] === -1 ? "" : `${url[PORT]}`);
+  const urlHost = (url) => (url[PORT] === -1 ? urlHostname(url) : urlHostname(url) + ":" + url[PORT]);
+  const urlQueryEnd = (url) => (url[HASH_START] === -1 ? url[HREF].length : url[HASH_START]);
+  const urlPathname = (url) =>
+    slice(url[HREF], url[PATHNAME_START], url[SEARCH_START] === -1 ? urlQueryEnd(url) : url[SEARCH_START]);
+  // The query and fragment without their "?" and "#" (null when absent).
+  const urlQuery = (url) => (url[SEARCH_START] === -1 ? null : slice(url[HREF], url[SEARCH_START] + 1, urlQueryEnd(url)));
+  const urlFragment = (url) => (url[HASH_START] === -1 ? null : slice(url[HREF], url[HASH_START] + 1));
+  const urlWithoutFragment = (url) => (url[HASH_START] === -1 ? url[HREF] : slice(url[HREF], 0, url[HASH_START]));
+
+  const ORIGIN_SCHEMES = ["http", "https", "ws", "wss", "ftp"]; // the special schemes, but file
+
+  function urlSerializedOrigin(url) {
+    const scheme = urlScheme(url);
+    if (includes(ORIGIN_SCHEMES, scheme)) return scheme + "://" + urlHost(url);
+    return scheme === "blob" ? urlOrigin(url[HREF]) : "null";
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1547,185 +881,161 @@
 
   class URL {
     #url;
-    #searchParams = new URLSearchParams(INTERNAL);
+    #searchParams = null; // made when first asked for
 
     static {
       setURLQuery = (object, query) => {
-        const url = object.#url;
-        url.query = query;
+        object.#set(URL_SET_SEARCH, query ?? "");
       };
     }
 
+    // No check of the argument count (the hot path would pay for an `arguments` object): `new URL()`
+    // parses "undefined", which fails with the same TypeError.
     constructor(url, base = undefined) {
-      requireArgs(arguments.length, 1, "URL");
-      const input = toUSV(url);
-      const baseURL = base === undefined ? null : parseOrThrow(toUSV(base), null);
-      this.#url = parseOrThrow(input, baseURL);
-      attachSearchParams(this.#searchParams, this, this.#queryList());
       WeakSetPrototypeAdd(platformObjects, this);
+      this.#url = url === INTERNAL ? base : parseOrThrow(url, base);
     }
 
     static canParse(url, base = undefined) {
       requireArgs(arguments.length, 1, "URL.canParse");
-      return parseWithBase(toUSV(url), base) !== null;
+      return parseURL(url, base) !== null;
     }
 
     static parse(url, base = undefined) {
       requireArgs(arguments.length, 1, "URL.parse");
-      const input = toUSV(url);
-      const baseInput = base === undefined ? undefined : toUSV(base);
-      return parseWithBase(input, baseInput) === null ? null : new URL(input, baseInput);
+      const record = parseURL(url, base);
+      return record === null ? null : new URL(INTERNAL, record);
+    }
+
+    // Runs urlSet's setter `what`; a URLSearchParams already handed out reads the new query.
+    #set(what, value) {
+      const record = urlSet(this.#url[HREF], what, `${value}`);
+      if (record === null) return false;
+      this.#url = record;
+      if (this.#searchParams !== null) setSearchParamsList(this.#searchParams, this.#queryList());
+      return true;
     }
 
     #queryList() {
-      return this.#url.query === null ? [] : parseForm(this.#url.query);
+      const query = urlQuery(this.#url);
+      return query === null ? [] : parseForm(query);
     }
 
     get href() {
-      return serializeURL(this.#url);
+      return this.#url[HREF];
     }
 
     set href(value) {
-      this.#url = parseOrThrow(toUSV(value), null);
-      setSearchParamsList(this.#searchParams, this.#queryList());
+      const input = `${value}`;
+      if (!this.#set(URL_SET_HREF, input)) throw new TypeErrorCtor(`Invalid URL: ${input}`);
     }
 
     get origin() {
-      return serializeOrigin(this.#url);
+      return urlSerializedOrigin(this.#url);
     }
 
     get protocol() {
-      return this.#url.scheme + ":";
+      return slice(this.#url[HREF], 0, this.#url[PROTOCOL_END]);
     }
 
     set protocol(value) {
-      basicParse(toUSV(value) + ":", null, this.#url, SCHEME_START);
+      this.#set(URL_SET_PROTOCOL, value);
     }
 
     get username() {
-      return this.#url.username;
+      return urlUsername(this.#url);
     }
 
     set username(value) {
-      const input = toUSV(value);
-      if (!cannotHaveCredentialsOrPort(this.#url)) this.#url.username = percentEncode(input, USERINFO_SET);
+      this.#set(URL_SET_USERNAME, value);
     }
 
     get password() {
-      return this.#url.password;
+      return urlPassword(this.#url);
     }
 
     set password(value) {
-      const input = toUSV(value);
-      if (!cannotHaveCredentialsOrPort(this.#url)) this.#url.password = percentEncode(input, USERINFO_SET);
+      this.#set(URL_SET_PASSWORD, value);
     }
 
     get host() {
-      const url = this.#url;
-      if (url.host === null) return "";
-      return url.port === null ? url.host : url.host + ":" + url.port;
+      return urlHost(this.#url);
     }
 
     set host(value) {
-      const input = toUSV(value);
-      if (!hasOpaquePath(this.#url)) basicParse(input, null, this.#url, HOST);
+      this.#set(URL_SET_HOST, value);
     }
 
     get hostname() {
-      return this.#url.host ?? "";
+      return urlHostname(this.#url);
     }
 
     set hostname(value) {
-      const input = toUSV(value);
-      if (!hasOpaquePath(this.#url)) basicParse(input, null, this.#url, HOSTNAME);
+      this.#set(URL_SET_HOSTNAME, value);
     }
 
     get port() {
-      return this.#url.port === null ? "" : `${this.#url.port}`;
+      return urlPort(this.#url);
     }
 
     set port(value) {
-      const input = toUSV(value);
-      if (cannotHaveCredentialsOrPort(this.#url)) return;
-      if (input === "") this.#url.port = null;
-      else basicParse(input, null, this.#url, PORT);
+      this.#set(URL_SET_PORT, value);
     }
 
     get pathname() {
-      return serializePath(this.#url);
+      return urlPathname(this.#url);
     }
 
     set pathname(value) {
-      const input = toUSV(value);
-      if (hasOpaquePath(this.#url)) return;
-      this.#url.path = [];
-      basicParse(input, null, this.#url, PATH_START);
+      this.#set(URL_SET_PATHNAME, value);
     }
 
     get search() {
-      const query = this.#url.query;
+      const query = urlQuery(this.#url);
       return query === null || query === "" ? "" : "?" + query;
     }
 
     set search(value) {
-      const input = toUSV(value);
-      const url = this.#url;
-      if (input === "") {
-        url.query = null;
-        setSearchParamsList(this.#searchParams, []);
-        return;
-      }
-      const query = input[0] === "?" ? slice(input, 1) : input;
-      url.query = "";
-      basicParse(query, null, url, QUERY);
-      setSearchParamsList(this.#searchParams, parseForm(query));
+      this.#set(URL_SET_SEARCH, value);
     }
 
     get searchParams() {
+      if (this.#searchParams === null) {
+        const params = new URLSearchParams(INTERNAL);
+        attachSearchParams(params, this, this.#queryList());
+        this.#searchParams = params;
+      }
       return this.#searchParams;
     }
 
     get hash() {
-      const fragment = this.#url.fragment;
+      const fragment = urlFragment(this.#url);
       return fragment === null || fragment === "" ? "" : "#" + fragment;
     }
 
     set hash(value) {
-      const input = toUSV(value);
-      const url = this.#url;
-      if (input === "") {
-        url.fragment = null;
-        return;
-      }
-      url.fragment = "";
-      basicParse(input[0] === "#" ? slice(input, 1) : input, null, url, FRAGMENT);
+      this.#set(URL_SET_HASH, value);
     }
 
     toString() {
-      return serializeURL(this.#url);
+      return this.#url[HREF];
     }
 
     toJSON() {
-      return serializeURL(this.#url);
+      return this.#url[HREF];
     }
   }
   defineTag(URL.prototype, "URL");
 
-  function parseWithBase(input, base) {
-    if (base === undefined) return basicParse(input, null);
-    const baseURL = basicParse(toUSV(base), null);
-    return baseURL === null ? null : basicParse(input, baseURL);
-  }
-
   // The components URLPattern matches of the URL `input` parses to against `base` (a string or
   // undefined), in the URL Pattern Standard's order, or null when either does not parse.
   function urlPatternParts(input, base) {
-    const url = parseWithBase(input, base);
+    const url = parseURL(input, base);
     if (url === null) return null;
-    const host = url.host ?? "";
-    const port = url.port === null ? "" : `${url.port}`;
-    const path = serializePath(url);
-    return [url.scheme, url.username, url.password, host, port, path, url.query ?? "", url.fragment ?? ""];
+    return [
+      urlScheme(url), urlUsername(url), urlPassword(url), urlHostname(url), urlPort(url), urlPathname(url),
+      urlQuery(url) ?? "", urlFragment(url) ?? "",
+    ];
   }
 
   definePairIterable(URLSearchParams, "URLSearchParams Iterator", searchParamsList);
@@ -1773,6 +1083,12 @@
       if (list[i][0] === name) value = value === null ? list[i][1] : value + ", " + list[i][1];
     }
     return value;
+  }
+
+  function copyList(list) {
+    const copy = new ArrayCtor(list.length);
+    for (let i = 0; i < list.length; i++) copy[i] = list[i];
+    return copy;
   }
 
   const compareNames = (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
@@ -2160,7 +1476,7 @@
         return;
       }
       const source = isRequest(input) ? input.#inner : null;
-      const url = source !== null ? source.url : serializeURL(parseOrThrow(toUSV(input), null));
+      const url = source !== null ? source.url : parseOrThrow(input)[HREF];
       const options = toDict(init, "Request");
       const bodyInit = options.body;
       const headersInit = options.headers;
@@ -2302,7 +1618,7 @@
 
     static redirect(url, status = 302) {
       requireArgs(arguments.length, 1, "Response.redirect");
-      const location = serializeURL(parseOrThrow(toUSV(url), null));
+      const location = parseOrThrow(url)[HREF];
       const code = toUnsignedShort(status);
       if (!includes(REDIRECT_STATUSES, code)) throw new RangeErrorCtor(`Invalid redirect status: ${code}`);
       return new Response(INTERNAL, {
@@ -2812,7 +2128,7 @@
   function requestFromRecord(record, body) {
     return new Request(INTERNAL, {
       method: normalizeMethod(toStr(record.method)),
-      url: serializeURL(parseOrThrow(toUSV(record.url), null)),
+      url: parseOrThrow(record.url)[HREF],
       headers: headersFromWire(record.headers),
       redirect: "follow",
       body,
@@ -2852,12 +2168,6 @@
     return kept;
   }
 
-  function withoutFragment(url) {
-    const record = parseOrThrow(url, null);
-    record.fragment = null;
-    return serializeURL(record);
-  }
-
   // The request of the next hop: a 303 (or a 301/302 answering a POST) turns into a GET without a
   // body, and a hop to another origin drops the credentials meant for the first.
   function redirectedWire(wire, status, url) {
@@ -2869,7 +2179,7 @@
       next.body = null;
       next.headers = withoutHeaders(next.headers, REQUEST_BODY_HEADERS);
     }
-    if (serializeOrigin(parseOrThrow(wire.url, null)) !== serializeOrigin(parseOrThrow(url, null))) {
+    if (urlSerializedOrigin(parseOrThrow(wire.url)) !== urlSerializedOrigin(parseOrThrow(url))) {
       next.headers = withoutHeaders(next.headers, ["authorization"]);
     }
     return next;
@@ -2880,7 +2190,7 @@
     const mode = inner.redirect;
     const bytes = inner.body === null ? null : (await consumeBody(inner.body)).bytes;
     let wire = withBase64Body(requestRecord(request, bytes));
-    wire.url = withoutFragment(wire.url); // a fragment never goes on the wire
+    wire.url = urlWithoutFragment(parseOrThrow(wire.url)); // a fragment never goes on the wire
     for (let redirects = 0; ; redirects++) {
       const answer = send(wire);
       const location = includes(REDIRECT_STATUSES, answer.status) ? wireHeader(answer.headers ?? [], "location") : null;
@@ -2895,13 +2205,13 @@
       if (redirects === MAX_REDIRECTS) {
         throw new TypeErrorCtor(`fetch failed: more than ${MAX_REDIRECTS} redirects (the last to ${location}).`);
       }
-      const target = basicParse(toUSV(location), parseOrThrow(wire.url, null));
+      const target = parseURL(location, wire.url);
       if (target === null) throw new TypeErrorCtor(`fetch failed: the redirect's Location "${location}" is not a valid URL.`);
-      if (target.scheme !== "http" && target.scheme !== "https") {
-        throw new TypeErrorCtor(`fetch failed: a redirect to ${serializeURL(target)} leaves http: and https:.`);
+      const scheme = urlScheme(target);
+      if (scheme !== "http" && scheme !== "https") {
+        throw new TypeErrorCtor(`fetch failed: a redirect to ${target[HREF]} leaves http: and https:.`);
       }
-      target.fragment = null;
-      wire = redirectedWire(wire, answer.status, serializeURL(target));
+      wire = redirectedWire(wire, answer.status, urlWithoutFragment(target));
     }
   }
 

@@ -1,9 +1,10 @@
-//! The URL Standard's "domain to ASCII" for the URL parser in `guest/js/web.js` (the
-//! `domain_to_ascii` import, `imports.rs`): UTS #46 with the standard's flags (CheckHyphens false,
-//! CheckBidi and CheckJoiners true, UseSTD3ASCIIRules false, nontransitional, VerifyDnsLength
-//! false as beStrict is), plus its forbidden domain code points, as the `idna` crate's URL entry
-//! point implements them. The parser asks only for hosts with non-ASCII or an `xn--` label: for
-//! the rest the algorithm is ASCII lower-casing, which it does itself.
+//! The URL Standard's "domain to ASCII" (the `domain_to_ascii` import, `imports.rs`): UTS #46 with
+//! the standard's flags (CheckHyphens false, CheckBidi and CheckJoiners true, UseSTD3ASCIIRules
+//! false, nontransitional, VerifyDnsLength false as beStrict is), plus its forbidden domain code
+//! points, as the `idna` crate's URL entry point implements them. ada, the guest's URL parser
+//! (`guest/js/url.c`), does not check what an `xn--` label decodes to (ada 4.0.0 takes `xn--` alone,
+//! and punycode that decodes to code points IDNA disallows); the guest asks this for every host
+//! with such a label, and the URL fails to parse when this refuses it.
 
 use idna::AsciiDenyList;
 

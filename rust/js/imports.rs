@@ -3,10 +3,10 @@
 //! `subtle` (`crypto.subtle`, served by `js/subtle/`), `encoding_name` and `text_decode`
 //! (TextDecoder, served by `js/encoding.rs`), `compression` (CompressionStream and
 //! DecompressionStream, by `js/compression/`), `digest_stream` (`crypto.DigestStream`, by
-//! `js/digest_stream.rs`), `intl` (`Intl`, by `js/intl/`), `domain_to_ascii` (the URL parser's IDNA, by
-//! `js/domain.rs`), `urlpattern_parse` and `urlpattern_match_input` (URLPattern, by
-//! `js/urlpattern.rs`), `early_reply` (a result ready before `ctx.waitUntil` work ends), and the five
-//! WASI functions wasi-libc needs, stubbed so the interpreter gets a coarse clock and no files. It
+//! `js/digest_stream.rs`), `intl` (`Intl`, by `js/intl/`), `domain_to_ascii` (IDNA's check of
+//! punycode labels, by `js/domain.rs`), `urlpattern_parse` and `urlpattern_match_input`
+//! (URLPattern, by `js/urlpattern.rs`), `early_reply` (a result ready before `ctx.waitUntil` work
+//! ends), and the five WASI functions wasi-libc needs, stubbed so the interpreter gets a coarse clock and no files. It
 //! also links `log` and `env_call` from the tenant surface (`sandbox/imports.rs`).
 //!
 //! `outbound`, `sleep` and `early_reply` wait on the host: their time counts against the call's

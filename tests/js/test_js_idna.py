@@ -1,5 +1,6 @@
-"""Internationalised hosts (the URL Standard's domain to ASCII, by the `idna` crate on the host,
-rust/js/domain.rs): `new URL`, a `Request` and `fetch()` all see the punycode host."""
+"""Internationalised hosts (the URL Standard's domain to ASCII, by ada in the guest, with `xn--`
+labels checked again by the `idna` crate on the host, rust/js/domain.rs): `new URL`, a `Request`
+and `fetch()` all see the punycode host."""
 
 from __future__ import annotations
 
