@@ -72,6 +72,18 @@ impl Drop for Reservation {
 pub fn build(config: &PoolConfig) -> Result<(Engine, Reservation)> {
     config.validate()?;
     let reservation = Reservation::take(config.max_isolates, config.max_memory_bytes);
+    let engine = Engine::new(&wasmtime_config(config, reservation.slot_bytes))
+        .map_err(|e| Error::Config(format!("cannot create the wasmtime engine: {e}")))?;
+    Ok((engine, reservation))
+}
+
+/// The wasmtime settings for `config`, each memory slot reserving `slot_bytes`. wasmtime's own
+/// defences stay as its defaults have them, and the tests read them back from the engine: signals
+/// based traps with the guard region after each memory, Spectre mitigations for heap and table
+/// accesses (a heap access has no bounds check to mitigate while the reservation covers 4 GiB),
+/// and memory protection keys for the pooling allocator where the CPU has them (`Auto`: stripes of
+/// slots share their guard regions, so more slots fit the address space).
+fn wasmtime_config(config: &PoolConfig, slot_bytes: u64) -> Config {
     let mut pooling = PoolingAllocationConfig::new();
     pooling
         // An isolate may be two instances: code and the heap module holding its memory.
@@ -84,21 +96,22 @@ pub fn build(config: &PoolConfig) -> Result<(Engine, Reservation)> {
         .table_elements(config.max_table_elements as usize)
         .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT_BYTES)
         .table_keep_resident(4096)
-        .pagemap_scan(wasmtime::Enabled::Auto);
+        .pagemap_scan(wasmtime::Enabled::Auto)
+        .memory_protection_keys(wasmtime::Enabled::Auto);
 
     let mut wasm = Config::new();
     wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling))
         .memory_init_cow(true)
-        .memory_reservation(reservation.slot_bytes)
+        .memory_reservation(slot_bytes)
         .memory_guard_size(MEMORY_GUARD_BYTES)
         .memory_reservation_for_growth(0)
+        .signals_based_traps(true)
         .epoch_interruption(true)
         .consume_fuel(config.consume_fuel)
         .max_wasm_stack(config.max_stack_bytes)
         .cranelift_opt_level(OptLevel::Speed)
         .parallel_compilation(true);
-    let engine = Engine::new(&wasm).map_err(|e| Error::Config(format!("cannot create the wasmtime engine: {e}")))?;
-    Ok((engine, reservation))
+    wasm
 }
 
 /// A digest of everything that decides whether a compiled module fits this engine: our version,
@@ -127,5 +140,49 @@ mod tests {
         assert_eq!(second.slot_bytes, 128 << 20);
         drop((first, second));
         assert_eq!(Reservation::take(10_000, 128 << 20).slot_bytes, MEMORY_RESERVATION_BYTES);
+    }
+
+    fn compile_env_hash(config: &Config) -> u64 {
+        let engine = Engine::new(config).unwrap();
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// wasmtime hashes everything that decides how a module compiles (Cranelift's flags, the
+    /// memory tunables) into an engine's compatibility hash. Our settings with a defence stated
+    /// explicitly hash as ours do, so the defence is in effect; stated off, they hash differently,
+    /// so the comparison can tell.
+    #[test]
+    fn the_engine_keeps_wasmtime_defences_on() {
+        let pool = PoolConfig { max_isolates: 2, max_memory_bytes: 16 << 20, ..PoolConfig::default() };
+        let ours = wasmtime_config(&pool, MEMORY_RESERVATION_BYTES);
+        let ours_hash = compile_env_hash(&ours);
+        type Statement = fn(&mut Config, bool);
+        let defences: [(&str, Statement); 5] = [
+            ("Spectre mitigation of heap accesses", |c, on| unsafe {
+                c.cranelift_flag_set("enable_heap_access_spectre_mitigation", if on { "true" } else { "false" });
+            }),
+            ("Spectre mitigation of table accesses", |c, on| unsafe {
+                c.cranelift_flag_set("enable_table_access_spectre_mitigation", if on { "true" } else { "false" });
+            }),
+            ("signals-based traps", |c, on| {
+                c.signals_based_traps(on);
+            }),
+            ("the guard region", |c, on| {
+                c.memory_guard_size(if on { MEMORY_GUARD_BYTES } else { 0 });
+            }),
+            ("4 GiB reservations (no bounds checks)", |c, on| {
+                c.memory_reservation(if on { MEMORY_RESERVATION_BYTES } else { 16 << 20 });
+            }),
+        ];
+        for (name, state) in defences {
+            let mut on = ours.clone();
+            state(&mut on, true);
+            assert_eq!(compile_env_hash(&on), ours_hash, "{name} is not in effect");
+            let mut off = ours.clone();
+            state(&mut off, false);
+            assert_ne!(compile_env_hash(&off), ours_hash, "{name}: the hash does not tell it");
+        }
     }
 }
