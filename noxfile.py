@@ -1,7 +1,7 @@
 """Developer tasks. Run with `python3 noxfile.py -s SESSION`: the file bootstraps nox into
 `.nox/_bootstrap` when it is not installed, so a fresh machine needs only Python and Rust.
 
-Sessions: demo, test (test-rust + test-py), test-rust, test-py, bench, lint.
+Sessions: demo, test (test-rust + test-py), test-rust, test-py, bench, wpt, fuzz, lint.
 """
 
 from __future__ import annotations
@@ -120,6 +120,25 @@ def wpt(session: nox.Session) -> None:
     the test suite checks every subtest against tests/conformance/wpt_expectations.json)."""
     _develop(session)
     session.run("python", "tests/conformance/wpt.py")
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The fuzz tests over many more seeds than the test suite's (not part of CI): random wasm
+    modules and random requests at every host import (tests/rust/fuzz/), random hostile
+    JavaScript (tests/js/test_js_fuzz.py). `nox -s fuzz -- SCALE [FIRST_SEED]`: SCALE times the
+    default cases (default 50), from seed FIRST_SEED (default 1000, past the test suite's seeds;
+    give others to cover fresh ones). A failure names its seed: `DYNISOLATE_FUZZ_FIRST_SEED=SEED`
+    on the test that failed starts from it."""
+    scale = session.posargs[0] if session.posargs else "50"
+    first_seed = session.posargs[1] if len(session.posargs) > 1 else "1000"
+    env = {"DYNISOLATE_FUZZ_SCALE": scale, "DYNISOLATE_FUZZ_FIRST_SEED": first_seed}
+    cargo_env = {"CARGO_TERM_COLOR": "never", **env}
+    cargo_args = ["test", "--test", "core", "fuzz::", "--", "--nocapture"]
+    session.run("cargo", *cargo_args, external=True, env=cargo_env)
+    _develop(session, "pytest>=8", "pytest-timeout>=2")
+    pytest_args = ["tests/js/test_js_fuzz.py", "-p", "no:cacheprovider", "-s", "-o", "timeout=0"]
+    session.run("python", "-m", "pytest", *pytest_args, env=env)
 
 
 @nox.session

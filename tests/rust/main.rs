@@ -8,6 +8,7 @@ mod compression;
 mod domain;
 mod encoding;
 mod faults;
+mod fuzz;
 mod host;
 mod intl;
 mod js;
