@@ -18,6 +18,7 @@
     waiting,
     asyncContext,
     runInAsyncContext,
+    enableAsyncContext,
     events,
   } = native;
   const {
@@ -49,6 +50,7 @@
     DatePrototypeGetTime: dateTime,
     MapCtor: MapClass,
     ProxyCtor: ProxyClass,
+    MapPrototypeGet: mapGet,
     MapPrototypeSet: mapSet,
     MapPrototypeDelete: mapDelete,
     MapPrototypeClear: mapClear,
@@ -130,9 +132,15 @@
     const id = nextTimerId++;
     // The async context (node:async_hooks) the callback will run in; undefined until one is used.
     const context = asyncContext();
-    mapSet(timers, id, { due: now() + ms, seq: timerSeq++, ms, callback, args, repeat, context });
+    mapSet(timers, id, { due: now() + ms, seq: timerSeq++, ms, callback, args, repeat, context, own });
     return id;
   }
+  // What runs when the call would otherwise only wait: no job is queued, no timer of the tenant's
+  // is set, and nothing else is pending (env calls and fetch() return before the caller goes on),
+  // so nothing the tenant wrote can run before the glue's own timers fire; a promise of the
+  // tenant's that is still pending can never settle. The hook returns true if it moved something
+  // on (the workflow section fails the step attempts stuck on such a promise).
+  let whenIdle = null;
   function clearTimer(id) {
     if (mapDelete(timers, +id)) timersFinished++;
   }
@@ -189,16 +197,20 @@
     }
     let earliest = null;
     let earliestId = 0;
+    let tenantTimers = false;
     mapForEach(timers, (timer, id) => {
+      if (!timer.own) tenantTimers = true;
       if (earliest === null || timer.due < earliest.due || (timer.due === earliest.due && timer.seq < earliest.seq)) {
         earliest = timer;
         earliestId = id;
       }
     });
-    if (earliest === null) return -1;
     // Whole milliseconds, rounded up: the clock moves on only when the host sleeps, so a wait
     // that rounded down to 0 would never end.
-    const wait = ceil(earliest.due - now());
+    const wait = earliest === null ? 0 : ceil(earliest.due - now());
+    const nothingDue = earliest === null || wait > 0;
+    if (nothingDue && !tenantTimers && whenIdle !== null && whenIdle()) return 0;
+    if (earliest === null) return -1;
     if (wait > 0) return wait < MAX_TIMER_WAIT_MS ? wait : MAX_TIMER_WAIT_MS;
     if (earliest.repeat) {
       earliest.due = now() + (earliest.ms || 1);
@@ -705,14 +717,70 @@
   let running = 0; // step callbacks in flight
   let parkedWaits = 0;
   let defaultConfig = null; // ctx.config of steps without a config of their own
+  const attempts = new MapClass(); // step key -> what ends its attempt in flight
+
+  // Which step's callback is running, as the async context of its code (node.c carries it
+  // through every await, microtask and timer, as for AsyncLocalStorage): an entry under a key
+  // of the glue's own in the context's Map, beside the tenant's stores. The host refuses a wait
+  // called there, which could never end (a run suspends only between steps). Turned on by the
+  // run's first step attempt, so runs without one pay nothing for it.
+  const STEP_CONTEXT = freeze(create(null));
+  let stepContextOn = false;
+  function stepContext(key) {
+    if (!stepContextOn) {
+      stepContextOn = true;
+      enableAsyncContext();
+    }
+    const outer = asyncContext();
+    const inner = new MapClass();
+    try {
+      if (outer !== undefined) mapForEach(outer, (value, storage) => mapSet(inner, storage, value));
+    } catch {} // not a Map: a context tenant code set through the node hook, whose stores are its own
+    mapSet(inner, STEP_CONTEXT, key);
+    return inner;
+  }
+  function enclosingStep() {
+    if (!stepContextOn) return null;
+    const context = asyncContext();
+    if (context === undefined) return null;
+    try {
+      const key = mapGet(context, STEP_CONTEXT);
+      return typeof key === "string" ? key : null;
+    } catch {
+      return null;
+    }
+  }
 
   // One step operation: its arguments and the host's reply cross as env calls' do, so step
-  // results carry what structured clone carries (bytes, Date, Map, Set, BigInt, undefined).
+  // results carry what structured clone carries (bytes, Date, Map, Set, BigInt, undefined). A
+  // step call's arguments end with what the host needs to know of the run around it: which
+  // step's callback makes it (null: the workflow's own code), the callbacks running and the
+  // waits parked.
   function stepCall(op, args) {
     const reply = hostCallValue("step:" + op, args);
     if (isArray(reply)) return reply[0];
     throw hostError(parse(reply));
   }
+
+  // The run has nothing left that could move an attempt in flight on (the timers' `whenIdle`):
+  // each awaits a promise nothing will settle, or a wait that ends only in a later run. Failing
+  // one now, rather than when its timeout fires, frees the run's slot at once; it retries as its
+  // step is configured. One at a time, the earliest started first: a step that awaits another
+  // may move on once the other's failure starts its retry.
+  whenIdle = () => {
+    if (running === 0) return false;
+    let failed = false;
+    mapForEach(attempts, (finish, key) => {
+      if (failed) return;
+      failed = true;
+      const message =
+        `step '${key}' awaited something that can never settle: nothing the run could still do ` +
+        "(no job, timer or I/O was pending) would settle it, as with a promise nothing resolves, " +
+        "or a wait that ends only when the instance resumes";
+      finish([false, { name: "StepStalledError", message }]);
+    });
+    return true;
+  };
 
   // A wait not yet due: a promise that never settles in this isolate. The instance suspends
   // once the run can make no more progress here: when the job queue has drained (a 0 ms timer
@@ -763,9 +831,11 @@
         if (!open) return;
         open = false;
         running--;
+        mapDelete(attempts, run.key);
         if (timer !== 0) clearTimer(timer);
         settle(outcome);
       };
+      mapSet(attempts, run.key, finish);
       const failed = (e) => {
         const info = errorInfo(e);
         finish([false, { name: info.name, message: info.message }]);
@@ -778,12 +848,13 @@
       const timer = ms === null ? 0 : addTimer(() => finish(timedOut(ms)), ms, [], false, true);
       let result;
       try {
-        const config = run.config ?? defaultConfig;
-        result = callback({ step: { name, count: run.count }, attempt: run.attempt, config });
+        const ctx = { step: { name, count: run.count }, attempt: run.attempt, config: run.config ?? defaultConfig };
+        // A thenable's `then` runs in a job queued here: in the step's context too.
+        result = runInAsyncContext(stepContext(run.key), () => resolve(callback(ctx)));
       } catch (e) {
         return failed(e);
       }
-      promiseThen(resolve(result), succeeded, failed);
+      promiseThen(result, succeeded, failed);
     });
   }
 
@@ -823,24 +894,26 @@
         if (typeof config?.retries?.delay === "function") {
           throw new TypeErrorClass(`step ${stringify(StringOf(name))}: a retry delay function is not supported; give a duration`);
         }
-        return resolve(advance(name, callback, stepCall("do", [name, config ?? null, running, parkedWaits])));
+        return resolve(advance(name, callback, stepCall("do", [name, config ?? null, enclosingStep(), running, parkedWaits])));
       } catch (e) {
         return reject(e);
       }
     },
     async sleep(name, duration) {
-      const reply = stepCall("sleep", [name, duration, running, parkedWaits]);
+      const reply = stepCall("sleep", [name, duration, enclosingStep(), running, parkedWaits]);
+      if (hasOwn(reply, "error")) throw errorFrom(reply.error);
       if (hasOwn(reply, "wait")) return park();
     },
     async sleepUntil(name, timestamp) {
       const ms = timestamp instanceof DateClass ? dateTime(timestamp) : timestamp;
-      const reply = stepCall("sleepUntil", [name, ms, running, parkedWaits]);
+      const reply = stepCall("sleepUntil", [name, ms, enclosingStep(), running, parkedWaits]);
+      if (hasOwn(reply, "error")) throw errorFrom(reply.error);
       if (hasOwn(reply, "wait")) return park();
     },
     async waitForEvent(name, options) {
       const type = options?.type;
       const timeout = options?.timeout ?? null;
-      const reply = stepCall("waitForEvent", [name, type, timeout, running, parkedWaits]);
+      const reply = stepCall("waitForEvent", [name, type, timeout, enclosingStep(), running, parkedWaits]);
       if (hasOwn(reply, "error")) throw errorFrom(reply.error);
       if (hasOwn(reply, "wait")) return park();
       const event = reply.event;

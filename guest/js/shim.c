@@ -596,6 +596,7 @@ static int32_t init_runtime(void) {
     native(natives, "refuseInGlobalScope", js_refuse_in_global_scope, 0);
     native(natives, "asyncContext", js_async_context, 0);
     native(natives, "runInAsyncContext", js_run_in_async_context, 2);
+    native(natives, "enableAsyncContext", js_enable_async_context, 0);
     JS_SetPropertyStr(context, natives, "events", events);
     JSValue glue_args[] = {primordials, natives, web};
     JSValue glue = run_script(GLUE_JS, sizeof GLUE_JS - 1, "<dynisolate>", 3, glue_args);

@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "CpuLimitError",
     "DynisolateError",
+    "EventBufferFullError",
     "ExportNotFoundError",
     "FuelExhaustedError",
     "FunctionUnavailableError",
@@ -27,13 +28,16 @@ __all__ = [
     "LoadError",
     "LogLimitError",
     "MemoryLimitError",
+    "NestedStepError",
     "NonDeterminismError",
     "NonRetryableError",
     "PayloadTooLargeError",
+    "PendingStepLimitError",
     "PoolExhaustedError",
     "SerializationError",
     "StackOverflowError",
     "StepLimitError",
+    "StepStalledError",
     "SubRequestLimitError",
     "TableLimitError",
     "TrapError",
@@ -216,6 +220,36 @@ class StepLimitError(WorkflowError):
     """The instance ran more `step.do` calls than the engine's `max_steps`."""
 
     limit: int
+
+
+class PendingStepLimitError(WorkflowError):
+    """A run had more step calls pending at once (`step.do` callbacks running, and sleeps, event
+    waits and retry delays not yet due) than the engine's `max_pending_steps` (`limit`)."""
+
+    limit: int
+
+
+class StepStalledError(WorkflowError):
+    """A step attempt awaited something that can never settle: no job, timer or I/O of the run
+    could move it on. The attempt fails at once and retries as configured."""
+
+
+class NestedStepError(WorkflowError):
+    """`sleep`, `sleep_until` or `wait_for_event` was called inside a `step.do` callback, where it
+    could never end (a run suspends only between steps). Fails the step without retries."""
+
+
+class EventBufferFullError(WorkflowError):
+    """An instance already holds as many unconsumed events, or as many bytes of them, as the
+    engine allows (`max_buffered_events`, `max_buffered_event_bytes`); nothing was sent. `id`,
+    `buffered_events` and `buffered_bytes` say what it holds, `max_events` and `max_bytes` the
+    caps."""
+
+    id: str
+    buffered_events: int
+    buffered_bytes: int
+    max_events: int
+    max_bytes: int
 
 
 class WorkflowTimeoutError(WorkflowError, TimeoutError):

@@ -39,15 +39,21 @@ def probe() -> Probe:
     return Probe()
 
 
-@pytest.fixture
-def engine(loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
-    with Engine(
+def probed_engine(loader: dynisolate.Loader, probe: Probe, **settings: Any) -> Engine:
+    """An in-memory engine whose runs have `probe` as env.PROBE."""
+    return Engine(
         ":memory:",
         loader=loader,
         env_factory=lambda tenant, metadata: {"PROBE": probe},
         workers=2,
         poll_s=0.01,
-    ) as engine:
+        **settings,
+    )
+
+
+@pytest.fixture
+def engine(loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
+    with probed_engine(loader, probe) as engine:
         yield engine
 
 
@@ -156,7 +162,10 @@ def test_attempt_timeout(engine: Engine) -> None:
         engine,
         """
         try {
-          await step.do("slow", { retries: { limit: 0 }, timeout: 20 }, () => new Promise(() => {}));
+          // A timer that could still fire: only the timeout ends the attempt (a promise that
+          // nothing could settle fails sooner, as stalled: test_workflows_caps.py).
+          const slow = () => new Promise((r) => setTimeout(r, 60000));
+          await step.do("slow", { retries: { limit: 0 }, timeout: 20 }, slow);
         } catch (e) { return e.name + ": " + e.message; }
         """,
     )

@@ -7,12 +7,16 @@ with engine:
 """
 
 from ..exceptions import (
+    EventBufferFullError,
     InstanceExistsError,
     InstanceNotFoundError,
     InstanceStateError,
+    NestedStepError,
     NonDeterminismError,
     NonRetryableError,
+    PendingStepLimitError,
     StepLimitError,
+    StepStalledError,
     WorkflowError,
     WorkflowTimeoutError,
 )
@@ -23,17 +27,21 @@ from ._step import Step, StepError, WorkflowEvent
 
 __all__ = [
     "Engine",
+    "EventBufferFullError",
     "Instance",
     "InstanceExistsError",
     "InstanceNotFoundError",
     "InstanceStateError",
     "InstanceStatus",
+    "NestedStepError",
     "NonDeterminismError",
     "NonRetryableError",
+    "PendingStepLimitError",
     "Step",
     "StepError",
     "StepInfo",
     "StepLimitError",
+    "StepStalledError",
     "WorkflowBinding",
     "WorkflowError",
     "WorkflowEvent",

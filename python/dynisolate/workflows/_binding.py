@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._env import RpcTarget
 from .._values import undefined
-from ..exceptions import InstanceExistsError, InstanceNotFoundError
-from ._store import not_found
+from ..exceptions import EventBufferFullError, InstanceExistsError, InstanceNotFoundError
+from ._store import buffer_full, not_found
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -79,7 +79,12 @@ class WorkflowInstance(RpcTarget):
         if not isinstance(event, Mapping) or not isinstance(event.get("type"), str):
             raise TypeError("sendEvent takes {type, payload} with a string type")
         payload = event.get("payload")
-        self._engine.send_events([(self._id, event["type"], None if payload is undefined else payload)])
+        try:
+            self._engine.send_events([(self._id, event["type"], None if payload is undefined else payload)])
+        except EventBufferFullError as full:  # told with the tenant's id, not the engine's
+            raise buffer_full(
+                self._guest_id, full.buffered_events, full.buffered_bytes, full.max_events, full.max_bytes
+            ) from None
 
 
 class WorkflowBinding(RpcTarget):

@@ -94,6 +94,12 @@ def _json(value: Any, what: str, limit: int) -> str:
     return text
 
 
+def _positive(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{name} must be a positive int, not {value!r}")
+    return value
+
+
 def _open_store(path: str, synchronous: str) -> Store:
     if path.startswith("sqlite:///"):
         path = path[len("sqlite:///") :]
@@ -130,6 +136,13 @@ class Engine:
             safe against a process dying, not against the machine losing power).
         max_steps: `step.do` calls one instance may make (default 10,000, as Cloudflare's).
         max_payload_bytes: Largest params, event payload and step result (default 1 MiB).
+        max_pending_steps: Step calls one run may have pending at once: `step.do` callbacks
+            running, and sleeps, event waits and retry delays not yet due (default 1,000). One
+            more errors the instance with `PendingStepLimitError`.
+        max_buffered_events: Unconsumed events one instance may hold (default 1,000); a send past
+            it raises `EventBufferFullError` and stores nothing.
+        max_buffered_event_bytes: Bytes of unconsumed event payloads one instance may hold (default
+            10 MiB, ten of the largest events), enforced as `max_buffered_events` is.
         lease_s: How long a worker's claim on a running instance lasts without renewal; a dead
             worker on this machine is noticed at once, elsewhere after this long.
         poll_s: How often idle workers look for work created by other processes (work created
@@ -149,6 +162,9 @@ class Engine:
         synchronous: str = "full",
         max_steps: int = 10_000,
         max_payload_bytes: int = _MIB,
+        max_pending_steps: int = 1_000,
+        max_buffered_events: int = 1_000,
+        max_buffered_event_bytes: int = 10 * _MIB,
         lease_s: float = 10.0,
         poll_s: float = 0.05,
     ) -> None:
@@ -164,6 +180,9 @@ class Engine:
         self._loader = loader
         self.max_steps = max_steps
         self.max_payload_bytes = max_payload_bytes
+        self.max_pending_steps = _positive(max_pending_steps, "max_pending_steps")
+        self.max_buffered_events = _positive(max_buffered_events, "max_buffered_events")
+        self.max_buffered_event_bytes = _positive(max_buffered_event_bytes, "max_buffered_event_bytes")
         self._bundles: OrderedDict[str, _Bundle] = OrderedDict()
         self._bundles_lock = threading.Lock()
         if workers is None:
@@ -405,7 +424,7 @@ class Engine:
             if not isinstance(type, str) or not EVENT_TYPE.fullmatch(type):
                 raise ValueError(f"an event type is 1 to 100 of A-Z a-z 0-9 . _ -, not {type!r}")
             batch.append((id, type, encode(payload, "the event payload", self.max_payload_bytes)))
-        self._store.send_events(batch, time.time())
+        self._store.send_events(batch, time.time(), self.max_buffered_events, self.max_buffered_event_bytes)
         self._scheduler.notify()
 
     # ---- running ----
@@ -449,7 +468,9 @@ class Engine:
             release("errored", error=("WorkflowInternalError", message))
             return
         history = [] if row.runs == 1 else self._store.steps(row.id)  # a first run has none
-        replay = Replay(self._store, row, history, self.max_steps, self.max_payload_bytes)
+        replay = Replay(
+            self._store, row, history, self.max_steps, self.max_payload_bytes, self.max_pending_steps
+        )
         try:
             value = self._invoke(row, replay)
         except Suspend:

@@ -72,7 +72,9 @@ def _config_json(config: StepConfig) -> str:
 
 
 # Errors that fail a step at once: retrying would fail the same way.
-_FINAL_ERRORS = frozenset({"NonRetryableError", "SerializationError", "PayloadTooLargeError"})
+_FINAL_ERRORS = frozenset(
+    {"NonRetryableError", "SerializationError", "PayloadTooLargeError", "NestedStepError"}
+)
 
 
 def _error(name: str | None, message: str | None) -> dict[str, str]:
@@ -84,7 +86,13 @@ class Replay:
     steps in flight, and the earliest wake-up of the waits it parked."""
 
     def __init__(
-        self, store: Store, row: InstanceRow, history: list[StepRow], max_steps: int, max_payload_bytes: int
+        self,
+        store: Store,
+        row: InstanceRow,
+        history: list[StepRow],
+        max_steps: int,
+        max_payload_bytes: int,
+        max_pending_steps: int,
     ) -> None:
         self.store = store
         self.row = row
@@ -92,11 +100,15 @@ class Replay:
         self.unconsumed = set(self.history)
         self.max_steps = max_steps
         self.max_payload_bytes = max_payload_bytes
+        self.max_pending_steps = max_pending_steps
         self.counts: dict[str, int] = {}
         self.position = 0
         # The step limit is per instance: steps recorded by earlier runs count.
         self.do_steps = sum(1 for step in history if step.kind == "do")
         self.in_flight: dict[str, tuple[StepRow, StepConfig]] = {}
+        # Waits this run answered with {"wait"}: each parks a promise in the guest for the rest
+        # of the run. With `in_flight`, what the run has pending.
+        self.parked = 0
         self.wake_at: float | None = None
         self.waiting_for: str | None = None
 
@@ -104,6 +116,13 @@ class Replay:
 
     def _next(self, name: object, kind: str, concurrent: bool) -> tuple[str, int, StepRow | None]:
         name = _check_name(name, "step")
+        pending = len(self.in_flight) + self.parked
+        if pending >= self.max_pending_steps:
+            raise Fatal(
+                "PendingStepLimitError",
+                f"the run has {pending} step calls pending at once (step.do callbacks running, and "
+                f"sleeps, event waits and retry delays not yet due); the limit is {self.max_pending_steps}",
+            )
         count = self.counts.get(name, 0) + 1
         self.counts[name] = count
         self.position += 1
@@ -155,6 +174,7 @@ class Replay:
             raise Suspend()  # paused at this step boundary, with the step's outcome kept
 
     def _wait(self, wake_at: float, event_type: str | None = None) -> dict[str, Any]:
+        self.parked += 1
         if self.wake_at is None or wake_at < self.wake_at:
             self.wake_at = wake_at
         if event_type is not None:
@@ -255,13 +275,36 @@ class Replay:
 
     # ---- sleeps and events ----
 
-    def sleep(self, name: object, duration: object, concurrent: bool) -> dict[str, Any]:
+    @staticmethod
+    def _nested(what: str, name: object, within: str | None) -> dict[str, Any] | None:
+        """The refusal of a wait called inside the callback of step `within` (None: called from
+        the workflow itself): a run suspends only between steps, so the wait could never end, and
+        the step would hold its slot until its timeout. Nothing is recorded."""
+        if within is None:
+            return None
+        message = (
+            f"the {what} {_check_name(name, 'step')!r} was called inside the callback of step "
+            f"{within[:300]!r}: "
+            "a run suspends only between steps, so a wait inside a step could never end; wait in the "
+            "workflow's own code instead"
+        )
+        return {"error": {"name": "NestedStepError", "message": message}}
+
+    def sleep(
+        self, name: object, duration: object, concurrent: bool, within: str | None = None
+    ) -> dict[str, Any]:
+        if (refused := self._nested("sleep", name, within)) is not None:
+            return refused
         ms = duration_ms(duration, "a sleep's duration")
         if ms > MAX_SLEEP_MS:
             raise ArgumentError(f"a sleep may last at most 365 days, not {ms} ms")
         return self._sleep(name, lambda now: now + ms / 1000, concurrent)
 
-    def sleep_until(self, name: object, timestamp_ms: object, concurrent: bool) -> dict[str, Any]:
+    def sleep_until(
+        self, name: object, timestamp_ms: object, concurrent: bool, within: str | None = None
+    ) -> dict[str, Any]:
+        if (refused := self._nested("sleep", name, within)) is not None:
+            return refused
         if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float)):
             raise ArgumentError(f"sleepUntil takes a Date or epoch milliseconds, not {timestamp_ms!r}")
 
@@ -301,9 +344,11 @@ class Replay:
         return self._wait(step.wake_at)
 
     def wait_for_event(
-        self, name: object, event_type: object, timeout: object, concurrent: bool
+        self, name: object, event_type: object, timeout: object, concurrent: bool, within: str | None = None
     ) -> dict[str, Any]:
-        """{"event": {payload, timestamp, type}}, {"error"} (timed out) or {"wait"}."""
+        """{"event": {payload, timestamp, type}}, {"error"} (timed out, or nested) or {"wait"}."""
+        if (refused := self._nested("wait for an event", name, within)) is not None:
+            return refused
         if not isinstance(event_type, str) or not EVENT_TYPE.fullmatch(event_type):
             raise ArgumentError(f"an event type is 1 to 100 of A-Z a-z 0-9 . _ -, not {event_type!r}")
         ms = DEFAULT_EVENT_TIMEOUT_MS if timeout is None else duration_ms(timeout, "waitForEvent's timeout")

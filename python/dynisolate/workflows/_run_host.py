@@ -25,16 +25,18 @@ class StepHost:
             return replay.do_done(*args)
         if op == "suspend":
             raise Suspend()
-        # [name, ..., callbacks running, waits parked]. A wait parks in the guest, which asks to
-        # suspend once nothing else can make progress in this run.
-        *call, running, parked = args
+        # [name, ..., the step whose callback calls (null: the workflow's own code), callbacks
+        # running, waits parked]. A wait parks in the guest, which asks to suspend once nothing
+        # else can make progress in this run.
+        *call, within, running, parked = args
         concurrent = running + parked > 0
+        within = within if isinstance(within, str) else None
         if op == "do":
             return replay.do_begin(call[0], call[1], concurrent)
         if op == "sleep":
-            return replay.sleep(call[0], call[1], concurrent)
+            return replay.sleep(call[0], call[1], concurrent, within)
         if op == "sleepUntil":
-            return replay.sleep_until(call[0], call[1], concurrent)
+            return replay.sleep_until(call[0], call[1], concurrent, within)
         if op == "waitForEvent":
-            return replay.wait_for_event(call[0], call[1], call[2], concurrent)
+            return replay.wait_for_event(call[0], call[1], call[2], concurrent, within)
         raise TypeError(f"unknown step operation {op!r}")

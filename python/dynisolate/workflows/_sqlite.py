@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from ..exceptions import ConfigError, InstanceExistsError, InstanceStateError
 from ._group_commit import GroupCommit
-from ._store import FINISHED, EventRow, InstanceRow, StepRow, not_found
+from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_found
 
 T = TypeVar("T")
 
@@ -48,9 +48,18 @@ CREATE TABLE IF NOT EXISTS steps (
     PRIMARY KEY (instance, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, instance TEXT NOT NULL, type TEXT NOT NULL,
-    payload TEXT NOT NULL, timestamp REAL NOT NULL, consumed_by TEXT);
+    payload TEXT NOT NULL, timestamp REAL NOT NULL, consumed_by TEXT, size INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS events_pending ON events (instance, type, seq) WHERE consumed_by IS NULL;
 """
+# What an instance's buffered events hold, read from the index alone: a payload's bytes are never
+# touched (a 1 MiB payload spans overflow pages that reading a later column would walk).
+_BUFFERED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS events_buffered ON events (instance, size) WHERE consumed_by IS NULL"
+)
+_BUFFERED = (
+    "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM events INDEXED BY events_buffered "
+    "WHERE instance = ? AND consumed_by IS NULL"
+)
 
 _INSTANCE_COLUMNS = (
     "id, tenant, workflow, bundle, params, metadata, status, created_at, wake_at, waiting_for, "
@@ -62,6 +71,22 @@ _STEP_COLUMNS = (
 )
 _LEASED = "status IN ('running', 'waitingForPause')"
 _SYNCHRONOUS = ("full", "normal")
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Brings a file written by an earlier version to this schema, in one transaction (another
+    process may open the file at the same time). Events gained `size`, the bytes of their payload:
+    the cap on what an instance buffers reads it. (Issue 13 replaces this with migrations.)"""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if "size" not in {row[1] for row in conn.execute("PRAGMA table_info(events)")}:
+            conn.execute("ALTER TABLE events ADD COLUMN size INTEGER NOT NULL DEFAULT 0")
+            conn.execute("UPDATE events SET size = length(CAST(payload AS BLOB)) WHERE consumed_by IS NULL")
+        conn.execute(_BUFFERED_INDEX)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _instance(row: tuple[object, ...]) -> InstanceRow:
@@ -94,6 +119,7 @@ class SqliteStore:
         self._lock = threading.RLock()
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
+        _migrate(self._writer)
         self._group = GroupCommit(self._writer, self._lock)
         self._tenants: set[str] = set()  # known to have a row in `tenants`
         self._local = threading.local()
@@ -414,15 +440,24 @@ class SqliteStore:
             raise not_found(id)
         return row[0], row[1]
 
-    def send_events(self, events: list[tuple[str, str, str | bytes]], now: float) -> None:
+    def send_events(
+        self, events: list[tuple[str, str, str | bytes]], now: float, max_events: int, max_bytes: int
+    ) -> None:
         def write(conn: sqlite3.Connection) -> None:
             for id, type, payload in events:
                 status, waiting_for = self._status(conn, id)
                 if status in FINISHED:
                     raise _state_error(id, status, "receive events")
+                # Counted in the transaction that inserts (BEGIN IMMEDIATE holds the write lock
+                # from its start), so concurrent senders, in this process or another, see each
+                # other's events and cannot together pass the caps.
+                size = len(payload.encode()) if isinstance(payload, str) else len(payload)
+                held, held_bytes = conn.execute(_BUFFERED, (id,)).fetchone()
+                if held >= max_events or held_bytes + size > max_bytes:
+                    raise buffer_full(id, held, held_bytes, max_events, max_bytes)
                 conn.execute(
-                    "INSERT INTO events (instance, type, payload, timestamp) VALUES (?, ?, ?, ?)",
-                    (id, type, payload, now),
+                    "INSERT INTO events (instance, type, payload, timestamp, size) VALUES (?, ?, ?, ?, ?)",
+                    (id, type, payload, now, size),
                 )
                 if status == "waiting" and waiting_for in (type, "*"):
                     conn.execute(

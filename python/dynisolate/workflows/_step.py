@@ -44,6 +44,7 @@ class Step:
 
     def __init__(self, replay: Replay) -> None:
         self._replay = replay
+        self._within: str | None = None  # the step whose fn is running (waits there are refused)
 
     def do(
         self,
@@ -59,6 +60,8 @@ class Step:
 
         A synchronous `fn` cannot be interrupted: an attempt that returns after its timeout counts
         as failed with `WorkflowTimeoutError`. Raise `NonRetryableError` to fail without retry.
+        `fn` may call `do`, but not `sleep`, `sleep_until` or `wait_for_event`, which raise
+        `StepError` named `NestedStepError` there (a run suspends only between steps).
         """
         config: dict[str, Any] | None = None
         if retries is not None or timeout is not None:
@@ -73,6 +76,7 @@ class Step:
                 raise Suspend()
             run = reply["run"]
             started = time.monotonic()
+            outer, self._within = self._within, run["key"]
             try:
                 value = fn()
                 limit = run["timeoutMs"]
@@ -80,22 +84,25 @@ class Step:
                     raise WorkflowTimeoutError(f"Execution timed out after {limit}ms")
                 outcome: tuple[bool, Any] = (True, value)
             except Exception as e:
-                # A subclass of NonRetryableError is one too (the host matches by name).
+                # A subclass of NonRetryableError is one too (the host matches by name); a step
+                # called in fn failed by the name of its own error.
                 name = "NonRetryableError" if isinstance(e, NonRetryableError) else type(e).__name__
+                if isinstance(e, StepError):
+                    name = e.name
                 outcome = (False, {"name": name, "message": str(e)})
+            finally:
+                self._within = outer
             reply = self._replay.do_done(run["key"], run["attempt"], *outcome)
 
     def sleep(self, name: str, duration: int | float | str) -> None:
         """Suspends the instance for `duration` (ms, `timedelta` or "N unit(s)"); no thread or
         isolate is held meanwhile."""
-        if "wait" in self._replay.sleep(name, duration, concurrent=False):
-            raise Suspend()
+        self._settle(self._replay.sleep(name, duration, False, self._within))
 
     def sleep_until(self, name: str, when: datetime | int | float) -> None:
         """Suspends until `when` (a datetime, or Unix epoch milliseconds)."""
         ms = when.timestamp() * 1000 if isinstance(when, datetime) else when
-        if "wait" in self._replay.sleep_until(name, ms, concurrent=False):
-            raise Suspend()
+        self._settle(self._replay.sleep_until(name, ms, False, self._within))
 
     def wait_for_event(
         self, name: str, event_type: str, /, timeout: int | float | str = "24 hours"
@@ -103,10 +110,15 @@ class Step:
         """Waits for an event of `event_type` sent with `Instance.send_event` (events sent
         earlier are buffered per type, in order). Returns {"payload", "timestamp", "type"};
         raises `StepError` named `WorkflowTimeoutError` when `timeout` passes first."""
-        reply = self._replay.wait_for_event(name, event_type, timeout, concurrent=False)
+        reply = self._replay.wait_for_event(name, event_type, timeout, False, self._within)
+        self._settle(reply)
+        event: dict[str, Any] = reply["event"]
+        return event
+
+    @staticmethod
+    def _settle(reply: dict[str, Any]) -> None:
+        """Ends the run for a wait not yet due; raises a wait's error."""
         if "wait" in reply:
             raise Suspend()
         if "error" in reply:
             _raise(reply["error"])
-        event: dict[str, Any] = reply["event"]
-        return event

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..exceptions import InstanceNotFoundError
+from ..exceptions import EventBufferFullError, InstanceNotFoundError
 
-__all__ = ["EventRow", "InstanceRow", "StepRow", "Store", "ACTIVE", "FINISHED", "not_found"]
+__all__ = ["EventRow", "InstanceRow", "StepRow", "Store", "ACTIVE", "FINISHED", "buffer_full", "not_found"]
 
 # Statuses, as Cloudflare's. `queued` and `waiting` instances are runnable once `wake_at` passes.
 ACTIVE = frozenset({"queued", "running", "waiting", "waitingForPause", "paused"})
@@ -24,6 +24,19 @@ def not_found(id: str) -> InstanceNotFoundError:
     """The error for an instance id that no store row has."""
     error = InstanceNotFoundError(f"no workflow instance has id {id!r}")
     error.id = id
+    return error
+
+
+def buffer_full(id: str, held: int, held_bytes: int, max_events: int, max_bytes: int) -> EventBufferFullError:
+    """The error for an event refused because instance `id` holds `held` unconsumed events of
+    `held_bytes` bytes."""
+    error = EventBufferFullError(
+        f"workflow instance {id!r} holds {held} unconsumed events ({held_bytes} bytes); at most "
+        f"{max_events} events and {max_bytes} bytes may wait for a waitForEvent to take them, so the "
+        "event was refused"
+    )
+    error.id, error.buffered_events, error.buffered_bytes = id, held, held_bytes
+    error.max_events, error.max_bytes = max_events, max_bytes
     return error
 
 
@@ -143,9 +156,13 @@ class Store(Protocol):
 
     def set_tenant_limit(self, tenant: str, max_running: int | None) -> None: ...
 
-    def send_events(self, events: list[tuple[str, str, str | bytes]], now: float) -> None:
+    def send_events(
+        self, events: list[tuple[str, str, str | bytes]], now: float, max_events: int, max_bytes: int
+    ) -> None:
         """Buffers (id, type, payload) events, all or none (committed on return), and wakes each
-        instance that waits for its event's type."""
+        instance that waits for its event's type. Raises `EventBufferFullError` when an instance
+        would hold more than `max_events` unconsumed events or `max_bytes` of their payloads,
+        counted in the transaction that inserts, so that concurrent senders cannot pass the caps."""
 
     def transition(self, id: str, op: str, now: float) -> str:
         """pause, resume or terminate; returns the new status (raises InstanceStateError)."""
