@@ -23,7 +23,6 @@
     StringPrototypeCharCodeAt: charCodeAt,
     StringPrototypeIndexOf: indexOf,
     StringPrototypeSlice: slice,
-    StringFromCharCode: StringFromCode,
     NumberCtor,
     NumberIsFinite,
     NumberIsNaN,
@@ -51,7 +50,7 @@
     SymbolToStringTag,
   } = primordials;
   const { intl: host } = natives;
-  const { defineGlobal, defineTag, defineMembers, asciiLower, isObject } = web;
+  const { defineGlobal, defineTag, defineMembers, asciiLower, asciiUpper, isObject } = web;
 
   const DEFAULT_TIME_ZONE = "UTC"; // Workers run in UTC
 
@@ -414,15 +413,6 @@
       if (c < 97 || c > 122) return false;
     }
     return true;
-  }
-
-  function asciiUpper(text) {
-    let out = "";
-    for (let i = 0; i < text.length; i++) {
-      const c = charCodeAt(text, i);
-      out += c >= 97 && c <= 122 ? StringFromCode(c - 32) : text[i];
-    }
-    return out;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -62,6 +62,8 @@
     StringPrototypeCharCodeAt: uncurry(String.prototype.charCodeAt),
     StringPrototypeIndexOf: uncurry(String.prototype.indexOf),
     StringPrototypeSlice: uncurry(String.prototype.slice),
+    StringPrototypeToLowerCase: uncurry(String.prototype.toLowerCase),
+    StringPrototypeToUpperCase: uncurry(String.prototype.toUpperCase),
     StringPrototypeToWellFormed: uncurry(String.prototype.toWellFormed),
     StringPrototypeTrimEnd: uncurry(String.prototype.trimEnd),
     StringPrototypeValueOf: uncurry(String.prototype.valueOf),

@@ -547,6 +547,7 @@ static int32_t init_runtime(void) {
     native(hooks, "textDecode", js_text_decode, 4);
     url_natives(context, hooks);
     native(hooks, "viewLayout", js_view_layout, 1);
+    native(hooks, "bytesView", js_bytes_view, 2);
     JS_SetPropertyStr(context, hooks, "events", JS_DupValue(context, events));
     JS_SetPropertyStr(context, hooks, "streams", JS_DupValue(context, streams));
     JSValue web_args[] = {JS_DupValue(context, primordials), hooks};

@@ -3,14 +3,17 @@
  * reads each field where it lies in guest memory, so a megabyte to digest is never copied.
  *
  * A field is a string (passed as UTF-8) or a Uint8Array (subtle.js makes one for any buffer it is
- * given, an empty one for a detached buffer). The result is an array of ArrayBuffers, or, when the operation failed, a string
- * "Name\nmessage" naming the DOMException subtle.js throws. */
+ * given, an empty one for a detached buffer). The result is an array of Uint8Arrays, each over an
+ * ArrayBuffer of its own, or, when the operation failed, a string "Name\nmessage" naming the
+ * DOMException subtle.js throws. */
 
 IMPORT("dynisolate", "subtle") int64_t host_subtle(const uint32_t *request, int32_t len);
 
 #define SUBTLE_MAX_FIELDS 16
 
-/* The reply's fields as ArrayBuffers, or the failure string; frees the reply. */
+/* The reply's fields as Uint8Arrays, or the failure string; frees the reply. The array's elements
+ * are defined, not set: setting index 0 of a new array would run a setter a tenant put on
+ * Array.prototype, handing it a generated key's secret. */
 static JSValue subtle_reply(JSContext *ctx, int64_t packed) {
     uint8_t *reply = (uint8_t *)(uintptr_t)((uint64_t)packed >> 32);
     size_t len = (uint32_t)packed, at = 1;
@@ -34,10 +37,13 @@ static JSValue subtle_reply(JSContext *ctx, int64_t packed) {
         if (failed) {
             if (index > 0) dbuf_putc(&failure, '\n');
             dbuf_put(&failure, reply + at, field);
-        } else if (JS_SetPropertyUint32(ctx, result, index, JS_NewArrayBufferCopy(ctx, reply + at, field)) < 0) {
-            JS_FreeValue(ctx, result);
-            result = JS_EXCEPTION;
-            break;
+        } else {
+            JSValue bytes = JS_NewUint8ArrayCopy(ctx, reply + at, field);
+            if (JS_IsException(bytes) || JS_DefinePropertyValueUint32(ctx, result, index, bytes, JS_PROP_C_W_E) < 0) {
+                JS_FreeValue(ctx, result);
+                result = JS_EXCEPTION;
+                break;
+            }
         }
         at += field;
     }

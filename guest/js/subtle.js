@@ -14,11 +14,8 @@
 
   const {
     ObjectDefineProperty,
-    ObjectKeys,
     ArrayPrototypeIncludes: includes,
     ArrayPrototypePush: push,
-    StringFromCharCode,
-    StringPrototypeCharCodeAt,
     StringPrototypeIndexOf,
     StringPrototypeSlice,
     ReflectApply,
@@ -37,6 +34,7 @@
     Uint8ArrayCtor,
     Uint8ArrayFromBase64,
     Uint8ArrayPrototypeToBase64,
+    TypedArrayGetBuffer,
     TypedArrayGetLength,
     TypedArrayGetTag,
     TypedArrayPrototypeSet,
@@ -47,7 +45,7 @@
     SymbolToStringTag,
   } = primordials;
   const { subtle: host, randomFill } = natives;
-  const { bufferSourceBytes, utf8Encode, utf8Decode, requireArgs, defineGlobal, INTERNAL } = web;
+  const { bufferSourceBytes, utf8Encode, utf8Decode, asciiUpper, requireArgs, defineGlobal, INTERNAL } = web;
 
   // No spread, array destructuring or for-of over this file's own arrays: they would run the
   // tenant's %ArrayIteratorPrototype%.next, which could read a key's secret as it went by.
@@ -79,26 +77,29 @@
     }
   }
 
-  // Runs an operation on the host: fields[0] names it. The reply's fields as Uint8Arrays.
-  function callArray(fields) {
-    const result = ReflectApply(host, null, fields);
-    if (typeof result === "string") {
-      const at = StringPrototypeIndexOf(result, "\n");
-      throw domError(StringPrototypeSlice(result, 0, at), StringPrototypeSlice(result, at + 1));
+  // A host operation's reply (from the native `subtle(operation, ...fields)`): its fields, as
+  // Uint8Arrays each over a buffer of its own, or the DOMException the host names.
+  function replyFields(reply) {
+    if (typeof reply === "string") {
+      const at = StringPrototypeIndexOf(reply, "\n");
+      throw domError(StringPrototypeSlice(reply, 0, at), StringPrototypeSlice(reply, at + 1));
     }
-    const out = [];
-    for (let i = 0; i < result.length; i++) push(out, new Uint8ArrayCtor(result[i]));
-    return out;
+    return reply;
   }
-  const call = (...fields) => callArray(fields);
-  const callOne = (...fields) => callArray(fields)[0];
-  const callBool = (...fields) => callArray(fields)[0][0] === 1;
+  const replyField = (reply) => replyFields(reply)[0];
+  const replyTrue = (reply) => replyFields(reply)[0][0] === 1;
 
   function copy(bytes) {
     const out = new Uint8ArrayCtor(TypedArrayGetLength(bytes));
     TypedArrayPrototypeSet(out, bytes);
     return out;
   }
+
+  // The ArrayBuffer a promise fulfils with, from bytes no one else holds: a field of the host's
+  // reply, or bytes made for the call, over the whole of their buffer, which is handed over as it
+  // is. An algorithm's encrypt, decrypt, sign, deriveBits, wrapKey and unwrapKey return only such
+  // bytes, never a key's material (which toArrayBuffer copies).
+  const resultBuffer = (bytes) => TypedArrayGetBuffer(bytes);
 
   function toArrayBuffer(bytes) {
     const out = new ArrayBufferCtor(TypedArrayGetLength(bytes));
@@ -208,10 +209,17 @@
   const AES = ["AES-CTR", "AES-CBC", "AES-GCM", "AES-KW"];
   const RSA = ["RSASSA-PKCS1-v1_5", "RSA-PSS", "RSA-OAEP"];
 
+  // Each operation's algorithms: `params` by registered name, and `byUpper`, the registered name
+  // by its ASCII uppercase, made here once so that normalising a name is a lookup, not a
+  // case-insensitive comparison with every name registered.
   const REGISTRY = { __proto__: null };
   function register(operation, names, params) {
-    if (REGISTRY[operation] === undefined) REGISTRY[operation] = { __proto__: null };
-    for (let i = 0; i < names.length; i++) REGISTRY[operation][names[i]] = params;
+    REGISTRY[operation] ??= { __proto__: null, params: { __proto__: null }, byUpper: { __proto__: null } };
+    const registered = REGISTRY[operation];
+    for (let i = 0; i < names.length; i++) {
+      registered.params[names[i]] = params;
+      registered.byUpper[asciiUpper(names[i])] = names[i];
+    }
   }
   register("digest", HASHES, NO_PARAMS);
   register("generateKey", ["HMAC"], HMAC_PARAMS);
@@ -250,40 +258,26 @@
   register("get key length", ["HMAC"], HMAC_PARAMS);
   register("get key length", ["HKDF", "PBKDF2"], NO_PARAMS);
 
-  function asciiUpper(s) {
-    let out = "";
-    for (let i = 0; i < s.length; i++) {
-      const c = StringPrototypeCharCodeAt(s, i);
-      out += StringFromCharCode(c >= 0x61 && c <= 0x7a ? c - 0x20 : c);
-    }
-    return out;
-  }
-
   // The standard's "normalize an algorithm": a plain record of the converted members.
   function normalize(operation, algorithm) {
-    if (!isObject(algorithm)) return normalize(operation, { name: `${algorithm}` });
-    const rawName = algorithm.name;
-    if (rawName === undefined) throw new TypeErrorCtor("The algorithm has no name.");
+    // A string is a dictionary with only a name: every other member is absent (none is read, so
+    // none comes from Object.prototype).
+    const dictionary = isObject(algorithm);
+    const rawName = dictionary ? algorithm.name : algorithm;
+    if (dictionary && rawName === undefined) throw new TypeErrorCtor("The algorithm has no name.");
     const name = `${rawName}`;
     const registered = REGISTRY[operation];
-    const upper = asciiUpper(name);
-    const names = ObjectKeys(registered);
-    let canonical;
-    for (let i = 0; i < names.length; i++) if (asciiUpper(names[i]) === upper) canonical = names[i];
+    // A name spelt as registered (the usual case) matches without case mapping.
+    const canonical = registered.params[name] !== undefined ? name : registered.byUpper[asciiUpper(name)];
     if (canonical === undefined) throw notSupported(`Unrecognized or unimplemented algorithm for ${operation}: ${name}.`);
     const record = { __proto__: null, name: canonical };
-    const params = registered[canonical];
+    const params = registered.params[canonical];
     for (let i = 0; i < params.length; i++) {
       const member = params[i][0];
-      const type = params[i][1];
-      const required = params[i][2];
-      const value = algorithm[member];
+      const value = dictionary ? algorithm[member] : undefined;
       const what = `The ${canonical} algorithm's ${member}`;
-      if (value === undefined) {
-        if (required) throw new TypeErrorCtor(`${what} is required.`);
-        continue;
-      }
-      record[member] = convertMember(value, type, what);
+      if (value !== undefined) record[member] = convertMember(value, params[i][1], what);
+      else if (params[i][2]) throw new TypeErrorCtor(`${what} is required.`);
     }
     return record;
   }
@@ -461,8 +455,8 @@
       }
       throw notSupported(`HMAC keys cannot be exported in "${format}" format.`);
     },
-    sign: (alg, key, data) => callOne("hmac.sign", key.algorithm.hash, key.material, data),
-    verify: (alg, key, signature, data) => callBool("hmac.verify", key.algorithm.hash, key.material, data, signature),
+    sign: (alg, key, data) => replyField(host("hmac.sign", key.algorithm.hash, key.material, data)),
+    verify: (alg, key, signature, data) => replyTrue(host("hmac.verify", key.algorithm.hash, key.material, data, signature)),
     keyLength(alg) {
       if (alg.length === undefined) return HASH_BLOCK_BITS[alg.hash];
       if (alg.length === 0) throw new TypeErrorCtor("An HMAC key cannot be 0 bits long.");
@@ -513,15 +507,15 @@
       },
     };
     if (name === "AES-KW") {
-      algorithm.wrapKey = (alg, key, data) => callOne("aes.encrypt", name, key.material, data, "", "", "");
-      algorithm.unwrapKey = (alg, key, data) => callOne("aes.decrypt", name, key.material, data, "", "", "");
+      algorithm.wrapKey = (alg, key, data) => replyField(host("aes.encrypt", name, key.material, data, "", "", ""));
+      algorithm.unwrapKey = (alg, key, data) => replyField(host("aes.decrypt", name, key.material, data, "", "", ""));
       return algorithm;
     }
     const run = (operation, alg, key, data) => {
-      if (name === "AES-CBC") return callOne(operation, name, key.material, data, alg.iv, "", "");
-      if (name === "AES-CTR") return callOne(operation, name, key.material, data, alg.counter, `${alg.length}`, "");
+      if (name === "AES-CBC") return replyField(host(operation, name, key.material, data, alg.iv, "", ""));
+      if (name === "AES-CTR") return replyField(host(operation, name, key.material, data, alg.counter, `${alg.length}`, ""));
       const aad = alg.additionalData ?? new Uint8ArrayCtor(0);
-      return callOne(operation, name, key.material, data, alg.iv, aad, `${alg.tagLength ?? 128}`);
+      return replyField(host(operation, name, key.material, data, alg.iv, aad, `${alg.tagLength ?? 128}`));
     };
     algorithm.encrypt = (alg, key, data) => run("aes.encrypt", alg, key, data);
     algorithm.decrypt = (alg, key, data) => run("aes.decrypt", alg, key, data);
@@ -551,14 +545,14 @@
     const algorithm = {
       generateKey(alg, extractable, usages) {
         checkUsages(usages, concat(publicUsages, privateUsages), name);
-        const pair = call("rsa.generate", `${alg.modulusLength}`, alg.publicExponent);
+        const pair = replyFields(host("rsa.generate", `${alg.modulusLength}`, alg.publicExponent));
         return keyPair(alg, extractable, usages, pair[0], pair[1], alg.modulusLength, alg.publicExponent);
       },
       importKey(format, data, alg, extractable, usages) {
         let fields;
         if (format === "spki" || format === "pkcs8") {
           checkUsages(usages, format === "spki" ? publicUsages : privateUsages, `an ${name} ${format} key`);
-          fields = call("rsa.import", format, data);
+          fields = replyFields(host("rsa.import", format, data));
         } else if (format === "jwk") {
           const isPrivate = data.d !== undefined;
           checkUsages(usages, isPrivate ? privateUsages : publicUsages, `an ${name} JWK`);
@@ -569,7 +563,7 @@
           if (data.oth !== undefined) throw notSupported("RSA keys with more than two primes are not supported.");
           const request = ["rsa.import", isPrivate ? "jwk-private" : "jwk-public", jwkBytes(data, "n"), jwkBytes(data, "e")];
           if (isPrivate) for (let i = 0; i < JWK_RSA_PRIVATE.length; i++) push(request, jwkBytes(data, JWK_RSA_PRIVATE[i]));
-          fields = callArray(request);
+          fields = replyFields(ReflectApply(host, null, request));
         } else throw notSupported(`${name} keys cannot be imported in "${format}" format.`);
         const algorithm = { __proto__: null, name, modulusLength: NumberCtor(utf8Decode(fields[2])), publicExponent: fields[3] };
         algorithm.hash = alg.hash;
@@ -580,10 +574,10 @@
           if ((format === "spki") !== (key.type === "public")) {
             throw invalidAccess(`An RSA ${key.type} key cannot be exported in "${format}" format.`);
           }
-          return toArrayBuffer(callOne("rsa.export", format, key.type, key.material));
+          return resultBuffer(replyField(host("rsa.export", format, key.type, key.material)));
         }
         if (format !== "jwk") throw notSupported(`${name} keys cannot be exported in "${format}" format.`);
-        const parts = call("rsa.export", "jwk", key.type, key.material);
+        const parts = replyFields(host("rsa.export", "jwk", key.type, key.material));
         const jwk = { kty: "RSA", alg: RSA_JWK_ALG[name](key.algorithm.hash), n: toBase64Url(parts[0]), e: toBase64Url(parts[1]) };
         for (let i = 0; i + 2 < parts.length; i++) jwk[JWK_RSA_PRIVATE[i]] = toBase64Url(parts[i + 2]);
         return finishJwk(jwk, key);
@@ -595,21 +589,21 @@
     if (encrypting) {
       algorithm.encrypt = (alg, key, data) => {
         need(key, "public", "RSA-OAEP encryption");
-        return callOne("rsa.oaep.encrypt", key.algorithm.hash, key.material, data, alg.label ?? new Uint8ArrayCtor(0));
+        return replyField(host("rsa.oaep.encrypt", key.algorithm.hash, key.material, data, alg.label ?? new Uint8ArrayCtor(0)));
       };
       algorithm.decrypt = (alg, key, data) => {
         need(key, "private", "RSA-OAEP decryption");
-        return callOne("rsa.oaep.decrypt", key.algorithm.hash, key.material, data, alg.label ?? new Uint8ArrayCtor(0));
+        return replyField(host("rsa.oaep.decrypt", key.algorithm.hash, key.material, data, alg.label ?? new Uint8ArrayCtor(0)));
       };
     } else {
       const salt = (alg) => `${alg.saltLength ?? 0}`;
       algorithm.sign = (alg, key, data) => {
         need(key, "private", `${name} signing`);
-        return callOne("rsa.sign", name, key.algorithm.hash, key.material, data, salt(alg));
+        return replyField(host("rsa.sign", name, key.algorithm.hash, key.material, data, salt(alg)));
       };
       algorithm.verify = (alg, key, signature, data) => {
         need(key, "public", `${name} verification`);
-        return callBool("rsa.verify", name, key.algorithm.hash, key.material, data, signature, salt(alg));
+        return replyTrue(host("rsa.verify", name, key.algorithm.hash, key.material, data, signature, salt(alg)));
       };
     }
     return algorithm;
@@ -659,7 +653,7 @@
       generateKey(alg, extractable, usages) {
         const curve = checkCurve(alg);
         checkUsages(usages, concat(publicUsages, privateUsages), name);
-        const pair = call(`${family}.generate`, curve);
+        const pair = replyFields(host(`${family}.generate`, curve));
         const point = pair[1];
         return {
           publicKey: newKey("public", true, record(curve), intersect(usages, publicUsages), { __proto__: null, secret: null, point }),
@@ -671,10 +665,10 @@
         let fields;
         if (format === "raw" || format === "spki") {
           checkUsages(usages, publicUsages, `a ${name} public key`);
-          fields = call(`${family}.import`, curve, format, data);
+          fields = replyFields(host(`${family}.import`, curve, format, data));
         } else if (format === "pkcs8") {
           checkUsages(usages, privateUsages, `a ${name} private key`);
-          fields = call(`${family}.import`, curve, format, data);
+          fields = replyFields(host(`${family}.import`, curve, format, data));
         } else if (format === "jwk") {
           const isPrivate = data.d !== undefined;
           checkUsages(usages, isPrivate ? privateUsages : publicUsages, `a ${name} ${isPrivate ? "private" : "public"} key`);
@@ -689,7 +683,7 @@
           const request = [`${family}.import`, curve, isPrivate ? "jwk-private" : "jwk-public", jwkBytes(data, "x")];
           if (!okp) push(request, jwkBytes(data, "y"));
           if (isPrivate) push(request, jwkBytes(data, "d"));
-          fields = callArray(request);
+          fields = replyFields(ReflectApply(host, null, request));
         } else throw notSupported(`${name} keys cannot be imported in "${format}" format.`);
         const type = utf8Decode(fields[0]);
         const material = { __proto__: null, secret: type === "private" ? fields[1] : null, point: fields[2] };
@@ -704,10 +698,11 @@
           if (wantsPublic !== (key.type === "public")) {
             throw invalidAccess(`A ${name} ${key.type} key cannot be exported in "${format}" format.`);
           }
-          return toArrayBuffer(callOne(`${family}.export`, curve, format, key.type, secret ?? new Uint8ArrayCtor(0), point));
+          const der = replyField(host(`${family}.export`, curve, format, key.type, secret ?? new Uint8ArrayCtor(0), point));
+          return resultBuffer(der);
         }
         if (format !== "jwk") throw notSupported(`${name} keys cannot be exported in "${format}" format.`);
-        const parts = call(`${family}.export`, curve, "jwk", key.type, secret ?? new Uint8ArrayCtor(0), point);
+        const parts = replyFields(host(`${family}.export`, curve, "jwk", key.type, secret ?? new Uint8ArrayCtor(0), point));
         const jwk = { kty: okp ? "OKP" : "EC", crv: curve, x: toBase64Url(parts[0]) };
         let next = 1;
         if (!okp) jwk.y = toBase64Url(parts[next++]);
@@ -722,27 +717,27 @@
     if (name === "ECDSA") {
       algorithm.sign = (alg, key, data) => {
         need(key, "private", "ECDSA signing");
-        return callOne("ecdsa.sign", key.algorithm.namedCurve, alg.hash, key.material.secret, data);
+        return replyField(host("ecdsa.sign", key.algorithm.namedCurve, alg.hash, key.material.secret, data));
       };
       algorithm.verify = (alg, key, signature, data) => {
         need(key, "public", "ECDSA verification");
-        return callBool("ecdsa.verify", key.algorithm.namedCurve, alg.hash, key.material.point, data, signature);
+        return replyTrue(host("ecdsa.verify", key.algorithm.namedCurve, alg.hash, key.material.point, data, signature));
       };
     } else if (name === "Ed25519") {
       algorithm.sign = (alg, key, data) => {
         need(key, "private", "Ed25519 signing");
-        return callOne("ed25519.sign", key.material.secret, data);
+        return replyField(host("ed25519.sign", key.material.secret, data));
       };
       algorithm.verify = (alg, key, signature, data) => {
         need(key, "public", "Ed25519 verification");
-        return callBool("ed25519.verify", key.material.point, data, signature);
+        return replyTrue(host("ed25519.verify", key.material.point, data, signature));
       };
     } else {
       algorithm.deriveBits = (alg, key, length) => {
         const peer = checkPeer(alg, key, name);
         const secret = okp
-          ? callOne("x25519.derive", key.material.secret, peer.material.point)
-          : callOne("ecdh.derive", key.algorithm.namedCurve, key.material.secret, peer.material.point);
+          ? replyField(host("x25519.derive", key.material.secret, peer.material.point))
+          : replyField(host("ecdh.derive", key.algorithm.namedCurve, key.material.secret, peer.material.point));
         return truncateBits(secret, length);
       };
     }
@@ -761,9 +756,9 @@
       deriveBits(alg, key, length) {
         if (length === null) throw operationError(`${name} needs a length.`);
         if (length % 8 !== 0) throw operationError(`${name} derives whole bytes: ${length} is not a multiple of 8.`);
-        if (name === "HKDF") return callOne("hkdf", alg.hash, key.material, alg.salt, alg.info, `${length / 8}`);
+        if (name === "HKDF") return replyField(host("hkdf", alg.hash, key.material, alg.salt, alg.info, `${length / 8}`));
         if (alg.iterations === 0) throw operationError("PBKDF2 needs at least one iteration.");
-        return callOne("pbkdf2", alg.hash, key.material, alg.salt, `${alg.iterations}`, `${length / 8}`);
+        return replyField(host("pbkdf2", alg.hash, key.material, alg.salt, `${alg.iterations}`, `${length / 8}`));
       },
       keyLength: () => null,
     };
@@ -792,13 +787,12 @@
 
   const subtleObjects = new WeakMapCtor();
 
-  function settle(receiver, where, steps) {
-    try {
-      if (weakGet(subtleObjects, receiver) !== true) throw new TypeErrorCtor(`Illegal invocation: ${where}`);
-      return PromiseResolve(steps());
-    } catch (error) {
-      return PromiseReject(error);
-    }
+  // Each method that returns a promise runs its steps inside its own try block (no closure per
+  // call): the steps' result fulfils the promise, anything they throw rejects it. The steps begin
+  // with this check of the receiver and the argument count.
+  function checkCall(receiver, where, given, needed) {
+    if (weakGet(subtleObjects, receiver) !== true) throw new TypeErrorCtor(`Illegal invocation: ${where}`);
+    requireArgs(given, needed, where);
   }
 
   function checkKeyFor(alg, key, usage) {
@@ -855,62 +849,72 @@
     }
 
     digest(algorithm, data) {
-      return settle(this, "SubtleCrypto.digest", () => {
-        requireArgs(arguments.length, 2, "SubtleCrypto.digest");
+      try {
+        checkCall(this, "SubtleCrypto.digest", arguments.length, 2);
         const alg = normalize("digest", algorithm);
         const bytes = bufferSource(data, "The data");
-        return toArrayBuffer(callOne("digest", alg.name, bytes));
-      });
+        return PromiseResolve(resultBuffer(replyField(host("digest", alg.name, bytes))));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     encrypt(algorithm, key, data) {
-      return settle(this, "SubtleCrypto.encrypt", () => {
-        requireArgs(arguments.length, 3, "SubtleCrypto.encrypt");
+      try {
+        checkCall(this, "SubtleCrypto.encrypt", arguments.length, 3);
         const slots = keySlots(key);
         const bytes = bufferSource(data, "The data");
         const alg = normalize("encrypt", algorithm);
         checkKeyFor(alg, slots, "encrypt");
-        return toArrayBuffer(ALGORITHMS[alg.name].encrypt(alg, slots, bytes));
-      });
+        return PromiseResolve(resultBuffer(ALGORITHMS[alg.name].encrypt(alg, slots, bytes)));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     decrypt(algorithm, key, data) {
-      return settle(this, "SubtleCrypto.decrypt", () => {
-        requireArgs(arguments.length, 3, "SubtleCrypto.decrypt");
+      try {
+        checkCall(this, "SubtleCrypto.decrypt", arguments.length, 3);
         const slots = keySlots(key);
         const bytes = bufferSource(data, "The data");
         const alg = normalize("decrypt", algorithm);
         checkKeyFor(alg, slots, "decrypt");
-        return toArrayBuffer(ALGORITHMS[alg.name].decrypt(alg, slots, bytes));
-      });
+        return PromiseResolve(resultBuffer(ALGORITHMS[alg.name].decrypt(alg, slots, bytes)));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     sign(algorithm, key, data) {
-      return settle(this, "SubtleCrypto.sign", () => {
-        requireArgs(arguments.length, 3, "SubtleCrypto.sign");
+      try {
+        checkCall(this, "SubtleCrypto.sign", arguments.length, 3);
         const slots = keySlots(key);
         const bytes = bufferSource(data, "The data");
         const alg = normalize("sign", algorithm);
         checkKeyFor(alg, slots, "sign");
-        return toArrayBuffer(ALGORITHMS[alg.name].sign(alg, slots, bytes));
-      });
+        return PromiseResolve(resultBuffer(ALGORITHMS[alg.name].sign(alg, slots, bytes)));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     verify(algorithm, key, signature, data) {
-      return settle(this, "SubtleCrypto.verify", () => {
-        requireArgs(arguments.length, 4, "SubtleCrypto.verify");
+      try {
+        checkCall(this, "SubtleCrypto.verify", arguments.length, 4);
         const slots = keySlots(key);
         const sig = bufferSource(signature, "The signature");
         const bytes = bufferSource(data, "The data");
         const alg = normalize("verify", algorithm);
         checkKeyFor(alg, slots, "verify");
-        return ALGORITHMS[alg.name].verify(alg, slots, sig, bytes);
-      });
+        return PromiseResolve(ALGORITHMS[alg.name].verify(alg, slots, sig, bytes));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     generateKey(algorithm, extractable, keyUsages) {
-      return settle(this, "SubtleCrypto.generateKey", () => {
-        requireArgs(arguments.length, 3, "SubtleCrypto.generateKey");
+      try {
+        checkCall(this, "SubtleCrypto.generateKey", arguments.length, 3);
         const usages = keyUsages_(keyUsages);
         const alg = normalize("generateKey", algorithm);
         const result = ALGORITHMS[alg.name].generateKey(alg, !!extractable, usages);
@@ -920,13 +924,15 @@
         } else if (keySlots(result.privateKey).usages.length === 0) {
           throw syntaxError("A private key needs at least one usage.");
         }
-        return result;
-      });
+        return PromiseResolve(result);
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
-      return settle(this, "SubtleCrypto.deriveKey", () => {
-        requireArgs(arguments.length, 5, "SubtleCrypto.deriveKey");
+      try {
+        checkCall(this, "SubtleCrypto.deriveKey", arguments.length, 5);
         const slots = keySlots(baseKey, "The base key");
         const usages = keyUsages_(keyUsages);
         const alg = normalize("deriveBits", algorithm);
@@ -935,43 +941,51 @@
         checkKeyFor(alg, slots, "deriveKey");
         const length = ALGORITHMS[lengthAlg.name].keyLength(lengthAlg);
         const secret = deriveBitsInternal(alg, slots, length);
-        return importInternal("raw", secret, importAlg, !!extractable, usages);
-      });
+        return PromiseResolve(importInternal("raw", secret, importAlg, !!extractable, usages));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     deriveBits(algorithm, baseKey, length = null) {
-      return settle(this, "SubtleCrypto.deriveBits", () => {
-        requireArgs(arguments.length, 2, "SubtleCrypto.deriveBits");
+      try {
+        checkCall(this, "SubtleCrypto.deriveBits", arguments.length, 2);
         const slots = keySlots(baseKey, "The base key");
         const bits = length === null ? null : enforceRange(length, 0xffffffff, "The length");
         const alg = normalize("deriveBits", algorithm);
         checkKeyFor(alg, slots, "deriveBits");
-        return toArrayBuffer(deriveBitsInternal(alg, slots, bits));
-      });
+        return PromiseResolve(resultBuffer(deriveBitsInternal(alg, slots, bits)));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     importKey(format, keyData, algorithm, extractable, keyUsages) {
-      return settle(this, "SubtleCrypto.importKey", () => {
-        requireArgs(arguments.length, 5, "SubtleCrypto.importKey");
+      try {
+        checkCall(this, "SubtleCrypto.importKey", arguments.length, 5);
         const keyFormat_ = keyFormat(format);
         const data = importData(keyFormat_, keyData);
         const usages = keyUsages_(keyUsages);
         const alg = normalize("importKey", algorithm);
-        return importInternal(keyFormat_, data, alg, !!extractable, usages);
-      });
+        return PromiseResolve(importInternal(keyFormat_, data, alg, !!extractable, usages));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     exportKey(format, key) {
-      return settle(this, "SubtleCrypto.exportKey", () => {
-        requireArgs(arguments.length, 2, "SubtleCrypto.exportKey");
+      try {
+        checkCall(this, "SubtleCrypto.exportKey", arguments.length, 2);
         const keyFormat_ = keyFormat(format);
-        return exportInternal(keyFormat_, keySlots(key));
-      });
+        return PromiseResolve(exportInternal(keyFormat_, keySlots(key)));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     wrapKey(format, key, wrappingKey, wrapAlgorithm) {
-      return settle(this, "SubtleCrypto.wrapKey", () => {
-        requireArgs(arguments.length, 4, "SubtleCrypto.wrapKey");
+      try {
+        checkCall(this, "SubtleCrypto.wrapKey", arguments.length, 4);
         const keyFormat_ = keyFormat(format);
         const slots = keySlots(key);
         const wrapping = keySlots(wrappingKey, "The wrapping key");
@@ -980,13 +994,15 @@
         checkKeyFor(alg, wrapping, "wrapKey");
         const exported = exportInternal(keyFormat_, slots);
         const bytes = keyFormat_ === "jwk" ? utf8Encode(JSONStringify(exported)) : new Uint8ArrayCtor(exported);
-        return toArrayBuffer(ALGORITHMS[alg.name][wrap.operation](alg, wrapping, bytes));
-      });
+        return PromiseResolve(resultBuffer(ALGORITHMS[alg.name][wrap.operation](alg, wrapping, bytes)));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
-      return settle(this, "SubtleCrypto.unwrapKey", () => {
-        requireArgs(arguments.length, 7, "SubtleCrypto.unwrapKey");
+      try {
+        checkCall(this, "SubtleCrypto.unwrapKey", arguments.length, 7);
         const keyFormat_ = keyFormat(format);
         const wrapped = copy(bufferSource(wrappedKey, "The wrapped key"));
         const unwrapping = keySlots(unwrappingKey, "The unwrapping key");
@@ -1006,8 +1022,10 @@
           }
           data = jsonWebKey(parsed);
         }
-        return importInternal(keyFormat_, data, importAlg, !!extractable, usages);
-      });
+        return PromiseResolve(importInternal(keyFormat_, data, importAlg, !!extractable, usages));
+      } catch (error) {
+        return PromiseReject(error);
+      }
     }
 
     // Cloudflare's: compares two buffers in time that depends only on their length.

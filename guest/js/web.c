@@ -85,3 +85,40 @@ static JSValue js_view_layout(JSContext *ctx, JSValueConst this_val, int argc, J
     return JS_NewInt32(ctx, (p->u.typed_array->track_rab ? VIEW_TRACKS_LENGTH : 0) |
                                 (out_of_bounds ? VIEW_OUT_OF_BOUNDS : 0));
 }
+
+/* bytesView(x, allowShared) -> a new Uint8Array over the bytes a BufferSource holds now: an
+ * ArrayBuffer (a SharedArrayBuffer only with `allowShared`), or any TypedArray or DataView, over
+ * the range its getters report; an empty one of its own when the buffer is detached or the view
+ * lies outside it; null for anything else. One native call where web.js's bufferSourceBytes read
+ * a view's buffer, offset and length through four getters. */
+static JSValue js_bytes_view(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {
+    if (JS_VALUE_GET_TAG(argv[0]) != JS_TAG_OBJECT) return JS_NULL;
+    JSObject *p = JS_VALUE_GET_OBJ(argv[0]);
+    JSObject *buffer;
+    uint64_t offset = 0, length = 0;
+    if (is_typed_array(p->class_id) || p->class_id == JS_CLASS_DATAVIEW) {
+        JSTypedArray *view = p->u.typed_array;
+        buffer = view->buffer;
+        bool typed = p->class_id != JS_CLASS_DATAVIEW;
+        if (!(typed ? typed_array_is_oob(p) : dataview_is_oob(p))) {
+            offset = view->offset;
+            if (!view->track_rab) length = view->length;
+            else if (typed) length = (uint64_t)p->u.array.count << typed_array_size_log2(p->class_id);
+            else length = buffer->u.array_buffer->byte_length - view->offset;
+        }
+    } else if (p->class_id == JS_CLASS_ARRAY_BUFFER ||
+               (p->class_id == JS_CLASS_SHARED_ARRAY_BUFFER && JS_ToBool(ctx, argv[1]))) {
+        buffer = p;
+        if (!p->u.array_buffer->detached) length = p->u.array_buffer->byte_length;
+    } else {
+        return JS_NULL;
+    }
+    if (length == 0) return JS_NewUint8ArrayCopy(ctx, (const uint8_t *)"", 0);
+    JSValue bytes = js_create_from_ctor(ctx, JS_UNDEFINED, JS_CLASS_UINT8_ARRAY);
+    if (JS_IsException(bytes)) return bytes;
+    if (typed_array_init(ctx, bytes, js_dup(JS_MKPTR(JS_TAG_OBJECT, buffer)), offset, length, false)) {
+        JS_FreeValue(ctx, bytes);
+        return JS_EXCEPTION;
+    }
+    return bytes;
+}

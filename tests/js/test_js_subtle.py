@@ -91,6 +91,66 @@ export default {
     const same = (v) => v instanceof Uint8Array && v.length === 32 && v.every((b, i) => b === secret[i]);
     return [seen.some(same), key.extractable];
   },
+  async indexSetters() {
+    // A tenant plants setters on Array.prototype's first indices, which an array's push or a
+    // native's plain set would run, then generates keys it cannot export and signs with them.
+    let calls = 0;
+    let bytesSeen = 0;
+    for (const index of [0, 1, 2]) {
+      Object.defineProperty(Array.prototype, index, { configurable: true, set(v) {
+        calls++;
+        if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) bytesSeen++;
+        const own = { value: v, writable: true, enumerable: true, configurable: true };
+        Object.defineProperty(this, index, own);
+      } });
+    }
+    try {
+      const ec = await subtle.generateKey(P256, false, ["sign", "verify"]);
+      await subtle.sign(ES256, ec.privateKey, utf8("message"));
+      const ed = await subtle.generateKey("Ed25519", false, ["sign", "verify"]);
+      await subtle.sign("Ed25519", ed.privateKey, utf8("message"));
+      const ecdh = await subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, false, ["deriveBits"]);
+      await subtle.deriveBits({ name: "ECDH", public: ecdh.publicKey }, ecdh.privateKey, 256);
+    } finally {
+      for (const index of [0, 1, 2]) delete Array.prototype[index];
+    }
+    return [calls > 0, bytesSeen];  // the setters ran (for the usages' strings), on no bytes
+  },
+  async names() {
+    // Algorithm names match ASCII case-insensitively, and only so; a string names an algorithm
+    // with no other member, whatever Object.prototype holds.
+    const key = await subtle.importKey("raw", utf8("k"), { name: "hmac", hash: "sha-256" }, false, ["sign"]);
+    const out = [hex(await subtle.sign("hMaC", key, utf8("m")))];
+    for (const name of ["sHa-256", "\u017fha-256", "SHA-256\u0000"]) {
+      out.push(await subtle.digest(name, utf8("")).then(hex, (e) => e.name));
+    }
+    const pair = await subtle.generateKey(P256, false, ["sign"]);
+    Object.prototype.hash = "SHA-256";
+    try {
+      out.push(await subtle.sign("ECDSA", pair.privateKey, utf8("m")).then(() => "signed", (e) => e.name));
+    } finally {
+      delete Object.prototype.hash;
+    }
+    return out;
+  },
+  async views() {
+    // Every kind of BufferSource hashes the bytes it views, and a detached one hashes as empty.
+    const buffer = Uint8Array.from({ length: 16 }, (_, i) => i).buffer;
+    const growable = new ArrayBuffer(4, { maxByteLength: 16 });
+    const tracking = new Uint8Array(growable, 1);
+    growable.resize(8);
+    new Uint8Array(growable).set([9, 8, 7, 6, 5, 4, 3, 2]);
+    const detached = new Uint8Array(8);
+    const detachedView = new DataView(detached.buffer);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    const inputs = [
+      buffer, new DataView(buffer, 3, 5), new Int16Array(buffer, 2, 3), new Uint8Array(buffer).subarray(1, 4),
+      tracking, detached, detachedView,
+    ];
+    const out = [];
+    for (const input of inputs) out.push(await subtle.digest("SHA-256", input).then(hex, (e) => e.name));
+    return out;
+  },
   forgeKey() {
     const out = [];
     try { new CryptoKey(); } catch (e) { out.push(e.name); }
@@ -192,3 +252,22 @@ def test_a_structured_clone_of_a_key_is_the_same_key_and_as_unextractable(worker
     same, slots, signs_alike, export = worker.get_entrypoint().cloneKey()
     assert (same, slots, signs_alike) == (True, ["secret", False, "HMAC", "SHA-256", "sign,verify"], True)
     assert export.startswith("InvalidAccessError")
+
+
+def test_a_tenants_index_setters_never_see_a_generated_keys_bytes(worker: dynisolate.Worker) -> None:
+    assert worker.get_entrypoint().indexSetters() == [True, 0]
+
+
+def test_algorithm_names_match_ascii_case_insensitively_and_strings_have_no_members(
+    worker: dynisolate.Worker,
+) -> None:
+    mac = hmac.new(b"k", b"m", hashlib.sha256).hexdigest()
+    empty = hashlib.sha256(b"").hexdigest()
+    refused = ["NotSupportedError", "NotSupportedError", "TypeError"]
+    assert worker.get_entrypoint().names() == [mac, empty, *refused]
+
+
+def test_every_kind_of_buffer_source_hashes_the_bytes_it_views(worker: dynisolate.Worker) -> None:
+    data = bytes(range(16))
+    expected = [data, data[3:8], data[2:8], data[1:4], bytes([8, 7, 6, 5, 4, 3, 2]), b"", b""]
+    assert worker.get_entrypoint().views() == [hashlib.sha256(part).hexdigest() for part in expected]
