@@ -600,10 +600,12 @@
   // null when either does not parse. Both are converted to strings; url.c makes them USV strings.
   const parseURL = (input, base = undefined) => urlParse(`${input}`, base === undefined ? undefined : `${base}`);
 
+  const invalidURL = (input) => new TypeErrorCtor(`Invalid URL: ${input}`);
+
   function parseOrThrow(input, base = undefined) {
     const text = `${input}`;
     const url = urlParse(text, base === undefined ? undefined : `${base}`);
-    if (url === null) throw new TypeErrorCtor(`Invalid URL: ${text}`);
+    if (url === null) throw invalidURL(text);
     return url;
   }
 
@@ -749,6 +751,7 @@
   }
 
   let setURLQuery; // (url object, query string or null): a URLSearchParams writing through to its URL
+  let isURL;
   let attachSearchParams; // (params, url object, list)
   let setSearchParamsList; // (params, list): a URL's new query read into its URLSearchParams
   let isURLSearchParams;
@@ -888,13 +891,21 @@
       setURLQuery = (object, query) => {
         object.#set(URL_SET_SEARCH, query ?? "");
       };
+      isURL = (x) => isObject(x) && #url in x;
     }
 
-    // No check of the argument count (the hot path would pay for an `arguments` object): `new URL()`
-    // parses "undefined", which fails with the same TypeError.
+    // The hot path of every parse, kept lean: no check of the argument count (it would pay for an
+    // `arguments` object; `new URL()` parses "undefined", which fails with the same TypeError), no
+    // helper call, and no entry in platformObjects (structuredClone asks isURL instead).
     constructor(url, base = undefined) {
-      WeakSetPrototypeAdd(platformObjects, this);
-      this.#url = url === INTERNAL ? base : parseOrThrow(url, base);
+      if (url === INTERNAL) {
+        this.#url = base;
+        return;
+      }
+      const input = `${url}`;
+      const record = urlParse(input, base === undefined ? undefined : `${base}`);
+      if (record === null) throw invalidURL(input);
+      this.#url = record;
     }
 
     static canParse(url, base = undefined) {
@@ -928,7 +939,7 @@
 
     set href(value) {
       const input = `${value}`;
-      if (!this.#set(URL_SET_HREF, input)) throw new TypeErrorCtor(`Invalid URL: ${input}`);
+      if (!this.#set(URL_SET_HREF, input)) throw invalidURL(input);
     }
 
     get origin() {
@@ -1818,7 +1829,7 @@
         return copy;
       }
     }
-    if (typeof value === "function" || WeakSetPrototypeHas(platformObjects, value)) {
+    if (typeof value === "function" || WeakSetPrototypeHas(platformObjects, value) || isURL(value)) {
       throw dataCloneError(typeof value === "function" ? "A function" : "A platform object");
     }
     const kind = kindOf(value);

@@ -62,6 +62,12 @@ export default {
   },
   built(bytes) { return ("https://example.com/" + "a".repeat(bytes)).length; },
   canParseLong(bytes) { return URL.canParse("https://example.com/" + "a".repeat(bytes)); },
+  cloned() {
+    const subclass = new (class extends URL {})("https://example.com/");
+    return [new URL("https://example.com/"), subclass].map((url) => {
+      try { structuredClone(url); return "cloned"; } catch (e) { return e.name; }
+    });
+  },
   long(bytes) {
     const u = new URL("https://example.com/" + "a".repeat(bytes) + "?q=1");
     return [u.href.length, u.pathname.length, u.search];
@@ -140,6 +146,10 @@ def test_tenant_tampering_does_not_reach_the_records(url: dynisolate.Worker) -> 
         "#f",
         "https://example.com:8080",
     ]
+
+
+def test_a_url_is_a_platform_object_structured_clone_refuses(url: dynisolate.Worker) -> None:
+    assert url.get_entrypoint().cloned() == ["DataCloneError", "DataCloneError"]
 
 
 def test_a_long_url_parses(url: dynisolate.Worker) -> None:
