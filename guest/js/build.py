@@ -116,7 +116,9 @@ C_SOURCES = (
 # (node:async_hooks, guest/js/node.c) that was current when it was registered (by `then` or
 # `await`), which QuickJS-ng's promise hooks cannot tell us: the reaction record keeps the context
 # (made, freed and marked for the cycle collector with the record's other values), and its job
-# carries it as a sixth argument to a wrapper of ours. The last makes `Date` read its time through
+# carries it as a sixth argument to a wrapper of ours. Four count the promises that are pending
+# (made, and neither settled nor collected) and let shim.c refuse a new one past its cap. The last
+# makes `Date` read its time through
 # shim.c (0 while the modules are evaluated, as workerd's clock reads outside a request). Each
 # anchor must occur exactly as often as given, so a changed upstream fails the build instead of
 # being patched wrongly. One closes a reflective path: `Error.prepareStackTrace` gets CallSites whose
@@ -130,7 +132,34 @@ QUICKJS_PATCHES = (
         "    JSValue handler;\n} JSPromiseReactionData;\n",
         "    JSValue handler;\n    JSValue async_context;\n} JSPromiseReactionData;\n"
         "static JSValue dynisolate_reaction_context(JSContext *ctx);\n"
-        "static int dynisolate_enqueue_reaction(JSContext *ctx, JSValueConst *args, JSValueConst context);\n",
+        "static int dynisolate_enqueue_reaction(JSContext *ctx, JSValueConst *args, JSValueConst context);\n"
+        "static int dynisolate_promise_room(JSContext *ctx);\n"
+        "static uint32_t dynisolate_pending_promises;\n",
+        1,
+    ),
+    (
+        "    obj = js_create_from_ctor(ctx, new_target, JS_CLASS_PROMISE);\n",
+        "    if (dynisolate_promise_room(ctx))\n"
+        "        return JS_EXCEPTION;\n"
+        "    obj = js_create_from_ctor(ctx, new_target, JS_CLASS_PROMISE);\n",
+        1,
+    ),
+    (
+        "    s->promise_state = JS_PROMISE_PENDING;\n    s->is_handled = false;\n",
+        "    s->promise_state = JS_PROMISE_PENDING;\n    s->is_handled = false;\n"
+        "    dynisolate_pending_promises++;\n",
+        1,
+    ),
+    (
+        "    s->promise_state = JS_PROMISE_FULFILLED + is_reject;\n",
+        "    s->promise_state = JS_PROMISE_FULFILLED + is_reject;\n    dynisolate_pending_promises--;\n",
+        1,
+    ),
+    (
+        "    JS_FreeValueRT(rt, s->promise_result);\n    js_free_rt(rt, s);\n",
+        "    if (s->promise_state == JS_PROMISE_PENDING)\n"
+        "        dynisolate_pending_promises--;\n"
+        "    JS_FreeValueRT(rt, s->promise_result);\n    js_free_rt(rt, s);\n",
         1,
     ),
     (

@@ -259,6 +259,7 @@ static JSValue settled_promise(JSContext *ctx, JSValue value) {
     }
     s->promise_state = JS_PROMISE_PENDING;
     s->is_handled = false;
+    dynisolate_pending_promises++; /* as js_promise_new counts it: settling or freeing uncounts it */
     init_list_head(&s->promise_reactions[0]);
     init_list_head(&s->promise_reactions[1]);
     s->promise_result = JS_UNDEFINED;
@@ -411,6 +412,23 @@ static bool runtime_scripts;
  * not, so Function.prototype.toString shows them as V8 shows built-ins, "[native code]". */
 static bool dynisolate_hide_source(void) {
     return runtime_scripts;
+}
+
+/* ---- pending promises ----
+ * quickjs.c counts the promises that are pending: made, and neither settled nor collected (the
+ * count sits in linear memory, so a snapshot keeps it with the heap it counts). Past the cap a new
+ * promise throws a RangeError instead, after a garbage collection has had the chance to free
+ * unreachable ones. Each `then`, `await` and async call makes one, so this bounds queued promise
+ * jobs too; a flood ends in a clear error before it fills the memory limit. */
+#define MAX_PENDING_PROMISES 100000
+
+/* For quickjs.c: 0 if another promise may be made, else -1 with the RangeError thrown. */
+static int dynisolate_promise_room(JSContext *ctx) {
+    if (dynisolate_pending_promises < MAX_PENDING_PROMISES) return 0;
+    JS_RunGC(JS_GetRuntime(ctx));
+    if (dynisolate_pending_promises < MAX_PENDING_PROMISES) return 0;
+    JS_ThrowRangeError(ctx, "Too many pending promises: an isolate may hold %d at once.", MAX_PENDING_PROMISES);
+    return -1;
 }
 
 /* performance.now(): Date.now(), as on Workers, which report a timeOrigin of 0 (QuickJS's own

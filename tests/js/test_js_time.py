@@ -1,7 +1,8 @@
 """Time as Cloudflare keeps it: `cpu_ms` counts the time the guest runs, not its waits on timers,
 env calls and outbound requests, which only `wall_ms` bounds; the guest's clock (`Date.now()`,
-`performance.now()`) stands still while JavaScript runs and moves on at I/O; live timers are
-capped; `scheduler.wait` is such a timer. Each limit is hit on purpose and followed by a healthy call."""
+`performance.now()`) stands still while JavaScript runs and moves on at I/O; live timers and
+pending promises are capped; `scheduler.wait` is such a timer. Each limit is hit on purpose and
+followed by a healthy call."""
 
 from __future__ import annotations
 
@@ -205,21 +206,64 @@ def test_live_timers_are_capped_with_workers_error(
     _still_serves(healthy, loader)
 
 
-def test_pending_promises_and_jobs_are_bounded_by_memory_bytes(
+def test_pending_promises_and_jobs_stop_at_the_memory_limit_first_in_a_small_isolate(
     loader: dynisolate.Loader, healthy: dynisolate.Worker
 ) -> None:
-    # No count of their own (QuickJS cannot count unsettled promises, and a refused job would be a
-    # lost reaction): each is heap, so a flood ends at the memory limit, which the guest cannot catch.
+    # In the loader's 16 MiB the heap runs out before the count of pending promises reaches its
+    # cap: a flood ends at the memory limit, which the guest cannot catch.
     source = """export default {
       jobs() { for (;;) Promise.resolve().then(() => {}); },
       pending() { const kept = []; for (;;) kept.push(new Promise(() => {})); },
       chain() { const next = () => Promise.resolve().then(next); next(); return new Promise(() => {}); },
     };"""
-    worker = loader.load({"agent.js": source})  # the loader's 16 MiB
+    worker = loader.load({"agent.js": source})
     for method in ("jobs", "pending", "chain"):
         with pytest.raises(dynisolate.MemoryLimitError):
             worker.get_entrypoint().call(method)
     _still_serves(healthy, loader)
+
+
+PROMISES = """
+const made = (kept) => kept.length;
+export default {
+  pending() {
+    const kept = [];
+    try { for (;;) kept.push(new Promise(() => {})); }
+    catch (e) { return [e.name, e.message, made(kept)]; }
+  },
+  jobs() { for (;;) Promise.resolve().then(() => {}); },
+  settled() {
+    const kept = [];
+    for (let i = 0; i < 300_000; i++) kept.push(Promise.resolve(i));
+    return kept.length;
+  },
+  unreachable() {
+    // Pending promises in cycles nothing else reaches: only a garbage collection frees them.
+    for (let i = 0; i < 300_000; i++) {
+      const holder = {};
+      holder.promise = new Promise((resolve) => { holder.resolve = resolve; });
+      holder.promise.holder = holder;
+    }
+    return "made";
+  },
+};
+"""
+
+
+def test_pending_promises_are_capped_with_a_range_error() -> None:
+    with dynisolate.Loader(max_isolates=2, max_memory_bytes=256 << 20, cache_dir=None) as big:
+        worker = big.load({"agent.js": PROMISES}, limits=dynisolate.Limits(memory_bytes=256 << 20))
+        name, message, kept = worker.get_entrypoint().pending()
+        assert name == "RangeError"
+        assert message == "Too many pending promises: an isolate may hold 100000 at once."
+        assert 99_000 < kept <= 100_000  # any promise of the glue's pending counts too
+        with pytest.raises(dynisolate.GuestError) as info:
+            worker.get_entrypoint().jobs()  # each `then` makes a promise, pending until its job runs
+        assert info.value.name == "RangeError"
+        # Settled promises, and pending ones nothing reaches any more, do not count.
+        assert worker.get_entrypoint().settled() == 300_000
+        assert worker.get_entrypoint().unreachable() == "made"
+        assert worker.get_entrypoint().pending()[2] > 99_000  # each call starts from its own count
 
 
 SCHEDULER = """
