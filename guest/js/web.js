@@ -604,7 +604,7 @@
 
   function parseOrThrow(input, base = undefined) {
     const text = `${input}`;
-    const url = urlParse(text, base === undefined ? undefined : `${base}`);
+    const url = parseURL(text, base);
     if (url === null) throw invalidURL(text);
     return url;
   }
@@ -888,8 +888,9 @@
     #searchParams = null; // made when first asked for
 
     static {
+      // The params' own list stays as it is: the query is its serialization.
       setURLQuery = (object, query) => {
-        object.#set(URL_SET_SEARCH, query ?? "");
+        object.#url = urlSet(object.#url[HREF], URL_SET_SEARCH, query ?? "") ?? object.#url;
       };
       isURL = (x) => isObject(x) && #url in x;
     }
