@@ -50,6 +50,8 @@ pub enum Error {
     PoolExhausted { max_isolates: u32, waited_ms: u64 },
     /// The session was closed, or ended by an earlier fatal error.
     Closed(String),
+    /// A sandbox process could not be confined as asked (the kernel refused a step).
+    Confinement(String),
     /// A host call failed in a way that must end the call (the host's own error travels inside).
     Host(wasmtime::Error),
 }
@@ -84,6 +86,7 @@ impl Error {
                 Error::PoolExhausted { max_isolates: *max_isolates, waited_ms: *waited_ms }
             }
             Error::Closed(m) => Error::Closed(m.clone()),
+            Error::Confinement(m) => Error::Confinement(m.clone()),
             Error::Host(e) => Error::Host(wasmtime::Error::msg(e.to_string())),
         }
     }
@@ -97,9 +100,12 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Config(m) | Error::Load(m) | Error::Argument(m) | Error::Serialization(m) | Error::Closed(m) => {
-                f.write_str(m)
-            }
+            Error::Config(m)
+            | Error::Load(m)
+            | Error::Argument(m)
+            | Error::Serialization(m)
+            | Error::Closed(m)
+            | Error::Confinement(m) => f.write_str(m),
             Error::ExportNotFound { name } => write!(f, "the entrypoint has no export named {name:?}"),
             Error::Guest { name, message, .. } => write!(f, "{name}: {message}"),
             Error::Trap { message, .. } => write!(f, "guest trapped: {message}"),

@@ -3,6 +3,8 @@
 //! The layers, bottom up; each names only the layers below it (`tests/rust/layers.rs` keeps it
 //! so):
 //! - `error`, `config`: the one error type and the settings, with their units;
+//! - `confine/`: the kernel's confinement of a sandbox process (namespaces, Landlock, rlimits,
+//!   the syscall filter), knowing nothing of guests;
 //! - `runtime/`: wasmtime plumbing (engine, epoch ticker, slots, memory limiter, module cache,
 //!   pre-initialisation) that knows nothing of what a guest means;
 //! - `sandbox/`: one tenant module and its isolates (the embedder's [`Host`], store state, the
@@ -13,6 +15,8 @@
 //! - `python/`: the pyo3 binding, behind the `python` feature (everything else is plain Rust).
 
 pub mod config;
+#[cfg(target_os = "linux")]
+pub mod confine;
 pub mod error;
 pub mod js;
 pub(crate) mod pool;

@@ -11,6 +11,7 @@ from ._events import QueueMessage, QueueResult, ScheduledResult
 from ._http import Request, Response
 from ._limits import Limits
 from ._loader import Loader, default_cache_dir, default_loader, load
+from ._process import ProcessIsolation
 from ._values import undefined
 from ._worker import AsyncEntrypoint, CallResult, Entrypoint, LogRecord, Session, Worker
 from .exceptions import (
@@ -18,6 +19,7 @@ from .exceptions import (
     CallCancelledError,
     ClosedError,
     ConfigError,
+    ConfinementError,
     CpuLimitError,
     DynisolateError,
     ExportNotFoundError,
@@ -31,6 +33,7 @@ from .exceptions import (
     MemoryLimitError,
     PayloadTooLargeError,
     PoolExhaustedError,
+    SandboxProcessDiedError,
     SerializationError,
     StackOverflowError,
     SubRequestLimitError,
@@ -46,6 +49,7 @@ __all__ = [
     "AsyncEntrypoint",
     "ClosedError",
     "ConfigError",
+    "ConfinementError",
     "CpuLimitError",
     "DynisolateError",
     "Entrypoint",
@@ -64,11 +68,13 @@ __all__ = [
     "MemoryLimitError",
     "PayloadTooLargeError",
     "PoolExhaustedError",
+    "ProcessIsolation",
     "QueueMessage",
     "QueueResult",
     "Request",
     "Response",
     "RpcTarget",
+    "SandboxProcessDiedError",
     "ScheduledResult",
     "SerializationError",
     "Session",

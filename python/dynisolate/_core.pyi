@@ -13,6 +13,10 @@ __all__ = [
     "Worker",
     "__version__",
     "check_limits",
+    "confine_filesystem",
+    "confine_namespaces",
+    "confine_rlimits",
+    "confine_syscalls",
     "decode_value",
     "encode_value",
 ]
@@ -24,6 +28,21 @@ _Logs = list[tuple[str, str]]
 
 def check_limits(limits: Limits) -> None:
     """Checks each limit's range (raises `ConfigError`); the one place those rules live."""
+
+def confine_namespaces() -> bool:
+    """Enters fresh user, network, mount and IPC namespaces (the process must have one thread);
+    False where the kernel refuses them."""
+
+def confine_filesystem() -> Literal["fully", "partially", "not"]:
+    """Landlock with no filesystem access for this thread and the threads it starts; how far the
+    kernel enforced it."""
+
+def confine_rlimits(headroom_bytes: int) -> int:
+    """Caps the address space at what is mapped plus `headroom_bytes` (returned), forbids core
+    dumps and bounds file descriptors."""
+
+def confine_syscalls() -> None:
+    """Installs the sandbox process's syscall filter on every thread (irreversible)."""
 
 def encode_value(value: Any, limit: int, what: str) -> bytes:
     """`value` as a JavaScript guest receives it: JSON when that carries it exactly, else a clone

@@ -14,6 +14,7 @@ from . import _core
 from ._env import split_env
 from ._fingerprint import fingerprint
 from ._limits import Limits
+from ._process import Cordons, ProcessIsolation, RemoteWorker
 from ._worker import Worker
 from .exceptions import ConfigError, LoadError
 
@@ -109,6 +110,9 @@ class Loader:
         max_cached_workers: Workers kept by `get` (least recently used evicted; default 1,024).
             The fingerprints of the code loaded under each id are kept for 16 times as many ids.
         executor_threads: Threads running async calls (default: min(32, CPUs + 4)).
+        process_isolation: Run every worker's isolates in confined sandbox processes, grouped
+            by the `cordon` given to `load` (see `ProcessIsolation`); default `None`: in this
+            process, which is faster (the README compares them).
     """
 
     def __init__(
@@ -123,18 +127,25 @@ class Loader:
         acquire_timeout_ms: int = 1_000,
         max_cached_workers: int = 1_024,
         executor_threads: int | None = None,
+        process_isolation: ProcessIsolation | None = None,
     ) -> None:
         if isinstance(cache_dir, _Default):
             cache_dir = default_cache_dir()
-        self._pool = _core.Pool(
-            max_isolates=_int("max_isolates", max_isolates),
-            max_memory_bytes=_int("max_memory_bytes", max_memory_bytes),
-            max_table_elements=_int("max_table_elements", max_table_elements),
-            max_stack_bytes=_int("max_stack_bytes", max_stack_bytes),
-            consume_fuel=bool(consume_fuel),
-            cache_dir=None if cache_dir is None else os.fspath(cache_dir),
-            acquire_timeout_ms=_int("acquire_timeout_ms", acquire_timeout_ms),
-        )
+        pool_config: dict[str, Any] = {
+            "max_isolates": _int("max_isolates", max_isolates),
+            "max_memory_bytes": _int("max_memory_bytes", max_memory_bytes),
+            "max_table_elements": _int("max_table_elements", max_table_elements),
+            "max_stack_bytes": _int("max_stack_bytes", max_stack_bytes),
+            "consume_fuel": bool(consume_fuel),
+            "cache_dir": None if cache_dir is None else os.fspath(cache_dir),
+            "acquire_timeout_ms": _int("acquire_timeout_ms", acquire_timeout_ms),
+        }
+        # The pool checks the settings even when sandbox processes hold the isolates.
+        self._pool = _core.Pool(**pool_config)
+        if process_isolation is not None and not isinstance(process_isolation, ProcessIsolation):
+            kind = type(process_isolation).__name__
+            raise ConfigError(f"process_isolation must be a dynisolate.ProcessIsolation, not {kind}")
+        self._cordons = None if process_isolation is None else Cordons(process_isolation, pool_config)
         if _int("max_cached_workers", max_cached_workers) < 1:
             raise ConfigError(f"max_cached_workers must be at least 1, got {max_cached_workers}")
         self._max_cached_workers = max_cached_workers
@@ -161,6 +172,8 @@ class Loader:
         env: Mapping[str, Any] | None = None,
         global_outbound: Callable[..., Any] | None = None,
         limits: Limits | None = None,
+        *,
+        cordon: str = "",
     ) -> Worker:
         """Loads tenant code and returns a `Worker`.
 
@@ -177,6 +190,9 @@ class Loader:
                 exceptions reach the guest as rejected `fetch()` promises. WebAssembly guests
                 have no network import at all.
             limits: Per-call budgets (default `Limits()`).
+            cordon: With `process_isolation`, the group of sandbox processes that runs this
+                worker: only code loaded with the same cordon shares a process with it (for
+                example the tenant's id, or a trust level). Ignored without it.
 
         Raises:
             LoadError: The code or module map is invalid, or imports something not offered.
@@ -191,16 +207,30 @@ class Loader:
         if global_outbound is not None and not callable(global_outbound):
             raise LoadError("global_outbound must be None or a callable")
         data, dispatcher = split_env(env, global_outbound, timeout_s=limits.wall_ms / 1000)
-        guest: _core.Worker
-        if kind == "js":
+        if not isinstance(cordon, str):
+            raise ConfigError(f"cordon must be a str, not {type(cordon).__name__}")
+        guest: _core.Worker | RemoteWorker
+        if self._cordons is not None:
+            _core.check_limits(limits)
+            stubs = dispatcher.stubs() if dispatcher is not None and kind == "js" else []
+            texts, wasm = code if kind == "js" else (code, [])
+            guest = RemoteWorker(self._cordons, cordon, [kind, texts, data, stubs, wasm, label], limits)
+        elif kind == "js":
             stubs = dispatcher.stubs() if dispatcher is not None else []
             texts, wasm = code
             guest = self._pool.load_js(label, texts, data, stubs, limits, wasm)
         else:
             guest = self._pool.load(kind, code, data, limits, label=label)  # type: ignore[arg-type]
-        return Worker(guest, dispatcher, self._executor, global_outbound)
+        return Worker(guest, dispatcher, self._executor, global_outbound)  # type: ignore[arg-type]
 
-    def get(self, id: str, factory: Callable[[], Mapping[str, Any]], *, tenant: str = "") -> Worker:
+    def get(
+        self,
+        id: str,
+        factory: Callable[[], Mapping[str, Any]],
+        *,
+        tenant: str = "",
+        cordon: str | None = None,
+    ) -> Worker:
         """Returns the worker cached under `id`, loading it from `factory()` on a miss.
 
         `factory` returns the arguments of `load` as a mapping (`modules`, and optionally
@@ -209,7 +239,9 @@ class Loader:
         kept apart by `tenant`, so an id a tenant can influence never reaches another tenant's
         worker. Whenever the factory runs for an id that was loaded before (after an eviction, or
         two callers missing at once), what it returns must match what was loaded then, or `get`
-        raises `LoadError` (see `dynisolate._fingerprint` for what is compared).
+        raises `LoadError` (see `dynisolate._fingerprint` for what is compared). With
+        `process_isolation`, the worker runs in the sandbox processes of `cordon` (default: the
+        tenant's own).
         """
         if not isinstance(id, str) or not id:
             raise LoadError("a worker id must be a non-empty str")
@@ -234,7 +266,7 @@ class Loader:
             raise LoadError("modules must be a non-empty mapping of module names to code")
         seen = fingerprint(code)
         self._check_fingerprint(key, seen)
-        worker = self.load(**code)
+        worker = self.load(**code, cordon=tenant if cordon is None else cordon)
         with self._lock:
             self._check_fingerprint(key, seen)
             existing = self._workers.get(key)
@@ -264,13 +296,24 @@ class Loader:
         and `cached_workers`."""
         stats: dict[str, int] = dict(self._pool.stats())
         stats["cached_workers"] = len(self._workers)
+        stats["sandbox_processes"] = 0 if self._cordons is None else self._cordons.count()
         return stats
 
+    def sandbox_processes(self) -> list[dict[str, Any]]:
+        """The live sandbox processes (with `process_isolation`): each one's `cordon`, `pid`,
+        `calls_in_flight`, and how it is confined: `seccomp` (always True), `namespaces` (whether
+        the kernel gave it new ones), `landlock` (`"fully"`, `"partially"` or `"not"`) and
+        `address_space_bytes` (its cap)."""
+        return [] if self._cordons is None else self._cordons.processes()
+
     def close(self) -> None:
-        """Stops the thread pool used by async calls (running calls finish first)."""
+        """Stops the thread pool used by async calls (running calls finish first), then the
+        sandbox processes."""
         if self._executor_instance is not None:
             self._executor_instance.shutdown(wait=True)
             self._executor_instance = None
+        if self._cordons is not None:
+            self._cordons.close()
 
     def __enter__(self) -> Loader:
         return self

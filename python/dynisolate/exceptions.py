@@ -13,6 +13,7 @@ __all__ = [
     "CallCancelledError",
     "ClosedError",
     "ConfigError",
+    "ConfinementError",
     "CpuLimitError",
     "DynisolateError",
     "EventBufferFullError",
@@ -34,6 +35,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PendingStepLimitError",
     "PoolExhaustedError",
+    "SandboxProcessDiedError",
     "SerializationError",
     "StackOverflowError",
     "StepLimitError",
@@ -184,6 +186,22 @@ class FunctionUnavailableError(DynisolateError, RuntimeError):
 
 class ClosedError(DynisolateError):
     """The session was closed, or ended by an earlier fatal error."""
+
+
+class ConfinementError(DynisolateError):
+    """A sandbox process could not be confined as its `ProcessIsolation` asks (the kernel refused
+    a step it was told to require); no tenant code ran in it."""
+
+
+class SandboxProcessDiedError(DynisolateError):
+    """The sandbox process serving the call died: killed (`signal`, 9 for SIGKILL, 31 for a
+    syscall its filter forbids), out of memory (its address-space cap), or it broke the protocol
+    and was killed. Every call it held fails with this; the next call starts a replacement.
+    `cordon` names its cordon, `exit_code` and `signal` say how it ended (one of them is None)."""
+
+    cordon: str
+    exit_code: int | None
+    signal: int | None
 
 
 class WorkflowError(DynisolateError):

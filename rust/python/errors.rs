@@ -73,6 +73,7 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
             &[("max_isolates", obj(py, max_isolates)), ("waited_ms", obj(py, waited_ms))],
         ),
         Error::Closed(_) => raise(py, "ClosedError", message, &[]),
+        Error::Confinement(_) => raise(py, "ConfinementError", message, &[]),
         // A Python exception that aborted a host call travels back unchanged.
         Error::Host(inner) => match inner.downcast::<PyErr>() {
             Ok(pyerr) => pyerr,

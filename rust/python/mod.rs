@@ -4,6 +4,8 @@
 mod call;
 mod clone;
 mod codec;
+#[cfg(target_os = "linux")]
+mod confine;
 mod convert;
 mod errors;
 mod functions;
@@ -23,6 +25,9 @@ mod _core {
     use super::call::PyCancelToken;
     #[pymodule_export]
     use super::codec::{decode_value, encode_value};
+    #[cfg(target_os = "linux")]
+    #[pymodule_export]
+    use super::confine::{confine_filesystem, confine_namespaces, confine_rlimits, confine_syscalls};
     #[pymodule_export]
     use super::functions::GuestFunction;
     #[cfg(feature = "bench")]

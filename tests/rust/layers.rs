@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 /// Bottom to top. A file's layer is the first entry its path (relative to `rust/`) starts with.
 const LAYERS: &[(&str, &[&str])] = &[
     ("0 error and settings", &["error.rs", "config.rs"]),
+    ("1 process confinement", &["confine/"]),
     ("1 runtime", &["runtime/"]),
     ("2 sandbox", &["sandbox/"]),
     ("3 pool", &["pool.rs"]),

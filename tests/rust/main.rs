@@ -5,6 +5,7 @@ mod support;
 mod cache;
 mod calls;
 mod compression;
+mod confine;
 mod domain;
 mod encoding;
 mod faults;

@@ -538,8 +538,9 @@ class Engine:
         env = None
         if self._env_factory is not None:
             env = self._env_factory(row.tenant, json.loads(row.metadata))
+        # With a process-isolated loader, each tenant's runs share only its own sandbox processes.
         worker: Worker = self._loader_().load(
-            code.modules, code.main, env, self._global_outbound, self._limits
+            code.modules, code.main, env, self._global_outbound, self._limits, cordon=row.tenant
         )
         event = {
             "payload": params,

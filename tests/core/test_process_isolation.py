@@ -1,0 +1,418 @@
+"""Sandbox processes (`dynisolate._process`): tenants' isolates in confined child processes,
+grouped by cordon. What runs there behaves as in-process (results, env calls, outbound requests,
+logs, sessions, limits); the process cannot open files, make sockets or start programs; a process
+that dies fails the calls it held with `SandboxProcessDiedError`, and the next call gets a
+replacement."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import resource
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dynisolate
+from dynisolate._process import _protocol as protocol
+from dynisolate._process._remote import converse
+
+JS = """
+export default {
+  add(a, b) { return a + b },
+  shout(text) { console.log("said", text); console.warn("loud"); return text.toUpperCase() },
+  async twice(x, env) { return await env.double(x) + await env.double(x) },
+  async broken(env) { try { await env.fail() } catch (e) { return `${e.name}: ${e.message}` } },
+  async outbound() {
+    const r = await fetch("https://example.test/x", { headers: { a: "b" } });
+    return [r.status, await r.text()];
+  },
+  async fetch(request) { return new Response(`hello ${new URL(request.url).pathname}`, { status: 201 }) },
+  spin() { for (;;) {} },
+  grow() { const keep = []; for (;;) keep.push(new Array(100000).fill(1)) },
+  bytes(data) { return new Uint8Array(data).reverse() },
+}
+"""
+WAT = '(module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add))'
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One compile cache for the module's processes, so each starts from a disk hit."""
+    return tmp_path_factory.mktemp("sandbox-cache")
+
+
+def make_loader(cache_dir: Path, **settings: Any) -> dynisolate.Loader:
+    return dynisolate.Loader(
+        max_isolates=16,
+        max_memory_bytes=16 << 20,
+        cache_dir=cache_dir,
+        process_isolation=dynisolate.ProcessIsolation(**settings),
+    )
+
+
+@pytest.fixture
+def loader(cache_dir: Path) -> Iterator[dynisolate.Loader]:
+    with make_loader(cache_dir) as loader:
+        yield loader
+
+
+def probe(loader: dynisolate.Loader, cordon: str, what: str) -> Any:
+    """Asks a process of `cordon` to try `what` from inside (see `_child._probe`)."""
+    cordons = loader._cordons
+    assert cordons is not None
+    proc = cordons.acquire(cordon)
+    try:
+        (outcome,) = converse(proc, protocol.PROBE, [what], 10)
+        return outcome
+    finally:
+        cordons.release(proc)
+
+
+def pids(loader: dynisolate.Loader, cordon: str) -> list[int]:
+    return [p["pid"] for p in loader.sandbox_processes() if p["cordon"] == cordon]
+
+
+def user_namespaces_allowed() -> bool:
+    return subprocess.run(["unshare", "-Urn", "true"], capture_output=True).returncode == 0
+
+
+# ---- what runs there ----
+
+
+def test_javascript_and_wasm_calls_return_as_in_process(loader: dynisolate.Loader) -> None:
+    js = loader.load({"a.js": JS}, cordon="t1")
+    wasm = loader.load({"m.wat": WAT}, cordon="t1")
+    assert js.get_entrypoint().add(2, 3) == 5
+    assert wasm.get_entrypoint().add(40, 2) == 42
+    assert js.get_entrypoint().bytes(b"\x01\x02\x03") == b"\x03\x02\x01"
+    assert js.exports == ["add", "broken", "bytes", "fetch", "grow", "outbound", "shout", "spin", "twice"]
+    assert len(pids(loader, "t1")) == 1 and pids(loader, "t1")[0] != os.getpid()
+
+
+def test_env_calls_and_their_errors_cross_to_the_parent(loader: dynisolate.Loader) -> None:
+    seen_threads: list[int] = []
+
+    def double(x: int) -> int:
+        seen_threads.append(threading.get_ident())
+        return 2 * x
+
+    def fail() -> None:
+        raise PermissionError("no entry")
+
+    worker = loader.load({"a.js": JS}, env={"double": double, "fail": fail}, cordon="t1")
+    entry = worker.get_entrypoint()
+    assert entry.twice(21) == 84
+    assert seen_threads == [threading.get_ident()] * 2  # served on the caller's thread, as in-process
+    assert entry.broken() == "PermissionError: no entry"
+
+
+def test_outbound_requests_reach_the_parents_handler(loader: dynisolate.Loader) -> None:
+    seen: list[dynisolate.Request] = []
+
+    def outbound(request: dynisolate.Request) -> dynisolate.Response:
+        seen.append(request)
+        return dynisolate.Response(b"from the parent", status=203)
+
+    worker = loader.load({"a.js": JS}, global_outbound=outbound, cordon="t1")
+    assert worker.get_entrypoint().outbound() == [203, "from the parent"]
+    assert seen[0].url == "https://example.test/x" and seen[0].headers["a"] == "b"
+    denied = loader.load({"a.js": JS}, cordon="t1")
+    with pytest.raises(dynisolate.GuestError, match="not permitted to access the internet"):
+        denied.get_entrypoint().outbound()
+
+
+def test_fetch_handlers_take_requests_and_return_responses(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"a.js": JS}, cordon="t1")
+    response = worker.fetch(dynisolate.Request("https://tenant.test/path"))
+    assert (response.status, response.body) == (201, b"hello /path")
+
+
+def test_log_records_reach_the_parents_logger_and_call_logged(
+    loader: dynisolate.Loader, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = loader.load({"a.js": JS}, cordon="t1")
+    with caplog.at_level(logging.INFO, logger="dynisolate.guest"):
+        result = worker.get_entrypoint().call_logged("shout", "a\nb")
+    assert result.value == "A\nB"
+    assert [(r.level, r.message) for r in result.logs] == [("info", "said a\nb"), ("warn", "loud")]
+    rendered = [r.getMessage() for r in caplog.records if r.name == "dynisolate.guest"]
+    assert rendered == ["said a\\nb", "loud"]
+    assert caplog.records[0].dynisolate_worker == "a.js"  # type: ignore[attr-defined]
+
+
+def test_limits_raise_the_same_typed_errors(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"a.js": JS}, limits=dynisolate.Limits(cpu_ms=50), cordon="t1")
+    with pytest.raises(dynisolate.CpuLimitError) as cpu:
+        worker.get_entrypoint().spin()
+    assert cpu.value.cpu_ms == 50
+    with pytest.raises(dynisolate.MemoryLimitError) as memory:
+        worker.get_entrypoint().grow()
+    assert memory.value.memory_bytes == 16 << 20
+    with pytest.raises(dynisolate.ExportNotFoundError):
+        worker.get_entrypoint().missing()
+    assert worker.get_entrypoint().add(1, 1) == 2
+
+
+def test_load_errors_are_load_errors(loader: dynisolate.Loader) -> None:
+    with pytest.raises(dynisolate.LoadError, match="SyntaxError"):
+        loader.load({"a.js": "export default {"}, cordon="t1")
+    with pytest.raises(dynisolate.LoadError):
+        loader.load({"m.wat": '(module (func (import "x" "y")))'}, cordon="t1")
+
+
+def test_sessions_keep_state_in_their_process(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"a.js": "let n = 0; export default { next() { return ++n } }"}, cordon="t1")
+    with worker.session() as session:
+        entry = session.get_entrypoint()
+        assert [entry.next(), entry.next(), entry.next()] == [1, 2, 3]
+        assert session.alive
+    assert not session.alive
+    with pytest.raises(dynisolate.ClosedError):
+        entry.next()
+
+
+def test_async_calls_and_cancellation(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"a.js": JS}, limits=dynisolate.Limits(cpu_ms=30_000), cordon="t1")
+    entry = worker.get_async_entrypoint()
+
+    async def main() -> tuple[int, float]:
+        assert await entry.add(1, 2) == 3
+        task = asyncio.ensure_future(entry.spin())
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return await entry.add(2, 2), time.monotonic() - started
+
+    value, _ = asyncio.run(main())
+    assert value == 4
+    # The cancelled guest was stopped in the process: its slot is free again soon.
+    deadline = time.monotonic() + 5
+    while probe(loader, "t1", "held") and loader.sandbox_processes()[0]["calls_in_flight"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+# ---- cordons ----
+
+
+def test_each_cordon_has_its_own_processes(loader: dynisolate.Loader) -> None:
+    a = loader.load({"a.js": JS}, cordon="tenant-a")
+    b = loader.load({"a.js": JS}, cordon="tenant-b")
+    a.get_entrypoint().add(1, 1)
+    b.get_entrypoint().add(1, 1)
+    assert len(set(pids(loader, "tenant-a") + pids(loader, "tenant-b"))) == 2
+    assert loader.stats()["sandbox_processes"] == 2
+
+
+def test_a_busy_cordon_grows_to_processes_per_cordon(cache_dir: Path) -> None:
+    with make_loader(cache_dir, processes_per_cordon=2) as loader:
+        waiting = "export default { async wait(ms) { await new Promise((r) => setTimeout(r, ms)) } }"
+        worker = loader.load({"a.js": waiting}, cordon="t")
+        threads = [threading.Thread(target=worker.get_entrypoint().wait, args=(400,)) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(pids(loader, "t")) == 2
+
+
+def test_the_least_recently_used_idle_cordon_makes_room(cache_dir: Path) -> None:
+    with make_loader(cache_dir, max_processes=1) as loader:
+        a = loader.load({"a.js": JS}, cordon="a")
+        b = loader.load({"a.js": JS}, cordon="b")  # stops a's process
+        assert [p["cordon"] for p in loader.sandbox_processes()] == ["b"]
+        assert a.get_entrypoint().add(1, 2) == 3  # a is loaded again into a new process
+        assert b.get_entrypoint().add(2, 2) == 4
+
+
+def test_no_room_while_every_process_is_busy(cache_dir: Path) -> None:
+    with make_loader(cache_dir, max_processes=1) as loader:
+        busy = loader.load({"a.js": JS}, limits=dynisolate.Limits(cpu_ms=1_000), cordon="a")
+        thread = threading.Thread(
+            target=lambda: pytest.raises(dynisolate.CpuLimitError, busy.get_entrypoint().spin)
+        )
+        thread.start()
+        time.sleep(0.2)
+        with pytest.raises(dynisolate.PoolExhaustedError, match="max_processes"):
+            loader.load({"a.js": JS}, cordon="b")
+        thread.join()
+        assert loader.load({"a.js": JS}, cordon="b").get_entrypoint().add(1, 1) == 2
+
+
+def test_get_runs_a_tenants_workers_in_its_own_cordon(loader: dynisolate.Loader) -> None:
+    worker = loader.get("w", lambda: {"modules": {"a.js": JS}}, tenant="acme")
+    assert worker.get_entrypoint().add(1, 2) == 3
+    assert [p["cordon"] for p in loader.sandbox_processes()] == ["acme"]
+
+
+# ---- confinement ----
+
+
+def test_processes_report_their_confinement(loader: dynisolate.Loader) -> None:
+    loader.load({"a.js": JS}, cordon="t1")
+    (report,) = loader.sandbox_processes()
+    assert report["seccomp"] is True
+    assert report["landlock"] in ("fully", "partially", "not")
+    assert report["namespaces"] is user_namespaces_allowed()
+    assert report["address_space_bytes"] > 1 << 30
+
+
+def test_files_and_sockets_are_refused_inside(loader: dynisolate.Loader) -> None:
+    loader.load({"a.js": JS}, cordon="t1")
+    assert probe(loader, "t1", "open") == "refused: Permission denied"
+    assert probe(loader, "t1", "socket") == "refused: Permission denied"
+    assert probe(loader, "t1", "allocate") == "refused: out of memory"
+
+
+def test_the_process_has_none_of_the_parents_environment(
+    loader: dynisolate.Loader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_PASSWORD", "hunter2")
+    loader.load({"a.js": JS}, cordon="t1")
+    assert probe(loader, "t1", "environ") == "LC_ALL,PYTHONPATH"
+
+
+@pytest.mark.parametrize("what", ["execve", "fork"])
+def test_a_forbidden_syscall_kills_the_process_and_the_next_call_gets_another(
+    loader: dynisolate.Loader, what: str
+) -> None:
+    worker = loader.load({"a.js": JS}, cordon="t1")
+    (before,) = pids(loader, "t1")
+    with pytest.raises(dynisolate.SandboxProcessDiedError) as died:
+        probe(loader, "t1", what)
+    assert died.value.signal == signal.SIGSYS and died.value.cordon == "t1"
+    assert pids(loader, "t1") == []
+    assert worker.get_entrypoint().add(1, 2) == 3
+    assert pids(loader, "t1") not in ([], [before])
+
+
+# ---- death ----
+
+
+def test_a_killed_process_fails_only_its_calls(loader: dynisolate.Loader) -> None:
+    slow = loader.load({"a.js": JS}, limits=dynisolate.Limits(cpu_ms=30_000), cordon="victim")
+    other = loader.load({"a.js": JS}, cordon="bystander")
+    other.get_entrypoint().add(1, 1)
+    slow.get_entrypoint().add(1, 1)
+    (victim,) = pids(loader, "victim")
+    threading.Timer(0.3, os.kill, (victim, signal.SIGKILL)).start()
+    with pytest.raises(dynisolate.SandboxProcessDiedError) as died:
+        slow.get_entrypoint().spin()
+    assert died.value.signal == signal.SIGKILL and died.value.exit_code is None
+    assert "SIGKILL" in str(died.value)
+    assert other.get_entrypoint().add(2, 2) == 4
+    assert slow.get_entrypoint().add(3, 3) == 6  # reloaded into a replacement
+    assert pids(loader, "victim") != [victim]
+
+
+def test_sessions_die_with_their_process(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"a.js": JS}, cordon="t1")
+    session = worker.session()
+    assert session.get_entrypoint().add(1, 1) == 2
+    os.kill(pids(loader, "t1")[0], signal.SIGKILL)
+    with pytest.raises(dynisolate.SandboxProcessDiedError):
+        session.get_entrypoint().add(1, 1)
+    assert not session.alive
+
+
+def test_host_memory_exhaustion_stays_in_its_process(cache_dir: Path) -> None:
+    # TypeScript's parser needs memory quadratic in this input: gigabytes for 24 KB (a known
+    # host-side cost of oxc, which tries each `<` as the start of type arguments). In a sandbox
+    # process the parser's allocation fails at host_memory_bytes, which the core reports as a
+    # failed load; the parent's memory never sees it.
+    bomb = "let x = " + "a<" * 12_000 + "b;\nexport default { f() { return 1 } }"
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with make_loader(cache_dir, host_memory_bytes=256 << 20) as loader:
+        with pytest.raises(dynisolate.LoadError, match="internal error while compiling TypeScript"):
+            loader.load({"a.ts": bomb}, cordon="t")
+        assert loader.load({"a.js": JS}, cordon="t").get_entrypoint().add(1, 2) == 3
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before < 256 << 10  # KiB
+
+
+def test_dropped_workers_are_unloaded_from_their_process(loader: dynisolate.Loader) -> None:
+    keep = loader.load({"a.js": JS}, cordon="t1")
+    for _ in range(20):
+        loader.load({"a.js": JS}, cordon="t1").get_entrypoint().add(1, 1)
+    gc.collect()
+    deadline = time.monotonic() + 5
+    while probe(loader, "t1", "held")[0] > 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert keep.get_entrypoint().add(1, 1) == 2
+
+
+# ---- the durable engine ----
+
+
+def test_workflow_runs_go_to_their_tenants_cordon(loader: dynisolate.Loader, tmp_path: Path) -> None:
+    from dynisolate.workflows import Engine
+
+    code = """
+    import { WorkflowEntrypoint } from "cloudflare:workers";
+    export class Flow extends WorkflowEntrypoint {
+      async run(event, step) {
+        const a = await step.do("first", async () => event.payload.n + 1);
+        await step.sleep("rest", 1);
+        return await step.do("second", async () => a * 2);
+      }
+    }
+    """
+    with Engine(tmp_path / "wf.db", loader=loader, workers=2, poll_s=0.01) as engine:
+        engine.start()
+        instance = engine.create(tenant="acme", code={"flow.js": code}, entrypoint="Flow", params={"n": 20})
+        status = instance.wait(timeout=30)
+        assert (status.status, status.output) == ("complete", 42), status.error
+    assert "acme" in [p["cordon"] for p in loader.sandbox_processes()]
+
+
+# ---- settings ----
+
+
+def test_bad_settings_are_config_errors(cache_dir: Path) -> None:
+    with pytest.raises(dynisolate.ConfigError, match="processes_per_cordon"):
+        dynisolate.ProcessIsolation(processes_per_cordon=0)
+    with pytest.raises(dynisolate.ConfigError, match="max_processes"):
+        dynisolate.ProcessIsolation(processes_per_cordon=4, max_processes=2)
+    with pytest.raises(dynisolate.ConfigError, match="process_isolation"):
+        dynisolate.Loader(process_isolation=True)  # type: ignore[arg-type]
+    with make_loader(cache_dir) as loader, pytest.raises(dynisolate.ConfigError, match="cordon"):
+        loader.load({"a.js": JS}, cordon=7)  # type: ignore[arg-type]
+
+
+# ---- what a sandbox process sends is checked ----
+
+
+def test_errors_from_a_process_must_be_dynisolate_errors() -> None:
+    error = protocol.dynisolate_error_from_wire(["MemoryLimitError", "too big", {"memory_bytes": 5, "x": 1}])
+    assert type(error) is dynisolate.MemoryLimitError and error.memory_bytes == 5 and not hasattr(error, "x")
+    for name in ("SystemExit", "KeyboardInterrupt", "Path", "__builtins__", "exceptions"):
+        with pytest.raises(protocol.ProtocolError):
+            protocol.dynisolate_error_from_wire([name, "boom", {}])
+    with pytest.raises(protocol.ProtocolError):
+        protocol.dynisolate_error_from_wire("GuestError")
+
+
+def test_frames_are_bounded_and_lists() -> None:
+    import socket
+
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        channel = protocol.Channel(ours)
+        theirs.sendall(protocol.HEADER.pack(protocol.MAX_PAYLOAD_BYTES + 1, 1, protocol.RESULT))
+        with pytest.raises(protocol.ProtocolError, match="exceeds"):
+            channel.receive()
+        data = b'{"not": "a list"}'
+        theirs.sendall(protocol.HEADER.pack(len(data), 1, protocol.RESULT) + data)
+        with pytest.raises(protocol.ProtocolError, match="list"):
+            channel.receive()
