@@ -96,6 +96,18 @@ WEB_ROWS = [
     ("fresh_median_us", "fresh isolate + first call, median (same run)", "µs", "", "no slower", True),
 ]
 
+# The process-isolation table: figures per mode ("in_process", "sandbox").
+PROCESS_FIGURES: dict[str, dict[str, float]] = defaultdict(dict)
+# (key, label, unit)
+PROCESS_ROWS = [
+    ("fresh_js_call_us", "fresh JavaScript call, median", "µs"),
+    ("fresh_wasm_call_us", "fresh WebAssembly call, median", "µs"),
+    ("env_rpc_us", "one env RPC inside a call", "µs"),
+    ("calls_per_s_1", "calls/s, one sandbox process, 1 calling thread", "/s"),
+    ("calls_per_s_8", "calls/s, one sandbox process, 8 calling threads", "/s"),
+    ("process_start_ms", "a new cordon's first load (process started and confined), median", "ms"),
+]
+
 WF_TOTALS = frozenset({"waiting", "rss_growth_mib", "send_s", "complete_after_events_s"})
 
 
@@ -128,6 +140,11 @@ def wf_notes() -> list[str]:
 @pytest.fixture(scope="session")
 def web_figures() -> dict[str, tuple[float, float | None]]:
     return WEB_FIGURES
+
+
+@pytest.fixture(scope="session")
+def process_figures() -> dict[str, dict[str, float]]:
+    return PROCESS_FIGURES
 
 
 @pytest.fixture(scope="session")
@@ -250,6 +267,24 @@ def _web_table(write) -> None:  # type: ignore[no-untyped-def]
         write(f"| {label} | {shown} | {peer} | {peer_shown} | {ratio} | {target} |")
 
 
+def _process_table(write) -> None:  # type: ignore[no-untyped-def]
+    write("")
+    write(f"Process isolation, {_machine()}")
+    write("| measure | in process | sandbox process | cost |")
+    write("|---|---|---|---|")
+    for key, label, unit in PROCESS_ROWS:
+        if key not in PROCESS_FIGURES:
+            continue
+        mine = PROCESS_FIGURES[key].get("in_process")
+        sandboxed = PROCESS_FIGURES[key].get("sandbox")
+        shown = [
+            "" if v is None else (f"{v:,.0f}" if unit == "/s" else _format(v, unit))
+            for v in (mine, sandboxed)
+        ]
+        cost = f"{sandboxed / mine:.1f}x" if mine and sandboxed else ""
+        write(f"| {label} | {shown[0]} | {shown[1]} | {cost} |")
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     write = terminalreporter.write_line
     if FIGURES:
@@ -260,3 +295,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         _wf_table(write)
     if WEB_FIGURES:
         _web_table(write)
+    if PROCESS_FIGURES:
+        _process_table(write)

@@ -49,18 +49,21 @@ class _ParentHost:
         self._conversation = conversation
         self.outbound = True if outbound else None
 
-    def _ask(self, kind: int, payload: list[Any]) -> Any:
-        self._channel.send(self._conversation.id, kind, payload)
+    def _ask(self, kind: int, payload: list[Any], what: str) -> Any:
+        try:
+            self._channel.send(self._conversation.id, kind, payload)
+        except SerializationError as error:  # a function the guest passed, which only it can call
+            raise TypeError(f"{what} cannot be sent from a sandbox process to the host: {error}") from None
         reply = self._conversation.replies.get()
         if reply[0] is True:
             return reply[1]
         raise p.host_error_from_wire(reply[1])
 
     def __call__(self, name: str, args: list[Any]) -> Any:
-        return self._ask(p.HOST_CALL, [name, args])
+        return self._ask(p.HOST_CALL, [name, args], f"the arguments of env.{name}")
 
     def fetch(self, wire: dict[str, Any]) -> Any:
-        return self._ask(p.HOST_FETCH, [wire])
+        return self._ask(p.HOST_FETCH, [wire], "the request")
 
     def call_target(self, target: Any, method: str, args: list[Any]) -> Any:
         raise TypeError("an RpcTarget returned by an env call cannot be called from a sandbox process")

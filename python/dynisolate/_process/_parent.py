@@ -29,6 +29,7 @@ class SandboxProcess:
     def __init__(self, cordon: str, settings: ProcessIsolation, pool_config: dict[str, Any]) -> None:
         self.cordon = cordon
         self.in_flight = 0  # calls using it, counted by `Cordons` under its lock
+        self.sessions = 0  # sessions open in it: eviction leaves it alone while any is
         self.died: SandboxProcessDiedError | None = None
         self._conversations: dict[int, queue.SimpleQueue[tuple[int, Any]]] = {}
         self._ids = itertools.count(1)
@@ -241,14 +242,14 @@ class Cordons:
                     for name, entry in self._cordons.items()
                     if name != cordon
                     and not entry.starting
-                    and all(proc.in_flight == 0 for proc in entry.processes)
+                    and all(proc.in_flight == 0 and proc.sessions == 0 for proc in entry.processes)
                 ),
                 None,
             )
             if victim is None:
                 raise PoolExhaustedError(
-                    f"all {self.settings.max_processes} sandbox processes are busy with other cordons; "
-                    "raise ProcessIsolation.max_processes"
+                    f"all {self.settings.max_processes} sandbox processes are busy with other cordons' calls "
+                    "or sessions; raise ProcessIsolation.max_processes"
                 )
             for proc in self._cordons.pop(victim).processes:
                 proc.kill("its cordon was evicted to make room")

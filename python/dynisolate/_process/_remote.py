@@ -104,9 +104,9 @@ def converse(
                     raise proc._died_copy() from None
                 raise error
             if host is not None and reply == p.HOST_CALL and len(body) == 2 and isinstance(body[0], str):
-                _answer(proc, id, host, *body)
+                deadline += _answer(proc, id, host, *body)
             elif host is not None and reply == p.HOST_FETCH and len(body) == 1:
-                _answer(proc, id, host.fetch, *body)
+                deadline += _answer(proc, id, host.fetch, *body)
             elif host is not None and reply == p.READY and len(body) == 1 and hasattr(host, "reply_ready"):
                 host.reply_ready(body[0])
             else:
@@ -115,9 +115,12 @@ def converse(
         proc.close(id)
 
 
-def _answer(proc: SandboxProcess, id: int, serve: Any, *args: Any) -> None:
+def _answer(proc: SandboxProcess, id: int, serve: Any, *args: Any) -> float:
     """Runs `serve(*args)` (an env call or an outbound request) for the process and sends its
-    answer: a value, or the error as the guest may see it."""
+    answer: a value, or the error as the guest may see it. Returns the seconds it took, which the
+    caller's deadline does not count: a handler that blocks past the guest's wall-clock limit
+    delays the end of the call without the process having stopped answering."""
+    started = time.monotonic()
     try:
         reply = [True, serve(*args)]
     except Exception as error:
@@ -129,6 +132,7 @@ def _answer(proc: SandboxProcess, id: int, serve: Any, *args: Any) -> None:
     except Exception as error:  # the result cannot be encoded (an RpcTarget, an unknown type)
         wire = ["python", "TypeError", f"the env call's result cannot be sent to a sandbox process: {error}"]
         proc.send(id, p.HOST_REPLY, [False, wire])
+    return time.monotonic() - started
 
 
 def _unload(handles: dict[SandboxProcess, int]) -> None:
@@ -229,6 +233,7 @@ class RemoteWorker(_Calls):
         proc = self._cordons.acquire(self._cordon)
         try:
             (session,) = converse(proc, p.SESSION_OPEN, [self._handle(proc)], self._timeout_s)
+            proc.sessions += 1
         finally:
             self._cordons.release(proc)
         return RemoteSession(proc, session, self.label, self._timeout_s)
@@ -247,7 +252,7 @@ class RemoteSession(_Calls):
         self.label = label
         self._timeout_s = timeout_s
         self._closed = False
-        weakref.finalize(self, _close_session, proc, session)
+        self._close = weakref.finalize(self, _close_session, proc, session)
 
     def _target(self) -> tuple[SandboxProcess, int, int, Callable[[], None]]:
         if self._closed:
@@ -262,12 +267,12 @@ class RemoteSession(_Calls):
         return bool(alive)
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            _close_session(self._proc, self._session)
+        self._closed = True
+        self._close()  # runs once, here or when the session is collected
 
 
 def _close_session(proc: SandboxProcess, session: int) -> None:
+    proc.sessions -= 1
     if proc.died is None:
         try:
             proc.send(0, p.SESSION_CLOSE, [session])
