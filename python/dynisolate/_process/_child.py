@@ -11,13 +11,13 @@ requests and log records to the parent, which alone holds the env.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import queue
 import socket
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .. import _core, _logs
@@ -27,7 +27,7 @@ from . import _protocol as p
 
 _WARM_JS = {"warm.js": "export default { ping() { return 1 } }"}
 _WARM_WAT = '(module (func (export "ping") (result i32) i32.const 1))'
-# Threads serving calls at once; more calls wait in the executor's queue.
+# Threads serving requests at once; more requests wait for the first free one.
 _SERVING_THREADS = 64
 
 
@@ -75,6 +75,10 @@ class _EarlyParentHost(_ParentHost):
 
 
 class Server:
+    """Serves the parent's requests on a set of threads that take turns reading the socket: the
+    thread that reads a request answers it itself (no hand-off between threads on a call's path),
+    and another takes over reading meanwhile, started if none is free."""
+
     def __init__(self, channel: p.Channel, pool: Any) -> None:
         self._channel = channel
         self._pool = pool
@@ -83,28 +87,56 @@ class Server:
         self._conversations: dict[int, _Conversation] = {}
         self._next_handle = 1
         self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(_SERVING_THREADS)
+        self._read_lock = threading.Lock()  # held by the thread reading the socket
+        self._threads = 1
+        self._spare = 0  # threads waiting for their turn to read
+        self._backlog: collections.deque[tuple[int, int, list[Any]]] = collections.deque()
 
     def serve(self) -> None:
         while True:
-            try:
-                conversation, kind, payload = self._channel.receive()
-            except p.ProtocolError:
-                os._exit(0)  # the parent is gone: nothing is left to serve
-            if kind == p.HOST_REPLY:
-                self._conversation(conversation).replies.put(payload)
-            elif kind == p.CANCEL:
-                self._conversation(conversation).token.cancel()
-            elif kind == p.UNLOAD:
-                self._workers.pop(payload[0], None)
-            elif kind == p.SESSION_CLOSE:
-                session = self._sessions.pop(payload[0], None)
-                if session is not None:
-                    session.close()
-            else:
+            self._answer(*self._next_request())
+
+    def _next_request(self) -> tuple[int, int, list[Any]]:
+        with self._lock:
+            if self._backlog:
+                return self._backlog.popleft()
+            self._spare += 1
+        with self._read_lock:
+            with self._lock:
+                self._spare -= 1
+            while True:
+                request = self._read()
+                if request is None:
+                    continue
                 with self._lock:
-                    self._conversations[conversation] = _Conversation(conversation)
-                self._executor.submit(self._answer, conversation, kind, payload)
+                    self._conversations[request[0]] = _Conversation(request[0])
+                    if self._spare:
+                        return request
+                    if self._threads < _SERVING_THREADS:  # someone must read while this is answered
+                        self._threads += 1
+                        threading.Thread(target=self.serve, daemon=True).start()
+                        return request
+                    self._backlog.append(request)  # every thread is busy: the first free one takes it
+
+    def _read(self) -> tuple[int, int, list[Any]] | None:
+        """The next frame that is a request to answer; None for one handled here."""
+        try:
+            conversation, kind, payload = self._channel.receive()
+        except p.ProtocolError:
+            os._exit(0)  # the parent is gone: nothing is left to serve
+        if kind == p.HOST_REPLY:
+            self._conversation(conversation).replies.put(payload)
+        elif kind == p.CANCEL:
+            self._conversation(conversation).token.cancel()
+        elif kind == p.UNLOAD:
+            self._workers.pop(payload[0], None)
+        elif kind == p.SESSION_CLOSE:
+            session = self._sessions.pop(payload[0], None)
+            if session is not None:
+                session.close()
+        else:
+            return conversation, kind, payload
+        return None
 
     def _conversation(self, id: int) -> _Conversation:
         with self._lock:
