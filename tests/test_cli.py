@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,39 @@ def test_bad_database_paths_and_delete(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["workflows", "--db", db, "delete", "wf-2"]) == 0
     assert main(["workflows", "--db", db, "show", "wf-2"]) == 1
     engine.close()
+
+
+SANDBOXED = """
+import { WorkflowEntrypoint } from "cloudflare:workers";
+export class Flow extends WorkflowEntrypoint {
+  async run(event, step) { return await step.do("double", async () => event.payload * 2) }
+}
+"""
+
+
+def _children(pid: int) -> list[str]:
+    """The command lines of `pid`'s child processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_worker_runs_tenants_in_sandbox_processes(tmp_path: Path) -> None:
+    db = str(tmp_path / "sandboxed.db")
+    engine = Engine(db)
+    instance = engine.create(tenant="acme", code={"wf.js": SANDBOXED}, entrypoint="Flow", params=21)
+    command = [sys.executable, "-m", "dynisolate", "worker", "--db", db, "--sandbox-processes", "1"]
+    worker = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        status = instance.wait(timeout=60)
+        assert (status.status, status.output) == ("complete", 42), status.error
+        assert any("dynisolate._process._child" in line for line in _children(worker.pid))
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        engine.close()

@@ -19,6 +19,8 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from ._loader import Loader
+from ._process import ProcessIsolation
 from .exceptions import DynisolateError
 
 __all__ = ["main"]
@@ -37,6 +39,11 @@ def _when(stamp: float | None) -> str:
     return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
+def _sandboxed_loader(per_tenant: int) -> Loader:
+    """A loader running each tenant's workflows in its own sandbox processes."""
+    return Loader(process_isolation=ProcessIsolation(processes_per_cordon=per_tenant))
+
+
 def _worker(args: argparse.Namespace) -> int:
     from .workflows import Engine
     from .workflows._engine import DEFAULT_RUN_LIMITS
@@ -50,6 +57,7 @@ def _worker(args: argparse.Namespace) -> int:
         global_outbound=_import(args.outbound) if args.outbound else None,
         workflows=_import(args.workflows) if args.workflows else None,
         limits=dataclasses.replace(DEFAULT_RUN_LIMITS, **given),
+        loader=_sandboxed_loader(args.sandbox_processes) if args.sandbox_processes else None,
     )
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -125,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--cpu-ms", type=int, help="the CPU budget of one run, waits aside (default 30,000)")
     worker.add_argument("--wall-ms", type=int, help="the wall-clock budget of one run (default 900,000)")
     worker.add_argument("--workflows", help="MODULE:ATTRIBUTE, a dict of Python workflows by name")
+    worker.add_argument(
+        "--sandbox-processes",
+        type=int,
+        metavar="N",
+        help="run each tenant's JavaScript runs in N sandbox processes of its own (process isolation)",
+    )
     worker.set_defaults(run=_worker)
 
     flows = sub.add_parser("workflows", help="inspect and steer instances")
