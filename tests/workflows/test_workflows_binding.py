@@ -50,6 +50,11 @@ export default {
     await instance.terminate();
     return [paused, (await instance.status()).status];
   },
+  async terminateTwice(id, env) {
+    const instance = await env.GREET.get(id);
+    await instance.terminate();
+    try { await instance.terminate(); return "terminated twice"; } catch (e) { return `${e.name}: ${e.message}`; }
+  },
   async peek(id, env) {
     try { await env.GREET.get(id); return "found"; } catch (e) { return `${e.name}: ${e.message}`; }
   },
@@ -114,6 +119,16 @@ def test_batches_pipelining_and_instance_control(loader: dynisolate.Loader, engi
     assert engine.status(engine_instance_id(binding, piped)).tenant == "acme"
     until(engine, binding, ids[0], "waiting")
     assert acme.control(ids[0]) == ["paused", "terminated"]
+
+
+def test_errors_about_an_instance_name_it_by_the_tenants_id(
+    loader: dynisolate.Loader, engine: Engine
+) -> None:
+    acme, binding = tenant_worker(loader, engine, "acme")
+    acme.start("once")
+    message = acme.terminateTwice("greet-once")
+    assert message == "Error: workflow instance 'greet-once' is terminated and cannot terminate"
+    assert engine_instance_id(binding, "greet-once") not in message
 
 
 def test_a_tenant_reaches_only_its_own_instances(loader: dynisolate.Loader, engine: Engine) -> None:

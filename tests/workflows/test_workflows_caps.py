@@ -190,8 +190,9 @@ def test_the_timer_cap_holds_in_a_workflow_run(engine: Engine) -> None:
 
 def test_the_host_call_cap_holds_in_a_workflow_run(loader: dynisolate.Loader, probe: Probe) -> None:
     # Env calls are answered before the guest goes on (one in flight at a time); a run's count of
-    # them is capped by its Limits, and a step that passes the cap fails that attempt.
-    with probed_engine(loader, probe, limits=dynisolate.Limits(max_host_calls=50)) as engine:
+    # them is capped by its Limits (plus two per step max_steps allows: 50 + 20 + 1), and a step
+    # that passes the cap fails that attempt.
+    with probed_engine(loader, probe, limits=dynisolate.Limits(max_host_calls=50), max_steps=10) as engine:
         status = run(
             engine,
             """
@@ -203,7 +204,7 @@ def test_the_host_call_cap_holds_in_a_workflow_run(loader: dynisolate.Loader, pr
             """,
         )
     assert status.output == "HostCallLimitError"
-    assert status.steps[0].attempts == 2 and probe.hits["chatty"] < 100
+    assert status.steps[0].attempts == 2 and probe.hits["chatty"] < 2 * 100  # each attempt cut short
 
 
 def test_too_many_pending_waits_error_the_instance(engine: Engine) -> None:
@@ -414,3 +415,25 @@ def test_a_python_wait_inside_a_step_is_refused(loader: dynisolate.Loader) -> No
     assert status.output[0] == "NestedStepError"
     assert "inside the callback of step 'outer#1'" in status.output[1]
     assert [s.name for s in status.steps] == ["outer"] and status.steps[0].attempts == 1
+
+
+def test_steps_do_not_count_against_the_runs_host_calls(engine: Engine) -> None:
+    # Each step.do is two host calls (begin, done): 6,000 steps are 12,000, past the default
+    # max_host_calls of 10,000, which is for the tenant's own env calls.
+    status = run(
+        engine,
+        "let n = 0; for (let i = 0; i < 6000; i++) n += await step.do(`s${i}`, async () => 1); return n",
+    )
+    assert (status.status, status.output) == ("complete", 6000), status.error
+
+
+def test_a_runs_host_calls_are_max_host_calls_plus_two_per_allowed_step(
+    loader: dynisolate.Loader, probe: Probe
+) -> None:
+    limits = dynisolate.Limits(max_host_calls=5)
+    with probed_engine(loader, probe, limits=limits, max_steps=2) as engine:
+        within = run(engine, "for (let i = 0; i < 8; i++) await this.env.PROBE.hit('x'); return 1")
+        beyond = run(engine, "for (let i = 0; i < 12; i++) await this.env.PROBE.hit('y'); return 1")
+    assert within.status == "complete", within.error  # 8 env calls and `done`: within 5 + 2 * 2 + 1
+    assert beyond.status == "errored" and "HostCallLimitError" in str(beyond.error), beyond.error
+    assert probe.hits["y"] == 10

@@ -3,16 +3,17 @@ platform puts in a tenant's env so the tenant's code starts and drives its own w
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._env import RpcTarget
 from .._values import undefined
-from ..exceptions import EventBufferFullError, InstanceExistsError, InstanceNotFoundError
-from ._store import buffer_full, not_found
+from ..exceptions import EventBufferFullError, InstanceExistsError, InstanceNotFoundError, InstanceStateError
+from ._store import buffer_full, not_found, state_error
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -52,9 +53,20 @@ class WorkflowInstance(RpcTarget):
     def id(self) -> str:
         return self._guest_id
 
+    @contextlib.contextmanager
+    def _as_the_tenant_knows_it(self, op: str) -> Iterator[None]:
+        """Errors about the instance name it by the tenant's id, never by the engine's."""
+        try:
+            yield
+        except InstanceNotFoundError:
+            raise not_found(self._guest_id) from None
+        except InstanceStateError as error:
+            raise state_error(self._guest_id, error.status, op) from None
+
     def status(self) -> dict[str, Any]:
         """Cloudflare's `{status, error?, output?}`."""
-        status = self._engine.status(self._id)
+        with self._as_the_tenant_knows_it("report its status"):
+            status = self._engine.status(self._id)
         out: dict[str, Any] = {"status": status.status}
         if status.error is not None:
             error = status.error
@@ -64,23 +76,30 @@ class WorkflowInstance(RpcTarget):
         return out
 
     def pause(self) -> None:
-        self._engine.pause(self._id)
+        with self._as_the_tenant_knows_it("pause"):
+            self._engine.pause(self._id)
 
     def resume(self) -> None:
-        self._engine.resume(self._id)
+        with self._as_the_tenant_knows_it("resume"):
+            self._engine.resume(self._id)
 
     def terminate(self) -> None:
-        self._engine.terminate(self._id)
+        with self._as_the_tenant_knows_it("terminate"):
+            self._engine.terminate(self._id)
 
     def restart(self) -> None:
-        self._engine.restart(self._id)
+        with self._as_the_tenant_knows_it("restart"):
+            self._engine.restart(self._id)
 
     def sendEvent(self, event: Any) -> None:  # noqa: N802 (Cloudflare's name)
         if not isinstance(event, Mapping) or not isinstance(event.get("type"), str):
             raise TypeError("sendEvent takes {type, payload} with a string type")
         payload = event.get("payload")
         try:
-            self._engine.send_events([(self._id, event["type"], None if payload is undefined else payload)])
+            with self._as_the_tenant_knows_it("receive events"):
+                self._engine.send_events(
+                    [(self._id, event["type"], None if payload is undefined else payload)]
+                )
         except EventBufferFullError as full:  # told with the tenant's id, not the engine's
             raise buffer_full(
                 self._guest_id, full.buffered_events, full.buffered_bytes, full.max_events, full.max_bytes

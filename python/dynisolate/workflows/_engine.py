@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import json
@@ -59,6 +60,8 @@ DEFAULT_RUN_LIMITS = Limits(cpu_ms=30_000, wall_ms=15 * 60_000)
 # Runs in a row whose worker died (a step that kills its process, say) before the instance is
 # errored instead of replayed again.
 MAX_CRASHES = 10
+# The core's bound on Limits.max_host_calls (a u32).
+_MAX_HOST_CALLS = (1 << 32) - 1
 
 EnvFactory = Callable[[str, Any], Mapping[str, Any] | None]
 PythonWorkflow = Callable[[WorkflowEvent, Step], Any]
@@ -126,8 +129,11 @@ class Engine:
             CPU, as Cloudflare's per step, and 15 minutes of wall-clock time, past a step's default
             10 minute timeout). A limit hit while steps are in flight fails their attempts, which
             retry as configured; hit outside any step, it errors the instance. `step.sleep` and
-            `step.waitForEvent` suspend the run, so their waits count against neither.
-        loader: The loader whose pool runs the isolates (default: the shared one).
+            `step.waitForEvent` suspend the run, so their waits count against neither. A run may
+            make `max_host_calls` host calls plus two for each step `max_steps` allows (a
+            `step.do` is two: its start and its result).
+        loader: The loader whose pool runs the isolates (default: the shared one). Give it
+            `process_isolation` to run each tenant's runs in sandbox processes of its own.
         workers: Worker threads `start()` runs (default: three per CPU, at most 32). Runs release
             the GIL while the guest runs and while SQLite syncs, and group commits gather more
             writes per sync with more threads; past about three per CPU, GIL hand-offs cost more
@@ -251,6 +257,12 @@ class Engine:
         modules: dict[str, str | bytes] = dict(data["modules"])
         modules.update((name, base64.b64decode(code)) for name, code in data.get("binary", {}).items())
         return self._remember(digest, data["main"], modules)
+
+    def _run_limits(self) -> Limits:
+        """The limits of one run: step operations are host calls too (a `step.do` two: begin and
+        done), so the steps `max_steps` allows come on top of `max_host_calls`."""
+        budget = self._limits.max_host_calls + 2 * self.max_steps + 1
+        return dataclasses.replace(self._limits, max_host_calls=min(budget, _MAX_HOST_CALLS))
 
     def _loader_(self) -> Loader:
         return self._loader if self._loader is not None else default_loader()
@@ -540,7 +552,7 @@ class Engine:
             env = self._env_factory(row.tenant, json.loads(row.metadata))
         # With a process-isolated loader, each tenant's runs share only its own sandbox processes.
         worker: Worker = self._loader_().load(
-            code.modules, code.main, env, self._global_outbound, self._limits, cordon=row.tenant
+            code.modules, code.main, env, self._global_outbound, self._run_limits(), cordon=row.tenant
         )
         event = {
             "payload": params,

@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..exceptions import ConfigError, InstanceExistsError, InstanceStateError
+from ..exceptions import ConfigError, InstanceExistsError
 from ._group_commit import GroupCommit
-from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_found
+from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_found, state_error
 
 T = TypeVar("T")
 
@@ -447,7 +447,7 @@ class SqliteStore:
             for id, type, payload in events:
                 status, waiting_for = self._status(conn, id)
                 if status in FINISHED:
-                    raise _state_error(id, status, "receive events")
+                    raise state_error(id, status, "receive events")
                 # Counted in the transaction that inserts (BEGIN IMMEDIATE holds the write lock
                 # from its start), so concurrent senders, in this process or another, see each
                 # other's events and cannot together pass the caps.
@@ -471,7 +471,7 @@ class SqliteStore:
             status, _ = self._status(conn, id)
             new = _TRANSITIONS[op].get(status)
             if new is None:
-                raise _state_error(id, status, op)
+                raise state_error(id, status, op)
             if new == status:
                 return status
             fence = (
@@ -552,9 +552,3 @@ _TRANSITIONS: dict[str, dict[str, str]] = {
     },
     "terminate": {s: "terminated" for s in ("queued", "running", "waiting", "waitingForPause", "paused")},
 }
-
-
-def _state_error(id: str, status: str, op: str) -> InstanceStateError:
-    error = InstanceStateError(f"workflow instance {id!r} is {status} and cannot {op}")
-    error.status = status
-    return error

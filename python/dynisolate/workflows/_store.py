@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..exceptions import EventBufferFullError, InstanceNotFoundError
+from ..exceptions import EventBufferFullError, InstanceNotFoundError, InstanceStateError
 
 __all__ = ["EventRow", "InstanceRow", "StepRow", "Store", "ACTIVE", "FINISHED", "buffer_full", "not_found"]
 
@@ -24,6 +24,13 @@ def not_found(id: str) -> InstanceNotFoundError:
     """The error for an instance id that no store row has."""
     error = InstanceNotFoundError(f"no workflow instance has id {id!r}")
     error.id = id
+    return error
+
+
+def state_error(id: str, status: str, op: str) -> InstanceStateError:
+    """The error for operation `op` ("pause", "terminate", ...) that instance `id`'s status refuses."""
+    error = InstanceStateError(f"workflow instance {id!r} is {status} and cannot {op}")
+    error.status = status
     return error
 
 
