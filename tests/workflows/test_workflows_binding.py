@@ -53,7 +53,8 @@ export default {
   async terminateTwice(id, env) {
     const instance = await env.GREET.get(id);
     await instance.terminate();
-    try { await instance.terminate(); return "terminated twice"; } catch (e) { return `${e.name}: ${e.message}`; }
+    try { await instance.terminate(); } catch (e) { return `${e.name}: ${e.message}`; }
+    return "terminated twice";
   },
   async peek(id, env) {
     try { await env.GREET.get(id); return "found"; } catch (e) { return `${e.name}: ${e.message}`; }
