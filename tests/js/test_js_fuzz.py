@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import os
 import random
+from collections import Counter
 
 import pytest
 
@@ -221,16 +222,20 @@ def test_every_generated_program_is_valid_javascript() -> None:
             loader.load({"prog.js": source}, env=_env(), limits=LIMITS)
 
 
-def test_random_hostile_programs_end_in_a_result_or_a_typed_error(loader: dynisolate.Loader) -> None:
-    healthy = loader.load({"healthy.js": HEALTHY})
+def _run_all(
+    loader: dynisolate.Loader, seeds: range, not_the_tenants: tuple[type[BaseException], ...]
+) -> Counter:
+    """Runs each seed's program; each must end in a result or a typed error, with the loader
+    still serving a known-good worker after it."""
+    healthy = loader.load({"healthy.js": HEALTHY}, cordon="fuzz")
     outcomes: collections.Counter[str] = collections.Counter()
-    for seed in _seeds():
+    for seed in seeds:
         source, names = program(seed)
-        worker = loader.load({"prog.js": source}, env=_env(), limits=LIMITS)
+        worker = loader.load({"prog.js": source}, env=_env(), limits=LIMITS, cordon="fuzz")
         try:
             worker.get_entrypoint().run(seed)
             outcomes["result"] += 1
-        except NOT_THE_TENANTS as e:
+        except not_the_tenants as e:
             pytest.fail(f"seed {seed} ({names}) raised {e!r}:\n{source}")
         except dynisolate.DynisolateError as e:
             outcomes[type(e).__name__] += 1
@@ -242,3 +247,19 @@ def test_random_hostile_programs_end_in_a_result_or_a_typed_error(loader: dyniso
     # The programs reach both ends: some finish, some are stopped by a limit.
     assert outcomes["result"] > 0, outcomes
     assert sum(n for name, n in outcomes.items() if name.endswith("LimitError")) > 0, outcomes
+    return outcomes
+
+
+def test_random_hostile_programs_end_in_a_result_or_a_typed_error(loader: dynisolate.Loader) -> None:
+    _run_all(loader, _seeds(), NOT_THE_TENANTS)
+
+
+def test_hostile_programs_leave_their_sandbox_process_alive() -> None:
+    # The same programs through a confined sandbox process: none may kill it (a forbidden
+    # syscall, its memory cap) or break the protocol; one process serves them all.
+    isolation = dynisolate.ProcessIsolation()
+    with dynisolate.Loader(max_isolates=4, max_memory_bytes=32 << 20, process_isolation=isolation) as loader:
+        seeds = _seeds()
+        _run_all(loader, seeds[: len(seeds) // 3], (*NOT_THE_TENANTS, dynisolate.SandboxProcessDiedError))
+        (process,) = loader.sandbox_processes()
+        assert process["cordon"] == "fuzz"
