@@ -308,7 +308,7 @@ class Loader:
 
     def close(self) -> None:
         """Stops the thread pool used by async calls (running calls finish first), then the
-        sandbox processes."""
+        sandbox processes: a worker of a process-isolated loader raises `ClosedError` after."""
         if self._executor_instance is not None:
             self._executor_instance.shutdown(wait=True)
             self._executor_instance = None

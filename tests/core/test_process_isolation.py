@@ -406,6 +406,18 @@ def test_dropped_workers_are_unloaded_from_their_process(loader: dynisolate.Load
     assert keep.get_entrypoint().add(1, 1) == 2
 
 
+def test_a_closed_loader_starts_no_process(cache_dir: Path) -> None:
+    loader = make_loader(cache_dir)
+    worker = loader.load({"a.js": JS}, cordon="t1")
+    (pid,) = pids(loader, "t1")
+    loader.close()
+    with pytest.raises(dynisolate.ClosedError, match="loader is closed"):
+        worker.get_entrypoint().add(1, 1)
+    assert loader.sandbox_processes() == []
+    with pytest.raises(ProcessLookupError):  # stopped and reaped
+        os.kill(pid, 0)
+
+
 # ---- the durable engine ----
 
 
@@ -455,6 +467,19 @@ def test_errors_from_a_process_must_be_dynisolate_errors() -> None:
             protocol.dynisolate_error_from_wire([name, "boom", {}])
     with pytest.raises(protocol.ProtocolError):
         protocol.dynisolate_error_from_wire("GuestError")
+
+
+def test_a_load_reply_must_have_the_shape_of_one() -> None:
+    from dynisolate._process._remote import _is_load_reply
+
+    assert _is_load_reply([1, ["add"], "javascript", "memory", "a.js"])
+    for reply in (
+        ["x"],
+        [1, ["add"], "python", "memory", "a.js"],
+        ["1", [], "wasm", "disk", "m"],
+        [1, [2], "wasm", "", ""],
+    ):
+        assert not _is_load_reply(reply)
 
 
 def test_frames_are_bounded_and_lists() -> None:

@@ -15,7 +15,13 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from ..exceptions import ConfinementError, DynisolateError, PoolExhaustedError, SandboxProcessDiedError
+from ..exceptions import (
+    ClosedError,
+    ConfinementError,
+    DynisolateError,
+    PoolExhaustedError,
+    SandboxProcessDiedError,
+)
 from . import _protocol as p
 from ._config import ProcessIsolation
 
@@ -192,12 +198,15 @@ class Cordons:
         self._pool_config = pool_config
         self._cordons: OrderedDict[str, _Cordon] = OrderedDict()
         self._changed = threading.Condition()
+        self._closed = False
 
     def acquire(self, cordon: str) -> SandboxProcess:
         """A process of `cordon` for one call (an idle one, else a new one while the cordon has
         fewer than `processes_per_cordon`, else the least busy); `release` it after."""
         with self._changed:
             while True:
+                if self._closed:
+                    raise ClosedError("the loader is closed: its sandbox processes are stopped")
                 entry = self._cordons.get(cordon)
                 if entry is None:
                     entry = self._cordons[cordon] = _Cordon()
@@ -222,9 +231,12 @@ class Cordons:
                 entry.starting -= 1
                 self._changed.notify_all()
         with self._changed:
-            entry.processes.append(started)
-            started.in_flight += 1
-        return started
+            if not self._closed:
+                entry.processes.append(started)
+                started.in_flight += 1
+                return started
+        started.kill("its loader was closed")
+        raise ClosedError("the loader is closed: its sandbox processes are stopped")
 
     def release(self, proc: SandboxProcess) -> None:
         with self._changed:
@@ -269,6 +281,7 @@ class Cordons:
 
     def close(self) -> None:
         with self._changed:
+            self._closed = True
             everything = [proc for entry in self._cordons.values() for proc in entry.processes]
             self._cordons.clear()
         for proc in everything:

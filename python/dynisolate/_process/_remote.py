@@ -135,6 +135,19 @@ def _answer(proc: SandboxProcess, id: int, serve: Any, *args: Any) -> float:
     return time.monotonic() - started
 
 
+def _is_load_reply(reply: Any) -> bool:
+    """Whether `reply` has the shape of a LOAD's answer (a process is not trusted to send it)."""
+    return (
+        isinstance(reply, list)
+        and len(reply) == 5
+        and isinstance(reply[0], int)
+        and isinstance(reply[1], list)
+        and all(isinstance(name, str) for name in reply[1])
+        and reply[2] in ("javascript", "wasm")
+        and all(isinstance(field, str) for field in reply[3:])
+    )
+
+
 def _unload(handles: dict[SandboxProcess, int]) -> None:
     for proc, handle in list(handles.items()):
         if proc.died is None:
@@ -186,6 +199,7 @@ class RemoteWorker(_Calls):
         self._timeout_s = limits.wall_ms / 1000 + _GRACE_S
         self._handles: dict[SandboxProcess, int] = {}
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
         proc = cordons.acquire(cordon)
         try:
             handle, exports, kind, outcome, label = self._load_into(proc)
@@ -198,7 +212,11 @@ class RemoteWorker(_Calls):
         weakref.finalize(self, _unload, self._handles)
 
     def _load_into(self, proc: SandboxProcess) -> list[Any]:
+        """Loads the worker into `proc`: its handle there, exports, kind, cache outcome, label."""
         reply = converse(proc, p.LOAD, self._load, _LOAD_TIMEOUT_S)
+        if not _is_load_reply(reply):
+            proc.kill("it answered a load with something else")
+            raise proc._died_copy()
         with self._lock:
             for dead in [known for known in self._handles if known.died is not None]:
                 del self._handles[dead]
@@ -206,9 +224,16 @@ class RemoteWorker(_Calls):
         return reply  # type: ignore[no-any-return]
 
     def _handle(self, proc: SandboxProcess) -> int:
+        """The worker's handle in `proc`, loading it there first if needed (once, however many
+        callers ask at the same time)."""
         with self._lock:
             handle = self._handles.get(proc)
-        return handle if handle is not None else self._load_into(proc)[0]
+        if handle is not None:
+            return handle
+        with self._loading:
+            with self._lock:
+                handle = self._handles.get(proc)
+            return handle if handle is not None else self._load_into(proc)[0]
 
     def exports(self) -> list[str]:
         return list(self._exports)
@@ -232,7 +257,11 @@ class RemoteWorker(_Calls):
     def session(self) -> RemoteSession:
         proc = self._cordons.acquire(self._cordon)
         try:
-            (session,) = converse(proc, p.SESSION_OPEN, [self._handle(proc)], self._timeout_s)
+            reply = converse(proc, p.SESSION_OPEN, [self._handle(proc)], self._timeout_s)
+            if not (isinstance(reply, list) and len(reply) == 1 and isinstance(reply[0], int)):
+                proc.kill("it answered a session's opening with something else")
+                raise proc._died_copy()
+            session = reply[0]
             proc.sessions += 1
         finally:
             self._cordons.release(proc)
