@@ -61,6 +61,8 @@
     WeakMapPrototypeGet: bundledGet,
     WeakMapPrototypeSet: bundledSet,
     SymbolFor: symbolFor,
+    StringPrototypeSlice: sliceString,
+    StringPrototypeCharCodeAt: charCodeAt,
   } = primordials;
 
   // The request's ops and flags (rust/js/protocol.rs, which tests/rust/protocol.rs checks).
@@ -376,9 +378,26 @@
   // One env call: synchronous on the host, a promise to the tenant (as Workers RPC). C sends the
   // arguments (as JSON or a clone; clone.c) and turns a value reply into the promise; an error
   // reply is read here.
+  // A service binding's `fetch` takes what the global `fetch` takes: a URL (string or URL) or a
+  // Request, and an init. The host receives one Request.
+  const SERVICE_PREFIX = "service:";
+  const FETCH_SUFFIX = ".fetch";
+
+  function serviceFetchArgs(name, args) {
+    if (sliceString(name, 0, SERVICE_PREFIX.length) !== SERVICE_PREFIX) return args;
+    if (sliceString(name, -FETCH_SUFFIX.length) !== FETCH_SUFFIX) return args;
+    // Own elements only: destructuring would run a tenant's Array.prototype iterator.
+    const input = args.length > 0 ? args[0] : undefined;
+    const init = args.length > 1 ? args[1] : undefined;
+    return [init === undefined && input instanceof RequestClass ? input : new RequestClass(input, init)];
+  }
+
   function invoke(name, args) {
     let reply;
     try {
+      if (name.length > SERVICE_PREFIX.length && charCodeAt(name, 0) === 115 /* s */) {
+        args = serviceFetchArgs(name, args);
+      }
       reply = nativeInvoke(name, args);
       if (typeof reply !== "string") return reply;
       reply = parse(reply);

@@ -45,6 +45,19 @@ export default {
   },
   async many(n, env) { for (let i = 0; i < n; i++) await env.AUTH.check("x"); return n; },
   async missing(env) { return typeof env.AUTH.nope; },
+  async pageBy(env) {
+    // As the global fetch: a URL string or a URL object, with an init.
+    const init = { method: "PUT", body: "b", headers: { "x-key": "k" } };
+    const byString = await env.SITE.fetch("https://auth.internal/a", init);
+    const byUrl = await env.SITE.fetch(new URL("https://auth.internal/c"));
+    const tampered = await (async () => {
+      Array.prototype[Symbol.iterator] = function* () { yield "tampered"; };
+      return (await env.SITE.fetch("https://auth.internal/d")).text();
+    })();
+    let relative;
+    try { await env.SITE.fetch("/relative"); } catch (e) { relative = e.name; }
+    return [await byString.text(), await byUrl.text(), tampered, relative];
+  },
 };
 """
 
@@ -71,6 +84,10 @@ def test_rpc_through_a_service_reaches_the_bound_entrypoint_with_its_props(
 
 def test_fetch_through_a_service_carries_the_request_and_the_response(front: dynisolate.Entrypoint) -> None:
     assert front.page() == [True, 201, "POST /login hello k1", "auth"]
+
+
+def test_fetch_through_a_service_takes_what_the_global_fetch_takes(front: dynisolate.Entrypoint) -> None:
+    assert front.pageBy() == ["PUT /a b k", "GET /c  null", "GET /d  null", "TypeError"]
 
 
 def test_the_bound_workers_errors_and_limits_reach_the_caller_as_errors(front: dynisolate.Entrypoint) -> None:
