@@ -67,9 +67,10 @@ static JSValue js_compression_step(JSContext *ctx, JSValueConst this_val, int ar
         JS_FreeValue(ctx, piece);
         return result;
     }
-    if (JS_SetPropertyUint32(ctx, result, 0, piece) < 0 ||
-        JS_SetPropertyUint32(ctx, result, 1, JS_NewInt64(ctx, offset)) < 0 ||
-        JS_SetPropertyUint32(ctx, result, 2, JS_NewBool(ctx, more)) < 0) {
+    /* Defined, not set: a set would run a tenant's Array.prototype index setters on our data. */
+    if (JS_DefinePropertyValueUint32(ctx, result, 0, piece, JS_PROP_C_W_E) < 0 ||
+        JS_DefinePropertyValueUint32(ctx, result, 1, JS_NewInt64(ctx, offset), JS_PROP_C_W_E) < 0 ||
+        JS_DefinePropertyValueUint32(ctx, result, 2, JS_NewBool(ctx, more), JS_PROP_C_W_E) < 0) {
         JS_FreeValue(ctx, result);
         return JS_EXCEPTION;
     }

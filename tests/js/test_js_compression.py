@@ -494,3 +494,33 @@ def test_open_digest_streams_are_capped_per_isolate(entry: dynisolate.Entrypoint
         "before writing to another.",
     }
     assert entry.digestCap(3) == {"opened": 3, "refused": None}
+
+
+def test_a_tenants_array_index_setters_never_see_the_streams_pieces(loader: dynisolate.Loader) -> None:
+    source = """
+    export default {
+      async run() {
+        // Setters that pass values on (so everything keeps working) and count the compressed pieces
+        // they meet (the tenant's own 10,000-byte input chunk passes through its stream's queue).
+        let pieces = 0;
+        for (const i of [0, 1, 2]) {
+          Object.defineProperty(Array.prototype, i, {
+            set(v) {
+              if (v instanceof Uint8Array && v.length !== 10000) pieces++;
+              Object.defineProperty(this, i, { value: v, writable: true, enumerable: true, configurable: true });
+            },
+            configurable: true,
+          });
+        }
+        const out = new Blob(["x".repeat(10000)]).stream().pipeThrough(new CompressionStream("gzip"));
+        const reader = out.getReader();
+        let length = 0, first;
+        for (let r = await reader.read(); !r.done; r = await reader.read()) {
+          first ??= r.value;
+          length += r.value.length;
+        }
+        return [pieces, length > 10, first[0], first[1]];
+      },
+    };
+    """
+    assert loader.load({"a.js": source}).get_entrypoint().run() == [0, True, 0x1F, 0x8B]
