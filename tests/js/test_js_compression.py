@@ -507,7 +507,8 @@ def test_a_tenants_array_index_setters_never_see_the_streams_pieces(loader: dyni
           Object.defineProperty(Array.prototype, i, {
             set(v) {
               if (v instanceof Uint8Array && v.length !== 10000) pieces++;
-              Object.defineProperty(this, i, { value: v, writable: true, enumerable: true, configurable: true });
+              const own = { value: v, writable: true, enumerable: true, configurable: true };
+              Object.defineProperty(this, i, own);
             },
             configurable: true,
           });
