@@ -5,8 +5,9 @@ It confines itself in the order the kernel needs (`rust/confine/`): new namespac
 one thread; then it imports everything it will use, boots its engine and runs one JavaScript and
 one WebAssembly call (so no later step needs a file), applies Landlock and its rlimits, and
 installs the syscall filter on every thread. Only then does it read a frame. From there it loads
-what the parent sends and runs calls, each on its own thread, forwarding env calls, outbound
-requests and log records to the parent, which alone holds the env.
+what the parent sends and runs calls, each on the thread that read it (`Server`), forwarding env
+calls and outbound requests to the parent, which alone holds the env, and returning each call's
+log records with its result.
 """
 
 from __future__ import annotations

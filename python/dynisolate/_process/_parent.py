@@ -30,7 +30,8 @@ DIED = -1
 
 
 class SandboxProcess:
-    """One confined child process and the conversations in flight with it."""
+    """One confined child process and the conversations in flight with it. A reader thread hands
+    each frame to its conversation's queue, and notices at once when the process dies."""
 
     def __init__(self, cordon: str, settings: ProcessIsolation, pool_config: dict[str, Any]) -> None:
         self.cordon = cordon
