@@ -174,6 +174,24 @@ def test_what_cannot_cross_a_process_boundary_is_a_typed_error_in_the_guest(
     assert worker.get_entrypoint().callback()  # the process still serves
 
 
+def test_an_env_handler_raising_systemexit_propagates_as_in_process(loader: dynisolate.Loader) -> None:
+    def stop() -> None:
+        raise SystemExit(3)
+
+    source = "export default { async f(env) { try { await env.stop() } catch {} for (;;) {} }, add(a, b) { return a + b } }"
+    worker = loader.load(
+        {"a.js": source}, env={"stop": stop}, limits=dynisolate.Limits(cpu_ms=30_000), cordon="t1"
+    )
+    with pytest.raises(SystemExit):
+        worker.get_entrypoint().f()
+    assert worker.get_entrypoint().add(1, 2) == 3
+    # The abandoned call was cancelled in the process, not left to spin to its 30 s limit.
+    deadline = time.monotonic() + 5
+    while probe(loader, "t1", "held")[2]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_fetch_handlers_take_requests_and_return_responses(loader: dynisolate.Loader) -> None:
     worker = loader.load({"a.js": JS}, cordon="t1")
     response = worker.fetch(dynisolate.Request("https://tenant.test/path"))

@@ -192,8 +192,9 @@ class Server:
             self._workers[payload[0]].check_export(payload[1])
             return p.OK, []
         if kind == p.PROBE:
-            if payload[0] == "held":
-                return p.OK, [[len(self._workers), len(self._sessions)]]
+            if payload[0] == "held":  # workers, sessions, and requests in flight besides this one
+                with self._lock:
+                    return p.OK, [[len(self._workers), len(self._sessions), len(self._conversations) - 1]]
             return p.OK, [_probe(payload[0])]
         raise ValueError(f"unknown message kind {kind}")
 

@@ -71,6 +71,7 @@ def converse(
     requests, the early result) until its answer: the value, or the error it reports. Log records
     reach the `dynisolate.guest` logger here, as an in-process call's do."""
     id, replies = proc.open()
+    answered = False
     try:
         proc.send(id, kind, payload)
         deadline = time.monotonic() + timeout_s
@@ -86,10 +87,13 @@ def converse(
                     proc.kill(f"it did not answer within {timeout_s:.0f} s")
                 continue
             if reply == DIED:
+                answered = True
                 raise proc._died_copy()
             if reply == p.OK:
+                answered = True
                 return body
-            if reply == p.RESULT or reply == p.ERROR:
+            if (reply == p.RESULT or reply == p.ERROR) and len(body) == 2:
+                answered = True
                 records = _records(proc, body[1])
                 if records:
                     _logs.emit(label, records)
@@ -113,6 +117,11 @@ def converse(
                 proc.kill(f"it sent an unexpected message (kind {reply})")
     finally:
         proc.close(id)
+        if not answered and proc.died is None:  # interrupted here: stop the guest there
+            try:
+                proc.send(id, p.CANCEL, [])
+            except SandboxProcessDiedError:
+                pass
 
 
 def _answer(proc: SandboxProcess, id: int, serve: Any, *args: Any) -> float:
@@ -125,6 +134,9 @@ def _answer(proc: SandboxProcess, id: int, serve: Any, *args: Any) -> float:
         reply = [True, serve(*args)]
     except Exception as error:
         reply = [False, p.host_error_to_wire(error)]
+    except BaseException:  # KeyboardInterrupt, SystemExit: the guest must not wait for ever
+        proc.send(id, p.HOST_REPLY, [False, ["python", "Exception", "the host stopped serving this call"]])
+        raise
     try:
         proc.send(id, p.HOST_REPLY, reply)
     except SandboxProcessDiedError:
