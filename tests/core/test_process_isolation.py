@@ -178,7 +178,10 @@ def test_an_env_handler_raising_systemexit_propagates_as_in_process(loader: dyni
     def stop() -> None:
         raise SystemExit(3)
 
-    source = "export default { async f(env) { try { await env.stop() } catch {} for (;;) {} }, add(a, b) { return a + b } }"
+    source = """export default {
+      async f(env) { try { await env.stop() } catch {} for (;;) {} },
+      add(a, b) { return a + b },
+    }"""
     worker = loader.load(
         {"a.js": source}, env={"stop": stop}, limits=dynisolate.Limits(cpu_ms=30_000), cordon="t1"
     )
