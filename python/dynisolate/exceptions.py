@@ -21,6 +21,7 @@ __all__ = [
     "FuelExhaustedError",
     "FunctionUnavailableError",
     "GuestError",
+    "IncompatibleDatabaseError",
     "HostCallLimitError",
     "InstanceExistsError",
     "InstanceNotFoundError",
@@ -268,6 +269,15 @@ class EventBufferFullError(WorkflowError):
     buffered_bytes: int
     max_events: int
     max_bytes: int
+
+
+class IncompatibleDatabaseError(WorkflowError, ValueError):
+    """The workflow database cannot be opened by this release: it belongs to another application,
+    or a newer release wrote it. `found_version` is its schema version, `supported_version` the
+    newest this release reads. Nothing in it was changed."""
+
+    found_version: int
+    supported_version: int
 
 
 class WorkflowTimeoutError(WorkflowError, TimeoutError):

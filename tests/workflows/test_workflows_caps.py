@@ -95,6 +95,8 @@ def test_a_store_from_before_the_caps_counts_the_events_it_already_holds(
     with sqlite3.connect(db) as conn:  # the file as the version without event sizes left it
         conn.execute("DROP INDEX events_buffered")
         conn.execute("ALTER TABLE events DROP COLUMN size")
+        conn.execute("PRAGMA user_version = 0")  # that version wrote no schema version
+        conn.execute("PRAGMA application_id = 0")
     with Engine(db, loader=loader, max_buffered_events=3) as engine:
         engine.send_events([(id, "early", 1)])
         with pytest.raises(EventBufferFullError) as refused:

@@ -8,6 +8,7 @@ with engine:
 
 from ..exceptions import (
     EventBufferFullError,
+    IncompatibleDatabaseError,
     InstanceExistsError,
     InstanceNotFoundError,
     InstanceStateError,
@@ -28,6 +29,7 @@ from ._step import Step, StepError, WorkflowEvent
 __all__ = [
     "Engine",
     "EventBufferFullError",
+    "IncompatibleDatabaseError",
     "Instance",
     "InstanceExistsError",
     "InstanceNotFoundError",

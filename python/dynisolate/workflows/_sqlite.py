@@ -18,44 +18,16 @@ from typing import Any, TypeVar
 
 from ..exceptions import ConfigError, InstanceExistsError
 from ._group_commit import GroupCommit
+from ._sqlite_schema import migrate
 from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_found, state_error
 
 T = TypeVar("T")
 
 __all__ = ["SqliteStore"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS bundles (hash TEXT PRIMARY KEY, blob BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS tenants (
-    tenant TEXT PRIMARY KEY, served INTEGER NOT NULL DEFAULT 0, max_running INTEGER);
-CREATE TABLE IF NOT EXISTS instances (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, workflow TEXT NOT NULL, bundle TEXT,
-    params TEXT NOT NULL, metadata TEXT NOT NULL, status TEXT NOT NULL,
-    created_at REAL NOT NULL, updated_at REAL NOT NULL, wake_at REAL, waiting_for TEXT,
-    output TEXT, error_name TEXT, error_message TEXT,
-    generation INTEGER NOT NULL DEFAULT 0, owner TEXT, lease_until REAL,
-    runs INTEGER NOT NULL DEFAULT 0, crashes INTEGER NOT NULL DEFAULT 0, paused_at REAL);
-CREATE INDEX IF NOT EXISTS instances_ready ON instances (tenant, wake_at)
-    WHERE status IN ('queued', 'waiting');
-CREATE INDEX IF NOT EXISTS instances_wake ON instances (wake_at) WHERE status IN ('queued', 'waiting');
-CREATE INDEX IF NOT EXISTS instances_leased ON instances (owner)
-    WHERE status IN ('running', 'waitingForPause');
-CREATE TABLE IF NOT EXISTS steps (
-    instance TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
-    count INTEGER NOT NULL, position INTEGER NOT NULL, concurrent INTEGER NOT NULL,
-    state TEXT NOT NULL, attempts INTEGER NOT NULL, value TEXT, error_name TEXT, error_message TEXT,
-    wake_at REAL, config TEXT, started_at REAL NOT NULL, ended_at REAL,
-    PRIMARY KEY (instance, key)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, instance TEXT NOT NULL, type TEXT NOT NULL,
-    payload TEXT NOT NULL, timestamp REAL NOT NULL, consumed_by TEXT, size INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS events_pending ON events (instance, type, seq) WHERE consumed_by IS NULL;
-"""
-# What an instance's buffered events hold, read from the index alone: a payload's bytes are never
-# touched (a 1 MiB payload spans overflow pages that reading a later column would walk).
-_BUFFERED_INDEX = (
-    "CREATE INDEX IF NOT EXISTS events_buffered ON events (instance, size) WHERE consumed_by IS NULL"
-)
+# What an instance's buffered events hold, read from the index alone (`events_buffered`): a
+# payload's bytes are never touched (a 1 MiB payload spans overflow pages that reading a later
+# column would walk).
 _BUFFERED = (
     "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM events INDEXED BY events_buffered "
     "WHERE instance = ? AND consumed_by IS NULL"
@@ -71,22 +43,6 @@ _STEP_COLUMNS = (
 )
 _LEASED = "status IN ('running', 'waitingForPause')"
 _SYNCHRONOUS = ("full", "normal")
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Brings a file written by an earlier version to this schema, in one transaction (another
-    process may open the file at the same time). Events gained `size`, the bytes of their payload:
-    the cap on what an instance buffers reads it. (Issue 13 replaces this with migrations.)"""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if "size" not in {row[1] for row in conn.execute("PRAGMA table_info(events)")}:
-            conn.execute("ALTER TABLE events ADD COLUMN size INTEGER NOT NULL DEFAULT 0")
-            conn.execute("UPDATE events SET size = length(CAST(payload AS BLOB)) WHERE consumed_by IS NULL")
-        conn.execute(_BUFFERED_INDEX)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _instance(row: tuple[object, ...]) -> InstanceRow:
@@ -117,18 +73,21 @@ class SqliteStore:
         self._synchronous = synchronous
         self._busy_timeout_ms = busy_timeout_ms
         self._lock = threading.RLock()
-        self._writer = self._connect()
-        self._writer.executescript(_SCHEMA)
-        _migrate(self._writer)
+        # The schema first: a file this release must refuse is left exactly as it was, its
+        # journal mode included.
+        self._writer = self._connect(wal=False)
+        migrate(self._writer, path)
+        if not self._memory:
+            self._writer.execute("PRAGMA journal_mode=WAL")
         self._group = GroupCommit(self._writer, self._lock)
         self._tenants: set[str] = set()  # known to have a row in `tenants`
         self._local = threading.local()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, wal: bool = True) -> sqlite3.Connection:
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=self._busy_timeout_ms / 1000
         )
-        if not self._memory:
+        if wal and not self._memory:
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous.upper()}")
         return conn
