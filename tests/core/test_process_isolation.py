@@ -391,6 +391,26 @@ def test_a_killed_process_fails_only_its_calls(loader: dynisolate.Loader) -> Non
     assert pids(loader, "victim") != [victim]
 
 
+def test_a_process_that_stops_answering_is_killed_by_the_watchdog(loader: dynisolate.Loader) -> None:
+    worker = loader.load({"a.js": JS}, limits=dynisolate.Limits(wall_ms=200), cordon="t1")
+    worker.get_entrypoint().add(1, 1)
+    (pid,) = pids(loader, "t1")
+    os.kill(pid, signal.SIGSTOP)  # as a process stuck in the kernel, or spinning outside a guest
+    started = time.monotonic()
+    with pytest.raises(dynisolate.SandboxProcessDiedError, match="did not answer") as died:
+        worker.get_entrypoint().add(1, 1)
+    # The call's wall_ms (0.2 s) plus the watchdog's grace (5 s).
+    assert 5.0 <= time.monotonic() - started < 15 and died.value.signal == signal.SIGKILL
+    assert worker.get_entrypoint().add(2, 2) == 4
+
+
+def test_a_process_that_cannot_start_in_time_is_a_confinement_error(cache_dir: Path) -> None:
+    with make_loader(cache_dir, start_timeout_ms=1) as loader:
+        with pytest.raises(dynisolate.ConfinementError, match="did not start"):
+            loader.load({"a.js": JS}, cordon="slow")
+        assert loader.sandbox_processes() == []
+
+
 def test_sessions_die_with_their_process(loader: dynisolate.Loader) -> None:
     worker = loader.load({"a.js": JS}, cordon="t1")
     session = worker.session()
