@@ -221,7 +221,7 @@ class Loader:
             guest = self._pool.load_js(label, texts, data, stubs, limits, wasm)
         else:
             guest = self._pool.load(kind, code, data, limits, label=label)  # type: ignore[arg-type]
-        return Worker(guest, dispatcher, self._executor, global_outbound)  # type: ignore[arg-type]
+        return Worker(guest, dispatcher, self._executor, global_outbound)
 
     def get(
         self,
@@ -241,7 +241,7 @@ class Loader:
         two callers missing at once), what it returns must match what was loaded then, or `get`
         raises `LoadError` (see `dynisolate._fingerprint` for what is compared). With
         `process_isolation`, the worker runs in the sandbox processes of `cordon` (default: the
-        tenant's own).
+        tenant's own), the cordon of the load that cached it.
         """
         if not isinstance(id, str) or not id:
             raise LoadError("a worker id must be a non-empty str")
@@ -293,7 +293,7 @@ class Loader:
 
     def stats(self) -> dict[str, int]:
         """Pool counters: `max_isolates`, `live_isolates`, `compiles`, `memory_hits`, `disk_hits`,
-        and `cached_workers`."""
+        `cached_workers`, and `sandbox_processes` (alive, with `process_isolation`)."""
         stats: dict[str, int] = dict(self._pool.stats())
         stats["cached_workers"] = len(self._workers)
         stats["sandbox_processes"] = 0 if self._cordons is None else self._cordons.count()

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
+# The guest's levels, as `logging` levels (the only levels a record may carry).
+LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warn": logging.WARNING, "error": logging.ERROR}
 
 guest_logger = logging.getLogger("dynisolate.guest")
 
@@ -42,4 +43,4 @@ def emit(worker: str, records: list[tuple[str, str]]) -> None:
     never as the format string, so tenant text cannot inject format directives."""
     for level, message in records:
         fields = {"dynisolate_worker": worker, "dynisolate_level": level}
-        guest_logger.log(_LEVELS[level], "%s", render(message), extra=fields)
+        guest_logger.log(LEVELS[level], "%s", render(message), extra=fields)

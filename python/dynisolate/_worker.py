@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ._core import CancelToken
 from ._env import Dispatcher
@@ -18,11 +18,35 @@ from .exceptions import DynisolateError, ExportNotFoundError, SerializationError
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
-    from . import _core
 
 __all__ = ["AsyncEntrypoint", "CallResult", "Entrypoint", "LogRecord", "Session", "Worker"]
 
 _Call = Callable[..., Any]
+
+
+class _Isolate(Protocol):
+    """A session's isolate: `_core.Session`, or one in a sandbox process."""
+
+    @property
+    def alive(self) -> bool: ...
+    def call(self, *args: Any) -> Any: ...
+    def close(self) -> None: ...
+
+
+class _Guest(Protocol):
+    """Loaded code: `_core.Worker`, or a worker in sandbox processes (`dynisolate._process`)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def cache_outcome(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    def call(self, *args: Any) -> Any: ...
+    def session(self) -> _Isolate: ...
+    def exports(self) -> list[str]: ...
+    def check_export(self, name: str) -> None: ...
+
 
 # The method glue.js runs as a workflow class's `run(event, step)` (its WORKFLOW_RUN), and the
 # env_call prefix its step operations use (reserved in rust/js/protocol.rs).
@@ -277,7 +301,7 @@ class Session:
     """One isolate kept alive across calls, so guest state carries over. Close it (or use `with`)
     to free its slot; a fatal error (trap, limit) ends it and later calls raise `ClosedError`."""
 
-    def __init__(self, isolate: _core.Session, worker: Worker) -> None:
+    def __init__(self, isolate: _Isolate, worker: Worker) -> None:
         self._isolate = isolate
         self._worker = worker
 
@@ -405,7 +429,7 @@ class Worker:
 
     def __init__(
         self,
-        guest: _core.Worker,
+        guest: _Guest,
         dispatcher: Dispatcher | None,
         executor: Callable[[], Executor],
         global_outbound: Callable[..., Any] | None,

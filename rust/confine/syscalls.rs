@@ -201,7 +201,8 @@ fn kill_filter(arch: TargetArch) -> Result<BpfProgram> {
 }
 
 /// Answers `EACCES` for the refused list, for a stat by path (a stat of an open descriptor,
-/// `AT_EMPTY_PATH`, is allowed), and for a `prctl` other than naming a thread or setting
+/// `AT_EMPTY_PATH`, is allowed: a filter cannot read the path, so a call passing that flag with a
+/// path gets that path's metadata too), and for a `prctl` other than naming a thread or setting
 /// no_new_privs (which installing the next filter does).
 fn refusal_filter(arch: TargetArch) -> Result<BpfProgram> {
     let mut rules: Rules = BTreeMap::new();

@@ -101,7 +101,7 @@ class SandboxProcess:
         replies: queue.SimpleQueue[tuple[int, Any]] = queue.SimpleQueue()
         with self._lock:
             if self.died is not None:
-                raise self._died_copy()
+                raise self.died_error()
             id = next(self._ids)
             self._conversations[id] = replies
         return id, replies
@@ -115,7 +115,7 @@ class SandboxProcess:
             self._channel.send(id, kind, payload)
         except OSError as error:
             self.kill(f"its socket failed: {error}")
-            raise self._died_copy() from None
+            raise self.died_error() from None
 
     def _read(self) -> None:
         while True:
@@ -154,7 +154,9 @@ class SandboxProcess:
         for replies in waiting:
             replies.put((DIED, None))
 
-    def _died_copy(self) -> SandboxProcessDiedError:
+    def died_error(self) -> SandboxProcessDiedError:
+        """A fresh `SandboxProcessDiedError` for one more call the death fails (each caller
+        raises its own, so tracebacks do not pile onto one object)."""
         assert self.died is not None
         error = SandboxProcessDiedError(self.died.message)
         error.cordon, error.exit_code, error.signal = self.cordon, self.died.exit_code, self.died.signal

@@ -24,7 +24,6 @@ _POLL_S = 0.05
 _GRACE_S = 5.0
 # Loading compiles code; a process that takes longer has stopped answering.
 _LOAD_TIMEOUT_S = 120.0
-_LOG_LEVELS = frozenset({"debug", "info", "warn", "error"})
 
 
 def _flags(host: Any, fetch: bool, props: bool) -> int:
@@ -41,17 +40,17 @@ def _flags(host: Any, fetch: bool, props: bool) -> int:
 def _records(proc: SandboxProcess, wire: Any) -> list[tuple[str, str]]:
     if not isinstance(wire, list):
         proc.kill("it sent malformed log records")
-        raise proc._died_copy()
+        raise proc.died_error()
     records = []
     for record in wire:
         if not (
             isinstance(record, list)
             and len(record) == 2
-            and record[0] in _LOG_LEVELS
+            and record[0] in _logs.LEVELS
             and isinstance(record[1], str)
         ):
             proc.kill("it sent a malformed log record")
-            raise proc._died_copy()
+            raise proc.died_error()
         records.append((record[0], record[1]))
     return records
 
@@ -88,7 +87,7 @@ def converse(
                 continue
             if reply == DIED:
                 answered = True
-                raise proc._died_copy()
+                raise proc.died_error()
             if reply == p.OK:
                 answered = True
                 return body
@@ -105,7 +104,7 @@ def converse(
                     error = p.dynisolate_error_from_wire(body[0])
                 except p.ProtocolError as bad:
                     proc.kill(f"it sent a malformed error: {bad}")
-                    raise proc._died_copy() from None
+                    raise proc.died_error() from None
                 raise error
             if host is not None and reply == p.HOST_CALL and len(body) == 2 and isinstance(body[0], str):
                 deadline += _answer(proc, id, host, *body)
@@ -228,7 +227,7 @@ class RemoteWorker(_Calls):
         reply = converse(proc, p.LOAD, self._load, _LOAD_TIMEOUT_S)
         if not _is_load_reply(reply):
             proc.kill("it answered a load with something else")
-            raise proc._died_copy()
+            raise proc.died_error()
         with self._lock:
             for dead in [known for known in self._handles if known.died is not None]:
                 del self._handles[dead]
@@ -272,7 +271,7 @@ class RemoteWorker(_Calls):
             reply = converse(proc, p.SESSION_OPEN, [self._handle(proc)], self._timeout_s)
             if not (isinstance(reply, list) and len(reply) == 1 and isinstance(reply[0], int)):
                 proc.kill("it answered a session's opening with something else")
-                raise proc._died_copy()
+                raise proc.died_error()
             session = reply[0]
             proc.sessions += 1
         finally:
