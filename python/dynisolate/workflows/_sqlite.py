@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from ..exceptions import ConfigError, InstanceExistsError
 from ._group_commit import GroupCommit
+from ._lifecycle import transition
 from ._sqlite_schema import migrate
 from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_found, state_error
 
@@ -428,24 +429,14 @@ class SqliteStore:
     def transition(self, id: str, op: str, now: float) -> str:
         def write(conn: sqlite3.Connection) -> str:
             status, _ = self._status(conn, id)
-            new = _TRANSITIONS[op].get(status)
-            if new is None:
-                raise state_error(id, status, op)
-            if new == status:
-                return status
-            fence = (
-                ", generation = generation + 1, owner = NULL, lease_until = NULL" if op == "terminate" else ""
-            )
-            wake = ", wake_at = ?" if new == "queued" else ", wake_at = NULL" if op == "terminate" else ""
-            args = (new, now, now, id) if new == "queued" else (new, now, id)
+            plan = transition(id, op, status)
+            if not plan.changed:
+                return plan.status
+            fence = ", generation = generation + 1, owner = NULL, lease_until = NULL" if plan.fence else ""
+            wake = {"now": ", wake_at = ?", "clear": ", wake_at = NULL", "keep": ""}[plan.wake]
+            args = (plan.status, now, now, id) if plan.wake == "now" else (plan.status, now, id)
             conn.execute(f"UPDATE instances SET status = ?, updated_at = ?{wake}{fence} WHERE id = ?", args)
-            if op == "pause":
-                conn.execute(
-                    "UPDATE instances SET paused_at = ? WHERE id = ? AND paused_at IS NULL", (now, id)
-                )
-            elif op == "resume" and status == "paused":
-                # As Cloudflare: the time spent paused does not count toward sleeps, retry delays
-                # or event timeouts.
+            if plan.shift_waits:
                 paused_at = conn.execute("SELECT paused_at FROM instances WHERE id = ?", (id,)).fetchone()[0]
                 if paused_at is not None:
                     conn.execute(
@@ -453,9 +444,13 @@ class SqliteStore:
                         "AND state IN ('waiting', 'retrying')",
                         (now - paused_at, id),
                     )
-            if op in ("resume", "terminate"):
+            if plan.paused_at == "set":
+                conn.execute(
+                    "UPDATE instances SET paused_at = ? WHERE id = ? AND paused_at IS NULL", (now, id)
+                )
+            elif plan.paused_at == "clear":
                 conn.execute("UPDATE instances SET paused_at = NULL WHERE id = ?", (id,))
-            return new
+            return plan.status
 
         return self._write(write)
 
@@ -491,23 +486,3 @@ class SqliteStore:
     def close(self) -> None:
         with self._lock:
             self._writer.close()
-
-
-# What each operator action does from each status; missing: not allowed.
-_TRANSITIONS: dict[str, dict[str, str]] = {
-    "pause": {
-        "queued": "paused",
-        "waiting": "paused",
-        "running": "waitingForPause",
-        "waitingForPause": "waitingForPause",
-        "paused": "paused",
-    },
-    "resume": {
-        "paused": "queued",
-        "waitingForPause": "running",
-        "queued": "queued",
-        "running": "running",
-        "waiting": "waiting",
-    },
-    "terminate": {s: "terminated" for s in ("queued", "running", "waiting", "waitingForPause", "paused")},
-}
