@@ -411,6 +411,44 @@ def test_a_process_that_cannot_start_in_time_is_a_confinement_error(cache_dir: P
         assert loader.sandbox_processes() == []
 
 
+def test_calls_under_random_kills_end_in_a_result_or_the_death_of_their_process(cache_dir: Path) -> None:
+    # Eight threads call two cordons while their processes are SIGKILLed at random: each call
+    # returns its value or raises SandboxProcessDiedError, none hangs, and afterwards nothing is
+    # counted as in flight and both cordons serve.
+    with make_loader(cache_dir, processes_per_cordon=2) as loader:
+        workers = {
+            c: loader.load({"a.js": JS}, env={"double": lambda x: 2 * x}, cordon=c) for c in ("a", "b")
+        }
+        outcomes: list[str] = []
+        stop = time.monotonic() + 6
+
+        def call(cordon: str) -> None:
+            entry = workers[cordon].get_entrypoint()
+            while time.monotonic() < stop:
+                try:
+                    assert entry.twice(21) == 84
+                    outcomes.append("ok")
+                except dynisolate.SandboxProcessDiedError:
+                    outcomes.append("died")
+
+        threads = [threading.Thread(target=call, args=("ab"[i % 2],)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        kills = 0
+        while time.monotonic() < stop - 1:
+            time.sleep(0.3)
+            alive = [p["pid"] for p in loader.sandbox_processes()]
+            if alive:
+                os.kill(alive[kills % len(alive)], signal.SIGKILL)
+                kills += 1
+        for thread in threads:
+            thread.join(timeout=30)
+            assert not thread.is_alive()
+        assert kills >= 10 and outcomes.count("ok") > 100 and "died" in outcomes, (kills, len(outcomes))
+        assert all(p["calls_in_flight"] == 0 for p in loader.sandbox_processes())
+        assert [workers[c].get_entrypoint().add(1, 1) for c in ("a", "b")] == [2, 2]
+
+
 def test_sessions_die_with_their_process(loader: dynisolate.Loader) -> None:
     worker = loader.load({"a.js": JS}, cordon="t1")
     session = worker.session()
