@@ -358,6 +358,25 @@ def test_the_process_has_none_of_the_parents_environment(
     assert probe(loader, "t1", "environ") == "LC_ALL,PYTHONPATH"
 
 
+def test_what_a_process_writes_to_stderr_reaches_the_log_escaped(
+    loader: dynisolate.Loader, caplog: pytest.LogCaptureFixture
+) -> None:
+    loader.load({"a.js": JS}, cordon="t1")
+    (pid,) = pids(loader, "t1")
+    with caplog.at_level(logging.WARNING, logger="dynisolate.sandbox"):
+        assert probe(loader, "t1", "stderr") == "written"
+        deadline = time.monotonic() + 5
+        while len([r for r in caplog.records if r.name == "dynisolate.sandbox"]) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    records = [r for r in caplog.records if r.name == "dynisolate.sandbox"]
+    assert [r.getMessage() for r in records] == [
+        f"sandbox process {pid}: ERROR looks like the host\\x1b[2J",
+        f"sandbox process {pid}: CRITICAL second line",
+    ]
+    assert records[0].dynisolate_cordon == "t1"  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("what", ["execve", "fork"])
 def test_a_forbidden_syscall_kills_the_process_and_the_next_call_gets_another(
     loader: dynisolate.Loader, what: str

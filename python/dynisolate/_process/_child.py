@@ -250,6 +250,9 @@ def _probe(what: str) -> str:
             return f"allocated {len(bytearray(1 << 40))}"
         if what == "environ":
             return ",".join(sorted(os.environ))
+        if what == "stderr":  # as code that escaped wasmtime could: a forged line and an escape
+            os.write(2, b"ERROR looks like the host\x1b[2J\nCRITICAL second line\n")
+            return "written"
     except OSError as error:
         return f"refused: {os.strerror(error.errno or 0)}"
     except MemoryError:

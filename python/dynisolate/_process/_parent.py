@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import queue
 import signal
@@ -13,8 +14,9 @@ import subprocess
 import sys
 import threading
 from collections import OrderedDict
-from typing import Any
+from typing import IO, Any
 
+from .. import _logs
 from ..exceptions import (
     ClosedError,
     ConfinementError,
@@ -62,9 +64,15 @@ class SandboxProcess:
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
                 env=env,
             )
         self.pid = self._popen.pid
+        assert self._popen.stderr is not None
+        relay = threading.Thread(
+            target=_relay_stderr, args=(self._popen.stderr, self.pid, cordon), daemon=True
+        )
+        relay.start()
         self._channel = p.Channel(ours)
         self.report = self._handshake(settings)
         threading.Thread(target=self._read, name=f"dynisolate-sandbox-{self.pid}", daemon=True).start()
@@ -172,6 +180,26 @@ class SandboxProcess:
                 self._popen.kill()
                 self._popen.wait()
         self._channel.sock.close()
+
+
+# A process's stderr (a crash's traceback, or anything code that escaped wasmtime writes) reaches
+# this logger a line at a time, escaped like tenant log text, at most this many lines per process.
+_stderr_log = logging.getLogger("dynisolate.sandbox")
+_MAX_STDERR_LINES = 1_000
+_MAX_STDERR_LINE_BYTES = 16 << 10
+
+
+def _relay_stderr(stream: IO[bytes], pid: int, cordon: str) -> None:
+    """Logs what process `pid` writes to stderr, and keeps reading past the cap so it never
+    blocks on a full pipe."""
+    fields = {"dynisolate_sandbox_pid": pid, "dynisolate_cordon": cordon}
+    with stream:
+        for count, line in enumerate(iter(lambda: stream.readline(_MAX_STDERR_LINE_BYTES), b"")):
+            if count < _MAX_STDERR_LINES:
+                text = _logs.render(line.decode("utf-8", "replace").rstrip("\n"))
+                _stderr_log.warning("sandbox process %d: %s", pid, text, extra=fields)
+            elif count == _MAX_STDERR_LINES:
+                _stderr_log.warning("sandbox process %d: further stderr output is dropped", pid, extra=fields)
 
 
 def _how(code: int | None) -> str:
