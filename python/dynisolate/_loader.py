@@ -293,7 +293,9 @@ class Loader:
 
     def stats(self) -> dict[str, int]:
         """Pool counters: `max_isolates`, `live_isolates`, `compiles`, `memory_hits`, `disk_hits`,
-        `cached_workers`, and `sandbox_processes` (alive, with `process_isolation`)."""
+        `cached_workers`, and `sandbox_processes` (alive, with `process_isolation`). With
+        `process_isolation` the pool counters are this process's, where no isolate runs: the
+        sandbox processes keep their own."""
         stats: dict[str, int] = dict(self._pool.stats())
         stats["cached_workers"] = len(self._workers)
         stats["sandbox_processes"] = 0 if self._cordons is None else self._cordons.count()
