@@ -277,10 +277,7 @@ def _process_table(write) -> None:  # type: ignore[no-untyped-def]
             continue
         mine = PROCESS_FIGURES[key].get("in_process")
         sandboxed = PROCESS_FIGURES[key].get("sandbox")
-        shown = [
-            "" if v is None else (f"{v:,.0f}" if unit == "/s" else _format(v, unit))
-            for v in (mine, sandboxed)
-        ]
+        shown = ["" if v is None else _format(v, unit) for v in (mine, sandboxed)]
         cost = f"{sandboxed / mine:.1f}x" if mine and sandboxed else ""
         write(f"| {label} | {shown[0]} | {shown[1]} | {cost} |")
 

@@ -11,6 +11,7 @@ guest makes while it runs.
 
 from __future__ import annotations
 
+import builtins
 import socket
 import struct
 import threading
@@ -102,43 +103,20 @@ class Channel:
 
 # ---- errors ----
 
-# Fields of a dynisolate error that cross (plain data only; `logs` travels beside the error).
-_ERROR_FIELDS = (
-    "export",
-    "name",
-    "guest_message",
-    "stack",
-    "trap_code",
-    "cpu_ms",
-    "wall_ms",
-    "memory_bytes",
-    "elements",
-    "fuel",
-    "bytes",
-    "limit",
-    "max_isolates",
-    "waited_ms",
-)
-# The Python exceptions an env handler may raise that a guest sees by name (the core's own list,
-# rust/python/host.rs GUEST_VISIBLE_ERRORS); any other reaches the guest as a plain Error.
-_GUEST_VISIBLE = {
-    cls.__name__: cls
-    for cls in (
-        TypeError,
-        ValueError,
-        KeyError,
-        LookupError,
-        IndexError,
-        RuntimeError,
-        NotImplementedError,
-        PermissionError,
-        TimeoutError,
-    )
-}
+
+def _fields(cls: type) -> frozenset[str]:
+    """The structured fields an error class declares (its annotations; `message` is the error's
+    text and `logs` travels beside it)."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        names.update(getattr(klass, "__annotations__", {}))
+    return frozenset(names - {"message", "logs"})
 
 
 def dynisolate_error_to_wire(error: exceptions.DynisolateError) -> list[Any]:
-    fields = {f: getattr(error, f) for f in _ERROR_FIELDS if isinstance(getattr(error, f, None), (str, int))}
+    fields = {
+        f: getattr(error, f) for f in _fields(type(error)) if isinstance(getattr(error, f, None), (str, int))
+    }
     return [type(error).__name__, error.message, fields]
 
 
@@ -157,20 +135,22 @@ def dynisolate_error_from_wire(wire: Any) -> exceptions.DynisolateError:
         raise ProtocolError(f"unknown error class {name!r}")
     error = cls(message)
     for field, value in fields.items():
-        if field in _ERROR_FIELDS and isinstance(value, (str, int)):
+        if field in _fields(cls) and isinstance(value, (str, int)):
             setattr(error, field, value)
     return error
 
 
 def host_error_to_wire(error: BaseException) -> list[Any]:
-    """An env handler's exception as the guest may see it: a guest's own error (a service
-    binding's callee threw) by its name and message, else an allow-listed class name."""
+    """An env handler's exception for the guest: a guest's own error (a service binding's callee
+    threw) by its name and message, else a built-in exception class by name ("Exception" for any
+    other). Which names the guest may see is the core's to decide, in the process, as in-process
+    (rust/python/host.rs)."""
     if isinstance(error, exceptions.GuestError):
         return ["guest", str(getattr(error, "name", "Error")), str(getattr(error, "guest_message", ""))]
     name = type(error).__name__
     # A KeyError's str() quotes its key; the class rebuilt from the message would quote it again.
     message = str(error.args[0]) if isinstance(error, KeyError) and len(error.args) == 1 else str(error)
-    return ["python", name if name in _GUEST_VISIBLE else "Exception", message]
+    return ["python", name if getattr(builtins, name, None) is type(error) else "Exception", message]
 
 
 def host_error_from_wire(wire: list[Any]) -> BaseException:
@@ -179,4 +159,5 @@ def host_error_from_wire(wire: list[Any]) -> BaseException:
         error = exceptions.GuestError(f"{name}: {message}")
         error.name, error.guest_message, error.stack = name, message, ""
         return error
-    return _GUEST_VISIBLE.get(name, Exception)(message)
+    cls = getattr(builtins, name, None)
+    return (cls if isinstance(cls, type) and issubclass(cls, Exception) else Exception)(message)
