@@ -59,8 +59,18 @@ def _rust_tests(session: nox.Session) -> None:
     session.run("cargo", "test", external=True, env={"CARGO_TERM_COLOR": "never"})
 
 
+POSTGRES_DRIVER = ("psycopg[binary]>=3.2", "psycopg-pool>=3.2")
+
+
+def _postgres_server(session: nox.Session) -> None:
+    """Debian's PostgreSQL server, installed when missing: the workflow tests start a throwaway
+    cluster of it (tests/postgres_cluster.py)."""
+    session.run("python", "tests/postgres_cluster.py", "install")
+
+
 def _python_tests(session: nox.Session) -> None:
-    _develop(session, "pytest>=8", "pytest-timeout>=2", "mypy>=1.10")
+    _develop(session, "pytest>=8", "pytest-timeout>=2", "mypy>=1.10", *POSTGRES_DRIVER)
+    _postgres_server(session)
     session.run("python", "-m", "pytest", *session.posargs)
 
 
@@ -96,9 +106,11 @@ def bench(session: nox.Session) -> None:
         "quickjs>=1.19",
         "mini-racer>=0.14",
         "dbos>=3.4",
+        *POSTGRES_DRIVER,
         release=True,
         features="python,bench",  # bench: the hooks (the interpreter as wasm, a worker's bytecode)
     )
+    _postgres_server(session)
     session.run(
         "python",
         "-m",

@@ -1,10 +1,14 @@
-"""Shared fixtures: WAT guests from tests/fixtures and small private loaders."""
+"""Shared fixtures: WAT guests from tests/fixtures, small private loaders, and the workflow
+stores (SQLite, and PostgreSQL on a throwaway cluster this test run starts)."""
 
 from __future__ import annotations
 
 import struct
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import postgres_cluster
 import pytest
 
 import dynisolate
@@ -97,3 +101,41 @@ def numeric_wasm() -> bytes:
         + wasm_section(7, exports)
         + wasm_section(10, code)
     )
+
+
+# ---- workflow stores ----
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[postgres_cluster.Cluster]:
+    """A PostgreSQL cluster for this test run (fast settings; see postgres_cluster.py). No server
+    binaries is an error with a message saying how to get them, never a skipped suite."""
+    try:
+        cluster = postgres_cluster.start()
+    except postgres_cluster.ClusterUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres: postgres_cluster.Cluster) -> Iterator[str]:
+    """A URL of an empty database of its own."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.url, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield postgres.url_for(name)
+    with psycopg.connect(postgres.url, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a workflow engine keeps its instances: each test that takes it runs on both stores."""
+    if request.param == "sqlite":
+        return str(tmp_path / "workflows.db")
+    return str(request.getfixturevalue("postgres_url"))

@@ -15,6 +15,7 @@ __all__ = [
     "ConfigError",
     "ConfinementError",
     "CpuLimitError",
+    "DatabaseUnavailableError",
     "DynisolateError",
     "EventBufferFullError",
     "ExportNotFoundError",
@@ -278,6 +279,13 @@ class IncompatibleDatabaseError(WorkflowError, ValueError):
 
     found_version: int
     supported_version: int
+
+
+class DatabaseUnavailableError(WorkflowError, ConnectionError):
+    """The workflow database could not be reached, or the connection to it was lost: a PostgreSQL
+    server that is down, unreachable or refusing the connection. Nothing was written by the call
+    that raised it, unless a commit was under way when the connection broke (the engine's own
+    writes are fenced and replayed, so that is safe for them)."""
 
 
 class WorkflowTimeoutError(WorkflowError, TimeoutError):

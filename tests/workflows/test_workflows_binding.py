@@ -78,8 +78,8 @@ export default {
 
 
 @pytest.fixture
-def engine(loader: dynisolate.Loader) -> Iterator[Engine]:
-    with Engine(":memory:", loader=loader, poll_s=0.01) as engine:
+def engine(db: str, loader: dynisolate.Loader) -> Iterator[Engine]:
+    with Engine(db, loader=loader, poll_s=0.01) as engine:
         yield engine
 
 

@@ -24,8 +24,8 @@ def probe() -> Probe:
 
 
 @pytest.fixture
-def engine(loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
-    with probed_engine(loader, probe, max_pending_steps=8) as engine:
+def engine(db: str, loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
+    with probed_engine(db, loader, probe, max_pending_steps=8) as engine:
         yield engine
 
 
@@ -43,20 +43,22 @@ def unconsumed(engine: Engine, id: str) -> list[str | bytes]:
     return [event.payload for event in engine._store.events(id) if event.consumed_by is None]
 
 
-def test_the_caps_default_as_documented_and_refuse_nonsense() -> None:
-    with Engine(":memory:") as engine:
+def test_the_caps_default_as_documented_and_refuse_nonsense(db: str) -> None:
+    with Engine(db) as engine:
         caps = (engine.max_pending_steps, engine.max_buffered_events, engine.max_buffered_event_bytes)
     assert caps == (1_000, 1_000, 10 << 20)
     for bad in (0, -1, 1.5, True, None):
         with pytest.raises(dynisolate.ConfigError, match="max_buffered_events must be a positive int"):
-            Engine(":memory:", max_buffered_events=bad)  # type: ignore[arg-type]
+            Engine(db, max_buffered_events=bad)  # type: ignore[arg-type]
 
 
 # ---- buffered events ----
 
 
-def test_buffered_events_are_capped_by_count_and_a_taken_event_makes_room(loader: dynisolate.Loader) -> None:
-    with Engine(":memory:", loader=loader, poll_s=0.01, max_buffered_events=3) as engine:
+def test_buffered_events_are_capped_by_count_and_a_taken_event_makes_room(
+    db: str, loader: dynisolate.Loader
+) -> None:
+    with Engine(db, loader=loader, poll_s=0.01, max_buffered_events=3) as engine:
         instance = engine.create(tenant="t", code=WAITER, entrypoint="Flow")
         until_status(instance, "waiting")
         for n in range(3):
@@ -105,8 +107,8 @@ def test_a_store_from_before_the_caps_counts_the_events_it_already_holds(
     assert (refused.value.buffered_events, refused.value.buffered_bytes) == (3, 205)
 
 
-def test_buffered_events_are_capped_by_bytes(loader: dynisolate.Loader) -> None:
-    with Engine(":memory:", loader=loader, poll_s=0.01, max_buffered_event_bytes=1000) as engine:
+def test_buffered_events_are_capped_by_bytes(db: str, loader: dynisolate.Loader) -> None:
+    with Engine(db, loader=loader, poll_s=0.01, max_buffered_event_bytes=1000) as engine:
         instance = engine.create(tenant="t", code=WAITER, entrypoint="Flow")
         instance.send_event("early", "x" * 600)
         with pytest.raises(EventBufferFullError, match="1000 bytes") as refused:
@@ -116,17 +118,16 @@ def test_buffered_events_are_capped_by_bytes(loader: dynisolate.Loader) -> None:
         assert len(unconsumed(engine, instance.id)) == 2
 
 
-def test_an_event_over_the_payload_limit_is_refused_as_before(loader: dynisolate.Loader) -> None:
-    with Engine(":memory:", loader=loader, poll_s=0.01, max_payload_bytes=1000) as engine:
+def test_an_event_over_the_payload_limit_is_refused_as_before(db: str, loader: dynisolate.Loader) -> None:
+    with Engine(db, loader=loader, poll_s=0.01, max_payload_bytes=1000) as engine:
         instance = engine.create(tenant="t", code=WAITER, entrypoint="Flow")
         with pytest.raises(PayloadTooLargeError):
             instance.send_event("early", "x" * 2000)
         assert unconsumed(engine, instance.id) == []
 
 
-def test_concurrent_senders_cannot_both_slip_past_the_cap(tmp_path: Path, loader: dynisolate.Loader) -> None:
-    db = str(tmp_path / "events.db")
-    # Two engines on one file (two writer connections, as two processes have) and threads on each.
+def test_concurrent_senders_cannot_both_slip_past_the_cap(db: str, loader: dynisolate.Loader) -> None:
+    # Two engines on one database (two writer connections, as two processes have), threads on each.
     engines = [Engine(db, loader=loader, max_buffered_events=25, synchronous="normal") for _ in range(2)]
     instance = engines[0].create(tenant="t", code=WAITER, entrypoint="Flow")
     accepted, refused = [], []
@@ -152,8 +153,8 @@ def test_concurrent_senders_cannot_both_slip_past_the_cap(tmp_path: Path, loader
         engine.close()
 
 
-def test_the_binding_sees_a_full_buffer_as_an_error(loader: dynisolate.Loader) -> None:
-    with Engine(":memory:", loader=loader, poll_s=0.01, max_buffered_events=2) as engine:
+def test_the_binding_sees_a_full_buffer_as_an_error(db: str, loader: dynisolate.Loader) -> None:
+    with Engine(db, loader=loader, poll_s=0.01, max_buffered_events=2) as engine:
         binding = dynisolate.workflows.WorkflowBinding(engine, tenant="t", entrypoint="Flow", code=WAITER)
         flood = """export default { async flood(env) {
             const instance = await env.FLOW.create({ id: "flooded" });
@@ -190,11 +191,13 @@ def test_the_timer_cap_holds_in_a_workflow_run(engine: Engine) -> None:
     assert status.output == ["QuotaExceededError", "QuotaExceededError"]
 
 
-def test_the_host_call_cap_holds_in_a_workflow_run(loader: dynisolate.Loader, probe: Probe) -> None:
+def test_the_host_call_cap_holds_in_a_workflow_run(db: str, loader: dynisolate.Loader, probe: Probe) -> None:
     # Env calls are answered before the guest goes on (one in flight at a time); a run's count of
     # them is capped by its Limits (plus two per step max_steps allows: 50 + 20 + 1), and a step
     # that passes the cap fails that attempt.
-    with probed_engine(loader, probe, limits=dynisolate.Limits(max_host_calls=50), max_steps=10) as engine:
+    with probed_engine(
+        db, loader, probe, limits=dynisolate.Limits(max_host_calls=50), max_steps=10
+    ) as engine:
         status = run(
             engine,
             """
@@ -411,8 +414,8 @@ def nesting(event: WorkflowEvent, step: Step) -> list[str]:
     return []
 
 
-def test_a_python_wait_inside_a_step_is_refused(loader: dynisolate.Loader) -> None:
-    with Engine(":memory:", loader=loader, workflows={"nesting": nesting}, poll_s=0.01) as engine:
+def test_a_python_wait_inside_a_step_is_refused(db: str, loader: dynisolate.Loader) -> None:
+    with Engine(db, loader=loader, workflows={"nesting": nesting}, poll_s=0.01) as engine:
         status = engine.create(tenant="t", entrypoint="nesting").wait(timeout=20)
     assert status.output[0] == "NestedStepError"
     assert "inside the callback of step 'outer#1'" in status.output[1]
@@ -430,10 +433,10 @@ def test_steps_do_not_count_against_the_runs_host_calls(engine: Engine) -> None:
 
 
 def test_a_runs_host_calls_are_max_host_calls_plus_two_per_allowed_step(
-    loader: dynisolate.Loader, probe: Probe
+    db: str, loader: dynisolate.Loader, probe: Probe
 ) -> None:
     limits = dynisolate.Limits(max_host_calls=5)
-    with probed_engine(loader, probe, limits=limits, max_steps=2) as engine:
+    with probed_engine(db, loader, probe, limits=limits, max_steps=2) as engine:
         within = run(engine, "for (let i = 0; i < 8; i++) await this.env.PROBE.hit('x'); return 1")
         beyond = run(engine, "for (let i = 0; i < 12; i++) await this.env.PROBE.hit('y'); return 1")
     assert within.status == "complete", within.error  # 8 env calls and `done`: within 5 + 2 * 2 + 1

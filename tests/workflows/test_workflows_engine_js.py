@@ -6,7 +6,6 @@ import datetime
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,7 +38,7 @@ def probe() -> Probe:
     return Probe()
 
 
-def probed_engine(loader: dynisolate.Loader, probe: Probe, **settings: Any) -> Engine:
+def probed_engine(db: str, loader: dynisolate.Loader, probe: Probe, **settings: Any) -> Engine:
     """An in-memory engine whose runs have `probe` as env.PROBE."""
     return Engine(
         ":memory:",
@@ -52,8 +51,8 @@ def probed_engine(loader: dynisolate.Loader, probe: Probe, **settings: Any) -> E
 
 
 @pytest.fixture
-def engine(loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
-    with probed_engine(loader, probe) as engine:
+def engine(db: str, loader: dynisolate.Loader, probe: Probe) -> Iterator[Engine]:
+    with probed_engine(db, loader, probe) as engine:
         yield engine
 
 
@@ -314,8 +313,8 @@ def test_parallel_steps_replay_in_any_order(engine: Engine, probe: Probe) -> Non
     assert probe.hits == {"after-slow": 1, "after-fast": 1}
 
 
-def test_step_limit(loader: dynisolate.Loader) -> None:
-    with Engine(":memory:", loader=loader, max_steps=3, poll_s=0.01) as engine:
+def test_step_limit(db: str, loader: dynisolate.Loader) -> None:
+    with Engine(db, loader=loader, max_steps=3, poll_s=0.01) as engine:
         status = run(
             engine,
             """
@@ -327,8 +326,8 @@ def test_step_limit(loader: dynisolate.Loader) -> None:
     assert status.error["name"] == "StepLimitError"
 
 
-def test_payload_limits(loader: dynisolate.Loader) -> None:
-    with Engine(":memory:", loader=loader, max_payload_bytes=1000, poll_s=0.01) as engine:
+def test_payload_limits(db: str, loader: dynisolate.Loader) -> None:
+    with Engine(db, loader=loader, max_payload_bytes=1000, poll_s=0.01) as engine:
         with pytest.raises(dynisolate.PayloadTooLargeError):
             run(engine, "return 1;", params="x" * 2000)
         status = run(
@@ -365,14 +364,14 @@ def test_instances_are_pinned_to_their_code(engine: Engine) -> None:
     assert engine.create(tenant="t", code=bundle, entrypoint="Flow").wait(10).output == 3
 
 
-def test_env_factory_gets_tenant_and_metadata_on_every_run(loader: dynisolate.Loader) -> None:
+def test_env_factory_gets_tenant_and_metadata_on_every_run(db: str, loader: dynisolate.Loader) -> None:
     calls: list[tuple[str, Any]] = []
 
     def env(tenant: str, metadata: Any) -> dict[str, Any]:
         calls.append((tenant, metadata))
         return {"WHO": tenant}
 
-    with Engine(":memory:", loader=loader, env_factory=env, poll_s=0.01) as engine:
+    with Engine(db, loader=loader, env_factory=env, poll_s=0.01) as engine:
         status = run(engine, 'await step.sleep("s", 10); return this.env.WHO;', metadata={"plan": "pro"})
     assert status.output == "t"
     assert calls == [("t", {"plan": "pro"})] * 2  # before and after the sleep
@@ -470,12 +469,12 @@ def test_missing_workflow_class_is_refused_at_create(engine: Engine) -> None:
         engine.create(tenant="t", code=code, entrypoint="Other")
 
 
-def test_runaway_runs_error_the_instance_and_the_engine_goes_on(loader: dynisolate.Loader) -> None:
+def test_runaway_runs_error_the_instance_and_the_engine_goes_on(db: str, loader: dynisolate.Loader) -> None:
     # The CPU budget is measured on the wall clock while the guest runs, so a pause of this
     # process can cut a healthy attempt (late in the full suite, with 50 ms, "fine" was seen still
     # running after 20 s, as a step waiting out the default 10 s retry delays would be): a roomier
     # budget, quick retries.
-    with Engine(":memory:", loader=loader, limits=dynisolate.Limits(cpu_ms=300), poll_s=0.01) as engine:
+    with Engine(db, loader=loader, limits=dynisolate.Limits(cpu_ms=300), poll_s=0.01) as engine:
         spin = run(engine, 'await step.do("warm", async () => 1); while (true) {}')
         assert (spin.status, spin.error["name"]) == ("errored", "CpuLimitError")
         assert spin.steps[0].state == "complete"  # what was committed stays
@@ -486,7 +485,7 @@ def test_runaway_runs_error_the_instance_and_the_engine_goes_on(loader: dynisola
         assert run(engine, fine).output == "ok"
 
 
-def test_a_bundle_with_webassembly_is_stored_and_replayed(tmp_path: Path, loader: dynisolate.Loader) -> None:
+def test_a_bundle_with_webassembly_is_stored_and_replayed(db: str, loader: dynisolate.Loader) -> None:
     code = {
         "wf.js": HEADER
         + """import lib from "./add.wasm";
@@ -498,7 +497,6 @@ def test_a_bundle_with_webassembly_is_stored_and_replayed(tmp_path: Path, loader
         } }""",
         "add.wasm": numeric_wasm(),
     }
-    db = str(tmp_path / "wasm.db")
     with Engine(db, loader=loader, poll_s=0.01) as engine:
         instance = engine.create(tenant="t", code=code, entrypoint="Flow", params=1)
         until_status(instance, "waiting")
@@ -533,8 +531,8 @@ def test_steps_started_alongside_a_wait_run_before_the_instance_suspends(
     assert probe.hits["email"] == 1
 
 
-def test_the_step_limit_counts_every_run(loader: dynisolate.Loader) -> None:
-    with Engine(":memory:", loader=loader, max_steps=3, poll_s=0.01) as engine:
+def test_the_step_limit_counts_every_run(db: str, loader: dynisolate.Loader) -> None:
+    with Engine(db, loader=loader, max_steps=3, poll_s=0.01) as engine:
         status = run(
             engine,
             'for (let i = 0; i < 5; i++) { await step.do("s", async () => i); await step.sleep("z", 1); }',
@@ -566,8 +564,10 @@ def test_a_limit_hit_inside_a_step_fails_that_attempt_and_it_retries(loader: dyn
     assert status.steps[0].attempts == 2 and len(calls) == 2
 
 
-def test_a_failed_commit_cannot_be_caught_by_the_workflow(loader: dynisolate.Loader, probe: Probe) -> None:
-    with Engine(":memory:", loader=loader, env_factory=lambda t, m: {"PROBE": probe}, poll_s=0.01) as engine:
+def test_a_failed_commit_cannot_be_caught_by_the_workflow(
+    db: str, loader: dynisolate.Loader, probe: Probe
+) -> None:
+    with Engine(db, loader=loader, env_factory=lambda t, m: {"PROBE": probe}, poll_s=0.01) as engine:
         commit = engine._store.commit_step
         failures = [1]
 

@@ -54,10 +54,10 @@ def swallowing(event: WorkflowEvent, step: Step) -> Any:
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
+def engine(db: str) -> Iterator[Engine]:
     hits.clear()
     workflows = {"order": order, "flaky": flaky, "refusing": refusing, "swallowing": swallowing}
-    with Engine(":memory:", workflows=workflows, poll_s=0.01) as engine:
+    with Engine(db, workflows=workflows, poll_s=0.01) as engine:
         yield engine
 
 
@@ -105,17 +105,17 @@ def declining(event: WorkflowEvent, step: Step) -> Any:
     step.do("charge", attempt, retries={"limit": 3, "delay": 0})
 
 
-def test_subclasses_of_non_retryable_error_are_not_retried() -> None:
+def test_subclasses_of_non_retryable_error_are_not_retried(db: str) -> None:
     hits.clear()
-    with Engine(":memory:", workflows={"declining": declining}, poll_s=0.01) as engine:
+    with Engine(db, workflows={"declining": declining}, poll_s=0.01) as engine:
         status = engine.create(tenant="ops", entrypoint="declining").wait(5)
     assert (status.status, status.error["name"], hits["declined"]) == ("errored", "NonRetryableError", 1)
 
 
-def test_restart_of_an_unknown_instance() -> None:
+def test_restart_of_an_unknown_instance(db: str) -> None:
     from dynisolate.workflows import InstanceNotFoundError
 
-    with Engine(":memory:", workflows={"declining": declining}) as engine:
+    with Engine(db, workflows={"declining": declining}) as engine:
         with pytest.raises(InstanceNotFoundError):
             engine.get("nope")
         with pytest.raises(InstanceNotFoundError):

@@ -1,16 +1,17 @@
-"""The SQLite store and scheduler: fencing, fair claims across tenants, per-tenant concurrency,
-recovery of dead workers' leases, and wake-ups on time."""
+"""The stores (SQLite and PostgreSQL, every test on both) and the scheduler: fencing, fair
+claims across tenants, per-tenant concurrency, recovery of dead workers' leases, and wake-ups on time."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
-from pathlib import Path
 
+import psycopg
 import pytest
 
-from dynisolate.workflows import Engine, Step, WorkflowEvent
+from dynisolate.workflows import DatabaseUnavailableError, Engine, Step, WorkflowEvent
+from dynisolate.workflows._postgres import PostgresStore
+from dynisolate.workflows._sqlite import SqliteStore
 from dynisolate.workflows._store import StepRow
 
 
@@ -23,12 +24,23 @@ def napper(event: WorkflowEvent, step: Step) -> float:
     return time.time()
 
 
+def execute(engine: Engine, sql: str, *args: object) -> None:
+    """Runs `sql` (with `?` parameters) on the engine's database behind the engine's back."""
+    store = engine._store
+    if isinstance(store, SqliteStore):
+        store._writer.execute(sql, args)
+        return
+    assert isinstance(store, PostgresStore)
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        conn.execute(sql.replace("?", "%s"), args)  # type: ignore[arg-type]
+
+
 def rows(engine: Engine, tenant: str, n: int) -> list[dict[str, object]]:
     return [{"tenant": tenant, "entrypoint": "idle"} for _ in range(n)]
 
 
-def test_a_busy_tenant_does_not_starve_another(tmp_path: Path) -> None:
-    engine = Engine(str(tmp_path / "fair.db"), workflows={"idle": idle}, synchronous="normal")
+def test_a_busy_tenant_does_not_starve_another(db: str) -> None:
+    engine = Engine(db, workflows={"idle": idle}, synchronous="normal")
     for _ in range(10):
         engine.create_batch(rows(engine, "big", 1_000))
     small = engine.create(tenant="small", entrypoint="idle")
@@ -39,8 +51,8 @@ def test_a_busy_tenant_does_not_starve_another(tmp_path: Path) -> None:
     engine.close()
 
 
-def test_tenant_concurrency_limit(tmp_path: Path) -> None:
-    engine = Engine(str(tmp_path / "limit.db"), workflows={"idle": idle})
+def test_tenant_concurrency_limit(db: str) -> None:
+    engine = Engine(db, workflows={"idle": idle})
     engine.set_tenant_limit("capped", 1)
     engine.create_batch(rows(engine, "capped", 3) + rows(engine, "free", 2))
     now = time.time()
@@ -50,8 +62,8 @@ def test_tenant_concurrency_limit(tmp_path: Path) -> None:
     engine.close()
 
 
-def test_a_fenced_run_writes_nothing(tmp_path: Path) -> None:
-    engine = Engine(str(tmp_path / "fence.db"), workflows={"idle": idle})
+def test_a_fenced_run_writes_nothing(db: str) -> None:
+    engine = Engine(db, workflows={"idle": idle})
     instance = engine.create(tenant="t", entrypoint="idle")
     (row,) = engine._store.claim("me", time.time(), time.time() + 10)
     instance.terminate()
@@ -62,8 +74,8 @@ def test_a_fenced_run_writes_nothing(tmp_path: Path) -> None:
     engine.close()
 
 
-def test_expired_leases_are_recovered(tmp_path: Path) -> None:
-    engine = Engine(str(tmp_path / "lease.db"), workflows={"idle": idle})
+def test_expired_leases_are_recovered(db: str) -> None:
+    engine = Engine(db, workflows={"idle": idle})
     instance = engine.create(tenant="t", entrypoint="idle")
     assert engine._store.claim("elsewhere@1:x", time.time(), time.time() + 0.05)
     assert engine.drain(1) == 0  # the lease still holds
@@ -73,10 +85,10 @@ def test_expired_leases_are_recovered(tmp_path: Path) -> None:
     engine.close()
 
 
-def test_sleeping_instances_wake_on_time(tmp_path: Path) -> None:
+def test_sleeping_instances_wake_on_time(db: str) -> None:
     # Polling only every second: a sleeper woken by the poll, not its own timer, is late by far more
     # than the bound, which leaves room for a loaded machine's scheduling.
-    with Engine(str(tmp_path / "wake.db"), workflows={"napper": napper}, workers=2, poll_s=1.0) as engine:
+    with Engine(db, workflows={"napper": napper}, workers=2, poll_s=1.0) as engine:
         naps = []
         for ms in (100, 250, 400):
             naps.append((time.time() + ms / 1000, engine.create(tenant="t", entrypoint="napper", params=ms)))
@@ -84,8 +96,7 @@ def test_sleeping_instances_wake_on_time(tmp_path: Path) -> None:
     assert all(-0.01 < lag < 0.25 for lag in late), late
 
 
-def test_work_from_another_engine_is_picked_up(tmp_path: Path) -> None:
-    db = str(tmp_path / "shared.db")
+def test_work_from_another_engine_is_picked_up(db: str) -> None:
     with Engine(db, workflows={"idle": idle}, poll_s=0.02):
         creator = Engine(db, workflows={"idle": idle})
         instance = creator.create(tenant="t", entrypoint="idle")
@@ -93,8 +104,8 @@ def test_work_from_another_engine_is_picked_up(tmp_path: Path) -> None:
         creator.close()
 
 
-def test_the_engine_waits_without_spinning(tmp_path: Path) -> None:
-    with Engine(str(tmp_path / "idle.db"), workflows={"napper": napper}, workers=4):
+def test_the_engine_waits_without_spinning(db: str) -> None:
+    with Engine(db, workflows={"napper": napper}, workers=4):
         before = time.process_time()
         time.sleep(0.5)
         used = time.process_time() - before
@@ -102,22 +113,28 @@ def test_the_engine_waits_without_spinning(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("synchronous", ["sometimes", "OFF"])
-def test_bad_synchronous_setting(tmp_path: Path, synchronous: str) -> None:
+def test_bad_synchronous_setting(db: str, synchronous: str) -> None:
     from dynisolate import ConfigError
 
     with pytest.raises(ConfigError):
-        Engine(str(tmp_path / "x.db"), synchronous=synchronous)
+        Engine(db, synchronous=synchronous)
 
 
-def test_postgres_urls_are_not_yet_served() -> None:
+def test_an_unknown_url_scheme_is_refused() -> None:
     from dynisolate import ConfigError
 
-    with pytest.raises(ConfigError, match="no store"):
-        Engine("postgresql://localhost/db")
+    with pytest.raises(ConfigError, match="no store for 'mysql'"):
+        Engine("mysql://localhost/db")
 
 
-def test_engine_threads_stop(tmp_path: Path) -> None:
-    engine = Engine(str(tmp_path / "stop.db"), workflows={"idle": idle}).start()
+def test_an_unreachable_server_is_a_clear_error_without_the_password() -> None:
+    with pytest.raises(DatabaseUnavailableError, match="postgresql://127.0.0.1:1/db") as caught:
+        Engine("postgresql://someone:hunter2@127.0.0.1:1/db")
+    assert "hunter2" not in str(caught.value)
+
+
+def test_engine_threads_stop(db: str) -> None:
+    engine = Engine(db, workflows={"idle": idle}).start()
     engine.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("dynisolate-workflows")]
 
@@ -126,8 +143,7 @@ def blocking(event: WorkflowEvent, step: Step) -> str:
     return step.do("block", lambda: time.sleep(0.05) or "done")
 
 
-def test_stopping_hands_back_claims_not_started(tmp_path: Path) -> None:
-    db = str(tmp_path / "handback.db")
+def test_stopping_hands_back_claims_not_started(db: str) -> None:
     engine = Engine(db, workflows={"blocking": blocking}, workers=1)
     instances = engine.create_batch([{"tenant": "t", "entrypoint": "blocking"} for _ in range(6)])
     engine.start()
@@ -141,17 +157,18 @@ def test_stopping_hands_back_claims_not_started(tmp_path: Path) -> None:
     successor.close()
 
 
-def test_a_single_instance_is_not_stuck_behind_another_tenants_backlog(tmp_path: Path) -> None:
-    engine = Engine(str(tmp_path / "backlog.db"), workflows={"idle": idle}, synchronous="normal", workers=2)
+def test_a_single_instance_is_not_stuck_behind_another_tenants_backlog(db: str) -> None:
+    engine = Engine(db, workflows={"idle": idle}, synchronous="normal", workers=2)
     for _ in range(10):
         engine.create_batch(rows(engine, "big", 1_000))
     with engine:
         time.sleep(0.05)  # the backlog is being worked through
         small = engine.create(tenant="small", entrypoint="idle")
         small.wait(timeout=30)
-    created = engine._store.get(small.id)
-    assert created is not None
-    finished = [r.updated_at for r in engine._store.list_instances("complete", "big", 20_000)]
+        engine.stop()
+        created = engine._store.get(small.id)
+        assert created is not None
+        finished = [r.updated_at for r in engine._store.list_instances("complete", "big", 20_000)]
     overtaken = sum(created.created_at < at < created.updated_at for at in finished)
     # A few scheduling rounds: each claim is one batch of at most 8 from one tenant, and the
     # batches already claimed by this process run first.
@@ -165,9 +182,9 @@ def gated(event: WorkflowEvent, step: Step) -> str:
     return step.do("gated", lambda: gate.wait(10) and event.payload)
 
 
-def test_a_stale_run_cannot_write_into_a_new_instance_with_its_id(tmp_path: Path) -> None:
+def test_a_stale_run_cannot_write_into_a_new_instance_with_its_id(db: str) -> None:
     gate.clear()
-    with Engine(str(tmp_path / "aba.db"), workflows={"gated": gated, "idle": idle}, workers=1) as engine:
+    with Engine(db, workflows={"gated": gated, "idle": idle}, workers=1) as engine:
         old = engine.create(tenant="t", entrypoint="gated", params="old", id="order-1")
         deadline = time.monotonic() + 5
         while old.status().status != "running":
@@ -181,9 +198,9 @@ def test_a_stale_run_cannot_write_into_a_new_instance_with_its_id(tmp_path: Path
     assert status.steps == []  # nothing of the old run landed in the new instance
 
 
-def test_pausing_a_claimed_instance_that_has_not_started(tmp_path: Path) -> None:
+def test_pausing_a_claimed_instance_that_has_not_started(db: str) -> None:
     gate.clear()
-    with Engine(str(tmp_path / "pause.db"), workflows={"gated": gated}, workers=1) as engine:
+    with Engine(db, workflows={"gated": gated}, workers=1) as engine:
         first, second = engine.create_batch(
             [{"tenant": "t", "entrypoint": "gated", "params": n} for n in (1, 2)]
         )
@@ -202,9 +219,9 @@ def test_pausing_a_claimed_instance_that_has_not_started(tmp_path: Path) -> None
         assert second.wait(timeout=30).output == 2
 
 
-def test_workers_do_not_spin_while_a_tenant_is_at_its_limit(tmp_path: Path) -> None:
+def test_workers_do_not_spin_while_a_tenant_is_at_its_limit(db: str) -> None:
     gate.clear()
-    with Engine(str(tmp_path / "spin.db"), workflows={"gated": gated}, workers=4) as engine:
+    with Engine(db, workflows={"gated": gated}, workers=4) as engine:
         engine.set_tenant_limit("t", 1)
         first, second = (engine.create(tenant="t", entrypoint="gated", params=n) for n in (1, 2))
         time.sleep(0.1)
@@ -217,25 +234,25 @@ def test_workers_do_not_spin_while_a_tenant_is_at_its_limit(tmp_path: Path) -> N
     assert used < 0.15, f"{used:.3f} s of CPU in 0.5 s while blocked"
 
 
-def test_an_instance_whose_worker_keeps_dying_is_errored(tmp_path: Path) -> None:
-    engine = Engine(str(tmp_path / "crashes.db"), workflows={"idle": idle})
+def test_an_instance_whose_worker_keeps_dying_is_errored(db: str) -> None:
+    engine = Engine(db, workflows={"idle": idle})
     instance = engine.create(tenant="t", entrypoint="idle")
-    engine._store._writer.execute("UPDATE instances SET crashes = 10 WHERE id = ?", (instance.id,))
+    execute(engine, "UPDATE instances SET crashes = 10 WHERE id = ?", instance.id)
     engine.drain(5)
     status = instance.status()
     assert (status.status, status.error["name"]) == ("errored", "WorkflowInternalError")
     engine.close()
 
 
-def test_a_store_failure_in_a_run_is_retried(tmp_path: Path) -> None:
-    with Engine(str(tmp_path / "flaky.db"), workflows={"idle": idle}, workers=1) as engine:
+def test_a_store_failure_in_a_run_is_retried(db: str) -> None:
+    with Engine(db, workflows={"idle": idle}, workers=1) as engine:
         release = engine._store.release
         failures = [1]
 
         def flaky_release(*args: object, **kwargs: object) -> bool:
             if failures and args[2] == "complete":
                 failures.pop()
-                raise sqlite3.OperationalError("disk I/O error")
+                raise RuntimeError("disk I/O error")
             return release(*args, **kwargs)  # type: ignore[arg-type]
 
         engine._store.release = flaky_release  # type: ignore[method-assign]
@@ -243,10 +260,10 @@ def test_a_store_failure_in_a_run_is_retried(tmp_path: Path) -> None:
     assert not failures
 
 
-def test_duplicate_ids_in_a_batch_are_named() -> None:
+def test_duplicate_ids_in_a_batch_are_named(db: str) -> None:
     from dynisolate.workflows import InstanceExistsError
 
-    engine = Engine(":memory:", workflows={"idle": idle})
+    engine = Engine(db, workflows={"idle": idle})
     engine.create(tenant="t", entrypoint="idle", id="zeta")
     for ids, duplicate in ((["alpha", "beta", "beta"], "beta"), (["alpha", "zeta"], "zeta")):
         with pytest.raises(InstanceExistsError) as caught:

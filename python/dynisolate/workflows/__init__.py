@@ -7,6 +7,7 @@ with engine:
 """
 
 from ..exceptions import (
+    DatabaseUnavailableError,
     EventBufferFullError,
     IncompatibleDatabaseError,
     InstanceExistsError,
@@ -27,6 +28,7 @@ from ._instance import Instance, InstanceStatus, StepInfo
 from ._step import Step, StepError, WorkflowEvent
 
 __all__ = [
+    "DatabaseUnavailableError",
     "Engine",
     "EventBufferFullError",
     "IncompatibleDatabaseError",

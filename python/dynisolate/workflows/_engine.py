@@ -38,6 +38,7 @@ from ..exceptions import (
 )
 from ._config import EVENT_TYPE
 from ._instance import Instance, InstanceStatus, status_of
+from ._postgres import PostgresStore
 from ._replay import DEFAULT_WIRE, Fatal, Fenced, Replay, StoreFailure, Suspend
 from ._run_host import StepHost
 from ._scheduler import RETRY_AFTER_S, Scheduler
@@ -103,24 +104,32 @@ def _positive(value: object, name: str) -> int:
     return value
 
 
-def _open_store(path: str, synchronous: str) -> Store:
+def _open_store(path: str, synchronous: str, workers: int) -> Store:
+    if path.startswith(("postgresql://", "postgres://")):
+        # A connection for each worker thread's reads and writes, one for the heartbeat, one for
+        # API calls (create, send, status); the group commit has one of its own.
+        return PostgresStore(path, synchronous, pool_size=workers + 2)
     if path.startswith("sqlite:///"):
         path = path[len("sqlite:///") :]
     elif "://" in path:
         raise ConfigError(
-            f"no store for {path.split('://')[0]!r} URLs yet: give a SQLite file path or ':memory:'"
+            f"no store for {path.split('://')[0]!r} URLs: give a SQLite file path, ':memory:' "
+            "or a postgresql:// URL"
         )
     return SqliteStore(path, synchronous)
 
 
 class Engine:
-    """Durable workflow instances on a store (a SQLite file by default).
+    """Durable workflow instances on a store: a SQLite file (one machine), or a PostgreSQL database
+    shared by engines on many machines.
 
     `with engine:` (or `start()`) runs worker threads that claim runnable instances fairly across
     tenants and replay them; `drain()` runs what is due on the calling thread instead.
 
     Args:
-        path: A SQLite file (created if missing; WAL mode), `sqlite:///path`, or `":memory:"`.
+        path: A SQLite file (created if missing; WAL mode), `sqlite:///path`, `":memory:"`, or
+            a PostgreSQL URL (`postgresql://user@host:port/database`; needs the `postgres` extra).
+            On PostgreSQL each engine holds at most `workers` + 3 connections.
         env_factory: `(tenant, metadata) -> env` for JavaScript runs, called on every run, as
             Cloudflare's dispatcher builds env per run (metadata must not be secret).
         global_outbound: The outbound handler of JavaScript runs (None: `fetch()` is refused).
@@ -176,7 +185,10 @@ class Engine:
     ) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise ConfigError(f"path must be a str or a path, not {type(path).__name__}")
-        self._store = _open_store(os.fspath(path), synchronous)
+        if workers is None:
+            workers = min(32, 3 * (os.cpu_count() or 1))
+        elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ConfigError(f"workers must be a positive int, not {workers!r}")
         self._env_factory = env_factory
         self._global_outbound = global_outbound
         self._workflows: dict[str, PythonWorkflow] = {}
@@ -191,10 +203,8 @@ class Engine:
         self.max_buffered_event_bytes = _positive(max_buffered_event_bytes, "max_buffered_event_bytes")
         self._bundles: OrderedDict[str, _Bundle] = OrderedDict()
         self._bundles_lock = threading.Lock()
-        if workers is None:
-            workers = min(32, 3 * (os.cpu_count() or 1))
-        elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ConfigError(f"workers must be a positive int, not {workers!r}")
+        # Last: a setting refused above leaves no connection or file open.
+        self._store = _open_store(os.fspath(path), synchronous, workers)
         self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s)
         # Counts runs that ended in this process, so `wait` wakes at once for them.
         self._runs_ended = threading.Condition()

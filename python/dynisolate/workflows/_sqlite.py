@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..exceptions import ConfigError, InstanceExistsError
-from ._group_commit import GroupCommit
+from ._group_commit import GroupCommit, Ticket
 from ._lifecycle import transition
 from ._sqlite_schema import migrate
 from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_found, state_error
 
 T = TypeVar("T")
+# A write: a function of the connection, and whether it runs a single statement.
+_Work = tuple[Callable[[sqlite3.Connection], Any], bool]
 
 __all__ = ["SqliteStore"]
 
@@ -80,7 +82,7 @@ class SqliteStore:
         migrate(self._writer, path)
         if not self._memory:
             self._writer.execute("PRAGMA journal_mode=WAL")
-        self._group = GroupCommit(self._writer, self._lock)
+        self._group: GroupCommit[_Work] = GroupCommit(self._commit_group)
         self._tenants: set[str] = set()  # known to have a row in `tenants`
         self._local = threading.local()
 
@@ -105,8 +107,43 @@ class SqliteStore:
         yield conn
 
     def _write(self, fn: Callable[[sqlite3.Connection], T], single: bool = False) -> T:
-        """Runs `fn(conn)` in a write transaction, committed with other threads' writes."""
-        return self._group.run(fn, single)
+        """Runs `fn(conn)` in a write transaction, committed with other threads' writes.
+        `single`: fn runs one statement, which alone needs no explicit transaction."""
+        return self._group.run((fn, single))  # type: ignore[no-any-return]
+
+    def _commit_group(self, batch: list[Ticket[_Work]]) -> None:
+        """One transaction for a group's writes, each inside its own savepoint (one failing
+        function rolls back only its own writes). A lone writer pays two savepoint statements."""
+        conn = self._writer
+        with self._lock:  # also taken by readers of an in-memory database
+            if len(batch) == 1 and batch[0].work[1]:
+                batch[0].value = batch[0].work[0](conn)  # its own implicit transaction
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if len(batch) == 1:
+                    batch[0].value = batch[0].work[0](conn)
+                else:
+                    for ticket in batch:
+                        fn, single = ticket.work
+                        if single:  # one statement is atomic by itself: no savepoint needed
+                            try:
+                                ticket.value = fn(conn)
+                            except Exception as error:
+                                ticket.error = error
+                            continue
+                        conn.execute("SAVEPOINT ticket")
+                        try:
+                            ticket.value = fn(conn)
+                        except Exception as error:
+                            conn.execute("ROLLBACK TO ticket")
+                            ticket.error = error
+                        conn.execute("RELEASE ticket")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:  # a failed COMMIT leaves the transaction open
+                    conn.execute("ROLLBACK")
+                raise
 
     # ---- code bundles ----
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-from ..exceptions import IncompatibleDatabaseError
+from ._store import incompatible, too_new
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "migrate"]
 
@@ -89,12 +89,6 @@ _MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = (
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 
 
-def _incompatible(path: str, message: str, found: int) -> IncompatibleDatabaseError:
-    error = IncompatibleDatabaseError(f"{path}: {message}")
-    error.found_version, error.supported_version = found, SCHEMA_VERSION
-    return error
-
-
 def migrate(conn: sqlite3.Connection, path: str) -> int:
     """Brings the database on `conn` (a connection in autocommit mode) to `SCHEMA_VERSION`;
     returns the version it had. Raises `IncompatibleDatabaseError` for a file of another
@@ -112,16 +106,11 @@ def migrate(conn: sqlite3.Connection, path: str) -> int:
             application == 0 and version == 0 and (not tables or _TABLES <= tables)
         )
         if not ours:
-            raise _incompatible(
-                path, "is not a dynisolate workflow database (another application's)", version
+            raise incompatible(
+                path, "is not a dynisolate workflow database (another application's)", version, SCHEMA_VERSION
             )
         if version > SCHEMA_VERSION:
-            raise _incompatible(
-                path,
-                f"was written by a newer dynisolate (schema version {version}; this one reads up to "
-                f"{SCHEMA_VERSION}): upgrade dynisolate",
-                version,
-            )
+            raise too_new(path, version, SCHEMA_VERSION)
         for number, step in _MIGRATIONS:
             if number > version:
                 step(conn)

@@ -11,7 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..exceptions import EventBufferFullError, InstanceNotFoundError, InstanceStateError
+from ..exceptions import (
+    EventBufferFullError,
+    IncompatibleDatabaseError,
+    InstanceNotFoundError,
+    InstanceStateError,
+)
 
 __all__ = ["EventRow", "InstanceRow", "StepRow", "Store", "ACTIVE", "FINISHED", "buffer_full", "not_found"]
 
@@ -32,6 +37,24 @@ def state_error(id: str, status: str, op: str) -> InstanceStateError:
     error = InstanceStateError(f"workflow instance {id!r} is {status} and cannot {op}")
     error.status = status
     return error
+
+
+def incompatible(where: str, message: str, found: int, supported: int) -> IncompatibleDatabaseError:
+    """The error for a database this release must not open (`where` names it)."""
+    error = IncompatibleDatabaseError(f"{where}: {message}")
+    error.found_version, error.supported_version = found, supported
+    return error
+
+
+def too_new(where: str, found: int, supported: int) -> IncompatibleDatabaseError:
+    """The error for a database a newer release wrote (schema version `found`)."""
+    return incompatible(
+        where,
+        f"was written by a newer dynisolate (schema version {found}; this one reads up to "
+        f"{supported}): upgrade dynisolate",
+        found,
+        supported,
+    )
 
 
 def buffer_full(id: str, held: int, held_bytes: int, max_events: int, max_bytes: int) -> EventBufferFullError:
