@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,13 +45,26 @@ def _sandboxed_loader(per_tenant: int) -> Loader:
     return Loader(process_isolation=ProcessIsolation(processes_per_cordon=per_tenant))
 
 
+def _open_retrying(db: str, settings: dict[str, Any]) -> Any:
+    """An engine on `db`; while its database cannot be reached, tried again with backoff (a
+    worker started before its server, or during a failover, waits for it)."""
+    from .workflows import DatabaseUnavailableError, Engine
+
+    delay_s = 0.5
+    while True:
+        try:
+            return Engine(db, **settings)
+        except DatabaseUnavailableError as error:
+            print(f"dynisolate worker: {error}; trying again in {delay_s:g} s", file=sys.stderr, flush=True)
+            time.sleep(delay_s)
+            delay_s = min(delay_s * 2, 30.0)
+
+
 def _worker(args: argparse.Namespace) -> int:
-    from .workflows import Engine
     from .workflows._engine import DEFAULT_RUN_LIMITS
 
     given = {name: value for name in ("cpu_ms", "wall_ms") if (value := getattr(args, name)) is not None}
-    engine = Engine(
-        args.db,
+    settings: dict[str, Any] = dict(
         workers=args.workers,
         synchronous=args.synchronous,
         env_factory=_import(args.env_factory) if args.env_factory else None,
@@ -58,7 +72,10 @@ def _worker(args: argparse.Namespace) -> int:
         workflows=_import(args.workflows) if args.workflows else None,
         limits=dataclasses.replace(DEFAULT_RUN_LIMITS, **given),
         loader=_sandboxed_loader(args.sandbox_processes) if args.sandbox_processes else None,
+        lease_s=args.lease_s,
+        host_id=args.host_id,
     )
+    engine = _open_retrying(args.db, settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -100,7 +117,7 @@ def _step(spec: str | None) -> str | tuple[str, int] | None:
 def _workflows(args: argparse.Namespace) -> int:
     from .workflows import Engine
 
-    if not os.path.isfile(args.db):
+    if "://" not in args.db and not os.path.isfile(args.db):
         raise ValueError(f"{args.db}: no such database file")
     engine = Engine(args.db)
     try:
@@ -125,8 +142,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="area", required=True)
 
     worker = sub.add_parser("worker", help="run worker threads on a database until interrupted")
-    worker.add_argument("--db", required=True, help="the SQLite database file")
+    worker.add_argument("--db", required=True, help="a SQLite database file or a postgresql:// URL")
     worker.add_argument("--workers", type=int, help="worker threads (default: three per CPU)")
+    worker.add_argument("--lease-s", type=float, default=10.0, help="how long a claim lasts unrenewed")
+    worker.add_argument(
+        "--host-id", help="this machine's name in leases (default: hostname and PID namespace)"
+    )
     worker.add_argument("--synchronous", choices=("full", "normal"), default="full")
     worker.add_argument("--env-factory", help="MODULE:FUNCTION building env from (tenant, metadata)")
     worker.add_argument("--outbound", help="MODULE:FUNCTION, the outbound handler of JavaScript runs")
@@ -142,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=_worker)
 
     flows = sub.add_parser("workflows", help="inspect and steer instances")
-    flows.add_argument("--db", required=True, help="the SQLite database file")
+    flows.add_argument("--db", required=True, help="a SQLite database file or a postgresql:// URL")
     commands = flows.add_subparsers(dest="command", required=True)
     listing = commands.add_parser("list", help="instances, oldest first")
     listing.add_argument("--status")

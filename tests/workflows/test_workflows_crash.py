@@ -1,4 +1,5 @@
-"""Durability: worker processes killed with SIGKILL at random moments lose nothing committed.
+"""Durability: worker processes killed with SIGKILL at random moments lose nothing committed, on
+either store.
 
 200 instances of a JavaScript workflow (three steps around a sleep) run under `dynisolate worker`
 processes that are killed at random; every step execution is appended to a file outside the
@@ -44,7 +45,7 @@ export class Crashy extends WorkflowEntrypoint {
 """.replace("NAP_MS", str(int(NAP_S * 1000)))
 
 
-def _spawn(db: Path, log: Path) -> subprocess.Popen[bytes]:
+def _spawn(db: str, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(FIXTURES), os.environ.get("PYTHONPATH", "")]))
     env["CRASH_LOG"] = str(log)
     command = [
@@ -53,7 +54,7 @@ def _spawn(db: Path, log: Path) -> subprocess.Popen[bytes]:
         "dynisolate",
         "worker",
         "--db",
-        str(db),
+        db,
         "--env-factory",
         "crash_app:env",
         "--workers",
@@ -72,9 +73,9 @@ def _executions(log: Path) -> list[tuple[int, str, str, float]]:
     return rows
 
 
-def test_sigkilled_workers_lose_nothing_committed(tmp_path: Path) -> None:
-    db, log = tmp_path / "crash.db", tmp_path / "steps.log"
-    engine = Engine(str(db))  # this process only creates and inspects
+def test_sigkilled_workers_lose_nothing_committed(db: str, tmp_path: Path) -> None:
+    log = tmp_path / "steps.log"
+    engine = Engine(db)  # this process only creates and inspects
     batch = [
         {"tenant": f"t{n % 4}", "code": {"wf.js": WORKFLOW}, "entrypoint": "Crashy"} for n in range(INSTANCES)
     ]

@@ -162,6 +162,9 @@ class Engine:
             worker on this machine is noticed at once, elsewhere after this long.
         poll_s: How often idle workers look for work created by other processes (work created
             or woken in this process, and timers, wake them at once).
+        host_id: This machine's name in the leases it holds (default: the hostname and PID
+            namespace). Engines with one host_id must share a PID namespace: a lease whose
+            process has died there is taken over at once, others when they lapse.
     """
 
     def __init__(
@@ -182,6 +185,7 @@ class Engine:
         max_buffered_event_bytes: int = 10 * _MIB,
         lease_s: float = 10.0,
         poll_s: float = 0.05,
+        host_id: str | None = None,
     ) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise ConfigError(f"path must be a str or a path, not {type(path).__name__}")
@@ -205,7 +209,7 @@ class Engine:
         self._bundles_lock = threading.Lock()
         # Last: a setting refused above leaves no connection or file open.
         self._store = _open_store(os.fspath(path), synchronous, workers)
-        self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s)
+        self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s, host_id)
         # Counts runs that ended in this process, so `wait` wakes at once for them.
         self._runs_ended = threading.Condition()
         self._runs_ended_count = 0

@@ -51,27 +51,34 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _dead_owners(owners: list[str]) -> list[str]:
+def _dead_owners(owners: list[str], machine_here: str) -> list[str]:
     """Owners that were processes on this machine and no longer exist."""
     dead = []
     for owner in owners:
         machine, _, rest = owner.rpartition("@")
         pid = rest.partition(":")[0]
-        if machine == _MACHINE and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
+        if machine == machine_here and pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid)):
             dead.append(owner)
     return dead
 
 
 class Scheduler:
     def __init__(
-        self, store: Store, run: Callable[[InstanceRow], None], workers: int, lease_s: float, poll_s: float
+        self,
+        store: Store,
+        run: Callable[[InstanceRow], None],
+        workers: int,
+        lease_s: float,
+        poll_s: float,
+        host_id: str | None = None,
     ) -> None:
         self._store = store
         self._run = run
         self._workers = workers
         self._lease_s = lease_s
         self._poll_s = poll_s
-        self.owner = f"{_MACHINE}@{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._machine = _MACHINE if host_id is None else host_id
+        self.owner = f"{self._machine}@{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._cond = threading.Condition()
         self._claim_lock = threading.Lock()
         self._ready: deque[InstanceRow] = deque()
@@ -106,7 +113,7 @@ class Scheduler:
 
     def recover(self) -> int:
         """Takes back the instances of dead workers (expired leases, dead local processes)."""
-        return self._store.reap(time.time(), _dead_owners(self._store.owners()))
+        return self._store.reap(time.time(), _dead_owners(self._store.owners(), self._machine))
 
     def _hand_back(self, row: InstanceRow, after_s: float = 0.0) -> None:
         """Gives up a claim without a run: the instance is due again (or paused, if a pause was
