@@ -34,6 +34,12 @@ class IdleStore:
     def release(self, *args: Any, **kwargs: Any) -> None:
         pass
 
+    def watch(self, wake: Any) -> bool:
+        return False
+
+    def sweep(self, *args: Any) -> int:
+        return 0
+
 
 class Row:
     id = "handed-over"

@@ -270,3 +270,57 @@ def test_duplicate_ids_in_a_batch_are_named(db: str) -> None:
             engine.create_batch([{"tenant": "t", "entrypoint": "idle", "id": i} for i in ids])
         assert caught.value.id == duplicate
     engine.close()
+
+
+def chatty(event: WorkflowEvent, step: Step) -> str:
+    step.do("one", lambda: 1)
+    return str(step.wait_for_event("hello", "hello")["payload"])
+
+
+def test_finished_instances_past_their_retention_are_deleted_with_their_history(db: str) -> None:
+    from dynisolate.workflows import InstanceNotFoundError
+
+    with Engine(db, workflows={"chatty": chatty}, poll_s=0.01, retention_s=0.2) as engine:
+        engine.set_tenant_retention("keeps", 3600)
+        done, kept = (engine.create(tenant=t, entrypoint="chatty") for t in ("t", "keeps"))
+        waiting = engine.create(tenant="t", entrypoint="chatty")
+        for instance in (done, kept):
+            instance.send_event("hello", "hi")
+            assert instance.wait(timeout=30).output == "hi"
+        until = time.monotonic() + 30
+        while waiting.status().status != "waiting":
+            assert time.monotonic() < until
+            time.sleep(0.01)
+        assert engine.sweep() == 0  # not yet 0.2 s since it finished
+        time.sleep(0.3)
+        assert engine.sweep() == 1
+        with pytest.raises(InstanceNotFoundError):
+            engine.get(done.id)
+        assert engine._store.steps(done.id) == [] and engine._store.events(done.id) == []
+        assert kept.status().status == "complete" and waiting.status().status == "waiting"
+        # A tenant's own retention can be taken back to the engine's.
+        engine.set_tenant_retention("keeps", None)
+        assert engine.sweep() == 1
+
+
+def test_running_engines_sweep_by_themselves(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dynisolate.workflows import _scheduler
+
+    monkeypatch.setattr(_scheduler, "SWEEP_EVERY_S", 0.1)
+    with Engine(db, workflows={"idle": idle}, poll_s=0.01, retention_s=0) as engine:
+        instances = engine.create_batch(rows(engine, "t", 5))
+        deadline = time.monotonic() + 30
+        while engine._store.count() > 0:
+            assert time.monotonic() < deadline, engine._store.count()
+            time.sleep(0.05)
+        assert all(engine._store.get(i.id) is None for i in instances)
+
+
+@pytest.mark.parametrize("bad", [-1, float("nan"), "1 day", True])
+def test_a_bad_retention_is_refused(bad: object) -> None:
+    from dynisolate import ConfigError
+
+    with pytest.raises(ConfigError, match="retention_s"):
+        Engine(":memory:", retention_s=bad)  # type: ignore[arg-type]
+    with Engine(":memory:") as engine, pytest.raises(ConfigError, match="retention_s"):
+        engine.set_tenant_retention("t", bad)  # type: ignore[arg-type]

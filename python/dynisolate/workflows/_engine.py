@@ -98,17 +98,27 @@ def _json(value: Any, what: str, limit: int) -> str:
     return text
 
 
+DEFAULT_RETENTION_S = 30 * 86_400.0
+
+
+def _check_retention(retention_s: object) -> None:
+    if retention_s is not None and (
+        isinstance(retention_s, bool) or not isinstance(retention_s, (int, float)) or not retention_s >= 0
+    ):
+        raise ConfigError(f"retention_s must be a number of seconds >= 0 or None, not {retention_s!r}")
+
+
 def _positive(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{name} must be a positive int, not {value!r}")
     return value
 
 
-def _open_store(path: str, synchronous: str, workers: int) -> Store:
+def _open_store(path: str, synchronous: str, workers: int, wake_hints: bool) -> Store:
     if path.startswith(("postgresql://", "postgres://")):
         # A connection for each worker thread's reads and writes, one for the heartbeat, one for
         # API calls (create, send, status); the group commit has one of its own.
-        return PostgresStore(path, synchronous, pool_size=workers + 2)
+        return PostgresStore(path, synchronous, pool_size=workers + 2, hints=wake_hints)
     if path.startswith("sqlite:///"):
         path = path[len("sqlite:///") :]
     elif "://" in path:
@@ -129,7 +139,8 @@ class Engine:
     Args:
         path: A SQLite file (created if missing; WAL mode), `sqlite:///path`, `":memory:"`, or
             a PostgreSQL URL (`postgresql://user@host:port/database`; needs the `postgres` extra).
-            On PostgreSQL each engine holds at most `workers` + 3 connections.
+            On PostgreSQL each engine holds at most `workers` + 4 connections (one listens
+            for wake hints).
         env_factory: `(tenant, metadata) -> env` for JavaScript runs, called on every run, as
             Cloudflare's dispatcher builds env per run (metadata must not be secret).
         global_outbound: The outbound handler of JavaScript runs (None: `fetch()` is refused).
@@ -161,10 +172,19 @@ class Engine:
         lease_s: How long a worker's claim on a running instance lasts without renewal; a dead
             worker on this machine is noticed at once, elsewhere after this long.
         poll_s: How often idle workers look for work created by other processes (work created
-            or woken in this process, and timers, wake them at once).
+            or woken in this process, and timers, wake them at once). Default: 0.05 s on SQLite;
+            on PostgreSQL 1 s with wake hints (the poll is then a fallback), else 0.25 s.
         host_id: This machine's name in the leases it holds (default: the hostname and PID
             namespace). Engines with one host_id must share a PID namespace: a lease whose
             process has died there is taken over at once, others when they lapse.
+        wake_hints: PostgreSQL only: processes tell each other of new due work (NOTIFY after
+            commit, at most one per 5 ms per process, and LISTEN on one more connection), so it
+            starts at once rather than at the next poll. Turn off behind a transaction-mode
+            pooler such as PgBouncer's, where LISTEN cannot work: then only polling finds it.
+        retention_s: How long a finished (complete, errored, terminated) instance is kept, with
+            its steps and events, from when it finished (default 30 days, Cloudflare's longest;
+            None: kept until deleted). `set_tenant_retention` sets a tenant's own. Running engines
+            delete what has expired every 10 s.
     """
 
     def __init__(
@@ -184,11 +204,14 @@ class Engine:
         max_buffered_events: int = 1_000,
         max_buffered_event_bytes: int = 10 * _MIB,
         lease_s: float = 10.0,
-        poll_s: float = 0.05,
+        poll_s: float | None = None,
         host_id: str | None = None,
+        wake_hints: bool = True,
+        retention_s: float | None = DEFAULT_RETENTION_S,
     ) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise ConfigError(f"path must be a str or a path, not {type(path).__name__}")
+        _check_retention(retention_s)
         if workers is None:
             workers = min(32, 3 * (os.cpu_count() or 1))
         elif isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -208,8 +231,10 @@ class Engine:
         self._bundles: OrderedDict[str, _Bundle] = OrderedDict()
         self._bundles_lock = threading.Lock()
         # Last: a setting refused above leaves no connection or file open.
-        self._store = _open_store(os.fspath(path), synchronous, workers)
-        self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s, host_id)
+        self._store = _open_store(os.fspath(path), synchronous, workers, wake_hints)
+        if poll_s is None:
+            poll_s = self._store.default_poll_s
+        self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s, host_id, retention_s)
         # Counts runs that ended in this process, so `wait` wakes at once for them.
         self._runs_ended = threading.Condition()
         self._runs_ended_count = 0
@@ -373,6 +398,17 @@ class Engine:
         if max_running is not None and (not isinstance(max_running, int) or max_running < 1):
             raise ConfigError(f"max_running must be a positive int or None, not {max_running!r}")
         self._store.set_tenant_limit(tenant, max_running)
+
+    def set_tenant_retention(self, tenant: str, retention_s: float | None) -> None:
+        """Keeps `tenant`'s finished instances `retention_s` seconds (None: the engine's
+        `retention_s`)."""
+        _check_retention(retention_s)
+        self._store.set_tenant_retention(tenant, retention_s)
+
+    def sweep(self) -> int:
+        """Deletes the finished instances past their retention now (running engines do it every
+        10 s); returns how many."""
+        return self._scheduler.sweep()
 
     # ---- one instance, by id (what an `Instance` handle calls) ----
 

@@ -25,10 +25,11 @@ round trip (pipeline mode) with the COMMIT. A step returns to tenant code only a
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -42,7 +43,7 @@ from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_f
 try:
     import psycopg
     import psycopg.errors
-    from psycopg_pool import ConnectionPool
+    from psycopg_pool import ConnectionPool, PoolTimeout
 except ImportError:  # pragma: no cover - the extra is not installed
     psycopg = None  # type: ignore[assignment]
 
@@ -66,6 +67,13 @@ _EVENT_FIELDS = "seq, type, payload, payload_clone, timestamp, consumed_by"
 # Conflicts PostgreSQL resolves by aborting one transaction, which is then simply run again.
 _RETRIES = 5
 _SYNCHRONOUS_COMMIT = {"full": "on", "normal": "off"}
+# Wake-up hints: the channel, how long one NOTIFY gathers the commits after it, and how often the
+# listener looks up from its wait to see whether the store closed.
+_CHANNEL = "dynisolate_work"
+_HINT_GATHER_S = 0.005
+_LISTEN_TIMEOUT_S = 0.1
+
+log = logging.getLogger("dynisolate.workflows")
 
 
 def _qualified(fields: str, table: str) -> str:
@@ -127,31 +135,41 @@ class _Release:
     now: float
 
 
-_HOLD = f"""SELECT id, generation, status FROM instances
-    WHERE id = ANY(%s) AND {_LEASED} ORDER BY id FOR SHARE"""
-# Inserted only for a run that still holds its instance (the rows the statement before locked).
-_INSERT_STEPS = f"""INSERT INTO steps (instance, {_STEP_FIELDS})
-    SELECT s.instance, s.key, s.kind, s.name, s.count, s.position, s.concurrent, s.state,
-        s.attempts, s.value, s.value_clone, s.error_name, s.error_message, s.wake_at, s.config,
-        s.started_at, s.ended_at
-    FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::int[], %s::int[],
-                %s::bool[], %s::text[], %s::int[], %s::text[], %s::bytea[], %s::text[], %s::text[],
-                %s::float8[], %s::text[], %s::float8[], %s::float8[])
-        AS s(instance, generation, key, kind, name, count, position, concurrent, state, attempts,
-             value, value_clone, error_name, error_message, wake_at, config, started_at, ended_at)
-    JOIN instances i ON i.id = s.instance AND i.generation = s.generation AND i.{_LEASED}
-    ON CONFLICT (instance, key) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
-        count = EXCLUDED.count, position = EXCLUDED.position, concurrent = EXCLUDED.concurrent,
-        state = EXCLUDED.state, attempts = EXCLUDED.attempts, value = EXCLUDED.value,
-        value_clone = EXCLUDED.value_clone, error_name = EXCLUDED.error_name,
-        error_message = EXCLUDED.error_message, wake_at = EXCLUDED.wake_at, config = EXCLUDED.config,
-        started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at"""
-_CONSUME = f"""UPDATE events SET consumed_by = c.key
-    FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS c(seq, key, instance, generation)
-    JOIN instances i ON i.id = c.instance AND i.generation = c.generation AND i.{_LEASED}
-    WHERE events.seq = c.seq"""
-# The lock first, then the update: the update's snapshot is taken after the lock, so an event a
-# sender committed while holding the lock is seen, and the instance wakes for it at once.
+# A group's steps in one statement: the instances they belong to are locked (in id order) and
+# read back current, so a step goes in only for a run that still holds its instance, and events
+# are marked consumed only by such a step.
+_COMMIT_STEPS = f"""WITH held AS (
+        SELECT id, generation, status FROM instances
+        WHERE id = ANY(%(ids)s) AND {_LEASED} ORDER BY id FOR SHARE),
+    written AS (
+        INSERT INTO steps (instance, {_STEP_FIELDS})
+        SELECT s.instance, s.key, s.kind, s.name, s.count, s.position, s.concurrent, s.state,
+            s.attempts, s.value, s.value_clone, s.error_name, s.error_message, s.wake_at, s.config,
+            s.started_at, s.ended_at
+        FROM unnest(%(instance)s::text[], %(generation)s::bigint[], %(key)s::text[], %(kind)s::text[],
+                    %(name)s::text[], %(count)s::int[], %(position)s::int[], %(concurrent)s::bool[],
+                    %(state)s::text[], %(attempts)s::int[], %(value)s::text[], %(value_clone)s::bytea[],
+                    %(error_name)s::text[], %(error_message)s::text[], %(wake_at)s::float8[],
+                    %(config)s::text[], %(started_at)s::float8[], %(ended_at)s::float8[])
+            AS s(instance, generation, key, kind, name, count, position, concurrent, state, attempts,
+                 value, value_clone, error_name, error_message, wake_at, config, started_at, ended_at)
+        JOIN held ON held.id = s.instance AND held.generation = s.generation
+        ON CONFLICT (instance, key) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
+            count = EXCLUDED.count, position = EXCLUDED.position, concurrent = EXCLUDED.concurrent,
+            state = EXCLUDED.state, attempts = EXCLUDED.attempts, value = EXCLUDED.value,
+            value_clone = EXCLUDED.value_clone, error_name = EXCLUDED.error_name,
+            error_message = EXCLUDED.error_message, wake_at = EXCLUDED.wake_at,
+            config = EXCLUDED.config, started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at),
+    consumed AS (
+        UPDATE events SET consumed_by = c.key
+        FROM unnest(%(event_seq)s::bigint[], %(event_key)s::text[], %(event_instance)s::text[],
+                    %(event_generation)s::bigint[]) AS c(seq, key, instance, generation)
+        JOIN held ON held.id = c.instance AND held.generation = c.generation
+        WHERE events.seq = c.seq)
+    SELECT id, generation, status FROM held"""
+# A release that waits for an event locks first, then updates: the update's snapshot is taken
+# after the lock, so an event a sender committed while holding the lock is seen, and the instance
+# wakes for it at once. (A run that ends needs no lock statement: its update waits for the lock.)
 _RELEASE_LOCK = f"SELECT 1 FROM instances WHERE id = %(id)s AND generation = %(gen)s AND {_LEASED} FOR UPDATE"
 _RELEASE = f"""UPDATE instances SET
         status = CASE WHEN status = 'waitingForPause' AND %(status)s = 'waiting' THEN 'paused'
@@ -173,10 +191,17 @@ class PostgresStore:
     the server crashes); "normal" with `off` (a server crash can lose the last commits, up to
     three times `wal_writer_delay`; its workers then replay those steps).
     `pool_size`: connections of the pool, besides the group-commit one.
+    `hints`: tell other processes of new due work with NOTIFY, and hear theirs with LISTEN (one
+    more connection while watching). Off behind a transaction-mode pooler, which cannot LISTEN.
     """
 
     def __init__(
-        self, url: str, synchronous: str = "full", pool_size: int = 8, connect_timeout_s: float = 10.0
+        self,
+        url: str,
+        synchronous: str = "full",
+        pool_size: int = 8,
+        connect_timeout_s: float = 10.0,
+        hints: bool = True,
     ) -> None:
         if psycopg is None:
             raise ConfigError(
@@ -195,12 +220,12 @@ class PostgresStore:
             self._connect_kwargs["options"] = "-c synchronous_commit=off"
         with self._connect() as conn:
             migrate(conn, self.where)
+        self._pool_size = pool_size
         self._pool = ConnectionPool(
             url,
             min_size=1,
             max_size=pool_size,
             kwargs=self._connect_kwargs,
-            check=ConnectionPool.check_connection,
             timeout=connect_timeout_s,
             open=True,
             name="dynisolate-workflows",
@@ -209,6 +234,12 @@ class PostgresStore:
         self._group: GroupCommit[_StepWrite | _Release] = GroupCommit(self._commit_group)
         self._tenants: set[str] = set()
         self._closed = threading.Event()
+        self._hints = hints
+        self.default_poll_s = 1.0 if hints else 0.25
+        self._hint_wanted = threading.Event()
+        self._threads_lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._notifier: threading.Thread | None = None
 
     def _connect(self) -> Any:
         try:
@@ -220,38 +251,46 @@ class PostgresStore:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return DatabaseUnavailableError(f"the workflow database {self.where} is unavailable: {reason}")
 
-    @contextmanager
-    def _connection(self) -> Iterator[Any]:
-        if self._closed.is_set():
-            raise ClosedError("the workflow engine is closed")
-        try:
-            with self._pool.connection() as conn:
-                yield conn
-        except (psycopg.OperationalError, psycopg.errors.ConnectionTimeout) as error:
-            if isinstance(error, psycopg.errors.QueryCanceled):
-                raise
-            raise self._unavailable(error) from error
-        except Exception as error:
-            if type(error).__name__ == "PoolTimeout":
-                raise self._unavailable(error) from error
-            raise
+    def _run(self, fn: Callable[[Any], T], transaction: bool) -> T:
+        """`fn(conn)` on a pooled connection, in a transaction when `transaction`.
 
-    def _read(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
-        with self._connection() as conn:
-            return conn.execute(sql, args).fetchall()  # type: ignore[no-any-return]
-
-    def _write(self, fn: Callable[[Any], T]) -> T:
-        """Runs `fn(conn)` in a transaction; again when PostgreSQL aborted it for a deadlock or a
-        serialization conflict (nothing of it was written)."""
-        for attempt in range(_RETRIES):
+        Run again, on another connection: a read whose connection failed (the pool hands out
+        connections unchecked, and one may have died with a server restart since its last use);
+        a transaction whose connection failed before it began (nothing was sent); and a
+        transaction PostgreSQL aborted for a deadlock or a serialization conflict (nothing of it
+        was written). A connection lost once a transaction began is `DatabaseUnavailableError`:
+        whether its COMMIT happened cannot be known."""
+        lost = conflicts = 0
+        while True:
+            if self._closed.is_set():
+                raise ClosedError("the workflow engine is closed")
+            began = False
             try:
-                with self._connection() as conn, conn.transaction():
+                with self._pool.connection() as conn, ExitStack() as stack:
+                    if transaction:
+                        stack.enter_context(conn.transaction())
+                        began = True
                     return fn(conn)
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
-                if attempt == _RETRIES - 1:
+                conflicts += 1
+                if conflicts >= _RETRIES:
                     raise
-                time.sleep(0.005 * (attempt + 1))
-        raise AssertionError("unreachable")
+                time.sleep(0.005 * conflicts)
+            except psycopg.errors.QueryCanceled:
+                raise
+            except psycopg.OperationalError as error:
+                lost += 1
+                if (transaction and began) or lost > self._pool_size:
+                    raise self._unavailable(error) from error
+            except PoolTimeout as error:
+                raise self._unavailable(error) from error
+
+    def _read(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
+        return self._run(lambda conn: conn.execute(sql, args).fetchall(), transaction=False)
+
+    def _write(self, fn: Callable[[Any], T]) -> T:
+        """Runs `fn(conn)` in a transaction (see `_run` for when it runs again)."""
+        return self._run(fn, transaction=True)
 
     # ---- code bundles ----
 
@@ -324,6 +363,8 @@ class PostgresStore:
 
         claimed = self._write(write)
         self._tenants.update(r.tenant for r in rows)
+        if len(claimed) < len(rows):
+            self._hint()
         return claimed
 
     def get(self, id: str) -> InstanceRow | None:
@@ -455,25 +496,12 @@ class PostgresStore:
                 with conn.transaction():
                     held = None
                     if steps:
-                        held = conn.execute(_HOLD, (sorted({t.work.id for t in steps}),))
-                        # One row per step key (a row may not be written twice in a statement).
-                        last = {(t.work.id, t.work.step.key): t.work for t in steps}  # type: ignore[union-attr]
-                        conn.execute(_INSERT_STEPS, _step_arrays(list(last.values())))  # type: ignore[arg-type]
-                        consumed = [t.work for t in steps if t.work.event_seq is not None]  # type: ignore[union-attr]
-                        if consumed:
-                            conn.execute(
-                                _CONSUME,
-                                (
-                                    [w.event_seq for w in consumed],  # type: ignore[union-attr]
-                                    [w.step.key for w in consumed],  # type: ignore[union-attr]
-                                    [w.id for w in consumed],
-                                    [w.generation for w in consumed],
-                                ),
-                            )
+                        held = conn.execute(_COMMIT_STEPS, _step_arrays([t.work for t in steps]))  # type: ignore[misc]
                     released = []
                     for ticket in releases:
                         args = _release_args(ticket.work)  # type: ignore[arg-type]
-                        conn.execute(_RELEASE_LOCK, args)
+                        if args["waiting_for"] is not None:
+                            conn.execute(_RELEASE_LOCK, args)
                         released.append(conn.execute(_RELEASE, args))
                 statuses = {(r[0], r[1]): r[2] for r in held.fetchall()} if held is not None else {}
                 for ticket in steps:
@@ -520,7 +548,10 @@ class PostgresStore:
             )
             return int(cursor.rowcount)
 
-        return self._write(write)
+        taken = self._write(write)
+        if taken:
+            self._hint()
+        return taken
 
     def owners(self) -> list[str]:
         return [r[0] for r in self._read(f"SELECT DISTINCT owner FROM instances WHERE {_LEASED}")]
@@ -538,6 +569,31 @@ class PostgresStore:
             )
         )
 
+    def set_tenant_retention(self, tenant: str, retention_s: float | None) -> None:
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO tenants (tenant, retention_s) VALUES (%s, %s) "
+                "ON CONFLICT (tenant) DO UPDATE SET retention_s = EXCLUDED.retention_s",
+                (tenant, retention_s),
+            )
+        )
+
+    def sweep(self, now: float, retention_s: float | None, limit: int) -> int:
+        # Each tenant's expired instances from the index on (tenant, updated_at); rows another
+        # process is deleting (or anyone is writing) are skipped, and steps and events cascade.
+        def write(conn: Any) -> int:
+            cursor = conn.execute(
+                """DELETE FROM instances WHERE id IN (
+                       SELECT i.id FROM tenants t JOIN instances i ON i.tenant = t.tenant
+                       WHERE i.status IN ('complete', 'errored', 'terminated')
+                           AND i.updated_at < %(now)s - COALESCE(t.retention_s, %(retention_s)s)
+                       LIMIT %(limit)s FOR UPDATE OF i SKIP LOCKED)""",
+                {"now": now, "retention_s": retention_s, "limit": limit},
+            )
+            return int(cursor.rowcount)
+
+        return self._write(write)
+
     # ---- operator actions ----
 
     def _lock(self, conn: Any, id: str) -> tuple[str, str | None]:
@@ -551,7 +607,7 @@ class PostgresStore:
     def send_events(
         self, events: list[tuple[str, str, str | bytes]], now: float, max_events: int, max_bytes: int
     ) -> None:
-        def write(conn: Any) -> None:
+        def write(conn: Any) -> bool:
             # The instances' rows locked (in id order) before anything is counted: concurrent
             # senders take turns, and a run releasing its instance sees the events they commit.
             ids = sorted({id for id, _, _ in events})
@@ -562,6 +618,7 @@ class PostgresStore:
                     (ids,),
                 )
             }
+            woke = False
             for id, type, payload in events:
                 if id not in found:
                     raise not_found(id)
@@ -586,8 +643,12 @@ class PostgresStore:
                     conn.execute(
                         "UPDATE instances SET wake_at = %s, updated_at = %s WHERE id = %s", (now, now, id)
                     )
+                    found[id][0] = "queued"  # woken (a later event for it wakes nothing more)
+                    woke = True
+            return woke
 
-        self._write(write)
+        if self._write(write):
+            self._hint()
 
     def transition(self, id: str, op: str, now: float) -> str:
         def write(conn: Any) -> str:
@@ -618,7 +679,10 @@ class PostgresStore:
             )
             return plan.status
 
-        return self._write(write)
+        status = self._write(write)
+        if status == "queued":
+            self._hint()
+        return status
 
     def restart(self, id: str, from_position: int | None, now: float) -> None:
         def write(conn: Any) -> None:
@@ -639,6 +703,7 @@ class PostgresStore:
             )
 
         self._write(write)
+        self._hint()
 
     def delete(self, id: str) -> None:
         def write(conn: Any) -> None:
@@ -647,10 +712,74 @@ class PostgresStore:
 
         self._write(write)
 
+    # ---- wake-up hints between processes ----
+
+    def watch(self, wake: Callable[[], None]) -> bool:
+        if not self._hints:
+            return False
+        with self._threads_lock:
+            if self._listener is None:
+                self._listener = self._thread("listen", self._listen, wake)
+        return True
+
+    def _thread(self, name: str, target: Callable[..., None], *args: Any) -> threading.Thread:
+        thread = threading.Thread(target=target, args=args, name=f"dynisolate-workflows-{name}", daemon=True)
+        thread.start()
+        return thread
+
+    def _hint(self) -> None:
+        """After a commit that made work due: other processes' idle workers look for it. (Sent
+        by any process that makes work, whether or not it runs workers itself.)"""
+        if not self._hints:
+            return
+        self._hint_wanted.set()
+        if self._notifier is None:
+            with self._threads_lock:
+                if self._notifier is None and not self._closed.is_set():
+                    self._notifier = self._thread("notify", self._notify)
+
+    def _notify(self) -> None:
+        """Sends the hints: one NOTIFY, in a transaction of its own (a NOTIFY takes a lock held
+        until its commit, which must not be a run's), for all the commits of `_HINT_GATHER_S`."""
+        while not self._closed.is_set():
+            if not self._hint_wanted.wait(_LISTEN_TIMEOUT_S):
+                continue
+            self._hint_wanted.clear()
+            try:
+                self._run(lambda conn: conn.execute(f"NOTIFY {_CHANNEL}"), transaction=False)
+            except Exception:  # polling finds the work; a lost hint costs only latency
+                if self._closed.is_set():
+                    return
+                log.warning("workflow store: a wake-up hint could not be sent", exc_info=True)
+            time.sleep(_HINT_GATHER_S)
+
+    def _listen(self, wake: Callable[[], None]) -> None:
+        """Hears the hints on a connection of its own, reconnecting with backoff."""
+        delay_s = 0.5
+        while not self._closed.is_set():
+            try:
+                with psycopg.connect(self.url, **self._connect_kwargs) as conn:
+                    conn.execute(f"LISTEN {_CHANNEL}")
+                    wake()  # what was hinted while nobody listened
+                    delay_s = 0.5
+                    while not self._closed.is_set():
+                        for _ in conn.notifies(timeout=_LISTEN_TIMEOUT_S):
+                            wake()
+            except psycopg.Error:
+                if self._closed.is_set():
+                    return
+                log.warning("workflow store: listening for hints failed; polling meanwhile", exc_info=True)
+                self._closed.wait(delay_s)
+                delay_s = min(delay_s * 2, 30.0)
+
     def close(self) -> None:
         if self._closed.is_set():
             return
         self._closed.set()
+        with self._threads_lock:
+            threads = [t for t in (self._listener, self._notifier) if t is not None]
+        for thread in threads:  # each looks up from its wait every _LISTEN_TIMEOUT_S
+            thread.join(timeout=5.0)
         self._pool.close()
         self._drop_writer()
 
@@ -666,18 +795,30 @@ def _arrays(items: list[Any], fields: str) -> list[list[Any]]:
     return [[getattr(item, f) for item in items] for f in fields.split()]
 
 
-def _step_arrays(writes: list[_StepWrite]) -> tuple[list[Any], ...]:
-    values = [_split(w.step.value) for w in writes]
+def _step_arrays(writes: list[_StepWrite]) -> dict[str, Any]:
+    """The parameters of `_COMMIT_STEPS`, one row per step key (a statement may not write a row
+    twice; a later outcome of the same step replaces an earlier one)."""
+    writes = list({(w.id, w.step.key): w for w in writes}.values())
     steps = [w.step for w in writes]
-    return (
-        *_arrays(writes, "id generation"),
-        *_arrays(steps, "key kind name count position"),
-        [bool(x.concurrent) for x in steps],
-        *_arrays(steps, "state attempts"),
-        [v[0] for v in values],
-        [v[1] for v in values],
-        *_arrays(steps, "error_name error_message wake_at config started_at ended_at"),
+    values = [_split(s.value) for s in steps]
+    consumed = [w for w in writes if w.event_seq is not None]
+    fields = (
+        "key kind name count position state attempts error_name error_message wake_at config started_at "
+        "ended_at"
     )
+    return {
+        "ids": sorted({w.id for w in writes}),
+        "instance": [w.id for w in writes],
+        "generation": [w.generation for w in writes],
+        **dict(zip(fields.split(), _arrays(steps, fields), strict=True)),
+        "concurrent": [bool(s.concurrent) for s in steps],
+        "value": [v[0] for v in values],
+        "value_clone": [v[1] for v in values],
+        "event_seq": [w.event_seq for w in consumed],
+        "event_key": [w.step.key for w in consumed],
+        "event_instance": [w.id for w in consumed],
+        "event_generation": [w.generation for w in consumed],
+    }
 
 
 def _release_args(work: _Release) -> dict[str, Any]:

@@ -39,6 +39,10 @@ _MACHINE = _machine()
 CLAIM_BATCH = 8
 # A run that fails in the engine itself (not in workflow code) is retried after this long.
 RETRY_AFTER_S = 1.0
+# How often the heartbeat deletes finished instances past their retention, and how many at most
+# in one transaction (short transactions: the rows they lock are nobody else's anyway).
+SWEEP_EVERY_S = 10.0
+SWEEP_BATCH = 1_000
 
 
 def _pid_alive(pid: int) -> bool:
@@ -71,12 +75,14 @@ class Scheduler:
         lease_s: float,
         poll_s: float,
         host_id: str | None = None,
+        retention_s: float | None = None,
     ) -> None:
         self._store = store
         self._run = run
         self._workers = workers
         self._lease_s = lease_s
         self._poll_s = poll_s
+        self._retention_s = retention_s
         self._machine = _MACHINE if host_id is None else host_id
         self.owner = f"{self._machine}@{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._cond = threading.Condition()
@@ -87,9 +93,16 @@ class Scheduler:
         self._beating = threading.Event()  # the heartbeat stops (after the workers)
         self._workers_threads: list[threading.Thread] = []
         self._heart: threading.Thread | None = None
+        # The next wake time, read by one idle worker for all: idle workers cost the store one
+        # read per half poll interval, however many they are. Forgotten whenever this process
+        # may have changed it (a run ended, work was made or woken here).
+        self._wake_lock = threading.Lock()
+        self._wake_read_at = -1e9  # time.monotonic() of the last read
+        self._wake_value: float | None = None
 
     def notify(self, workers: int | None = None) -> None:
         """Wakes `workers` idle workers (all by default) to look for work."""
+        self._forget_wake()
         with self._cond:
             if workers is None:
                 self._cond.notify_all()
@@ -149,6 +162,7 @@ class Scheduler:
             return False
         try:
             self._run(row)
+            self._forget_wake()  # it may sleep now, or have woken another
         except BaseException:
             # The engine failed, not the workflow (the store, most likely): the instance is
             # released to be replayed, rather than left leased to a live worker.
@@ -179,6 +193,8 @@ class Scheduler:
         if self._workers_threads:
             return
         self._stopping.clear()
+        # Hints from other processes wake one idle worker, which wakes more if it claims more.
+        self._store.watch(lambda: self.notify(1))
         self.recover()
         self._workers_threads = [
             threading.Thread(target=self._work, name=f"dynisolate-workflows-{i}", daemon=True)
@@ -211,7 +227,7 @@ class Scheduler:
             try:
                 if due and self._claim_and_run():
                     continue
-                wake = self._store.next_wake()
+                wake = self._next_wake()
                 now = time.time()
                 if wake is not None and wake <= now and not due:
                     due = True  # became due while this worker idled: claim it
@@ -235,18 +251,44 @@ class Scheduler:
             # instances handed over by `take` are looked for whatever woke this worker.
             due = notified or bool(self._ready) or (wake is not None and time.time() >= wake)
 
+    def _forget_wake(self) -> None:
+        with self._wake_lock:
+            self._wake_read_at = -1e9
+
+    def _next_wake(self) -> float | None:
+        with self._wake_lock:
+            if time.monotonic() - self._wake_read_at < self._poll_s / 2:
+                return self._wake_value
+            self._wake_value = self._store.next_wake()
+            self._wake_read_at = time.monotonic()
+            return self._wake_value
+
     def _start_heartbeat(self) -> threading.Thread:
         self._beating.clear()
         heart = threading.Thread(target=self._heartbeat, name="dynisolate-heartbeat", daemon=True)
         heart.start()
         return heart
 
+    def sweep(self) -> int:
+        """Deletes finished instances past their retention, a batch per transaction; returns
+        how many."""
+        deleted = 0
+        while True:
+            batch = self._store.sweep(time.time(), self._retention_s, SWEEP_BATCH)
+            deleted += batch
+            if batch < SWEEP_BATCH or self._beating.is_set():
+                return deleted
+
     def _heartbeat(self) -> None:
         interval = min(self._lease_s / 3, 1.0)
+        swept_at = time.monotonic()
         while not self._beating.wait(interval):
             try:
                 self._store.renew(self.owner, time.time() + self._lease_s)
                 if self.recover():
                     self.notify()
+                if time.monotonic() - swept_at >= SWEEP_EVERY_S:
+                    swept_at = time.monotonic()
+                    self.sweep()
             except Exception:
                 log.exception("workflow scheduler: the heartbeat failed")

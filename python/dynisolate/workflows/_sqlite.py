@@ -45,6 +45,11 @@ _STEP_COLUMNS = (
     "error_message, wake_at, config, started_at, ended_at"
 )
 _LEASED = "status IN ('running', 'waitingForPause')"
+# Finished instances past their tenant's retention: each tenant's oldest, from the index on
+# (tenant, updated_at), so a sweep reads only what it deletes.
+_EXPIRED = """SELECT i.id FROM tenants t JOIN instances i INDEXED BY instances_finished ON i.tenant = t.tenant
+    WHERE i.status IN ('complete', 'errored', 'terminated')
+        AND i.updated_at < ?1 - COALESCE(t.retention_s, ?2) LIMIT ?3"""
 _SYNCHRONOUS = ("full", "normal")
 
 
@@ -65,6 +70,8 @@ class SqliteStore:
     committed is lost even on power failure), "normal" syncs at checkpoints (nothing committed
     is lost when a process dies; the last commits can be lost if the machine does).
     """
+
+    default_poll_s = 0.05
 
     def __init__(self, path: str, synchronous: str = "full", busy_timeout_ms: int = 10_000) -> None:
         if synchronous not in _SYNCHRONOUS:
@@ -429,6 +436,26 @@ class SqliteStore:
 
         return self._write(write)
 
+    def set_tenant_retention(self, tenant: str, retention_s: float | None) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO tenants (tenant, retention_s) VALUES (?, ?) "
+                "ON CONFLICT (tenant) DO UPDATE SET retention_s = excluded.retention_s",
+                (tenant, retention_s),
+            )
+
+        return self._write(write)
+
+    def sweep(self, now: float, retention_s: float | None, limit: int) -> int:
+        def write(conn: sqlite3.Connection) -> int:
+            ids = [id for (id,) in conn.execute(_EXPIRED, (now, retention_s, limit))]
+            marks = ", ".join("?" * len(ids))
+            for table, column in (("steps", "instance"), ("events", "instance"), ("instances", "id")):
+                conn.execute(f"DELETE FROM {table} WHERE {column} IN ({marks})", ids)
+            return len(ids)
+
+        return self._write(write)
+
     # ---- operator actions ----
 
     def _status(self, conn: sqlite3.Connection, id: str) -> tuple[str, str | None]:
@@ -519,6 +546,9 @@ class SqliteStore:
             conn.execute("DELETE FROM instances WHERE id = ?", (id,))
 
         return self._write(write)
+
+    def watch(self, wake: Callable[[], None]) -> bool:
+        return False  # other processes on the file are found by polling
 
     def close(self) -> None:
         with self._lock:

@@ -80,11 +80,22 @@ def _v3_event_sizes(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4_retention(conn: sqlite3.Connection) -> None:
+    """Per-tenant retention of finished instances, and the index the sweep reads them by."""
+    if "retention_s" not in _columns(conn, "tenants"):
+        conn.execute("ALTER TABLE tenants ADD COLUMN retention_s REAL")
+    conn.execute(
+        "CREATE INDEX IF NOT EXISTS instances_finished ON instances (tenant, updated_at) "
+        "WHERE status IN ('complete', 'errored', 'terminated')"
+    )
+
+
 # In order; a migration's number is the version it brings a file to.
 _MIGRATIONS: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = (
     (1, _v1_tables),
     (2, _v2_paused_at),
     (3, _v3_event_sizes),
+    (4, _v4_retention),
 )
 SCHEMA_VERSION = _MIGRATIONS[-1][0]
 

@@ -1,5 +1,5 @@
-"""What the engine needs from storage, as an interface: SQLite implements it (`_sqlite.py`); a
-PostgreSQL backend implements the same methods with row leases and `FOR UPDATE SKIP LOCKED`.
+"""What the engine needs from storage, as an interface: SQLite implements it (`_sqlite.py`) for
+one machine, PostgreSQL (`_postgres.py`) for many, with `FOR UPDATE SKIP LOCKED` claims.
 
 Every method is one transaction. Values (params, outputs, step results, event payloads) are JSON
 text, or the bytes of a structured clone where JSON cannot hold them (`dynisolate._codec`); times
@@ -8,6 +8,7 @@ are Unix seconds as floats.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -125,6 +126,9 @@ class EventRow:
 class Store(Protocol):
     """The persistence interface of `Engine`."""
 
+    # How often idle workers poll for work made by other processes, unless the engine is told.
+    default_poll_s: float
+
     def put_bundle(self, hash: str, blob: bytes) -> None: ...
 
     def get_bundle(self, hash: str) -> bytes | None: ...
@@ -186,6 +190,14 @@ class Store(Protocol):
 
     def set_tenant_limit(self, tenant: str, max_running: int | None) -> None: ...
 
+    def set_tenant_retention(self, tenant: str, retention_s: float | None) -> None:
+        """How long `tenant`'s finished instances are kept (None: the engine's retention)."""
+
+    def sweep(self, now: float, retention_s: float | None, limit: int) -> int:
+        """Deletes up to `limit` finished instances, with their steps and events, that ended
+        longer ago than their tenant's retention (`retention_s` for a tenant without its own;
+        None: kept); returns how many."""
+
     def send_events(
         self, events: list[tuple[str, str, str | bytes]], now: float, max_events: int, max_bytes: int
     ) -> None:
@@ -200,5 +212,10 @@ class Store(Protocol):
     def restart(self, id: str, from_position: int | None, now: float) -> None: ...
 
     def delete(self, id: str) -> None: ...
+
+    def watch(self, wake: Callable[[], None]) -> bool:
+        """Calls `wake()` when another process may have made work due (a hint: it may come when
+        there is none, and work can become due without one). Returns whether hints will come;
+        without them, other processes' work is found only by polling."""
 
     def close(self) -> None: ...
