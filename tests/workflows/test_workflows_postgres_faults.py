@@ -149,10 +149,11 @@ def test_a_worker_started_before_its_server_waits_for_it(tmp_path: Path) -> None
             first = worker.stderr.readline()
             assert "is unavailable" in first and "trying again" in first, first
             cluster.start()
-            with Engine(url, workflows=fault_app.WORKFLOWS) as engine:
-                instance = engine.create(tenant="t", entrypoint="slow", params=0.0)
-                wait_for(lambda: bool(lines(log)), 60, "the worker to run the instance")
-                assert instance.wait(timeout=30).output == worker.pid
+            creator = Engine(url, workflows=fault_app.WORKFLOWS)  # not started: only the worker runs
+            instance = creator.create(tenant="t", entrypoint="slow", params=0.0)
+            wait_for(lambda: bool(lines(log)), 60, "the worker to run the instance")
+            assert instance.wait(timeout=30).output == worker.pid
+            creator.close()
         finally:
             stop(worker)
     finally:

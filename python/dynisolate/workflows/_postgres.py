@@ -123,6 +123,9 @@ class _StepWrite:
     event_seq: int | None
 
 
+_RELEASE_FIELDS = ("id", "generation", "status", "wake_at", "waiting_for", "now")
+
+
 @dataclass(slots=True)
 class _Release:
     id: str
@@ -135,12 +138,26 @@ class _Release:
     now: float
 
 
-# A group's steps in one statement: the instances they belong to are locked (in id order) and
-# read back current, so a step goes in only for a run that still holds its instance, and events
-# are marked consumed only by such a step.
-_COMMIT_STEPS = f"""WITH held AS (
+# How a group's runs end, as `unnest` rows (a release names its run's generation).
+_RELEASES = """unnest(%(r_id)s::text[], %(r_generation)s::bigint[], %(r_status)s::text[],
+        %(r_wake_at)s::float8[], %(r_waiting_for)s::text[], %(r_output)s::text[],
+        %(r_output_clone)s::bytea[], %(r_error_name)s::text[], %(r_error_message)s::text[],
+        %(r_now)s::float8[])
+    AS r(id, generation, status, wake_at, waiting_for, output, output_clone, error_name,
+         error_message, now)"""
+_RELEASE_SET = """status = CASE WHEN i.status = 'waitingForPause' AND r.status = 'waiting' THEN 'paused'
+                  ELSE r.status END,
+    waiting_for = r.waiting_for, output = r.output, output_clone = r.output_clone,
+    error_name = r.error_name, error_message = r.error_message, owner = NULL, lease_until = NULL,
+    updated_at = r.now, crashes = 0"""
+
+# A group in one statement (one round trip, its own transaction): the instances its runs belong
+# to locked in id order and read back current; the steps of runs that still hold their instance
+# inserted, and their events marked consumed; the runs that end released, still fenced by their
+# generation. Releases that wait for an event are not in it (`_RELEASE_WAITERS`).
+_COMMIT_GROUP = f"""WITH held AS (
         SELECT id, generation, status FROM instances
-        WHERE id = ANY(%(ids)s) AND {_LEASED} ORDER BY id FOR SHARE),
+        WHERE id = ANY(%(ids)s) AND {_LEASED} ORDER BY id FOR NO KEY UPDATE),
     written AS (
         INSERT INTO steps (instance, {_STEP_FIELDS})
         SELECT s.instance, s.key, s.kind, s.name, s.count, s.position, s.concurrent, s.state,
@@ -165,23 +182,25 @@ _COMMIT_STEPS = f"""WITH held AS (
         FROM unnest(%(event_seq)s::bigint[], %(event_key)s::text[], %(event_instance)s::text[],
                     %(event_generation)s::bigint[]) AS c(seq, key, instance, generation)
         JOIN held ON held.id = c.instance AND held.generation = c.generation
-        WHERE events.seq = c.seq)
-    SELECT id, generation, status FROM held"""
-# A release that waits for an event locks first, then updates: the update's snapshot is taken
-# after the lock, so an event a sender committed while holding the lock is seen, and the instance
-# wakes for it at once. (A run that ends needs no lock statement: its update waits for the lock.)
-_RELEASE_LOCK = f"SELECT 1 FROM instances WHERE id = %(id)s AND generation = %(gen)s AND {_LEASED} FOR UPDATE"
-_RELEASE = f"""UPDATE instances SET
-        status = CASE WHEN status = 'waitingForPause' AND %(status)s = 'waiting' THEN 'paused'
-                      ELSE %(status)s END,
-        wake_at = CASE WHEN %(waiting_for)s::text IS NOT NULL AND EXISTS (
-                      SELECT 1 FROM events e WHERE e.instance = %(id)s AND e.consumed_by IS NULL
-                          AND (e.type = %(waiting_for)s OR %(waiting_for)s = '*'))
-                  THEN %(now)s ELSE %(wake_at)s END,
-        waiting_for = %(waiting_for)s, output = %(output)s, output_clone = %(output_clone)s,
-        error_name = %(error_name)s, error_message = %(error_message)s,
-        owner = NULL, lease_until = NULL, updated_at = %(now)s, crashes = 0
-    WHERE id = %(id)s AND generation = %(gen)s AND {_LEASED} RETURNING 1"""
+        WHERE events.seq = c.seq),
+    released AS (
+        UPDATE instances i SET {_RELEASE_SET}, wake_at = r.wake_at
+        FROM {_RELEASES}
+        WHERE i.id = r.id AND i.generation = r.generation AND i.{_LEASED}
+        RETURNING i.id, r.generation)
+    SELECT 'held', id, generation, status FROM held
+    UNION ALL SELECT 'released', id, generation, NULL FROM released"""
+# Runs that end waiting for an event, after `_COMMIT_GROUP` locked their instances, in the same
+# transaction: this statement's snapshot is taken after the lock, so an event a sender committed
+# while holding it is seen, and the instance wakes for it at once.
+_RELEASE_WAITERS = f"""UPDATE instances i SET {_RELEASE_SET},
+        wake_at = CASE WHEN EXISTS (
+                      SELECT 1 FROM events e WHERE e.instance = i.id AND e.consumed_by IS NULL
+                          AND (e.type = r.waiting_for OR r.waiting_for = '*'))
+                  THEN r.now ELSE r.wake_at END
+    FROM {_RELEASES}
+    WHERE i.id = r.id AND i.generation = r.generation AND i.{_LEASED}
+    RETURNING i.id, r.generation"""
 
 
 class PostgresStore:
@@ -488,32 +507,40 @@ class PostgresStore:
         return self._writer
 
     def _commit_group(self, batch: list[Ticket[_StepWrite | _Release]]) -> None:
-        steps = [t for t in batch if isinstance(t.work, _StepWrite)]
-        releases = [t for t in batch if isinstance(t.work, _Release)]
+        steps = [t.work for t in batch if isinstance(t.work, _StepWrite)]
+        releases = [t.work for t in batch if isinstance(t.work, _Release)]
+        waiters = [r for r in releases if r.waiting_for is not None]
+        ending = [r for r in releases if r.waiting_for is None]
+        args = {
+            **_step_arrays(steps),
+            **_release_arrays(ending),
+            "ids": sorted({w.id for w in steps} | {r.id for r in releases}),
+        }
         try:
             conn = self._writer_connection()
-            with conn.pipeline():
-                with conn.transaction():
-                    held = None
-                    if steps:
-                        held = conn.execute(_COMMIT_STEPS, _step_arrays([t.work for t in steps]))  # type: ignore[misc]
-                    released = []
-                    for ticket in releases:
-                        args = _release_args(ticket.work)  # type: ignore[arg-type]
-                        if args["waiting_for"] is not None:
-                            conn.execute(_RELEASE_LOCK, args)
-                        released.append(conn.execute(_RELEASE, args))
-                statuses = {(r[0], r[1]): r[2] for r in held.fetchall()} if held is not None else {}
-                for ticket in steps:
-                    ticket.value = statuses.get((ticket.work.id, ticket.work.generation))
-                for ticket, cursor in zip(releases, released, strict=True):
-                    ticket.value = cursor.fetchone() is not None
+            if not waiters:  # one statement is its own transaction: one round trip
+                rows = conn.execute(_COMMIT_GROUP, args).fetchall()
+                woke: set[tuple[str, int]] = set()
+            else:
+                with conn.pipeline(), conn.transaction():
+                    group = conn.execute(_COMMIT_GROUP, args)
+                    waited = conn.execute(_RELEASE_WAITERS, _release_arrays(waiters))
+                rows = group.fetchall()
+                woke = {(r[0], r[1]) for r in waited.fetchall()}
         except psycopg.OperationalError as error:
             self._drop_writer()
             raise self._unavailable(error) from error
         except BaseException:
             self._drop_writer()
             raise
+        held = {(r[1], r[2]): r[3] for r in rows if r[0] == "held"}
+        released = {(r[1], r[2]) for r in rows if r[0] == "released"} | woke
+        for ticket in batch:
+            work = ticket.work
+            if isinstance(work, _StepWrite):
+                ticket.value = held.get((work.id, work.generation))
+            else:
+                ticket.value = (work.id, work.generation) in released
 
     def _drop_writer(self) -> None:
         if self._writer is not None:
@@ -821,18 +848,17 @@ def _step_arrays(writes: list[_StepWrite]) -> dict[str, Any]:
     }
 
 
-def _release_args(work: _Release) -> dict[str, Any]:
-    output, output_clone = _split(work.output)
-    name, message = work.error if work.error is not None else (None, None)
+def _release_arrays(releases: list[_Release]) -> dict[str, Any]:
+    """The parameters of `_RELEASES`."""
+    outputs = [_split(r.output) for r in releases]
+    errors = [r.error or (None, None) for r in releases]
     return {
-        "id": work.id,
-        "gen": work.generation,
-        "status": work.status,
-        "waiting_for": work.waiting_for,
-        "wake_at": work.wake_at,
-        "now": work.now,
-        "output": output,
-        "output_clone": output_clone,
-        "error_name": name,
-        "error_message": message,
+        **{
+            f"r_{f}": a
+            for f, a in zip(_RELEASE_FIELDS, _arrays(releases, " ".join(_RELEASE_FIELDS)), strict=True)
+        },
+        "r_output": [o[0] for o in outputs],
+        "r_output_clone": [o[1] for o in outputs],
+        "r_error_name": [e[0] for e in errors],
+        "r_error_message": [e[1] for e in errors],
     }
