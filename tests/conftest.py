@@ -8,10 +8,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import postgres_cluster
 import pytest
 
 import dynisolate
+import postgres_cluster
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -12,10 +12,10 @@ import threading
 import time
 from pathlib import Path
 
-import postgres_cluster
 import psycopg
 import pytest
 
+import postgres_cluster
 from dynisolate.workflows import Engine, Step, WorkflowEvent
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -1,6 +1,6 @@
 """How work made by one process reaches another's idle workers on PostgreSQL: wake hints
-(NOTIFY after commit, LISTEN) start it at once; without them (poll-only, for transaction-mode
-poolers) the poll finds it; a lost listening connection is replaced; idle engines poll lightly."""
+(NOTIFY after commit, LISTEN) start it at once; without them (behind a transaction-mode pooler)
+the poll finds it; a lost listening connection is replaced; idle engines poll lightly."""
 
 from __future__ import annotations
 
@@ -34,16 +34,20 @@ def test_work_made_elsewhere_starts_at_once_with_hints_and_not_by_polling(postgr
     assert max(lags) < 1.0, lags
 
 
-def test_poll_only_engines_find_work_by_polling(postgres_url: str) -> None:
-    with Engine(postgres_url, workflows={"stamp": stamp}, workers=2, poll_s=0.2, wake_hints=False) as worker:
-        creator = Engine(postgres_url, workflows={"stamp": stamp}, wake_hints=False)
+def test_engines_behind_a_transaction_pooler_find_work_by_polling(postgres_url: str) -> None:
+    with Engine(
+        postgres_url, workflows={"stamp": stamp}, workers=2, poll_s=0.2, transaction_pooler=True
+    ) as worker:
+        creator = Engine(postgres_url, workflows={"stamp": stamp}, transaction_pooler=True)
         assert worker._store.default_poll_s == 0.25
         lags = [pickup_s(worker, creator) for _ in range(3)]
         creator.close()
     assert max(lags) < 1.5, lags
 
 
-def test_a_lost_listening_connection_is_replaced(postgres_url: str, postgres: postgres_cluster.Cluster) -> None:
+def test_a_lost_listening_connection_is_replaced(
+    postgres_url: str, postgres: postgres_cluster.Cluster
+) -> None:
     with Engine(postgres_url, workflows={"stamp": stamp}, workers=2, poll_s=30) as worker:
         creator = Engine(postgres_url, workflows={"stamp": stamp})
         time.sleep(0.2)
@@ -68,7 +72,7 @@ def test_idle_engines_poll_lightly(postgres_url: str, postgres: postgres_cluster
         assert row is not None
         return int(row[0])
 
-    with Engine(postgres_url, workflows={"stamp": stamp}, workers=8, poll_s=0.1, wake_hints=False):
+    with Engine(postgres_url, workflows={"stamp": stamp}, workers=8, poll_s=0.1, transaction_pooler=True):
         time.sleep(0.5)
         before = transactions()
         time.sleep(2.0)

@@ -114,11 +114,11 @@ def _positive(value: object, name: str) -> int:
     return value
 
 
-def _open_store(path: str, synchronous: str, workers: int, wake_hints: bool) -> Store:
+def _open_store(path: str, synchronous: str, workers: int, transaction_pooler: bool) -> Store:
     if path.startswith(("postgresql://", "postgres://")):
         # A connection for each worker thread's reads and writes, one for the heartbeat, one for
         # API calls (create, send, status); the group commit has one of its own.
-        return PostgresStore(path, synchronous, pool_size=workers + 2, hints=wake_hints)
+        return PostgresStore(path, synchronous, workers + 2, transaction_pooler=transaction_pooler)
     if path.startswith("sqlite:///"):
         path = path[len("sqlite:///") :]
     elif "://" in path:
@@ -173,14 +173,17 @@ class Engine:
             worker on this machine is noticed at once, elsewhere after this long.
         poll_s: How often idle workers look for work created by other processes (work created
             or woken in this process, and timers, wake them at once). Default: 0.05 s on SQLite;
-            on PostgreSQL 1 s with wake hints (the poll is then a fallback), else 0.25 s.
+            on PostgreSQL 1 s (wake hints start other processes' work; the poll is a fallback),
+            or 0.25 s behind a `transaction_pooler`.
         host_id: This machine's name in the leases it holds (default: the hostname and PID
             namespace). Engines with one host_id must share a PID namespace: a lease whose
             process has died there is taken over at once, others when they lapse.
-        wake_hints: PostgreSQL only: processes tell each other of new due work (NOTIFY after
-            commit, at most one per 5 ms per process, and LISTEN on one more connection), so it
-            starts at once rather than at the next poll. Turn off behind a transaction-mode
-            pooler such as PgBouncer's, where LISTEN cannot work: then only polling finds it.
+        transaction_pooler: PostgreSQL only: the URL is a transaction-mode pooler's (PgBouncer's),
+            where a session's state does not last past a transaction. Then processes do not
+            LISTEN for each other's wake hints (other processes' work is found by polling) and
+            statements are not prepared on the server. Otherwise a process that makes work due
+            sends a NOTIFY after its commit (at most one per 5 ms) and other processes start it
+            at once.
         retention_s: How long a finished (complete, errored, terminated) instance is kept, with
             its steps and events, from when it finished (default 30 days, Cloudflare's longest;
             None: kept until deleted). `set_tenant_retention` sets a tenant's own. Running engines
@@ -206,7 +209,7 @@ class Engine:
         lease_s: float = 10.0,
         poll_s: float | None = None,
         host_id: str | None = None,
-        wake_hints: bool = True,
+        transaction_pooler: bool = False,
         retention_s: float | None = DEFAULT_RETENTION_S,
     ) -> None:
         if not isinstance(path, (str, os.PathLike)):
@@ -231,7 +234,7 @@ class Engine:
         self._bundles: OrderedDict[str, _Bundle] = OrderedDict()
         self._bundles_lock = threading.Lock()
         # Last: a setting refused above leaves no connection or file open.
-        self._store = _open_store(os.fspath(path), synchronous, workers, wake_hints)
+        self._store = _open_store(os.fspath(path), synchronous, workers, transaction_pooler)
         if poll_s is None:
             poll_s = self._store.default_poll_s
         self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s, host_id, retention_s)

@@ -210,8 +210,10 @@ class PostgresStore:
     the server crashes); "normal" with `off` (a server crash can lose the last commits, up to
     three times `wal_writer_delay`; its workers then replay those steps).
     `pool_size`: connections of the pool, besides the group-commit one.
-    `hints`: tell other processes of new due work with NOTIFY, and hear theirs with LISTEN (one
-    more connection while watching). Off behind a transaction-mode pooler, which cannot LISTEN.
+    `transaction_pooler`: the URL is a transaction-mode pooler's. Otherwise statements are
+    prepared on the server (each connection prepares its own, on first use), and processes tell
+    each other of new due work with NOTIFY and hear it with LISTEN (one more connection while
+    watching); a pooler keeps neither a prepared statement nor a LISTEN past a transaction.
     """
 
     def __init__(
@@ -220,7 +222,7 @@ class PostgresStore:
         synchronous: str = "full",
         pool_size: int = 8,
         connect_timeout_s: float = 10.0,
-        hints: bool = True,
+        transaction_pooler: bool = False,
     ) -> None:
         if psycopg is None:
             raise ConfigError(
@@ -232,7 +234,9 @@ class PostgresStore:
         self.where = _where(url)
         self._connect_kwargs: dict[str, Any] = {
             "autocommit": True,
-            "prepare_threshold": None,  # nothing prepared on the server: safe behind a pooler
+            # Prepared at first use (planning the group commit's statement costs more than running
+            # it); never behind a pooler, where the next transaction may be another session's.
+            "prepare_threshold": None if transaction_pooler else 0,
             "connect_timeout": max(1, round(connect_timeout_s)),
         }
         if synchronous == "normal":
@@ -253,8 +257,8 @@ class PostgresStore:
         self._group: GroupCommit[_StepWrite | _Release] = GroupCommit(self._commit_group)
         self._tenants: set[str] = set()
         self._closed = threading.Event()
-        self._hints = hints
-        self.default_poll_s = 1.0 if hints else 0.25
+        self._hints = not transaction_pooler
+        self.default_poll_s = 1.0 if self._hints else 0.25
         self._hint_wanted = threading.Event()
         self._threads_lock = threading.Lock()
         self._listener: threading.Thread | None = None
