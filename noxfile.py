@@ -59,7 +59,7 @@ def _rust_tests(session: nox.Session) -> None:
     session.run("cargo", "test", external=True, env={"CARGO_TERM_COLOR": "never"})
 
 
-POSTGRES_DRIVER = ("psycopg[binary]>=3.2", "psycopg-pool>=3.2")
+POSTGRES_DRIVER = ("psycopg[binary]>=3.2",)
 
 
 def _postgres_server(session: nox.Session) -> None:

@@ -80,6 +80,33 @@ WF_ROWS = [
 ]
 
 
+# The PostgreSQL workflow table: dynisolate against DBOS on one cluster, and how cost grows.
+PG_FIGURES: dict[str, dict[str, float]] = defaultdict(dict)
+PG_NOTES: list[str] = []
+# (key, label, unit, lower is better)
+PG_ROWS = [
+    ("throughput_per_s", "throughput, 2,000 workflows of 3 steps, one process", "/s", False),
+    ("latency_median_ms", "one workflow, median", "ms", True),
+    ("latency_p99_ms", "one workflow, p99", "ms", True),
+    ("create_single_per_s", "creation, one at a time", "/s", False),
+    ("create_batch_per_s", "creation, batches of 100", "/s", False),
+    ("processes_1_per_s", "a backlog of 6,000 worked by 1 worker process", "/s", False),
+    ("processes_2_per_s", "... by 2 worker processes", "/s", False),
+    ("processes_4_per_s", "... by 4 worker processes", "/s", False),
+    ("claim_10000_ms", "a claim, 10,000 finished instances in the tables, median", "ms", True),
+    ("claim_1000000_ms", "a claim, 1,000,000 finished instances in the tables, median", "ms", True),
+    ("churn_per_s", "100,000 instances created, run and deleted (retention 0), 2 processes", "/s", False),
+    *(
+        (f"churn_{table}_{kind}", f"... then {table}: {label}", unit, True)
+        for table in ("instances", "steps", "events", "ready", "tenants")
+        for kind, label, unit in (
+            ("live", "live rows", ""),
+            ("dead", "dead rows", ""),
+            ("kib", "size", "KiB"),
+        )
+    ),
+]
+
 # The web platform table: (ours, a peer's figure or None) per measure.
 WEB_FIGURES: dict[str, tuple[float, float | None]] = {}
 # (key, label, unit, peer, target text, lower is better)
@@ -135,6 +162,16 @@ def wf_figures() -> dict[str, dict[str, float]]:
 @pytest.fixture(scope="session")
 def wf_notes() -> list[str]:
     return WF_NOTES
+
+
+@pytest.fixture(scope="session")
+def pg_figures() -> dict[str, dict[str, float]]:
+    return PG_FIGURES
+
+
+@pytest.fixture(scope="session")
+def pg_notes() -> list[str]:
+    return PG_NOTES
 
 
 @pytest.fixture(scope="session")
@@ -252,6 +289,23 @@ def _wf_table(write) -> None:  # type: ignore[no-untyped-def]
         write(f"- {note}")
 
 
+def _pg_table(write) -> None:  # type: ignore[no-untyped-def]
+    write("")
+    write(f"Durable workflows on PostgreSQL: dynisolate vs DBOS on one cluster, {_machine()}")
+    write("| measure | dynisolate | DBOS | ratio |")
+    write("|---|---|---|---|")
+    ours, peer = PG_FIGURES["dynisolate"], PG_FIGURES["DBOS"]
+    for key, label, unit, lower_better in PG_ROWS:
+        values = [ours.get(key), peer.get(key)]
+        if all(v is None for v in values):
+            continue
+        shown = ["" if v is None else _format(v, unit) if unit else f"{v:,.0f}" for v in values]
+        ratio = _js_ratio(values[0], values[1], lower_better) if None not in values else ""
+        write(f"| {label} | {shown[0]} | {shown[1]} | {ratio} |")
+    for note in dict.fromkeys(PG_NOTES):
+        write(f"- {note}")
+
+
 def _web_table(write) -> None:  # type: ignore[no-untyped-def]
     write("")
     write(f"Web platform in a JavaScript isolate, {_machine()}")
@@ -290,6 +344,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         _js_table(write)
     if WF_FIGURES:
         _wf_table(write)
+    if PG_FIGURES:
+        _pg_table(write)
     if WEB_FIGURES:
         _web_table(write)
     if PROCESS_FIGURES:

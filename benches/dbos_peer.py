@@ -5,7 +5,11 @@ directory, measures one thing, destroys DBOS and removes the directory, so they 
 one after another in one process. Run as a script to print every figure as JSON:
 
     python benches/dbos_peer.py [--n 2000] [--waiting 50000] [--synchronous full|normal]
-                                [--mode thread|async]
+                                [--mode thread|async] [--postgres SERVER_URL]
+
+With --postgres (a server URL, `postgresql://user@host:port/postgres`), each measurement runs on a
+fresh database of that server instead (DBOS's Postgres backend, psycopg 3), with the server's
+durability settings, which every figure reports (synchronous_commit, fsync).
 
 Waiting instances cost two fsync'd SQLite commits to park and two to resume, and on
 SQLite DBOS's listener polls every waiter with its own SELECT each second, so W=50,000
@@ -100,6 +104,27 @@ def _client_engine(url: str, synchronous: Synchronous) -> sa.Engine:
     return engine
 
 
+POSTGRES: str | None = None  # a server URL, set by --postgres
+
+
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    """A fresh database on the POSTGRES server, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    assert POSTGRES is not None
+    name = f"dbos_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield POSTGRES.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(POSTGRES, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
 @contextmanager
 def _launched(
     synchronous: Synchronous,
@@ -107,7 +132,29 @@ def _launched(
     listen_queues: list[str] | None = None,
     max_executor_threads: int | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Launch DBOS on a fresh SQLite file; yield (url, pragmas read from DBOS's pool)."""
+    """Launch DBOS on a fresh SQLite file (or PostgreSQL database); yield (url, its durability
+    settings read from DBOS's pool)."""
+    if POSTGRES is not None:
+        with _postgres_database() as url:
+            cfg: DBOSConfig = {
+                "name": "dynisolate-bench",
+                "system_database_url": url,
+                "log_level": "WARNING",
+                "max_executor_threads": max_executor_threads,
+            }
+            try:
+                dbos = DBOS(config=cfg)
+                if listen_queues is not None:
+                    DBOS.listen_queues(listen_queues)
+                DBOS.launch()
+                with dbos._sys_db.engine.connect() as conn:
+                    settings = {
+                        k: conn.exec_driver_sql(f"SHOW {k}").scalar() for k in ("synchronous_commit", "fsync")
+                    }
+                yield url, settings
+            finally:
+                DBOS.destroy()
+        return
     tmp = Path(tempfile.mkdtemp(prefix="dbos-bench-"))
     url = f"sqlite:///{tmp / 'dbos_sys.sqlite'}"
     cfg: DBOSConfig = {
@@ -183,7 +230,10 @@ def creation(n: int = 2000, batch: int = 100, synchronous: Synchronous = "full")
             queue.enqueue(three_steps, i)
         single_s = time.perf_counter() - t0
 
-        engine = _client_engine(url, synchronous)
+        if POSTGRES is None:
+            engine = _client_engine(url, synchronous)
+        else:
+            engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         client = DBOSClient(system_database_engine=engine, application_name="dynisolate-bench")
         options: EnqueueOptions = {"workflow_name": three_steps.__qualname__, "queue_name": QUEUE}
         try:
@@ -322,7 +372,15 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, default=50_000)
     parser.add_argument("--synchronous", choices=["full", "normal"], default="full")
     parser.add_argument("--mode", choices=["thread", "async"], default="thread")
+    parser.add_argument("--postgres", help="a PostgreSQL server URL: run on fresh databases of it")
+    parser.add_argument("--only", help="one measurement: throughput, latency or creation")
     args = parser.parse_args()
+    global POSTGRES
+    POSTGRES = args.postgres
+    if args.only:
+        measure = {"throughput": throughput, "latency": latency, "creation": creation}[args.only]
+        print(json.dumps(measure(synchronous=args.synchronous), indent=2))
+        return
     print(json.dumps(run_all(args.n, args.waiting, args.synchronous, args.mode), indent=2))
 
 

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,20 @@ def _server_user() -> str | None:
     return SERVER_USER
 
 
+def _parent(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "X"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -110,7 +125,9 @@ class Cluster:
         for setting in self.settings:
             options += f" -c {setting}"
         data = str(self.directory / "data")
-        done = self._run("pg_ctl", "-w", "-t", "60", "-D", data, "-l", f"{data}.log", "-o", options, "start")
+        done = self._run(
+            "pg_ctl", "-w", "-t", "60", "-D", data, "-l", f"{data}.log", "-o", options, "start", check=False
+        )
         if done.returncode != 0:
             raise ClusterUnavailable(f"pg_ctl start failed: {done.stderr.strip()}")
 
@@ -118,9 +135,23 @@ class Cluster:
         self._run("pg_ctl", "-w", "-D", str(self.directory / "data"), "-m", mode, "stop", check=False)
 
     def kill(self) -> None:
-        """SIGKILLs the server's postmaster (a crash; its backends die with it)."""
+        """SIGKILLs the server: the postmaster and every process it started, at once, as a crash
+        of its machine would (backends left running would hold the shared memory a restart
+        needs)."""
         pid = int((self.directory / "data" / "postmaster.pid").read_text().split()[0])
-        os.kill(pid, 9)
+        children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == pid]
+        for victim in (pid, *children):
+            try:
+                os.kill(victim, 9)
+            except ProcessLookupError:
+                pass
+        for victim in (pid, *children):  # gone before a restart looks at the data directory
+            while Path(f"/proc/{victim}").exists() and _state(victim) != "Z":
+                time.sleep(0.01)
+        # The lock files name the dead postmaster, which may linger as a zombie nobody reaps here
+        # (the server would take it for a live one): after a machine's crash it names no process.
+        (self.directory / "data" / "postmaster.pid").unlink(missing_ok=True)
+        (self.directory / f".s.PGSQL.{self.port}.lock").unlink(missing_ok=True)
 
     def remove(self) -> None:
         self.stop("immediate")

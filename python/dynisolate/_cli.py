@@ -75,6 +75,8 @@ def _worker(args: argparse.Namespace) -> int:
         lease_s=args.lease_s,
         host_id=args.host_id,
     )
+    if args.retention_s is not None:
+        settings["retention_s"] = args.retention_s
     engine = _open_retrying(args.db, settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -145,6 +147,9 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--db", required=True, help="a SQLite database file or a postgresql:// URL")
     worker.add_argument("--workers", type=int, help="worker threads (default: three per CPU)")
     worker.add_argument("--lease-s", type=float, default=10.0, help="how long a claim lasts unrenewed")
+    worker.add_argument(
+        "--retention-s", type=float, help="how long finished instances are kept (default 30 days)"
+    )
     worker.add_argument(
         "--host-id", help="this machine's name in leases (default: hostname and PID namespace)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 
 import psycopg
 import pytest
@@ -324,3 +325,45 @@ def test_a_bad_retention_is_refused(bad: object) -> None:
         Engine(":memory:", retention_s=bad)  # type: ignore[arg-type]
     with Engine(":memory:") as engine, pytest.raises(ConfigError, match="retention_s"):
         engine.set_tenant_retention("t", bad)  # type: ignore[arg-type]
+
+
+in_flight = Counter()
+most_in_flight = Counter()
+in_flight_lock = threading.Lock()
+
+
+def counted(event: WorkflowEvent, step: Step) -> str:
+    def work() -> str:
+        with in_flight_lock:
+            in_flight[event.payload] += 1
+            most_in_flight[event.payload] = max(most_in_flight[event.payload], in_flight[event.payload])
+        time.sleep(0.02)
+        with in_flight_lock:
+            in_flight[event.payload] -= 1
+        return "done"
+
+    return step.do("work", work)
+
+
+def test_max_running_holds_across_engines_on_one_database(db: str) -> None:
+    # Two engines with host identities of their own, as two machines would have, eight workers each.
+    in_flight.clear()
+    most_in_flight.clear()
+    engines = [
+        Engine(db, workflows={"counted": counted}, workers=8, poll_s=0.01, host_id=f"machine-{n}")
+        for n in range(2)
+    ]
+    engines[0].set_tenant_limit("capped", 2)
+    rows = [
+        {"tenant": t, "entrypoint": "counted", "params": t} for t in ("capped", "free") for _ in range(30)
+    ]
+    instances = engines[0].create_batch(rows)
+    for engine in engines:
+        engine.start()
+    try:
+        assert {i.wait(timeout=60).output for i in instances} == {"done"}
+    finally:
+        for engine in engines:
+            engine.close()
+    assert most_in_flight["capped"] <= 2, most_in_flight
+    assert most_in_flight["free"] > 2, most_in_flight  # the limit is the tenant's, not everyone's

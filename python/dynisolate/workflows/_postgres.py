@@ -1,6 +1,6 @@
 """The PostgreSQL store: worker processes on many machines sharing one database (psycopg 3).
 
-Connections. Each process holds a pool of at most `pool_size` connections (psycopg_pool) for
+Connections. Each process holds a pool of at most `pool_size` connections (`_pg_pool.py`) for
 reads and for writes that are not a run's, and one more for group commits. No statement is
 prepared on the server and no session state is kept between transactions, so a transaction-mode
 pooler (PgBouncer) can stand in front of the server.
@@ -37,13 +37,13 @@ from urllib.parse import urlsplit
 from ..exceptions import ClosedError, ConfigError, DatabaseUnavailableError, InstanceExistsError
 from ._group_commit import GroupCommit, Ticket
 from ._lifecycle import transition
+from ._pg_pool import ConnectionPool, PoolExhausted
 from ._postgres_schema import migrate
 from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_found, state_error
 
 try:
     import psycopg
     import psycopg.errors
-    from psycopg_pool import ConnectionPool, PoolTimeout
 except ImportError:  # pragma: no cover - the extra is not installed
     psycopg = None  # type: ignore[assignment]
 
@@ -225,9 +225,7 @@ class PostgresStore:
         transaction_pooler: bool = False,
     ) -> None:
         if psycopg is None:
-            raise ConfigError(
-                "a postgresql:// store needs psycopg 3 and psycopg_pool: pip install 'dynisolate[postgres]'"
-            )
+            raise ConfigError("a postgresql:// store needs psycopg 3: pip install 'dynisolate[postgres]'")
         if synchronous not in _SYNCHRONOUS_COMMIT:
             raise ConfigError(f"synchronous must be one of {tuple(_SYNCHRONOUS_COMMIT)}, not {synchronous!r}")
         self.url = url
@@ -244,15 +242,7 @@ class PostgresStore:
         with self._connect() as conn:
             migrate(conn, self.where)
         self._pool_size = pool_size
-        self._pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=pool_size,
-            kwargs=self._connect_kwargs,
-            timeout=connect_timeout_s,
-            open=True,
-            name="dynisolate-workflows",
-        )
+        self._pool = ConnectionPool(self._connect_raw, pool_size, connect_timeout_s)
         self._writer: Any = None  # the group-commit connection, made on first use
         self._group: GroupCommit[_StepWrite | _Release] = GroupCommit(self._commit_group)
         self._tenants: set[str] = set()
@@ -264,9 +254,12 @@ class PostgresStore:
         self._listener: threading.Thread | None = None
         self._notifier: threading.Thread | None = None
 
+    def _connect_raw(self) -> Any:
+        return psycopg.connect(self.url, **self._connect_kwargs)
+
     def _connect(self) -> Any:
         try:
-            return psycopg.connect(self.url, **self._connect_kwargs)
+            return self._connect_raw()
         except psycopg.OperationalError as error:
             raise self._unavailable(error) from error
 
@@ -305,7 +298,7 @@ class PostgresStore:
                 lost += 1
                 if (transaction and began) or lost > self._pool_size:
                     raise self._unavailable(error) from error
-            except PoolTimeout as error:
+            except PoolExhausted as error:
                 raise self._unavailable(error) from error
 
     def _read(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
