@@ -96,6 +96,8 @@ PG_ROWS = [
     ("claim_10000_ms", "a claim, 10,000 finished instances in the tables, median", "ms", True),
     ("claim_1000000_ms", "a claim, 1,000,000 finished instances in the tables, median", "ms", True),
     ("churn_per_s", "100,000 instances created, run and deleted (retention 0), 2 processes", "/s", False),
+    ("churn_halfway_kib", "... the store's tables and indexes after 50,000", "KiB", True),
+    ("churn_end_kib", "... after 100,000", "KiB", True),
     *(
         (f"churn_{table}_{kind}", f"... then {table}: {label}", unit, True)
         for table in ("instances", "steps", "events", "ready", "tenants")

@@ -168,14 +168,25 @@ def _claim_latency(url: str, finished: int) -> float:
     return statistics.median(samples[20:]) * 1e3
 
 
+def _table_stats(url: str) -> list[tuple[Any, ...]]:
+    """(table, live rows, dead rows, bytes with its indexes) of the store's tables."""
+    return _sql(
+        url,
+        "SELECT relname, n_live_tup, n_dead_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables",
+    )
+
+
 def _churn(url: str) -> dict[str, float]:
     """CHURN instances created and run by two worker processes that delete each finished one
     (retention 0, swept every 10 s): then what the tables hold, live and dead."""
     engine = _engine(url, retention_s=0)  # creates only
     code = engine.put_bundle({"three.js": THREE_STEPS})
     start = time.perf_counter()
+    halfway = 0.0
     with workers(url, 2, "--retention-s", "0"):
         for first in range(0, CHURN, 1_000):
+            if first == CHURN // 2:  # the tables' size halfway, against which the end's is read
+                halfway = sum(size for _, _, _, size in _table_stats(url)) / 1024
             engine.create_batch(
                 [
                     {"tenant": f"t{n % 8}", "code": code, "entrypoint": "Three", "params": {"n": n}}
@@ -195,14 +206,9 @@ def _churn(url: str) -> dict[str, float]:
     engine.close()
     _sql(url, "SELECT pg_stat_force_next_flush()")
     time.sleep(1.0)
-    stats = {
-        name: (live, dead, size)
-        for name, live, dead, size in _sql(
-            url,
-            "SELECT relname, n_live_tup, n_dead_tup, pg_total_relation_size(relid) FROM pg_stat_user_tables",
-        )
-    }
-    figures = {"churn_per_s": CHURN / seconds}
+    stats = {name: (live, dead, size) for name, live, dead, size in _table_stats(url)}
+    figures = {"churn_per_s": CHURN / seconds, "churn_halfway_kib": halfway}
+    figures["churn_end_kib"] = sum(size for _, _, size in stats.values()) / 1024
     for table in TABLES:
         live, dead, size = stats[table]
         figures[f"churn_{table}_live"] = live
