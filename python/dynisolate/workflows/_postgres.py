@@ -1,9 +1,10 @@
 """The PostgreSQL store: worker processes on many machines sharing one database (psycopg 3).
 
-Connections. Each process holds a pool of at most `pool_size` connections (`_pg_pool.py`) for
-reads and for writes that are not a run's, and one more for group commits. No statement is
-prepared on the server and no session state is kept between transactions, so a transaction-mode
-pooler (PgBouncer) can stand in front of the server.
+Connections. Each process holds at most `pool_size` connections (`_pg_pool.py`) for reads and
+for writes that are not a run's, one for group commits and one listening for wake hints.
+Statements are prepared on the server at first use; with `transaction_pooler` nothing is prepared
+and nothing is kept in a session past a transaction (no LISTEN), so a transaction-mode pooler
+(PgBouncer) can stand in front of the server.
 
 Claims never wait for a lock. A claim locks the row of the tenant served longest ago that has due
 work and room under its `max_running` (`FOR UPDATE SKIP LOCKED`: another process's claim takes
@@ -17,10 +18,12 @@ worker whose clock is wrong neither loses its instances early nor keeps them lat
 clock says, a run writes only while its instance's generation is the one its claim set: every
 write of a run (`commit_step`, `release`) names it, under a row lock.
 
-Group commit. The step outcomes and run releases of all of a process's runs share one transaction:
-one statement locks the instances they belong to, one inserts the steps whose run still holds its
-instance (an array statement), one marks consumed events, then the releases; all sent in one
-round trip (pipeline mode) with the COMMIT. A step returns to tenant code only after that commit.
+Group commit. The step outcomes and run releases of all of a process's runs share one
+transaction: a single statement locks the instances they belong to (in id order), inserts the
+steps of runs that still hold their instance (`unnest` arrays), marks consumed events and releases
+the runs that end. It is its own transaction, so a group costs one round trip; a release that
+waits for an event adds a statement after it, in the same transaction. A step returns to tenant
+code only after that commit.
 """
 
 from __future__ import annotations
