@@ -37,12 +37,22 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from ..exceptions import ClosedError, ConfigError, DatabaseUnavailableError, InstanceExistsError
+from ..exceptions import ClosedError, ConfigError, DatabaseUnavailableError
 from ._group_commit import GroupCommit, Ticket
 from ._lifecycle import transition
 from ._pg_pool import ConnectionPool, PoolExhausted
 from ._postgres_schema import migrate
-from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_found, state_error
+from ._store import (
+    FINISHED,
+    EventRow,
+    InstanceRow,
+    StepRow,
+    buffer_full,
+    exists,
+    not_found,
+    repeated_id,
+    state_error,
+)
 
 try:
     import psycopg
@@ -327,11 +337,9 @@ class PostgresStore:
     # ---- instances ----
 
     def create(self, rows: list[InstanceRow], claim: tuple[str, float] | None = None) -> list[InstanceRow]:
-        seen: set[str] = set()
-        for r in rows:  # a repeated id within the batch
-            if r.id in seen:
-                raise _exists(r.id)
-            seen.add(r.id)
+        duplicate = repeated_id(rows)
+        if duplicate is not None:
+            raise exists(duplicate)
         lease_s = None if claim is None else claim[1] - time.time()
 
         def write(conn: Any) -> list[InstanceRow]:
@@ -377,7 +385,7 @@ class PostgresStore:
             ).fetchall()
             if len(inserted) < len(rows):  # the transaction rolls back: nothing is created
                 made = {i for (i,) in inserted}
-                raise _exists(next(r.id for r in rows if r.id not in made))
+                raise exists(next(r.id for r in rows if r.id not in made))
             return claimed
 
         claimed = self._write(write)
@@ -809,12 +817,6 @@ class PostgresStore:
             thread.join(timeout=5.0)
         self._pool.close()
         self._drop_writer()
-
-
-def _exists(id: str) -> InstanceExistsError:
-    error = InstanceExistsError(f"a workflow instance with id {id!r} already exists")
-    error.id = id
-    return error
 
 
 def _arrays(items: list[Any], fields: str) -> list[list[Any]]:

@@ -16,11 +16,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..exceptions import ConfigError, InstanceExistsError
+from ..exceptions import ConfigError
 from ._group_commit import GroupCommit, Ticket
 from ._lifecycle import transition
 from ._sqlite_schema import migrate
-from ._store import FINISHED, EventRow, InstanceRow, StepRow, buffer_full, not_found, state_error
+from ._store import (
+    FINISHED,
+    EventRow,
+    InstanceRow,
+    StepRow,
+    buffer_full,
+    exists,
+    not_found,
+    repeated_id,
+    state_error,
+)
 
 T = TypeVar("T")
 # A write: a function of the connection, and whether it runs a single statement.
@@ -187,12 +197,7 @@ class SqliteStore:
                         r.status, r.owner, r.generation, r.runs = "running", owner, r.generation + 1, 1
                         claimed.append(r)
             ids = [r.id for r in rows]
-            duplicate, seen = None, set()
-            for i in ids:  # a repeated id within the batch
-                if i in seen:
-                    duplicate = i
-                    break
-                seen.add(i)
+            duplicate = repeated_id(rows)
             if duplicate is None:
                 marks = ", ".join("?" * len(ids))
                 taken = conn.execute(
@@ -200,9 +205,7 @@ class SqliteStore:
                 ).fetchone()
                 duplicate = None if taken is None else taken[0]
             if duplicate is not None:
-                error = InstanceExistsError(f"a workflow instance with id {duplicate!r} already exists")
-                error.id = duplicate
-                raise error
+                raise exists(duplicate)
             conn.executemany(
                 f"INSERT INTO instances ({_INSTANCE_COLUMNS}, lease_until) VALUES ({', '.join('?' * 19)})",
                 [

@@ -15,11 +15,26 @@ from typing import Protocol
 from ..exceptions import (
     EventBufferFullError,
     IncompatibleDatabaseError,
+    InstanceExistsError,
     InstanceNotFoundError,
     InstanceStateError,
 )
 
-__all__ = ["EventRow", "InstanceRow", "StepRow", "Store", "ACTIVE", "FINISHED", "buffer_full", "not_found"]
+__all__ = [
+    "EventRow",
+    "InstanceRow",
+    "StepRow",
+    "Store",
+    "ACTIVE",
+    "FINISHED",
+    "buffer_full",
+    "exists",
+    "incompatible",
+    "not_found",
+    "repeated_id",
+    "state_error",
+    "too_new",
+]
 
 # Statuses, as Cloudflare's. `queued` and `waiting` instances are runnable once `wake_at` passes.
 ACTIVE = frozenset({"queued", "running", "waiting", "waitingForPause", "paused"})
@@ -31,6 +46,23 @@ def not_found(id: str) -> InstanceNotFoundError:
     error = InstanceNotFoundError(f"no workflow instance has id {id!r}")
     error.id = id
     return error
+
+
+def exists(id: str) -> InstanceExistsError:
+    """The error for creating an instance with an id that a row, or the same batch, has already."""
+    error = InstanceExistsError(f"a workflow instance with id {id!r} already exists")
+    error.id = id
+    return error
+
+
+def repeated_id(rows: list[InstanceRow]) -> str | None:
+    """The first id that comes twice within a batch of rows to create."""
+    seen: set[str] = set()
+    for row in rows:
+        if row.id in seen:
+            return row.id
+        seen.add(row.id)
+    return None
 
 
 def state_error(id: str, status: str, op: str) -> InstanceStateError:
