@@ -126,6 +126,25 @@ def _postgres_database() -> Iterator[str]:
 
 
 @contextmanager
+def _dbos(
+    cfg: DBOSConfig, listen_queues: list[str] | None, read: str, settings: tuple[str, ...]
+) -> Iterator[dict[str, Any]]:
+    """DBOS launched with `cfg`; yields `settings` read back from a connection of DBOS's own pool
+    with `read` ("PRAGMA {}" or "SHOW {}"): they are per connection on SQLite, so only its pool
+    can tell (_sys_db is private; there is no public handle on the engine)."""
+    try:
+        dbos = DBOS(config=cfg)
+        if listen_queues is not None:
+            DBOS.listen_queues(listen_queues)
+        DBOS.launch()
+        with dbos._sys_db.engine.connect() as conn:  # given back before the measurement
+            values = {k: conn.exec_driver_sql(read.format(k)).scalar() for k in settings}
+        yield values
+    finally:
+        DBOS.destroy()
+
+
+@contextmanager
 def _launched(
     synchronous: Synchronous,
     *,
@@ -134,49 +153,26 @@ def _launched(
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Launch DBOS on a fresh SQLite file (or PostgreSQL database); yield (url, its durability
     settings read from DBOS's pool)."""
+    cfg: DBOSConfig = {
+        "name": "dynisolate-bench",
+        "log_level": "WARNING",
+        "max_executor_threads": max_executor_threads,
+    }
     if POSTGRES is not None:
         with _postgres_database() as url:
-            cfg: DBOSConfig = {
-                "name": "dynisolate-bench",
-                "system_database_url": url,
-                "log_level": "WARNING",
-                "max_executor_threads": max_executor_threads,
-            }
-            try:
-                dbos = DBOS(config=cfg)
-                if listen_queues is not None:
-                    DBOS.listen_queues(listen_queues)
-                DBOS.launch()
-                with dbos._sys_db.engine.connect() as conn:
-                    settings = {
-                        k: conn.exec_driver_sql(f"SHOW {k}").scalar() for k in ("synchronous_commit", "fsync")
-                    }
+            cfg["system_database_url"] = url
+            with _dbos(cfg, listen_queues, "SHOW {}", ("synchronous_commit", "fsync")) as settings:
                 yield url, settings
-            finally:
-                DBOS.destroy()
         return
     tmp = Path(tempfile.mkdtemp(prefix="dbos-bench-"))
     url = f"sqlite:///{tmp / 'dbos_sys.sqlite'}"
-    cfg: DBOSConfig = {
-        "name": "dynisolate-bench",
-        "system_database_url": url,
-        "log_level": "WARNING",
-        "db_engine_kwargs": {"connect_args": {"factory": _connection_class(synchronous)}},
-        "max_executor_threads": max_executor_threads,
-    }
+    cfg["system_database_url"] = url
+    cfg["db_engine_kwargs"] = {"connect_args": {"factory": _connection_class(synchronous)}}
     try:
-        dbos = DBOS(config=cfg)
-        if listen_queues is not None:
-            DBOS.listen_queues(listen_queues)
-        DBOS.launch()
-        # synchronous is per connection, so it must be read from DBOS's own pool
-        # (_sys_db is private; there is no public handle on the engine).
-        with dbos._sys_db.engine.connect() as conn:
-            pragma = {p: conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in PRAGMAS}
-        pragma["synchronous"] = ("off", "normal", "full", "extra")[int(pragma["synchronous"] or 0)]
-        yield url, pragma
+        with _dbos(cfg, listen_queues, "PRAGMA {}", PRAGMAS) as pragma:
+            pragma["synchronous"] = ("off", "normal", "full", "extra")[int(pragma["synchronous"] or 0)]
+            yield url, pragma
     finally:
-        DBOS.destroy()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
