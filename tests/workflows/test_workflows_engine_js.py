@@ -267,6 +267,14 @@ def test_sleep_until_in_the_past_is_an_error(engine: Engine) -> None:
     assert "time-traveler" in status.error["message"]
 
 
+@pytest.mark.parametrize("when", ["new Date(NaN)", "NaN", "Infinity", "-Infinity", "8.64e15 + 1"])
+def test_sleep_until_an_invalid_time_is_an_error(engine: Engine, when: str) -> None:
+    # Not a wake time stored as NaN or infinity, on which the instance would never wake.
+    status = run(engine, f'await step.sleepUntil("then", {when}); return 1;')
+    assert status.status == "errored", status
+    assert "sleepUntil takes a valid Date" in status.error["message"] or "365 days" in status.error["message"]
+
+
 def test_bad_step_config_is_refused(engine: Engine) -> None:
     status = run(engine, 'return await step.do("x", { retry: 3 }, async () => 1);')
     assert status.status == "errored"

@@ -158,3 +158,46 @@ def test_a_worker_started_before_its_server_waits_for_it(tmp_path: Path) -> None
             stop(worker)
     finally:
         cluster.remove()
+
+
+def idle(event: WorkflowEvent, step: Step) -> str:
+    return "done"
+
+
+@pytest.mark.parametrize("committed", [True, False], ids=["answer-lost", "never-sent"])
+@pytest.mark.parametrize("claimed", [False, True], ids=["queued", "claimed"])
+def test_a_create_whose_connection_is_lost_is_neither_lost_nor_doubled(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch, committed: bool, claimed: bool
+) -> None:
+    # A create is one statement and its own transaction: when its connection is lost, whether it
+    # committed is unknown. The store looks its rows up: found, the create succeeded (and must not
+    # fail as a duplicate of itself); not found, it runs again.
+    from dynisolate.workflows._postgres import PostgresStore, _Uncertain
+
+    engine = Engine(postgres_url, workflows={"idle": idle})
+    store = engine._store
+    assert isinstance(store, PostgresStore)
+    real_run = store._run
+    losses = []
+
+    def losing(fn: object, kind: str) -> object:
+        if kind == "statement" and not losses:
+            losses.append(kind)
+            if committed:
+                real_run(fn, kind)  # type: ignore[arg-type]
+            raise _Uncertain(psycopg.OperationalError("server closed the connection unexpectedly"))
+        return real_run(fn, kind)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_run", losing)
+    claim = ("me", time.time() + 30) if claimed else None
+    rows = [engine._new_row("t", "idle", id=f"i{n}") for n in range(3)]
+    taken = store.create(rows, claim)
+    assert losses == ["statement"]
+    assert [r.id for r in taken] == (["i0", "i1", "i2"] if claimed else [])
+    stored = {i.id: i for i in store.list_instances(None, "t", 10)}
+    assert sorted(stored) == ["i0", "i1", "i2"]  # each once
+    assert {(i.status, i.owner) for i in stored.values()} == {
+        ("running", "me") if claimed else ("queued", None)
+    }
+    assert all(stored[r.id].generation == r.generation for r in taken)  # the run's fence is the stored one
+    engine.close()

@@ -273,6 +273,27 @@ def test_duplicate_ids_in_a_batch_are_named(db: str) -> None:
     engine.close()
 
 
+def test_a_group_commit_keeps_values_exactly(db: str) -> None:
+    # The PostgreSQL store sends a group as one JSON document: clones travel as base64, floats as
+    # their shortest repr, and text with every kind of character must come back as it went.
+    engine = Engine(db, workflows={"idle": idle})
+    instance = engine.create(tenant="t", entrypoint="idle")
+    (row,) = engine._store.claim("me", time.time(), time.time() + 10)
+    written = [
+        StepRow("a#1", "do", "a", 1, 1, False, "complete", 1, bytes(range(256)), started_at=1765000000.12345),
+        StepRow("b#1", "do", 'b "quoted" \\ é ✓ 😀', 1, 2, True, "retrying", 3, '"\\u0000 \\n ✓"',
+                "TypeError", "line\nbreak\ttab \\", 1765000123.000001, '{"retries": 2}', 0.1, 2.5e-7),
+    ]  # fmt: skip
+    for step in written:
+        assert engine._store.commit_step(row.id, row.generation, step) == "running"
+    assert engine._store.steps(instance.id) == written
+    output = b"\x00clone\xff" * 100
+    assert engine._store.release(row.id, row.generation, "complete", output=output) is True
+    finished = engine._store.get(instance.id)
+    assert finished is not None and finished.status == "complete" and finished.output == output
+    engine.close()
+
+
 def chatty(event: WorkflowEvent, step: Step) -> str:
     step.do("one", lambda: 1)
     return str(step.wait_for_event("hello", "hello")["payload"])

@@ -33,7 +33,6 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -41,6 +40,15 @@ from ..exceptions import ClosedError, ConfigError, DatabaseUnavailableError
 from ._group_commit import GroupCommit, Ticket
 from ._lifecycle import transition
 from ._pg_pool import ConnectionPool, PoolExhausted
+from ._postgres_group import (
+    COMMIT_GROUP,
+    LEASED,
+    RELEASE_WAITERS,
+    Release,
+    StepWrite,
+    group_args,
+    waiters_args,
+)
 from ._postgres_schema import migrate
 from ._store import (
     FINISHED,
@@ -64,7 +72,6 @@ __all__ = ["PostgresStore"]
 
 T = TypeVar("T")
 
-_LEASED = "status IN ('running', 'waitingForPause')"
 _RUNNABLE = "status IN ('queued', 'waiting')"
 _SERVER_NOW = "extract(epoch FROM clock_timestamp())"
 _INSTANCE_FIELDS = (
@@ -83,7 +90,7 @@ _SYNCHRONOUS_COMMIT = {"full": "on", "normal": "off"}
 # Wake-up hints: the channel, how long one NOTIFY gathers the commits after it, and how often the
 # listener looks up from its wait to see whether the store closed.
 _CHANNEL = "dynisolate_work"
-_HINT_GATHER_S = 0.005
+_HINT_GATHER_S = 0.02
 _LISTEN_TIMEOUT_S = 0.1
 
 log = logging.getLogger("dynisolate.workflows")
@@ -128,92 +135,12 @@ def _where(url: str) -> str:
     return f"postgresql://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
 
 
-@dataclass(slots=True)
-class _StepWrite:
-    id: str
-    generation: int
-    step: StepRow
-    event_seq: int | None
+class _Uncertain(Exception):
+    """A statement's connection was lost: it may or may not have committed."""
 
-
-_RELEASE_FIELDS = ("id", "generation", "status", "wake_at", "waiting_for", "now")
-
-
-@dataclass(slots=True)
-class _Release:
-    id: str
-    generation: int
-    status: str
-    wake_at: float | None
-    waiting_for: str | None
-    output: str | bytes | None
-    error: tuple[str, str] | None
-    now: float
-
-
-# How a group's runs end, as `unnest` rows (a release names its run's generation).
-_RELEASES = """unnest(%(r_id)s::text[], %(r_generation)s::bigint[], %(r_status)s::text[],
-        %(r_wake_at)s::float8[], %(r_waiting_for)s::text[], %(r_output)s::text[],
-        %(r_output_clone)s::bytea[], %(r_error_name)s::text[], %(r_error_message)s::text[],
-        %(r_now)s::float8[])
-    AS r(id, generation, status, wake_at, waiting_for, output, output_clone, error_name,
-         error_message, now)"""
-_RELEASE_SET = """status = CASE WHEN i.status = 'waitingForPause' AND r.status = 'waiting' THEN 'paused'
-                  ELSE r.status END,
-    waiting_for = r.waiting_for, output = r.output, output_clone = r.output_clone,
-    error_name = r.error_name, error_message = r.error_message, owner = NULL, lease_until = NULL,
-    updated_at = r.now, crashes = 0"""
-
-# A group in one statement (one round trip, its own transaction): the instances its runs belong
-# to locked in id order and read back current; the steps of runs that still hold their instance
-# inserted, and their events marked consumed; the runs that end released, still fenced by their
-# generation. Releases that wait for an event are not in it (`_RELEASE_WAITERS`).
-_COMMIT_GROUP = f"""WITH held AS (
-        SELECT id, generation, status FROM instances
-        WHERE id = ANY(%(ids)s) AND {_LEASED} ORDER BY id FOR NO KEY UPDATE),
-    written AS (
-        INSERT INTO steps (instance, {_STEP_FIELDS})
-        SELECT s.instance, s.key, s.kind, s.name, s.count, s.position, s.concurrent, s.state,
-            s.attempts, s.value, s.value_clone, s.error_name, s.error_message, s.wake_at, s.config,
-            s.started_at, s.ended_at
-        FROM unnest(%(instance)s::text[], %(generation)s::bigint[], %(key)s::text[], %(kind)s::text[],
-                    %(name)s::text[], %(count)s::int[], %(position)s::int[], %(concurrent)s::bool[],
-                    %(state)s::text[], %(attempts)s::int[], %(value)s::text[], %(value_clone)s::bytea[],
-                    %(error_name)s::text[], %(error_message)s::text[], %(wake_at)s::float8[],
-                    %(config)s::text[], %(started_at)s::float8[], %(ended_at)s::float8[])
-            AS s(instance, generation, key, kind, name, count, position, concurrent, state, attempts,
-                 value, value_clone, error_name, error_message, wake_at, config, started_at, ended_at)
-        JOIN held ON held.id = s.instance AND held.generation = s.generation
-        ON CONFLICT (instance, key) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
-            count = EXCLUDED.count, position = EXCLUDED.position, concurrent = EXCLUDED.concurrent,
-            state = EXCLUDED.state, attempts = EXCLUDED.attempts, value = EXCLUDED.value,
-            value_clone = EXCLUDED.value_clone, error_name = EXCLUDED.error_name,
-            error_message = EXCLUDED.error_message, wake_at = EXCLUDED.wake_at,
-            config = EXCLUDED.config, started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at),
-    consumed AS (
-        UPDATE events SET consumed_by = c.key
-        FROM unnest(%(event_seq)s::bigint[], %(event_key)s::text[], %(event_instance)s::text[],
-                    %(event_generation)s::bigint[]) AS c(seq, key, instance, generation)
-        JOIN held ON held.id = c.instance AND held.generation = c.generation
-        WHERE events.seq = c.seq),
-    released AS (
-        UPDATE instances i SET {_RELEASE_SET}, wake_at = r.wake_at
-        FROM {_RELEASES}
-        WHERE i.id = r.id AND i.generation = r.generation AND i.{_LEASED}
-        RETURNING i.id, r.generation)
-    SELECT 'held', id, generation, status FROM held
-    UNION ALL SELECT 'released', id, generation, NULL FROM released"""
-# Runs that end waiting for an event, after `_COMMIT_GROUP` locked their instances, in the same
-# transaction: this statement's snapshot is taken after the lock, so an event a sender committed
-# while holding it is seen, and the instance wakes for it at once.
-_RELEASE_WAITERS = f"""UPDATE instances i SET {_RELEASE_SET},
-        wake_at = CASE WHEN EXISTS (
-                      SELECT 1 FROM events e WHERE e.instance = i.id AND e.consumed_by IS NULL
-                          AND (e.type = r.waiting_for OR r.waiting_for = '*'))
-                  THEN r.now ELSE r.wake_at END
-    FROM {_RELEASES}
-    WHERE i.id = r.id AND i.generation = r.generation AND i.{_LEASED}
-    RETURNING i.id, r.generation"""
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class PostgresStore:
@@ -257,7 +184,7 @@ class PostgresStore:
         self._pool_size = pool_size
         self._pool = ConnectionPool(self._connect_raw, pool_size, connect_timeout_s)
         self._writer: Any = None  # the group-commit connection, made on first use
-        self._group: GroupCommit[_StepWrite | _Release] = GroupCommit(self._commit_group)
+        self._group: GroupCommit[StepWrite | Release] = GroupCommit(self._commit_group)
         self._tenants: set[str] = set()
         self._closed = threading.Event()
         self._hints = not transaction_pooler
@@ -280,15 +207,17 @@ class PostgresStore:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return DatabaseUnavailableError(f"the workflow database {self.where} is unavailable: {reason}")
 
-    def _run(self, fn: Callable[[Any], T], transaction: bool) -> T:
-        """`fn(conn)` on a pooled connection, in a transaction when `transaction`.
+    def _run(self, fn: Callable[[Any], T], kind: str) -> T:
+        """`fn(conn)` on a pooled connection: a `"read"`, a `"transaction"`, or a `"statement"`
+        (one write that is its own transaction).
 
         Run again, on another connection: a read whose connection failed (the pool hands out
         connections unchecked, and one may have died with a server restart since its last use);
         a transaction whose connection failed before it began (nothing was sent); and a
         transaction PostgreSQL aborted for a deadlock or a serialization conflict (nothing of it
         was written). A connection lost once a transaction began is `DatabaseUnavailableError`:
-        whether its COMMIT happened cannot be known."""
+        whether its COMMIT happened cannot be known. A statement's lost connection is
+        `_Uncertain`, for its caller to find out."""
         lost = conflicts = 0
         while True:
             if self._closed.is_set():
@@ -296,7 +225,7 @@ class PostgresStore:
             began = False
             try:
                 with self._pool.connection() as conn, ExitStack() as stack:
-                    if transaction:
+                    if kind == "transaction":
                         stack.enter_context(conn.transaction())
                         began = True
                     return fn(conn)
@@ -308,18 +237,20 @@ class PostgresStore:
             except psycopg.errors.QueryCanceled:
                 raise
             except psycopg.OperationalError as error:
+                if kind == "statement":
+                    raise _Uncertain(error) from error
                 lost += 1
-                if (transaction and began) or lost > self._pool_size:
+                if began or lost > self._pool_size:
                     raise self._unavailable(error) from error
             except PoolExhausted as error:
                 raise self._unavailable(error) from error
 
     def _read(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
-        return self._run(lambda conn: conn.execute(sql, args).fetchall(), transaction=False)
+        return self._run(lambda conn: conn.execute(sql, args).fetchall(), "read")
 
     def _write(self, fn: Callable[[Any], T]) -> T:
         """Runs `fn(conn)` in a transaction (see `_run` for when it runs again)."""
-        return self._run(fn, transaction=True)
+        return self._run(fn, "transaction")
 
     # ---- code bundles ----
 
@@ -337,62 +268,73 @@ class PostgresStore:
     # ---- instances ----
 
     def create(self, rows: list[InstanceRow], claim: tuple[str, float] | None = None) -> list[InstanceRow]:
+        """One statement, its own transaction (one round trip): the tenants not seen before, and
+        the instances, claimed by `claim` unless their tenant has a `max_running`."""
         duplicate = repeated_id(rows)
         if duplicate is not None:
             raise exists(duplicate)
-        lease_s = None if claim is None else claim[1] - time.time()
-
-        def write(conn: Any) -> list[InstanceRow]:
-            tenants = sorted({r.tenant for r in rows})
-            new = [t for t in tenants if t not in self._tenants]
-            if new:
-                conn.execute(
-                    "INSERT INTO tenants (tenant) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (new,)
-                )
-            claimed: list[InstanceRow] = []
-            if claim is not None:
-                limited = {
-                    t
-                    for (t,) in conn.execute(
-                        "SELECT tenant FROM tenants WHERE max_running IS NOT NULL AND tenant = ANY(%s)",
-                        (tenants,),
-                    )
-                }
-                for r in rows:
-                    if r.tenant not in limited:
-                        r.status, r.owner, r.generation, r.runs = "running", claim[0], r.generation + 1, 1
-                        claimed.append(r)
-            params = [_split(r.params) for r in rows]
-            inserted = conn.execute(
-                f"""INSERT INTO instances (id, tenant, workflow, bundle, params, params_clone, metadata,
-                        status, created_at, updated_at, wake_at, generation, owner, runs, lease_until)
-                    SELECT n.id, n.tenant, n.workflow, n.bundle, n.params, n.params_clone, n.metadata,
-                        n.status, n.created_at, n.created_at, n.wake_at, n.generation, n.owner, n.runs,
-                        CASE WHEN n.owner IS NOT NULL THEN {_SERVER_NOW} + %s END
-                    FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[],
-                                %s::text[], %s::text[], %s::float8[], %s::float8[], %s::bigint[],
-                                %s::text[], %s::int[])
-                        AS n(id, tenant, workflow, bundle, params, params_clone, metadata, status,
-                             created_at, wake_at, generation, owner, runs)
-                    ON CONFLICT (id) DO NOTHING RETURNING id""",
-                (
-                    lease_s,
-                    *_arrays(rows, "id tenant workflow bundle"),
-                    [p[0] for p in params],
-                    [p[1] for p in params],
-                    *_arrays(rows, "metadata status created_at wake_at generation owner runs"),
-                ),
-            ).fetchall()
-            if len(inserted) < len(rows):  # the transaction rolls back: nothing is created
-                made = {i for (i,) in inserted}
-                raise exists(next(r.id for r in rows if r.id not in made))
-            return claimed
-
-        claimed = self._write(write)
-        self._tenants.update(r.tenant for r in rows)
-        if len(claimed) < len(rows):
+        new = sorted({r.tenant for r in rows} - self._tenants)
+        owner, lease_s = (None, None) if claim is None else (claim[0], claim[1] - time.time())
+        if len(rows) == 1:
+            r, (params, params_clone) = rows[0], _split(rows[0].params)
+            given: tuple[Any, ...] = (
+                r.id, r.tenant, r.workflow, r.bundle, params, params_clone, r.metadata, r.status,
+                r.created_at, r.wake_at, r.generation,
+            )  # fmt: skip
+            statement = _CREATE_ONE
+        else:
+            split = [_split(r.params) for r in rows]
+            given = (
+                *_arrays(rows, "id tenant workflow bundle"),
+                [p[0] for p in split],
+                [p[1] for p in split],
+                *_arrays(rows, "metadata status created_at wake_at generation"),
+            )
+            statement = _CREATE_MANY
+        args = (*given, new, owner, owner, lease_s)
+        claimed = {id for id, ours in self._insert(rows, statement, args, owner) if ours}
+        self._tenants.update(new)
+        taken = []
+        for r in rows:
+            if r.id in claimed:
+                r.status, r.owner, r.generation, r.runs = "running", owner, r.generation + 1, 1
+                taken.append(r)
+        if len(taken) < len(rows):
             self._hint()
-        return claimed
+        return taken
+
+    def _insert(
+        self, rows: list[InstanceRow], statement: str, args: tuple[Any, ...], owner: str | None
+    ) -> list[tuple[str, bool]]:
+        """Runs the creating statement; returns each id and whether `owner` claimed it.
+
+        A lost connection leaves the outcome unknown (the statement may have committed before
+        the answer was lost): the rows are looked up by id and creation time, and the statement
+        runs again only if none of them exists."""
+        ids = [r.id for r in rows]
+        lost: BaseException | None = None
+        for _ in range(self._pool_size + 1):
+            try:
+                return self._run(lambda conn: conn.execute(statement, args).fetchall(), "statement")
+            except psycopg.errors.UniqueViolation as error:
+                if error.diag.constraint_name != "instances_pkey":
+                    raise
+                found = self._read("SELECT id FROM instances WHERE id = ANY(%s) ORDER BY id LIMIT 1", (ids,))
+                raise exists(found[0][0] if found else ids[0]) from None
+            except _Uncertain as uncertain:
+                lost = uncertain.error
+                made = self._read(
+                    """SELECT i.id, i.owner FROM instances i
+                       JOIN unnest(%s::text[], %s::float8[]) AS n(id, created_at)
+                           ON n.id = i.id AND n.created_at = i.created_at""",
+                    (ids, [r.created_at for r in rows]),
+                )
+                if len(made) == len(rows):
+                    return [(id, owner is not None and by == owner) for id, by in made]
+                if made:
+                    raise self._unavailable(lost) from lost
+        assert lost is not None
+        raise self._unavailable(lost) from lost
 
     def get(self, id: str) -> InstanceRow | None:
         rows = self._read(f"SELECT {_INSTANCE_FIELDS} FROM instances WHERE id = %s", (id,))
@@ -446,7 +388,7 @@ class PostgresStore:
                 f"""SELECT t.tenant, t.max_running FROM tenants t
                     WHERE EXISTS (SELECT 1 FROM ready r WHERE r.tenant = t.tenant AND r.wake_at <= %(now)s)
                         AND (t.max_running IS NULL OR t.max_running > (
-                            SELECT count(*) FROM instances i WHERE i.tenant = t.tenant AND i.{_LEASED}))
+                            SELECT count(*) FROM instances i WHERE i.tenant = t.tenant AND i.{LEASED}))
                     ORDER BY t.served LIMIT 1 FOR UPDATE OF t SKIP LOCKED""",
                 {"now": now},
             ).fetchone()
@@ -456,7 +398,7 @@ class PostgresStore:
             take = limit
             if max_running is not None:  # counted again now that the tenant's row is locked
                 running = conn.execute(
-                    f"SELECT count(*) FROM instances WHERE tenant = %s AND {_LEASED}", (tenant,)
+                    f"SELECT count(*) FROM instances WHERE tenant = %s AND {LEASED}", (tenant,)
                 ).fetchone()[0]
                 take = min(limit, max_running - running)
                 if take <= 0:
@@ -492,7 +434,7 @@ class PostgresStore:
     def commit_step(
         self, id: str, generation: int, step: StepRow, event_seq: int | None = None
     ) -> str | None:
-        return self._group.run(_StepWrite(id, generation, step, event_seq))  # type: ignore[no-any-return]
+        return self._group.run(StepWrite(id, generation, step, event_seq))  # type: ignore[no-any-return]
 
     def release(
         self,
@@ -504,7 +446,7 @@ class PostgresStore:
         output: str | bytes | None = None,
         error: tuple[str, str] | None = None,
     ) -> bool:
-        work = _Release(id, generation, status, wake_at, waiting_for, output, error, time.time())
+        work = Release(id, generation, status, wake_at, waiting_for, output, error, time.time())
         return bool(self._group.run(work))
 
     def _writer_connection(self) -> Any:
@@ -514,25 +456,20 @@ class PostgresStore:
             self._writer = self._connect()
         return self._writer
 
-    def _commit_group(self, batch: list[Ticket[_StepWrite | _Release]]) -> None:
-        steps = [t.work for t in batch if isinstance(t.work, _StepWrite)]
-        releases = [t.work for t in batch if isinstance(t.work, _Release)]
+    def _commit_group(self, batch: list[Ticket[StepWrite | Release]]) -> None:
+        steps = [t.work for t in batch if isinstance(t.work, StepWrite)]
+        releases = [t.work for t in batch if isinstance(t.work, Release)]
         waiters = [r for r in releases if r.waiting_for is not None]
-        ending = [r for r in releases if r.waiting_for is None]
-        args = {
-            **_step_arrays(steps),
-            **_release_arrays(ending),
-            "ids": sorted({w.id for w in steps} | {r.id for r in releases}),
-        }
+        args = group_args(steps, releases)
         try:
             conn = self._writer_connection()
             if not waiters:  # one statement is its own transaction: one round trip
-                rows = conn.execute(_COMMIT_GROUP, args).fetchall()
+                rows = conn.execute(COMMIT_GROUP, args).fetchall()
                 woke: set[tuple[str, int]] = set()
             else:
                 with conn.pipeline(), conn.transaction():
-                    group = conn.execute(_COMMIT_GROUP, args)
-                    waited = conn.execute(_RELEASE_WAITERS, _release_arrays(waiters))
+                    group = conn.execute(COMMIT_GROUP, args)
+                    waited = conn.execute(RELEASE_WAITERS, waiters_args(waiters))
                 rows = group.fetchall()
                 woke = {(r[0], r[1]) for r in waited.fetchall()}
         except psycopg.OperationalError as error:
@@ -545,7 +482,7 @@ class PostgresStore:
         released = {(r[1], r[2]) for r in rows if r[0] == "released"} | woke
         for ticket in batch:
             work = ticket.work
-            if isinstance(work, _StepWrite):
+            if isinstance(work, StepWrite):
                 ticket.value = held.get((work.id, work.generation))
             else:
                 ticket.value = (work.id, work.generation) in released
@@ -563,7 +500,7 @@ class PostgresStore:
         self._write(
             lambda conn: conn.execute(
                 f"""UPDATE instances SET lease_until = {_SERVER_NOW} + %s
-                    WHERE id IN (SELECT id FROM instances WHERE owner = %s AND {_LEASED}
+                    WHERE id IN (SELECT id FROM instances WHERE owner = %s AND {LEASED}
                                  ORDER BY id FOR UPDATE)""",
                 (lease_s, owner),
             )
@@ -577,7 +514,7 @@ class PostgresStore:
                         owner = NULL, lease_until = NULL, wake_at = %(now)s, generation = generation + 1,
                         crashes = crashes + 1
                     WHERE id IN (SELECT id FROM instances
-                                 WHERE {_LEASED} AND (lease_until < {_SERVER_NOW} OR owner = ANY(%(dead)s))
+                                 WHERE {LEASED} AND (lease_until < {_SERVER_NOW} OR owner = ANY(%(dead)s))
                                  ORDER BY id FOR UPDATE SKIP LOCKED)""",
                 {"now": now, "dead": dead_owners},
             )
@@ -589,7 +526,7 @@ class PostgresStore:
         return taken
 
     def owners(self) -> list[str]:
-        return [r[0] for r in self._read(f"SELECT DISTINCT owner FROM instances WHERE {_LEASED}")]
+        return [r[0] for r in self._read(f"SELECT DISTINCT owner FROM instances WHERE {LEASED}")]
 
     def next_wake(self) -> float | None:
         value = self._read("SELECT min(wake_at) FROM ready")[0][0]
@@ -781,7 +718,7 @@ class PostgresStore:
                 continue
             self._hint_wanted.clear()
             try:
-                self._run(lambda conn: conn.execute(f"NOTIFY {_CHANNEL}"), transaction=False)
+                self._run(lambda conn: conn.execute(f"NOTIFY {_CHANNEL}"), "read")
             except Exception:  # polling finds the work; a lost hint costs only latency
                 if self._closed.is_set():
                     return
@@ -819,48 +756,34 @@ class PostgresStore:
         self._drop_writer()
 
 
+_NEW_COLUMNS = (
+    "id, tenant, workflow, bundle, params, params_clone, metadata, status, created_at, wake_at, generation"
+)
+_NEW_TYPES = "text text text text text bytea text text float8 float8 bigint".split()
+
+
+def _creating(new: str) -> str:
+    """The creating statement, given the query of the new rows: it adds the tenants not seen
+    before, and claims for the owner given (if any) the rows of tenants without a `max_running`
+    (a tenant added here has none)."""
+    return f"""WITH new ({_NEW_COLUMNS}) AS ({new}),
+        added AS (INSERT INTO tenants (tenant) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING),
+        decided AS (
+            SELECT new.*, %s::text IS NOT NULL AND t.max_running IS NULL AS claimed
+            FROM new LEFT JOIN tenants t ON t.tenant = new.tenant)
+        INSERT INTO instances ({_NEW_COLUMNS}, updated_at, owner, runs, lease_until)
+        SELECT id, tenant, workflow, bundle, params, params_clone, metadata,
+            CASE WHEN claimed THEN 'running' ELSE status END, created_at, wake_at,
+            generation + claimed::int, created_at, CASE WHEN claimed THEN %s::text END, claimed::int,
+            CASE WHEN claimed THEN {_SERVER_NOW} + %s::float8 END
+        FROM decided
+        RETURNING id, status = 'running'"""
+
+
+_CREATE_ONE = _creating("SELECT " + ", ".join(f"%s::{t}" for t in _NEW_TYPES))
+_CREATE_MANY = _creating(f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in _NEW_TYPES)})")
+
+
 def _arrays(items: list[Any], fields: str) -> list[list[Any]]:
     """One array per field, of that field of every item: the parameters of an `unnest` insert."""
     return [[getattr(item, f) for item in items] for f in fields.split()]
-
-
-def _step_arrays(writes: list[_StepWrite]) -> dict[str, Any]:
-    """The parameters of `_COMMIT_STEPS`, one row per step key (a statement may not write a row
-    twice; a later outcome of the same step replaces an earlier one)."""
-    writes = list({(w.id, w.step.key): w for w in writes}.values())
-    steps = [w.step for w in writes]
-    values = [_split(s.value) for s in steps]
-    consumed = [w for w in writes if w.event_seq is not None]
-    fields = (
-        "key kind name count position state attempts error_name error_message wake_at config started_at "
-        "ended_at"
-    )
-    return {
-        "ids": sorted({w.id for w in writes}),
-        "instance": [w.id for w in writes],
-        "generation": [w.generation for w in writes],
-        **dict(zip(fields.split(), _arrays(steps, fields), strict=True)),
-        "concurrent": [bool(s.concurrent) for s in steps],
-        "value": [v[0] for v in values],
-        "value_clone": [v[1] for v in values],
-        "event_seq": [w.event_seq for w in consumed],
-        "event_key": [w.step.key for w in consumed],
-        "event_instance": [w.id for w in consumed],
-        "event_generation": [w.generation for w in consumed],
-    }
-
-
-def _release_arrays(releases: list[_Release]) -> dict[str, Any]:
-    """The parameters of `_RELEASES`."""
-    outputs = [_split(r.output) for r in releases]
-    errors = [r.error or (None, None) for r in releases]
-    return {
-        **{
-            f"r_{f}": a
-            for f, a in zip(_RELEASE_FIELDS, _arrays(releases, " ".join(_RELEASE_FIELDS)), strict=True)
-        },
-        "r_output": [o[0] for o in outputs],
-        "r_output_clone": [o[1] for o in outputs],
-        "r_error_name": [e[0] for e in errors],
-        "r_error_message": [e[1] for e in errors],
-    }

@@ -9,6 +9,7 @@ due yet end the run with `Suspend`: nothing of the run survives but what was com
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from typing import Any
@@ -307,6 +308,10 @@ class Replay:
             return refused
         if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, (int, float)):
             raise ArgumentError(f"sleepUntil takes a Date or epoch milliseconds, not {timestamp_ms!r}")
+        if not math.isfinite(timestamp_ms):  # an invalid Date: stored, it would never be due
+            raise ArgumentError(
+                f"sleepUntil takes a valid Date or finite epoch milliseconds, not {timestamp_ms!r}"
+            )
 
         def wake(now: float) -> float:
             if timestamp_ms / 1000 < now:

@@ -1,0 +1,176 @@
+"""The PostgreSQL store's group commit: what one group writes, and the statements that write it.
+
+A group's rows reach the server as one JSON parameter (`group_args`), a document of row arrays
+that the statement unpacks with `json_array_elements`: psycopg adapts one string far faster than
+thirty typed arrays, and the group commit runs while every run of the process waits for it.
+Structured clones (bytes) travel as base64 text; floats as their shortest repr, which PostgreSQL
+reads back exactly.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ._store import StepRow
+
+__all__ = ["COMMIT_GROUP", "LEASED", "RELEASE_WAITERS", "Release", "StepWrite", "group_args", "waiters_args"]
+
+# The statuses of an instance a run holds (leased to a worker).
+LEASED = "status IN ('running', 'waitingForPause')"
+
+
+@dataclass(slots=True)
+class StepWrite:
+    id: str
+    generation: int
+    step: StepRow
+    event_seq: int | None
+
+
+@dataclass(slots=True)
+class Release:
+    id: str
+    generation: int
+    status: str
+    wake_at: float | None
+    waiting_for: str | None
+    output: str | bytes | None
+    error: tuple[str, str] | None
+    now: float
+
+
+# The columns of each kind of row in the document, in order, with their SQL types.
+_STEP_COLUMNS = (
+    "instance text, generation bigint, key text, kind text, name text, count int, position int, "
+    "concurrent bool, state text, attempts int, value text, value_clone bytea, error_name text, "
+    "error_message text, wake_at float8, config text, started_at float8, ended_at float8"
+)
+_EVENT_COLUMNS = "seq bigint, key text, instance text, generation bigint"
+_RELEASE_COLUMNS = (
+    "id text, generation bigint, status text, wake_at float8, waiting_for text, output text, "
+    "output_clone bytea, error_name text, error_message text, now float8"
+)
+
+
+def _rows(part: str, columns: str, alias: str) -> str:
+    """A FROM item: the arrays under `part` of the document, as rows of `columns` named `alias`."""
+    pairs = [c.split() for c in columns.split(",")]
+    values = ", ".join(
+        f"decode(x->>{i}, 'base64')" if kind == "bytea" else f"(x->>{i})::{kind}"
+        for i, (_, kind) in enumerate(pairs)
+    )
+    names = ", ".join(name for name, _ in pairs)
+    return f"(SELECT {values} FROM json_array_elements(%(group)s::json -> '{part}') AS x) AS {alias}({names})"
+
+
+_STEP_NAMES = ", ".join(c.split()[0] for c in _STEP_COLUMNS.split(",")[2:])
+_RELEASE_SET = """status = CASE WHEN i.status = 'waitingForPause' AND r.status = 'waiting' THEN 'paused'
+                  ELSE r.status END,
+    waiting_for = r.waiting_for, output = r.output, output_clone = r.output_clone,
+    error_name = r.error_name, error_message = r.error_message, owner = NULL, lease_until = NULL,
+    updated_at = r.now, crashes = 0"""
+
+# A group in one statement (one round trip, its own transaction): the instances its runs belong
+# to locked in id order and read back current; the steps of runs that still hold their instance
+# inserted, and their events marked consumed; the runs that end released, still fenced by their
+# generation. Releases that wait for an event are not in it (`RELEASE_WAITERS`).
+COMMIT_GROUP = f"""WITH held AS (
+        SELECT id, generation, status FROM instances
+        WHERE id IN (SELECT json_array_elements_text(%(group)s::json -> 'ids')) AND {LEASED}
+        ORDER BY id FOR NO KEY UPDATE),
+    written AS (
+        INSERT INTO steps (instance, {_STEP_NAMES})
+        SELECT s.instance, {", ".join(f"s.{n.strip()}" for n in _STEP_NAMES.split(","))}
+        FROM {_rows("steps", _STEP_COLUMNS, "s")}
+        JOIN held ON held.id = s.instance AND held.generation = s.generation
+        ON CONFLICT (instance, key) DO UPDATE SET
+            {", ".join(f"{n.strip()} = EXCLUDED.{n.strip()}" for n in _STEP_NAMES.split(",")[1:])}),
+    consumed AS (
+        UPDATE events SET consumed_by = c.key
+        FROM {_rows("events", _EVENT_COLUMNS, "c")}
+        JOIN held ON held.id = c.instance AND held.generation = c.generation
+        WHERE events.seq = c.seq),
+    released AS (
+        UPDATE instances i SET {_RELEASE_SET}, wake_at = r.wake_at
+        FROM {_rows("releases", _RELEASE_COLUMNS, "r")}
+        WHERE i.id = r.id AND i.generation = r.generation AND i.{LEASED}
+        RETURNING i.id, r.generation)
+    SELECT 'held', id, generation, status FROM held
+    UNION ALL SELECT 'released', id, generation, NULL FROM released"""
+
+# Runs that end waiting for an event, after `COMMIT_GROUP` locked their instances, in the same
+# transaction: this statement's snapshot is taken after the lock, so an event a sender committed
+# while holding it is seen, and the instance wakes for it at once.
+RELEASE_WAITERS = f"""UPDATE instances i SET {_RELEASE_SET},
+        wake_at = CASE WHEN EXISTS (
+                      SELECT 1 FROM events e WHERE e.instance = i.id AND e.consumed_by IS NULL
+                          AND (e.type = r.waiting_for OR r.waiting_for = '*'))
+                  THEN r.now ELSE r.wake_at END
+    FROM {_rows("releases", _RELEASE_COLUMNS, "r")}
+    WHERE i.id = r.id AND i.generation = r.generation AND i.{LEASED}
+    RETURNING i.id, r.generation"""
+
+
+def _pair(value: str | bytes | None) -> tuple[str | None, str | None]:
+    """A value as its column pair: JSON text, or a structured clone's bytes in base64."""
+    if isinstance(value, bytes):
+        return None, base64.b64encode(value).decode("ascii")
+    return value, None
+
+
+def _release(r: Release) -> list[Any]:
+    error_name, error_message = r.error or (None, None)
+    return [
+        r.id,
+        r.generation,
+        r.status,
+        r.wake_at,
+        r.waiting_for,
+        *_pair(r.output),
+        error_name,
+        error_message,
+        r.now,
+    ]
+
+
+def group_args(steps: list[StepWrite], releases: list[Release]) -> dict[str, str]:
+    """The parameter of `COMMIT_GROUP`: one row per step key (a statement may not write a row
+    twice; a later outcome of the same step replaces an earlier one)."""
+    latest = list({(w.id, w.step.key): w for w in steps}.values())
+    document = {
+        "ids": sorted({w.id for w in latest} | {r.id for r in releases}),
+        "steps": [
+            [
+                w.id,
+                w.generation,
+                s.key,
+                s.kind,
+                s.name,
+                s.count,
+                s.position,
+                bool(s.concurrent),
+                s.state,
+                s.attempts,
+                *_pair(s.value),
+                s.error_name,
+                s.error_message,
+                s.wake_at,
+                s.config,
+                s.started_at,
+                s.ended_at,
+            ]
+            for w in latest
+            for s in (w.step,)
+        ],  # fmt: skip
+        "events": [[w.event_seq, w.step.key, w.id, w.generation] for w in latest if w.event_seq is not None],
+        "releases": [_release(r) for r in releases if r.waiting_for is None],
+    }
+    return {"group": json.dumps(document, allow_nan=False)}
+
+
+def waiters_args(releases: list[Release]) -> dict[str, str]:
+    """The parameter of `RELEASE_WAITERS`."""
+    return {"group": json.dumps({"releases": [_release(r) for r in releases]}, allow_nan=False)}
