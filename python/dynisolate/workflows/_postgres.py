@@ -28,6 +28,7 @@ code only after that commit.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -40,6 +41,7 @@ from ..exceptions import ClosedError, ConfigError, DatabaseUnavailableError
 from ._group_commit import GroupCommit, Ticket
 from ._lifecycle import transition
 from ._pg_pool import ConnectionPool, PoolExhausted
+from ._pg_statement import Statement, columns, json_pair, json_rows
 from ._postgres_group import (
     COMMIT_GROUP,
     LEASED,
@@ -74,14 +76,28 @@ T = TypeVar("T")
 
 _RUNNABLE = "status IN ('queued', 'waiting')"
 _SERVER_NOW = "extract(epoch FROM clock_timestamp())"
-_INSTANCE_FIELDS = (
-    "id, tenant, workflow, bundle, params, params_clone, metadata, status, created_at, wake_at, "
-    "waiting_for, output, output_clone, error_name, error_message, generation, owner, updated_at, "
-    "runs, crashes"
+_INSTANCE_NAMES, _INSTANCE_TYPES = columns(
+    "id text, tenant text, workflow text, bundle text, params text, params_clone bytea, metadata text, "
+    "status text, created_at float8, wake_at float8, waiting_for text, output text, output_clone bytea, "
+    "error_name text, error_message text, generation bigint, owner text, updated_at float8, runs int, "
+    "crashes int"
 )
-_STEP_FIELDS = (
-    "key, kind, name, count, position, concurrent, state, attempts, value, value_clone, "
-    "error_name, error_message, wake_at, config, started_at, ended_at"
+_INSTANCE_FIELDS = ", ".join(_INSTANCE_NAMES)
+_STEP_NAMES, _STEP_TYPES = columns(
+    "key text, kind text, name text, count int, position int, concurrent bool, state text, attempts int, "
+    "value text, value_clone bytea, error_name text, error_message text, wake_at float8, config text, "
+    "started_at float8, ended_at float8"
+)
+_STEP_FIELDS = ", ".join(_STEP_NAMES)
+# The statements of every run and every status read, run through libpq directly (`_pg_statement`).
+_GET = Statement(f"SELECT {_INSTANCE_FIELDS} FROM instances WHERE id = $1", "text", " ".join(_INSTANCE_TYPES))
+_STEPS = Statement(
+    f"SELECT {_STEP_FIELDS} FROM steps WHERE instance = $1 ORDER BY position, started_at",
+    "text",
+    " ".join(_STEP_TYPES),
+)
+_HOLDS = Statement(
+    "SELECT 1 FROM instances WHERE id = $1 AND generation = $2 AND status = 'running'", "text bigint", "int"
 )
 _EVENT_FIELDS = "seq, type, payload, payload_clone, timestamp, consumed_by"
 # Conflicts PostgreSQL resolves by aborting one transaction, which is then simply run again.
@@ -188,6 +204,7 @@ class PostgresStore:
         self._tenants: set[str] = set()
         self._closed = threading.Event()
         self._hints = not transaction_pooler
+        self._prepare = not transaction_pooler
         self.default_poll_s = 1.0 if self._hints else 0.25
         self._hint_wanted = threading.Event()
         self._threads_lock = threading.Lock()
@@ -248,6 +265,10 @@ class PostgresStore:
     def _read(self, sql: str, args: Any = None) -> list[tuple[Any, ...]]:
         return self._run(lambda conn: conn.execute(sql, args).fetchall(), "read")
 
+    def _fetch(self, statement: Statement, *args: Any) -> list[tuple[Any, ...]]:
+        """A read through one of the hot statements."""
+        return self._run(lambda conn: statement.run(conn, args, self._prepare), "read")
+
     def _write(self, fn: Callable[[Any], T]) -> T:
         """Runs `fn(conn)` in a transaction (see `_run` for when it runs again)."""
         return self._run(fn, "transaction")
@@ -275,24 +296,13 @@ class PostgresStore:
             raise exists(duplicate)
         new = sorted({r.tenant for r in rows} - self._tenants)
         owner, lease_s = (None, None) if claim is None else (claim[0], claim[1] - time.time())
-        if len(rows) == 1:
-            r, (params, params_clone) = rows[0], _split(rows[0].params)
-            given: tuple[Any, ...] = (
-                r.id, r.tenant, r.workflow, r.bundle, params, params_clone, r.metadata, r.status,
-                r.created_at, r.wake_at, r.generation,
-            )  # fmt: skip
-            statement = _CREATE_ONE
-        else:
-            split = [_split(r.params) for r in rows]
-            given = (
-                *_arrays(rows, "id tenant workflow bundle"),
-                [p[0] for p in split],
-                [p[1] for p in split],
-                *_arrays(rows, "metadata status created_at wake_at generation"),
-            )
-            statement = _CREATE_MANY
-        args = (*given, new, owner, owner, lease_s)
-        claimed = {id for id, ours in self._insert(rows, statement, args, owner) if ours}
+        document = [
+            [r.id, r.tenant, r.workflow, r.bundle, *json_pair(r.params), r.metadata, r.status, r.created_at,
+             r.wake_at, r.generation]
+            for r in rows
+        ]  # fmt: skip
+        args = (json.dumps(document, allow_nan=False), json.dumps(new), owner, lease_s)
+        claimed = {id for id, ours in self._insert(rows, args, owner) if ours}
         self._tenants.update(new)
         taken = []
         for r in rows:
@@ -304,7 +314,7 @@ class PostgresStore:
         return taken
 
     def _insert(
-        self, rows: list[InstanceRow], statement: str, args: tuple[Any, ...], owner: str | None
+        self, rows: list[InstanceRow], args: tuple[Any, ...], owner: str | None
     ) -> list[tuple[str, bool]]:
         """Runs the creating statement; returns each id and whether `owner` claimed it.
 
@@ -315,7 +325,7 @@ class PostgresStore:
         lost: BaseException | None = None
         for _ in range(self._pool_size + 1):
             try:
-                return self._run(lambda conn: conn.execute(statement, args).fetchall(), "statement")
+                return self._run(lambda conn: _CREATE.run(conn, args, self._prepare), "statement")
             except psycopg.errors.UniqueViolation as error:
                 if error.diag.constraint_name != "instances_pkey":
                     raise
@@ -337,7 +347,7 @@ class PostgresStore:
         raise self._unavailable(lost) from lost
 
     def get(self, id: str) -> InstanceRow | None:
-        rows = self._read(f"SELECT {_INSTANCE_FIELDS} FROM instances WHERE id = %s", (id,))
+        rows = self._fetch(_GET, id)
         return _instance(rows[0]) if rows else None
 
     def list_instances(self, status: str | None, tenant: str | None, limit: int) -> list[InstanceRow]:
@@ -361,10 +371,7 @@ class PostgresStore:
         return int(self._read("SELECT count(*) FROM instances WHERE status = %s", (status,))[0][0])
 
     def steps(self, id: str) -> list[StepRow]:
-        rows = self._read(
-            f"SELECT {_STEP_FIELDS} FROM steps WHERE instance = %s ORDER BY position, started_at", (id,)
-        )
-        return [_step(r) for r in rows]
+        return [_step(r) for r in self._fetch(_STEPS, id)]
 
     def events(self, id: str) -> list[EventRow]:
         rows = self._read(f"SELECT {_EVENT_FIELDS} FROM events WHERE instance = %s ORDER BY seq", (id,))
@@ -424,12 +431,7 @@ class PostgresStore:
         return [_instance(r) for r in rows]
 
     def holds(self, id: str, generation: int) -> bool:
-        return bool(
-            self._read(
-                "SELECT 1 FROM instances WHERE id = %s AND generation = %s AND status = 'running'",
-                (id, generation),
-            )
-        )
+        return bool(self._fetch(_HOLDS, id, generation))
 
     def commit_step(
         self, id: str, generation: int, step: StepRow, event_seq: int | None = None
@@ -464,14 +466,13 @@ class PostgresStore:
         try:
             conn = self._writer_connection()
             if not waiters:  # one statement is its own transaction: one round trip
-                rows = conn.execute(COMMIT_GROUP, args).fetchall()
+                rows = COMMIT_GROUP.run(conn, args, self._prepare)
                 woke: set[tuple[str, int]] = set()
             else:
-                with conn.pipeline(), conn.transaction():
-                    group = conn.execute(COMMIT_GROUP, args)
-                    waited = conn.execute(RELEASE_WAITERS, waiters_args(waiters))
-                rows = group.fetchall()
-                woke = {(r[0], r[1]) for r in waited.fetchall()}
+                with conn.transaction():
+                    rows = COMMIT_GROUP.run(conn, args, self._prepare)
+                    waited = RELEASE_WAITERS.run(conn, waiters_args(waiters), self._prepare)
+                woke = {(r[0], r[1]) for r in waited}
         except psycopg.OperationalError as error:
             self._drop_writer()
             raise self._unavailable(error) from error
@@ -756,34 +757,28 @@ class PostgresStore:
         self._drop_writer()
 
 
-_NEW_COLUMNS = (
-    "id, tenant, workflow, bundle, params, params_clone, metadata, status, created_at, wake_at, generation"
+_NEW = (
+    "id text, tenant text, workflow text, bundle text, params text, params_clone bytea, metadata text, "
+    "status text, created_at float8, wake_at float8, generation bigint"
 )
-_NEW_TYPES = "text text text text text bytea text text float8 float8 bigint".split()
-
-
-def _creating(new: str) -> str:
-    """The creating statement, given the query of the new rows: it adds the tenants not seen
-    before, and claims for the owner given (if any) the rows of tenants without a `max_running`
-    (a tenant added here has none)."""
-    return f"""WITH new ({_NEW_COLUMNS}) AS ({new}),
-        added AS (INSERT INTO tenants (tenant) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING),
+_NEW_FIELDS = ", ".join(columns(_NEW)[0])
+# Creates instances (a JSON array of `_NEW` rows) in one statement that is its own transaction:
+# adds the tenants not seen before, and claims for the owner given (if any) the rows of tenants
+# without a `max_running` (a tenant added here has none).
+_CREATE = Statement(
+    f"""WITH new ({_NEW_FIELDS}) AS ({json_rows("$1::json", _NEW)}),
+        added AS (
+            INSERT INTO tenants (tenant) SELECT json_array_elements_text($2::json) ON CONFLICT DO NOTHING),
         decided AS (
-            SELECT new.*, %s::text IS NOT NULL AND t.max_running IS NULL AS claimed
+            SELECT new.*, $3::text IS NOT NULL AND t.max_running IS NULL AS claimed
             FROM new LEFT JOIN tenants t ON t.tenant = new.tenant)
-        INSERT INTO instances ({_NEW_COLUMNS}, updated_at, owner, runs, lease_until)
+        INSERT INTO instances ({_NEW_FIELDS}, updated_at, owner, runs, lease_until)
         SELECT id, tenant, workflow, bundle, params, params_clone, metadata,
             CASE WHEN claimed THEN 'running' ELSE status END, created_at, wake_at,
-            generation + claimed::int, created_at, CASE WHEN claimed THEN %s::text END, claimed::int,
-            CASE WHEN claimed THEN {_SERVER_NOW} + %s::float8 END
+            generation + claimed::int, created_at, CASE WHEN claimed THEN $3::text END, claimed::int,
+            CASE WHEN claimed THEN {_SERVER_NOW} + $4::float8 END
         FROM decided
-        RETURNING id, status = 'running'"""
-
-
-_CREATE_ONE = _creating("SELECT " + ", ".join(f"%s::{t}" for t in _NEW_TYPES))
-_CREATE_MANY = _creating(f"SELECT * FROM unnest({', '.join(f'%s::{t}[]' for t in _NEW_TYPES)})")
-
-
-def _arrays(items: list[Any], fields: str) -> list[list[Any]]:
-    """One array per field, of that field of every item: the parameters of an `unnest` insert."""
-    return [[getattr(item, f) for item in items] for f in fields.split()]
+        RETURNING id, status = 'running'""",
+    "json json text float8",
+    "text bool",
+)
