@@ -67,7 +67,7 @@ def test_a_lost_connection_is_an_operational_error(conn: psycopg.Connection, pos
 def test_json_rows_carry_any_number_of_rows(conn: psycopg.Connection) -> None:
     spec = "name text, n bigint, x float8, blob bytea, ok bool"
     rows = [["a", 1, 0.1, *json_pair(b"\x00\xff")[1:], True], ["é", None, None, None, False]]
-    select = Statement(json_rows("$1::json", spec), "json", "text bigint float8 bytea bool")
+    select = Statement(json_rows("$1::jsonb", spec), "json", "text bigint float8 bytea bool")
     assert select.run(conn, [json.dumps(rows)]) == [
         ("a", 1, 0.1, b"\x00\xff", True),
         ("é", None, None, None, False),

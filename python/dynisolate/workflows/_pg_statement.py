@@ -68,14 +68,15 @@ def columns(spec: str) -> tuple[list[str], list[str]]:
 
 
 def json_rows(source: str, spec: str) -> str:
-    """A query of the rows a JSON array `source` holds (each an array of the values of `spec`'s
-    columns in order; bytea as base64): one parameter carries any number of rows."""
+    """A query of the rows a `jsonb` array `source` holds (each an array of the values of `spec`'s
+    columns in order; bytea as base64): one parameter carries any number of rows. `jsonb`, not
+    `json`: each `->>` of a `json` value parses its text again from the start."""
     _, kinds = columns(spec)
     values = ", ".join(
         f"decode(x->>{i}, 'base64')" if kind == "bytea" else f"(x->>{i})::{kind}"
         for i, kind in enumerate(kinds)
     )
-    return f"SELECT {values} FROM json_array_elements({source}) AS x"
+    return f"SELECT {values} FROM jsonb_array_elements({source}) AS x"
 
 
 def json_pair(value: str | bytes | None) -> tuple[str | None, str | None]:

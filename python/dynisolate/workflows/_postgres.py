@@ -766,9 +766,9 @@ _NEW_FIELDS = ", ".join(columns(_NEW)[0])
 # adds the tenants not seen before, and claims for the owner given (if any) the rows of tenants
 # without a `max_running` (a tenant added here has none).
 _CREATE = Statement(
-    f"""WITH new ({_NEW_FIELDS}) AS ({json_rows("$1::json", _NEW)}),
+    f"""WITH new ({_NEW_FIELDS}) AS ({json_rows("$1::jsonb", _NEW)}),
         added AS (
-            INSERT INTO tenants (tenant) SELECT json_array_elements_text($2::json) ON CONFLICT DO NOTHING),
+            INSERT INTO tenants (tenant) SELECT jsonb_array_elements_text($2::jsonb) ON CONFLICT DO NOTHING),
         decided AS (
             SELECT new.*, $3::text IS NOT NULL AND t.max_running IS NULL AS claimed
             FROM new LEFT JOIN tenants t ON t.tenant = new.tenant)

@@ -57,7 +57,7 @@ _RELEASE_COLUMNS = (
 def _rows(part: str, spec: str, alias: str) -> str:
     """A FROM item: the rows under `part` of the document, named `alias`."""
     names, _ = columns(spec)
-    source = f"$1::json -> '{part}'"
+    source = f"$1::jsonb -> '{part}'"
     return f"({json_rows(source, spec)}) AS {alias}({', '.join(names)})"
 
 
@@ -69,43 +69,51 @@ _RELEASE_SET = """status = CASE WHEN i.status = 'waitingForPause' AND r.status =
     updated_at = r.now, crashes = 0"""
 
 # A group in one statement (one round trip, its own transaction): the instances its runs belong
-# to locked in id order and read back current; the steps of runs that still hold their instance
-# inserted, and their events marked consumed; the runs that end released, still fenced by their
-# generation. Releases that wait for an event are not in it (`RELEASE_WAITERS`).
+# to locked in id order and read back current (looked up by id, their status tested apart: a
+# filter on status would invite the planner to scan the partial indexes of every leased
+# instance); the steps of runs that still hold their instance inserted, and their events marked
+# consumed; the runs that end released, still fenced by their generation. Releases that wait for
+# an event are not in it (`RELEASE_WAITERS`).
 _COMMIT_GROUP_SQL = f"""WITH held AS (
         SELECT id, generation, status FROM instances
-        WHERE id IN (SELECT json_array_elements_text($1::json -> 'ids')) AND {LEASED}
+        WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb -> 'ids')))
         ORDER BY id FOR NO KEY UPDATE),
     written AS (
         INSERT INTO steps (instance, {_STEP_NAMES})
         SELECT s.instance, {", ".join(f"s.{n.strip()}" for n in _STEP_NAMES.split(","))}
         FROM {_rows("steps", _STEP_COLUMNS, "s")}
-        JOIN held ON held.id = s.instance AND held.generation = s.generation
+        JOIN held ON held.id = s.instance AND held.generation = s.generation AND held.{LEASED}
         ON CONFLICT (instance, key) DO UPDATE SET
             {", ".join(f"{n.strip()} = EXCLUDED.{n.strip()}" for n in _STEP_NAMES.split(",")[1:])}),
     consumed AS (
         UPDATE events SET consumed_by = c.key
         FROM {_rows("events", _EVENT_COLUMNS, "c")}
-        JOIN held ON held.id = c.instance AND held.generation = c.generation
+        JOIN held ON held.id = c.instance AND held.generation = c.generation AND held.{LEASED}
         WHERE events.seq = c.seq),
     released AS (
         UPDATE instances i SET {_RELEASE_SET}, wake_at = r.wake_at
         FROM {_rows("releases", _RELEASE_COLUMNS, "r")}
-        WHERE i.id = r.id AND i.generation = r.generation AND i.{LEASED}
+        JOIN held ON held.id = r.id AND held.generation = r.generation AND held.{LEASED}
+        WHERE i.id = held.id
         RETURNING i.id, r.generation)
-    SELECT 'held', id, generation, status FROM held
+    SELECT 'held', id, generation, status FROM held WHERE {LEASED}
     UNION ALL SELECT 'released', id, generation, NULL FROM released"""
 
 # Runs that end waiting for an event, after `COMMIT_GROUP` locked their instances, in the same
 # transaction: this statement's snapshot is taken after the lock, so an event a sender committed
-# while holding it is seen, and the instance wakes for it at once.
-_RELEASE_WAITERS_SQL = f"""UPDATE instances i SET {_RELEASE_SET},
+# while holding it is seen, and the instance wakes for it at once. (Instances again looked up by
+# id, their status tested apart from the table's scan.)
+_RELEASE_WAITERS_SQL = f"""WITH current AS MATERIALIZED (
+        SELECT id, generation, status FROM instances
+        WHERE id = ANY(ARRAY(SELECT x->>0 FROM jsonb_array_elements($1::jsonb -> 'releases') AS x)))
+    UPDATE instances i SET {_RELEASE_SET},
         wake_at = CASE WHEN EXISTS (
                       SELECT 1 FROM events e WHERE e.instance = i.id AND e.consumed_by IS NULL
                           AND (e.type = r.waiting_for OR r.waiting_for = '*'))
                   THEN r.now ELSE r.wake_at END
     FROM {_rows("releases", _RELEASE_COLUMNS, "r")}
-    WHERE i.id = r.id AND i.generation = r.generation AND i.{LEASED}
+    JOIN current ON current.id = r.id AND current.generation = r.generation AND current.{LEASED}
+    WHERE i.id = current.id
     RETURNING i.id, r.generation"""
 COMMIT_GROUP = Statement(_COMMIT_GROUP_SQL, "json", "text text bigint text")
 RELEASE_WAITERS = Statement(_RELEASE_WAITERS_SQL, "json", "text bigint")
