@@ -385,6 +385,30 @@ def test_env_factory_gets_tenant_and_metadata_on_every_run(db: str, loader: dyni
     assert calls == [("t", {"plan": "pro"})] * 2  # before and after the sleep
 
 
+COUNTER = (
+    HEADER
+    + """let calls = 0;
+export class Count extends WorkflowEntrypoint { async run(event, step) {
+    calls += 1;
+    await step.sleep("nap", 10);
+    calls += 1;
+    return calls;
+} }"""
+)
+
+
+def test_runs_that_share_a_loaded_worker_still_start_from_fresh_isolates(
+    db: str, loader: dynisolate.Loader
+) -> None:
+    # Without an env factory a tenant's runs of a bundle share one loaded worker. Module state
+    # belongs to the isolate: every run (two per instance, either side of the sleep) counts from 0.
+    with Engine(db, loader=loader, poll_s=0.01) as engine:
+        code = engine.put_bundle({"count.js": COUNTER})
+        instances = [engine.create(tenant=t, code=code, entrypoint="Count") for t in ("a", "a", "a", "b")]
+        assert [i.wait(timeout=30).output for i in instances] == [2, 2, 2, 2]
+        assert sorted(tenant for tenant, _, _ in engine._workers_by_bundle) == ["a", "b"]  # never shared
+
+
 def test_instance_methods(engine: Engine, probe: Probe) -> None:
     code = {
         "wf.js": HEADER

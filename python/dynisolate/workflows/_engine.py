@@ -54,6 +54,7 @@ _ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,99}")
 _ENTRYPOINT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]{0,63}")
 _MIB = 1 << 20
 _MAX_CACHED_BUNDLES = 256
+_MAX_CACHED_WORKERS = 256
 # A run's budgets unless the engine is given others: Cloudflare's 30 s of CPU per step, and a
 # wall-clock budget past a step's default 10 minute timeout, so that the timeout, which the
 # workflow sees and retries by its own rules, ends a slow step first.
@@ -232,6 +233,7 @@ class Engine:
         self.max_buffered_events = _positive(max_buffered_events, "max_buffered_events")
         self.max_buffered_event_bytes = _positive(max_buffered_event_bytes, "max_buffered_event_bytes")
         self._bundles: OrderedDict[str, _Bundle] = OrderedDict()
+        self._workers_by_bundle: OrderedDict[tuple[str, str, Limits], Worker] = OrderedDict()
         self._bundles_lock = threading.Lock()
         # Last: a setting refused above leaves no connection or file open.
         self._store = _open_store(os.fspath(path), synchronous, workers, transaction_pooler)
@@ -305,6 +307,30 @@ class Engine:
         done), so the steps `max_steps` allows come on top of `max_host_calls`."""
         budget = self._limits.max_host_calls + 2 * self.max_steps + 1
         return dataclasses.replace(self._limits, max_host_calls=min(budget, _MAX_HOST_CALLS))
+
+    def _worker(self, tenant: str, digest: str, code: _Bundle, env: Mapping[str, Any] | None) -> Worker:
+        """The worker for a run of `tenant`'s bundle `digest`. Without an env of its own, the
+        tenant's runs of a bundle share one loaded worker (each call still boots a fresh isolate):
+        loading it again for every run hashed the bundle's sources each time."""
+        limits = self._run_limits()
+        if env is not None:
+            return self._loader_().load(
+                code.modules, code.main, env, self._global_outbound, limits, cordon=tenant
+            )
+        key = (tenant, digest, limits)
+        with self._bundles_lock:
+            worker = self._workers_by_bundle.get(key)
+            if worker is not None:
+                self._workers_by_bundle.move_to_end(key)
+                return worker
+        worker = self._loader_().load(
+            code.modules, code.main, None, self._global_outbound, limits, cordon=tenant
+        )
+        with self._bundles_lock:
+            self._workers_by_bundle[key] = worker
+            while len(self._workers_by_bundle) > _MAX_CACHED_WORKERS:
+                self._workers_by_bundle.popitem(last=False)
+        return worker
 
     def _loader_(self) -> Loader:
         return self._loader if self._loader is not None else default_loader()
@@ -604,9 +630,7 @@ class Engine:
         if self._env_factory is not None:
             env = self._env_factory(row.tenant, json.loads(row.metadata))
         # With a process-isolated loader, each tenant's runs share only its own sandbox processes.
-        worker: Worker = self._loader_().load(
-            code.modules, code.main, env, self._global_outbound, self._run_limits(), cordon=row.tenant
-        )
+        worker = self._worker(row.tenant, row.bundle, code, env)
         event = {
             "payload": params,
             "timestamp": row.created_at * 1000,
