@@ -275,6 +275,34 @@ def test_sleep_until_an_invalid_time_is_an_error(engine: Engine, when: str) -> N
     assert "sleepUntil takes a valid Date" in status.error["message"] or "365 days" in status.error["message"]
 
 
+def test_errors_whose_text_holds_nul_are_stored_and_spoil_nobody_elses_commit(
+    db: str, loader: dynisolate.Loader
+) -> None:
+    # PostgreSQL's text cannot hold NUL, which tenant code can put in an error's name or message:
+    # stored as it came, the group commit holding it failed, and with it every run in the group.
+    nul = '"a\\u0000b"'
+    bodies = [
+        f"await step.do('x', {{ retries: {{ limit: 0, delay: 1 }} }}, async () => {{\n"
+        f"    throw new Error({nul});\n"
+        "});",
+        f"const e = new Error({nul}); e.name = {nul}; throw e;",
+        "return await step.do('fine', async () => 1);",
+    ]
+    classes = "".join(
+        f"export class Flow{n} extends WorkflowEntrypoint {{ async run(event, step) {{ {body} }} }}\n"
+        for n, body in enumerate(bodies)
+    )
+    with Engine(db, loader=loader, poll_s=0.01) as engine:
+        code = {"wf.js": HEADER + classes}
+        instances = [engine.create(tenant="t", code=code, entrypoint=f"Flow{n}") for n in range(3)]
+        statuses = [i.wait(timeout=20) for i in instances]
+    assert [s.status for s in statuses] == ["errored", "errored", "complete"]
+    replaced = "\x00" if db.endswith(".db") else "\ufffd"  # SQLite keeps it, PostgreSQL cannot
+    assert statuses[0].error == {"name": "Error", "message": f"a{replaced}b"}
+    assert statuses[1].error == {"name": f"a{replaced}b", "message": f"a{replaced}b"}
+    assert statuses[0].steps[0].error == {"name": "Error", "message": f"a{replaced}b"}
+
+
 def test_bad_step_config_is_refused(engine: Engine) -> None:
     status = run(engine, 'return await step.do("x", { retry: 3 }, async () => 1);')
     assert status.status == "errored"

@@ -120,3 +120,20 @@ def test_restart_of_an_unknown_instance(db: str) -> None:
             engine.get("nope")
         with pytest.raises(InstanceNotFoundError):
             engine.restart("nope")
+
+
+def one_step(event: WorkflowEvent, step: Step) -> Any:
+    return step.do("one", lambda: 1)
+
+
+@pytest.mark.parametrize("tenant", ["", "x" * 257, "a\x00b", "a\ud800b", 7, None])
+def test_a_bad_tenant_is_refused_and_the_engine_goes_on(db: str, tenant: object) -> None:
+    # NUL and lone surrogates: text one store or the other cannot keep as given.
+    with Engine(db, workflows={"one_step": one_step}) as engine:
+        with pytest.raises(ValueError, match="tenant must be 1 to 256 characters"):
+            engine.create(tenant=tenant, entrypoint="one_step")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="tenant must be"):
+            engine.set_tenant_limit(tenant, 1)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="tenant must be"):
+            engine.set_tenant_retention(tenant, 60)  # type: ignore[arg-type]
+        assert engine.create(tenant="tenant é ✓", entrypoint="one_step").wait(timeout=20).output == 1

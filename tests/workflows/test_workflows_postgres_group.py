@@ -56,3 +56,26 @@ def test_a_group_reads_only_its_own_instances_among_many_leased(postgres_url: st
     waiting = Release(c.id, c.generation, "waiting", now + 60, "go", None, None, now)
     assert most_rows_of_a_plan_node(postgres_url, _RELEASE_WAITERS_SQL, waiters_args([waiting])[0]) <= 10
     engine.close()
+
+
+def test_a_write_the_server_refuses_fails_alone_not_its_group(postgres_url: str) -> None:
+    from dynisolate.workflows._group_commit import Ticket
+
+    engine = Engine(postgres_url, workflows={"idle": idle})
+    engine.create_batch([{"tenant": t, "entrypoint": "idle"} for t in ("good", "bad")])
+    rows = engine._store.claim("me", time.time(), time.time() + 60, limit=8)
+    rows += engine._store.claim("me", time.time(), time.time() + 60, limit=8)
+    good, bad = sorted(rows, key=lambda r: r.tenant != "good")
+    now = time.time()
+    fine = StepRow("one#1", "do", "one", 1, 1, False, "complete", 1, "1", started_at=now, ended_at=now)
+    poison = StepRow("one#1", "do", "one", 1, 1, False, "complete", 1, '"\x00"', started_at=now, ended_at=now)
+    tickets = [
+        Ticket(StepWrite(good.id, good.generation, fine, None)),
+        Ticket(StepWrite(bad.id, bad.generation, poison, None)),
+    ]
+    engine._store._commit_group(tickets)  # type: ignore[attr-defined]
+    assert (tickets[0].value, tickets[0].error) == ("running", None)
+    assert isinstance(tickets[1].error, psycopg.Error)
+    assert [s.value for s in engine._store.steps(good.id)] == ["1"]
+    assert engine._store.steps(bad.id) == []
+    engine.close()

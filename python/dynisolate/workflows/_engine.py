@@ -130,6 +130,27 @@ def _open_store(path: str, synchronous: str, workers: int, transaction_pooler: b
     return SqliteStore(path, synchronous)
 
 
+def _check_tenant(tenant: object) -> None:
+    """A tenant is 1 to 256 characters that every store keeps as given: no NUL (PostgreSQL's text
+    cannot hold it) and no lone surrogate (no UTF-8 can)."""
+    if (
+        not isinstance(tenant, str)
+        or not 0 < len(tenant) <= 256
+        or "\x00" in tenant
+        or not tenant.isascii()
+        and not _encodable(tenant)
+    ):
+        raise ValueError(f"tenant must be 1 to 256 characters without NUL or lone surrogates, not {tenant!r}")
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Engine:
     """Durable workflow instances on a store: a SQLite file (one machine), or a PostgreSQL database
     shared by engines on many machines.
@@ -378,8 +399,7 @@ class Engine:
         metadata: Any = None,
         main_module: str | None = None,
     ) -> InstanceRow:
-        if not isinstance(tenant, str) or not 0 < len(tenant) <= 256:
-            raise ValueError(f"tenant must be a non-empty str of at most 256 characters, not {tenant!r}")
+        _check_tenant(tenant)
         if not isinstance(entrypoint, str) or not _ENTRYPOINT.fullmatch(entrypoint):
             raise ValueError(f"entrypoint must be a class or workflow name, not {entrypoint!r}")
         if id is None:
@@ -426,12 +446,14 @@ class Engine:
         stay queued. Waiting instances do not count."""
         if max_running is not None and (not isinstance(max_running, int) or max_running < 1):
             raise ConfigError(f"max_running must be a positive int or None, not {max_running!r}")
+        _check_tenant(tenant)
         self._store.set_tenant_limit(tenant, max_running)
 
     def set_tenant_retention(self, tenant: str, retention_s: float | None) -> None:
         """Keeps `tenant`'s finished instances `retention_s` seconds (None: the engine's
         `retention_s`)."""
         _check_retention(retention_s)
+        _check_tenant(tenant)
         self._store.set_tenant_retention(tenant, retention_s)
 
     def sweep(self) -> int:

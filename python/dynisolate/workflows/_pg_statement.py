@@ -5,7 +5,7 @@ CPU than the round trip itself (about 50 against 25 µs a statement here); the e
 share one interpreter lock, so that CPU is throughput. A `Statement` states the kinds of its
 parameters and result columns once, sends text (bytes as binary), is prepared on each connection
 at first use, and converts results by kind. libpq's calls release the interpreter lock while they
-wait. The statements that need typed arrays or run inside a transaction keep to `execute`.
+wait. The claim, leases, sweeps and operator actions keep to `execute`: they run less often.
 """
 
 from __future__ import annotations

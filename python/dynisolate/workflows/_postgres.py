@@ -23,9 +23,9 @@ write of a run (`commit_step`, `release`) names it, under a row lock.
 Group commit. The step outcomes and run releases of all of a process's runs share one
 transaction: a single statement locks the instances they belong to (in id order), inserts the
 steps of runs that still hold their instance, marks consumed events and releases the runs that
-end, all its rows in one `jsonb` document (`_postgres_group.py`). It is its own transaction, so a group costs one round trip; a release that
-waits for an event adds a statement after it, in the same transaction. A step returns to tenant
-code only after that commit.
+end, all its rows in one `jsonb` document (`_postgres_group.py`). It is its own transaction, so a
+group costs one round trip; a release that waits for an event adds a statement after it, in the
+same transaction. A step returns to tenant code only after that commit.
 """
 
 from __future__ import annotations
@@ -461,6 +461,23 @@ class PostgresStore:
         return self._writer
 
     def _commit_group(self, batch: list[Ticket[StepWrite | Release]]) -> None:
+        try:
+            self._write_group(batch)
+        except (psycopg.Error, ValueError) as error:
+            if isinstance(error, psycopg.OperationalError) or len(batch) == 1:
+                raise
+            # A write the server (or its encoding) refuses must not fail the rest of its group,
+            # other tenants' runs among them, at every retry: each is written alone, and only the
+            # refused one fails.
+            for ticket in batch:
+                try:
+                    self._write_group([ticket])
+                except (psycopg.Error, ValueError) as refused:
+                    if isinstance(refused, psycopg.OperationalError):
+                        raise
+                    ticket.error = refused
+
+    def _write_group(self, batch: list[Ticket[StepWrite | Release]]) -> None:
         steps = [t.work for t in batch if isinstance(t.work, StepWrite)]
         releases = [t.work for t in batch if isinstance(t.work, Release)]
         waiters = [r for r in releases if r.waiting_for is not None]

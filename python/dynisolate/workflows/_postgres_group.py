@@ -119,19 +119,28 @@ COMMIT_GROUP = Statement(_COMMIT_GROUP_SQL, "json", "text text bigint text")
 RELEASE_WAITERS = Statement(_RELEASE_WAITERS_SQL, "json", "text bigint")
 
 
+def _storable(text: str | None) -> str | None:
+    """Text a `text` column can hold. Tenant code can put NUL in an error's name or message, which
+    PostgreSQL's text cannot hold: refused, it failed the whole group, and every run in it. It is
+    stored as U+FFFD, the replacement character."""
+    return text.replace("\x00", "\ufffd") if text is not None and "\x00" in text else text
+
+
+def _step(w: StepWrite) -> list[Any]:
+    s = w.step
+    return [
+        w.id, w.generation, s.key, s.kind, s.name, s.count, s.position, bool(s.concurrent), s.state,
+        s.attempts, *json_pair(s.value), _storable(s.error_name), _storable(s.error_message), s.wake_at,
+        s.config, s.started_at, s.ended_at,
+    ]  # fmt: skip
+
+
 def _release(r: Release) -> list[Any]:
     error_name, error_message = r.error or (None, None)
     return [
-        r.id,
-        r.generation,
-        r.status,
-        r.wake_at,
-        r.waiting_for,
-        *json_pair(r.output),
-        error_name,
-        error_message,
-        r.now,
-    ]
+        r.id, r.generation, r.status, r.wake_at, r.waiting_for, *json_pair(r.output),
+        _storable(error_name), _storable(error_message), r.now,
+    ]  # fmt: skip
 
 
 def group_args(steps: list[StepWrite], releases: list[Release]) -> list[str]:
@@ -140,29 +149,7 @@ def group_args(steps: list[StepWrite], releases: list[Release]) -> list[str]:
     latest = list({(w.id, w.step.key): w for w in steps}.values())
     document = {
         "ids": sorted({w.id for w in latest} | {r.id for r in releases}),
-        "steps": [
-            [
-                w.id,
-                w.generation,
-                s.key,
-                s.kind,
-                s.name,
-                s.count,
-                s.position,
-                bool(s.concurrent),
-                s.state,
-                s.attempts,
-                *json_pair(s.value),
-                s.error_name,
-                s.error_message,
-                s.wake_at,
-                s.config,
-                s.started_at,
-                s.ended_at,
-            ]
-            for w in latest
-            for s in (w.step,)
-        ],  # fmt: skip
+        "steps": [_step(w) for w in latest],
         "events": [[w.event_seq, w.step.key, w.id, w.generation] for w in latest if w.event_seq is not None],
         "releases": [_release(r) for r in releases if r.waiting_for is None],
     }
