@@ -137,8 +137,7 @@ def _check_tenant(tenant: object) -> None:
         not isinstance(tenant, str)
         or not 0 < len(tenant) <= 256
         or "\x00" in tenant
-        or not tenant.isascii()
-        and not _encodable(tenant)
+        or not _encodable(tenant)
     ):
         raise ValueError(f"tenant must be 1 to 256 characters without NUL or lone surrogates, not {tenant!r}")
 
