@@ -1,6 +1,6 @@
 """The PostgreSQL store's group commit: what one group writes, and the statements that write it.
 
-A group's rows reach the server as one JSON parameter (`group_args`), a document of row arrays
+A group's rows reach the server as one `jsonb` parameter (`group_args`), a document of row arrays
 that the statement unpacks (`json_rows`): one string costs the client far less than thirty typed
 arrays, and the group commit runs while every run of the process waits for it. Structured clones
 (bytes) travel as base64 text; floats as their shortest repr, which PostgreSQL reads back exactly.
@@ -61,7 +61,7 @@ def _rows(part: str, spec: str, alias: str) -> str:
     return f"({json_rows(source, spec)}) AS {alias}({', '.join(names)})"
 
 
-_STEP_NAMES = ", ".join(c.split()[0] for c in _STEP_COLUMNS.split(",")[2:])
+_STEP_NAMES = ", ".join(columns(_STEP_COLUMNS)[0][2:])  # after the instance and its generation, which fences
 _RELEASE_SET = """status = CASE WHEN i.status = 'waitingForPause' AND r.status = 'waiting' THEN 'paused'
                   ELSE r.status END,
     waiting_for = r.waiting_for, output = r.output, output_clone = r.output_clone,
