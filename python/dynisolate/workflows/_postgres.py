@@ -48,6 +48,7 @@ from ._postgres_group import (
     COMMIT_GROUP,
     LEASED,
     RELEASE_WAITERS,
+    STEP_COLUMNS,
     Release,
     StepWrite,
     group_args,
@@ -85,11 +86,7 @@ _INSTANCE_NAMES, _INSTANCE_TYPES = columns(
     "crashes int"
 )
 _INSTANCE_FIELDS = ", ".join(_INSTANCE_NAMES)
-_STEP_NAMES, _STEP_TYPES = columns(
-    "key text, kind text, name text, count int, position int, concurrent bool, state text, attempts int, "
-    "value text, value_clone bytea, error_name text, error_message text, wake_at float8, config text, "
-    "started_at float8, ended_at float8"
-)
+_STEP_NAMES, _STEP_TYPES = columns(STEP_COLUMNS)
 _STEP_FIELDS = ", ".join(_STEP_NAMES)
 # The statements of every run and every status read, run through libpq directly (`_pg_statement`).
 _GET = Statement(f"SELECT {_INSTANCE_FIELDS} FROM instances WHERE id = $1", "text", " ".join(_INSTANCE_TYPES))

@@ -15,7 +15,16 @@ from typing import Any
 from ._pg_statement import Statement, columns, json_pair, json_rows
 from ._store import StepRow
 
-__all__ = ["COMMIT_GROUP", "LEASED", "RELEASE_WAITERS", "Release", "StepWrite", "group_args", "waiters_args"]
+__all__ = [
+    "COMMIT_GROUP",
+    "LEASED",
+    "RELEASE_WAITERS",
+    "STEP_COLUMNS",
+    "Release",
+    "StepWrite",
+    "group_args",
+    "waiters_args",
+]
 
 # The statuses of an instance a run holds (leased to a worker).
 LEASED = "status IN ('running', 'waitingForPause')"
@@ -41,12 +50,15 @@ class Release:
     now: float
 
 
-# The columns of each kind of row in the document, in order, with their SQL types.
-_STEP_COLUMNS = (
-    "instance text, generation bigint, key text, kind text, name text, count int, position int, "
-    "concurrent bool, state text, attempts int, value text, value_clone bytea, error_name text, "
-    "error_message text, wake_at float8, config text, started_at float8, ended_at float8"
+# A step's columns as stored (after its instance), with their SQL types, in `StepRow`'s order.
+STEP_COLUMNS = (
+    "key text, kind text, name text, count int, position int, concurrent bool, state text, attempts int, "
+    "value text, value_clone bytea, error_name text, error_message text, wake_at float8, config text, "
+    "started_at float8, ended_at float8"
 )
+# The columns of each kind of row in the document, in order, with their SQL types: a step's
+# instance and the generation that fences it come before the step's own.
+_STEP_COLUMNS = f"instance text, generation bigint, {STEP_COLUMNS}"
 _EVENT_COLUMNS = "seq bigint, key text, instance text, generation bigint"
 _RELEASE_COLUMNS = (
     "id text, generation bigint, status text, wake_at float8, waiting_for text, output text, "
@@ -61,7 +73,7 @@ def _rows(part: str, spec: str, alias: str) -> str:
     return f"({json_rows(source, spec)}) AS {alias}({', '.join(names)})"
 
 
-_STEP_NAMES = ", ".join(columns(_STEP_COLUMNS)[0][2:])  # after the instance and its generation, which fences
+_STORED_STEP, _ = columns(STEP_COLUMNS)
 _RELEASE_SET = """status = CASE WHEN i.status = 'waitingForPause' AND r.status = 'waiting' THEN 'paused'
                   ELSE r.status END,
     waiting_for = r.waiting_for, output = r.output, output_clone = r.output_clone,
@@ -79,12 +91,12 @@ _COMMIT_GROUP_SQL = f"""WITH held AS (
         WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb -> 'ids')))
         ORDER BY id FOR NO KEY UPDATE),
     written AS (
-        INSERT INTO steps (instance, {_STEP_NAMES})
-        SELECT s.instance, {", ".join(f"s.{n.strip()}" for n in _STEP_NAMES.split(","))}
+        INSERT INTO steps (instance, {", ".join(_STORED_STEP)})
+        SELECT s.instance, {", ".join(f"s.{n}" for n in _STORED_STEP)}
         FROM {_rows("steps", _STEP_COLUMNS, "s")}
         JOIN held ON held.id = s.instance AND held.generation = s.generation AND held.{LEASED}
         ON CONFLICT (instance, key) DO UPDATE SET
-            {", ".join(f"{n.strip()} = EXCLUDED.{n.strip()}" for n in _STEP_NAMES.split(",")[1:])}),
+            {", ".join(f"{n} = EXCLUDED.{n}" for n in _STORED_STEP[1:])}),
     consumed AS (
         UPDATE events SET consumed_by = c.key
         FROM {_rows("events", _EVENT_COLUMNS, "c")}
