@@ -137,3 +137,84 @@ def test_a_bad_tenant_is_refused_and_the_engine_goes_on(db: str, tenant: object)
         with pytest.raises(ValueError, match="tenant must be"):
             engine.set_tenant_retention(tenant, 60)  # type: ignore[arg-type]
         assert engine.create(tenant="tenant é ✓", entrypoint="one_step").wait(timeout=20).output == 1
+
+
+def failing(event: WorkflowEvent, step: Step) -> Any:
+    step.do("one", lambda: 1)
+    raise ValueError(event.payload)
+
+
+class Reads:
+    """Counts the engine's reads of instance rows and steps from its store."""
+
+    def __init__(self, engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.counts: Counter[str] = Counter()
+        store = engine._store
+        for name in ("get", "steps"):
+            real = getattr(store, name)
+
+            def counted(*args: Any, _real: Any = real, _name: str = name) -> Any:
+                self.counts[_name] += 1
+                return _real(*args)
+
+            monkeypatch.setattr(store, name, counted)
+
+
+def _idle(engine: Engine) -> None:
+    """Waits until every worker thread waits for work, so that a create hands its instance over."""
+    deadline = time.monotonic() + 10
+    while engine._scheduler._idle < engine._scheduler._workers:
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+
+
+@pytest.mark.parametrize(
+    ("workflow", "params"),
+    [("flaky", None), ("failing", "bad input"), ("failing", "a\x00b"), ("refusing", None)],
+)
+def test_waiting_for_a_run_here_gets_what_the_store_holds(
+    db: str, monkeypatch: pytest.MonkeyPatch, workflow: str, params: Any
+) -> None:
+    # The run that finishes the instance hands its status to the waiter. It must be the status
+    # the store then holds, to the step times and the error text (a NUL, which PostgreSQL keeps
+    # as U+FFFD, is left to the store to say).
+    hits.clear()
+    workflows = {"flaky": flaky, "failing": failing, "refusing": refusing}
+    with Engine(db, workflows=workflows, workers=2, poll_s=0.01) as engine:
+        _idle(engine)
+        instance = engine.create(tenant="ops", entrypoint=workflow, params=params)
+        reads = Reads(engine, monkeypatch)
+        waited = instance.wait(timeout=20)
+        monkeypatch.undo()
+        assert waited == instance.status()
+        assert waited.status in ("complete", "errored") and waited.steps
+        if workflow == "flaky" or params == "bad input":
+            assert reads.counts == {}  # held here, run in one go: no read at all
+        if workflow == "refusing":  # it slept in between: the store was read, then the run said
+            assert reads.counts["get"] >= 1
+
+
+def test_a_late_waiter_reads_the_row_and_not_steps_it_has(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    hits.clear()
+    with Engine(db, workflows={"flaky": flaky}, poll_s=0.01) as engine:
+        instance = engine.create(tenant="ops", entrypoint="flaky")
+        first = instance.wait(timeout=20)
+        reads = Reads(engine, monkeypatch)
+        assert instance.wait(timeout=20) == first
+        assert reads.counts == {"get": 1}  # finished here in this generation: its steps are known
+        assert [(s.name, s.attempts) for s in first.steps] == [("call", 3)]
+
+        # Restarted and run by another engine (another process, say): a new generation, whose
+        # steps this engine does not have.
+        engine.stop()
+        other = Engine(db, workflows={"flaky": flaky})
+        try:
+            other.restart(instance.id)
+            assert other.drain() == 1
+        finally:
+            other.close()
+        again = instance.wait(timeout=20)
+        assert reads.counts == {"get": 2, "steps": 1}
+        assert [(s.name, s.attempts) for s in again.steps] == [("call", 1)]  # hits were past 3
+        monkeypatch.undo()
+        assert again == instance.status()

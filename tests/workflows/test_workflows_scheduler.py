@@ -7,6 +7,7 @@ import threading
 import time
 from typing import Any
 
+from dynisolate.workflows._outcomes import Outcomes
 from dynisolate.workflows._scheduler import Scheduler
 
 
@@ -48,7 +49,7 @@ class Row:
 
 def test_a_handed_over_instance_runs_without_its_wake_up() -> None:
     ran = threading.Event()
-    scheduler = Scheduler(IdleStore(), lambda row: ran.set(), workers=2, lease_s=30, poll_s=0.01)  # type: ignore[arg-type]
+    scheduler = Scheduler(IdleStore(), lambda row: ran.set(), Outcomes(), workers=2, lease_s=30, poll_s=0.01)  # type: ignore[arg-type]
     scheduler.start()
     try:
         deadline = time.monotonic() + 5
@@ -57,5 +58,43 @@ def test_a_handed_over_instance_runs_without_its_wake_up() -> None:
             time.sleep(0.001)
         scheduler._ready.append(Row())  # type: ignore[arg-type]  # queued, and no notify: lost
         assert ran.wait(5), "the instance was left in the queue"
+    finally:
+        scheduler.stop()
+
+
+class RefusingStore(IdleStore):
+    """Refuses the first `refusals` releases, as a store that is down for a moment."""
+
+    def __init__(self, refusals: int) -> None:
+        self.refusals = refusals
+        self.released: list[str] = []
+
+    def release(self, id: str, *args: Any, **kwargs: Any) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise ConnectionError("the store is down")
+        self.released.append(id)
+
+
+def test_a_hand_back_the_store_refused_is_tried_again() -> None:
+    # The heartbeat renews every lease this process holds: a claim whose hand-back failed would
+    # be kept alive, and never run, for as long as the process lives.
+    store = RefusingStore(refusals=2)
+    outcomes = Outcomes()
+
+    def run(row: Any) -> None:
+        raise RuntimeError("the engine failed")  # the run is handed back to be replayed
+
+    scheduler = Scheduler(store, run, outcomes, workers=1, lease_s=0.3, poll_s=0.01)  # type: ignore[arg-type]
+    scheduler.take([Row()])  # type: ignore[list-item]
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 5
+        while not store.released:
+            assert time.monotonic() < deadline, "the refused hand-back was not tried again"
+            time.sleep(0.01)
+        assert store.released == ["handed-over"] and store.refusals == 0
+        assert scheduler._orphans == []
+        assert not outcomes.expect("handed-over").held  # its hold ended once, at the first try
     finally:
         scheduler.stop()

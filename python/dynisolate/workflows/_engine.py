@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import functools
 import hashlib
 import json
 import logging
@@ -38,13 +37,14 @@ from ..exceptions import (
 )
 from ._config import EVENT_TYPE
 from ._instance import Instance, InstanceStatus, status_of
+from ._outcomes import Finished, Outcomes
 from ._postgres import PostgresStore
 from ._replay import DEFAULT_WIRE, Fatal, Fenced, Replay, StoreFailure, Suspend
 from ._run_host import StepHost
 from ._scheduler import RETRY_AFTER_S, Scheduler
 from ._sqlite import SqliteStore
 from ._step import Step, StepError, WorkflowEvent
-from ._store import FINISHED, InstanceRow, Store, not_found
+from ._store import FINISHED, InstanceRow, StepRow, Store, not_found
 
 __all__ = ["Engine"]
 
@@ -148,6 +148,25 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _finished(
+    row: InstanceRow,
+    status: str,
+    output: str | bytes | None,
+    error: tuple[str, str] | None,
+    steps: list[StepRow],
+) -> Finished | None:
+    """The instance as a finishing release stores it, or None where a store keeps text otherwise
+    than given (PostgreSQL's text holds no NUL): then waiters read the store."""
+    name, message = error if error is not None else (None, None)
+    texts = [name, message, *(t for step in steps for t in (step.error_name, step.error_message))]
+    if any(t is not None and "\x00" in t for t in texts):
+        return None
+    stored = dataclasses.replace(
+        row, status=status, output=output, error_name=name, error_message=message, wake_at=None
+    )
+    return Finished(stored, steps)
 
 
 class Engine:
@@ -259,10 +278,11 @@ class Engine:
         self._store = _open_store(os.fspath(path), synchronous, workers, transaction_pooler)
         if poll_s is None:
             poll_s = self._store.default_poll_s
-        self._scheduler = Scheduler(self._store, self._run, workers, lease_s, poll_s, host_id, retention_s)
-        # Counts runs that ended in this process, so `wait` wakes at once for them.
-        self._runs_ended = threading.Condition()
-        self._runs_ended_count = 0
+        # Runs in this process tell `wait` how they ended, so that it need not read the store.
+        self._outcomes = Outcomes()
+        self._scheduler = Scheduler(
+            self._store, self._run, self._outcomes, workers, lease_s, poll_s, host_id, retention_s
+        )
 
     # ---- code ----
 
@@ -488,26 +508,36 @@ class Engine:
 
     def wait(self, id: str, timeout: float | None = None, poll_s: float = 0.05) -> InstanceStatus:
         """Blocks until instance `id` finishes (complete, errored or terminated) and returns its
-        status. Runs in this process wake it at once; runs in other processes are seen within
-        `poll_s`. Raises TimeoutError after `timeout` seconds."""
+        status. Runs in this process wake it at once (and one that finishes hands it the status,
+        without a read of the store); runs in other processes are seen within `poll_s`. Raises
+        TimeoutError after `timeout` seconds."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        ended = self._runs_ended
-        while True:
-            with ended:
-                seen = self._runs_ended_count
-            row = self._store.get(id)
-            if row is None:
-                raise not_found(id)
-            if row.status in FINISHED:
-                return status_of(row, self._store.steps(id))
-            wait = poll_s
-            if deadline is not None:
-                wait = min(wait, deadline - time.monotonic())
-                if wait <= 0:
-                    raise TimeoutError(f"workflow instance {id!r} is still {row.status}")
-            with ended:
-                if self._runs_ended_count == seen:
-                    ended.wait(wait)
+        expected = self._outcomes.expect(id)  # before the first read: no run's end is missed
+        try:
+            read = not expected.held  # else a run here will say how it ended
+            while True:
+                if read:
+                    row = self._store.get(id)
+                    if row is None:
+                        raise not_found(id)
+                    if row.status in FINISHED:
+                        steps = self._outcomes.steps(id, row.generation)
+                        return status_of(row, self._store.steps(id) if steps is None else steps)
+                    still = row.status
+                wait = poll_s
+                if deadline is not None:
+                    wait = min(wait, deadline - time.monotonic())
+                    if wait <= 0:
+                        if read:
+                            raise TimeoutError(f"workflow instance {id!r} is still {still}")
+                        read = True  # the store says what it is still
+                        continue
+                finished = expected.next(wait)
+                if finished is not None:
+                    return status_of(finished.row, finished.steps)
+                read = True
+        finally:
+            self._outcomes.forget(id, expected)
 
     def _transition(self, id: str, op: str) -> None:
         self._store.transition(id, op, time.time())
@@ -564,76 +594,72 @@ class Engine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _run(self, row: InstanceRow) -> None:
-        """Replays `row` once, until it completes, fails or suspends; then wakes `Instance.wait`."""
-        try:
-            self._replay(row)
-        finally:
-            with self._runs_ended:
-                self._runs_ended_count += 1
-                self._runs_ended.notify_all()
+    def _run(self, row: InstanceRow) -> Finished | None:
+        """Replays `row` once, until it completes, fails or suspends. Returns the instance as the
+        run's release stored it, when that finished it and the run knows all of it."""
+        history: Replay | None = None  # the instance's steps, once the run has read them
 
-    def _replay(self, row: InstanceRow) -> None:
-        release = functools.partial(self._store.release, row.id, row.generation)
+        def release(
+            status: str,
+            wake_at: float | None = None,
+            waiting_for: str | None = None,
+            output: str | bytes | None = None,
+            error: tuple[str, str] | None = None,
+        ) -> Finished | None:
+            if not self._store.release(row.id, row.generation, status, wake_at, waiting_for, output, error):
+                return None  # fenced out: nothing written
+            if status not in FINISHED or history is None:
+                return None
+            return _finished(row, status, output, error, history.steps())
+
         if row.crashes >= MAX_CRASHES:
             message = f"the worker running this instance died {row.crashes} times in a row"
-            release("errored", error=("WorkflowInternalError", message))
-            return
-        history = [] if row.runs == 1 else self._store.steps(row.id)  # a first run has none
+            return release("errored", error=("WorkflowInternalError", message))
+        steps = [] if row.runs == 1 else self._store.steps(row.id)  # a first run has none
         replay = Replay(
-            self._store, row, history, self.max_steps, self.max_payload_bytes, self.max_pending_steps
+            self._store, row, steps, self.max_steps, self.max_payload_bytes, self.max_pending_steps
         )
+        history = replay
         try:
             value = self._invoke(row, replay)
         except Suspend:
-            release("waiting", replay.wake_at or time.time(), replay.waiting_for)
-            return
+            return release("waiting", replay.wake_at or time.time(), replay.waiting_for)
         except Fenced:
-            return
+            return None
         except Fatal as fatal:
-            release("errored", error=(fatal.name, fatal.message))
-            return
+            return release("errored", error=(fatal.name, fatal.message))
         except StepError as error:
-            release("errored", error=(error.name, error.message))
-            return
+            return release("errored", error=(error.name, error.message))
         except PoolExhaustedError:
-            release("waiting", time.time() + RETRY_AFTER_S)  # busy, not broken: run it later
-            return
+            return release("waiting", time.time() + RETRY_AFTER_S)  # busy, not broken: run it later
         except LimitError as error:
             # The run hit a limit. With steps in flight, their attempts failed (and retry as
             # configured); otherwise the workflow's own code did it, and the instance is errored.
             if not replay.in_flight:
-                release("errored", error=(type(error).__name__, error.message))
-                return
+                return release("errored", error=(type(error).__name__, error.message))
             try:
                 replay.fail_in_flight(type(error).__name__, error.message)
             except Suspend:
                 pass  # paused at this boundary: the release below makes it paused
             except Fenced:
-                return
-            release("waiting", replay.wake_at or time.time())
-            return
+                return None
+            return release("waiting", replay.wake_at or time.time())
         except GuestError as error:
-            release("errored", error=(error.name, error.guest_message))
-            return
+            return release("errored", error=(error.name, error.guest_message))
         except DynisolateError as error:
-            release("errored", error=(type(error).__name__, error.message))
-            return
+            return release("errored", error=(type(error).__name__, error.message))
         except StoreFailure:
             raise  # the scheduler hands the instance back to be replayed
         except BaseException as error:  # a Python workflow's own exception (even SystemExit)
-            release("errored", error=(type(error).__name__, str(error)))
-            return
+            return release("errored", error=(type(error).__name__, str(error)))
         diverged = replay.unreproduced()
         if diverged is not None:
-            release("errored", error=(diverged.name, diverged.message))
-            return
+            return release("errored", error=(diverged.name, diverged.message))
         try:
             output = _stored(value, "the workflow's result", self.max_payload_bytes)
         except DynisolateError as error:
-            release("errored", error=(type(error).__name__, error.message))
-            return
-        release("complete", output=output)
+            return release("errored", error=(type(error).__name__, error.message))
+        return release("complete", output=output)
 
     def _invoke(self, row: InstanceRow, replay: Replay) -> Any:
         params = decode(row.params, "params")

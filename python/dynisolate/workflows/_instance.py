@@ -119,8 +119,9 @@ class Instance:
 
     def wait(self, timeout: float | None = None, poll_s: float = 0.05) -> InstanceStatus:
         """Blocks until the instance finishes (complete, errored or terminated) and returns its
-        status. Runs in this process wake it at once; runs in other processes are seen within
-        `poll_s`. Raises TimeoutError after `timeout` seconds."""
+        status. Runs in this process wake it at once (one that finishes it hands over the status
+        without a read of the store); runs in other processes are seen within `poll_s`. Raises
+        TimeoutError after `timeout` seconds."""
         return self._engine.wait(self.id, timeout, poll_s)
 
     def __repr__(self) -> str:

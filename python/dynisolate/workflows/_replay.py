@@ -113,6 +113,11 @@ class Replay:
         self.wake_at: float | None = None
         self.waiting_for: str | None = None
 
+    def steps(self) -> list[StepRow]:
+        """The instance's steps as the store holds them now, in the order it lists them: those
+        the run read, with what it committed since."""
+        return sorted(self.history.values(), key=lambda step: (step.position, step.started_at))
+
     # ---- bookkeeping ----
 
     def _next(self, name: object, kind: str, concurrent: bool) -> tuple[str, int, StepRow | None]:

@@ -17,6 +17,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 
+from ._outcomes import Finished, Outcomes
 from ._store import InstanceRow, Store
 
 __all__ = ["Scheduler"]
@@ -70,7 +71,8 @@ class Scheduler:
     def __init__(
         self,
         store: Store,
-        run: Callable[[InstanceRow], None],
+        run: Callable[[InstanceRow], Finished | None],
+        outcomes: Outcomes,
         workers: int,
         lease_s: float,
         poll_s: float,
@@ -79,6 +81,7 @@ class Scheduler:
     ) -> None:
         self._store = store
         self._run = run
+        self._outcomes = outcomes  # every instance this process claims ends there once
         self._workers = workers
         self._lease_s = lease_s
         self._poll_s = poll_s
@@ -87,6 +90,9 @@ class Scheduler:
         self.owner = f"{self._machine}@{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._cond = threading.Condition()
         self._claim_lock = threading.Lock()
+        # Claims whose hand-back failed (the store was down): retried by the heartbeat.
+        self._orphans_lock = threading.Lock()
+        self._orphans: list[tuple[InstanceRow, float]] = []
         self._ready: deque[InstanceRow] = deque()
         self._idle = 0  # workers waiting for work
         self._stopping = threading.Event()  # workers stop
@@ -121,6 +127,7 @@ class Scheduler:
         """Queues instances claimed at creation for this process's workers."""
         if rows:
             with self._claim_lock:
+                self._outcomes.hold(row.id for row in rows)
                 self._ready.extend(rows)
         self.notify(max(1, len(rows)))
 
@@ -130,8 +137,29 @@ class Scheduler:
 
     def _hand_back(self, row: InstanceRow, after_s: float = 0.0) -> None:
         """Gives up a claim without a run: the instance is due again (or paused, if a pause was
-        asked for meanwhile); nothing happens if it was terminated, restarted or deleted."""
+        asked for meanwhile); nothing happens if it was terminated, restarted or deleted. When
+        the store fails, the heartbeat tries again: its renewals would keep the claim alive."""
+        self._outcomes.end(row.id, None)
+        try:
+            self._release(row, after_s)
+        except Exception:
+            log.exception("workflow instance %s: could not hand it back; trying again", row.id)
+            with self._orphans_lock:
+                self._orphans.append((row, after_s))
+
+    def _release(self, row: InstanceRow, after_s: float) -> None:
         self._store.release(row.id, row.generation, "waiting", wake_at=time.time() + after_s)
+
+    def _retry_hand_backs(self) -> None:
+        with self._orphans_lock:
+            orphans, self._orphans = self._orphans, []
+        for index, (row, after_s) in enumerate(orphans):
+            try:
+                self._release(row, after_s)
+            except Exception:
+                with self._orphans_lock:
+                    self._orphans.extend(orphans[index:])
+                raise
 
     def _next(self) -> InstanceRow | None:
         """The next claimed instance: from the batch this process already holds, else from a new
@@ -147,12 +175,18 @@ class Scheduler:
                     if not batch:
                         return None
                     row, fresh = batch[0], True
+                    self._outcomes.hold(claimed.id for claimed in batch)
                     self._ready.extend(batch[1:])
                     if len(batch) > 1:
                         self.notify(len(batch) - 1)
             # Claimed a moment ago: what was paused meanwhile becomes paused now; what was
             # terminated, restarted or deleted is no longer ours.
-            if fresh or self._store.holds(row.id, row.generation):
+            try:
+                mine = fresh or self._store.holds(row.id, row.generation)
+            except BaseException:
+                self._hand_back(row)
+                raise
+            if mine:
                 return row
             self._hand_back(row)
 
@@ -161,16 +195,15 @@ class Scheduler:
         if row is None:
             return False
         try:
-            self._run(row)
-            self._forget_wake()  # it may sleep now, or have woken another
+            finished = self._run(row)
         except BaseException:
             # The engine failed, not the workflow (the store, most likely): the instance is
             # released to be replayed, rather than left leased to a live worker.
             log.exception("workflow instance %s: the run failed in the engine; retrying it", row.id)
-            try:
-                self._hand_back(row, RETRY_AFTER_S)
-            except Exception:
-                log.exception("workflow instance %s: could not release it; its lease will lapse", row.id)
+            self._hand_back(row, RETRY_AFTER_S)
+        else:
+            self._forget_wake()  # it may sleep now, or have woken another
+            self._outcomes.end(row.id, finished)
         return True
 
     def drain(self, timeout: float) -> int:
@@ -218,6 +251,10 @@ class Scheduler:
         # Claimed but not started: hand them back rather than leave them to a lease timeout.
         while self._ready:
             self._hand_back(self._ready.popleft())
+        try:
+            self._retry_hand_backs()
+        except Exception:  # no heartbeat renews them now: their leases lapse
+            log.exception("workflow scheduler: claims not handed back at stop will lapse")
 
     def _work(self) -> None:
         due = True  # try a claim now; else first read when the next instance is due
@@ -290,5 +327,6 @@ class Scheduler:
                 if time.monotonic() - swept_at >= SWEEP_EVERY_S:
                     swept_at = time.monotonic()
                     self.sweep()
+                self._retry_hand_backs()
             except Exception:
                 log.exception("workflow scheduler: the heartbeat failed")
