@@ -145,7 +145,9 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run worker threads on a database until interrupted")
     worker.add_argument("--db", required=True, help="a SQLite database file or a postgresql:// URL")
-    worker.add_argument("--workers", type=int, help="worker threads (default: three per CPU)")
+    worker.add_argument(
+        "--workers", type=int, help="worker threads (default: three per CPU on SQLite, five on PostgreSQL)"
+    )
     worker.add_argument("--lease-s", type=float, default=10.0, help="how long a claim lasts unrenewed")
     worker.add_argument(
         "--retention-s", type=float, help="how long finished instances are kept (default 30 days)"

@@ -3,6 +3,7 @@ claims across tenants, per-tenant concurrency, recovery of dead workers' leases,
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import Counter
@@ -119,6 +120,18 @@ def test_bad_synchronous_setting(db: str, synchronous: str) -> None:
 
     with pytest.raises(ConfigError):
         Engine(db, synchronous=synchronous)
+
+
+@pytest.mark.parametrize("cpus", [2, 64])
+def test_default_worker_threads_suit_the_store(db: str, cpus: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Five per CPU on PostgreSQL, whose runs also wait on round trips; three on SQLite; at most 32.
+    monkeypatch.setattr(os, "cpu_count", lambda: cpus)
+    engine = Engine(db)
+    try:
+        per_cpu = 5 if db.startswith("postgresql://") else 3
+        assert engine._scheduler._workers == min(32, per_cpu * cpus)
+    finally:
+        engine.close()
 
 
 def test_an_unknown_url_scheme_is_refused() -> None:
