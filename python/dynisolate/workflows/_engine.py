@@ -175,9 +175,14 @@ def _finished(
     texts = [name, message, *(t for step in steps for t in (step.error_name, step.error_message))]
     if any(t is not None and "\x00" in t for t in texts):
         return None
-    stored = dataclasses.replace(
-        row, status=status, output=output, error_name=name, error_message=message, wake_at=None
-    )
+    # Built directly: `dataclasses.replace` costs several times more on a run's hot path.
+    stored = InstanceRow(
+        id=row.id, tenant=row.tenant, workflow=row.workflow, bundle=row.bundle, params=row.params,
+        metadata=row.metadata, status=status, created_at=row.created_at, wake_at=None,
+        waiting_for=row.waiting_for, output=output, error_name=name, error_message=message,
+        generation=row.generation, owner=row.owner, updated_at=row.updated_at, runs=row.runs,
+        crashes=row.crashes,
+    )  # fmt: skip
     return Finished(stored, steps)
 
 
@@ -281,6 +286,7 @@ class Engine:
         self._limits = limits or DEFAULT_RUN_LIMITS
         self._loader = loader
         self.max_steps = max_steps
+        self._made_run_limits: tuple[int | None, Limits] = (None, self._limits)  # see _run_limits
         self.max_payload_bytes = max_payload_bytes
         self.max_pending_steps = _positive(max_pending_steps, "max_pending_steps")
         self.max_buffered_events = _positive(max_buffered_events, "max_buffered_events")
@@ -358,9 +364,14 @@ class Engine:
 
     def _run_limits(self) -> Limits:
         """The limits of one run: step operations are host calls too (a `step.do` two: begin and
-        done), so the steps `max_steps` allows come on top of `max_host_calls`."""
-        budget = self._limits.max_host_calls + 2 * self.max_steps + 1
-        return dataclasses.replace(self._limits, max_host_calls=min(budget, _MAX_HOST_CALLS))
+        done), so the steps `max_steps` allows come on top of `max_host_calls`. Built again only
+        when `max_steps` changed (a public attribute of a live engine), not on every run."""
+        made_for, limits = self._made_run_limits
+        if made_for != self.max_steps:
+            budget = self._limits.max_host_calls + 2 * self.max_steps + 1
+            limits = dataclasses.replace(self._limits, max_host_calls=min(budget, _MAX_HOST_CALLS))
+            self._made_run_limits = (self.max_steps, limits)
+        return limits
 
     def _worker(self, tenant: str, digest: str, code: _Bundle, env: Mapping[str, Any] | None) -> Worker:
         """The worker for a run of `tenant`'s bundle `digest`. Without an env of its own, the

@@ -17,7 +17,6 @@ generation) and need not read them.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
@@ -88,7 +87,7 @@ class Outcomes:
             self._remember(id, finished)
 
     def _remember(self, id: str, finished: Finished) -> None:
-        steps = [dataclasses.replace(step, value=None, config=None) for step in finished.steps]
+        steps = [step.without_value() for step in finished.steps]
         with self._lock:
             old = self._recent.pop(id, None)
             if old is not None:
