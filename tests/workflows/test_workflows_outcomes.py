@@ -3,6 +3,7 @@ instance when it finished it; and the steps kept for later waiters, by generatio
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -73,13 +74,29 @@ def test_steps_are_kept_for_the_generation_that_finished_without_their_values() 
 
 
 def test_kept_steps_stay_within_their_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_outcomes, "RECENT_STEPS", 10)
+    step_bytes = _outcomes._footprint(_finished("x", 1).steps)
+    monkeypatch.setattr(_outcomes, "RECENT_BYTES", 10 * step_bytes)
     outcomes = Outcomes()
     for n in range(8):
         outcomes.hold([f"i{n}"])
         outcomes.end(f"i{n}", _finished(f"i{n}", 1, steps=3))
-    assert outcomes._recent_steps <= 10
+    assert outcomes._recent_bytes <= 10 * step_bytes
     assert [outcomes.steps(f"i{n}", 1) is not None for n in range(8)] == [False] * 5 + [True] * 3
+    big = _finished("big", 1, steps=25)
     outcomes.hold(["big"])
-    outcomes.end("big", _finished("big", 1, steps=25))  # past the budget alone: kept alone
-    assert list(outcomes._recent) == ["big"] and outcomes._recent_steps == 25
+    outcomes.end("big", big)  # past the budget alone: kept alone
+    assert list(outcomes._recent) == ["big"] and outcomes._recent_bytes == _outcomes._footprint(big.steps)
+
+
+def test_long_error_texts_count_against_the_budget() -> None:
+    # 50,000 steps could each keep a 4 KiB error message: 200 MiB, were steps only counted.
+    finished = _finished("e", 1, steps=1000)
+    for step in finished.steps:
+        step.error_name, step.error_message = "Error", "x" * 4096
+    assert _outcomes._footprint(finished.steps) > 1000 * 4096
+    outcomes = Outcomes()
+    for n in range(10):
+        outcomes.hold([f"e{n}"])
+        outcomes.end(f"e{n}", Finished(dataclasses.replace(finished.row, id=f"e{n}"), finished.steps))
+    assert outcomes._recent_bytes <= _outcomes.RECENT_BYTES
+    assert len(outcomes._recent) == _outcomes.RECENT_BYTES // _outcomes._footprint(finished.steps)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dynisolate.workflows._outcomes import Outcomes
@@ -76,6 +78,23 @@ class RefusingStore(IdleStore):
         self.released.append(id)
 
 
+@contextmanager
+def _running_one_claim(scheduler: Scheduler) -> Iterator[None]:
+    scheduler.take([Row()])  # type: ignore[list-item]
+    scheduler.start()
+    try:
+        yield
+    finally:
+        scheduler.stop()
+
+
+def _until_released(store: RefusingStore, failure: str) -> None:
+    deadline = time.monotonic() + 5
+    while not store.released:
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.01)
+
+
 def test_a_hand_back_the_store_refused_is_tried_again() -> None:
     # The heartbeat renews every lease this process holds: a claim whose hand-back failed would
     # be kept alive, and never run, for as long as the process lives.
@@ -86,15 +105,25 @@ def test_a_hand_back_the_store_refused_is_tried_again() -> None:
         raise RuntimeError("the engine failed")  # the run is handed back to be replayed
 
     scheduler = Scheduler(store, run, outcomes, workers=1, lease_s=0.3, poll_s=0.01)  # type: ignore[arg-type]
-    scheduler.take([Row()])  # type: ignore[list-item]
-    scheduler.start()
-    try:
-        deadline = time.monotonic() + 5
-        while not store.released:
-            assert time.monotonic() < deadline, "the refused hand-back was not tried again"
-            time.sleep(0.01)
+    with _running_one_claim(scheduler):
+        _until_released(store, "the refused hand-back was not tried again")
         assert store.released == ["handed-over"] and store.refusals == 0
         assert scheduler._orphans == []
         assert not outcomes.expect("handed-over").held  # its hold ended once, at the first try
-    finally:
-        scheduler.stop()
+
+
+class UnreadableStore(RefusingStore):
+    """Fails the check that a claim still holds its instance."""
+
+    def holds(self, id: str, generation: int) -> bool:
+        raise ConnectionError("the store is down")
+
+
+def test_a_claim_whose_check_failed_is_handed_back() -> None:
+    # It used to be dropped from the queue and kept leased, and never run, by the heartbeat.
+    store = UnreadableStore(refusals=0)
+    ran: list[Any] = []
+    scheduler = Scheduler(store, ran.append, Outcomes(), workers=1, lease_s=30, poll_s=0.01)  # type: ignore[arg-type]
+    with _running_one_claim(scheduler):
+        _until_released(store, "the claim was neither run nor handed back")
+        assert store.released == ["handed-over"] and ran == []

@@ -24,10 +24,19 @@ from dataclasses import dataclass
 
 from ._store import InstanceRow, StepRow
 
-__all__ = ["Expected", "Finished", "Outcomes", "RECENT_STEPS"]
+__all__ = ["Expected", "Finished", "Outcomes", "RECENT_BYTES"]
 
-# Steps of recently finished instances kept for late waiters, in all (a few MiB: no values).
-RECENT_STEPS = 50_000
+# What the steps kept for late waiters may take in all, roughly: their rows without values, and
+# their texts (an error message may be 4 KiB).
+RECENT_BYTES = 16 << 20
+_STEP_ROW_BYTES = 256  # a step row's own objects, without its texts
+
+
+def _footprint(steps: list[StepRow]) -> int:
+    return sum(
+        _STEP_ROW_BYTES + len(s.key) + len(s.name) + len(s.error_name or "") + len(s.error_message or "")
+        for s in steps
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +76,8 @@ class Outcomes:
         self._lock = threading.Lock()
         self._held: Counter[str] = Counter()
         self._waiting: dict[str, list[Expected]] = {}
-        self._recent: OrderedDict[str, tuple[int, list[StepRow]]] = OrderedDict()
-        self._recent_steps = 0
+        self._recent: OrderedDict[str, tuple[int, list[StepRow], int]] = OrderedDict()
+        self._recent_bytes = 0
 
     def hold(self, ids: Iterable[str]) -> None:
         """Instances this process has claimed: each will `end` once per hold."""
@@ -88,14 +97,15 @@ class Outcomes:
 
     def _remember(self, id: str, finished: Finished) -> None:
         steps = [step.without_value() for step in finished.steps]
+        size = _footprint(steps)
         with self._lock:
             old = self._recent.pop(id, None)
             if old is not None:
-                self._recent_steps -= len(old[1])
-            self._recent[id] = (finished.row.generation, steps)
-            self._recent_steps += len(steps)
-            while self._recent_steps > RECENT_STEPS and len(self._recent) > 1:
-                self._recent_steps -= len(self._recent.popitem(last=False)[1][1])
+                self._recent_bytes -= old[2]
+            self._recent[id] = (finished.row.generation, steps, size)
+            self._recent_bytes += size
+            while self._recent_bytes > RECENT_BYTES and len(self._recent) > 1:
+                self._recent_bytes -= self._recent.popitem(last=False)[1][2]
 
     def steps(self, id: str, generation: int) -> list[StepRow] | None:
         """The steps of instance `id` if it finished here in `generation` lately."""
