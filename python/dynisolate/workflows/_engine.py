@@ -169,8 +169,9 @@ def _finished(
     error: tuple[str, str] | None,
     steps: list[StepRow],
 ) -> Finished | None:
-    """The instance as a finishing release stores it, or None where a store keeps text otherwise
-    than given (PostgreSQL's text holds no NUL): then waiters read the store."""
+    """The instance as a finishing release stores it (what a status shows of it exactly; its
+    `updated_at` is the store's), or None where a store keeps text otherwise than given
+    (PostgreSQL's text holds no NUL): then waiters read the store."""
     name, message = error if error is not None else (None, None)
     texts = [name, message, *(t for step in steps for t in (step.error_name, step.error_message))]
     if any(t is not None and "\x00" in t for t in texts):
@@ -179,8 +180,8 @@ def _finished(
     stored = InstanceRow(
         id=row.id, tenant=row.tenant, workflow=row.workflow, bundle=row.bundle, params=row.params,
         metadata=row.metadata, status=status, created_at=row.created_at, wake_at=None,
-        waiting_for=row.waiting_for, output=output, error_name=name, error_message=message,
-        generation=row.generation, owner=row.owner, updated_at=row.updated_at, runs=row.runs,
+        waiting_for=None, output=output, error_name=name, error_message=message,
+        generation=row.generation, owner=None, updated_at=row.updated_at, runs=row.runs,
         crashes=row.crashes,
     )  # fmt: skip
     return Finished(stored, steps)
