@@ -180,7 +180,8 @@ def test_waiting_for_a_run_here_gets_what_the_store_holds(
     # as U+FFFD, is left to the store to say).
     hits.clear()
     workflows = {"flaky": flaky, "failing": failing, "refusing": refusing}
-    with Engine(db, workflows=workflows, workers=2, poll_s=0.01) as engine:
+    # Workers that poll rarely stay idle, so the create hands its instance over (it is held here).
+    with Engine(db, workflows=workflows, workers=2, poll_s=30) as engine:
         _idle(engine)
         instance = engine.create(tenant="ops", entrypoint=workflow, params=params)
         reads = Reads(engine, monkeypatch)
@@ -196,9 +197,10 @@ def test_waiting_for_a_run_here_gets_what_the_store_holds(
 
 def test_a_late_waiter_reads_the_row_and_not_steps_it_has(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     hits.clear()
-    with Engine(db, workflows={"flaky": flaky}, poll_s=0.01) as engine:
+    with Engine(db, workflows={"flaky": flaky}, workers=2, poll_s=30) as engine:
+        _idle(engine)
         instance = engine.create(tenant="ops", entrypoint="flaky")
-        first = instance.wait(timeout=20)
+        first = instance.wait(timeout=20)  # handed over by the run, which kept its steps first
         reads = Reads(engine, monkeypatch)
         assert instance.wait(timeout=20) == first
         assert reads.counts == {"get": 1}  # finished here in this generation: its steps are known

@@ -127,3 +127,33 @@ def test_a_claim_whose_check_failed_is_handed_back() -> None:
     with _running_one_claim(scheduler):
         _until_released(store, "the claim was neither run nor handed back")
         assert store.released == ["handed-over"] and ran == []
+
+
+class TimerStore(IdleStore):
+    """One instance whose timer comes due just after the first claim looked, and before the
+    worker reads when the next one is due."""
+
+    def __init__(self) -> None:
+        self.looked: list[float] = []
+
+    def claim(self, owner: str, now: float, *args: Any) -> list[Any]:
+        self.looked.append(now)
+        return [] if len(self.looked) == 1 else [Row()]
+
+    def next_wake(self) -> float | None:
+        due_at = self.looked[0] + 0.001
+        time.sleep(max(0.0, due_at - time.time()) + 0.002)  # it is due by the time it is read
+        return due_at if len(self.looked) == 1 else None
+
+
+def test_a_timer_due_between_a_claim_and_the_next_read_is_claimed_at_once() -> None:
+    # It used to wait for the next poll (a second on PostgreSQL by default): the worker took the
+    # due time for work it could not claim.
+    store = TimerStore()
+    ran = threading.Event()
+    scheduler = Scheduler(store, lambda row: ran.set(), Outcomes(), workers=1, lease_s=30, poll_s=30)  # type: ignore[arg-type]
+    scheduler.start()
+    try:
+        assert ran.wait(5), "the timer waited for the next poll"
+    finally:
+        scheduler.stop()

@@ -85,27 +85,27 @@ class Outcomes:
             self._held.update(ids)
 
     def end(self, id: str, finished: Finished | None) -> None:
-        """A hold of instance `id` ended (run, or handed back): wakes its waiters."""
+        """A hold of instance `id` ended (run, or handed back): wakes its waiters, once what a
+        later waiter may use is kept."""
+        kept = None if finished is None else [step.without_value() for step in finished.steps]
         with self._lock:
+            if finished is not None and kept is not None:
+                self._remember(id, finished.row.generation, kept)
             left = self._held.pop(id, 0) - 1
             if left > 0:
                 self._held[id] = left
             for expected in self._waiting.get(id, ()):
                 expected._post(finished)
-        if finished is not None:
-            self._remember(id, finished)
 
-    def _remember(self, id: str, finished: Finished) -> None:
-        steps = [step.without_value() for step in finished.steps]
+    def _remember(self, id: str, generation: int, steps: list[StepRow]) -> None:
         size = _footprint(steps)
-        with self._lock:
-            old = self._recent.pop(id, None)
-            if old is not None:
-                self._recent_bytes -= old[2]
-            self._recent[id] = (finished.row.generation, steps, size)
-            self._recent_bytes += size
-            while self._recent_bytes > RECENT_BYTES and len(self._recent) > 1:
-                self._recent_bytes -= self._recent.popitem(last=False)[1][2]
+        old = self._recent.pop(id, None)
+        if old is not None:
+            self._recent_bytes -= old[2]
+        self._recent[id] = (generation, steps, size)
+        self._recent_bytes += size
+        while self._recent_bytes > RECENT_BYTES and len(self._recent) > 1:
+            self._recent_bytes -= self._recent.popitem(last=False)[1][2]
 
     def steps(self, id: str, generation: int) -> list[StepRow] | None:
         """The steps of instance `id` if it finished here in `generation` lately."""

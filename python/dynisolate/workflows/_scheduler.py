@@ -261,13 +261,18 @@ class Scheduler:
         while not self._stopping.is_set():
             wake: float | None = None
             wait = self._poll_s
+            looked_at = None  # when this worker last looked for due work, if it did this round
             try:
-                if due and self._claim_and_run():
-                    continue
+                if due:
+                    looked_at = time.time()
+                    if self._claim_and_run():
+                        continue
                 wake = self._next_wake()
                 now = time.time()
-                if wake is not None and wake <= now and not due:
-                    due = True  # became due while this worker idled: claim it
+                if wake is not None and wake <= now and (looked_at is None or wake > looked_at):
+                    # Became due while this worker idled, or after its claim looked (a timer that
+                    # came due in between would otherwise wait a whole poll): claim it.
+                    due = True
                     continue
                 # Nothing due; or something due this worker could not claim (its tenant is at
                 # max_running, another worker took it): wait for a notify or the next poll.
