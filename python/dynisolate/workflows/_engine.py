@@ -623,7 +623,14 @@ class Engine:
     def _run(self, row: InstanceRow) -> Finished | None:
         """Replays `row` once, until it completes, fails or suspends. Returns the instance as the
         run's release stored it, when that finished it and the run knows all of it."""
-        history: Replay | None = None  # the instance's steps, once the run has read them
+        if row.crashes >= MAX_CRASHES:  # errored without a run: waiters read it from the store
+            message = f"the worker running this instance died {row.crashes} times in a row"
+            self._store.release(row.id, row.generation, "errored", error=("WorkflowInternalError", message))
+            return None
+        steps = [] if row.runs == 1 else self._store.steps(row.id)  # a first run has none
+        replay = Replay(
+            self._store, row, steps, self.max_steps, self.max_payload_bytes, self.max_pending_steps
+        )
 
         def release(
             status: str,
@@ -634,18 +641,10 @@ class Engine:
         ) -> Finished | None:
             if not self._store.release(row.id, row.generation, status, wake_at, waiting_for, output, error):
                 return None  # fenced out: nothing written
-            if status not in FINISHED or history is None:
+            if status not in FINISHED:
                 return None
-            return _finished(row, status, output, error, history.steps())
+            return _finished(row, status, output, error, replay.steps())
 
-        if row.crashes >= MAX_CRASHES:
-            message = f"the worker running this instance died {row.crashes} times in a row"
-            return release("errored", error=("WorkflowInternalError", message))
-        steps = [] if row.runs == 1 else self._store.steps(row.id)  # a first run has none
-        replay = Replay(
-            self._store, row, steps, self.max_steps, self.max_payload_bytes, self.max_pending_steps
-        )
-        history = replay
         try:
             value = self._invoke(row, replay)
         except Suspend:

@@ -79,12 +79,13 @@ T = TypeVar("T")
 
 _RUNNABLE = "status IN ('queued', 'waiting')"
 _SERVER_NOW = "extract(epoch FROM clock_timestamp())"
-_INSTANCE_NAMES, _INSTANCE_TYPES = columns(
+_INSTANCE_COLUMNS = (
     "id text, tenant text, workflow text, bundle text, params text, params_clone bytea, metadata text, "
     "status text, created_at float8, wake_at float8, waiting_for text, output text, output_clone bytea, "
     "error_name text, error_message text, generation bigint, owner text, updated_at float8, runs int, "
     "crashes int"
 )
+_INSTANCE_NAMES, _INSTANCE_TYPES = columns(_INSTANCE_COLUMNS)
 _INSTANCE_FIELDS = ", ".join(_INSTANCE_NAMES)
 _STEP_NAMES, _STEP_TYPES = columns(STEP_COLUMNS)
 _STEP_FIELDS = ", ".join(_STEP_NAMES)
@@ -773,11 +774,13 @@ class PostgresStore:
         self._drop_writer()
 
 
-_NEW = (
-    "id text, tenant text, workflow text, bundle text, params text, params_clone bytea, metadata text, "
-    "status text, created_at float8, wake_at float8, generation bigint"
-)
-_NEW_FIELDS = ", ".join(columns(_NEW)[0])
+# The columns a create sends of each instance, in the order `create` lists them (their types
+# are the instance columns').
+_NEW_NAMES = (
+    "id tenant workflow bundle params params_clone metadata status created_at wake_at generation"
+).split()
+_NEW = ", ".join(f"{n} {dict(zip(_INSTANCE_NAMES, _INSTANCE_TYPES, strict=True))[n]}" for n in _NEW_NAMES)
+_NEW_FIELDS = ", ".join(_NEW_NAMES)
 # Creates instances (a JSON array of `_NEW` rows) in one statement that is its own transaction:
 # adds the tenants not seen before, and claims for the owner given (if any) the rows of tenants
 # without a `max_running` (a tenant added here has none).
